@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Builds the workspace: generates TypeScript from proto/*.proto (ts-proto through the
+// npm-shipped protoc), then compiles every package with the TypeScript project build.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const protoDir = join(root, 'proto');
+const genDir = join(root, 'packages/proto/src/gen');
+
+function protoFiles(dir, base = dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...protoFiles(p, base));
+    else if (name.endsWith('.proto')) out.push(p.slice(base.length + 1));
+  }
+  return out;
+}
+
+function newest(files, base) {
+  let t = 0;
+  for (const f of files) t = Math.max(t, statSync(join(base, f)).mtimeMs);
+  return t;
+}
+
+const files = existsSync(protoDir) ? protoFiles(protoDir) : [];
+const stamp = join(genDir, '.stamp');
+const stale = !existsSync(stamp) || newest(files, protoDir) > statSync(stamp).mtimeMs;
+if (files.length > 0 && stale) {
+  rmSync(genDir, { recursive: true, force: true });
+  mkdirSync(genDir, { recursive: true });
+  const plugin = join(root, 'node_modules/.bin/protoc-gen-ts_proto');
+  execFileSync(join(root, 'node_modules/.bin/protoc'), [
+    `--plugin=protoc-gen-ts_proto=${plugin}`,
+    `--ts_proto_out=${genDir}`,
+    '--ts_proto_opt=forceLong=bigint,outputServices=grpc-js,esModuleInterop=true,importSuffix=.js,env=node,useOptionals=none,oneof=unions-value,useDate=false,outputTypeRegistry=false',
+    `-I${protoDir}`,
+    ...files,
+  ], { stdio: 'inherit' });
+  execFileSync('touch', [stamp]);
+}
+
+execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
