@@ -1,0 +1,381 @@
+// The storage backend: one LMDB environment per data dir, split into named databases
+// ("buckets", as etcd calls them). Writes accumulate in an in-memory batch that reads see
+// immediately; the batch is committed in one LMDB transaction on an interval or once it holds
+// enough operations, never per request. Everything staged before a commit (KV data, aux
+// buckets, the consistent index) lands in the same transaction.
+
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { BackendBusyError, BackendClosedError } from './errors.js';
+import { backendFailpoint } from './failpoints.js';
+
+/** Buckets known up front; other names are opened on first use. */
+export const Buckets = {
+  key: 'key',
+  meta: 'meta',
+  lease: 'lease',
+  auth: 'auth',
+  authUsers: 'authUsers',
+  authRoles: 'authRoles',
+  members: 'members',
+  membersRemoved: 'members_removed',
+  alarm: 'alarm',
+  cluster: 'cluster',
+} as const;
+
+export const defaultBatchIntervalMs = 100; // etcd --backend-batch-interval
+export const defaultBatchLimitOps = 10_000; // etcd --backend-batch-limit
+const maxBuckets = 32;
+const lmdbDataFile = 'data.mdb';
+const metaConsistentIndexKey = Buffer.from('consistent_index', 'latin1');
+
+export interface BackendOptions {
+  /** directory holding the LMDB environment (data.mdb, lock.mdb) */
+  path: string;
+  batchIntervalMs?: number;
+  batchLimitOps?: number;
+}
+
+interface PendingWrite {
+  key: Buffer;
+  /** null: delete */
+  value: Buffer | null;
+}
+
+function assert(cond: unknown, msg: string): asserts cond {
+  if (!cond) throw new Error(`backend invariant violated: ${msg}`);
+}
+
+export class Backend {
+  readonly path: string;
+  readonly batchIntervalMs: number;
+  readonly batchLimitOps: number;
+  private env: RootDatabase;
+  private dbs = new Map<string, Database<Buffer, Buffer>>();
+  /** bucket -> latin1(key) -> staged write */
+  private pending = new Map<string, Map<string, PendingWrite>>();
+  private pendingOps = 0;
+  private consistentIdx: number;
+  private consistentIdxDirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private defragging = false;
+  private defragDone: Promise<void> | undefined;
+  private commits = 0;
+
+  private constructor(opts: BackendOptions) {
+    this.path = opts.path;
+    this.batchIntervalMs = opts.batchIntervalMs ?? defaultBatchIntervalMs;
+    this.batchLimitOps = opts.batchLimitOps ?? defaultBatchLimitOps;
+    assert(this.batchIntervalMs > 0 && this.batchLimitOps > 0, 'batch limits must be positive');
+    mkdirSync(this.path, { recursive: true });
+    this.env = Backend.openEnv(this.path);
+    const ci = this.db(Buckets.meta).getBinary(metaConsistentIndexKey);
+    this.consistentIdx = ci === undefined ? 0 : Number(ci.readBigUInt64BE(0));
+    this.timer = setInterval(() => {
+      if (!this.defragging) this.commitSync();
+    }, this.batchIntervalMs);
+    this.timer.unref();
+  }
+
+  static open(opts: BackendOptions | string): Backend {
+    return new Backend(typeof opts === 'string' ? { path: opts } : opts);
+  }
+
+  /**
+   * Installs a snapshot file (written by copyTo / Maintenance.Snapshot) as the backend of a
+   * data dir: `Backend.restoreFrom(file, path)` then `Backend.open(path)`. The target must not
+   * be open.
+   */
+  static restoreFrom(snapshotFile: string, path: string): void {
+    mkdirSync(path, { recursive: true });
+    rmSync(join(path, 'lock.mdb'), { force: true });
+    copyFileSync(snapshotFile, join(path, lmdbDataFile));
+  }
+
+  private static openEnv(path: string): RootDatabase {
+    // Never noSync: a commit that returned is on disk.
+    return open({ path, maxDbs: maxBuckets, keyEncoding: 'binary', encoding: 'binary' }) as RootDatabase;
+  }
+
+  private db(bucket: string): Database<Buffer, Buffer> {
+    let db = this.dbs.get(bucket);
+    if (db === undefined) {
+      db = this.env.openDB<Buffer, Buffer>({ name: bucket, keyEncoding: 'binary', encoding: 'binary' });
+      this.dbs.set(bucket, db);
+    }
+    return db;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new BackendClosedError();
+  }
+
+  // ---- generic bucket access (used by mvcc for the key bucket, and by the aux API) ----
+
+  put(bucket: string, key: Buffer, value: Buffer): void {
+    this.stage(bucket, key, value);
+  }
+
+  delete(bucket: string, key: Buffer): void {
+    this.stage(bucket, key, null);
+  }
+
+  private stage(bucket: string, key: Buffer, value: Buffer | null): void {
+    this.checkOpen();
+    let m = this.pending.get(bucket);
+    if (m === undefined) {
+      m = new Map();
+      this.pending.set(bucket, m);
+    }
+    m.set(key.toString('latin1'), { key, value });
+    this.pendingOps++;
+  }
+
+  get(bucket: string, key: Buffer): Buffer | undefined {
+    this.checkOpen();
+    const m = this.pending.get(bucket);
+    if (m !== undefined && m.size > 0) {
+      const p = m.get(key.toString('latin1'));
+      if (p !== undefined) return p.value ?? undefined;
+    }
+    return this.db(bucket).getBinary(key);
+  }
+
+  /**
+   * Entries of a bucket with start <= key < end (end undefined: to the last key), in key order,
+   * staged writes included. At most `limit` entries (0: no limit).
+   */
+  range(bucket: string, start?: Buffer, end?: Buffer, limit = 0): Array<[Buffer, Buffer]> {
+    this.checkOpen();
+    const out: Array<[Buffer, Buffer]> = [];
+    const staged: PendingWrite[] = [];
+    const m = this.pending.get(bucket);
+    if (m !== undefined) {
+      for (const p of m.values()) {
+        if (start !== undefined && Buffer.compare(p.key, start) < 0) continue;
+        if (end !== undefined && Buffer.compare(p.key, end) >= 0) continue;
+        staged.push(p);
+      }
+      staged.sort((a, b) => Buffer.compare(a.key, b.key));
+    }
+    let si = 0;
+    const want = limit > 0 ? limit : Infinity;
+    const opts: { start?: Buffer; end?: Buffer } = {};
+    if (start !== undefined) opts.start = start;
+    if (end !== undefined) opts.end = end;
+    for (const { key, value } of this.db(bucket).getRange(opts)) {
+      while (si < staged.length && Buffer.compare(staged[si].key, key) < 0) {
+        const p = staged[si++];
+        if (p.value !== null) out.push([p.key, p.value]);
+        if (out.length >= want) return out;
+      }
+      if (si < staged.length && Buffer.compare(staged[si].key, key) === 0) {
+        const p = staged[si++];
+        if (p.value !== null) out.push([p.key, p.value]);
+      } else {
+        out.push([key, value]);
+      }
+      if (out.length >= want) return out;
+    }
+    while (si < staged.length && out.length < want) {
+      const p = staged[si++];
+      if (p.value !== null) out.push([p.key, p.value]);
+    }
+    return out;
+  }
+
+  // ---- aux API (lease, auth, members, alarms) ----
+
+  putAux(bucket: string, key: Buffer | string, value: Buffer): void {
+    this.put(bucket, typeof key === 'string' ? Buffer.from(key) : key, value);
+    this.commitIfFull();
+  }
+
+  deleteAux(bucket: string, key: Buffer | string): void {
+    this.delete(bucket, typeof key === 'string' ? Buffer.from(key) : key);
+    this.commitIfFull();
+  }
+
+  getAux(bucket: string, key: Buffer | string): Buffer | undefined {
+    return this.get(bucket, typeof key === 'string' ? Buffer.from(key) : key);
+  }
+
+  rangeAux(bucket: string): Array<[Buffer, Buffer]> {
+    return this.range(bucket);
+  }
+
+  // ---- consistent index ----
+
+  /** Raft index of the last entry applied; persisted in the same commit as the data. */
+  setConsistentIndex(i: number): void {
+    assert(Number.isSafeInteger(i) && i >= 0, 'consistent index must be a safe non-negative integer');
+    this.checkOpen();
+    this.consistentIdx = i;
+    this.consistentIdxDirty = true;
+  }
+
+  consistentIndex(): number {
+    return this.consistentIdx;
+  }
+
+  // ---- commits ----
+
+  /** Number of staged operations not yet committed. */
+  pendingCount(): number {
+    return this.pendingOps;
+  }
+
+  /** Number of LMDB transactions committed so far (metrics/tests). */
+  commitCount(): number {
+    return this.commits;
+  }
+
+  /** Commits now if the batch reached its op limit. Called at transaction boundaries. */
+  commitIfFull(): void {
+    if (this.pendingOps >= this.batchLimitOps && !this.defragging) this.commitSync();
+  }
+
+  /** Commits every staged write (and the consistent index) in one LMDB transaction. */
+  commitSync(): void {
+    if (this.closed) return;
+    if (this.pendingOps === 0 && !this.consistentIdxDirty) return;
+    assert(!this.defragging, 'commit during defragment');
+    backendFailpoint('backendBeforeCommit');
+    const pending = this.pending;
+    const ci = this.consistentIdxDirty ? this.consistentIdx : -1;
+    this.env.transactionSync(() => {
+      for (const [bucket, m] of pending) {
+        const db = this.db(bucket);
+        for (const p of m.values()) {
+          if (p.value === null) db.removeSync(p.key);
+          else db.putSync(p.key, p.value);
+        }
+      }
+      if (ci >= 0) {
+        const b = Buffer.allocUnsafe(8);
+        b.writeBigUInt64BE(BigInt(ci), 0);
+        this.db(Buckets.meta).putSync(metaConsistentIndexKey, b);
+      }
+    });
+    this.pending = new Map();
+    this.pendingOps = 0;
+    this.consistentIdxDirty = false;
+    this.commits++;
+    backendFailpoint('backendAfterCommit');
+  }
+
+  async forceCommit(): Promise<void> {
+    this.checkOpen();
+    if (this.defragging) throw new BackendBusyError('defragment');
+    this.commitSync();
+  }
+
+  // ---- size, hash, snapshot, defragment ----
+
+  /** Bytes of the database file on disk. */
+  size(): number {
+    this.checkOpen();
+    return statSync(join(this.path, lmdbDataFile)).size;
+  }
+
+  /** Bytes of pages holding live data (file size minus free pages, approximately). */
+  sizeInUse(): number {
+    this.checkOpen();
+    const st = this.env.getStats() as { pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number };
+    let pages = 2 + st.treeBranchPageCount + st.treeLeafPageCount + st.overflowPages; // 2 meta pages
+    for (const db of this.dbs.values()) {
+      const s = db.getStats() as { treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number };
+      pages += s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages;
+    }
+    return pages * st.pageSize;
+  }
+
+  /** Names of the buckets present in the environment. */
+  bucketNames(): string[] {
+    this.checkOpen();
+    const names: string[] = [];
+    for (const { key } of this.env.getRange({})) {
+      names.push(Buffer.isBuffer(key) ? key.toString('latin1') : String(key));
+    }
+    for (const b of this.pending.keys()) if (!names.includes(b)) names.push(b);
+    return names.sort();
+  }
+
+  /** CRC32 over every bucket name, key and value (staged writes included). */
+  hash(): number {
+    let h = 0;
+    for (const bucket of this.bucketNames()) {
+      h = crc32(bucket, h);
+      for (const [k, v] of this.range(bucket)) {
+        h = crc32(k, h);
+        h = crc32(v, h);
+      }
+    }
+    return h >>> 0;
+  }
+
+  /**
+   * Writes a consistent point-in-time copy of the whole database (every staged write included)
+   * to `file`. Restore it with Backend.restoreFrom(file, path).
+   */
+  async copyTo(file: string, compact = false): Promise<void> {
+    this.checkOpen();
+    if (!this.defragging) this.commitSync();
+    mkdirSync(dirname(file), { recursive: true });
+    rmSync(file, { force: true });
+    await this.env.backup(file, compact);
+  }
+
+  /**
+   * Rewrites the live data into a fresh, compact file and swaps it in. Reads and writes keep
+   * working meanwhile (writes stay staged until the swap).
+   */
+  async defragment(): Promise<void> {
+    this.checkOpen();
+    if (this.defragging) throw new BackendBusyError('defragment');
+    this.defragDone = this.doDefragment();
+    try {
+      await this.defragDone;
+    } finally {
+      this.defragDone = undefined;
+    }
+  }
+
+  private async doDefragment(): Promise<void> {
+    this.commitSync();
+    this.defragging = true;
+    const tmp = join(this.path, 'defrag.mdb.tmp');
+    try {
+      rmSync(tmp, { force: true });
+      await this.env.backup(tmp, true);
+      backendFailpoint('defragDuring');
+      // Swap: close the old environment, move the compacted copy into place, reopen. LMDB
+      // closes synchronously when no async write is queued (we never queue one), so no read
+      // can observe the closed environment.
+      const closing = this.env.close();
+      if ((this.env as unknown as { status?: string }).status !== 'closed') await closing;
+      renameSync(tmp, join(this.path, lmdbDataFile));
+      this.dbs.clear();
+      this.env = Backend.openEnv(this.path);
+    } finally {
+      if (existsSync(tmp)) rmSync(tmp, { force: true });
+      this.defragging = false;
+    }
+    this.commitSync();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.defragDone !== undefined) await this.defragDone.catch(() => undefined);
+    if (this.closed) return;
+    this.commitSync();
+    this.closed = true;
+    this.dbs.clear();
+    await this.env.close();
+  }
+}

@@ -1,0 +1,37 @@
+// Revision keys of the key bucket: main (8 bytes BE) | sub (8 bytes BE) [| 't' for a tombstone],
+// so the backend's byte order is revision order (etcd's layout). Inside the store revisions
+// are plain numbers (main < 2^53 is asserted at the API boundary); the API speaks bigint.
+
+export const revKeyBytes = 16;
+export const tombstoneMark = 0x74; // 't'
+const two32 = 0x1_0000_0000;
+
+export function assertSafeRev(n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`mvcc invariant violated: revision ${n} out of range`);
+}
+
+export function writeRev(buf: Buffer, off: number, n: number): void {
+  buf.writeUInt32BE(Math.floor(n / two32), off);
+  buf.writeUInt32BE(n >>> 0, off + 4);
+}
+
+export function readRev(buf: Buffer, off: number): number {
+  return buf.readUInt32BE(off) * two32 + buf.readUInt32BE(off + 4);
+}
+
+export function revKey(main: number, sub: number, tombstone: boolean): Buffer {
+  const b = Buffer.allocUnsafe(tombstone ? revKeyBytes + 1 : revKeyBytes);
+  writeRev(b, 0, main);
+  writeRev(b, 8, sub);
+  if (tombstone) b[revKeyBytes] = tombstoneMark;
+  return b;
+}
+
+/** Smallest key of revision `main` (range bound). */
+export function revStartKey(main: number): Buffer {
+  return revKey(main, 0, false);
+}
+
+export function isTombstoneKey(k: Buffer): boolean {
+  return k.length === revKeyBytes + 1 && k[revKeyBytes] === tombstoneMark;
+}

@@ -1,0 +1,579 @@
+// The MVCC key space (etcd's mvcc.store): every change gets a (main, sub) revision; the key
+// bucket maps revision -> KeyValue; the in-memory TreeIndex maps user key -> its revisions.
+// Reads at any revision >= the compact revision see exactly the state at that revision.
+
+import { join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { crc32 } from 'node:zlib';
+import { Backend, Buckets } from '../backend/backend.js';
+import { ErrClosed, ErrCompacted, ErrFutureRev, ErrTxnInProgress } from './errors.js';
+import {
+  KeyIndex,
+  appendRev,
+  compactKeepFrom,
+  compactKey,
+  decodeSub,
+  encodeSub,
+  indexOfRev,
+  liveAt,
+} from './key-index.js';
+import { decodeKey, decodeKv, encodeKv, encodeTombstone } from './kv-codec.js';
+import { assertSafeRev, isTombstoneKey, readRev, revKey, revStartKey } from './revision.js';
+import { TreeIndex } from './tree-index.js';
+import {
+  EventType,
+  SortOrder,
+  SortTarget,
+  type KeyValue,
+  type MvccEvent,
+  type RangeOptions,
+  type RangeResult,
+  type ReadView,
+  type WriteTxn,
+} from './types.js';
+
+export const defaultCompactionBatchKeys = 1000; // etcd compactionBatchLimit
+const restoreChunkEntries = 10_000;
+const hashChunkEntries = 10_000;
+const eventsChunkEntries = 1000;
+const metaScheduledCompactKey = Buffer.from('scheduledCompactRev', 'latin1');
+const metaFinishedCompactKey = Buffer.from('finishedCompactRev', 'latin1');
+const emptyBuffer = Buffer.alloc(0);
+
+export interface MvccStoreOptions {
+  /** keys (index pass) and entries (backend pass) handled per compaction step */
+  compactionBatchKeys?: number;
+}
+
+export interface HashKVResult {
+  hash: number;
+  compactRevision: bigint;
+  revision: bigint;
+}
+
+function assert(cond: unknown, msg: string): asserts cond {
+  if (!cond) throw new Error(`mvcc invariant violated: ${msg}`);
+}
+
+function u64(n: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(BigInt(n), 0);
+  return b;
+}
+
+function toRevNumber(r: bigint): number {
+  const n = Number(r);
+  assertSafeRev(n < 0 ? 0 : n);
+  return n;
+}
+
+/** A decoded range end: null = single key, '' = no upper bound ("\0"), else exclusive end. */
+function rangeEndOf(rangeEnd: Buffer | undefined): string | null | undefined {
+  if (rangeEnd === undefined || rangeEnd.length === 0) return undefined;
+  if (rangeEnd.length === 1 && rangeEnd[0] === 0) return null;
+  return rangeEnd.toString('latin1');
+}
+
+function cmpBig(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export class MvccStore {
+  readonly backend: Backend;
+  private readonly ownsBackend: boolean;
+  private readonly compactionBatchKeys: number;
+  private readonly index = new TreeIndex();
+  private currentRev = 0;
+  /** -1: never compacted */
+  private compactMainRev = -1;
+  private txnOpen = false;
+  private closed = false;
+  private compactChain: Promise<void> = Promise.resolve();
+  /** resolves when a compaction resumed on open has finished */
+  readonly restored: Promise<void>;
+
+  private constructor(backend: Backend, ownsBackend: boolean, opts: MvccStoreOptions) {
+    this.backend = backend;
+    this.ownsBackend = ownsBackend;
+    this.compactionBatchKeys = opts.compactionBatchKeys ?? defaultCompactionBatchKeys;
+    assert(this.compactionBatchKeys > 0, 'compactionBatchKeys must be positive');
+    this.restored = this.restore();
+  }
+
+  /** A store on an open backend (the caller closes the backend). */
+  static open(backend: Backend, opts: MvccStoreOptions = {}): MvccStore {
+    return new MvccStore(backend, false, opts);
+  }
+
+  /** Opens (creating if needed) the backend at <dataDir>/member/snap/db; close() closes it. */
+  static openDir(dataDir: string, opts: MvccStoreOptions & { batchIntervalMs?: number; batchLimitOps?: number } = {}): MvccStore {
+    const backend = Backend.open({
+      path: join(dataDir, 'member', 'snap', 'db'),
+      batchIntervalMs: opts.batchIntervalMs,
+      batchLimitOps: opts.batchLimitOps,
+    });
+    return new MvccStore(backend, true, opts);
+  }
+
+  private restore(): Promise<void> {
+    const b = this.backend;
+    let from: Buffer | undefined = undefined;
+    for (;;) {
+      const entries = b.range(Buckets.key, from, undefined, restoreChunkEntries);
+      for (const [k, v] of entries) {
+        const main = readRev(k, 0);
+        const sub = readRev(k, 8);
+        const tomb = isTombstoneKey(k);
+        const ks = decodeKey(v).toString('latin1');
+        if (main > this.currentRev) this.currentRev = main;
+        if (tomb) {
+          // A tombstone whose generation was partly removed by an interrupted compaction is
+          // skipped; the resumed compaction deletes it.
+          const ki = this.index.get(ks);
+          if (ki === undefined || ki.revs.length === 0 || ki.revs[ki.revs.length - 1] < 0) continue;
+          appendRev(ki, main, sub, true);
+        } else {
+          appendRev(this.index.getOrCreate(ks), main, sub, false);
+        }
+      }
+      if (entries.length < restoreChunkEntries) break;
+      from = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);
+    }
+    const sched = b.get(Buckets.meta, metaScheduledCompactKey);
+    const fin = b.get(Buckets.meta, metaFinishedCompactKey);
+    const schedRev = sched === undefined ? -1 : readRev(sched, 0);
+    const finRev = fin === undefined ? -1 : readRev(fin, 0);
+    this.compactMainRev = finRev;
+    if (schedRev > this.currentRev) this.currentRev = schedRev;
+    if (finRev > this.currentRev) this.currentRev = finRev;
+    if (schedRev > finRev) {
+      this.compactMainRev = schedRev;
+      this.compactChain = this.runCompaction(schedRev);
+      return this.compactChain;
+    }
+    return Promise.resolve();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ErrClosed();
+  }
+
+  currentRevision(): bigint {
+    return BigInt(this.currentRev);
+  }
+
+  /** The revision of the last compaction (0n if none). */
+  compactRevision(): bigint {
+    return BigInt(Math.max(0, this.compactMainRev));
+  }
+
+  /** Number of user keys in the index (live or with history). */
+  indexedKeys(): number {
+    return this.index.size;
+  }
+
+  setConsistentIndex(i: number): void {
+    this.backend.setConsistentIndex(i);
+  }
+
+  consistentIndex(): number {
+    return this.backend.consistentIndex();
+  }
+
+  /** A read view at the current revision. */
+  read(): ReadView {
+    this.checkOpen();
+    const rev = this.currentRev;
+    return {
+      range: (key: Buffer, opts?: RangeOptions) => this.rangeAt(key, opts ?? {}, rev),
+      revision: () => BigInt(rev),
+    };
+  }
+
+  /** Shorthand for read().range(...). */
+  range(key: Buffer, opts: RangeOptions = {}): RangeResult {
+    this.checkOpen();
+    return this.rangeAt(key, opts, this.currentRev);
+  }
+
+  write(): WriteTxn {
+    this.checkOpen();
+    if (this.txnOpen) throw new ErrTxnInProgress();
+    this.txnOpen = true;
+    return new StoreWriteTxn(this, this.currentRev);
+  }
+
+  // ---- internals shared with StoreWriteTxn ----
+
+  /** @internal */
+  endTxn(newRev: number | undefined): void {
+    assert(this.txnOpen, 'end of a txn that is not open');
+    this.txnOpen = false;
+    if (newRev !== undefined) {
+      assert(newRev === this.currentRev + 1, 'a txn advances the revision by one');
+      this.currentRev = newRev;
+      this.backend.commitIfFull();
+    }
+  }
+
+  /** @internal the stored KeyValue of pair i of ki (must be a live revision) */
+  fetch(ki: KeyIndex, i: number): KeyValue {
+    const main = ki.revs[i << 1];
+    const sub = ki.revs[(i << 1) + 1];
+    assert(sub >= 0, 'fetch of a tombstone');
+    const v = this.backend.get(Buckets.key, revKey(main, sub, false));
+    assert(v !== undefined, `revision ${main}/${sub} of an indexed key missing from the backend`);
+    return decodeKv(v, BigInt(main));
+  }
+
+  /** @internal live (KeyIndex, pair) of every key in range at rev, in key order */
+  liveIn(key: Buffer, rangeEnd: Buffer | undefined, rev: number, fn: (ki: KeyIndex, i: number) => void): void {
+    const end = rangeEndOf(rangeEnd);
+    const start = key.toString('latin1');
+    if (end === undefined) {
+      const ki = this.index.get(start);
+      if (ki === undefined) return;
+      const i = liveAt(ki, rev);
+      if (i >= 0) fn(ki, i);
+      return;
+    }
+    this.index.ascend(start, end, (ki) => {
+      const i = liveAt(ki, rev);
+      if (i >= 0) fn(ki, i);
+    });
+  }
+
+  /** @internal */
+  indexFor(key: string): KeyIndex {
+    return this.index.getOrCreate(key);
+  }
+
+  /** @internal */
+  indexGet(key: string): KeyIndex | undefined {
+    return this.index.get(key);
+  }
+
+  /**
+   * etcd's v3 Range (apply.go Range over kvstore_txn.go rangeKeys). readRev: the revision a
+   * request for revision 0 reads, also the header revision.
+   */
+  rangeAt(key: Buffer, opts: RangeOptions, readRev: number): RangeResult {
+    this.checkOpen();
+    let rev = opts.revision === undefined ? 0 : Number(opts.revision);
+    if (rev > readRev) throw new ErrFutureRev();
+    if (rev <= 0) rev = readRev;
+    if (rev < this.compactMainRev) throw new ErrCompacted();
+
+    const sortOrder = opts.sortOrder ?? SortOrder.NONE;
+    const sortTarget = opts.sortTarget ?? SortTarget.KEY;
+    const limit = opts.limit ?? 0;
+    const minMod = opts.minModRevision ?? 0n;
+    const maxMod = opts.maxModRevision ?? 0n;
+    const minCreate = opts.minCreateRevision ?? 0n;
+    const maxCreate = opts.maxCreateRevision ?? 0n;
+    const filtered = minMod !== 0n || maxMod !== 0n || minCreate !== 0n || maxCreate !== 0n;
+    // With sorting or filters etcd fetches everything, else one past the limit (for `more`).
+    let fetchLimit = sortOrder !== SortOrder.NONE || filtered ? 0 : limit;
+    if (fetchLimit > 0) fetchLimit++;
+
+    let count = 0;
+    const hits: Array<[KeyIndex, number]> = [];
+    this.liveIn(key, opts.rangeEnd, rev, (ki, i) => {
+      count++;
+      if (!opts.countOnly && (fetchLimit <= 0 || hits.length < fetchLimit)) hits.push([ki, i]);
+    });
+    const header = BigInt(readRev);
+    if (opts.countOnly || count === 0) return { kvs: [], count, more: false, revision: header };
+
+    let kvs = hits.map(([ki, i]) => this.fetch(ki, i));
+    if (maxMod !== 0n) kvs = kvs.filter((kv) => kv.modRevision <= maxMod);
+    if (minMod !== 0n) kvs = kvs.filter((kv) => kv.modRevision >= minMod);
+    if (maxCreate !== 0n) kvs = kvs.filter((kv) => kv.createRevision <= maxCreate);
+    if (minCreate !== 0n) kvs = kvs.filter((kv) => kv.createRevision >= minCreate);
+
+    let order = sortOrder;
+    if (sortTarget !== SortTarget.KEY && order === SortOrder.NONE) order = SortOrder.ASCEND;
+    if (order !== SortOrder.NONE) {
+      let cmp: (a: KeyValue, b: KeyValue) => number;
+      switch (sortTarget) {
+        case SortTarget.VERSION:
+          cmp = (a, b) => cmpBig(a.version, b.version);
+          break;
+        case SortTarget.CREATE:
+          cmp = (a, b) => cmpBig(a.createRevision, b.createRevision);
+          break;
+        case SortTarget.MOD:
+          cmp = (a, b) => cmpBig(a.modRevision, b.modRevision);
+          break;
+        case SortTarget.VALUE:
+          cmp = (a, b) => Buffer.compare(a.value, b.value);
+          break;
+        default:
+          cmp = (a, b) => Buffer.compare(a.key, b.key);
+      }
+      // Stable sorts: ties stay in key-ascending order in both directions.
+      if (sortTarget === SortTarget.KEY) {
+        if (order === SortOrder.DESCEND) kvs.reverse();
+      } else if (order === SortOrder.ASCEND) kvs.sort(cmp);
+      else kvs.sort((a, b) => cmp(b, a));
+    }
+    let more = false;
+    if (limit > 0 && kvs.length > limit) {
+      kvs = kvs.slice(0, limit);
+      more = true;
+    }
+    if (opts.keysOnly) for (const kv of kvs) kv.value = emptyBuffer;
+    return { kvs, count, more, revision: header };
+  }
+
+  // ---- compaction ----
+
+  /**
+   * Drops history before rev (each key keeps its latest version at rev; keys whose latest
+   * revision at rev is a tombstone disappear). Reads below rev fail at once; the data is
+   * removed in steps. Survives restarts (finished on open).
+   */
+  compact(rev: bigint): { done: Promise<void> } {
+    this.checkOpen();
+    const r = Number(rev);
+    if (r <= this.compactMainRev) throw new ErrCompacted();
+    if (r > this.currentRev) throw new ErrFutureRev();
+    this.compactMainRev = r;
+    this.backend.put(Buckets.meta, metaScheduledCompactKey, u64(r));
+    this.backend.commitSync();
+    const done = this.compactChain.then(() => this.runCompaction(r));
+    this.compactChain = done.catch(() => undefined);
+    return { done };
+  }
+
+  private async runCompaction(r: number): Promise<void> {
+    const step = this.compactionBatchKeys;
+    // 1. the index, a batch of keys at a time
+    let start = '';
+    for (;;) {
+      if (this.closed) return;
+      const batch: KeyIndex[] = [];
+      this.index.ascend(start, null, (ki) => {
+        batch.push(ki);
+        return batch.length < step;
+      });
+      for (const ki of batch) if (compactKey(ki, r)) this.index.remove(ki.key);
+      if (batch.length < step) break;
+      start = batch[batch.length - 1].key + '\u0000';
+      await yieldToLoop();
+    }
+    // 2. the key bucket: revisions <= r the index no longer holds
+    const end = revStartKey(r + 1);
+    let from: Buffer = revStartKey(0);
+    for (;;) {
+      if (this.closed) return;
+      const entries = this.backend.range(Buckets.key, from, end, step);
+      for (const [k, v] of entries) {
+        const ki = this.index.get(decodeKey(v).toString('latin1'));
+        const subEnc = encodeSub(readRev(k, 8), isTombstoneKey(k));
+        if (ki === undefined || indexOfRev(ki, readRev(k, 0), subEnc) < 0) this.backend.delete(Buckets.key, k);
+      }
+      this.backend.commitIfFull();
+      if (entries.length < step) break;
+      from = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);
+      await yieldToLoop();
+    }
+    if (this.closed) return;
+    this.backend.put(Buckets.meta, metaFinishedCompactKey, u64(r));
+    this.backend.commitSync();
+  }
+
+  // ---- hashes ----
+
+  /**
+   * CRC32 (IEEE) over the key bucket's entries with revision <= rev (0: current), skipping
+   * entries a finished compaction would have removed, so members that applied the same
+   * history agree even while one of them is still compacting.
+   */
+  hashKV(rev: bigint): HashKVResult {
+    this.checkOpen();
+    const r = Number(rev);
+    if (r > 0 && r <= this.compactMainRev) throw new ErrCompacted();
+    if (r > this.currentRev) throw new ErrFutureRev();
+    const upper = r <= 0 ? this.currentRev : r;
+    const compactRev = this.compactMainRev;
+    const keepCache = new Map<KeyIndex, number>();
+    let h = crc32(Buckets.key);
+    const end = revStartKey(upper + 1);
+    let from: Buffer = revStartKey(0);
+    for (;;) {
+      const entries = this.backend.range(Buckets.key, from, end, hashChunkEntries);
+      for (const [k, v] of entries) {
+        const main = readRev(k, 0);
+        if (main <= compactRev) {
+          const ki = this.index.get(decodeKey(v).toString('latin1'));
+          if (ki === undefined) continue;
+          const pi = indexOfRev(ki, main, encodeSub(readRev(k, 8), isTombstoneKey(k)));
+          if (pi < 0) continue;
+          let keep = keepCache.get(ki);
+          if (keep === undefined) {
+            keep = compactKeepFrom(ki, compactRev);
+            keepCache.set(ki, keep);
+          }
+          if (pi < keep) continue;
+        }
+        h = crc32(k, h);
+        h = crc32(v, h);
+      }
+      if (entries.length < hashChunkEntries) break;
+      from = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);
+    }
+    return { hash: h >>> 0, compactRevision: BigInt(compactRev), revision: BigInt(this.currentRev) };
+  }
+
+  /** CRC32 over the whole backend (every bucket). */
+  hash(): number {
+    this.checkOpen();
+    return this.backend.hash();
+  }
+
+  // ---- history for watchers ----
+
+  /**
+   * Events on keys in [key, rangeEnd) (rangeEnd as in Range) with fromRev <= revision <= toRev,
+   * in revision order. Stops at a revision boundary once `limit` events (0: no limit) are
+   * collected; nextRev is the first revision not returned.
+   */
+  eventsBetween(key: Buffer, rangeEnd: Buffer | undefined, fromRev: bigint, toRev: bigint, limit = 0): { events: MvccEvent[]; nextRev: bigint } {
+    this.checkOpen();
+    let from = Number(fromRev);
+    if (from < 1) from = 1;
+    if (from < this.compactMainRev) throw new ErrCompacted();
+    const to = Math.min(Number(toRev), this.currentRev);
+    const events: MvccEvent[] = [];
+    if (from > to) return { events, nextRev: BigInt(from) };
+    const endKey = rangeEndOf(rangeEnd);
+    const endBuf = typeof endKey === 'string' ? rangeEnd : undefined;
+    const match = (k: Buffer): boolean => {
+      if (endKey === undefined) return k.equals(key);
+      if (Buffer.compare(k, key) < 0) return false;
+      return endBuf === undefined || Buffer.compare(k, endBuf) < 0;
+    };
+    const end = revStartKey(to + 1);
+    let cursor: Buffer = revStartKey(from);
+    let lastMain = -1;
+    for (;;) {
+      const entries = this.backend.range(Buckets.key, cursor, end, eventsChunkEntries);
+      for (const [k, v] of entries) {
+        const main = readRev(k, 0);
+        if (limit > 0 && events.length >= limit && main !== lastMain) return { events, nextRev: BigInt(main) };
+        const uk = decodeKey(v);
+        if (!match(uk)) continue;
+        lastMain = main;
+        const modRevision = BigInt(main);
+        if (isTombstoneKey(k)) {
+          events.push({
+            type: EventType.DELETE,
+            kv: { key: uk, createRevision: 0n, modRevision, version: 0n, value: emptyBuffer, lease: 0n },
+          });
+        } else {
+          events.push({ type: EventType.PUT, kv: decodeKv(v, modRevision) });
+        }
+      }
+      if (entries.length < eventsChunkEntries) break;
+      cursor = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);
+    }
+    return { events, nextRev: BigInt(to + 1) };
+  }
+
+  /** Stops compaction, commits, and closes the backend if this store opened it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.compactChain.catch(() => undefined);
+    if (this.ownsBackend) await this.backend.close();
+    else await this.backend.forceCommit().catch(() => undefined);
+  }
+}
+
+class StoreWriteTxn implements WriteTxn {
+  private readonly store: MvccStore;
+  private readonly beginRev: number;
+  private readonly events: MvccEvent[] = [];
+  private ended = false;
+
+  constructor(store: MvccStore, beginRev: number) {
+    this.store = store;
+    this.beginRev = beginRev;
+  }
+
+  private readRev(): number {
+    return this.events.length > 0 ? this.beginRev + 1 : this.beginRev;
+  }
+
+  private checkActive(): void {
+    assert(!this.ended, 'use of an ended txn');
+  }
+
+  revision(): bigint {
+    return BigInt(this.readRev());
+  }
+
+  range(key: Buffer, opts?: RangeOptions): RangeResult {
+    this.checkActive();
+    return this.store.rangeAt(key, opts ?? {}, this.readRev());
+  }
+
+  put(key: Buffer, value: Buffer, lease: bigint): { prev?: KeyValue } {
+    this.checkActive();
+    const rev = this.beginRev + 1;
+    const sub = this.events.length;
+    const ks = key.toString('latin1');
+    const existing = this.store.indexGet(ks);
+    let prev: KeyValue | undefined;
+    let created = BigInt(rev);
+    let version = 1n;
+    if (existing !== undefined) {
+      const i = liveAt(existing, rev);
+      if (i >= 0) {
+        prev = this.store.fetch(existing, i);
+        created = prev.createRevision;
+        version = prev.version + 1n;
+      }
+    }
+    const enc = encodeKv(key, created, version, lease, value);
+    this.store.backend.put(Buckets.key, revKey(rev, sub, false), enc);
+    appendRev(existing ?? this.store.indexFor(ks), rev, sub, false);
+    this.events.push({ type: EventType.PUT, kv: decodeKv(enc, BigInt(rev)) });
+    return prev === undefined ? {} : { prev };
+  }
+
+  deleteRange(key: Buffer, rangeEnd?: Buffer): KeyValue[] {
+    this.checkActive();
+    const found: Array<[KeyIndex, number]> = [];
+    this.store.liveIn(key, rangeEnd, this.readRev(), (ki, i) => {
+      found.push([ki, i]);
+    });
+    const rev = this.beginRev + 1;
+    const modRevision = BigInt(rev);
+    const deleted: KeyValue[] = [];
+    for (const [ki, i] of found) {
+      const prev = this.store.fetch(ki, i);
+      deleted.push(prev);
+      const sub = this.events.length;
+      this.store.backend.put(Buckets.key, revKey(rev, sub, true), encodeTombstone(prev.key));
+      appendRev(ki, rev, sub, true);
+      this.events.push({
+        type: EventType.DELETE,
+        kv: { key: prev.key, createRevision: 0n, modRevision, version: 0n, value: emptyBuffer, lease: 0n },
+      });
+    }
+    return deleted;
+  }
+
+  end(): { revision: bigint; events: MvccEvent[] } {
+    this.checkActive();
+    this.ended = true;
+    const changed = this.events.length > 0;
+    this.store.endTxn(changed ? this.beginRev + 1 : undefined);
+    return { revision: this.store.currentRevision(), events: this.events };
+  }
+}
+
+// exported for tests of the packed index
+export { decodeSub };

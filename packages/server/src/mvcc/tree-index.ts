@@ -1,0 +1,114 @@
+// The ordered in-memory index of user keys (etcd's treeIndex): a sorted sequence of KeyIndex
+// split into bounded chunks (a two-level B-tree), plus a hash map for point lookups.
+// Keys are latin1 strings, whose code-unit order equals byte order.
+
+import { KeyIndex } from './key-index.js';
+
+const maxChunkKeys = 512;
+
+export class TreeIndex {
+  private chunks: KeyIndex[][] = [];
+  private byKey = new Map<string, KeyIndex>();
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  get(key: string): KeyIndex | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** The KeyIndex for key, created (empty) if absent. */
+  getOrCreate(key: string): KeyIndex {
+    let ki = this.byKey.get(key);
+    if (ki !== undefined) return ki;
+    ki = new KeyIndex(key);
+    this.insert(ki);
+    return ki;
+  }
+
+  /** Index of the first chunk whose last key >= key (chunks.length if none). */
+  private chunkFor(key: string): number {
+    const cs = this.chunks;
+    let lo = 0;
+    let hi = cs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const c = cs[mid];
+      if (c[c.length - 1].key < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private static lowerBound(c: KeyIndex[], key: string): number {
+    let lo = 0;
+    let hi = c.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (c[mid].key < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private insert(ki: KeyIndex): void {
+    this.byKey.set(ki.key, ki);
+    const cs = this.chunks;
+    if (cs.length === 0) {
+      cs.push([ki]);
+      return;
+    }
+    let ci = this.chunkFor(ki.key);
+    if (ci === cs.length) ci--; // greater than every key: append to the last chunk
+    const c = cs[ci];
+    const at = TreeIndex.lowerBound(c, ki.key);
+    c.splice(at, 0, ki);
+    if (c.length > maxChunkKeys) cs.splice(ci + 1, 0, c.splice(c.length >> 1));
+  }
+
+  remove(key: string): void {
+    if (!this.byKey.delete(key)) return;
+    const ci = this.chunkFor(key);
+    const c = this.chunks[ci];
+    const at = TreeIndex.lowerBound(c, key);
+    if (c[at] === undefined || c[at].key !== key) throw new Error('mvcc invariant violated: tree index out of sync');
+    c.splice(at, 1);
+    if (c.length === 0) this.chunks.splice(ci, 1);
+  }
+
+  /**
+   * Calls fn for every key with start <= key < end (end null: no upper bound), in key order,
+   * until fn returns false.
+   */
+  ascend(start: string, end: string | null, fn: (ki: KeyIndex) => boolean | void): void {
+    const cs = this.chunks;
+    let ci = this.chunkFor(start);
+    if (ci === cs.length) return;
+    let i = TreeIndex.lowerBound(cs[ci], start);
+    for (; ci < cs.length; ci++, i = 0) {
+      const c = cs[ci];
+      for (; i < c.length; i++) {
+        const ki = c[i];
+        if (end !== null && ki.key >= end) return;
+        if (fn(ki) === false) return;
+      }
+    }
+  }
+
+  /** Checks ordering and map/chunk agreement (tests). */
+  verify(): void {
+    let n = 0;
+    let prev: string | null = null;
+    for (const c of this.chunks) {
+      if (c.length === 0 || c.length > maxChunkKeys) throw new Error('tree index: bad chunk size');
+      for (const ki of c) {
+        if (prev !== null && !(prev < ki.key)) throw new Error('tree index: keys out of order');
+        if (this.byKey.get(ki.key) !== ki) throw new Error('tree index: map mismatch');
+        prev = ki.key;
+        n++;
+      }
+    }
+    if (n !== this.byKey.size) throw new Error('tree index: size mismatch');
+  }
+}

@@ -1,0 +1,225 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MvccStore } from '../src/mvcc/store.js';
+import { ErrCompacted, ErrFutureRev, ErrTxnInProgress } from '../src/mvcc/errors.js';
+import { EventType, SortOrder, SortTarget } from '../src/mvcc/types.js';
+import { Buckets } from '../src/backend/backend.js';
+
+const b = (s: string): Buffer => Buffer.from(s);
+const all = Buffer.of(0);
+
+function tmpDir(t: { after: (fn: () => void | Promise<void>) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mvcc-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function openStore(t: { after: (fn: () => void | Promise<void>) => void }, dir = tmpDir(t)): MvccStore {
+  const s = MvccStore.openDir(dir);
+  t.after(() => s.close());
+  return s;
+}
+
+function put(s: MvccStore, k: string, v: string, lease = 0n): bigint {
+  const tx = s.write();
+  tx.put(b(k), b(v), lease);
+  return tx.end().revision;
+}
+
+function del(s: MvccStore, k: string, end?: string): bigint {
+  const tx = s.write();
+  tx.deleteRange(b(k), end === undefined ? undefined : b(end));
+  return tx.end().revision;
+}
+
+const keysOf = (kvs: { key: Buffer }[]): string[] => kvs.map((kv) => kv.key.toString());
+
+test('puts, versions, create/mod revisions and prev values', (t) => {
+  const s = openStore(t);
+  assert.equal(s.currentRevision(), 0n);
+  const tx = s.write();
+  assert.deepEqual(tx.put(b('a'), b('1'), 0n), {});
+  tx.put(b('b'), b('2'), 7n);
+  const r = tx.end();
+  assert.equal(r.revision, 1n);
+  assert.deepEqual(r.events.map((e) => [e.type, e.kv.key.toString(), e.kv.modRevision]), [
+    [EventType.PUT, 'a', 1n],
+    [EventType.PUT, 'b', 1n],
+  ]);
+  const tx2 = s.write();
+  const { prev } = tx2.put(b('a'), b('3'), 0n);
+  assert.equal(prev?.value.toString(), '1');
+  assert.equal(tx2.end().revision, 2n);
+  const got = s.range(b('a')).kvs[0];
+  assert.deepEqual(
+    [got.createRevision, got.modRevision, got.version, got.value.toString(), got.lease],
+    [1n, 2n, 2n, '3', 0n],
+  );
+  assert.equal(s.range(b('b')).kvs[0].lease, 7n);
+  // old revision still readable
+  assert.equal(s.range(b('a'), { revision: 1n }).kvs[0].value.toString(), '1');
+});
+
+test('a txn without changes keeps the revision; reads inside a txn see its writes', (t) => {
+  const s = openStore(t);
+  put(s, 'a', '1');
+  const tx = s.write();
+  assert.deepEqual(tx.deleteRange(b('zzz')), []);
+  assert.equal(tx.range(b('a')).revision, 1n);
+  assert.deepEqual(tx.end(), { revision: 1n, events: [] });
+  assert.equal(s.currentRevision(), 1n);
+  const tx2 = s.write();
+  assert.throws(() => s.write(), ErrTxnInProgress);
+  tx2.put(b('c'), b('x'), 0n);
+  const r = tx2.range(b('a'), { rangeEnd: all });
+  assert.deepEqual(keysOf(r.kvs), ['a', 'c']);
+  assert.equal(r.revision, 2n);
+  // a read view opened meanwhile does not see the txn
+  assert.deepEqual(keysOf(s.read().range(b('a'), { rangeEnd: all }).kvs), ['a']);
+  tx2.end();
+});
+
+test('deleteRange returns the deleted kvs, tombstones restart versions', (t) => {
+  const s = openStore(t);
+  put(s, 'a', '1');
+  put(s, 'b', '1');
+  put(s, 'c', '1');
+  const tx = s.write();
+  const deleted = tx.deleteRange(b('a'), b('c'));
+  const r = tx.end();
+  assert.deepEqual(keysOf(deleted), ['a', 'b']);
+  assert.equal(r.revision, 4n);
+  assert.deepEqual(r.events.map((e) => [e.type, e.kv.key.toString(), e.kv.modRevision, e.kv.version]), [
+    [EventType.DELETE, 'a', 4n, 0n],
+    [EventType.DELETE, 'b', 4n, 0n],
+  ]);
+  assert.equal(s.range(b('a')).count, 0);
+  put(s, 'a', '2');
+  const kv = s.range(b('a')).kvs[0];
+  assert.deepEqual([kv.createRevision, kv.version], [5n, 1n]);
+});
+
+test('range options: limit/more/count, sort, filters, keys-only, count-only, errors', (t) => {
+  const s = openStore(t);
+  put(s, 'k1', 'c'); // 1
+  put(s, 'k2', 'b'); // 2
+  put(s, 'k3', 'a'); // 3
+  put(s, 'k1', 'd'); // 4
+  put(s, 'x', 'z'); // 5
+  const r = s.range(b('k'), { rangeEnd: b('l'), limit: 2 });
+  assert.deepEqual([keysOf(r.kvs), r.count, r.more], [['k1', 'k2'], 3, true]);
+  const r2 = s.range(b('k'), { rangeEnd: b('l'), limit: 3 });
+  assert.deepEqual([r2.count, r2.more], [3, false]);
+  const byMod = s.range(b('k'), { rangeEnd: b('l'), sortTarget: SortTarget.MOD, sortOrder: SortOrder.DESCEND });
+  assert.deepEqual(keysOf(byMod.kvs), ['k1', 'k3', 'k2']);
+  const byVal = s.range(b('k'), { rangeEnd: b('l'), sortTarget: SortTarget.VALUE });
+  assert.deepEqual(keysOf(byVal.kvs), ['k3', 'k2', 'k1']);
+  const desc = s.range(b('\0'), { rangeEnd: all, sortOrder: SortOrder.DESCEND, limit: 2 });
+  assert.deepEqual([keysOf(desc.kvs), desc.count, desc.more], [['x', 'k3'], 4, true]);
+  const filtered = s.range(b('k'), { rangeEnd: b('l'), minModRevision: 3n, limit: 1 });
+  assert.deepEqual([keysOf(filtered.kvs), filtered.count, filtered.more], [['k1'], 3, true]);
+  const created = s.range(b('k'), { rangeEnd: b('l'), maxCreateRevision: 2n });
+  assert.deepEqual(keysOf(created.kvs), ['k1', 'k2']);
+  const ko = s.range(b('k1'), { keysOnly: true });
+  assert.deepEqual([ko.kvs[0].value.length, ko.kvs[0].version], [0, 2n]);
+  const co = s.range(b('k'), { rangeEnd: b('l'), countOnly: true, limit: 1 });
+  assert.deepEqual([co.kvs.length, co.count, co.more], [0, 3, false]);
+  assert.equal(s.range(b('k2'), { rangeEnd: b('k1') }).count, 0);
+  assert.throws(() => s.range(b('k1'), { revision: 6n }), ErrFutureRev);
+  assert.throws(() => s.range(b('k1'), { revision: 6n }), { message: 'etcdserver: mvcc: required revision is a future revision' });
+});
+
+test('compaction keeps the latest version at rev, drops tombstoned keys, errors on old revs', async (t) => {
+  const s = openStore(t);
+  put(s, 'a', '1'); // 1
+  put(s, 'a', '2'); // 2
+  put(s, 'b', '1'); // 3
+  del(s, 'b'); // 4
+  put(s, 'c', '1'); // 5
+  del(s, 'c'); // 6
+  put(s, 'a', '3'); // 7
+  assert.throws(() => s.compact(8n), ErrFutureRev);
+  const before = s.range(b('a'), { rangeEnd: all, revision: 5n });
+  await s.compact(5n).done;
+  assert.equal(s.compactRevision(), 5n);
+  assert.throws(() => s.compact(5n), { message: 'etcdserver: mvcc: required revision has been compacted' });
+  assert.throws(() => s.range(b('a'), { revision: 4n }), ErrCompacted);
+  assert.deepEqual(s.range(b('a'), { rangeEnd: all, revision: 5n }), { ...before, revision: 7n });
+  // key bucket: a@2 (latest at 5), c@5, c@6 (tombstone after 5), a@7
+  const revs = s.backend.range(Buckets.key).map(([k]) => `${k.readUInt32BE(4)}/${k.length}`);
+  assert.deepEqual(revs, ['2/16', '5/16', '6/17', '7/16']);
+  await s.compact(6n).done;
+  assert.deepEqual(s.backend.range(Buckets.key).map(([k]) => k.readUInt32BE(4)), [2, 7]);
+  assert.throws(() => s.eventsBetween(b('a'), all, 5n, 7n), ErrCompacted);
+  assert.deepEqual(s.eventsBetween(b('a'), all, 6n, 7n).events.map((e) => e.kv.modRevision), [7n]);
+});
+
+test('restart keeps revisions, compact revision, consistent index and aux data', async (t) => {
+  const dir = tmpDir(t);
+  const s = MvccStore.openDir(dir);
+  put(s, 'a', '1');
+  put(s, 'b', '2');
+  del(s, 'a');
+  put(s, 'c', '3');
+  s.compact(2n);
+  s.setConsistentIndex(42);
+  s.backend.putAux(Buckets.lease, b('lease1'), b('ttl'));
+  const hash = s.hashKV(0n);
+  await s.close();
+  const s2 = MvccStore.openDir(dir);
+  t.after(() => s2.close());
+  await s2.restored;
+  assert.equal(s2.currentRevision(), 4n);
+  assert.equal(s2.compactRevision(), 2n);
+  assert.equal(s2.consistentIndex(), 42);
+  assert.deepEqual(s2.backend.rangeAux(Buckets.lease).map(([k, v]) => [k.toString(), v.toString()]), [['lease1', 'ttl']]);
+  assert.deepEqual(keysOf(s2.range(b('a'), { rangeEnd: all }).kvs), ['b', 'c']);
+  assert.deepEqual(s2.hashKV(0n), hash);
+  assert.equal(put(s2, 'd', '4'), 5n);
+});
+
+test('eventsBetween filters keys and stops at revision boundaries', (t) => {
+  const s = openStore(t);
+  const tx = s.write();
+  tx.put(b('a1'), b('x'), 0n);
+  tx.put(b('a2'), b('y'), 0n);
+  tx.put(b('b'), b('z'), 0n);
+  tx.end(); // 1
+  put(s, 'a1', 'w'); // 2
+  del(s, 'a2'); // 3
+  const r = s.eventsBetween(b('a'), b('b'), 1n, 3n, 1);
+  assert.deepEqual(r.events.map((e) => e.kv.key.toString()), ['a1', 'a2']);
+  assert.equal(r.nextRev, 2n);
+  const r2 = s.eventsBetween(b('a'), b('b'), r.nextRev, 10n, 0);
+  assert.deepEqual(r2.events.map((e) => [e.type, e.kv.key.toString(), e.kv.modRevision]), [
+    [EventType.PUT, 'a1', 2n],
+    [EventType.DELETE, 'a2', 3n],
+  ]);
+  assert.equal(r2.nextRev, 4n);
+  assert.deepEqual(s.eventsBetween(b('b'), undefined, 1n, 3n).events.map((e) => e.kv.value.toString()), ['z']);
+});
+
+test('hashKV is equal for stores fed the same history, also mid-compaction', async (t) => {
+  const s1 = openStore(t);
+  const s2 = MvccStore.openDir(tmpDir(t), { compactionBatchKeys: 3 });
+  t.after(() => s2.close());
+  for (const s of [s1, s2]) {
+    for (let i = 0; i < 30; i++) put(s, `k${i % 7}`, `v${i}`);
+    del(s, 'k1');
+    del(s, 'k2', 'k4');
+  }
+  assert.deepEqual(s1.hashKV(0n), s2.hashKV(0n));
+  assert.deepEqual(s1.hashKV(10n), s2.hashKV(10n));
+  assert.notEqual(s1.hashKV(10n).hash, s1.hashKV(11n).hash);
+  await s1.compact(20n).done;
+  const { done } = s2.compact(20n);
+  // s2 compacts in steps of 3 keys: hash while it is in progress
+  assert.deepEqual(s2.hashKV(0n), s1.hashKV(0n));
+  await done;
+  assert.deepEqual(s2.hashKV(0n), s1.hashKV(0n));
+  assert.throws(() => s1.hashKV(20n), ErrCompacted);
+  assert.throws(() => s1.hashKV(100n), ErrFutureRev);
+});
