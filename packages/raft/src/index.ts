@@ -1,1 +1,11 @@
 export * from './types.js';
+export * from './message.js';
+export * from './errors.js';
+export * from './storage.js';
+export { RaftLog } from './raft-log.js';
+export { Inflights } from './inflights.js';
+export { Progress, ProgressTracker, type ProgressStateType } from './progress.js';
+export { Raft, type Config, type Logger, CAMPAIGN_TRANSFER_CTX } from './raft.js';
+export { RawNode, type Ready, type Status, type ProgressStatus } from './raw-node.js';
+export * from './codec.js';
+export * from './bootstrap.js';
