@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MvccStore } from '../src/mvcc/store.js';
@@ -8,11 +8,14 @@ import { ErrCompacted, ErrFutureRev, ErrTxnInProgress } from '../src/mvcc/errors
 import { EventType, SortOrder, SortTarget } from '../src/mvcc/types.js';
 import { Buckets } from '../src/backend/backend.js';
 
+// fsync-heavy paths are not under test here: use tmpfs when there is one
+const scratchBase = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+
 const b = (s: string): Buffer => Buffer.from(s);
 const all = Buffer.of(0);
 
 function tmpDir(t: { after: (fn: () => void | Promise<void>) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mvcc-test-'));
+  const dir = mkdtempSync(join(scratchBase, 'mvcc-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }

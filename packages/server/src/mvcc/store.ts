@@ -461,9 +461,9 @@ export class MvccStore {
       const entries = this.backend.range(Buckets.key, cursor, end, eventsChunkEntries);
       for (const [k, v] of entries) {
         const main = readRev(k, 0);
-        if (limit > 0 && events.length >= limit && main !== lastMain) return { events, nextRev: BigInt(main) };
         const uk = decodeKey(v);
         if (!match(uk)) continue;
+        if (limit > 0 && events.length >= limit && main !== lastMain) return { events, nextRev: BigInt(main) };
         lastMain = main;
         const modRevision = BigInt(main);
         if (isTombstoneKey(k)) {
