@@ -1,0 +1,375 @@
+// One TCP port serving, like etcd's client port: gRPC (HTTP/2, h2c prior knowledge or TLS
+// with ALPN h2), HTTP/2 non-gRPC requests and HTTP/1.1 (health, version, metrics, JSON
+// gateway) — in plaintext, TLS, or both on the same port. Each connection's first bytes
+// decide: 0x16 (TLS handshake record) → TLS, then the same choice again on the decrypted
+// stream (by ALPN, else by sniffing); the HTTP/2 preface "PRI * HTTP/2.0" → HTTP/2;
+// anything else → HTTP/1.1.
+//
+// The net/tls/http/http2 servers are never listening themselves: connections are handed to
+// them with emit('connection'), after the sniffed bytes are put back with unshift() (node's
+// TLS, HTTP/1 and HTTP/2 layers all take over data already buffered on the socket).
+
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { TransportUsageError } from './errors.js';
+import type { GrpcServer } from './grpc-server.js';
+
+export type HttpHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+export interface ClientPortTlsOptions {
+  key: string | Buffer;
+  cert: string | Buffer;
+  /** CA certificates trusted for client certificates. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Ask clients for a certificate (etcd --client-cert-auth). */
+  requestCert?: boolean;
+  /** Refuse clients whose certificate does not verify (or who sent none) when requestCert is set. */
+  rejectUnauthorized?: boolean;
+}
+
+export interface ClientPortListenerOptions {
+  host?: string;
+  /** 0 lets the OS choose; see address() after listen(). */
+  port?: number;
+  grpc?: GrpcServer;
+  /** Non-gRPC requests, HTTP/1.1 or HTTP/2. Default: 404. */
+  httpHandler?: HttpHandler;
+  /** Enables TLS connections (https:// URLs). */
+  tls?: ClientPortTlsOptions;
+  /** Accept plaintext connections (http:// URLs). Default: true without tls, false with it. */
+  plaintext?: boolean;
+  /** HTTP/2 stream flow-control window, bytes. */
+  streamWindowBytes?: number;
+  /** HTTP/2 connection flow-control window, bytes. */
+  connectionWindowBytes?: number;
+  /** Server keepalive: PING an idle-or-not client this often (etcd --grpc-keepalive-interval, 2h). 0 disables. */
+  keepaliveIntervalMs?: number;
+  /** Close the connection if a PING is not answered within this (etcd --grpc-keepalive-timeout, 20s). */
+  keepaliveTimeoutMs?: number;
+  /** A connection must show its first bytes (or finish its TLS handshake) within this. */
+  handshakeTimeoutMs?: number;
+  /** close(): how long open streams and requests may finish before sockets are destroyed. */
+  closeGraceMs?: number;
+}
+
+const defaultStreamWindowBytes = 4 * 1024 * 1024;
+const defaultConnectionWindowBytes = 16 * 1024 * 1024;
+const defaultKeepaliveIntervalMs = 2 * 60 * 60 * 1000;
+const defaultKeepaliveTimeoutMs = 20 * 1000;
+const defaultHandshakeTimeoutMs = 10 * 1000;
+const defaultCloseGraceMs = 1000;
+const http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+const tlsHandshakeRecord = 0x16;
+/** Enough of the preface to tell it from an HTTP/1 method ("PRI " vs "POST", "PUT ", "PATCH"). */
+const prefaceSniffBytes = 4;
+const maxConcurrentStreams = 0xffff_ffff;
+/** nghttp2 session memory budget, MB (node's default 10 is low for watch floods). */
+const maxSessionMemoryMegabytes = 128;
+
+type Route = 'h2' | 'http1';
+
+function notFound(_req: unknown, res: http.ServerResponse | http2.Http2ServerResponse): void {
+  res.statusCode = 404;
+  res.end('404 page not found\n');
+}
+
+/** The route for the first bytes, or undefined when more bytes are needed. */
+function sniff(head: Buffer): Route | undefined {
+  const n = Math.min(head.length, http2Preface.length);
+  if (head.compare(http2Preface, 0, n, 0, n) !== 0) return 'http1';
+  return n >= prefaceSniffBytes ? 'h2' : undefined;
+}
+
+export class ClientPortListener {
+  private readonly net: net.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly http1: http.Server;
+  private readonly tlsServer: tls.Server | undefined;
+  private readonly plaintext: boolean;
+  private readonly httpHandler: HttpHandler;
+  private readonly grpc: GrpcServer | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly http1Active = new Map<net.Socket, number>();
+  private bound: net.AddressInfo | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: ClientPortListenerOptions = {}) {
+    this.grpc = options.grpc;
+    this.httpHandler = options.httpHandler ?? notFound;
+    this.plaintext = options.plaintext ?? options.tls === undefined;
+    const streamWindowBytes = options.streamWindowBytes ?? defaultStreamWindowBytes;
+    const connectionWindowBytes = options.connectionWindowBytes ?? defaultConnectionWindowBytes;
+    const keepaliveIntervalMs = options.keepaliveIntervalMs ?? defaultKeepaliveIntervalMs;
+    const keepaliveTimeoutMs = options.keepaliveTimeoutMs ?? defaultKeepaliveTimeoutMs;
+
+    this.net = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    this.net.on('error', () => {}); // accept errors (EMFILE...) must not kill the process
+
+    this.h2 = http2.createServer({
+      settings: {
+        maxConcurrentStreams,
+        initialWindowSize: streamWindowBytes,
+        enablePush: false,
+        maxHeaderListSize: 16 * 1024 * 1024,
+      },
+      maxSessionMemory: maxSessionMemoryMegabytes,
+      maxSessionRejectedStreams: 1000,
+      maxSessionInvalidFrames: 1000,
+    });
+    this.h2.on('session', (session) => {
+      this.sessions.add(session);
+      session.on('error', () => {});
+      try {
+        session.setLocalWindowSize(connectionWindowBytes);
+      } catch {
+        // session already gone
+      }
+      let keepalive: NodeJS.Timeout | undefined;
+      if (keepaliveIntervalMs > 0) {
+        keepalive = setInterval(() => {
+          if (session.destroyed || session.closed) return;
+          const timer = setTimeout(() => session.destroy(), keepaliveTimeoutMs);
+          const sent = session.ping((err) => {
+            clearTimeout(timer);
+            if (err !== null && !session.destroyed) session.destroy();
+          });
+          if (!sent) clearTimeout(timer);
+        }, keepaliveIntervalMs);
+        keepalive.unref();
+      }
+      session.once('close', () => {
+        if (keepalive !== undefined) clearInterval(keepalive);
+        this.sessions.delete(session);
+      });
+    });
+    this.h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      if (this.grpc !== undefined && this.grpc.handleStream(stream, headers)) return;
+      stream.on('error', () => {});
+      const req = new http2.Http2ServerRequest(stream, headers, {} as never, rawHeaders);
+      const res = new http2.Http2ServerResponse(stream);
+      try {
+        this.httpHandler(req, res);
+      } catch {
+        if (!res.headersSent) res.statusCode = 500;
+        res.end();
+      }
+    });
+    this.h2.on('sessionError', () => {});
+
+    this.http1 = http.createServer({ noDelay: true }, (req, res) => {
+      const socket = req.socket;
+      this.http1Active.set(socket, (this.http1Active.get(socket) ?? 0) + 1);
+      if (this.closing !== undefined) res.shouldKeepAlive = false;
+      res.once('close', () => {
+        const n = (this.http1Active.get(socket) ?? 1) - 1;
+        this.http1Active.set(socket, n);
+        if (n === 0 && this.closing !== undefined) socket.destroy();
+      });
+      try {
+        this.httpHandler(req, res);
+      } catch {
+        if (!res.headersSent) res.statusCode = 500;
+        res.end();
+      }
+    });
+    this.http1.on('clientError', (_err, socket) => socket.destroy());
+
+    if (options.tls !== undefined) {
+      const t = options.tls;
+      this.tlsServer = tls.createServer({
+        key: t.key,
+        cert: t.cert,
+        ca: t.ca,
+        requestCert: t.requestCert ?? false,
+        rejectUnauthorized: t.rejectUnauthorized ?? (t.requestCert ?? false),
+        ALPNProtocols: ['h2', 'http/1.1'],
+        handshakeTimeout: options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs,
+      });
+      this.tlsServer.on('secureConnection', (socket) => this.onSecure(socket));
+      this.tlsServer.on('tlsClientError', (_err, socket) => socket.destroy());
+    }
+  }
+
+  /** Bind and start accepting. Resolves with the bound address. */
+  listen(): Promise<net.AddressInfo> {
+    if (this.bound !== undefined || this.net.listening) throw new TransportUsageError('ClientPortListener: already listening');
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.net.once('error', onError);
+      this.net.listen({ host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 0 }, () => {
+        this.net.off('error', onError);
+        this.bound = this.net.address() as net.AddressInfo;
+        resolve(this.bound);
+      });
+    });
+  }
+
+  /** The bound address (after listen()). */
+  address(): net.AddressInfo {
+    if (this.bound === undefined) throw new TransportUsageError('ClientPortListener: not listening');
+    return this.bound;
+  }
+
+  /** Open connections (raw sockets), for tests and metrics. */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    if (this.closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.http1Active.delete(socket);
+    });
+    socket.on('error', () => {});
+    this.sniffFirstBytes(socket, (head) => {
+      if (head[0] === tlsHandshakeRecord) {
+        if (this.tlsServer === undefined) return socket.destroy();
+        this.tlsServer.emit('connection', socket);
+        return;
+      }
+      if (!this.plaintext) return socket.destroy();
+      const route = sniff(head);
+      if (route === 'h2') this.h2.emit('connection', socket);
+      else this.toHttp1(socket);
+    });
+  }
+
+  private onSecure(socket: tls.TLSSocket): void {
+    socket.on('error', () => {});
+    if (socket.alpnProtocol === 'h2') {
+      this.h2.emit('connection', socket);
+    } else if (socket.alpnProtocol === 'http/1.1') {
+      this.http1.emit('connection', socket);
+    } else {
+      // No ALPN: look at the decrypted bytes.
+      this.sniffFirstBytes(socket, (head) => {
+        if (sniff(head) === 'h2') {
+          // node's HTTP/2 server would take a TLS socket without ALPN for HTTP/1.1.
+          (socket as { alpnProtocol: string | false }).alpnProtocol = 'h2';
+          this.h2.emit('connection', socket);
+        } else {
+          this.toHttp1(socket);
+        }
+      });
+    }
+  }
+
+  private toHttp1(socket: net.Socket): void {
+    this.http1.emit('connection', socket);
+    // The HTTP/1 parser reads the bytes we put back through a 'data' listener; the socket
+    // was paused while sniffing.
+    socket.resume();
+  }
+
+  /** Read until the route is known, put the bytes back, then call `route` with them. */
+  private sniffFirstBytes(socket: net.Socket, route: (head: Buffer) => void): void {
+    let head: Buffer | undefined;
+    socket.setTimeout(this.options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs, () => socket.destroy());
+    const onData = (chunk: Buffer): void => {
+      head = head === undefined ? chunk : Buffer.concat([head, chunk]);
+      if (head[0] !== tlsHandshakeRecord && sniff(head) === undefined) return;
+      socket.off('data', onData);
+      socket.pause();
+      socket.setTimeout(0);
+      socket.unshift(head);
+      if (this.closing !== undefined) {
+        socket.destroy();
+        return;
+      }
+      route(head);
+    };
+    socket.on('data', onData);
+  }
+
+  /**
+   * Stop accepting; send GOAWAY on HTTP/2 sessions and close idle HTTP/1 connections; after
+   * `closeGraceMs` destroy whatever is still open. Resolves when every socket is closed.
+   */
+  close(): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    this.closing = new Promise<void>((resolve) => {
+      let graceTimer: NodeJS.Timeout | undefined;
+      const netClosed = new Promise<void>((r) => {
+        if (this.net.listening) this.net.close(() => r());
+        else r();
+      });
+      for (const session of this.sessions) {
+        if (!session.closed) session.close();
+      }
+      for (const socket of this.sockets) {
+        const active = this.http1Active.get(socket);
+        if (active === 0) socket.destroy();
+        else if (active === undefined && !this.isHttp2(socket)) socket.destroy(); // still sniffing or TLS handshake
+      }
+      const allClosed = (): Promise<void> =>
+        Promise.all([...this.sockets].map((s) => (s.destroyed && s.closed ? undefined : new Promise<void>((r) => s.once('close', () => r())))))
+          .then(() => undefined);
+      graceTimer = setTimeout(() => {
+        graceTimer = undefined;
+        for (const session of this.sessions) session.destroy();
+        for (const socket of this.sockets) socket.destroy();
+      }, this.options.closeGraceMs ?? defaultCloseGraceMs);
+      void Promise.all([netClosed, allClosed()]).then(async () => {
+        // Sockets may have been handed to sessions closing just now; wait for sessions too.
+        await Promise.all([...this.sessions].map((s) => (s.destroyed ? undefined : new Promise<void>((r) => s.once('close', () => r())))));
+        if (graceTimer !== undefined) clearTimeout(graceTimer);
+        resolve();
+      });
+    });
+    return this.closing;
+  }
+
+  private isHttp2(socket: net.Socket): boolean {
+    for (const session of this.sessions) {
+      const s = session.socket as unknown as { remotePort?: number; localPort?: number };
+      if (s !== undefined && s.remotePort === socket.remotePort && s.localPort === socket.localPort) return true;
+    }
+    return false;
+  }
+}
+
+/** Listeners for etcd-style client URLs (http://host:port, https://host:port), one per host:port. */
+export function clientPortListeners(
+  urls: string[],
+  options: Omit<ClientPortListenerOptions, 'host' | 'port' | 'plaintext'>,
+): ClientPortListener[] {
+  const byHostPort = new Map<string, { host: string; port: number; plaintext: boolean; secure: boolean }>();
+  for (const raw of urls) {
+    const url = new URL(raw);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TransportUsageError(`client URL ${raw}: scheme must be http or https`);
+    }
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+    const key = `${host}|${port}`;
+    const entry = byHostPort.get(key) ?? { host, port, plaintext: false, secure: false };
+    if (url.protocol === 'https:') entry.secure = true;
+    else entry.plaintext = true;
+    byHostPort.set(key, entry);
+  }
+  const out: ClientPortListener[] = [];
+  for (const e of byHostPort.values()) {
+    if (e.secure && options.tls === undefined) {
+      throw new TransportUsageError(`client URL https://${e.host}:${e.port} needs TLS options (cert, key)`);
+    }
+    out.push(new ClientPortListener({
+      ...options,
+      host: e.host,
+      port: e.port,
+      plaintext: e.plaintext,
+      tls: e.secure ? options.tls : undefined,
+    }));
+  }
+  return out;
+}

@@ -1,0 +1,162 @@
+// A small gRPC server on node:http2 streams. It knows nothing about etcd: services are
+// registered as method paths ("/etcdserverpb.KV/Range") with decode/encode functions and a
+// handler. It does not listen by itself: give it HTTP/2 streams with handleStream() (the
+// ClientPortListener does, next to HTTP/1.1 and TLS on the same port).
+
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { GrpcStatus, TransportUsageError } from './errors.js';
+import {
+  BidiCall, type CallContext, type CallObserver, type Decoder, type Encoder, respondTrailersOnly,
+  ServerStreamCall, UnaryCall,
+} from './grpc-call.js';
+import { parseGrpcTimeoutMs } from './grpc-timeout.js';
+
+/** grpc-go's default receive limit; etcd raises it to --max-request-bytes plus 512 KiB. */
+export const defaultMaxReceiveMessageBytes = 4 * 1024 * 1024;
+/** grpc-go's default send limit (math.MaxInt32). */
+export const defaultMaxSendMessageBytes = 0x7fff_ffff;
+const defaultZeroCopyWriteBytes = 16 * 1024;
+const defaultBidiReadQueueMessages = 64;
+
+export interface GrpcServerOptions {
+  maxReceiveMessageBytes?: number;
+  maxSendMessageBytes?: number;
+  /** Incoming messages a bidi call queues unread before its stream is paused (flow control). */
+  bidiReadQueueMessages?: number;
+  /** Metrics hooks, called once per call at its start and once with its final status. */
+  observer?: CallObserver;
+}
+
+export type UnaryHandler<Req, Res> = (req: Req, call: UnaryCall) => Promise<Res> | Res;
+/** Ends the call itself (call.end()), or returns a promise whose settling ends it. */
+export type ServerStreamHandler<Req> = (req: Req, call: ServerStreamCall) => void | Promise<void>;
+/** Ends the call itself (call.end()), or returns a promise whose settling ends it. */
+export type BidiHandler<Req> = (call: BidiCall<Req>) => void | Promise<void>;
+
+const kindUnary = 0;
+const kindServerStream = 1;
+const kindBidi = 2;
+
+interface Method {
+  kind: typeof kindUnary | typeof kindServerStream | typeof kindBidi;
+  decode: Decoder<unknown>;
+  encode: Encoder<unknown>;
+  handler: (...args: never[]) => unknown;
+}
+
+function isGrpcContentType(ct: string | undefined): boolean {
+  if (ct === undefined || !ct.startsWith('application/grpc')) return false;
+  // "application/grpc", "application/grpc+proto", "application/grpc;charset=..." — not grpc-web.
+  return ct.length === 16 || ct.charCodeAt(16) === 0x2b /* + */ || ct.charCodeAt(16) === 0x3b /* ; */;
+}
+
+/** "unknown service x" / "unknown method y for service x", as grpc-go words it. */
+function unknownMethodMessage(path: string, services: Set<string>): string {
+  const slash = path.lastIndexOf('/');
+  if (slash <= 0 || path[0] !== '/') return `malformed method name: ${JSON.stringify(path)}`;
+  const service = path.slice(1, slash);
+  if (!services.has(service)) return `unknown service ${service}`;
+  return `unknown method ${path.slice(slash + 1)} for service ${service}`;
+}
+
+export class GrpcServer {
+  private readonly methods = new Map<string, Method>();
+  private readonly services = new Set<string>();
+  private readonly ctx: CallContext;
+
+  constructor(options: GrpcServerOptions = {}) {
+    const maxReceive = options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes;
+    const maxSend = options.maxSendMessageBytes ?? defaultMaxSendMessageBytes;
+    const queue = options.bidiReadQueueMessages ?? defaultBidiReadQueueMessages;
+    if (!Number.isInteger(maxReceive) || maxReceive < 0) throw new TransportUsageError(`maxReceiveMessageBytes must be a non-negative integer, got ${maxReceive}`);
+    if (!Number.isInteger(maxSend) || maxSend < 0) throw new TransportUsageError(`maxSendMessageBytes must be a non-negative integer, got ${maxSend}`);
+    if (!Number.isInteger(queue) || queue < 1) throw new TransportUsageError(`bidiReadQueueMessages must be a positive integer, got ${queue}`);
+    this.ctx = {
+      maxReceiveMessageBytes: maxReceive,
+      maxSendMessageBytes: maxSend,
+      zeroCopyWriteBytes: defaultZeroCopyWriteBytes,
+      bidiReadQueueMessages: queue,
+      observer: options.observer,
+    };
+  }
+
+  addUnary<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: UnaryHandler<Req, Res>): this {
+    return this.add(path, { kind: kindUnary, decode, encode: encode as Encoder<unknown>, handler: handler as Method['handler'] });
+  }
+
+  addServerStream<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: ServerStreamHandler<Req>): this {
+    return this.add(path, { kind: kindServerStream, decode, encode: encode as Encoder<unknown>, handler: handler as Method['handler'] });
+  }
+
+  addBidi<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: BidiHandler<Req>): this {
+    return this.add(path, { kind: kindBidi, decode, encode: encode as Encoder<unknown>, handler: handler as Method['handler'] });
+  }
+
+  /** Registered method paths. */
+  paths(): string[] {
+    return [...this.methods.keys()];
+  }
+
+  private add(path: string, method: Method): this {
+    const slash = path.lastIndexOf('/');
+    if (path[0] !== '/' || slash <= 1 || slash === path.length - 1) {
+      throw new TransportUsageError(`gRPC method path must look like "/package.Service/Method", got ${JSON.stringify(path)}`);
+    }
+    if (this.methods.has(path)) throw new TransportUsageError(`gRPC method ${path} is already registered`);
+    this.methods.set(path, method);
+    this.services.add(path.slice(1, slash));
+    return this;
+  }
+
+  /**
+   * Serve one HTTP/2 stream if it is a gRPC request (content-type application/grpc...).
+   * Returns false, touching nothing, when it is not, so the caller can serve it as HTTP.
+   */
+  handleStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean => {
+    if (!isGrpcContentType(headers['content-type'])) return false;
+    if (headers[':method'] !== 'POST') {
+      stream.on('error', noop);
+      try {
+        stream.respond({ ':status': 405, 'allow': 'POST' }, { endStream: true });
+      } catch {
+        // reset meanwhile
+      }
+      return true;
+    }
+    const path = headers[':path'] ?? '';
+    const method = this.methods.get(path);
+    if (method === undefined) {
+      stream.on('error', noop);
+      respondTrailersOnly(stream, GrpcStatus.UNIMPLEMENTED, unknownMethodMessage(path, this.services));
+      return true;
+    }
+    let timeoutMs = Infinity;
+    const timeout = headers['grpc-timeout'];
+    if (timeout !== undefined) {
+      const parsed = parseGrpcTimeoutMs(timeout as string);
+      if (typeof parsed !== 'number') {
+        stream.on('error', noop);
+        respondTrailersOnly(stream, GrpcStatus.INTERNAL, `malformed grpc-timeout: ${parsed.message}`);
+        return true;
+      }
+      timeoutMs = parsed;
+    }
+    switch (method.kind) {
+      case kindUnary:
+        new UnaryCall(path, stream, headers, timeoutMs, this.ctx, method.decode, method.encode,
+          method.handler as (req: unknown, call: UnaryCall) => unknown);
+        break;
+      case kindServerStream:
+        new ServerStreamCall(path, stream, headers, timeoutMs, this.ctx, method.decode, method.encode,
+          method.handler as (req: unknown, call: ServerStreamCall) => unknown);
+        break;
+      case kindBidi:
+        new BidiCall(path, stream, headers, timeoutMs, this.ctx, method.decode, method.encode)
+          ._start(method.handler as (call: BidiCall) => unknown);
+        break;
+    }
+    return true;
+  };
+}
+
+function noop(): void {}

@@ -1,0 +1,81 @@
+// Shared helpers for the gRPC transport tests: a tiny JSON "Echo" service codec, a server on
+// port 0 with cleanup, and promise wrappers around @grpc/grpc-js client calls.
+import * as grpc from '@grpc/grpc-js';
+import type { TestContext } from 'node:test';
+import {
+  ClientPortListener, type ClientPortListenerOptions, GrpcServer, type GrpcServerOptions,
+} from '../src/api/transport/index.js';
+
+export const toJson = (m: unknown): Buffer => Buffer.from(JSON.stringify(m));
+export const fromJson = (b: Uint8Array): any => JSON.parse(Buffer.from(b).toString('utf8'));
+export const rawBytes = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+export interface Harness {
+  server: GrpcServer;
+  listener: ClientPortListener;
+  port: number;
+  target: string;
+  client: grpc.Client;
+}
+
+/** A GrpcServer behind a ClientPortListener on 127.0.0.1:0 and a grpc-js client; all closed by t.after. */
+export async function startHarness(
+  t: TestContext,
+  register: (s: GrpcServer) => void,
+  opts: { server?: GrpcServerOptions; listener?: Omit<ClientPortListenerOptions, 'grpc'>; client?: grpc.ClientOptions } = {},
+): Promise<Harness> {
+  const server = new GrpcServer(opts.server);
+  register(server);
+  const listener = new ClientPortListener({ closeGraceMs: 200, ...opts.listener, grpc: server });
+  const { port } = await listener.listen();
+  const target = `127.0.0.1:${port}`;
+  const client = new grpc.Client(target, grpc.credentials.createInsecure(), opts.client);
+  t.after(async () => {
+    client.close();
+    await listener.close();
+  });
+  return { server, listener, port, target, client };
+}
+
+export function unary<Res = any>(
+  client: grpc.Client, path: string, req: unknown, options: grpc.CallOptions = {}, metadata = new grpc.Metadata(),
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(path, toJson, fromJson, req, metadata, options, (err, res) => (err ? reject(err) : resolve(res as Res)));
+  });
+}
+
+/** The error a call failed with (fails the test if it succeeded). */
+export async function unaryError(
+  client: grpc.Client, path: string, req: unknown, options: grpc.CallOptions = {},
+): Promise<grpc.ServiceError> {
+  try {
+    await unary(client, path, req, options);
+  } catch (err) {
+    return err as grpc.ServiceError;
+  }
+  throw new Error(`${path} succeeded but an error was expected`);
+}
+
+export function collect<T>(stream: grpc.ClientReadableStream<T>): Promise<{ messages: T[]; error?: grpc.ServiceError }> {
+  return new Promise((resolve) => {
+    const messages: T[] = [];
+    stream.on('data', (m: T) => messages.push(m));
+    stream.on('error', (error: grpc.ServiceError) => resolve({ messages, error }));
+    stream.on('end', () => resolve({ messages }));
+  });
+}
+
+export function until(cond: () => boolean, timeoutMs = 5000, stepMs = 5): Promise<void> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = (): void => {
+      if (cond()) return resolve();
+      if (Date.now() - start > timeoutMs) return reject(new Error('condition not met in time'));
+      setTimeout(tick, stepMs);
+    };
+    tick();
+  });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
