@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCluster, target } from './helpers/etcd-cluster.js';
+import { Client, LeaseLostError, LeaseNotFoundError, type KeepAliveResponse } from '../src/index.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('leases against a real server', async (t) => {
+  const cluster = await startCluster();
+  t.after(() => cluster.close());
+  const client = new Client({ endpoints: cluster.endpoints });
+  t.after(() => client.close());
+
+  await t.test('grant, timeToLive with keys, leases, revoke', async () => {
+    const l = await client.lease.grant(30);
+    assert.equal(typeof l.id, 'bigint');
+    assert.equal(l.ttl, 30n);
+    await client.put('/lease/a', '1', { lease: l.id });
+    await client.put('/lease/b', '2', { lease: l.id });
+    const ttl = await client.lease.timeToLive(l.id, { keys: true });
+    assert.equal(ttl.grantedTtl, 30n);
+    assert.ok(ttl.ttl > 0n && ttl.ttl <= 30n);
+    assert.deepEqual(ttl.keys.map((k) => k.toString()).sort(), ['/lease/a', '/lease/b']);
+    assert.ok((await client.lease.leases()).leases.includes(l.id));
+    const chosen = await client.lease.grant(10, { id: 0x1234n });
+    assert.equal(chosen.id, 0x1234n);
+    await client.lease.revoke(l.id);
+    await client.lease.revoke(chosen.id);
+    assert.equal((await client.get('/lease/', { prefix: true })).count, 0n);
+    assert.equal((await client.lease.timeToLive(l.id)).ttl, -1n);
+    await assert.rejects(client.lease.revoke(l.id), LeaseNotFoundError);
+    assert.ok(!(await client.lease.leases()).leases.includes(l.id));
+  });
+
+  await t.test('keepAlive keeps a 2 s lease alive well past its TTL, on one shared stream', async () => {
+    const a = await client.lease.grant(2);
+    const b = await client.lease.grant(2);
+    await client.put('/ka/a', 'x', { lease: a.id });
+    const kaA = client.lease.keepAlive(a.id);
+    const kaB = client.lease.keepAlive(b.id);
+    const seen: KeepAliveResponse[] = [];
+    kaA.on('keepalive', (r) => seen.push(r));
+    await sleep(4_500);
+    assert.ok(seen.length >= 4, `refreshed every TTL/3: ${seen.length}`);
+    assert.ok(seen.every((r) => r.id === a.id && r.ttl === 2n));
+    assert.equal((await client.get('/ka/a')).count, 1n);
+    assert.ok((await client.lease.timeToLive(b.id)).ttl > 0n);
+    if (target === 'etcd') {
+      const text = await (await fetch(`${cluster.endpoints[0]}/metrics`)).text();
+      const streams = text.split('\n').filter((l) => l.startsWith('grpc_server_started_total{grpc_method="LeaseKeepAlive"'));
+      assert.equal(streams.length, 1);
+      assert.equal(Number(streams[0].split(' ')[1]), 1, 'both leases on one LeaseKeepAlive stream');
+    }
+    kaA.stop();
+    kaB.stop();
+    assert.equal(kaA.isActive, false);
+    await client.lease.revoke(a.id);
+    await client.lease.revoke(b.id);
+  });
+
+  await t.test('loss is reported through the event, the promise and the iterator', async () => {
+    const l = await client.lease.grant(3);
+    const ka = client.lease.keepAlive(l.id);
+    const evt = new Promise<LeaseLostError>((res) => ka.once('lost', res));
+    const iterated = (async () => {
+      let n = 0;
+      for await (const _ of ka) n++;
+      return n;
+    })().then(
+      () => assert.fail('iterator must throw'),
+      (e: unknown) => e,
+    );
+    await sleep(1_200);
+    await client.lease.revoke(l.id);
+    const [fromEvent, fromPromise, fromIterator] = await Promise.all([evt, ka.lost, iterated]);
+    assert.ok(fromEvent instanceof LeaseLostError);
+    assert.equal(fromEvent.leaseId, l.id);
+    assert.equal(fromPromise, fromEvent);
+    assert.equal(fromIterator, fromEvent);
+    assert.equal(fromEvent.code, 'ETCD_ERR_LEASE_LOST');
+  });
+
+  await t.test('loss is reported when the server stays away longer than the TTL', async () => {
+    const other = new Client({ endpoints: cluster.endpoints, dialTimeout: 500 });
+    t.after(() => other.close());
+    const l = await other.lease.grant(2);
+    const ka = other.lease.keepAlive(l.id);
+    await new Promise((r) => ka.once('keepalive', r));
+    await cluster.stop(0);
+    const started = Date.now();
+    const err = await ka.lost;
+    assert.ok(err instanceof LeaseLostError);
+    assert.ok(Date.now() - started < 3_500, 'reported within about one TTL');
+    cluster.start(0);
+    await cluster.waitReady();
+    await other.close();
+  });
+
+  await t.test('keepAliveOnce', async () => {
+    const l = await client.lease.grant(5);
+    const r = await client.lease.keepAliveOnce(l.id);
+    assert.equal(r.id, l.id);
+    assert.equal(r.ttl, 5n);
+    await client.lease.revoke(l.id);
+    await assert.rejects(client.lease.keepAliveOnce(l.id), LeaseLostError);
+  });
+});
