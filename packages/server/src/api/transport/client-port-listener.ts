@@ -14,6 +14,7 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { TransportUsageError } from './errors.js';
+import { markServerClosing } from './grpc-call.js';
 import type { GrpcServer } from './grpc-server.js';
 
 export type HttpHandler = (
@@ -98,6 +99,7 @@ export class ClientPortListener {
   private readonly http1Active = new Map<net.Socket, number>();
   private bound: net.AddressInfo | undefined;
   private closing: Promise<void> | undefined;
+  private socketsGone: (() => void) | undefined;
 
   constructor(private readonly options: ClientPortListenerOptions = {}) {
     this.grpc = options.grpc;
@@ -230,6 +232,7 @@ export class ClientPortListener {
     socket.once('close', () => {
       this.sockets.delete(socket);
       this.http1Active.delete(socket);
+      if (this.sockets.size === 0 && this.socketsGone !== undefined) this.socketsGone();
     });
     socket.on('error', () => {});
     this.sniffFirstBytes(socket, (head) => {
@@ -305,6 +308,7 @@ export class ClientPortListener {
         else r();
       });
       for (const session of this.sessions) {
+        markServerClosing(session);
         if (!session.closed) session.close();
       }
       for (const socket of this.sockets) {
@@ -313,8 +317,7 @@ export class ClientPortListener {
         else if (active === undefined && !this.isHttp2(socket)) socket.destroy(); // still sniffing or TLS handshake
       }
       const allClosed = (): Promise<void> =>
-        Promise.all([...this.sockets].map((s) => (s.destroyed && s.closed ? undefined : new Promise<void>((r) => s.once('close', () => r())))))
-          .then(() => undefined);
+        this.sockets.size === 0 ? Promise.resolve() : new Promise<void>((r) => { this.socketsGone = r; });
       graceTimer = setTimeout(() => {
         graceTimer = undefined;
         for (const session of this.sessions) session.destroy();

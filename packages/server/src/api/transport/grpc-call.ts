@@ -8,7 +8,7 @@
 // of cancellation through `cancelled`, the 'cancelled' event, `signal` or `onCancel`.
 
 import { EventEmitter } from 'node:events';
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
 import { GrpcError, GrpcStatus, statusOf } from './errors.js';
@@ -66,6 +66,12 @@ export function respondTrailersOnly(stream: ServerHttp2Stream, code: number, mes
 }
 
 const kCall = Symbol('tsetcd.grpcCall');
+const kServerClosing = Symbol('tsetcd.serverClosing');
+
+/** Calls on this session that end from now on were cancelled by the server shutting down. */
+export function markServerClosing(session: Http2Session): void {
+  (session as Http2Session & { [kServerClosing]?: boolean })[kServerClosing] = true;
+}
 type StreamWithCall = ServerHttp2Stream & { [kCall]?: ServerCall };
 
 function noop(): void {}
@@ -108,6 +114,7 @@ export abstract class ServerCall extends EventEmitter {
   /** @internal */ _deadlineTimer: NodeJS.Timeout | undefined = undefined;
   protected readonly deframer: MessageDeframer;
   private abortController: AbortController | undefined = undefined;
+  private readonly session: Http2Session | undefined;
 
   constructor(
     readonly path: string,
@@ -119,6 +126,7 @@ export abstract class ServerCall extends EventEmitter {
   ) {
     super();
     this.metadata = headers;
+    this.session = stream.session;
     this.deframer = new MessageDeframer(ctx.maxReceiveMessageBytes, this);
     (stream as StreamWithCall)[kCall] = this;
     stream.on('error', noop);
@@ -138,7 +146,7 @@ export abstract class ServerCall extends EventEmitter {
 
   /** "ip:port" of the client, "[ip6]:port" for IPv6. */
   get peer(): string {
-    const socket = this.stream.session?.socket;
+    const socket = this.session?.socket;
     if (socket === undefined) return '';
     const host = socket.remoteAddress ?? '';
     return host.includes(':') ? `[${host}]:${socket.remotePort}` : `${host}:${socket.remotePort}`;
@@ -146,7 +154,7 @@ export abstract class ServerCall extends EventEmitter {
 
   /** The client's TLS certificate when it presented one and it was verified against the trusted CA. */
   get peerCertificate(): PeerCertificate | undefined {
-    const socket = this.stream.session?.socket as TLSSocket | undefined;
+    const socket = this.session?.socket as TLSSocket | undefined;
     if (socket === undefined || socket.encrypted !== true || socket.authorized !== true) return undefined;
     const cert = socket.getPeerCertificate();
     return cert !== null && cert.subject !== undefined ? cert : undefined;
@@ -324,7 +332,8 @@ export abstract class ServerCall extends EventEmitter {
       this.finished = true;
       this.deframer.stop();
       this.ctx.observer?.handled(this.path, this.type, GrpcStatus.CANCELLED);
-      this.cancel(this.stream.session?.closed === true || this.stream.session?.destroyed === true ? 'closing' : 'client');
+      const session = this.session as (Http2Session & { [kServerClosing]?: boolean }) | undefined;
+      this.cancel(session?.[kServerClosing] === true ? 'closing' : 'client');
     } else if (!this.cancelled && !this.stream.writableFinished && this.stream.rstCode !== 0) {
       // Our status was queued but the stream was reset before it was flushed.
       this.cancel('client');
