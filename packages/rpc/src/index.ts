@@ -1,1 +1,69 @@
-export {};
+// @tsetcd/rpc: go-zero's zRPC for Node — etcd service registration and discovery,
+// p2c_ewma balancing, Google SRE breaker, adaptive shedding, limiters, interceptors.
+export * from './errors.js';
+export { RpcServer, wrapUpTimeMs, hardStopTimeMs, type RpcServerOptions } from './server/rpc-server.js';
+export { RpcClient, DialError, unary, type RpcClientOptions } from './client/rpc-client.js';
+export {
+  parseServerConf,
+  parseClientConf,
+  loadServerConf,
+  loadClientConf,
+  type RpcServerConf,
+  type RpcClientConf,
+  type Mode,
+  type MethodTimeoutConf,
+  type ServerMiddlewaresConf,
+  type ClientMiddlewaresConf,
+} from './config/rpc-config.js';
+export { parseDurationMs } from './config/duration.js';
+export type { EtcdConf } from './discov/etcd-auth.js';
+export { prefixEnd, type Registry, type RegistryKeyValue, type RegistryEvent, type RegistryWatch, type RegistryWatchBatch, type LeaseKeeper } from './discov/registry.js';
+export { EtcdRegistry, etcdTarget } from './discov/etcd-registry.js';
+export { Publisher, registrationTtlSec, reregisterIntervalMs, type PublisherOptions, type PublisherState } from './discov/publisher.js';
+export { Subscriber, relistIntervalMs } from './discov/subscriber.js';
+export { stableSubset, subsetSize } from './discov/subset.js';
+export { internalIp, advertiseAddress } from './discov/internal-ip.js';
+export { registerResolvers, registerEtcdConf, unregisterEtcdConf, etcdConfOption, subsetSizeOption } from './discov/resolvers.js';
+export { registerBalancers, serviceConfigFor, consistentHashName, defaultHashHeader, type BalancerConfigJson } from './balancer/grpc-balancer.js';
+export { P2c, ServerStats, p2cName, decayTimeNs, forcePickNs, initSuccess, throttleSuccess, penalty, pickTimes } from './balancer/p2c-picker.js';
+export { HashRing, fnv1a, hashReplicas } from './balancer/consistent-hash.js';
+export { failureCodes, acceptable } from './balancer/failure-codes.js';
+export {
+  GoogleBreaker,
+  BreakerRegistry,
+  breakerWindowMs,
+  breakerBuckets,
+  breakerForcePassMs,
+  breakerK,
+  breakerMinK,
+  breakerProtection,
+  type BreakerHistory,
+} from './breaker/google-breaker.js';
+export { AdaptiveShedder, shedderWindowMs, shedderBuckets, shedderCoolOffMs, type ShedderPromise } from './load/adaptive-shedder.js';
+export { ManualLoadProbe, ProcessLoadProbe, type LoadProbe } from './load/load-probe.js';
+export { MemoryLimitStore, type LimitStore } from './limit/limit-store.js';
+export { PeriodLimiter, PeriodResult, type PeriodLimiterOptions } from './limit/period-limiter.js';
+export { TokenLimiter, type TokenLimiterOptions } from './limit/token-limiter.js';
+export {
+  chainServer,
+  tracingInterceptor,
+  recoverInterceptor,
+  statsInterceptor,
+  prometheusInterceptor,
+  breakerInterceptor,
+  sheddingInterceptor,
+  timeoutInterceptor,
+  authInterceptor,
+  rateLimitInterceptor,
+  MemoryTokenStore,
+  defaultTimeoutMs,
+  slowThresholdMs,
+  type ServerCallInfo,
+  type UnaryServerInterceptor,
+  type TokenStore,
+} from './interceptors/server-interceptors.js';
+export { clientInterceptor, type ClientChainOptions } from './interceptors/client-interceptor.js';
+export { serverMetrics, clientMetrics, durationBucketsMs, type RpcMetrics } from './interceptors/metrics.js';
+export { HealthService, HealthClient, ServingStatus, healthServiceDefinition } from './health/health-service.js';
+export { currentSpan, startSpan, runInSpan, parseTraceparent, formatTraceparent, traceparentHeader, type SpanContext } from './trace/trace-context.js';
+export { RollingWindow, SumBucket } from './internal/rolling-window.js';

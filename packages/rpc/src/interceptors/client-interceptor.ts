@@ -1,0 +1,79 @@
+// The client interceptor chain (go-zero's clientinterceptors, in order): tracing →
+// duration (slow log over 500 ms) → prometheus → breaker (per target+method) → timeout
+// (default deadline unless the call set one) → user interceptors (grpc-js Interceptor).
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { currentSpan, formatTraceparent, startSpan, traceparentHeader } from '../trace/trace-context.js';
+import type { BreakerRegistry } from '../breaker/google-breaker.js';
+import { failureCodes } from '../balancer/failure-codes.js';
+import type { RpcMetrics } from './metrics.js';
+
+export const clientSlowThresholdMs = 500;
+
+export interface ClientChainOptions {
+  target: string;
+  trace: boolean;
+  logger?: Logger;
+  metrics?: RpcMetrics;
+  breakers?: BreakerRegistry;
+  /** default call timeout in ms (0 = none) */
+  timeoutMs: number;
+  /** app/token metadata added to every call (go-zero's client auth) */
+  app?: string;
+  token?: string;
+  duration: boolean;
+}
+
+/** One grpc-js interceptor doing all the built-in client work (cheaper than five). */
+export function clientInterceptor(o: ClientChainOptions): grpc.Interceptor {
+  return (options, nextCall) => {
+    const method = options.method_definition.path;
+    if (o.timeoutMs > 0 && options.deadline === undefined) options.deadline = Date.now() + o.timeoutMs;
+    const breaker = o.breakers?.get(`${o.target}${method}`);
+    if (breaker && !breaker.allow()) {
+      o.metrics?.codes.inc({ method, code: String(grpc.status.UNAVAILABLE) });
+      return rejectedCall(nextCall(options), grpc.status.UNAVAILABLE, 'circuit breaker is open');
+    }
+    const start = performance.now();
+    return new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        if (o.trace) {
+          const parent = currentSpan();
+          const span = startSpan(parent ? formatTraceparent(parent) : undefined);
+          metadata.set(traceparentHeader, formatTraceparent(span));
+        }
+        if (o.app !== undefined && o.token !== undefined) {
+          metadata.set('app', o.app);
+          metadata.set('token', o.token);
+        }
+        next(metadata, {
+          onReceiveStatus(status, nextStatus) {
+            const ms = performance.now() - start;
+            if (o.metrics) {
+              o.metrics.duration.observe({ method }, ms);
+              o.metrics.codes.inc({ method, code: String(status.code) });
+            }
+            if (breaker) {
+              if (failureCodes.has(status.code)) breaker.markFailure();
+              else breaker.markSuccess();
+            }
+            if (o.duration && ms > clientSlowThresholdMs) o.logger?.warn({ target: o.target, method, durationMs: Math.round(ms), code: status.code }, '[RPC] slowcall');
+            nextStatus(status);
+          },
+        });
+      },
+    });
+  };
+}
+
+/** A call that ends with the given status without ever reaching the network. */
+function rejectedCall(call: ConstructorParameters<typeof grpc.InterceptingCall>[0], code: grpc.status, details: string): grpc.InterceptingCall {
+  return new grpc.InterceptingCall(call, {
+    start(_metadata, listener) {
+      setImmediate(() => listener.onReceiveStatus({ code, details, metadata: new grpc.Metadata() }));
+    },
+    sendMessage() {},
+    halfClose() {},
+    cancel() {},
+  });
+}

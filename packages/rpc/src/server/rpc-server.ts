@@ -1,0 +1,308 @@
+// RpcServer: a grpc-js server with go-zero's zRPC behaviour: the interceptor chain,
+// health service, etcd registration once the port listens and health answers, and a
+// graceful stop (NOT_SERVING → deregister → 1 s wrap-up → drain → hard stop at 5.5 s).
+import * as grpc from '@grpc/grpc-js';
+import { pino, type Logger } from 'pino';
+import type { Registry as PromRegistry } from 'prom-client';
+import { parseServerConf, type RpcServerConf } from '../config/rpc-config.js';
+import { ServerStateError, toStatus } from '../errors.js';
+import { HealthService, HealthClient, ServingStatus, healthServiceDefinition } from '../health/health-service.js';
+import {
+  authInterceptor,
+  breakerInterceptor,
+  chainServer,
+  prometheusInterceptor,
+  recoverInterceptor,
+  sheddingInterceptor,
+  statsInterceptor,
+  timeoutInterceptor,
+  tracingInterceptor,
+  type ServerCallInfo,
+  type TokenStore,
+  type UnaryServerInterceptor,
+} from '../interceptors/server-interceptors.js';
+import { serverMetrics } from '../interceptors/metrics.js';
+import { BreakerRegistry } from '../breaker/google-breaker.js';
+import { AdaptiveShedder } from '../load/adaptive-shedder.js';
+import { ProcessLoadProbe, type LoadProbe } from '../load/load-probe.js';
+import { EtcdRegistry } from '../discov/etcd-registry.js';
+import type { Registry } from '../discov/registry.js';
+import { Publisher } from '../discov/publisher.js';
+import { advertiseAddress } from '../discov/internal-ip.js';
+import { runInSpan } from '../trace/trace-context.js';
+
+export const wrapUpTimeMs = 1_000;
+export const hardStopTimeMs = 5_500;
+
+export interface RpcServerOptions {
+  logger?: Logger;
+  /** Registry for etcd operations (default: EtcdRegistry over conf.Etcd). */
+  registry?: Registry;
+  /** prom-client registry for the rpc_server_* metrics (default: the global one). */
+  metricsRegistry?: PromRegistry;
+  /** Verifies app/token when conf.Auth is on. */
+  tokenStore?: TokenStore;
+  /** CPU / event-loop readings for shedding (default: ProcessLoadProbe). */
+  loadProbe?: LoadProbe;
+  /** User interceptors, run last (innermost). */
+  interceptors?: UnaryServerInterceptor[];
+  /** Network interface whose IPv4 is advertised when listening on 0.0.0.0. */
+  interfaceName?: string;
+  /** Metadata published on `<Key>.meta/<id>` (weight, zone, version...). */
+  meta?: Record<string, unknown>;
+  /** Registration lease TTL (default 10 s, go-zero's TimeToLive). */
+  leaseTtlSec?: number;
+  grpcOptions?: grpc.ServerOptions;
+  credentials?: grpc.ServerCredentials;
+  wrapUpTimeMs?: number;
+  hardStopTimeMs?: number;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyHandler = (...args: any[]) => unknown;
+
+export class RpcServer {
+  readonly conf: RpcServerConf;
+  readonly health = new HealthService();
+  readonly breakers = new BreakerRegistry();
+  readonly shedder: AdaptiveShedder | undefined;
+  private readonly logger: Logger;
+  private readonly server: grpc.Server;
+  private readonly probe: LoadProbe | undefined;
+  private readonly ownsProbe: boolean;
+  private readonly chain: UnaryServerInterceptor[];
+  private readonly services: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]> = [];
+  private registry: Registry | undefined;
+  private publisher: Publisher | undefined;
+  private state: 'new' | 'started' | 'stopping' | 'stopped' = 'new';
+  private stopping: Promise<void> | undefined;
+  private signalHandler: (() => void) | undefined;
+  private inFlight = 0;
+  port = 0;
+  /** host:port published in etcd. */
+  advertised = '';
+
+  constructor(
+    conf: RpcServerConf | Record<string, unknown>,
+    private readonly opts: RpcServerOptions = {},
+  ) {
+    this.conf = 'Middlewares' in conf && typeof (conf as RpcServerConf).Middlewares?.Trace === 'boolean' ? (conf as RpcServerConf) : parseServerConf(conf);
+    this.logger = opts.logger ?? pino({ level: process.env.RPC_LOG_LEVEL ?? 'info', name: this.conf.Name });
+    this.server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, ...opts.grpcOptions });
+    if (this.conf.CpuThreshold > 0) {
+      this.ownsProbe = !opts.loadProbe;
+      this.probe = opts.loadProbe ?? new ProcessLoadProbe();
+      this.shedder = new AdaptiveShedder({ cpuThresholdMillicpu: this.conf.CpuThreshold, probe: this.probe });
+    } else {
+      this.ownsProbe = false;
+    }
+    const mw = this.conf.Middlewares;
+    const chain: UnaryServerInterceptor[] = [];
+    if (mw.Trace) chain.push(tracingInterceptor);
+    if (mw.Recover) chain.push(recoverInterceptor(this.logger));
+    if (mw.Stat) chain.push(statsInterceptor(this.logger));
+    if (mw.Prometheus) chain.push(prometheusInterceptor(serverMetrics(opts.metricsRegistry)));
+    if (mw.Breaker) chain.push(breakerInterceptor(this.breakers));
+    if (this.shedder) chain.push(sheddingInterceptor(this.shedder));
+    const methodTimeouts = new Map(this.conf.MethodTimeouts.map((m) => [m.FullMethod, m.Timeout]));
+    if (this.conf.Timeout > 0 || methodTimeouts.size > 0) chain.push(timeoutInterceptor(this.conf.Timeout, methodTimeouts));
+    if (this.conf.Auth) {
+      if (!opts.tokenStore) throw new ServerStateError('conf.Auth is on but no tokenStore was given');
+      chain.push(authInterceptor(opts.tokenStore));
+    }
+    chain.push(...(opts.interceptors ?? []));
+    this.chain = chain;
+  }
+
+  /** Registers a service; unary handlers may be grpc-js callback style or async (call) => response. */
+  addService<I extends object>(service: grpc.ServiceDefinition<I>, impl: I): this {
+    if (this.state !== 'new') throw new ServerStateError('addService after start');
+    const wrapped: grpc.UntypedServiceImplementation = {};
+    for (const [name, def] of Object.entries(service as grpc.ServiceDefinition)) {
+      const original = (impl as Record<string, AnyHandler>)[name] ?? (impl as Record<string, AnyHandler>)[def.originalName ?? ''];
+      if (typeof original !== 'function') continue;
+      wrapped[name] = def.requestStream || def.responseStream ? this.wrapStream(def.path, original) : this.wrapUnary(def.path, original);
+    }
+    this.services.push([service as grpc.ServiceDefinition, wrapped]);
+    this.health.set(service[Object.keys(service)[0] as keyof I]?.path.split('/')[1] ?? '', ServingStatus.SERVING);
+    return this;
+  }
+
+  private wrapUnary(path: string, original: AnyHandler): grpc.handleUnaryCall<unknown, unknown> {
+    const invoke = (info: ServerCallInfo & { call: grpc.ServerUnaryCall<unknown, unknown> }) =>
+      new Promise<unknown>((resolve, reject) => {
+        let settled = false;
+        const done = (err: grpc.ServiceError | null, value?: unknown) => {
+          if (settled) return;
+          settled = true;
+          if (err) reject(err);
+          else resolve(value);
+        };
+        const ret = original(info.call, done);
+        if (ret && typeof (ret as Promise<unknown>).then === 'function') (ret as Promise<unknown>).then((v) => (original.length < 2 ? done(null, v) : undefined), (e: grpc.ServiceError) => done(e));
+      });
+    const run = chainServer(this.chain, invoke as (info: ServerCallInfo) => Promise<unknown>);
+    return (call, callback) => {
+      this.inFlight++;
+      const controller = new AbortController();
+      call.on('cancelled', () => controller.abort(new Error('cancelled')));
+      const deadline = call.getDeadline();
+      const info = {
+        method: path,
+        metadata: call.metadata,
+        request: call.request,
+        peer: call.getPeer(),
+        deadline: deadline instanceof Date ? deadline.getTime() : deadline,
+        signal: controller.signal,
+        abort: (reason: unknown) => controller.abort(reason),
+        call,
+      };
+      run(info).then(
+        (value) => {
+          this.inFlight--;
+          callback(null, value);
+        },
+        (err: unknown) => {
+          this.inFlight--;
+          const s = toStatus(err);
+          callback({ code: s.code, details: s.details, metadata: s.metadata } as grpc.ServiceError);
+        },
+      );
+    };
+  }
+
+  private wrapStream(path: string, original: AnyHandler): AnyHandler {
+    // Streams get tracing and app/token auth; the unary-only parts (breaker, shedding,
+    // timeout) do not apply to long-lived streams.
+    const auth = this.conf.Auth && this.opts.tokenStore ? authInterceptor(this.opts.tokenStore) : undefined;
+    return (call: grpc.ServerWritableStream<unknown, unknown> & { metadata: grpc.Metadata }, ...rest: unknown[]) => {
+      const controller = new AbortController();
+      const info: ServerCallInfo = {
+        method: path,
+        metadata: call.metadata,
+        request: undefined,
+        peer: call.getPeer(),
+        deadline: Infinity,
+        signal: controller.signal,
+        abort: (r) => controller.abort(r),
+      };
+      const start = () => {
+        const out = original(call, ...rest);
+        return Promise.resolve(out);
+      };
+      const traced = () => (this.conf.Middlewares.Trace ? tracingInterceptor(info, start) : start());
+      const guarded = auth ? auth(info, traced) : traced();
+      guarded.catch((err: unknown) => {
+        const s = toStatus(err);
+        const callback = rest[0];
+        if (typeof callback === 'function') callback({ code: s.code, details: s.details });
+        else call.emit('error', { code: s.code, details: s.details });
+      });
+    };
+  }
+
+  /** Binds, starts serving, waits for health to answer, then registers in etcd. */
+  async start(opts: { installSignalHandlers?: boolean } = {}): Promise<{ port: number; address: string }> {
+    if (this.state !== 'new') throw new ServerStateError(`start in state ${this.state}`);
+    this.state = 'started';
+    if (this.conf.Health) this.server.addService(healthServiceDefinition, this.health.implementation);
+    for (const [def, impl] of this.services) this.server.addService(def, impl);
+    const listen = this.conf.ListenOn.replace(/^https?:\/\//, '');
+    this.port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(listen, this.opts.credentials ?? grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    });
+    const listenHost = listen.slice(0, listen.lastIndexOf(':'));
+    this.advertised = advertiseAddress(this.conf.ListenOn, this.port, { interfaceName: this.opts.interfaceName });
+    if (this.conf.Health) await this.waitHealthy(listenHost);
+    if (this.conf.Etcd) {
+      this.registry = this.opts.registry ?? new EtcdRegistry(this.conf.Etcd);
+      this.publisher = new Publisher(this.registry, {
+        key: this.conf.Etcd.Key,
+        value: this.advertised,
+        id: this.conf.Etcd.ID,
+        meta: this.opts.meta,
+        ttlSec: this.opts.leaseTtlSec,
+        logger: this.logger,
+      });
+      try {
+        await this.publisher.start();
+      } catch (err) {
+        await this.stop();
+        throw err;
+      }
+    }
+    if (opts.installSignalHandlers) {
+      this.signalHandler = () => {
+        this.logger.info('signal received, shutting down');
+        void this.stop().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', this.signalHandler);
+      process.once('SIGINT', this.signalHandler);
+    }
+    this.logger.info({ listen: this.conf.ListenOn, port: this.port, advertised: this.advertised }, 'rpc server started');
+    return { port: this.port, address: this.advertised };
+  }
+
+  /** Asks our own health service over the network until it answers SERVING. */
+  private async waitHealthy(listenHost: string): Promise<void> {
+    const host = listenHost === '' || listenHost === '0.0.0.0' || listenHost === '[::]' ? '127.0.0.1' : listenHost;
+    const client = new HealthClient(`${host}:${this.port}`, grpc.credentials.createInsecure());
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const ok = await new Promise<boolean>((resolve) => {
+          client.makeUnaryRequest(
+            healthServiceDefinition.Check.path,
+            healthServiceDefinition.Check.requestSerialize,
+            healthServiceDefinition.Check.responseDeserialize,
+            { service: '' },
+            { deadline: Date.now() + 1000 },
+            (err, res) => resolve(!err && (res as { status?: ServingStatus } | undefined)?.status === ServingStatus.SERVING),
+          );
+        });
+        if (ok) return;
+        if (attempt >= 20) throw new ServerStateError('health service did not answer SERVING');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      client.close();
+    }
+  }
+
+  get inFlightCalls(): number {
+    return this.inFlight;
+  }
+
+  /** Graceful stop; safe to call more than once. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    this.state = 'stopping';
+    if (this.signalHandler) {
+      process.off('SIGTERM', this.signalHandler);
+      process.off('SIGINT', this.signalHandler);
+    }
+    this.health.shutdown();
+    const hardStopMs = this.opts.hardStopTimeMs ?? hardStopTimeMs;
+    const hardStop = setTimeout(() => this.server.forceShutdown(), hardStopMs);
+    try {
+      if (this.publisher) {
+        await this.publisher.stop();
+        await new Promise((r) => setTimeout(r, this.opts.wrapUpTimeMs ?? wrapUpTimeMs));
+      }
+      this.health.closeWatchers();
+      await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    } finally {
+      clearTimeout(hardStop);
+      if (!this.opts.registry) this.registry?.close();
+      if (this.ownsProbe) this.probe?.close();
+      this.state = 'stopped';
+      this.logger.info('rpc server stopped');
+    }
+  }
+}
+
+export type { ServerCallInfo, UnaryServerInterceptor, TokenStore };
+export { runInSpan };
