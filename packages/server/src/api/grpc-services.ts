@@ -1,0 +1,66 @@
+// Registers etcd's v3 services on the gRPC transport.
+
+import { etcdserverpb } from '@tsetcd/proto';
+import type { EtcdServer } from '../etcdserver/server.js';
+import { GrpcServer, GrpcError, type CallObserver } from './transport/index.js';
+import { KvApi } from './kv.js';
+import { LeaseApi } from './lease.js';
+import { MaintenanceApi } from './maintenance.js';
+import { serveLeaseKeepAlive, serveWatch } from './watch.js';
+import { toGrpcError } from './errors.js';
+import { grpcOverheadBytes } from '../etcdserver/config.js';
+
+interface Codec<T> {
+  encode(m: T): { finish(): Uint8Array };
+  decode(b: Uint8Array): T;
+}
+
+export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcServer {
+  const g = new GrpcServer({ maxReceiveMessageBytes: s.cfg.maxRequestBytes + grpcOverheadBytes, observer });
+  const kv = new KvApi(s);
+  const lease = new LeaseApi(s);
+  const mt = new MaintenanceApi(s);
+  const dec = <T>(c: Codec<T>) => (b: Uint8Array) => c.decode(b);
+  const enc = <T>(c: Codec<T>) => (m: T) => c.encode(m).finish();
+  function unary<Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>, fn: (r: Req) => Promise<Res> | Res): void {
+    g.addUnary<Req, Res>(path, dec(req), enc(res), async (r) => {
+      if (s.isStopped()) throw new GrpcError(14, 'etcdserver: server stopped');
+      try {
+        return await fn(r);
+      } catch (e) {
+        throw toGrpcError(e);
+      }
+    });
+  }
+  const pb = etcdserverpb;
+  unary('/etcdserverpb.KV/Range', pb.RangeRequest, pb.RangeResponse, (r) => kv.range(r));
+  unary('/etcdserverpb.KV/Put', pb.PutRequest, pb.PutResponse, (r) => kv.put(r));
+  unary('/etcdserverpb.KV/DeleteRange', pb.DeleteRangeRequest, pb.DeleteRangeResponse, (r) => kv.deleteRange(r));
+  unary('/etcdserverpb.KV/Txn', pb.TxnRequest, pb.TxnResponse, (r) => kv.txn(r));
+  unary('/etcdserverpb.KV/Compact', pb.CompactionRequest, pb.CompactionResponse, (r) => kv.compact(r));
+
+  g.addBidi('/etcdserverpb.Watch/Watch', dec(pb.WatchRequest), enc(pb.WatchResponse), (call) =>
+    serveWatch(s, call).catch((e) => call.end(toGrpcError(e))),
+  );
+
+  unary('/etcdserverpb.Lease/LeaseGrant', pb.LeaseGrantRequest, pb.LeaseGrantResponse, (r) => lease.grant(r));
+  unary('/etcdserverpb.Lease/LeaseRevoke', pb.LeaseRevokeRequest, pb.LeaseRevokeResponse, (r) => lease.revoke(r));
+  g.addBidi('/etcdserverpb.Lease/LeaseKeepAlive', dec(pb.LeaseKeepAliveRequest), enc(pb.LeaseKeepAliveResponse), (call) =>
+    serveLeaseKeepAlive((id) => lease.keepAliveOnce(id), call).catch((e) => call.end(toGrpcError(e))),
+  );
+  unary('/etcdserverpb.Lease/LeaseTimeToLive', pb.LeaseTimeToLiveRequest, pb.LeaseTimeToLiveResponse, (r) => lease.timeToLive(r));
+  unary('/etcdserverpb.Lease/LeaseLeases', pb.LeaseLeasesRequest, pb.LeaseLeasesResponse, () => lease.leases());
+
+  unary('/etcdserverpb.Cluster/MemberList', pb.MemberListRequest, pb.MemberListResponse, () => mt.memberList());
+
+  unary('/etcdserverpb.Maintenance/Alarm', pb.AlarmRequest, pb.AlarmResponse, (r) => mt.alarm(r));
+  unary('/etcdserverpb.Maintenance/Status', pb.StatusRequest, pb.StatusResponse, () => mt.status());
+  unary('/etcdserverpb.Maintenance/Defragment', pb.DefragmentRequest, pb.DefragmentResponse, () => mt.defragment());
+  unary('/etcdserverpb.Maintenance/Hash', pb.HashRequest, pb.HashResponse, () => mt.hash());
+  unary('/etcdserverpb.Maintenance/HashKV', pb.HashKVRequest, pb.HashKVResponse, (r) => mt.hashKV(r));
+  g.addServerStream('/etcdserverpb.Maintenance/Snapshot', dec(pb.SnapshotRequest), enc(pb.SnapshotResponse), (_r, call) =>
+    mt.snapshot(call).catch((e) => call.end(toGrpcError(e))),
+  );
+  unary('/etcdserverpb.Maintenance/MoveLeader', pb.MoveLeaderRequest, pb.MoveLeaderResponse, (r) => mt.moveLeader(r));
+  return g;
+}

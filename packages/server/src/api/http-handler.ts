@@ -1,0 +1,70 @@
+// HTTP/1.1 (and non-gRPC HTTP/2) on the client port: /health, /version, /metrics, /v2/members.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Registry } from 'prom-client';
+import type { EtcdServer } from '../etcdserver/server.js';
+import { clusterVersion, serverVersion } from '../etcdserver/config.js';
+import { idToHex } from '../etcdserver/member-id.js';
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+function json(res: Res, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json');
+  res.end(text);
+}
+
+export function createHttpHandler(s: EtcdServer, metrics: Registry): (req: Req, res: Res) => void {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    if (path === '/health') {
+      const healthy = s.leader() !== 0n && !s.isStopped() && s.applier.alarmList().length === 0;
+      if (!healthy) {
+        json(res, 503, { health: 'false' });
+        return;
+      }
+      // like etcd 3.4, the health check goes through a linearizable read path
+      s.linearizableReadNotify().then(
+        () => json(res, 200, { health: 'true' }),
+        () => json(res, 503, { health: 'false' }),
+      );
+      return;
+    }
+    if (path === '/version') {
+      json(res, 200, { etcdserver: serverVersion, etcdcluster: s.clusterVersion ?? clusterVersion });
+      return;
+    }
+    if (path === '/metrics') {
+      metrics.metrics().then(
+        (text) => {
+          res.statusCode = 200;
+          res.setHeader('Content-Type', metrics.contentType);
+          res.end(text);
+        },
+        (e) => json(res, 500, { message: String(e) }),
+      );
+      return;
+    }
+    if (path === '/v2/members' || path === '/v2/members/') {
+      const members = [...s.members.values()].map((m) => ({ id: idToHex(m.id), name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls }));
+      json(res, 200, { members });
+      return;
+    }
+    if (path === '/v2/members/leader') {
+      const m = s.members.get(s.leader());
+      if (m === undefined) {
+        json(res, 503, { message: 'During election' });
+        return;
+      }
+      json(res, 200, { id: idToHex(m.id), name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls });
+      return;
+    }
+    res.statusCode = 404;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end('404 page not found\n');
+  };
+}

@@ -1,0 +1,84 @@
+// KV service: Range, Put, DeleteRange, Txn, Compact (etcd's v3rpc/key.go + v3_server.go).
+
+import { etcdserverpb } from '@tsetcd/proto';
+import type { EtcdServer } from '../etcdserver/server.js';
+import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxn } from '../apply/validate.js';
+import type { ApplyResult } from '../apply/applier.js';
+import { Errors } from '../errors.js';
+
+type Header = etcdserverpb.ResponseHeader;
+
+function isTxnReadOnly(r: etcdserverpb.TxnRequest): boolean {
+  const ro = (ops: etcdserverpb.RequestOp[]): boolean =>
+    ops.every((op) => {
+      const q = op.request;
+      if (q === undefined || q.$case === 'requestRange') return true;
+      return q.$case === 'requestTxn' && isTxnReadOnly(q.value);
+    });
+  return ro(r.success) && ro(r.failure);
+}
+
+function isTxnSerializable(r: etcdserverpb.TxnRequest): boolean {
+  const ser = (ops: etcdserverpb.RequestOp[]): boolean =>
+    ops.every((op) => {
+      const q = op.request;
+      if (q?.$case === 'requestRange') return q.value.serializable;
+      if (q?.$case === 'requestTxn') return isTxnSerializable(q.value);
+      return true;
+    });
+  return ser(r.success) && ser(r.failure);
+}
+
+export class KvApi {
+  constructor(private readonly s: EtcdServer) {}
+
+  private fill<T extends { header: Header | undefined }>(resp: T): T {
+    resp.header = this.s.header(resp.header?.revision);
+    return resp;
+  }
+
+  /** etcd's quota check: writes fail with NOSPACE once the alarm is raised or the backend is over quota. */
+  private async checkQuota(): Promise<void> {
+    const s = this.s;
+    if (s.applier.hasAlarm(etcdserverpb.AlarmType.NOSPACE)) throw Errors.noSpace();
+    if (s.cfg.quotaBackendBytes > 0 && s.store.backend.size() > s.cfg.quotaBackendBytes) {
+      await s
+        .propose({ alarm: { action: etcdserverpb.AlarmRequest_AlarmAction.ACTIVATE, memberID: s.memberId, alarm: etcdserverpb.AlarmType.NOSPACE } })
+        .catch(() => undefined);
+      throw Errors.noSpace();
+    }
+  }
+
+  async range(r: etcdserverpb.RangeRequest): Promise<etcdserverpb.RangeResponse> {
+    checkRangeRequest(r);
+    if (!r.serializable) await this.s.linearizableReadNotify();
+    return this.fill(this.s.applier.range(this.s.store.read(), r));
+  }
+
+  async put(r: etcdserverpb.PutRequest): Promise<etcdserverpb.PutResponse> {
+    checkPutRequest(r);
+    await this.checkQuota();
+    return this.fill((await this.s.propose({ put: r })) as etcdserverpb.PutResponse);
+  }
+
+  async deleteRange(r: etcdserverpb.DeleteRangeRequest): Promise<etcdserverpb.DeleteRangeResponse> {
+    checkDeleteRequest(r);
+    return this.fill((await this.s.propose({ deleteRange: r })) as etcdserverpb.DeleteRangeResponse);
+  }
+
+  async txn(r: etcdserverpb.TxnRequest): Promise<etcdserverpb.TxnResponse> {
+    checkTxn(r, this.s.cfg.maxTxnOps);
+    if (isTxnReadOnly(r)) {
+      if (!isTxnSerializable(r)) await this.s.linearizableReadNotify();
+      return this.fill(this.s.applier.txn(r));
+    }
+    await this.checkQuota();
+    return this.fill((await this.s.propose({ txn: r })) as etcdserverpb.TxnResponse);
+  }
+
+  async compact(r: etcdserverpb.CompactionRequest): Promise<etcdserverpb.CompactionResponse> {
+    const res: ApplyResult = await this.s.proposeFull({ compaction: r });
+    if (r.physical && res.physical) await res.physical;
+    return this.fill(res.resp as etcdserverpb.CompactionResponse);
+  }
+}

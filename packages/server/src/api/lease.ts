@@ -1,0 +1,54 @@
+// Lease service: Grant, Revoke, KeepAlive (stream), TimeToLive, Leases (etcd's v3rpc/lease.go).
+
+import { etcdserverpb } from '@tsetcd/proto';
+import type { EtcdServer } from '../etcdserver/server.js';
+import { Errors, isServerError } from '../errors.js';
+import { noLease } from '../lease/lessor.js';
+
+const positiveMask = (1n << 63n) - 1n;
+
+export class LeaseApi {
+  constructor(private readonly s: EtcdServer) {}
+
+  async grant(r: etcdserverpb.LeaseGrantRequest): Promise<etcdserverpb.LeaseGrantResponse> {
+    const s = this.s;
+    if (s.applier.hasAlarm(etcdserverpb.AlarmType.NOSPACE)) throw Errors.noSpace();
+    let id = r.ID;
+    // no ID given: choose a positive one
+    while (id === noLease) id = s.nextId() & positiveMask;
+    const resp = (await s.propose({ leaseGrant: { ID: id, TTL: r.TTL } })) as etcdserverpb.LeaseGrantResponse;
+    resp.header = s.header(resp.header?.revision);
+    return resp;
+  }
+
+  async revoke(r: etcdserverpb.LeaseRevokeRequest): Promise<etcdserverpb.LeaseRevokeResponse> {
+    const resp = (await this.s.propose({ leaseRevoke: r })) as etcdserverpb.LeaseRevokeResponse;
+    resp.header = this.s.header(resp.header?.revision);
+    return resp;
+  }
+
+  /** One keep-alive: etcd answers an unknown lease with TTL 0 rather than an error. */
+  keepAliveOnce(id: bigint): etcdserverpb.LeaseKeepAliveResponse {
+    let ttl = 0;
+    try {
+      ttl = this.s.leaseRenew(id);
+    } catch (e) {
+      if (!isServerError(e, 'ERR_LEASE_NOT_FOUND')) throw e;
+    }
+    return { header: this.s.header(), ID: id, TTL: BigInt(ttl) };
+  }
+
+  timeToLive(r: etcdserverpb.LeaseTimeToLiveRequest): etcdserverpb.LeaseTimeToLiveResponse {
+    const s = this.s;
+    const l = s.lessor.lookup(r.ID);
+    // etcd answers an unknown lease with TTL -1 (etcdctl prints "already expired")
+    if (l === undefined) return { header: s.header(), ID: r.ID, TTL: -1n, grantedTTL: 0n, keys: [] };
+    const remainingMs = s.lessor.remainingMs(l);
+    const ttl = Number.isFinite(remainingMs) ? Math.max(0, Math.trunc(remainingMs / 1000)) : l.ttlSeconds;
+    return { header: s.header(), ID: r.ID, TTL: BigInt(ttl), grantedTTL: BigInt(l.ttlSeconds), keys: r.keys ? l.keyBuffers() : [] };
+  }
+
+  leases(): etcdserverpb.LeaseLeasesResponse {
+    return { header: this.s.header(), leases: this.s.lessor.list().map((l) => ({ ID: l.id })) };
+  }
+}

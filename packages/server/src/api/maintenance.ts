@@ -1,0 +1,108 @@
+// Maintenance and Cluster services (etcd's v3rpc/maintenance.go, member.go) for one member.
+
+import { createHash } from 'node:crypto';
+import { open, rm, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { etcdserverpb } from '@tsetcd/proto';
+import type { EtcdServer } from '../etcdserver/server.js';
+import { serverVersion } from '../etcdserver/config.js';
+import { Errors } from '../errors.js';
+import type { ServerStreamCall } from './transport/index.js';
+
+/** etcd streams snapshots in 32 KiB blobs (snapshotSendBufferSize). */
+export const snapshotChunkBytes = 32 * 1024;
+
+function alarmName(t: etcdserverpb.AlarmType): string {
+  return etcdserverpb.AlarmType[t] ?? String(t);
+}
+
+export class MaintenanceApi {
+  constructor(private readonly s: EtcdServer) {}
+
+  status(): etcdserverpb.StatusResponse {
+    const s = this.s;
+    return {
+      header: s.header(),
+      version: serverVersion,
+      dbSize: BigInt(s.store.backend.size()),
+      leader: s.leader(),
+      raftIndex: BigInt(s.raftIndex()),
+      raftTerm: BigInt(s.raftTerm()),
+      raftAppliedIndex: BigInt(s.raftAppliedIndex()),
+      errors: s.applier.alarmList().map((a) => `memberID:${a.memberID} alarm:${alarmName(a.alarm)} `),
+      dbSizeInUse: BigInt(s.store.backend.sizeInUse()),
+      isLearner: false,
+    };
+  }
+
+  async alarm(r: etcdserverpb.AlarmRequest): Promise<etcdserverpb.AlarmResponse> {
+    const resp = (await this.s.propose({ alarm: r })) as etcdserverpb.AlarmResponse;
+    resp.header = this.s.header(resp.header?.revision);
+    return resp;
+  }
+
+  hash(): etcdserverpb.HashResponse {
+    return { header: this.s.header(), hash: this.s.store.hash() };
+  }
+
+  hashKV(r: etcdserverpb.HashKVRequest): etcdserverpb.HashKVResponse {
+    const h = this.s.store.hashKV(r.revision);
+    return { header: this.s.header(h.revision), hash: h.hash, compactRevision: h.compactRevision };
+  }
+
+  async defragment(): Promise<etcdserverpb.DefragmentResponse> {
+    this.s.log.info('starting defragment');
+    await this.s.store.backend.defragment();
+    this.s.log.info('finished defragment');
+    return { header: this.s.header() };
+  }
+
+  /** Streams a consistent copy of the backend, then its sha256 as the last blob (as etcd does). */
+  async snapshot(call: ServerStreamCall): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), 'tsetcd-snap-'));
+    const file = join(dir, 'db');
+    try {
+      await this.s.store.backend.copyTo(file);
+      const fh = await open(file, 'r');
+      try {
+        const total = (await fh.stat()).size;
+        const h = createHash('sha256');
+        let sent = 0;
+        const buf = Buffer.alloc(snapshotChunkBytes);
+        while (sent < total) {
+          const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, total - sent), sent);
+          if (bytesRead === 0) break;
+          const blob = Buffer.from(buf.subarray(0, bytesRead));
+          sent += bytesRead;
+          h.update(blob);
+          if (!call.write({ header: this.s.header(), remainingBytes: BigInt(total - sent), blob })) await call.drained();
+          if (call.cancelled) return;
+        }
+        call.write({ header: this.s.header(), remainingBytes: 0n, blob: h.digest() });
+      } finally {
+        await fh.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    call.end();
+  }
+
+  moveLeader(r: etcdserverpb.MoveLeaderRequest): etcdserverpb.MoveLeaderResponse {
+    const s = this.s;
+    if (!s.isLeader()) throw Errors.notLeader();
+    const m = s.members.get(r.targetID);
+    if (m === undefined || m.isLearner) throw Errors.badLeaderTransferee();
+    // the only voter is already the leader: nothing to transfer
+    return { header: s.header() };
+  }
+
+  memberList(): etcdserverpb.MemberListResponse {
+    const s = this.s;
+    const members = [...s.members.values()]
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map((m) => ({ ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner }));
+    return { header: s.header(), members };
+  }
+}

@@ -1,0 +1,36 @@
+// Watch service: one bidirectional stream per client carrying many watchers.
+
+import { etcdserverpb } from '@tsetcd/proto';
+import type { EtcdServer } from '../etcdserver/server.js';
+import { WatchStream } from '../watch/watch-stream.js';
+import type { BidiCall } from './transport/index.js';
+
+export async function serveWatch(s: EtcdServer, call: BidiCall<etcdserverpb.WatchRequest>): Promise<void> {
+  const ws = new WatchStream({
+    hub: s.hub,
+    send: (resp) => call.write(resp),
+    drained: () => call.drained(),
+    header: (rev) => s.header(rev),
+    maxResponseBytes: s.cfg.maxRequestBytes,
+  });
+  const stop = call.onCancel(() => ws.close());
+  try {
+    for await (const req of call) ws.handle(req);
+  } finally {
+    stop();
+    ws.close();
+  }
+  // the client half-closed: etcd keeps sending until the client goes away; end cleanly
+  call.end();
+}
+
+export async function serveLeaseKeepAlive(
+  keepAliveOnce: (id: bigint) => etcdserverpb.LeaseKeepAliveResponse,
+  call: BidiCall<etcdserverpb.LeaseKeepAliveRequest>,
+): Promise<void> {
+  for await (const req of call) {
+    const resp = keepAliveOnce(req.ID);
+    if (!call.write(resp)) await call.drained();
+  }
+  call.end();
+}

@@ -1,0 +1,143 @@
+// Embedding a member from code, like Go's go.etcd.io/etcd/embed:
+//   const m = await startServer({ dataDir, listenClientUrls: ['http://127.0.0.1:0'] });
+//   await m.ready; ... await m.close();
+
+import { readFileSync } from 'node:fs';
+import { EtcdServer } from '../etcdserver/server.js';
+import { defaults, silentLogger, type ServerConfig, type ServerLogger } from '../etcdserver/config.js';
+import { createGrpcServer } from '../api/grpc-services.js';
+import { createHttpHandler } from '../api/http-handler.js';
+import { createMetrics } from '../api/metrics.js';
+import { clientPortListeners, type ClientPortListener } from '../api/transport/index.js';
+import { idToHex } from '../etcdserver/member-id.js';
+
+export interface StartServerOptions {
+  name?: string;
+  dataDir?: string;
+  walDir?: string;
+  listenClientUrls?: string[];
+  advertiseClientUrls?: string[];
+  listenPeerUrls?: string[];
+  initialAdvertisePeerUrls?: string[];
+  initialClusterToken?: string;
+  heartbeatIntervalMs?: number;
+  electionTimeoutMs?: number;
+  snapshotCount?: number;
+  maxTxnOps?: number;
+  maxRequestBytes?: number;
+  quotaBackendBytes?: number;
+  watchProgressNotifyIntervalMs?: number;
+  /** client TLS (etcd --cert-file, --key-file, --trusted-ca-file, --client-cert-auth) */
+  certFile?: string;
+  keyFile?: string;
+  trustedCaFile?: string;
+  clientCertAuth?: boolean;
+  logger?: ServerLogger;
+}
+
+export interface Member {
+  /** resolves once the member published itself through raft and serves clients */
+  ready: Promise<void>;
+  close(): Promise<void>;
+  /** the bound client URLs (port 0 replaced by the chosen port) */
+  clientUrls: string[];
+  server: EtcdServer;
+}
+
+function boundUrls(urls: string[], listeners: ClientPortListener[]): string[] {
+  // listeners come one per host:port in URL order; map each URL to its listener's port
+  const out: string[] = [];
+  const seen = new Map<string, number>();
+  let i = 0;
+  for (const raw of urls) {
+    const u = new URL(raw);
+    const key = `${u.hostname}|${u.port}`;
+    let idx = seen.get(key);
+    if (idx === undefined) {
+      idx = i++;
+      seen.set(key, idx);
+    }
+    const port = listeners[idx].address().port;
+    u.port = String(port);
+    out.push(u.toString().replace(/\/$/, ''));
+  }
+  return out;
+}
+
+export async function startServer(opts: StartServerOptions = {}): Promise<Member> {
+  const name = opts.name ?? defaults.name;
+  const listenClientUrls = opts.listenClientUrls ?? [...defaults.listenClientUrls];
+  const cfg: ServerConfig = {
+    name,
+    dataDir: opts.dataDir ?? `${name}.tsetcd`,
+    walDir: opts.walDir || undefined,
+    advertiseClientUrls: opts.advertiseClientUrls ?? [...defaults.advertiseClientUrls],
+    initialAdvertisePeerUrls: opts.initialAdvertisePeerUrls ?? [...defaults.initialAdvertisePeerUrls],
+    initialClusterToken: opts.initialClusterToken ?? defaults.initialClusterToken,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs,
+    electionTimeoutMs: opts.electionTimeoutMs ?? defaults.electionTimeoutMs,
+    snapshotCount: opts.snapshotCount ?? defaults.snapshotCount,
+    maxTxnOps: opts.maxTxnOps ?? defaults.maxTxnOps,
+    maxRequestBytes: opts.maxRequestBytes ?? defaults.maxRequestBytes,
+    quotaBackendBytes: opts.quotaBackendBytes ?? defaults.quotaBackendBytes,
+    watchProgressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs,
+    logger: opts.logger ?? silentLogger,
+  };
+  const log = cfg.logger;
+  const server = await EtcdServer.start(cfg, { deferPublish: true });
+  let listeners: ClientPortListener[] = [];
+  try {
+    const metrics = createMetrics(server);
+    const grpc = createGrpcServer(server);
+    const tls =
+      opts.certFile && opts.keyFile
+        ? {
+            cert: readFileSync(opts.certFile),
+            key: readFileSync(opts.keyFile),
+            ca: opts.trustedCaFile ? readFileSync(opts.trustedCaFile) : undefined,
+            requestCert: opts.clientCertAuth ?? false,
+            rejectUnauthorized: opts.clientCertAuth ?? false,
+          }
+        : undefined;
+    if (listenClientUrls.some((u) => u.startsWith('https:')) && tls === undefined) {
+      throw new Error('TLS key/cert (--cert-file, --key-file) must be provided for client url with HTTPS scheme');
+    }
+    listeners = clientPortListeners(listenClientUrls, { grpc, httpHandler: createHttpHandler(server, metrics), tls });
+    await Promise.all(listeners.map((l) => l.listen()));
+  } catch (e) {
+    await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
+    await server.close();
+    throw e;
+  }
+  const clientUrls = boundUrls(listenClientUrls, listeners);
+  // with port 0 the advertised URLs are the bound ones (tests); otherwise the configured ones
+  if (opts.advertiseClientUrls === undefined || listenClientUrls.some((u) => new URL(u).port === '0')) {
+    cfg.advertiseClientUrls = clientUrls;
+  }
+  server.allowPublish();
+  const ready = server.readyToServe.then(() => {
+    for (const u of clientUrls) {
+      log.info('ready to serve client requests');
+      log.info(u.startsWith('https') ? 'serving client traffic securely' : 'serving client traffic insecurely; this is strongly discouraged!', { address: new URL(u).host });
+    }
+  });
+  ready.catch(() => undefined);
+  let closing: Promise<void> | undefined;
+  return {
+    ready,
+    clientUrls,
+    server,
+    close() {
+      if (closing) return closing;
+      closing = (async () => {
+        log.info('closing etcd server', { name, 'data-dir': cfg.dataDir, 'advertise-client-urls': cfg.advertiseClientUrls });
+        await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
+        await server.close();
+        log.info('stopped serving', { 'local-member-id': idToHex(server.memberId) });
+      })();
+      return closing;
+    },
+  };
+}
+
+export { EtcdServer };

@@ -1,0 +1,56 @@
+// The server's configuration: etcd's flags as typed fields with etcd's defaults.
+
+export interface ServerLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export const silentLogger: ServerLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** etcd's defaults. */
+export const defaults = {
+  name: 'default',
+  listenClientUrls: ['http://localhost:2379'],
+  advertiseClientUrls: ['http://localhost:2379'],
+  listenPeerUrls: ['http://localhost:2380'],
+  initialAdvertisePeerUrls: ['http://localhost:2380'],
+  initialClusterToken: 'etcd-cluster',
+  heartbeatIntervalMs: 100,
+  electionTimeoutMs: 1000,
+  snapshotCount: 100_000,
+  /** entries kept in the raft log behind a snapshot for slow followers (etcd snapshotCatchUpEntries) */
+  snapshotCatchUpEntries: 5000,
+  maxTxnOps: 128,
+  maxRequestBytes: 1.5 * 1024 * 1024,
+  quotaBackendBytes: 2 * 1024 * 1024 * 1024,
+  /** etcd's request timeout: 5s + 2 * election timeout */
+  requestTimeoutBaseMs: 5000,
+} as const;
+
+/** etcd accepts this much on top of --max-request-bytes at the gRPC layer (grpcOverheadBytes). */
+export const grpcOverheadBytes = 512 * 1024;
+
+/** The version tsetcd reports (etcdctl and clients check it); the cluster version is its major.minor. */
+export const serverVersion = '3.4.23';
+export const clusterVersion = '3.4.0';
+
+export interface ServerConfig {
+  name: string;
+  dataDir: string;
+  /** defaults to <dataDir>/member/wal */
+  walDir?: string;
+  advertiseClientUrls: string[];
+  initialAdvertisePeerUrls: string[];
+  initialClusterToken: string;
+  heartbeatIntervalMs: number;
+  electionTimeoutMs: number;
+  snapshotCount: number;
+  maxTxnOps: number;
+  maxRequestBytes: number;
+  quotaBackendBytes: number;
+  /** watch progress_notify interval (etcd: 10 minutes; tests shorten it) */
+  watchProgressNotifyIntervalMs?: number;
+  logger: ServerLogger;
+}

@@ -1,0 +1,24 @@
+// Request (and lease) IDs unique across members and restarts, built like etcd's idutil:
+// the member ID's low 16 bits, then a 40-bit millisecond timestamp taken at start, then an
+// 8-bit counter; the timestamp+counter part simply increments.
+
+const tsBits = 40n;
+const cntBits = 8n;
+const suffixBits = tsBits + cntBits;
+const suffixMask = (1n << suffixBits) - 1n;
+const u64Mask = (1n << 64n) - 1n;
+
+export class IdGenerator {
+  private readonly prefix: bigint;
+  private suffix: bigint;
+
+  constructor(memberId: bigint, nowMs: number = Date.now()) {
+    this.prefix = (memberId << suffixBits) & u64Mask;
+    this.suffix = (BigInt(Math.floor(nowMs)) & ((1n << tsBits) - 1n)) << cntBits;
+  }
+
+  next(): bigint {
+    this.suffix++;
+    return this.prefix | (this.suffix & suffixMask);
+  }
+}

@@ -1,0 +1,667 @@
+// EtcdServer: one member. Drives raft (ticks, Ready processing), persists to the WAL, applies
+// committed entries to MVCC through the applier, and answers proposers and readers.
+//
+// The Ready loop is strictly ordered: WAL save (fsync when mustSync) → storage append → send
+// messages → apply committed entries (one backend batch) → advance. Proposals arriving while a
+// WAL fsync is in flight accumulate and go to raft together on the next turn (group commit).
+
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import {
+  RawNode,
+  MemoryStorage,
+  EntryType,
+  ConfChangeType,
+  ErrProposalDropped,
+  bootstrapEntries,
+  decodeConfChange,
+  type Entry,
+  type HardState,
+  type Message,
+  type ReadState,
+  type SoftState,
+  type Ready,
+  type NodeId,
+} from '@tsetcd/raft';
+import { tsetcdpb, etcdserverpb } from '@tsetcd/proto';
+import { Wal } from '../wal/index.js';
+import { MvccStore } from '../mvcc/store.js';
+import { Buckets } from '../backend/backend.js';
+import { Applier, type ApplyResult } from '../apply/applier.js';
+import { Lessor, decodeLeaseRecord, noLease, expiryCheckIntervalMs } from '../lease/lessor.js';
+import { WatchHub } from '../watch/watch-hub.js';
+import { Errors, ServerError } from '../errors.js';
+import { WaitRegistry } from './wait.js';
+import { IdGenerator } from './id-generator.js';
+import { computeClusterId, computeMemberId, idToHex } from './member-id.js';
+import { clusterVersion, defaults, type ServerConfig, type ServerLogger } from './config.js';
+
+/** Sends raft messages to peers. One member has no peers; the cluster work plugs a real one in. */
+export interface Transport {
+  send(msgs: Message[]): void;
+}
+
+const noPeers: Transport = { send() {} };
+
+export interface MemberInfo {
+  id: bigint;
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
+interface ReadBatch {
+  ctx: Buffer;
+  waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
+  index?: number;
+}
+
+function assert(cond: unknown, msg: string): asserts cond {
+  if (!cond) throw new Error(`etcdserver invariant violated: ${msg}`);
+}
+
+function encodeWalMetadata(memberId: bigint, clusterId: bigint): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64BE(memberId, 0);
+  b.writeBigUInt64BE(clusterId, 8);
+  return b;
+}
+
+function decodeWalMetadata(b: Buffer): { memberId: bigint; clusterId: bigint } {
+  if (b.length !== 16) throw new Error(`etcdserver: WAL metadata of ${b.length} bytes, want 16`);
+  return { memberId: b.readBigUInt64BE(0), clusterId: b.readBigUInt64BE(8) };
+}
+
+const clusterVersionKey = Buffer.from('clusterVersion');
+
+export class EtcdServer {
+  readonly cfg: ServerConfig;
+  readonly log: ServerLogger;
+  readonly store: MvccStore;
+  readonly lessor: Lessor;
+  readonly applier: Applier;
+  readonly hub: WatchHub;
+  memberId = 0n;
+  clusterId = 0n;
+  readonly members = new Map<bigint, MemberInfo>();
+  clusterVersion: string | undefined;
+  transport: Transport = noPeers;
+
+  private wal!: Wal;
+  private readonly storage = new MemoryStorage();
+  private node!: RawNode;
+  private idGen!: IdGenerator;
+  private readonly waits = new WaitRegistry<ApplyResult>();
+  private pendingProposals: Buffer[] = [];
+  private proposeScheduled = false;
+  private readyRunning = false;
+  private readyAgain = false;
+  private readyDone: Promise<void> = Promise.resolve();
+  private tickTimer: NodeJS.Timeout | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private fatalError: Error | undefined;
+
+  private appliedIndex = 0;
+  private committedIndex = 0;
+  private snapshotIndex = 0;
+  private term = 0;
+  private lead: NodeId = 0n;
+  private isLeaderNow = false;
+  private published = false;
+  private publishing = false;
+  private versionProposing = false;
+  private readonly revoking = new Set<bigint>();
+
+  private readWaiters: ReadBatch['waiters'] = [];
+  private readInFlight: ReadBatch | undefined;
+  private readsWaitingApply: ReadBatch[] = [];
+  private readCtxSeq = 0n;
+
+  /** resolves once this member's attributes are committed (etcd's "published" milestone) */
+  readonly readyToServe: Promise<void>;
+  private resolveReady!: () => void;
+  private rejectReady!: (e: Error) => void;
+
+  /** counters for metrics */
+  readonly stats = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, proposalsPending: 0, leaderChanges: 0, walFsyncSeconds: [] as number[], slowApplies: 0 };
+  onWalFsync: ((seconds: number) => void) | undefined;
+
+  private constructor(cfg: ServerConfig, store: MvccStore) {
+    this.cfg = cfg;
+    this.log = cfg.logger;
+    this.store = store;
+    const electionTicks = this.electionTicks();
+    // etcd: minimum lease TTL = ceil(((3 * electionTicks) / 2) * heartbeat) in seconds
+    const minTtlSeconds = Math.ceil((Math.floor((3 * electionTicks) / 2) * cfg.heartbeatIntervalMs) / 1000);
+    this.lessor = new Lessor({ minTtlSeconds: Math.max(1, minTtlSeconds) });
+    this.hub = new WatchHub({ store, progressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs });
+    this.applier = new Applier({ store, lessor: this.lessor, onEvents: (rev, evs) => this.hub.notify(rev, evs) });
+    this.readyToServe = new Promise((res, rej) => {
+      this.resolveReady = res;
+      this.rejectReady = rej;
+    });
+    this.readyToServe.catch(() => undefined);
+  }
+
+  electionTicks(): number {
+    return Math.max(2, Math.floor(this.cfg.electionTimeoutMs / this.cfg.heartbeatIntervalMs));
+  }
+
+  /** Opens (or creates) the member's data dir and starts raft. Resolves when raft is running. */
+  static async start(cfg: ServerConfig, opts: { deferPublish?: boolean } = {}): Promise<EtcdServer> {
+    const memberDir = join(cfg.dataDir, 'member');
+    await mkdir(memberDir, { recursive: true });
+    const store = MvccStore.openDir(cfg.dataDir);
+    await store.restored;
+    const s = new EtcdServer(cfg, store);
+    if (opts.deferPublish) s.publishAllowed = false;
+    try {
+      await s.boot();
+    } catch (e) {
+      await store.close().catch(() => undefined);
+      throw e;
+    }
+    return s;
+  }
+
+  private async boot(): Promise<void> {
+    const cfg = this.cfg;
+    const walDir = cfg.walDir ?? join(cfg.dataDir, 'member', 'wal');
+    this.restoreBackendState();
+    let restarting = await Wal.exists(walDir);
+    let applied = 0;
+    if (restarting) {
+      const r = await Wal.open(walDir, { onWarning: (m) => this.log.warn(m) });
+      this.wal = r.wal;
+      const meta = decodeWalMetadata(r.metadata);
+      this.memberId = meta.memberId;
+      this.clusterId = meta.clusterId;
+      if (r.entries.length > 0) this.storage.append(r.entries);
+      this.storage.setHardState(r.hardState);
+      this.committedIndex = r.hardState.commit;
+      this.term = r.hardState.term;
+      this.log.info('restarting local member', {
+        'cluster-id': idToHex(this.clusterId),
+        'local-member-id': idToHex(this.memberId),
+        'commit-index': r.hardState.commit,
+      });
+    } else {
+      this.memberId = computeMemberId(cfg.initialAdvertisePeerUrls, cfg.initialClusterToken);
+      this.clusterId = computeClusterId([this.memberId]);
+      const self: tsetcdpb.Member = {
+        ID: this.memberId,
+        name: cfg.name,
+        peerUrls: cfg.initialAdvertisePeerUrls,
+        clientUrls: [],
+        isLearner: false,
+      };
+      const ents = bootstrapEntries([{ id: this.memberId, context: tsetcdpb.Member.encode(self).finish() }]);
+      const hs: HardState = { term: 1, vote: 0n, commit: ents.length };
+      this.wal = await Wal.create(walDir, encodeWalMetadata(this.memberId, this.clusterId));
+      await this.wal.save(hs, ents, true);
+      this.storage.append(ents);
+      this.storage.setHardState(hs);
+      this.committedIndex = hs.commit;
+      this.term = 1;
+      this.log.info('starting local member', {
+        'local-member-id': idToHex(this.memberId),
+        'cluster-id': idToHex(this.clusterId),
+      });
+    }
+    // entries at or below the backend's consistent index were applied before the restart
+    const ci = this.store.consistentIndex();
+    this.appliedIndex = 0;
+    this.skipUpTo = ci;
+    this.idGen = new IdGenerator(this.memberId);
+    this.node = new RawNode({
+      id: this.memberId,
+      electionTick: this.electionTicks(),
+      heartbeatTick: 1,
+      storage: this.storage,
+      applied,
+      checkQuorum: true,
+      preVote: true,
+      random: Math.random,
+    });
+    this.tickTimer = setInterval(() => this.tick(), cfg.heartbeatIntervalMs);
+    this.leaseTimer = setInterval(() => this.revokeExpiredLeases(), expiryCheckIntervalMs);
+    this.scheduleReady();
+    void restarting;
+  }
+
+  /** entries with index <= this were applied to the backend before a restart */
+  private skipUpTo = 0;
+
+  private restoreBackendState(): void {
+    const b = this.store.backend;
+    for (const [, v] of b.rangeAux(Buckets.lease)) this.lessor.restore(decodeLeaseRecord(v));
+    // re-attach keys to their leases
+    const all = this.store.range(Buffer.of(0), { rangeEnd: Buffer.of(0) });
+    for (const kv of all.kvs) if (kv.lease !== noLease && this.lessor.lookup(kv.lease)) this.lessor.attach(kv.lease, kv.key);
+    for (const [, v] of b.rangeAux(Buckets.members)) {
+      const m = tsetcdpb.Member.decode(v);
+      this.members.set(m.ID, { id: m.ID, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner });
+    }
+    const cv = b.getAux(Buckets.cluster, clusterVersionKey);
+    if (cv !== undefined) this.clusterVersion = cv.toString();
+  }
+
+  // ---- raft driving ----
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.node.tick();
+    this.scheduleReady();
+  }
+
+  private scheduleReady(): void {
+    if (this.readyRunning) {
+      this.readyAgain = true;
+      return;
+    }
+    this.readyRunning = true;
+    this.readyDone = this.runReady().catch((e) => this.fatal(e));
+  }
+
+  private async runReady(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        this.readyAgain = false;
+        this.flushProposals();
+        if (!this.node.hasReady()) {
+          if (this.readyAgain) continue;
+          return;
+        }
+        const rd = this.node.ready();
+        await this.processReady(rd);
+      }
+    } finally {
+      this.readyRunning = false;
+    }
+  }
+
+  private async processReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.onSoftState(rd.softState);
+    for (const rs of rd.readStates) this.onReadState(rs);
+    if (rd.snapshot) throw new Error('etcdserver: receiving raft snapshots needs the cluster transport (not in a one-member server)');
+    if (rd.hardState || rd.entries.length > 0) {
+      const t0 = performance.now();
+      await this.wal.save(rd.hardState, rd.entries, rd.mustSync);
+      if (rd.mustSync) this.onWalFsync?.((performance.now() - t0) / 1000);
+    }
+    if (rd.entries.length > 0) this.storage.append(rd.entries);
+    if (rd.hardState) {
+      this.storage.setHardState(rd.hardState);
+      this.term = rd.hardState.term;
+      this.committedIndex = rd.hardState.commit;
+    }
+    if (rd.messages.length > 0) this.transport.send(rd.messages);
+    if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
+    this.node.advance(rd);
+    this.afterApply();
+  }
+
+  private onSoftState(ss: SoftState): void {
+    if (ss.lead !== this.lead) {
+      if (ss.lead !== 0n) this.stats.leaderChanges++;
+      this.log.info(ss.lead === 0n ? 'raft.node lost leader' : 'raft.node elected leader', {
+        'local-member-id': idToHex(this.memberId),
+        'leader-member-id': idToHex(ss.lead),
+        term: this.node.status().term,
+      });
+    }
+    this.lead = ss.lead;
+    const leader = ss.state === 'Leader';
+    if (leader && !this.isLeaderNow) {
+      this.isLeaderNow = true;
+      this.lessor.promote(this.cfg.electionTimeoutMs);
+    } else if (!leader && this.isLeaderNow) {
+      this.isLeaderNow = false;
+      this.lessor.demote();
+    }
+  }
+
+  private flushProposals(): void {
+    if (this.pendingProposals.length === 0) return;
+    const batch = this.pendingProposals;
+    this.pendingProposals = [];
+    try {
+      this.node.proposeBatch(batch);
+    } catch (e) {
+      if (!(e instanceof ErrProposalDropped)) throw e;
+      for (const data of batch) {
+        const id = tsetcdpb.InternalRaftRequest.decode(data).header?.ID ?? 0n;
+        this.stats.proposalsFailed++;
+        this.waits.fail(id, new ServerError('ERR_PROPOSAL_DROPPED', 2, 'raft proposal dropped'));
+      }
+    }
+  }
+
+  // ---- applying ----
+
+  private applyEntries(ents: Entry[]): void {
+    for (const e of ents) {
+      assert(e.index === this.appliedIndex + 1 || this.appliedIndex === 0, `apply gap: ${this.appliedIndex} then ${e.index}`);
+      if (e.type === EntryType.ConfChange) {
+        this.applyConfChange(e);
+      } else if (e.index > this.skipUpTo && e.data.length > 0) {
+        this.applyNormal(e);
+      }
+      this.appliedIndex = e.index;
+      if (e.index > this.skipUpTo) this.store.setConsistentIndex(e.index);
+    }
+  }
+
+  private applyNormal(e: Entry): void {
+    const req = tsetcdpb.InternalRaftRequest.decode(e.data);
+    const id = req.header?.ID ?? req.ID;
+    this.stats.proposalsCommitted++;
+    let result: ApplyResult;
+    if (req.clusterMemberAttrSet) {
+      this.applyMemberAttrs(req.clusterMemberAttrSet);
+      result = { resp: undefined };
+    } else if (req.clusterVersionSet) {
+      this.applyClusterVersion(req.clusterVersionSet.ver);
+      result = { resp: undefined };
+    } else {
+      result = this.applier.apply(req);
+    }
+    this.stats.proposalsApplied++;
+    if (result.err) this.stats.proposalsFailed++;
+    this.waits.trigger(id, result);
+  }
+
+  private applyConfChange(e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    this.node.applyConfChange(cc);
+    if (e.index <= this.skipUpTo) return;
+    const b = this.store.backend;
+    const key = Buffer.from(idToHex(cc.nodeId));
+    if (cc.type === ConfChangeType.AddNode || cc.type === ConfChangeType.AddLearnerNode) {
+      if (!this.members.has(cc.nodeId)) {
+        const m = cc.context.length > 0 ? tsetcdpb.Member.decode(cc.context) : undefined;
+        const info: MemberInfo = {
+          id: cc.nodeId,
+          name: m?.name ?? '',
+          peerUrls: m?.peerUrls ?? [],
+          clientUrls: m?.clientUrls ?? [],
+          isLearner: cc.type === ConfChangeType.AddLearnerNode,
+        };
+        this.members.set(cc.nodeId, info);
+        b.putAux(Buckets.members, key, Buffer.from(tsetcdpb.Member.encode(this.toPbMember(info)).finish()));
+        this.log.info('added member', { 'cluster-id': idToHex(this.clusterId), 'added-peer-id': idToHex(cc.nodeId), 'added-peer-peer-urls': info.peerUrls });
+      }
+    } else if (cc.type === ConfChangeType.RemoveNode) {
+      this.members.delete(cc.nodeId);
+      b.deleteAux(Buckets.members, key);
+    }
+  }
+
+  private toPbMember(m: MemberInfo): tsetcdpb.Member {
+    return { ID: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner };
+  }
+
+  private applyMemberAttrs(r: tsetcdpb.ClusterMemberAttrSetRequest): void {
+    const m = this.members.get(r.memberID);
+    if (m === undefined) return;
+    m.name = r.memberAttributes?.name ?? '';
+    m.clientUrls = r.memberAttributes?.clientUrls ?? [];
+    this.store.backend.putAux(Buckets.members, Buffer.from(idToHex(m.id)), Buffer.from(tsetcdpb.Member.encode(this.toPbMember(m)).finish()));
+    if (r.memberID === this.memberId && !this.published) {
+      this.published = true;
+      this.log.info('published local member to cluster through raft', {
+        'local-member-id': idToHex(this.memberId),
+        'local-member-attributes': `{Name:${m.name} ClientURLs:[${m.clientUrls.join(' ')}]}`,
+        'request-path': `/0/members/${idToHex(this.memberId)}/attributes`,
+        'cluster-id': idToHex(this.clusterId),
+        'publish-timeout': `${defaults.requestTimeoutBaseMs / 1000 + (2 * this.cfg.electionTimeoutMs) / 1000}s`,
+      });
+      this.resolveReady();
+    }
+  }
+
+  private applyClusterVersion(ver: string): void {
+    const prev = this.clusterVersion;
+    this.clusterVersion = ver;
+    this.store.backend.putAux(Buckets.cluster, clusterVersionKey, Buffer.from(ver));
+    const mm = ver.split('.').slice(0, 2).join('.');
+    if (prev === undefined) {
+      this.log.info('set initial cluster version', { 'cluster-id': idToHex(this.clusterId), 'local-member-id': idToHex(this.memberId), 'cluster-version': mm });
+    }
+    this.log.info('enabled capabilities for version', { 'cluster-version': mm });
+    this.versionLogged = true;
+  }
+
+  /** Work that depends on the applied index: reads waiting for it, publishing, first campaign. */
+  private afterApply(): void {
+    if (this.readsWaitingApply.length > 0) {
+      const still: ReadBatch[] = [];
+      for (const b of this.readsWaitingApply) {
+        if (b.index !== undefined && this.appliedIndex >= b.index) for (const w of b.waiters) w.resolve();
+        else still.push(b);
+      }
+      this.readsWaitingApply = still;
+    }
+    const st = this.node.status();
+    // a one-member cluster need not wait an election timeout to elect itself
+    if (st.state !== 'Leader' && st.lead === 0n && st.confState.voters.length === 1 && st.confState.voters[0] === this.memberId && st.state !== 'Candidate' && st.state !== 'PreCandidate') {
+      this.node.campaign();
+      this.scheduleReady();
+    }
+    if (this.isLeaderNow) {
+      if (!this.published && !this.publishing && this.publishAllowed && this.appliedIndex >= this.committedIndex) this.publish();
+      if (this.clusterVersion === undefined && !this.versionProposing && this.published) {
+        this.versionProposing = true;
+        this.proposeRaw({ clusterVersionSet: { ver: clusterVersion } }).finally(() => {
+          this.versionProposing = false;
+        }).catch(() => undefined);
+      } else if (this.clusterVersion !== undefined && this.published && !this.versionLogged) {
+        this.versionLogged = true;
+        this.log.info('enabled capabilities for version', { 'cluster-version': this.clusterVersion.split('.').slice(0, 2).join('.') });
+      }
+    } else if (!this.published && this.lead !== 0n && !this.publishing && this.publishAllowed) {
+      this.publish();
+    }
+  }
+
+  private versionLogged = false;
+  private publishAllowed = true;
+
+  /** Lets the member publish its attributes (the embedder calls it once client URLs are bound). */
+  allowPublish(): void {
+    if (this.publishAllowed || this.stopped) return;
+    this.publishAllowed = true;
+    this.afterApply();
+    this.scheduleReady();
+  }
+
+  private publish(): void {
+    this.publishing = true;
+    this.proposeRaw({
+      clusterMemberAttrSet: {
+        memberID: this.memberId,
+        memberAttributes: { name: this.cfg.name, clientUrls: this.cfg.advertiseClientUrls },
+      },
+    })
+      .catch((e) => this.log.warn('failed to publish local member to cluster through raft', { error: String(e) }))
+      .finally(() => {
+        this.publishing = false;
+        if (this.clusterVersion !== undefined) this.versionLogged = true;
+      });
+  }
+
+  // ---- proposing ----
+
+  /** Proposes a request through raft and resolves with its apply result (response or etcd error). */
+  async propose(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<unknown> {
+    const res = await this.proposeRaw(r);
+    if (res.err) throw res.err;
+    return res.resp;
+  }
+
+  /** Like propose(), also giving the physical-compaction promise of a compaction. */
+  async proposeFull(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<ApplyResult> {
+    const res = await this.proposeRaw(r);
+    if (res.err) throw res.err;
+    return res;
+  }
+
+  private proposeRaw(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<ApplyResult> {
+    if (this.stopped) return Promise.reject(Errors.stopped());
+    const id = this.idGen.next();
+    const msg = tsetcdpb.InternalRaftRequest.fromPartial({ ...r, header: { ID: id, username: '', authRevision: 0n } });
+    const data = Buffer.from(tsetcdpb.InternalRaftRequest.encode(msg).finish());
+    if (data.length > this.cfg.maxRequestBytes) return Promise.reject(Errors.requestTooLarge());
+    const p = this.waits.register(id);
+    this.pendingProposals.push(data);
+    if (!this.proposeScheduled) {
+      this.proposeScheduled = true;
+      setImmediate(() => {
+        this.proposeScheduled = false;
+        this.scheduleReady();
+      });
+    }
+    return p;
+  }
+
+  /** proposals waiting to be committed/applied */
+  pendingCount(): number {
+    return this.waits.size;
+  }
+
+  nextId(): bigint {
+    return this.idGen.next();
+  }
+
+  // ---- reads ----
+
+  /** Resolves once this member's applied state reflects every write committed before the call. */
+  linearizableReadNotify(): Promise<void> {
+    if (this.stopped) return Promise.reject(Errors.stopped());
+    return new Promise((resolve, reject) => {
+      this.readWaiters.push({ resolve, reject });
+      if (this.readInFlight === undefined) setImmediate(() => this.startReadIndex());
+    });
+  }
+
+  private startReadIndex(): void {
+    if (this.readInFlight !== undefined || this.readWaiters.length === 0 || this.stopped) return;
+    const ctx = Buffer.alloc(8);
+    ctx.writeBigUInt64BE(++this.readCtxSeq, 0);
+    const batch: ReadBatch = { ctx, waiters: this.readWaiters };
+    this.readWaiters = [];
+    try {
+      this.node.readIndex(ctx);
+    } catch (e) {
+      const err = e instanceof ErrProposalDropped ? Errors.noLeader() : (e as Error);
+      for (const w of batch.waiters) w.reject(err);
+      return;
+    }
+    this.readInFlight = batch;
+    this.scheduleReady();
+  }
+
+  private onReadState(rs: ReadState): void {
+    const b = this.readInFlight;
+    if (b === undefined || !Buffer.from(rs.requestCtx).equals(b.ctx)) return;
+    this.readInFlight = undefined;
+    b.index = rs.index;
+    if (this.appliedIndex >= rs.index) for (const w of b.waiters) w.resolve();
+    else this.readsWaitingApply.push(b);
+    if (this.readWaiters.length > 0) setImmediate(() => this.startReadIndex());
+  }
+
+  // ---- leases ----
+
+  private revokeExpiredLeases(): void {
+    if (!this.isLeaderNow || this.stopped) return;
+    for (const id of this.lessor.expired()) {
+      if (this.revoking.has(id)) continue;
+      this.revoking.add(id);
+      this.proposeRaw({ leaseRevoke: { ID: id } })
+        .catch(() => undefined)
+        .finally(() => this.revoking.delete(id));
+    }
+  }
+
+  leaseRenew(id: bigint): number {
+    if (!this.isLeaderNow) throw Errors.notLeader();
+    return this.lessor.renew(id);
+  }
+
+  // ---- status ----
+
+  header(revision?: bigint): etcdserverpb.ResponseHeader {
+    return {
+      clusterId: this.clusterId,
+      memberId: this.memberId,
+      revision: revision ?? this.store.currentRevision(),
+      raftTerm: BigInt(this.term),
+    };
+  }
+
+  isLeader(): boolean {
+    return this.isLeaderNow;
+  }
+
+  leader(): bigint {
+    return this.lead;
+  }
+
+  raftTerm(): number {
+    return this.term;
+  }
+
+  raftIndex(): number {
+    return this.committedIndex;
+  }
+
+  raftAppliedIndex(): number {
+    return this.appliedIndex;
+  }
+
+  isStopped(): boolean {
+    return this.stopped;
+  }
+
+  // ---- shutdown ----
+
+  private closing: Promise<void> | undefined;
+
+  private fatal(e: unknown): void {
+    this.fatalError = e instanceof Error ? e : new Error(String(e));
+    this.log.error('etcdserver: fatal error in the raft loop', { error: String((e as Error)?.stack ?? e) });
+    void this.close();
+  }
+
+  /** Stops raft, lets the in-flight Ready finish (its applies land), closes WAL and backend. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = (async () => {
+      this.stopped = true;
+      if (this.tickTimer) clearInterval(this.tickTimer);
+      if (this.leaseTimer) clearInterval(this.leaseTimer);
+      await this.readyDone.catch(() => undefined);
+      const stopped = Errors.stopped();
+      this.waits.failAll(stopped);
+      for (const w of this.readWaiters) w.reject(stopped);
+      if (this.readInFlight) for (const w of this.readInFlight.waiters) w.reject(stopped);
+      for (const b of this.readsWaitingApply) for (const w of b.waiters) w.reject(stopped);
+      this.readWaiters = [];
+      this.readInFlight = undefined;
+      this.readsWaitingApply = [];
+      this.rejectReady(stopped);
+      this.hub.close();
+      await this.wal?.close().catch(() => undefined);
+      await this.store.close();
+    })();
+    return this.closing;
+  }
+
+  get fatalCause(): Error | undefined {
+    return this.fatalError;
+  }
+}

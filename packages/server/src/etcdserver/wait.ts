@@ -1,0 +1,46 @@
+// The wait registry: a caller that proposed a request waits here until the entry carrying its
+// request ID is applied (or the server stops). One map lookup per applied entry.
+
+export interface Waiter<T> {
+  resolve(v: T): void;
+  reject(e: Error): void;
+}
+
+export class WaitRegistry<T> {
+  private readonly waiters = new Map<bigint, Waiter<T>>();
+
+  register(id: bigint): Promise<T> {
+    if (this.waiters.has(id)) throw new Error(`wait: duplicate request id ${id}`);
+    return new Promise<T>((resolve, reject) => {
+      this.waiters.set(id, { resolve, reject });
+    });
+  }
+
+  isRegistered(id: bigint): boolean {
+    return this.waiters.has(id);
+  }
+
+  trigger(id: bigint, v: T): void {
+    const w = this.waiters.get(id);
+    if (w === undefined) return;
+    this.waiters.delete(id);
+    w.resolve(v);
+  }
+
+  fail(id: bigint, e: Error): void {
+    const w = this.waiters.get(id);
+    if (w === undefined) return;
+    this.waiters.delete(id);
+    w.reject(e);
+  }
+
+  failAll(e: Error): void {
+    const ws = [...this.waiters.values()];
+    this.waiters.clear();
+    for (const w of ws) w.reject(e);
+  }
+
+  get size(): number {
+    return this.waiters.size;
+  }
+}
