@@ -22,7 +22,7 @@ import {
 import { Raft, type Config } from './raft.js';
 import type { ProgressStateType } from './progress.js';
 import { decodeConfChange, encodeConfChange } from './codec.js';
-import { ErrProposalDropped, ErrStepLocalMsg, assert } from './errors.js';
+import { ErrInvalidConfig, ErrProposalDropped, ErrStepLocalMsg, assert } from './errors.js';
 
 export interface Ready {
   /** set when lead or state changed since the previous Ready */
@@ -72,10 +72,11 @@ export class RawNode {
 
   constructor(config: Config) {
     this.raft = new Raft(config);
-    if (config.applied !== undefined && config.applied > 0) {
-      // Re-run the membership part of startup now that the codec hook is set.
-      replayAppliedConfChanges(this.raft, config.applied);
-    }
+    // Default: the application restarts from the storage's snapshot and re-applies what follows.
+    const snapIndex = config.storage.snapshot().metadata.index;
+    const applied = config.applied ?? snapIndex;
+    if (applied < snapIndex) throw new ErrInvalidConfig(`applied(${applied}) is older than the storage snapshot (${snapIndex}); restore the snapshot first`);
+    replayAppliedConfChanges(this.raft, snapIndex, applied);
     this.prevSoft = { lead: this.raft.lead, state: this.raft.state };
     this.prevHard = this.raft.hardState();
   }
@@ -245,9 +246,14 @@ export class RawNode {
   }
 }
 
-function replayAppliedConfChanges(r: Raft, applied: number): void {
-  const from = r.log.firstIndex();
+/**
+ * Membership at startup = the snapshot's ConfState + conf changes in (snapshot, applied]: those
+ * the application will not be handed again.
+ */
+function replayAppliedConfChanges(r: Raft, snapIndex: number, applied: number): void {
+  if (applied <= r.log.applied) return;
   assert(applied <= r.log.committed, `applied(${applied}) is beyond committed(${r.log.committed})`);
+  const from = Math.max(snapIndex + 1, r.log.firstIndex());
   if (applied >= from) {
     const ents = r.log.slice(from, applied + 1, Number.MAX_SAFE_INTEGER);
     for (const e of ents) if (e.type === EntryType.ConfChange) r.applyConfChange(decodeConfChange(e.data));
