@@ -24,3 +24,4 @@ export { Lease, KeepAlive, type LeaseGrantResult, type LeaseTimeToLiveResult, ty
 export { Cluster, type Member, type MembersResult } from './cluster.js';
 export { Maintenance, type AlarmKind, type AlarmMember } from './maintenance.js';
 export { Auth, type Permission, type PermissionType } from './auth.js';
+export * from './concurrency/index.js';

@@ -1,0 +1,170 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { startCluster } from './helpers/etcd-cluster.js';
+import {
+  Client,
+  Election,
+  ElectionNoLeaderError,
+  ElectionNotLeaderError,
+  Mutex,
+  Session,
+  type GetResult,
+} from '../src/index.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('concurrency against a real server', async (t) => {
+  const cluster = await startCluster();
+  t.after(() => cluster.close());
+  const c1 = new Client({ endpoints: cluster.endpoints });
+  const c2 = new Client({ endpoints: cluster.endpoints });
+  t.after(() => c1.close());
+  t.after(() => c2.close());
+
+  await t.test('session: a kept-alive lease with TTL 60 by default, revoked on close', async () => {
+    const s = await Session.create(c1);
+    assert.equal(s.ttl, 60);
+    const ttl = await c1.lease.timeToLive(s.lease);
+    assert.equal(ttl.grantedTtl, 60n);
+    await c1.put('/sess/k', 'v', { lease: s.lease });
+    await s.close();
+    assert.equal(s.isDone, true);
+    assert.equal((await c1.get('/sess/k')).count, 0n);
+    const short = await Session.create(c1, { ttl: 1 });
+    await c1.lease.revoke(short.lease);
+    await short.done;
+    assert.equal(short.lostError?.code, 'ETCD_ERR_LEASE_LOST');
+  });
+
+  await t.test('mutex: two clients never hold the lock together; key layout matches Go', async () => {
+    const s1 = await Session.create(c1, { ttl: 10 });
+    const s2 = await Session.create(c2, { ttl: 10 });
+    const m1 = new Mutex(s1, '/lock/counter');
+    const m2 = new Mutex(s2, '/lock/counter');
+    await c1.put('/counter', '0');
+    let holders = 0;
+    let maxHolders = 0;
+    const rounds = 15;
+    const worker = async (m: Mutex, c: Client): Promise<void> => {
+      for (let i = 0; i < rounds; i++) {
+        await m.lock();
+        holders++;
+        maxHolders = Math.max(maxHolders, holders);
+        // A non-atomic read-modify-write: only safe under mutual exclusion.
+        const cur = Number((await c.get('/counter')).kvs[0].value.toString());
+        await sleep(2);
+        const guarded = await c.txn().if(m.isOwner()).then(op_put('/counter', String(cur + 1))).commit();
+        assert.equal(guarded.succeeded, true);
+        holders--;
+        await m.unlock();
+      }
+    };
+    const op_put = (k: string, v: string) => ({ request: { $case: 'requestPut' as const, value: { key: Buffer.from(k), value: Buffer.from(v), lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false } } });
+    await Promise.all([worker(m1, c1), worker(m2, c2)]);
+    assert.equal(maxHolders, 1);
+    assert.equal((await c1.get('/counter')).kvs[0].value.toString(), String(2 * rounds));
+    await m1.lock();
+    assert.equal(m1.key, `/lock/counter/${s1.lease.toString(16)}`);
+    const held = await c1.get('/lock/counter/', { prefix: true });
+    assert.equal(held.kvs.length, 1);
+    assert.equal(held.kvs[0].lease, s1.lease);
+    // m2 queues behind m1 and gets the lock when m1's session ends.
+    let acquired = false;
+    const waiting = m2.lock().then(() => (acquired = true));
+    await sleep(200);
+    assert.equal(acquired, false);
+    assert.equal((await c1.get('/lock/counter/', { prefix: true })).kvs.length, 2);
+    await s1.close();
+    await waiting;
+    assert.equal(acquired, true);
+    await m2.unlock();
+    await s2.close();
+  });
+
+  await t.test('mutex: an aborted lock attempt removes its key', async () => {
+    const s1 = await Session.create(c1, { ttl: 10 });
+    const s2 = await Session.create(c2, { ttl: 10 });
+    const m1 = new Mutex(s1, '/lock/abort');
+    const m2 = new Mutex(s2, '/lock/abort');
+    await m1.lock();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 150);
+    await assert.rejects(m2.lock({ signal: ac.signal }), { code: 'ETCD_ERR_CANCELED' });
+    const keys = await c1.get('/lock/abort/', { prefix: true });
+    assert.deepEqual(keys.kvs.map((kv) => kv.key.toString()), [m1.key]);
+    await m1.unlock();
+    await s1.close();
+    await s2.close();
+  });
+
+  await t.test('election: campaign, leader, proclaim, resign, observe', async () => {
+    const s1 = await Session.create(c1, { ttl: 10 });
+    const s2 = await Session.create(c2, { ttl: 10 });
+    const e1 = new Election(s1, '/elect/job');
+    const e2 = new Election(s2, '/elect/job');
+    await assert.rejects(e1.leader(), ElectionNoLeaderError);
+    await assert.rejects(e1.proclaim('x'), ElectionNotLeaderError);
+    const observer = new Election(s2, '/elect/job').observe();
+    const seen: string[] = [];
+    const observed = (async () => {
+      for await (const r of observer) seen.push((r as GetResult).kvs[0].value.toString());
+    })();
+    await e1.campaign('one');
+    assert.equal(e1.key, `/elect/job/${s1.lease.toString(16)}`);
+    assert.equal((await e2.leader()).kvs[0].value.toString(), 'one');
+    let e2Leads = false;
+    const campaign2 = e2.campaign('two').then(() => (e2Leads = true));
+    await sleep(150);
+    assert.equal(e2Leads, false);
+    await e1.proclaim('one-again');
+    assert.equal((await e2.leader()).kvs[0].value.toString(), 'one-again');
+    await e1.resign();
+    await campaign2;
+    assert.equal(e2Leads, true);
+    assert.equal((await e1.leader()).kvs[0].value.toString(), 'two');
+    await assert.rejects(e1.proclaim('stale'), ElectionNotLeaderError);
+    // Leadership also changes when the leader's session dies.
+    const e3 = new Election(s1, '/elect/job');
+    const campaign3 = e3.campaign('three');
+    await sleep(100);
+    await s2.close();
+    await campaign3;
+    assert.equal((await e1.leader()).kvs[0].value.toString(), 'three');
+    await sleep(100);
+    await observer.stop();
+    await observed;
+    assert.deepEqual(seen, ['one', 'one-again', 'two', 'three']);
+    await s1.close();
+  });
+
+  await t.test('interop: etcdctl lock (Go clientv3/concurrency) and TS Mutex exclude each other', async () => {
+    const s = await Session.create(c1, { ttl: 10 });
+    const m = new Mutex(s, '/interop/lock');
+    await m.lock();
+    const go = spawn('etcdctl', [`--endpoints=${cluster.endpoints[0]}`, 'lock', '/interop/lock'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => void go.kill('SIGKILL'));
+    let out = '';
+    go.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const acquired = new Promise<void>((res) => go.stdout.on('data', () => res()));
+    await sleep(400);
+    assert.equal(out, '', 'etcdctl waits while TS holds the lock');
+    const keys = await c1.get('/interop/lock/', { prefix: true });
+    assert.equal(keys.kvs.length, 2, 'both contenders use <prefix>/<lease hex> keys');
+    await m.unlock();
+    await acquired;
+    assert.match(out, /^\/interop\/lock\/[0-9a-f]+\n/);
+    // Now Go holds it: TS must wait until etcdctl exits (SIGINT: it unlocks and revokes).
+    let tsHas = false;
+    const tsWait = m.lock().then(() => (tsHas = true));
+    await sleep(300);
+    assert.equal(tsHas, false);
+    const exited = new Promise((r) => go.once('exit', r));
+    go.kill('SIGINT');
+    await exited;
+    await tsWait;
+    assert.equal(tsHas, true);
+    await m.unlock();
+    await s.close();
+  });
+});
