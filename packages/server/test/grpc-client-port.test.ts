@@ -1,6 +1,6 @@
 // ClientPortListener: gRPC, HTTP/2 and HTTP/1.1, plaintext and TLS, all on one port.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   type BidiCall, ClientPortListener, clientPortListeners, frameMessage, GrpcServer, type HttpHandler,
 } from '../src/api/transport/index.js';
-import { collect, fromJson, sleep, startHarness, toJson, unary, until } from './grpc-test-kit.js';
+import { collect, fromJson, makePki, type Pki, sleep, startHarness, toJson, unary, until } from './grpc-test-kit.js';
 
 const echoHttp: HttpHandler = (req, res) => {
   let body = 0;
@@ -118,10 +118,9 @@ test('curl --http2-prior-knowledge gets a gRPC response with trailers', async (t
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'req.bin'), frameMessage(toJson({ from: 'curl' })));
   const out = await new Promise<{ stdout: Buffer; stderr: string }>((resolve) => {
-    const { execFile } = require_('node:child_process');
     execFile('curl', ['-sS', '--http2-prior-knowledge', '-D', join(dir, 'headers.txt'), '-o', join(dir, 'body.bin'),
       '-H', 'content-type: application/grpc', '-H', 'te: trailers', '--data-binary', `@${join(dir, 'req.bin')}`,
-      `http://${h.target}/test.Echo/Say`], { encoding: 'buffer' }, (_e: unknown, stdout: Buffer, stderr: Buffer) => resolve({ stdout, stderr: String(stderr) }));
+      `http://${h.target}/test.Echo/Say`], { encoding: 'buffer' }, (_e, stdout, stderr) => resolve({ stdout, stderr: String(stderr) }));
   });
   assert.equal(out.stderr, '');
   const headers = readFileSync(join(dir, 'headers.txt'), 'utf8');
@@ -134,37 +133,6 @@ test('curl --http2-prior-knowledge gets a gRPC response with trailers', async (t
   assert.deepEqual(fromJson(body.subarray(5)), { req: { from: 'curl' }, cn: null });
 });
 
-import { createRequire } from 'node:module';
-const require_ = createRequire(import.meta.url);
-
-interface Pki { dir: string; ca: Buffer; serverKey: Buffer; serverCert: Buffer; clientKey: Buffer; clientCert: Buffer; otherKey: Buffer; otherCert: Buffer }
-
-/** A CA, a server certificate for 127.0.0.1/localhost, a client certificate (CN=root), and a client certificate from another CA. */
-function makePki(): Pki {
-  const dir = mkdtempSync(join(tmpdir(), 'grpc-tls-'));
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ca = (name: string) => {
-    ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`,
-      '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`);
-  };
-  const leaf = (name: string, caName: string, cn: string, ext: string) => {
-    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`,
-      '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial',
-      '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
-  };
-  ca('ca');
-  ca('other-ca');
-  leaf('server', 'ca', 'tsetcd-server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  leaf('client', 'ca', 'root', 'extendedKeyUsage=clientAuth\n');
-  leaf('other', 'other-ca', 'intruder', 'extendedKeyUsage=clientAuth\n');
-  const r = (f: string) => readFileSync(join(dir, f));
-  return {
-    dir, ca: r('ca.crt'), serverKey: r('server.key'), serverCert: r('server.crt'), clientKey: r('client.key'),
-    clientCert: r('client.crt'), otherKey: r('other.key'), otherCert: r('other.crt'),
-  };
-}
 
 // One PKI for the whole file (openssl takes a while on a busy machine).
 let shared: Pki | undefined;

@@ -1,6 +1,10 @@
 // Shared helpers for the gRPC transport tests: a tiny JSON "Echo" service codec, a server on
 // port 0 with cleanup, and promise wrappers around @grpc/grpc-js client calls.
 import * as grpc from '@grpc/grpc-js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import {
   ClientPortListener, type ClientPortListenerOptions, GrpcServer, type GrpcServerOptions,
@@ -79,3 +83,33 @@ export function until(cond: () => boolean, timeoutMs = 5000, stepMs = 5): Promis
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface Pki { dir: string; ca: Buffer; serverKey: Buffer; serverCert: Buffer; clientKey: Buffer; clientCert: Buffer; otherKey: Buffer; otherCert: Buffer }
+
+/** (Caller removes `dir`.) A CA, a server certificate for 127.0.0.1/localhost, a client certificate (CN=root), and a client certificate from another CA. */
+export function makePki(): Pki {
+  const dir = mkdtempSync(join(tmpdir(), 'grpc-tls-'));
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ca = (name: string) => {
+    ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`,
+      '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`);
+  };
+  const leaf = (name: string, caName: string, cn: string, ext: string) => {
+    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`,
+      '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+    writeFileSync(join(dir, `${name}.ext`), ext);
+    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial',
+      '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
+  };
+  ca('ca');
+  ca('other-ca');
+  leaf('server', 'ca', 'tsetcd-server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  leaf('client', 'ca', 'root', 'extendedKeyUsage=clientAuth\n');
+  leaf('other', 'other-ca', 'intruder', 'extendedKeyUsage=clientAuth\n');
+  const r = (f: string) => readFileSync(join(dir, f));
+  return {
+    dir, ca: r('ca.crt'), serverKey: r('server.key'), serverCert: r('server.crt'), clientKey: r('client.key'),
+    clientCert: r('client.crt'), otherKey: r('other.key'), otherCert: r('other.crt'),
+  };
+}
+
