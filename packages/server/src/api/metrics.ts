@@ -43,6 +43,16 @@ export function createMetrics(s: EtcdServer): Registry {
       if (s.clusterVersion) this.set({ cluster_version: s.clusterVersion.split('.').slice(0, 2).join('.') }, 1);
     },
   });
-  gauge('etcd_server_id', 'Server or member ID in hexadecimal format. 1 for \'server_id\' label with current ID.', () => 1);
+  new Gauge({
+    name: 'etcd_server_id',
+    help: 'Server or member ID in hexadecimal format. 1 for \'server_id\' label with current ID.',
+    labelNames: ['server_id'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      this.set({ server_id: s.memberId.toString(16) }, 1);
+    },
+  });
+  gauge('etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', () => s.cfg.quotaBackendBytes);
   return reg;
 }

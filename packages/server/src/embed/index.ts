@@ -10,6 +10,7 @@ import { createHttpHandler } from '../api/http-handler.js';
 import { createMetrics } from '../api/metrics.js';
 import { clientPortListeners, type ClientPortListener } from '../api/transport/index.js';
 import { idToHex } from '../etcdserver/member-id.js';
+import { Compactor, type Retention } from '../etcdserver/compactor.js';
 
 export interface StartServerOptions {
   name?: string;
@@ -27,6 +28,8 @@ export interface StartServerOptions {
   maxRequestBytes?: number;
   quotaBackendBytes?: number;
   watchProgressNotifyIntervalMs?: number;
+  /** etcd --auto-compaction-mode/--auto-compaction-retention, parsed (parseRetention) */
+  autoCompaction?: Retention;
   /** client TLS (etcd --cert-file, --key-file, --trusted-ca-file, --client-cert-auth) */
   certFile?: string;
   keyFile?: string;
@@ -66,7 +69,8 @@ function boundUrls(urls: string[], listeners: ClientPortListener[]): string[] {
 
 export async function startServer(opts: StartServerOptions = {}): Promise<Member> {
   const name = opts.name ?? defaults.name;
-  const listenClientUrls = opts.listenClientUrls ?? [...defaults.listenClientUrls];
+  // "localhost" listens on the IPv4 loopback, as etcd resolves it
+  const listenClientUrls = (opts.listenClientUrls ?? [...defaults.listenClientUrls]).map((u) => u.replace('://localhost:', '://127.0.0.1:'));
   const cfg: ServerConfig = {
     name,
     dataDir: opts.dataDir ?? `${name}.tsetcd`,
@@ -115,6 +119,17 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     cfg.advertiseClientUrls = clientUrls;
   }
   server.allowPublish();
+  const compactor = opts.autoCompaction
+    ? new Compactor(opts.autoCompaction, {
+        currentRevision: () => server.store.currentRevision(),
+        compactRevision: () => server.store.compactRevision(),
+        isLeader: () => server.isLeader(),
+        compact: async (rev) => {
+          await server.propose({ compaction: { revision: rev, physical: false } });
+          log.info('completed auto revision compaction', { revision: rev.toString() });
+        },
+      })
+    : undefined;
   const ready = server.readyToServe.then(() => {
     for (const u of clientUrls) {
       log.info('ready to serve client requests');
@@ -131,6 +146,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       if (closing) return closing;
       closing = (async () => {
         log.info('closing etcd server', { name, 'data-dir': cfg.dataDir, 'advertise-client-urls': cfg.advertiseClientUrls });
+        compactor?.stop();
         await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
         await server.close();
         log.info('stopped serving', { 'local-member-id': idToHex(server.memberId) });

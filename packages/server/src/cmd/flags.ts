@@ -1,0 +1,169 @@
+// etcd's command line: flag names, defaults, ETCD_* environment variables and --config-file YAML.
+// Both "--flag value" and "--flag=value" (one or two dashes), bare booleans and "--flag=false".
+// Unknown flags and bad values are refused with etcd's wording.
+
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
+type Kind = 'string' | 'strings' | 'uint' | 'int' | 'bool';
+
+interface FlagSpec {
+  kind: Kind;
+  def: string | number | boolean | string[];
+  help: string;
+  /** accepted for compatibility; has no effect in tsetcd */
+  ignored?: boolean;
+}
+
+export const flagSpecs: Record<string, FlagSpec> = {
+  'name': { kind: 'string', def: 'default', help: 'Human-readable name for this member.' },
+  'data-dir': { kind: 'string', def: '', help: 'Path to the data directory (default "${name}.tsetcd").' },
+  'wal-dir': { kind: 'string', def: '', help: 'Path to the dedicated wal directory.' },
+  'snapshot-count': { kind: 'uint', def: 100000, help: 'Number of committed transactions to trigger a snapshot to disk.' },
+  'heartbeat-interval': { kind: 'uint', def: 100, help: 'Time (in milliseconds) of a heartbeat interval.' },
+  'election-timeout': { kind: 'uint', def: 1000, help: 'Time (in milliseconds) for an election to timeout.' },
+  'quota-backend-bytes': { kind: 'int', def: 0, help: 'Raise alarms when backend size exceeds the given quota. 0 means use the default quota.' },
+  'max-txn-ops': { kind: 'uint', def: 128, help: 'Maximum number of operations permitted in a transaction.' },
+  'max-request-bytes': { kind: 'uint', def: 1572864, help: 'Maximum client request size in bytes the server will accept.' },
+  'listen-peer-urls': { kind: 'strings', def: ['http://localhost:2380'], help: 'List of URLs to listen on for peer traffic.' },
+  'listen-client-urls': { kind: 'strings', def: ['http://localhost:2379'], help: 'List of URLs to listen on for client traffic.' },
+  'initial-advertise-peer-urls': { kind: 'strings', def: ['http://localhost:2380'], help: "List of this member's peer URLs to advertise to the rest of the cluster." },
+  'advertise-client-urls': { kind: 'strings', def: ['http://localhost:2379'], help: "List of this member's client URLs to advertise to the public." },
+  'initial-cluster': { kind: 'string', def: 'default=http://localhost:2380', help: 'Initial cluster configuration for bootstrapping.' },
+  'initial-cluster-token': { kind: 'string', def: 'etcd-cluster', help: 'Initial cluster token for the etcd cluster during bootstrap.' },
+  'initial-cluster-state': { kind: 'string', def: 'new', help: "Initial cluster state ('new' or 'existing')." },
+  'auto-compaction-mode': { kind: 'string', def: 'periodic', help: "Interpret 'auto-compaction-retention' one of: periodic|revision." },
+  'auto-compaction-retention': { kind: 'string', def: '0', help: 'Auto compaction retention for mvcc key value store. 0 means disable auto compaction.' },
+  'cert-file': { kind: 'string', def: '', help: 'Path to the client server TLS cert file.' },
+  'key-file': { kind: 'string', def: '', help: 'Path to the client server TLS key file.' },
+  'trusted-ca-file': { kind: 'string', def: '', help: 'Path to the client server TLS trusted CA cert file.' },
+  'client-cert-auth': { kind: 'bool', def: false, help: 'Enable client cert authentication.' },
+  'logger': { kind: 'string', def: 'zap', help: "Currently only supports 'zap' for structured logging." },
+  'log-level': { kind: 'string', def: 'info', help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.' },
+  'log-outputs': { kind: 'strings', def: ['default'], help: "Specify 'stdout' or 'stderr' to skip journald logging even when running under systemd, or list of comma separated output targets." },
+  'config-file': { kind: 'string', def: '', help: 'Path to the server configuration file.' },
+  'version': { kind: 'bool', def: false, help: 'Print the version and exit.' },
+  'enable-v2': { kind: 'bool', def: false, help: 'Accept etcd V2 client requests.', ignored: true },
+  'debug': { kind: 'bool', def: false, help: 'Enable debug-level logging for etcd.' },
+  'strict-reconfig-check': { kind: 'bool', def: true, help: 'Reject reconfiguration requests that would cause quorum loss.', ignored: true },
+  'enable-pprof': { kind: 'bool', def: false, help: 'Enable runtime profiling data via HTTP server.', ignored: true },
+  'metrics': { kind: 'string', def: 'basic', help: "Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics.", ignored: true },
+  'experimental-watch-progress-notify-interval': { kind: 'uint', def: 600000, help: 'Duration (in milliseconds) of periodic watch progress notifications.' },
+};
+
+export type FlagValues = Record<string, string | number | boolean | string[]>;
+
+export class FlagError extends Error {
+  readonly code = 'ERR_FLAG';
+}
+
+function parseValue(name: string, spec: FlagSpec, raw: string): string | number | boolean | string[] {
+  switch (spec.kind) {
+    case 'string':
+      return raw;
+    case 'strings':
+      return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    case 'bool': {
+      const v = raw.toLowerCase();
+      if (['1', 't', 'true'].includes(v)) return true;
+      if (['0', 'f', 'false'].includes(v)) return false;
+      throw new FlagError(`invalid value "${raw}" for flag -${name}: parse error`);
+    }
+    case 'uint':
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new FlagError(`invalid value "${raw}" for flag -${name}: parse error`);
+      const n = Number(raw);
+      if (!Number.isSafeInteger(n) || (spec.kind === 'uint' && n < 0)) throw new FlagError(`invalid value "${raw}" for flag -${name}: value out of range`);
+      return n;
+    }
+  }
+}
+
+function envName(flag: string): string {
+  return 'ETCD_' + flag.toUpperCase().replace(/-/g, '_');
+}
+
+export interface ParsedFlags {
+  values: FlagValues;
+  /** flags given on the command line */
+  set: Set<string>;
+  warnings: string[];
+}
+
+/** Parses argv (without node and script), then ETCD_* env for flags not on the command line. */
+export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedFlags {
+  const values: FlagValues = {};
+  for (const [k, s] of Object.entries(flagSpecs)) values[k] = Array.isArray(s.def) ? [...s.def] : s.def;
+  const set = new Set<string>();
+  const warnings: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('-') || a === '-' || a === '--') throw new FlagError(`'${a}' is not a valid flag`);
+    const body = a.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq >= 0 ? body.slice(0, eq) : body;
+    const spec = flagSpecs[name];
+    if (spec === undefined) throw new FlagError(`flag provided but not defined: -${name}`);
+    let raw: string;
+    if (eq >= 0) raw = body.slice(eq + 1);
+    else if (spec.kind === 'bool') raw = 'true';
+    else {
+      if (i + 1 >= argv.length) throw new FlagError(`flag needs an argument: -${name}`);
+      raw = argv[++i];
+    }
+    values[name] = parseValue(name, spec, raw);
+    set.add(name);
+  }
+  const known = new Set(Object.keys(flagSpecs).map(envName));
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.startsWith('ETCD_') || v === undefined) continue;
+    if (k === 'ETCD_UNSUPPORTED_ARCH' || k.startsWith('ETCDCTL_')) continue;
+    if (!known.has(k)) {
+      warnings.push(`unrecognized environment variable ${k}=${v}`);
+      continue;
+    }
+    const name = k.slice(5).toLowerCase().replace(/_/g, '-');
+    if (set.has(name)) {
+      warnings.push(`conflicting environment variable "${k}" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)`);
+      continue;
+    }
+    values[name] = parseValue(name, flagSpecs[name], v);
+    set.add(name);
+  }
+  return { values, set, warnings };
+}
+
+/** Reads etcd's YAML config file (same keys as the flags; TLS under client-transport-security). */
+export function loadConfigFile(path: string): FlagValues {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new FlagError(`error verifying flags, ${(e as Error).message}. See 'tsetcd --help'.`);
+  }
+  if (doc === null || typeof doc !== 'object') throw new FlagError(`config file ${path}: not a YAML mapping`);
+  const out: FlagValues = {};
+  for (const [k, s] of Object.entries(flagSpecs)) out[k] = Array.isArray(s.def) ? [...s.def] : s.def;
+  const put = (k: string, v: unknown): void => {
+    const spec = flagSpecs[k];
+    if (spec === undefined) return; // etcd ignores keys it does not use here (peer TLS, ...)
+    if (v === null || v === undefined) return;
+    if (spec.kind === 'strings') out[k] = Array.isArray(v) ? v.map(String) : parseValue(k, spec, String(v));
+    else out[k] = parseValue(k, spec, String(v));
+  };
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    if (k === 'client-transport-security' && v && typeof v === 'object') {
+      for (const [tk, tv] of Object.entries(v as Record<string, unknown>)) put(tk, tv);
+    } else put(k, v);
+  }
+  return out;
+}
+
+export function usage(): string {
+  const lines = ['Usage:', '', '  tsetcd [flags]', '', 'Flags:'];
+  for (const [k, s] of Object.entries(flagSpecs)) {
+    const d = Array.isArray(s.def) ? s.def.join(',') : String(s.def);
+    lines.push(`  --${k}${s.kind === 'bool' ? '' : ` '${d}'`}`, `      ${s.help}${s.ignored ? ' (accepted; no effect in tsetcd)' : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// tsetcd: the server command (etcd's flags; see flags.ts).
+
+import { startServer, type Member } from '../embed/index.js';
+import { createZapLogger, type LogLevel } from '../embed/zap-logger.js';
+import { FlagError, loadConfigFile, parseFlags, usage, type FlagValues } from './flags.js';
+import { serverVersion } from '../etcdserver/config.js';
+import { parseRetention } from '../etcdserver/compactor.js';
+
+function fail(msg: string, code = 2): never {
+  process.stderr.write(`tsetcd: ${msg}\n`);
+  process.exit(code);
+}
+
+function checkUrls(flag: string, urls: string[]): void {
+  for (const u of urls) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      fail(`invalid value "${urls.join(',')}" for flag -${flag}: parse ${u}: invalid URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:' && url.protocol !== 'unix:' && url.protocol !== 'unixs:') {
+      fail(`invalid value "${urls.join(',')}" for flag -${flag}: URL scheme must be http, https, unix, or unixs: ${u}`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('-h') || argv.includes('--help') || argv.includes('-help')) {
+    process.stdout.write(usage());
+    return;
+  }
+  let values: FlagValues;
+  let warnings: string[] = [];
+  try {
+    const parsed = parseFlags(argv);
+    values = parsed.values;
+    warnings = parsed.warnings;
+    if (values['config-file']) values = { ...loadConfigFile(String(values['config-file'])), version: values.version };
+  } catch (e) {
+    if (e instanceof FlagError) fail(e.message);
+    throw e;
+  }
+  if (values.version) {
+    process.stdout.write(`etcd Version: ${serverVersion}\nGit SHA: tsetcd\nGo Version: node ${process.version}\nGo OS/Arch: ${process.platform}/${process.arch}\n`);
+    return;
+  }
+  const level = (values.debug ? 'debug' : String(values['log-level'])) as LogLevel;
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) fail(`invalid value "${level}" for flag -log-level: unknown level (debug, info, warn, error)`);
+  if (values.logger !== 'zap') fail(`unknown logger option "${values.logger}" (only 'zap' is supported)`);
+  const log = createZapLogger(level, values['log-outputs'] as string[]);
+  for (const w of warnings) log.warn(w);
+  for (const f of ['listen-client-urls', 'advertise-client-urls', 'listen-peer-urls', 'initial-advertise-peer-urls']) checkUrls(f, values[f] as string[]);
+  const state = String(values['initial-cluster-state']);
+  if (state !== 'new' && state !== 'existing') fail(`invalid value "${state}" for flag -initial-cluster-state: valid values include new,existing`);
+  const mode = String(values['auto-compaction-mode']);
+  if (mode !== 'periodic' && mode !== 'revision') fail(`unknown auto-compaction-mode "${mode}"`);
+  let retention;
+  try {
+    retention = parseRetention(mode, String(values['auto-compaction-retention']));
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const hb = Number(values['heartbeat-interval']);
+  const et = Number(values['election-timeout']);
+  if (hb <= 0) fail('--heartbeat-interval must be > 0');
+  if (5 * hb > et) fail(`--election-timeout[${et}ms] should be at least as 5 times as --heartbeat-interval[${hb}ms]`);
+  if (et > 50000) fail(`--election-timeout[${et}ms] is too long, and should be set less than 50000ms`);
+  const name = String(values.name);
+  const quota = Number(values['quota-backend-bytes']);
+  log.info('starting tsetcd', { 'etcd-version': serverVersion, 'node-version': process.version, 'data-dir': values['data-dir'] || `${name}.tsetcd` });
+  let member: Member;
+  try {
+    member = await startServer({
+      name,
+      dataDir: String(values['data-dir'] || `${name}.tsetcd`),
+      walDir: String(values['wal-dir'] || ''),
+      listenClientUrls: values['listen-client-urls'] as string[],
+      advertiseClientUrls: values['advertise-client-urls'] as string[],
+      initialAdvertisePeerUrls: values['initial-advertise-peer-urls'] as string[],
+      initialClusterToken: String(values['initial-cluster-token']),
+      heartbeatIntervalMs: hb,
+      electionTimeoutMs: et,
+      snapshotCount: Number(values['snapshot-count']),
+      maxTxnOps: Number(values['max-txn-ops']),
+      maxRequestBytes: Number(values['max-request-bytes']),
+      quotaBackendBytes: quota > 0 ? quota : undefined,
+      autoCompaction: retention,
+      watchProgressNotifyIntervalMs: Number(values['experimental-watch-progress-notify-interval']),
+      certFile: String(values['cert-file'] || '') || undefined,
+      keyFile: String(values['key-file'] || '') || undefined,
+      trustedCaFile: String(values['trusted-ca-file'] || '') || undefined,
+      clientCertAuth: Boolean(values['client-cert-auth']),
+      logger: log,
+    });
+  } catch (e) {
+    log.error('failed to start tsetcd', { error: (e as Error).message });
+    process.exit(1);
+  }
+  let stopping = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info('received signal; shutting down', { signal: sig === 'SIGTERM' ? 'terminated' : 'interrupt' });
+    member.close().finally(() => {
+      process.removeAllListeners(sig);
+      // die by the same signal, as etcd does
+      process.kill(process.pid, sig);
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  member.ready.catch((e) => {
+    if (!stopping) {
+      log.error('tsetcd stopped before it was ready', { error: String(e) });
+      process.exit(1);
+    }
+  });
+}
+
+main().catch((e) => {
+  process.stderr.write(`tsetcd: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
