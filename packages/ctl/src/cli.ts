@@ -1,0 +1,68 @@
+// The tsetcdctl command tree and `runCtl`, which runs one command line and returns the exit code.
+
+import { Command, execute, type CommandDef } from './command.js';
+import { CtlExit, CtlPanic, ExitCode } from './errors.js';
+import type { Output } from './output.js';
+import { globalFlagSpecs, Session } from './session.js';
+import { kvCommands } from './commands/kv-commands.js';
+import { clusterCommands } from './commands/cluster-commands.js';
+import { snapshotCommand } from './commands/snapshot-commands.js';
+import { watchCommand } from './commands/watch-command.js';
+import { authCommands } from './commands/auth-commands.js';
+import { concurrencyCommands } from './commands/concurrency-commands.js';
+import { mirrorCommands } from './commands/mirror-commands.js';
+
+function cobraExtras(): CommandDef[] {
+  const shells = ['bash', 'fish', 'powershell', 'zsh'];
+  return [
+    {
+      use: 'completion',
+      short: 'Generate the autocompletion script for the specified shell',
+      children: shells.map((sh) => ({
+        use: sh,
+        short: `Generate the autocompletion script for ${sh}`,
+        run: () => {
+          throw new CtlExit(ExitCode.BadFeature, `completion for ${sh} is not supported by tsetcdctl`);
+        },
+      })),
+    },
+    {
+      use: 'help [command]',
+      short: 'Help about any command',
+      run: (ctx) => {
+        let cmd: Command = ctx.cmd.root();
+        for (const a of ctx.args) cmd = cmd.findChild(a) ?? cmd;
+        ctx.out.stdout(cmd.usage());
+      },
+    },
+  ];
+}
+
+export function buildCommandTree(): Command {
+  return new Command({
+    use: 'etcdctl',
+    short: 'A simple command line client for etcd3.',
+    persistentFlags: globalFlagSpecs,
+    children: [...kvCommands, ...clusterCommands, snapshotCommand, watchCommand, ...authCommands, ...concurrencyCommands, ...mirrorCommands, ...cobraExtras()],
+  });
+}
+
+/** Runs one etcdctl command line (without the program name); returns the process exit code. */
+export async function runCtl(argv: string[], out: Output): Promise<number> {
+  const root = buildCommandTree();
+  try {
+    await execute(root, argv, out, (ctx) => new Session(ctx));
+    return ExitCode.Success;
+  } catch (e) {
+    if (e instanceof CtlExit) {
+      out.stderr(e.stderrText());
+      return e.exitCode;
+    }
+    if (e instanceof CtlPanic) {
+      out.stderr(`panic: ${e.message}\n`);
+      return 2;
+    }
+    out.stderr(`Error: ${(e as Error).stack ?? String(e)}\n`);
+    return ExitCode.Error;
+  }
+}

@@ -1,0 +1,232 @@
+// Formatting helpers that reproduce what Go's fmt/strconv/time/humanize print, since etcdctl's
+// output is built from those and we must match it byte for byte.
+
+const printableRe = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
+function isGoPrintable(cp: number): boolean {
+  if (cp < 0x20 || cp === 0x7f) return false;
+  if (cp < 0x7f) return true;
+  return printableRe.test(String.fromCodePoint(cp));
+}
+
+/** Decodes one UTF-8 sequence at `i`; returns [codePoint, length] or [-1, 1] when invalid. */
+function decodeRune(b: Uint8Array, i: number): [number, number] {
+  const c0 = b[i];
+  if (c0 < 0x80) return [c0, 1];
+  const need = c0 >= 0xf0 && c0 <= 0xf4 ? 4 : c0 >= 0xe0 ? 3 : c0 >= 0xc2 && c0 <= 0xdf ? 2 : 0;
+  if (need === 0 || c0 > 0xf4 || i + need > b.length) return [-1, 1];
+  let cp = c0 & (need === 2 ? 0x1f : need === 3 ? 0x0f : 0x07);
+  for (let k = 1; k < need; k++) {
+    const c = b[i + k];
+    if ((c & 0xc0) !== 0x80) return [-1, 1];
+    cp = (cp << 6) | (c & 0x3f);
+  }
+  const min = need === 2 ? 0x80 : need === 3 ? 0x800 : 0x10000;
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return [-1, 1];
+  return [cp, need];
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}
+
+/** strconv.Quote / fmt's %q for a byte string (Go strings are bytes, usually UTF-8). */
+export function goQuote(input: string | Uint8Array): string {
+  const b = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  let out = '"';
+  for (let i = 0; i < b.length; ) {
+    const [cp, n] = decodeRune(b, i);
+    if (cp === -1) {
+      out += '\\x' + hex2(b[i]);
+      i += 1;
+      continue;
+    }
+    i += n;
+    if (cp === 0x22) out += '\\"';
+    else if (cp === 0x5c) out += '\\\\';
+    else if (isGoPrintable(cp)) out += String.fromCodePoint(cp);
+    else if (cp === 7) out += '\\a';
+    else if (cp === 8) out += '\\b';
+    else if (cp === 12) out += '\\f';
+    else if (cp === 10) out += '\\n';
+    else if (cp === 13) out += '\\r';
+    else if (cp === 9) out += '\\t';
+    else if (cp === 11) out += '\\v';
+    else if (cp < 0x20 || cp === 0x7f) out += '\\x' + hex2(cp);
+    else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0');
+    else out += '\\U' + cp.toString(16).padStart(8, '0');
+  }
+  return out + '"';
+}
+
+/** Unquotes a Go double-quoted string literal (as fmt.Sscanf("%q") does); returns undefined when malformed. */
+export function goUnquote(s: string): { value: string; rest: string } | undefined {
+  if (s[0] === '`') {
+    const end = s.indexOf('`', 1);
+    if (end < 0) return undefined;
+    return { value: s.slice(1, end), rest: s.slice(end + 1) };
+  }
+  if (s[0] !== '"') return undefined;
+  const bytes: number[] = [];
+  let i = 1;
+  const pushStr = (str: string) => bytes.push(...Buffer.from(str, 'utf8'));
+  while (i < s.length) {
+    const ch = s[i];
+    if (ch === '"') return { value: Buffer.from(bytes).toString('latin1') === '' ? '' : Buffer.from(bytes).toString('utf8'), rest: s.slice(i + 1) };
+    if (ch === '\n') return undefined;
+    if (ch !== '\\') {
+      const cp = s.codePointAt(i)!;
+      pushStr(String.fromCodePoint(cp));
+      i += cp > 0xffff ? 2 : 1;
+      continue;
+    }
+    const e = s[i + 1];
+    i += 2;
+    const simple: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92, '"': 34, "'": 39 };
+    if (e in simple) bytes.push(simple[e]);
+    else if (e === 'x') {
+      const h = s.slice(i, i + 2);
+      if (!/^[0-9a-fA-F]{2}$/.test(h)) return undefined;
+      bytes.push(parseInt(h, 16));
+      i += 2;
+    } else if (e === 'u' || e === 'U') {
+      const len = e === 'u' ? 4 : 8;
+      const h = s.slice(i, i + len);
+      if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(h)) return undefined;
+      pushStr(String.fromCodePoint(parseInt(h, 16)));
+      i += len;
+    } else if (e !== undefined && e >= '0' && e <= '7') {
+      const o = s.slice(i - 1, i + 2);
+      if (!/^[0-7]{3}$/.test(o)) return undefined;
+      bytes.push(parseInt(o, 8) & 0xff);
+      i += 2;
+    } else return undefined;
+  }
+  return undefined;
+}
+
+/** fmt's %016x of an int64 (two's complement for negatives, as Go prints a LeaseID). */
+export function hex16(v: bigint): string {
+  const u = BigInt.asUintN(64, v);
+  return u.toString(16).padStart(16, '0');
+}
+
+/** fmt's %x of a uint64. */
+export function hexU(v: bigint): string {
+  return BigInt.asUintN(64, v).toString(16);
+}
+
+/** fmt's %16x: hex, padded with spaces to 16. */
+export function hexPad16(v: bigint): string {
+  return hexU(v).padStart(16, ' ');
+}
+
+/** fmt's %.0f: Go rounds exact halves to even. */
+function goRoundHalfEven(v: number): string {
+  const f = Math.floor(v);
+  const diff = v - f;
+  if (Math.abs(diff - 0.5) < 1e-9) return String(f % 2 === 0 ? f : f + 1);
+  return String(Math.round(v));
+}
+
+/** github.com/dustin/go-humanize Bytes(): SI units, one decimal below 10. */
+export function humanizeBytes(n: bigint | number): string {
+  const s = Number(n);
+  const sizes = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+  if (s < 10) return `${s} B`;
+  const e = Math.floor(Math.log(s) / Math.log(1000));
+  const suffix = sizes[e];
+  const val = Math.floor((s / Math.pow(1000, e)) * 10 + 0.5) / 10;
+  return val < 10 ? `${val.toFixed(1)} ${suffix}` : `${goRoundHalfEven(val)} ${suffix}`;
+}
+
+/** time.Duration.String() for a duration in nanoseconds. */
+export function goDuration(ns: bigint): string {
+  if (ns === 0n) return '0s';
+  const neg = ns < 0n;
+  let u = neg ? -ns : ns;
+  const sign = neg ? '-' : '';
+  const frac = (v: bigint, digits: number): string => {
+    // v has `digits` fractional decimal digits; print trimmed.
+    const s = v.toString().padStart(digits + 1, '0');
+    const ip = s.slice(0, s.length - digits);
+    let fp = s.slice(s.length - digits).replace(/0+$/, '');
+    return fp ? `${ip}.${fp}` : ip;
+  };
+  if (u < 1000000000n) {
+    if (u < 1000n) return `${sign}${u}ns`;
+    if (u < 1000000n) return `${sign}${frac(u, 3)}µs`;
+    return `${sign}${frac(u, 6)}ms`;
+  }
+  let out = '';
+  const h = u / 3600000000000n;
+  u -= h * 3600000000000n;
+  const m = u / 60000000000n;
+  u -= m * 60000000000n;
+  const secs = frac(u, 9) + 's';
+  if (h > 0n) out = `${h}h${m}m${secs}`;
+  else if (m > 0n) out = `${m}m${secs}`;
+  else out = secs;
+  return sign + out;
+}
+
+/** time.ParseDuration; returns nanoseconds or throws with Go's message. */
+export function parseGoDuration(s: string): bigint {
+  const orig = s;
+  const bad = () => new Error(`time: invalid duration ${goQuote(orig)}`);
+  let neg = false;
+  if (s[0] === '-' || s[0] === '+') {
+    neg = s[0] === '-';
+    s = s.slice(1);
+  }
+  if (s === '0') return 0n;
+  if (s === '') throw bad();
+  const units: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  let total = 0;
+  const re = /^([0-9]*(?:\.[0-9]*)?)([a-zµμ]+)/;
+  while (s.length > 0) {
+    const m = re.exec(s);
+    if (!m || m[1] === '' || m[1] === '.') throw bad();
+    const unit = units[m[2]];
+    if (unit === undefined) throw new Error(`time: unknown unit ${goQuote(m[2])} in duration ${goQuote(orig)}`);
+    total += parseFloat(m[1]) * unit;
+    s = s.slice(m[0].length);
+  }
+  const v = BigInt(Math.round(total));
+  return neg ? -v : v;
+}
+
+/** strconv.ParseInt(s, base, 64) with Go's error text. */
+export function parseGoInt(s: string, base: number, fn = 'strconv.ParseInt'): bigint {
+  const syntax = new Error(`${fn}: parsing ${goQuote(s)}: invalid syntax`);
+  let body = s;
+  let neg = false;
+  if (body[0] === '+' || body[0] === '-') {
+    neg = body[0] === '-';
+    body = body.slice(1);
+  }
+  if (fn === 'strconv.ParseUint' && s !== body) throw syntax;
+  const digits = base === 16 ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/;
+  if (!digits.test(body)) throw syntax;
+  const v = BigInt(base === 16 ? '0x' + body : body);
+  const r = neg ? -v : v;
+  const range = new Error(`${fn}: parsing ${goQuote(s)}: value out of range`);
+  if (fn === 'strconv.ParseUint') {
+    if (r > 0xffffffffffffffffn) throw range;
+  } else if (r > 0x7fffffffffffffffn || r < -0x8000000000000000n) throw range;
+  return r;
+}
+
+/** strconv.ParseBool. */
+export function parseGoBool(s: string): boolean {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false;
+  throw new Error(`strconv.ParseBool: parsing ${goQuote(s)}: invalid syntax`);
+}
+
+/** `\x..` per byte, as etcdctl's --hex printing does. */
+export function hexEscaped(b: Uint8Array): string {
+  let out = '';
+  for (const c of b) out += '\\x' + hex2(c);
+  return out;
+}
