@@ -38,8 +38,10 @@ export function clientInterceptor(o: ClientChainOptions): grpc.Interceptor {
     return new grpc.InterceptingCall(nextCall(options), {
       start(metadata, listener, next) {
         if (o.trace) {
+          // continue the caller's explicit traceparent, else the span being served, else a new trace
+          const explicit = metadata.get(traceparentHeader)[0];
           const parent = currentSpan();
-          const span = startSpan(parent ? formatTraceparent(parent) : undefined);
+          const span = startSpan(typeof explicit === 'string' ? explicit : parent ? formatTraceparent(parent) : undefined);
           metadata.set(traceparentHeader, formatTraceparent(span));
         }
         if (o.app !== undefined && o.token !== undefined) {

@@ -1,0 +1,185 @@
+// Timeouts, breaker, shedding, p2c and auth through real grpc-js servers and clients.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { Registry as PromRegistry } from 'prom-client';
+import { RpcServer, RpcClient, unary, ManualLoadProbe, StatusError, MemoryTokenStore, currentSpan, type RpcServerOptions } from '../src/index.js';
+import { GreeterService, GreeterClient, type GreeterServer } from '../../../examples/greeter/gen/hello.js';
+
+const silent = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Behaviour {
+  delayMs: number;
+  fail: boolean;
+  calls: number;
+}
+
+async function greeter(t: { after: (fn: () => unknown) => void }, conf: Record<string, unknown> = {}, opts: RpcServerOptions = {}) {
+  const b: Behaviour = { delayMs: 0, fail: false, calls: 0 };
+  const server = new RpcServer({ Name: 'g', ListenOn: '127.0.0.1:0', CpuThreshold: 0, ...conf }, { logger: silent, metricsRegistry: new PromRegistry(), ...opts });
+  const impl: GreeterServer = {
+    sayHello(call, cb) {
+      b.calls++;
+      const reply = () => (b.fail ? cb(new StatusError(grpc.status.INTERNAL, 'boom')) : cb(null, { message: `hi ${call.request.name} ${server.port}` }));
+      if (b.delayMs > 0) setTimeout(reply, b.delayMs);
+      else reply();
+    },
+  };
+  server.addService(GreeterService, impl);
+  const { port } = await server.start();
+  t.after(() => server.stop());
+  return { server, port, b };
+}
+
+async function client(t: { after: (fn: () => unknown) => void }, ports: number[], conf: Record<string, unknown> = {}) {
+  const c = await RpcClient.create({ Endpoints: ports.map((p) => `127.0.0.1:${p}`), ...conf }, { logger: silent, metricsRegistry: new PromRegistry() });
+  t.after(() => c.close());
+  const g = c.service(GreeterClient);
+  return { c, g, call: (name = 'x', options: Partial<grpc.CallOptions> & { metadata?: grpc.Metadata } = {}) => unary(g.sayHello.bind(g), { name }, options) };
+}
+
+const codeOf = (p: Promise<unknown>) => p.then(() => 0, (e: grpc.ServiceError) => e.code);
+
+test('timeouts: server default and per-method, client default and per-call', async (t) => {
+  const s1 = await greeter(t, { Timeout: 100 });
+  s1.b.delayMs = 300;
+  const { call } = await client(t, [s1.port], { Timeout: 5000, Middlewares: { Breaker: false } });
+  const err = await call().catch((e: grpc.ServiceError) => e);
+  assert.equal((err as grpc.ServiceError).code, grpc.status.DEADLINE_EXCEEDED);
+  assert.equal((err as grpc.ServiceError).details, 'context deadline exceeded');
+
+  const s2 = await greeter(t, { Timeout: 100, MethodTimeouts: [{ FullMethod: '/hello.Greeter/SayHello', Timeout: '1s' }] });
+  s2.b.delayMs = 300;
+  const c2 = await client(t, [s2.port], { Middlewares: { Breaker: false } });
+  assert.match((await c2.call()).message, /^hi x/, 'per-method timeout overrides the default');
+
+  const s3 = await greeter(t, { Timeout: 0 });
+  s3.b.delayMs = 400;
+  const c3 = await client(t, [s3.port], { Timeout: 100, Middlewares: { Breaker: false } });
+  const start = Date.now();
+  assert.equal(await codeOf(c3.call()), grpc.status.DEADLINE_EXCEEDED);
+  assert.ok(Date.now() - start < 350, 'client default timeout');
+  assert.match((await c3.call('y', { deadline: Date.now() + 2000 })).message, /^hi y/, 'per-call deadline overrides');
+});
+
+async function breakerScenario(call: () => Promise<unknown>, b: Behaviour) {
+  b.fail = true;
+  const codes = new Map<number, number>();
+  let open = '';
+  for (let i = 0; i < 200; i++) {
+    const res = await call().catch((e: grpc.ServiceError) => e);
+    const code = (res as grpc.ServiceError).code ?? 0;
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+    if (code === grpc.status.UNAVAILABLE) open = (res as grpc.ServiceError).details;
+    await sleep(2);
+  }
+  assert.equal(open, 'circuit breaker is open');
+  assert.ok(codes.get(grpc.status.UNAVAILABLE)! > 50, `rejections: ${[...codes]}`);
+  assert.ok(b.calls < 200 - 50, `rejected calls never reach the handler (${b.calls})`);
+  // server healthy again: forced passes find out and the breaker closes
+  b.fail = false;
+  const end = Date.now() + 15_000;
+  let streak = 0;
+  while (streak < 50) {
+    assert.ok(Date.now() < end, 'breaker did not recover');
+    const code = await codeOf(call());
+    streak = code === 0 ? streak + 1 : 0;
+    await sleep(10);
+  }
+}
+
+test('breaker: client side and server side (per method) open under failures and recover', { timeout: 40_000 }, async (t) => {
+  // the two scenarios run side by side to keep the test short (recovery takes seconds)
+  const clientSide = await greeter(t, { Middlewares: { Breaker: false } });
+  const c1 = await client(t, [clientSide.port], { Timeout: 1000 });
+  const serverSide = await greeter(t);
+  const c2 = await client(t, [serverSide.port], { Timeout: 1000, Middlewares: { Breaker: false } });
+  await Promise.all([breakerScenario(c1.call, clientSide.b), breakerScenario(c2.call, serverSide.b)]);
+});
+
+test('shedding: RESOURCE_EXHAUSTED "service overloaded" under load, stops after cool-off', { timeout: 30_000 }, async (t) => {
+  const probe = new ManualLoadProbe(0);
+  const s = await greeter(t, { CpuThreshold: 900, Timeout: 0 }, { loadProbe: probe });
+  s.b.delayMs = 100;
+  const { call } = await client(t, [s.port], { Timeout: 0, Middlewares: { Breaker: false } });
+  const run = async (ms: number) => {
+    const results: string[] = [];
+    let running = true;
+    const loops = Array.from({ length: 60 }, async () => {
+      while (running) results.push(await call().then(() => 'ok', (e: grpc.ServiceError) => `${e.code} ${e.details}`));
+    });
+    await sleep(ms);
+    running = false;
+    await Promise.all(loops);
+    return results;
+  };
+  assert.ok((await run(600)).every((r) => r === 'ok'), 'no shedding without overload');
+  probe.millicpu = 980;
+  const shed = (await run(1500)).filter((r) => r !== 'ok');
+  assert.ok(shed.length > 0, 'some calls shed');
+  assert.equal(shed[0], `${grpc.status.RESOURCE_EXHAUSTED} service overloaded`);
+  assert.ok(s.server.shedder!.dropped > 0);
+  probe.millicpu = 100;
+  await sleep(1100);
+  assert.ok((await run(600)).every((r) => r === 'ok'), 'cool-off over: all admitted');
+});
+
+test('p2c: the faster of two servers gets more traffic', { timeout: 30_000 }, async (t) => {
+  const fast = await greeter(t);
+  const slow = await greeter(t);
+  slow.b.delayMs = 25;
+  const { call } = await client(t, [fast.port, slow.port]);
+  let running = true;
+  const loops = Array.from({ length: 4 }, async () => {
+    while (running) await call();
+  });
+  await sleep(2500);
+  running = false;
+  await Promise.all(loops);
+  assert.ok(fast.b.calls > 3 * slow.b.calls, `fast ${fast.b.calls} vs slow ${slow.b.calls}`);
+  assert.ok(slow.b.calls > 0, 'slow server still probed');
+});
+
+test('auth, tracing, metrics, health', async (t) => {
+  const metrics = new PromRegistry();
+  let seenTrace = '';
+  const s = await greeter(t, { Auth: true }, {
+    tokenStore: new MemoryTokenStore({ app1: 's3cret' }),
+    metricsRegistry: metrics,
+    interceptors: [
+      async (info, next) => {
+        seenTrace = `${currentSpan()?.traceId}/${currentSpan()?.parentSpanId}`;
+        return next();
+      },
+    ],
+  });
+  const anon = await client(t, [s.port], { Middlewares: { Breaker: false } });
+  const err = await anon.call().catch((e: grpc.ServiceError) => e);
+  assert.equal((err as grpc.ServiceError).code, grpc.status.UNAUTHENTICATED);
+  assert.equal((err as grpc.ServiceError).details, 'missing app');
+  const bad = await client(t, [s.port], { App: 'app1', Token: 'nope', Middlewares: { Breaker: false } });
+  assert.equal(((await bad.call().catch((e) => e)) as grpc.ServiceError).details, 'invalid token');
+  const good = await client(t, [s.port], { App: 'app1', Token: 's3cret' });
+  const md = new grpc.Metadata();
+  md.set('traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+  assert.match((await good.call('a', { metadata: md })).message, /^hi a/);
+  assert.match(seenTrace, /^0af7651916cd43dd8448eb211c80319c\/[0-9a-f]{16}$/, 'server continues the trace');
+  const text = await metrics.metrics();
+  assert.match(text, /rpc_server_requests_code_total\{method="\/hello.Greeter\/SayHello",code="16"\} 2/);
+  assert.match(text, /rpc_server_requests_code_total\{method="\/hello.Greeter\/SayHello",code="0"\} 1/);
+  assert.match(text, /rpc_server_requests_duration_ms_bucket\{le="5",method="\/hello.Greeter\/SayHello"\}/);
+  // health: SERVING, then NOT_SERVING seen by a Watch during shutdown
+  const { HealthClient } = await import('../src/index.js');
+  const hc = new HealthClient(`127.0.0.1:${s.port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client;
+  t.after(() => hc.close());
+  const statuses: number[] = [];
+  const stream = hc.makeServerStreamRequest('/grpc.health.v1.Health/Watch', (r: { service: string }) => Buffer.from(r.service ? [10, r.service.length, ...Buffer.from(r.service)] : []), (b: Buffer) => (b.length ? b[1] : 0), { service: 'hello.Greeter' });
+  stream.on('data', (st: number) => statuses.push(st));
+  stream.on('error', () => undefined);
+  await sleep(200);
+  await s.server.stop();
+  await sleep(100);
+  assert.deepEqual(statuses, [1, 2], 'SERVING then NOT_SERVING');
+});
