@@ -74,7 +74,7 @@ export class RawNode {
     this.raft = new Raft(config);
     // Default: the application restarts from the storage's snapshot and re-applies what follows.
     const snapIndex = config.storage.snapshot().metadata.index;
-    const applied = config.applied ?? snapIndex;
+    const applied = config.applied || snapIndex; // 0 = not set
     if (applied < snapIndex) throw new ErrInvalidConfig(`applied(${applied}) is older than the storage snapshot (${snapIndex}); restore the snapshot first`);
     replayAppliedConfChanges(this.raft, snapIndex, applied);
     this.prevSoft = { lead: this.raft.lead, state: this.raft.state };
