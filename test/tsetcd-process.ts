@@ -1,0 +1,69 @@
+// Runs ./bin/tsetcd as a child process for end-to-end tests: port 0, the bound address read
+// from its "serving client traffic" log line, stop by signal, everything cleaned by t.after.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const tsetcdBin = join(repoRoot, 'bin', 'tsetcd');
+
+export interface TsetcdProcess {
+  child: ChildProcess;
+  endpoint: string;
+  logs: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function tempDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsetcd-e2e-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Starts tsetcd on 127.0.0.1:0 (unless args say otherwise) and resolves once it serves clients. */
+export function startTsetcd(t: TestContext, dataDir: string, args: string[] = []): Promise<TsetcdProcess> {
+  const child = spawn(tsetcdBin, ['--data-dir', dataDir, '--listen-client-urls', 'http://127.0.0.1:0', '--heartbeat-interval', '20', '--election-timeout', '200', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let endpoint: string | undefined;
+    const timer = setTimeout(() => reject(new Error(`tsetcd did not become ready:\n${logs.join('\n')}`)), 15000);
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      buf += d;
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        logs.push(line);
+        try {
+          const rec = JSON.parse(line) as { msg: string; address?: string };
+          if (rec.msg.startsWith('serving client traffic') && rec.address) endpoint = rec.address;
+          if (endpoint && rec.msg.startsWith('serving client traffic')) {
+            clearTimeout(timer);
+            resolve({ child, endpoint, logs, exited });
+          }
+        } catch {
+          // not JSON
+        }
+      }
+    });
+    exited.then((e) => {
+      clearTimeout(timer);
+      reject(new Error(`tsetcd exited (${e.code ?? e.signal}) before ready:\n${logs.join('\n')}`));
+    });
+  });
+}
