@@ -1,0 +1,49 @@
+// Restart: everything written is there after stop + start, at the same revisions; leases come
+// back with their TTL; the member keeps its IDs.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { etcdserverpb } from '@tsetcd/proto';
+import { startServer } from '../src/embed/index.js';
+import { connect, call, b, tempDir } from './server-helpers.js';
+
+const P = etcdserverpb;
+
+test('restart keeps keys, revisions, history, leases, compaction and IDs', async (t) => {
+  const dataDir = await tempDir(t);
+  const opts = { dataDir, listenClientUrls: ['http://127.0.0.1:0'], heartbeatIntervalMs: 20, electionTimeoutMs: 200 };
+  let m = await startServer(opts);
+  await m.ready;
+  let c = connect(t, m.clientUrls[0]);
+  for (let i = 0; i < 50; i++) await call(c.kv.put.bind(c.kv), P.PutRequest.fromPartial({ key: b(`k${i % 10}`), value: b(`v${i}`) }));
+  const lease = await call(c.lease.leaseGrant.bind(c.lease), P.LeaseGrantRequest.fromPartial({ TTL: 300n }));
+  await call(c.kv.put.bind(c.kv), P.PutRequest.fromPartial({ key: b('leased'), value: b('x'), lease: lease.ID }));
+  await call(c.kv.compact.bind(c.kv), P.CompactionRequest.fromPartial({ revision: 20n, physical: true }));
+  const before = await call(c.kv.range.bind(c.kv), P.RangeRequest.fromPartial({ key: b('\0'), rangeEnd: b('\0') }));
+  const hist = await call(c.kv.range.bind(c.kv), P.RangeRequest.fromPartial({ key: b('k3'), revision: 30n }));
+  const ids = [m.server.memberId, m.server.clusterId];
+  await m.close();
+
+  m = await startServer(opts);
+  t.after(() => m.close());
+  await m.ready;
+  c = connect(t, m.clientUrls[0]);
+  assert.deepEqual([m.server.memberId, m.server.clusterId], ids);
+  const after = await call(c.kv.range.bind(c.kv), P.RangeRequest.fromPartial({ key: b('\0'), rangeEnd: b('\0') }));
+  assert.deepEqual(after.kvs, before.kvs);
+  assert.equal(after.header?.revision, before.header?.revision);
+  const hist2 = await call(c.kv.range.bind(c.kv), P.RangeRequest.fromPartial({ key: b('k3'), revision: 30n }));
+  assert.deepEqual(hist2.kvs, hist.kvs);
+  await assert.rejects(call(c.kv.range.bind(c.kv), P.RangeRequest.fromPartial({ key: b('k3'), revision: 10n })), /required revision has been compacted/);
+  const ttl = await call(c.lease.leaseTimeToLive.bind(c.lease), P.LeaseTimeToLiveRequest.fromPartial({ ID: lease.ID, keys: true }));
+  assert.equal(ttl.grantedTTL, 300n);
+  assert.ok(ttl.TTL > 290n && ttl.TTL <= 300n, `remaining ${ttl.TTL}`);
+  assert.deepEqual(ttl.keys.map(String), ['leased']);
+  // revoking after restart still deletes the attached key
+  await call(c.lease.leaseRevoke.bind(c.lease), P.LeaseRevokeRequest.fromPartial({ ID: lease.ID }));
+  const gone = await call(c.kv.range.bind(c.kv), P.RangeRequest.fromPartial({ key: b('leased') }));
+  assert.equal(gone.kvs.length, 0);
+  // writes continue at the next revision
+  const p = await call(c.kv.put.bind(c.kv), P.PutRequest.fromPartial({ key: b('new'), value: b('1') }));
+  assert.equal(p.header?.revision, before.header!.revision + 2n);
+});
