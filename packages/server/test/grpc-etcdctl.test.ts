@@ -17,23 +17,26 @@ function toyEtcd(server: GrpcServer) {
   const header = () => E.ResponseHeader.fromPartial({ clusterId: 0x1234n, memberId: 0x5678n, revision, raftTerm: 2n });
   const watchers = new Set<(ev: mvccpb.Event) => void>();
   const watchCancels: string[] = [];
-  server.addUnary('/etcdserverpb.KV/Range', E.RangeRequest.decode, (m: E.RangeResponse) => E.RangeResponse.encode(m).finish(), (req) => {
-    const key = req.key.toString();
-    if (key === 'forbidden') throw new GrpcError(GrpcStatus.PERMISSION_DENIED, 'etcdserver: permission denied');
-    const kv = store.get(key);
-    return E.RangeResponse.fromPartial({ header: header(), kvs: kv ? [kv] : [], count: kv ? 1n : 0n });
+  server.addService(E.KVService, {
+    range: (req) => {
+      const key = req.key.toString();
+      if (key === 'forbidden') throw new GrpcError(GrpcStatus.PERMISSION_DENIED, 'etcdserver: permission denied');
+      const kv = store.get(key);
+      return E.RangeResponse.fromPartial({ header: header(), kvs: kv ? [kv] : [], count: kv ? 1n : 0n });
+    },
+    put: async (req) => {
+      revision++;
+      const prev = store.get(req.key.toString());
+      const kv = mvccpb.KeyValue.fromPartial({
+        key: req.key, value: req.value, createRevision: prev?.createRevision ?? revision, modRevision: revision,
+        version: (prev?.version ?? 0n) + 1n,
+      });
+      store.set(req.key.toString(), kv);
+      for (const w of watchers) w(mvccpb.Event.fromPartial({ type: mvccpb.Event_EventType.PUT, kv }));
+      return E.PutResponse.fromPartial({ header: header() });
+    },
   });
-  server.addUnary('/etcdserverpb.KV/Put', E.PutRequest.decode, (m: E.PutResponse) => E.PutResponse.encode(m).finish(), async (req) => {
-    revision++;
-    const prev = store.get(req.key.toString());
-    const kv = mvccpb.KeyValue.fromPartial({
-      key: req.key, value: req.value, createRevision: prev?.createRevision ?? revision, modRevision: revision,
-      version: (prev?.version ?? 0n) + 1n,
-    });
-    store.set(req.key.toString(), kv);
-    for (const w of watchers) w(mvccpb.Event.fromPartial({ type: mvccpb.Event_EventType.PUT, kv }));
-    return E.PutResponse.fromPartial({ header: header() });
-  });
+  // addBidi with the message codecs directly (no Buffer.from copy of each encoded response).
   server.addBidi('/etcdserverpb.Watch/Watch', E.WatchRequest.decode, (m: E.WatchResponse) => E.WatchResponse.encode(m).finish(),
     async (call: BidiCall<E.WatchRequest>) => {
       let nextId = 0n;
@@ -56,6 +59,14 @@ function toyEtcd(server: GrpcServer) {
     });
   return { watchers, watchCancels };
 }
+
+test('addService registers implemented methods by name; the rest are UNIMPLEMENTED; bad names throw', () => {
+  const server = new GrpcServer();
+  server.addService(E.KVService, { range: () => E.RangeResponse.fromPartial({}) });
+  assert.deepEqual(server.paths(), ['/etcdserverpb.KV/Range']);
+  assert.throws(() => server.addService(E.KVService, { range: () => E.RangeResponse.fromPartial({}) }), /already registered/);
+  assert.throws(() => server.addService(E.KVService as never, { nope: () => ({}) } as never), /no method nope/);
+});
 
 function etcdctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -33,6 +33,27 @@ export type ServerStreamHandler<Req> = (req: Req, call: ServerStreamCall) => voi
 /** Ends the call itself (call.end()), or returns a promise whose settling ends it. */
 export type BidiHandler<Req> = (call: BidiCall<Req>) => void | Promise<void>;
 
+/**
+ * One method of a service definition as ts-proto (outputServices=grpc-js) and grpc-js
+ * generate it, e.g. etcdserverpb.KVService.range.
+ */
+export interface MethodDefinitionLike<Req, Res, ClientStreams extends boolean, ServerStreams extends boolean> {
+  path: string;
+  requestStream: ClientStreams;
+  responseStream: ServerStreams;
+  requestDeserialize: (payload: Buffer) => Req;
+  responseSerialize: (message: Res) => Uint8Array;
+}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyMethodDefinition = MethodDefinitionLike<any, any, boolean, boolean>;
+
+/** The handler type addService expects for a method definition. */
+export type HandlerFor<M> =
+  M extends MethodDefinitionLike<infer Req, infer Res, false, false> ? UnaryHandler<Req, Res>
+  : M extends MethodDefinitionLike<infer Req, unknown, false, true> ? ServerStreamHandler<Req>
+  : M extends MethodDefinitionLike<infer Req, unknown, true, boolean> ? BidiHandler<Req>
+  : never;
+
 const kindUnary = 0;
 const kindServerStream = 1;
 const kindBidi = 2;
@@ -90,6 +111,27 @@ export class GrpcServer {
 
   addBidi<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: BidiHandler<Req>): this {
     return this.add(path, { kind: kindBidi, decode, encode: encode as Encoder<unknown>, handler: handler as Method['handler'] });
+  }
+
+  /**
+   * Register the implemented methods of a generated service definition (e.g.
+   * `etcdserverpb.KVService`), keyed by the definition's method names. Methods left out stay
+   * UNIMPLEMENTED. A client-streaming method is served as bidi (reply once, then end()).
+   */
+  addService<D extends Record<string, AnyMethodDefinition>>(definition: D, handlers: { [K in keyof D]?: HandlerFor<D[K]> }): this {
+    for (const name of Object.keys(handlers)) {
+      const m = definition[name];
+      const handler = handlers[name];
+      if (m === undefined) throw new TransportUsageError(`service has no method ${name}`);
+      if (handler === undefined) continue;
+      const h = handler as Method['handler'];
+      const decode = m.requestDeserialize as Decoder<unknown>;
+      const encode = m.responseSerialize as Encoder<unknown>;
+      if (m.requestStream) this.add(m.path, { kind: kindBidi, decode, encode, handler: h });
+      else if (m.responseStream) this.add(m.path, { kind: kindServerStream, decode, encode, handler: h });
+      else this.add(m.path, { kind: kindUnary, decode, encode, handler: h });
+    }
+    return this;
   }
 
   /** Registered method paths. */
