@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrProposalDropped, EntryType, MemoryStorage, RawNode } from '../src/index.js';
-import { enc, dec, handleReady, newTestNode, mulberry32 } from './helpers.js';
+import { enc, dec, handleReady, newTestNode, mulberry32, type TestNode } from './helpers.js';
 
 test('single-node cluster elects itself on ticks and commits proposals through Ready/advance', () => {
   const n = newTestNode(1n, [1n]);
@@ -56,7 +56,7 @@ test('single node restarts from storage and keeps its log, term and membership',
   handleReady(n, n.node.ready());
   // Restart: new RawNode over the same storage; committed entries are replayed from index 1.
   const node = new RawNode({ id: 1n, electionTick: 10, heartbeatTick: 1, storage: n.storage, random: mulberry32(7) });
-  const m = { ...n, node, applied: [] };
+  const m: TestNode = { ...n, node, applied: [] };
   const rd = node.ready();
   assert.deepEqual(rd.committedEntries.map((e) => e.type), [EntryType.ConfChange, EntryType.Normal, EntryType.Normal]);
   handleReady(m, rd);
