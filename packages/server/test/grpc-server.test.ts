@@ -325,3 +325,97 @@ test('observer hooks see each call start and its final status', async (t) => {
     'start /test.O/Ok unary', 'done /test.O/Ok unary 0', 'start /test.O/Bad unary', 'done /test.O/Bad unary 3',
   ]);
 });
+
+/** A raw HTTP/2 gRPC request; resolves with the final status (trailers, or trailers-only headers) and the messages' bytes. */
+function rawCall(session: http2.ClientHttp2Session, path: string, extraHeaders: http2.OutgoingHttpHeaders = {}) {
+  const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', 'te': 'trailers', ...extraHeaders });
+  const chunks: Buffer[] = [];
+  const done = new Promise<{ status?: string; message?: string; body: Buffer }>((resolve) => {
+    let status: string | undefined;
+    let message: string | undefined;
+    const take = (h: http2.IncomingHttpHeaders) => {
+      if (h['grpc-status'] !== undefined) {
+        status = String(h['grpc-status']);
+        message = h['grpc-message'] === undefined ? undefined : String(h['grpc-message']);
+      }
+    };
+    stream.on('response', take);
+    stream.on('trailers', take);
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('error', () => {});
+    stream.on('close', () => resolve({ status, message, body: Buffer.concat(chunks) }));
+  });
+  return { stream, done };
+}
+
+test('raw HTTP/2: messages split over many DATA frames and several in one frame', async (t) => {
+  const h = await startHarness(t, (s) => s.addBidi('/test.Raw/Echo', rawBytes, (b: Buffer) => b, async (call: BidiCall<Buffer>) => {
+    for await (const m of call) call.write(m);
+  }));
+  const session = http2.connect(`http://${h.target}`);
+  t.after(() => session.close());
+  const { stream, done } = rawCall(session, '/test.Raw/Echo');
+  const msgs = [Buffer.from('one'), Buffer.from(''), Buffer.from('three'), Buffer.alloc(70_000, 0x41)];
+  stream.write(Buffer.concat(msgs.slice(0, 3).map((m) => frameMessage(m))));
+  const big = frameMessage(msgs[3]);
+  for (let at = 0; at < big.length; at += 7001) {
+    stream.write(big.subarray(at, at + 7001));
+    await sleep(1);
+  }
+  stream.end();
+  const { status, body } = await done;
+  assert.equal(status, '0');
+  assert.ok(body.equals(Buffer.concat(msgs.map((m) => frameMessage(m)))));
+});
+
+test('raw HTTP/2: a client still uploading to an unknown method or past the size limit gets its status and the stream ends', async (t) => {
+  const h = await startHarness(t, (s) => s.addUnary('/test.Raw/Len', rawBytes, toJson, (b: Buffer) => b.length),
+    { server: { maxReceiveMessageBytes: 100 } });
+  const session = http2.connect(`http://${h.target}`);
+  t.after(() => session.close());
+  const unknown = rawCall(session, '/test.Raw/Nope');
+  unknown.stream.write(Buffer.alloc(1 << 20)); // never ends its side
+  const big = rawCall(session, '/test.Raw/Len');
+  big.stream.write(frameMessage(Buffer.alloc(5000)).subarray(0, 3000)); // header says 5000 > 100; never ends
+  const [u, b] = await Promise.all([unknown.done, big.done]);
+  assert.equal(u.status, '12');
+  assert.equal(u.message, 'unknown method Nope for service test.Raw');
+  assert.equal(b.status, '8');
+  assert.equal(b.message, 'grpc: received message larger than max (5000 vs. 100)');
+});
+
+test('raw HTTP/2: compressed flag with an unsupported or missing grpc-encoding', async (t) => {
+  const h = await startHarness(t, (s) => s.addUnary('/test.Raw/Len', rawBytes, toJson, (b: Buffer) => b.length));
+  const session = http2.connect(`http://${h.target}`);
+  t.after(() => session.close());
+  const compressed = frameMessage(Buffer.from('xyz'));
+  compressed[0] = 1;
+  const snappy = rawCall(session, '/test.Raw/Len', { 'grpc-encoding': 'snappy' });
+  snappy.stream.end(compressed);
+  const none = rawCall(session, '/test.Raw/Len');
+  none.stream.end(compressed);
+  const plain = rawCall(session, '/test.Raw/Len', { 'grpc-encoding': 'snappy' });
+  plain.stream.end(frameMessage(Buffer.from('xyz'))); // flag 0: the encoding header does not matter
+  const [s1, s2, s3] = await Promise.all([snappy.done, none.done, plain.done]);
+  assert.equal(s1.status, '12');
+  assert.equal(s1.message, 'grpc: Decompressor is not installed for grpc-encoding "snappy"');
+  assert.equal(s2.status, '13');
+  assert.equal(s2.message, 'grpc: compressed flag set with identity or empty encoding');
+  assert.equal(s3.status, '0');
+  assert.deepEqual(fromJson(s3.body.subarray(5)), 3);
+});
+
+test('raw HTTP/2: malformed grpc-timeout and a request with no message', async (t) => {
+  const h = await startHarness(t, (s) => s.addUnary('/test.Raw/Len', rawBytes, toJson, (b: Buffer) => b.length));
+  const session = http2.connect(`http://${h.target}`);
+  t.after(() => session.close());
+  const badTimeout = rawCall(session, '/test.Raw/Len', { 'grpc-timeout': '12x' });
+  badTimeout.stream.end(frameMessage(Buffer.from('a')));
+  const empty = rawCall(session, '/test.Raw/Len');
+  empty.stream.end();
+  const [a, b] = await Promise.all([badTimeout.done, empty.done]);
+  assert.equal(a.status, '13');
+  assert.match(a.message!, /^malformed grpc-timeout: /);
+  assert.equal(b.status, '13');
+  assert.equal(b.message, 'grpc: no request message for unary call');
+});

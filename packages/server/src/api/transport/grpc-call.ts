@@ -8,7 +8,7 @@
 // of cancellation through `cancelled`, the 'cancelled' event, `signal` or `onCancel`.
 
 import { EventEmitter } from 'node:events';
-import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { constants as http2Constants, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
 import { GrpcError, GrpcStatus, statusOf } from './errors.js';
@@ -60,6 +60,10 @@ export function respondTrailersOnly(stream: ServerHttp2Stream, code: number, mes
   if (message !== '') headers['grpc-message'] = encodeGrpcMessage(message);
   try {
     stream.respond(headers, trailersOnlyOptions);
+    // Like grpc-go: a client still sending (an oversize body, a request to an unknown method)
+    // is told to stop with RST_STREAM(NO_ERROR), sent after our END_STREAM, so the stream does
+    // not sit half-open holding flow-control window.
+    if (!stream.readableEnded) stream.close(http2Constants.NGHTTP2_NO_ERROR);
   } catch {
     // The stream was reset in the meantime: nobody is listening for the status.
   }
