@@ -257,3 +257,25 @@ test('close() with streams open: GOAWAY, handlers cancelled, sockets gone, close
   // Closed for good: new connections are refused.
   await assert.rejects(httpGet(`http://127.0.0.1:${port}/x`), /ECONNREFUSED/);
 });
+
+test('garbage after any first bytes (HTTP/2 preface, TLS record, HTTP/1, other) never crashes the port', async (t) => {
+  const pki = pkiFor(t);
+  const h = await startHarness(t, registerEcho, {
+    listener: { httpHandler: echoHttp, plaintext: true, tls: { key: pki.serverKey, cert: pki.serverCert }, handshakeTimeoutMs: 500 },
+  });
+  const prefixes = [Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0x16, 0x03, 0x01]), Buffer.from('GET / HTTP/1.1\r\n'), Buffer.alloc(0)];
+  const { default: fc } = await import('fast-check');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...prefixes), fc.uint8Array({ minLength: 1, maxLength: 200 }), async (prefix, junk) => {
+    const socket = net.connect(h.port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.on('data', () => {});
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(Buffer.concat([prefix, junk]));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { socket.destroy(); resolve(); }, 30);
+      socket.once('close', () => { clearTimeout(timer); resolve(); });
+    });
+  }), { numRuns: 40 });
+  assert.deepEqual(await unary(h.client, '/test.Echo/Say', 'still alive'), { req: 'still alive', cn: null });
+  await until(() => h.listener.connections <= 1);
+});
