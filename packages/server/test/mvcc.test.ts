@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MvccStore } from '../src/mvcc/store.js';
@@ -36,6 +38,23 @@ function del(s: MvccStore, k: string, end?: string): bigint {
   const tx = s.write();
   tx.deleteRange(b(k), end === undefined ? undefined : b(end));
   return tx.end().revision;
+}
+
+/** The same history for the in-process store and the crash child below. */
+function crashHistory(s: MvccStore): void {
+  for (let i = 0; i < 30; i++) put(s, `k${i % 10}`, `v${i}`);
+  del(s, 'k3', 'k6');
+  put(s, 'k4', 'again');
+}
+
+// Child mode: run crashHistory, start a compaction and die at its second step
+// (TSETCD_FAILPOINTS=compactDuring=2*exit is set by the parent).
+if (process.env.MVCC_CRASH_CHILD !== undefined) {
+  const s = MvccStore.openDir(process.env.MVCC_CRASH_CHILD, { compactionBatchKeys: 2 });
+  crashHistory(s);
+  await s.backend.forceCommit();
+  await s.compact(28n).done;
+  process.exit(3); // not reached: the failpoint kills the process first
 }
 
 const keysOf = (kvs: { key: Buffer }[]): string[] => kvs.map((kv) => kv.key.toString());
@@ -225,4 +244,25 @@ test('hashKV is equal for stores fed the same history, also mid-compaction', asy
   assert.deepEqual(s2.hashKV(0n), s1.hashKV(0n));
   assert.throws(() => s1.hashKV(20n), ErrCompacted);
   assert.throws(() => s1.hashKV(100n), ErrFutureRev);
+});
+
+test('a compaction interrupted by a crash is finished on open', async (t) => {
+  const dir = tmpDir(t);
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    env: { ...process.env, MVCC_CRASH_CHILD: dir, TSETCD_FAILPOINTS: 'compactDuring=2*exit' },
+    encoding: 'utf8',
+  });
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  const want = openStore(t);
+  crashHistory(want);
+  await want.compact(28n).done;
+  const s = MvccStore.openDir(dir);
+  t.after(() => s.close());
+  assert.equal(s.compactRevision(), 28n);
+  assert.throws(() => s.range(b('k0'), { revision: 27n }), ErrCompacted);
+  await s.restored;
+  assert.deepEqual(s.hashKV(0n), want.hashKV(0n));
+  assert.deepEqual(s.range(b('k'), { rangeEnd: all, revision: 28n }), want.range(b('k'), { rangeEnd: all, revision: 28n }));
+  assert.deepEqual(s.backend.range(Buckets.key), want.backend.range(Buckets.key));
+  assert.equal(s.currentRevision(), 32n);
 });

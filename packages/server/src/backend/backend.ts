@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { BackendBusyError, BackendClosedError } from './errors.js';
-import { backendFailpoint } from './failpoints.js';
+import { failpoint } from '../failpoint/index.js';
 
 /** Buckets known up front; other names are opened on first use. */
 export const Buckets = {
@@ -243,7 +243,7 @@ export class Backend {
     if (this.closed) return;
     if (this.pendingOps === 0 && !this.consistentIdxDirty) return;
     assert(!this.defragging, 'commit during defragment');
-    backendFailpoint('backendBeforeCommit');
+    failpoint('backendBeforeCommit');
     const pending = this.pending;
     const ci = this.consistentIdxDirty ? this.consistentIdx : -1;
     this.env.transactionSync(() => {
@@ -264,7 +264,7 @@ export class Backend {
     this.pendingOps = 0;
     this.consistentIdxDirty = false;
     this.commits++;
-    backendFailpoint('backendAfterCommit');
+    failpoint('backendAfterCommit');
   }
 
   async forceCommit(): Promise<void> {
@@ -298,7 +298,8 @@ export class Backend {
     this.checkOpen();
     const names: string[] = [];
     for (const { key } of this.env.getRange({})) {
-      names.push(Buffer.isBuffer(key) ? key.toString('latin1') : String(key));
+      // LMDB stores database names NUL-terminated
+      names.push((Buffer.isBuffer(key) ? key.toString('latin1') : String(key)).replace(/\0$/, ''));
     }
     for (const b of this.pending.keys()) if (!names.includes(b)) names.push(b);
     return names.sort();
@@ -326,7 +327,20 @@ export class Backend {
     if (!this.defragging) this.commitSync();
     mkdirSync(dirname(file), { recursive: true });
     rmSync(file, { force: true });
-    await this.env.backup(file, compact);
+    await this.backupToFile(file, compact);
+  }
+
+  /** LMDB copies into an (empty) directory; move the copied data file to `file`. */
+  private async backupToFile(file: string, compact: boolean): Promise<void> {
+    const tmpDir = `${file}.copy-tmp`;
+    rmSync(tmpDir, { recursive: true, force: true });
+    mkdirSync(tmpDir, { recursive: true });
+    try {
+      await this.env.backup(tmpDir, compact);
+      renameSync(join(tmpDir, lmdbDataFile), file);
+    } finally {
+      rmSync(tmpDir, { recursive: true, force: true });
+    }
   }
 
   /**
@@ -350,8 +364,8 @@ export class Backend {
     const tmp = join(this.path, 'defrag.mdb.tmp');
     try {
       rmSync(tmp, { force: true });
-      await this.env.backup(tmp, true);
-      backendFailpoint('defragDuring');
+      await this.backupToFile(tmp, true);
+      failpoint('defragDuring');
       // Swap: close the old environment, move the compacted copy into place, reopen. LMDB
       // closes synchronously when no async write is queued (we never queue one), so no read
       // can observe the closed environment.

@@ -40,7 +40,10 @@ export function appendRev(ki: KeyIndex, main: number, sub: number, tombstone: bo
   } else if (tombstone) {
     throw new Error('mvcc invariant violated: tombstone of an unknown key');
   }
-  r.push(main, encodeSub(sub, tombstone));
+  // An exact-size literal for the first pair (most keys have one revision): push() on an
+  // empty array would reserve 17 slots.
+  if (n === 0) ki.revs = [main, encodeSub(sub, tombstone)];
+  else r.push(main, encodeSub(sub, tombstone));
 }
 
 /** Pair index of the latest revision with main <= atRev, or -1. */

@@ -35,3 +35,16 @@ export function revStartKey(main: number): Buffer {
 export function isTombstoneKey(k: Buffer): boolean {
   return k.length === revKeyBytes + 1 && k[revKeyBytes] === tombstoneMark;
 }
+
+const scratch = Buffer.alloc(revKeyBytes + 1);
+const scratchLive = scratch.subarray(0, revKeyBytes);
+
+/**
+ * The key of a live (non-tombstone) revision in a shared scratch buffer: valid only until the
+ * next call; for lookups that do not keep the key.
+ */
+export function scratchRevKey(main: number, sub: number): Buffer {
+  writeRev(scratchLive, 0, main);
+  writeRev(scratchLive, 8, sub);
+  return scratchLive;
+}

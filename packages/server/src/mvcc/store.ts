@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
 import { Backend, Buckets } from '../backend/backend.js';
+import { failpoint } from '../failpoint/index.js';
 import { ErrClosed, ErrCompacted, ErrFutureRev, ErrTxnInProgress } from './errors.js';
 import {
   KeyIndex,
@@ -18,7 +19,7 @@ import {
   liveAt,
 } from './key-index.js';
 import { decodeKey, decodeKv, encodeKv, encodeTombstone } from './kv-codec.js';
-import { assertSafeRev, isTombstoneKey, readRev, revKey, revStartKey } from './revision.js';
+import { assertSafeRev, isTombstoneKey, readRev, revKey, revStartKey, scratchRevKey } from './revision.js';
 import { TreeIndex } from './tree-index.js';
 import {
   EventType,
@@ -117,6 +118,7 @@ export class MvccStore {
 
   private restore(): Promise<void> {
     const b = this.backend;
+    const byKey = new Map<string, KeyIndex>();
     let from: Buffer | undefined = undefined;
     for (;;) {
       const entries = b.range(Buckets.key, from, undefined, restoreChunkEntries);
@@ -126,19 +128,25 @@ export class MvccStore {
         const tomb = isTombstoneKey(k);
         const ks = decodeKey(v).toString('latin1');
         if (main > this.currentRev) this.currentRev = main;
+        let ki = byKey.get(ks);
         if (tomb) {
           // A tombstone whose generation was partly removed by an interrupted compaction is
           // skipped; the resumed compaction deletes it.
-          const ki = this.index.get(ks);
           if (ki === undefined || ki.revs.length === 0 || ki.revs[ki.revs.length - 1] < 0) continue;
           appendRev(ki, main, sub, true);
         } else {
-          appendRev(this.index.getOrCreate(ks), main, sub, false);
+          if (ki === undefined) {
+            ki = new KeyIndex(ks);
+            byKey.set(ks, ki);
+          }
+          appendRev(ki, main, sub, false);
         }
       }
       if (entries.length < restoreChunkEntries) break;
       from = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);
     }
+    const sorted = [...byKey.values()].sort((x, y) => (x.key < y.key ? -1 : 1));
+    this.index.bulkLoad(sorted, byKey);
     const sched = b.get(Buckets.meta, metaScheduledCompactKey);
     const fin = b.get(Buckets.meta, metaFinishedCompactKey);
     const schedRev = sched === undefined ? -1 : readRev(sched, 0);
@@ -221,7 +229,7 @@ export class MvccStore {
     const main = ki.revs[i << 1];
     const sub = ki.revs[(i << 1) + 1];
     assert(sub >= 0, 'fetch of a tombstone');
-    const v = this.backend.get(Buckets.key, revKey(main, sub, false));
+    const v = this.backend.get(Buckets.key, scratchRevKey(main, sub));
     assert(v !== undefined, `revision ${main}/${sub} of an indexed key missing from the backend`);
     return decodeKv(v, BigInt(main));
   }
@@ -360,6 +368,7 @@ export class MvccStore {
       for (const ki of batch) if (compactKey(ki, r)) this.index.remove(ki.key);
       if (batch.length < step) break;
       start = batch[batch.length - 1].key + '\u0000';
+      failpoint('compactDuring');
       await yieldToLoop();
     }
     // 2. the key bucket: revisions <= r the index no longer holds
@@ -376,6 +385,7 @@ export class MvccStore {
       this.backend.commitIfFull();
       if (entries.length < step) break;
       from = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);
+      failpoint('compactDuring');
       await yieldToLoop();
     }
     if (this.closed) return;
