@@ -279,3 +279,25 @@ test('garbage after any first bytes (HTTP/2 preface, TLS record, HTTP/1, other) 
   assert.deepEqual(await unary(h.client, '/test.Echo/Say', 'still alive'), { req: 'still alive', cn: null });
   await until(() => h.listener.connections <= 1);
 });
+
+test('close() lets an in-flight HTTPS/1.1 request finish within the grace period', async (t) => {
+  const pki = pkiFor(t);
+  let arrived = 0;
+  const listener = new ClientPortListener({
+    tls: { key: pki.serverKey, cert: pki.serverCert }, closeGraceMs: 3000,
+    httpHandler: (req, res) => {
+      arrived++;
+      setTimeout(() => res.end(`slow ${req.url}`), 150);
+    },
+  });
+  const { port } = await listener.listen();
+  t.after(() => listener.close());
+  const response = httpGet(`https://127.0.0.1:${port}/slow`, { ca: pki.ca });
+  await until(() => arrived === 1);
+  const started = Date.now();
+  await listener.close();
+  const elapsed = Date.now() - started;
+  assert.deepEqual(await response, { status: 200, body: 'slow /slow' });
+  assert.ok(elapsed >= 100 && elapsed < 2500, `close took ${elapsed} ms`);
+  assert.equal(listener.connections, 0);
+});

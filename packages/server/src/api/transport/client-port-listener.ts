@@ -74,6 +74,16 @@ const maxSessionMemoryMegabytes = 128;
 
 type Route = 'h2' | 'http1';
 
+const kKey = Symbol('tsetcd.connectionKey');
+/**
+ * A connection's identity shared by its raw socket and the TLS socket over it (HTTP handlers
+ * see the latter): the remote address and port, remembered while the socket is alive.
+ */
+function keyOf(socket: net.Socket): string {
+  const s = socket as net.Socket & { [kKey]?: string };
+  return (s[kKey] ??= `${socket.remoteAddress}|${socket.remotePort}`);
+}
+
 function notFound(_req: unknown, res: http.ServerResponse | http2.Http2ServerResponse): void {
   res.statusCode = 404;
   res.end('404 page not found\n');
@@ -96,7 +106,8 @@ export class ClientPortListener {
   private readonly grpc: GrpcServer | undefined;
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
-  private readonly http1Active = new Map<net.Socket, number>();
+  /** By connection key: in-flight HTTP/1 requests (0 = idle keep-alive), or 'h2' for HTTP/2 sessions. */
+  private readonly connState = new Map<string, number | 'h2'>();
   private bound: net.AddressInfo | undefined;
   private closing: Promise<void> | undefined;
   private socketsGone: (() => void) | undefined;
@@ -126,6 +137,8 @@ export class ClientPortListener {
     });
     this.h2.on('session', (session) => {
       this.sessions.add(session);
+      const key = keyOf(session.socket as unknown as net.Socket);
+      this.connState.set(key, 'h2');
       session.on('error', () => {});
       try {
         session.setLocalWindowSize(connectionWindowBytes);
@@ -166,11 +179,12 @@ export class ClientPortListener {
 
     this.http1 = http.createServer({ noDelay: true }, (req, res) => {
       const socket = req.socket;
-      this.http1Active.set(socket, (this.http1Active.get(socket) ?? 0) + 1);
+      const key = keyOf(socket);
+      this.connState.set(key, ((this.connState.get(key) as number | undefined) ?? 0) + 1);
       if (this.closing !== undefined) res.shouldKeepAlive = false;
       res.once('close', () => {
-        const n = (this.http1Active.get(socket) ?? 1) - 1;
-        this.http1Active.set(socket, n);
+        const n = ((this.connState.get(key) as number | undefined) ?? 1) - 1;
+        this.connState.set(key, n);
         if (n === 0 && this.closing !== undefined) socket.destroy();
       });
       try {
@@ -229,9 +243,10 @@ export class ClientPortListener {
       return;
     }
     this.sockets.add(socket);
+    const key = keyOf(socket);
     socket.once('close', () => {
       this.sockets.delete(socket);
-      this.http1Active.delete(socket);
+      this.connState.delete(key);
       if (this.sockets.size === 0 && this.socketsGone !== undefined) this.socketsGone();
     });
     socket.on('error', () => {});
@@ -312,9 +327,9 @@ export class ClientPortListener {
         if (!session.closed) session.close();
       }
       for (const socket of this.sockets) {
-        const active = this.http1Active.get(socket);
-        if (active === 0) socket.destroy();
-        else if (active === undefined && !this.isHttp2(socket)) socket.destroy(); // still sniffing or TLS handshake
+        // Idle HTTP/1 keep-alive, or still sniffing / in the TLS handshake: nothing to wait for.
+        const state = this.connState.get(keyOf(socket));
+        if (state === 0 || state === undefined) socket.destroy();
       }
       const allClosed = (): Promise<void> =>
         this.sockets.size === 0 ? Promise.resolve() : new Promise<void>((r) => { this.socketsGone = r; });
@@ -331,14 +346,6 @@ export class ClientPortListener {
       });
     });
     return this.closing;
-  }
-
-  private isHttp2(socket: net.Socket): boolean {
-    for (const session of this.sessions) {
-      const s = session.socket as unknown as { remotePort?: number; localPort?: number };
-      if (s !== undefined && s.remotePort === socket.remotePort && s.localPort === socket.localPort) return true;
-    }
-    return false;
   }
 }
 
