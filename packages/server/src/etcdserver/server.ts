@@ -74,6 +74,7 @@ function decodeWalMetadata(b: Buffer): { memberId: bigint; clusterId: bigint } {
 }
 
 const clusterVersionKey = Buffer.from('clusterVersion');
+const emptyInternalRequest: tsetcdpb.InternalRaftRequest = Object.freeze(tsetcdpb.InternalRaftRequest.fromPartial({})) as tsetcdpb.InternalRaftRequest;
 
 export class EtcdServer {
   readonly cfg: ServerConfig;
@@ -512,7 +513,8 @@ export class EtcdServer {
   private proposeRaw(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<ApplyResult> {
     if (this.stopped) return Promise.reject(Errors.stopped());
     const id = this.idGen.next();
-    const msg = tsetcdpb.InternalRaftRequest.fromPartial({ ...r, header: { ID: id, username: '', authRevision: 0n } });
+    // sub-requests are complete messages already (decoded from the wire or built here): no deep copy
+    const msg: tsetcdpb.InternalRaftRequest = { ...emptyInternalRequest, ...r, header: { ID: id, username: '', authRevision: 0n } };
     const data = Buffer.from(tsetcdpb.InternalRaftRequest.encode(msg).finish());
     if (data.length > this.cfg.maxRequestBytes) return Promise.reject(Errors.requestTooLarge());
     const p = this.waits.register(id);
