@@ -181,9 +181,9 @@ test('server stream: all messages in order, then OK; errors after messages arriv
       call.end(new GrpcError(GrpcStatus.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'));
     });
   });
-  const up = await collect(h.client.makeServerStreamRequest('/test.Count/Up', toJson, fromJson, { n: 5000 }));
+  const up = await collect(h.client.makeServerStreamRequest('/test.Count/Up', toJson, fromJson, { n: 2000 }));
   assert.equal(up.error, undefined);
-  assert.deepEqual(up.messages.map((m: any) => m.i), Array.from({ length: 5000 }, (_, i) => i));
+  assert.deepEqual(up.messages.map((m: any) => m.i), Array.from({ length: 2000 }, (_, i) => i));
   const fail = await collect(h.client.makeServerStreamRequest('/test.Count/Fail', toJson, fromJson, { n: 3 }));
   assert.equal(fail.messages.length, 3);
   assert.equal(fail.error?.code, grpc.status.OUT_OF_RANGE);
@@ -196,7 +196,7 @@ test('bidi: many messages both ways, echoed in order', async (t) => {
       if (!call.write({ i: req.i, twice: req.i * 2 })) await call.drained();
     }
   }));
-  const n = 3000; // grpc-js client writes are slow (~2-3k msg/s each way), not the server
+  const n = 1500; // grpc-js client writes are slow (~2-3k msg/s each way), not the server
   const stream = h.client.makeBidiStreamRequest('/test.Chat/Echo', toJson, fromJson);
   const done = collect(stream);
   for (let i = 0; i < n; i++) {
@@ -418,4 +418,27 @@ test('raw HTTP/2: malformed grpc-timeout and a request with no message', async (
   assert.match(a.message!, /^malformed grpc-timeout: /);
   assert.equal(b.status, '13');
   assert.equal(b.message, 'grpc: no request message for unary call');
+});
+
+test('raw HTTP/2: 1000 concurrent calls on one connection (no low stream limit)', async (t) => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const h = await startHarness(t, (s) => s.addUnary('/test.Raw/Wait', rawBytes, toJson, async (b: Buffer) => {
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    await sleep(100);
+    inFlight--;
+    return b.length;
+  }));
+  const session = http2.connect(`http://${h.target}`, { peerMaxConcurrentStreams: 2000 });
+  t.after(() => session.close());
+  await new Promise((r) => session.once('remoteSettings', r));
+  assert.ok(session.remoteSettings.maxConcurrentStreams! >= 1000, `server allows ${session.remoteSettings.maxConcurrentStreams}`);
+  const calls = Array.from({ length: 1000 }, () => {
+    const c = rawCall(session, '/test.Raw/Wait');
+    c.stream.end(frameMessage(Buffer.from('abc')));
+    return c.done;
+  });
+  const results = await Promise.all(calls);
+  assert.ok(results.every((r) => r.status === '0'));
+  assert.ok(maxInFlight > 500, `only ${maxInFlight} calls were in flight at once`);
 });

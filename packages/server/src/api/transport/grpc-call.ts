@@ -583,11 +583,22 @@ export class BidiCall<Req = unknown> extends StreamingCall implements AsyncItera
   }
 
   protected override onCancelled(): void {
-    this.stopReads();
+    this.dropReads();
   }
 
   protected override onEnded(): void {
+    this.dropReads();
+  }
+
+  /** No more requests will be read: drop the queue and let any further DATA drain away. */
+  private dropReads(): void {
     this.stopReads();
+    this.queue.length = 0;
+    this.queueHead = 0;
+    if (this.paused) {
+      this.paused = false;
+      if (!this.stream.destroyed) this.stream.resume();
+    }
   }
 
   private stopReads(): void {
@@ -631,13 +642,7 @@ export class BidiCall<Req = unknown> extends StreamingCall implements AsyncItera
       return: (): Promise<IteratorResult<Req>> => {
         // Leaving the loop early stops reading (later requests are dropped); the call stays
         // open for writes and end().
-        this.stopReads();
-        this.queue.length = 0;
-        this.queueHead = 0;
-        if (this.paused) {
-          this.paused = false;
-          if (!this.stream.destroyed) this.stream.resume();
-        }
+        this.dropReads();
         return Promise.resolve({ value: undefined, done: true });
       },
     };
