@@ -25,6 +25,10 @@ function rng(seed: number): () => number {
 }
 
 const keyOf = (i: number): Buffer => Buffer.from(`/registry/pods/ns-${(i % 97).toString().padStart(2, '0')}/pod-${i.toString().padStart(8, '0')}`);
+function cpuSecondsSince(c0: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1e6;
+}
 const mb = (n: number): string => (n / 1024 / 1024).toFixed(0);
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -40,6 +44,7 @@ async function bench(n: number): Promise<Record<string, string | number>> {
   const s = MvccStore.openDir(dir);
   try {
     let t0 = performance.now();
+    let c0 = process.cpuUsage();
     for (const i of order) {
       const tx = s.write();
       tx.put(keyOf(i), value, 0n);
@@ -47,26 +52,31 @@ async function bench(n: number): Promise<Record<string, string | number>> {
     }
     await s.backend.forceCommit();
     const putsPerSec = n / ((performance.now() - t0) / 1000);
+    const putsPerCpuSec = n / cpuSecondsSince(c0);
 
     gc?.();
     const mem = process.memoryUsage();
 
     const probes = Array.from({ length: pointGets }, () => keyOf(Math.floor(rand() * n)));
     t0 = performance.now();
+    c0 = process.cpuUsage();
     let found = 0;
     for (const k of probes) found += s.range(k).count;
     const getsPerSec = pointGets / ((performance.now() - t0) / 1000);
+    const getsPerCpuSec = pointGets / cpuSecondsSince(c0);
     if (found !== pointGets) throw new Error('point gets missed keys');
 
     // ranges of ~100 consecutive keys within one namespace prefix
     const sorted = s.range(Buffer.from('/registry/pods/ns-00/'), { rangeEnd: Buffer.from('/registry/pods/ns-00/\xff', 'latin1'), keysOnly: true }).kvs.map((kv) => kv.key);
     t0 = performance.now();
+    c0 = process.cpuUsage();
     let got = 0;
     for (let i = 0; i < rangeScans; i++) {
       const a = Math.floor(rand() * (sorted.length - rangeKeys));
       got += s.range(sorted[a], { rangeEnd: sorted[a + rangeKeys] }).kvs.length;
     }
     const rangesPerSec = rangeScans / ((performance.now() - t0) / 1000);
+    const rangesPerCpuSec = rangeScans / cpuSecondsSince(c0);
     if (got !== rangeScans * rangeKeys) throw new Error('range scans returned the wrong number of keys');
 
     t0 = performance.now();
@@ -79,9 +89,9 @@ async function bench(n: number): Promise<Record<string, string | number>> {
     await s2.close();
     return {
       keys: n,
-      'puts/s': Math.round(putsPerSec),
-      'point gets/s': Math.round(getsPerSec),
-      [`range(${rangeKeys} keys)/s`]: Math.round(rangesPerSec),
+      'puts/s (per CPU-s)': `${Math.round(putsPerSec)} (${Math.round(putsPerCpuSec)})`,
+      'point gets/s (per CPU-s)': `${Math.round(getsPerSec)} (${Math.round(getsPerCpuSec)})`,
+      [`range(${rangeKeys} keys)/s (per CPU-s)`]: `${Math.round(rangesPerSec)} (${Math.round(rangesPerCpuSec)})`,
       'heap MB': mb(mem.heapUsed),
       'RSS MB': mb(mem.rss),
       'db MB': mb(size),

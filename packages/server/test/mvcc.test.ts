@@ -266,3 +266,22 @@ test('a compaction interrupted by a crash is finished on open', async (t) => {
   assert.deepEqual(s.backend.range(Buckets.key), want.backend.range(Buckets.key));
   assert.equal(s.currentRevision(), 32n);
 });
+
+test('defragment during compaction and writes keeps the store equal to an undisturbed twin', async (t) => {
+  const s = openStore(t);
+  const twin = openStore(t);
+  for (const x of [s, twin]) for (let i = 0; i < 2000; i++) put(x, `k${i % 100}`, `${i}`.repeat(50));
+  await s.backend.forceCommit();
+  const sizeBefore = s.backend.size();
+  const compacted = s.compact(1900n).done;
+  const defrag = s.backend.defragment();
+  put(s, 'during', '1');
+  await Promise.all([compacted, defrag]);
+  await s.backend.defragment();
+  await twin.compact(1900n).done;
+  put(twin, 'during', '1');
+  assert.ok(s.backend.size() < sizeBefore, `size ${s.backend.size()} >= ${sizeBefore}`);
+  assert.deepEqual(s.hashKV(0n), twin.hashKV(0n));
+  assert.deepEqual(s.range(b('k'), { rangeEnd: all }), twin.range(b('k'), { rangeEnd: all }));
+  assert.equal(s.range(b('during')).kvs[0].modRevision, 2001n);
+});

@@ -74,9 +74,7 @@ export class Backend {
     this.env = Backend.openEnv(this.path);
     const ci = this.db(Buckets.meta).getBinary(metaConsistentIndexKey);
     this.consistentIdx = ci === undefined ? 0 : Number(ci.readBigUInt64BE(0));
-    this.timer = setInterval(() => {
-      if (!this.defragging) this.commitSync();
-    }, this.batchIntervalMs);
+    this.timer = setInterval(() => this.commitSync(), this.batchIntervalMs);
     this.timer.unref();
   }
 
@@ -235,14 +233,16 @@ export class Backend {
 
   /** Commits now if the batch reached its op limit. Called at transaction boundaries. */
   commitIfFull(): void {
-    if (this.pendingOps >= this.batchLimitOps && !this.defragging) this.commitSync();
+    if (this.pendingOps >= this.batchLimitOps) this.commitSync();
   }
 
   /** Commits every staged write (and the consistent index) in one LMDB transaction. */
   commitSync(): void {
     if (this.closed) return;
     if (this.pendingOps === 0 && !this.consistentIdxDirty) return;
-    assert(!this.defragging, 'commit during defragment');
+    // While a defragment copies the file, writes stay staged; they are committed to the new
+    // file right after the swap.
+    if (this.defragging) return;
     failpoint('backendBeforeCommit');
     const pending = this.pending;
     const ci = this.consistentIdxDirty ? this.consistentIdx : -1;
@@ -267,9 +267,10 @@ export class Backend {
     failpoint('backendAfterCommit');
   }
 
+  /** Commits now (after a running defragment, if any). */
   async forceCommit(): Promise<void> {
     this.checkOpen();
-    if (this.defragging) throw new BackendBusyError('defragment');
+    if (this.defragDone !== undefined) await this.defragDone.catch(() => undefined);
     this.commitSync();
   }
 
@@ -324,7 +325,8 @@ export class Backend {
    */
   async copyTo(file: string, compact = false): Promise<void> {
     this.checkOpen();
-    if (!this.defragging) this.commitSync();
+    if (this.defragDone !== undefined) await this.defragDone.catch(() => undefined);
+    this.commitSync();
     mkdirSync(dirname(file), { recursive: true });
     rmSync(file, { force: true });
     await this.backupToFile(file, compact);
