@@ -121,6 +121,6 @@ test('etcdctl over TLS with a client certificate on a port that also serves plai
   assert.deepEqual(await etcdctl([...tlsArgs, 'put', 'k', 'v']), { code: 0, stdout: 'OK\n', stderr: '' });
   assert.deepEqual(await etcdctl([`--endpoints=127.0.0.1:${port}`, 'get', 'k']), { code: 0, stdout: 'k\nv\n', stderr: '' });
   // Without a client certificate the handshake is refused.
-  const noCert = await etcdctl(['--command-timeout=1s', `--endpoints=https://127.0.0.1:${port}`, `--cacert=${join(pki.dir, 'ca.crt')}`, 'get', 'k']);
+  const noCert = await etcdctl(['--dial-timeout=1s', '--command-timeout=1s', `--endpoints=https://127.0.0.1:${port}`, `--cacert=${join(pki.dir, 'ca.crt')}`, 'get', 'k']);
   assert.notEqual(noCert.code, 0);
 });
