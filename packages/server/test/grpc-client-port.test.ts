@@ -147,7 +147,8 @@ function tlsClient(t: TestContext, target: string, pki: Pki, cert?: 'client' | '
   const creds = cert === undefined
     ? grpc.credentials.createSsl(pki.ca)
     : grpc.credentials.createSsl(pki.ca, cert === 'client' ? pki.clientKey : pki.otherKey, cert === 'client' ? pki.clientCert : pki.otherCert);
-  const c = new grpc.Client(target, creds);
+  // SNI must be a host name (RFC 6066), so name the server "localhost" (in its certificate's SANs).
+  const c = new grpc.Client(target, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
   t.after(() => c.close());
   return c;
 }

@@ -265,7 +265,15 @@ test('back-pressure: a handler that does not read pauses the client writer', asy
       sent++;
       if (!stream.write({ payload })) {
         blocked = true;
-        await new Promise((r) => { stream.once('drain', r); stream.once('close', r); });
+        await new Promise<void>((r) => {
+          const done = (): void => {
+            stream.off('drain', done);
+            stream.off('close', done);
+            r();
+          };
+          stream.on('drain', done);
+          stream.on('close', done);
+        });
       }
     }
   })();
