@@ -12,7 +12,7 @@ function kvClient(endpoint: string) {
 
 test('SIGKILL mid-writes loses no acknowledged write', async (t) => {
   const dir = await tempDir(t);
-  const srv = await startTsetcd(t, dir);
+  const srv = await startTsetcd(t, dir, ['--snapshot-count', '100']);
   const kv = kvClient(srv.endpoint);
   const acked = new Map<string, bigint>();
   let stop = false;
@@ -30,14 +30,15 @@ test('SIGKILL mid-writes loses no acknowledged write', async (t) => {
     }
   };
   const writers = Array.from({ length: 16 }, (_, w) => writer(w));
-  await new Promise((r) => setTimeout(r, 800));
+  // kill once a fair number of writes were acknowledged (the machine may be slow), mid-stream
+  for (let waited = 0; acked.size < 300 && waited < 15000; waited += 20) await new Promise((r) => setTimeout(r, 20));
   srv.child.kill('SIGKILL');
   stop = true;
   await Promise.all(writers);
   kv.close();
   assert.ok(acked.size > 50, `only ${acked.size} writes acknowledged`);
 
-  const again = await startTsetcd(t, dir);
+  const again = await startTsetcd(t, dir, ['--snapshot-count', '100']);
   const kv2 = kvClient(again.endpoint);
   t.after(() => kv2.close());
   const all = await new Promise<etcdserverpb.RangeResponse>((res, rej) =>

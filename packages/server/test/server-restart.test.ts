@@ -47,3 +47,27 @@ test('restart keeps keys, revisions, history, leases, compaction and IDs', async
   const p = await call(c.kv.put.bind(c.kv), P.PutRequest.fromPartial({ key: b('new'), value: b('1') }));
   assert.equal(p.header?.revision, before.header!.revision + 2n);
 });
+
+test('snapshots every --snapshot-count entries; restart from snapshot + WAL tail', async (t) => {
+  const { readdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const dataDir = await tempDir(t);
+  const opts = { dataDir, listenClientUrls: ['http://127.0.0.1:0'], heartbeatIntervalMs: 20, electionTimeoutMs: 200, snapshotCount: 25 };
+  let m = await startServer(opts);
+  await m.ready;
+  let c = connect(t, m.clientUrls[0]);
+  for (let i = 0; i < 120; i++) await call(c.kv.put.bind(c.kv), P.PutRequest.fromPartial({ key: b(`s${i}`), value: b(String(i)) }));
+  const before = await call(c.kv.range.bind(c.kv), P.RangeRequest.fromPartial({ key: b('s'), rangeEnd: b('t') }));
+  await m.close();
+  const snaps = (await readdir(join(dataDir, 'member', 'snap'))).filter((n) => n.endsWith('.snap'));
+  assert.ok(snaps.length >= 1, `no snapshot files: ${snaps}`);
+  m = await startServer(opts);
+  t.after(() => m.close());
+  await m.ready;
+  c = connect(t, m.clientUrls[0]);
+  const after = await call(c.kv.range.bind(c.kv), P.RangeRequest.fromPartial({ key: b('s'), rangeEnd: b('t') }));
+  assert.equal(after.count, 120n);
+  assert.deepEqual(after.kvs, before.kvs);
+  const p = await call(c.kv.put.bind(c.kv), P.PutRequest.fromPartial({ key: b('next'), value: b('1') }));
+  assert.equal(p.header?.revision, before.header!.revision + 1n);
+});

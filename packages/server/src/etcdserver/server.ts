@@ -25,6 +25,7 @@ import {
 } from '@tsetcd/raft';
 import { tsetcdpb, etcdserverpb } from '@tsetcd/proto';
 import { Wal } from '../wal/index.js';
+import { Snapshotter } from '../snap/index.js';
 import { MvccStore } from '../mvcc/store.js';
 import { Buckets } from '../backend/backend.js';
 import { Applier, type ApplyResult } from '../apply/applier.js';
@@ -90,6 +91,8 @@ export class EtcdServer {
   transport: Transport = noPeers;
 
   private wal!: Wal;
+  private snapshotter!: Snapshotter;
+  private snapshotting = false;
   private readonly storage = new MemoryStorage();
   private node!: RawNode;
   private idGen!: IdGenerator;
@@ -173,8 +176,21 @@ export class EtcdServer {
     this.restoreBackendState();
     let restarting = await Wal.exists(walDir);
     let applied = 0;
+    this.snapshotter = new Snapshotter(join(cfg.dataDir, 'member', 'snap'), { onWarning: (m) => this.log.warn(m) });
     if (restarting) {
-      const r = await Wal.open(walDir, { onWarning: (m) => this.log.warn(m) });
+      // the newest snapshot file the WAL vouches for, then the WAL after it
+      const snap = await this.snapshotter.loadNewestAvailable(await Wal.validSnapshotMarkers(walDir));
+      if (snap !== undefined) {
+        this.storage.applySnapshot(snap);
+        this.snapshotIndex = snap.metadata.index;
+        applied = snap.metadata.index;
+        this.appliedIndex = applied;
+        this.log.info('recovered v3 backend from snapshot', { 'snapshot-index': applied });
+      }
+      const r = await Wal.open(walDir, {
+        onWarning: (m) => this.log.warn(m),
+        fromSnapshot: snap ? { index: snap.metadata.index, term: snap.metadata.term } : undefined,
+      });
       this.wal = r.wal;
       const meta = decodeWalMetadata(r.metadata);
       this.memberId = meta.memberId;
@@ -213,7 +229,7 @@ export class EtcdServer {
     }
     // entries at or below the backend's consistent index were applied before the restart
     const ci = this.store.consistentIndex();
-    this.appliedIndex = 0;
+    if (ci < applied) throw new Error(`etcdserver: backend consistent index ${ci} is behind the raft snapshot at ${applied}`);
     this.skipUpTo = ci;
     this.idGen = new IdGenerator(this.memberId);
     this.node = new RawNode({
@@ -303,6 +319,34 @@ export class EtcdServer {
     if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
     this.node.advance(rd);
     this.afterApply();
+    if (this.appliedIndex - this.snapshotIndex > this.cfg.snapshotCount && !this.snapshotting) await this.snapshot();
+  }
+
+  /**
+   * etcd's triggerSnapshot: the backend is committed (its consistent index covers the snapshot),
+   * a snapshot file + WAL marker are written, the in-memory raft log keeps only a catch-up tail,
+   * and WAL segments before the snapshot are released.
+   */
+  private async snapshot(): Promise<void> {
+    this.snapshotting = true;
+    try {
+      const index = this.appliedIndex;
+      this.log.info('triggering snapshot', { 'local-member-id': idToHex(this.memberId), 'local-member-applied-index': index, 'local-member-snapshot-index': this.snapshotIndex, 'local-member-snapshot-count': this.cfg.snapshotCount });
+      this.store.backend.commitSync();
+      const snap = this.storage.createSnapshot(index, this.node.status().confState, new Uint8Array(0));
+      await this.snapshotter.save(snap);
+      await this.wal.saveSnapshotMarker({ index, term: snap.metadata.term });
+      this.snapshotIndex = index;
+      this.log.info('saved snapshot', { 'snapshot-index': index });
+      const compactIndex = index - defaults.snapshotCatchUpEntries;
+      if (compactIndex > this.storage.firstIndex()) {
+        this.storage.compact(compactIndex);
+        this.log.info('compacted Raft logs', { 'compact-index': compactIndex });
+      }
+      await this.wal.releaseTo(index);
+    } finally {
+      this.snapshotting = false;
+    }
   }
 
   private onSoftState(ss: SoftState): void {
@@ -345,7 +389,7 @@ export class EtcdServer {
 
   private applyEntries(ents: Entry[]): void {
     for (const e of ents) {
-      assert(e.index === this.appliedIndex + 1 || this.appliedIndex === 0, `apply gap: ${this.appliedIndex} then ${e.index}`);
+      assert(e.index === this.appliedIndex + 1, `apply gap: ${this.appliedIndex} then ${e.index}`);
       if (e.type === EntryType.ConfChange) {
         this.applyConfChange(e);
       } else if (e.index > this.skipUpTo && e.data.length > 0) {
