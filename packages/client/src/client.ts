@@ -51,6 +51,11 @@ export class Client {
     return this.transport.pool.endpoints.map((e) => e.url);
   }
 
+  /** The endpoint calls currently go to (changes on failover). */
+  get activeEndpoint(): string {
+    return this.transport.pool.activeEndpoint.url;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

@@ -72,6 +72,10 @@ export class EndpointPool {
     });
   }
 
+  get activeEndpoint(): Endpoint {
+    return this.endpoints[this.active];
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -98,7 +102,10 @@ export class EndpointPool {
     if (this.closed) return Promise.reject(new ClientClosedError());
     const candidates = only !== undefined ? [only] : this.ordered();
     for (const ep of candidates) {
-      if (ep.channel.getChannel().getConnectivityState(true) === State.READY) return Promise.resolve(ep);
+      if (ep.channel.getChannel().getConnectivityState(true) === State.READY) {
+        if (only === undefined) this.active = this.endpoints.indexOf(ep);
+        return Promise.resolve(ep);
+      }
     }
     return new Promise<Endpoint>((resolve, reject) => {
       let settled = false;
@@ -108,7 +115,7 @@ export class EndpointPool {
         signal?.removeEventListener('abort', onAbort);
         if (err !== undefined) reject(err);
         else {
-          this.active = this.endpoints.indexOf(ep!);
+          if (only === undefined) this.active = this.endpoints.indexOf(ep!);
           resolve(ep!);
         }
       };

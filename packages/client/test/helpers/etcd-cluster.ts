@@ -52,6 +52,7 @@ export interface StartOptions {
 export class TestCluster {
   readonly members: MemberProcess[];
   private readonly root: string;
+  private closed = false;
 
   constructor(
     members: MemberProcess[],
@@ -73,6 +74,7 @@ export class TestCluster {
   /** Starts (or restarts, same data dir) member i. */
   start(i: number): void {
     const m = this.members[i];
+    if (this.closed) throw new Error('cluster is closed');
     if (m.proc !== undefined) throw new Error(`${m.name} already running`);
     const flags = [
       `--name=${m.name}`,
@@ -147,6 +149,7 @@ export class TestCluster {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.members.map((_, i) => this.stop(i)));
     rmSync(this.root, { recursive: true, force: true });
   }

@@ -1,0 +1,169 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { freePort, startCluster } from './helpers/etcd-cluster.js';
+import {
+  Client,
+  LearnerNotReadyError,
+  MemberNotFoundError,
+  UnavailableError,
+  type WatchEvent,
+} from '../src/index.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('three-member cluster: membership, maintenance, failover', async (t) => {
+  const cluster = await startCluster({ members: 3, args: ['--strict-reconfig-check=false'] });
+  t.after(() => cluster.close());
+  const client = new Client({ endpoints: cluster.endpoints, dialTimeout: 1_000 });
+  t.after(() => client.close());
+
+  /** Restarts a stopped member (no-op if running) and waits for the whole cluster. */
+  async function restore(i: number): Promise<void> {
+    if (cluster.members[i].proc === undefined) cluster.start(i);
+    await cluster.waitReady();
+  }
+
+  async function leaderIndex(c: Client = client): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      for (let i = 0; i < cluster.members.length; i++) {
+        if (cluster.members[i].proc === undefined) continue;
+        try {
+          const st = await c.maintenance.status({ endpoint: cluster.endpoints[i], timeout: 500 });
+          if (st.leader !== 0n && st.leader === st.header?.memberId) return i;
+        } catch {
+          // member down or electing
+        }
+      }
+      if (attempt > 100) throw new Error('no leader');
+      await sleep(50);
+    }
+  }
+
+  await t.test('member list / add learner / promote / update / remove', async () => {
+    const list = await client.cluster.memberList();
+    assert.equal(list.members.length, 3);
+    assert.deepEqual(list.members.map((m) => m.clientURLs[0]).sort(), [...cluster.endpoints].sort());
+    const peer = `http://127.0.0.1:${await freePort()}`;
+    const added = await client.cluster.memberAdd([peer], { isLearner: true });
+    assert.ok(added.member !== undefined);
+    assert.equal(added.member.isLearner, true);
+    assert.equal(added.members.length, 4);
+    await assert.rejects(client.cluster.memberPromote(added.member.ID), LearnerNotReadyError);
+    const peer2 = `http://127.0.0.1:${await freePort()}`;
+    const updated = await client.cluster.memberUpdate(added.member.ID, [peer2]);
+    assert.deepEqual(updated.members.find((m) => m.ID === added.member!.ID)?.peerURLs, [peer2]);
+    const removed = await client.cluster.memberRemove(added.member.ID);
+    assert.equal(removed.members.length, 3);
+    await assert.rejects(client.cluster.memberRemove(added.member.ID), MemberNotFoundError);
+  });
+
+  await t.test('status and hashKV per endpoint, alarms, defragment, moveLeader', async () => {
+    await client.put('/m/k', 'v');
+    const rev = (await client.get('/m/k')).revision;
+    const hashes = new Set<number>();
+    for (const ep of cluster.endpoints) {
+      const st = await client.maintenance.status({ endpoint: ep });
+      assert.equal(st.header?.memberId !== undefined && st.header.memberId > 0n, true);
+      assert.ok(st.dbSize > 0n);
+      // Followers may lag a moment: read the hash at a fixed revision.
+      for (let i = 0; ; i++) {
+        try {
+          hashes.add((await client.maintenance.hashKV(rev, { endpoint: ep })).hash);
+          break;
+        } catch (err) {
+          if (i > 20) throw err;
+          await sleep(50);
+        }
+      }
+    }
+    assert.equal(hashes.size, 1, 'every member has the same data');
+    assert.deepEqual(await client.maintenance.alarmList(), []);
+    await client.maintenance.defragment({ endpoint: cluster.endpoints[1] });
+    const li = await leaderIndex();
+    const target = (li + 1) % 3;
+    const targetId = (await client.maintenance.status({ endpoint: cluster.endpoints[target] })).header!.memberId;
+    await client.maintenance.moveLeader(targetId, { endpoint: cluster.endpoints[li] });
+    assert.equal(await leaderIndex(), target);
+  });
+
+  await t.test('watch resumes on another member after its member (the leader) dies', async () => {
+    const li = await leaderIndex();
+    const order = [li, (li + 1) % 3, (li + 2) % 3].map((i) => cluster.endpoints[i]);
+    const watching = new Client({ endpoints: order, dialTimeout: 1_000 });
+    t.after(() => watching.close());
+    const writer = new Client({ endpoints: [order[1], order[2]], dialTimeout: 1_000 });
+    t.after(() => writer.close());
+    const w = watching.watch('/fo/', { prefix: true });
+    await w.ready;
+    assert.equal(watching.activeEndpoint, order[0]);
+    const revs: bigint[] = [];
+    let stop = false;
+    const writing = (async () => {
+      for (let i = 0; !stop; i++) {
+        try {
+          revs.push((await writer.put(`/fo/${i % 5}`, String(i), { timeout: 2_000 })).revision);
+        } catch {
+          await sleep(20); // election in progress; the write may or may not have happened
+        }
+      }
+    })();
+    const events: WatchEvent[] = [];
+    const reading = (async () => {
+      for await (const ev of w) events.push(ev);
+    })();
+    await sleep(300);
+    await cluster.stop(li);
+    try {
+      await sleep(1_500);
+    } finally {
+      stop = true;
+      await writing;
+      await restore(li);
+    }
+    const last = (await writer.get('/fo/', { prefix: true })).revision;
+    for (let i = 0; i < 100 && (events.length === 0 || events[events.length - 1].kv.modRevision < last); i++) await sleep(50);
+    await w.stop();
+    await reading;
+    assert.notEqual(watching.activeEndpoint, order[0], 'moved to a live member');
+    const seen = events.map((e) => e.kv.modRevision);
+    assert.equal(new Set(seen).size, seen.length, 'no duplicates');
+    for (let i = 1; i < seen.length; i++) assert.equal(seen[i], seen[i - 1] + 1n, `no gap after ${seen[i - 1]}`);
+    for (const r of revs) assert.ok(seen.includes(r), `acknowledged write ${r} was delivered`);
+    assert.equal(seen[seen.length - 1], last);
+  });
+
+  await t.test('failover: a dead endpoint first in the list is skipped; reads and writes succeed', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const c = new Client({ endpoints: [dead, cluster.endpoints[0]], dialTimeout: 2_000 });
+    t.after(() => c.close());
+    await c.put('/fo2/k', 'v');
+    assert.equal((await c.get('/fo2/k')).kvs[0].value.toString(), 'v');
+    assert.equal(c.activeEndpoint, cluster.endpoints[0]);
+  });
+
+  await t.test('failover: killing the active member moves reads and writes to another', async () => {
+    const c = new Client({ endpoints: cluster.endpoints, dialTimeout: 2_000 });
+    t.after(() => c.close());
+    await c.put('/fo3/k', '1');
+    const idx = cluster.endpoints.indexOf(c.activeEndpoint);
+    await cluster.stop(idx);
+    try {
+      assert.equal((await c.get('/fo3/k')).kvs[0].value.toString(), '1');
+      await c.put('/fo3/k', '2');
+      assert.notEqual(c.activeEndpoint, cluster.endpoints[idx]);
+    } finally {
+      await restore(idx);
+    }
+  });
+
+  await t.test('no live endpoint: Unavailable after the dial timeout, no hang', async () => {
+    const c = new Client({ endpoints: [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`], dialTimeout: 300 });
+    t.after(() => c.close());
+    for (const call of [() => c.get('k'), () => c.put('k', 'v'), () => c.lease.grant(5)]) {
+      const started = Date.now();
+      await assert.rejects(call(), UnavailableError);
+      const took = Date.now() - started;
+      assert.ok(took >= 250 && took < 2_000, `took ${took} ms`);
+    }
+  });
+});
