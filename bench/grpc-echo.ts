@@ -5,6 +5,7 @@
 //   node --import tsx bench/grpc-echo.ts [seconds-per-run=2] [payload-bytes=64] [rounds=3]
 // A second load generator, a bare node:http2 client (raw-h2), costs far less CPU than grpc-js
 // and so shows more of what the servers can do. GRPC_BENCH_CLIENTS=grpc-js runs only grpc-js.
+// GRPC_BENCH_SERVERS=tsetcd,grpc-js,bare-h2 adds a bare node:http2 echo handler as the floor.
 import { fork } from 'node:child_process';
 import * as http2 from 'node:http2';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ import { ClientPortListener, frameMessage, GrpcServer } from '../packages/server
 
 const path = '/bench.Echo/Echo';
 const identity = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-type Kind = 'tsetcd' | 'grpc-js';
+type Kind = 'tsetcd' | 'grpc-js' | 'bare-h2';
 
 async function serve(kind: Kind): Promise<void> {
   let port: number;
@@ -23,6 +24,21 @@ async function serve(kind: Kind): Promise<void> {
     const listener = new ClientPortListener({ grpc: server });
     port = (await listener.listen()).port;
     process.on('disconnect', () => void listener.close());
+  } else if (kind === 'bare-h2') {
+    // The floor: a node:http2 handler that echoes the framed request with a status trailer,
+    // no gRPC checks, no decoding, no call object.
+    const server = http2.createServer();
+    server.on('stream', (stream) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+      });
+    });
+    port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+    process.on('disconnect', () => server.close());
   } else {
     const server = new grpc.Server();
     server.register(path, (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
@@ -114,8 +130,9 @@ async function main(): Promise<void> {
   const payloadBytes = Number(process.argv[3] ?? 64);
   const rounds = Number(process.argv[4] ?? 3);
   const payload = Buffer.alloc(payloadBytes, 7);
-  const targets = [await startTarget('tsetcd'), await startTarget('grpc-js')];
-  const clients: ClientKind[] = process.env.GRPC_BENCH_CLIENTS === 'grpc-js' ? ['grpc-js'] : ['grpc-js', 'raw-h2'];
+  const kinds = (process.env.GRPC_BENCH_SERVERS ?? 'tsetcd,grpc-js').split(',') as Kind[];
+  const targets = await Promise.all(kinds.map((k) => startTarget(k)));
+  const clients = (process.env.GRPC_BENCH_CLIENTS ?? 'grpc-js,raw-h2').split(',') as ClientKind[];
   for (const t of targets) for (const c of clients) await run(t, c, payload, 16, 1000); // warm up both sides' JIT
   // Rounds alternate the servers so machine noise hits both alike; medians are reported.
   const samples = new Map<string, Result[]>();
