@@ -108,6 +108,15 @@ test('gzip-compressed requests from grpc-js are accepted', async (t) => {
   assert.deepEqual(await unary(h.client, '/test.Echo/Say', req), req);
 });
 
+test('gzip: the receive limit applies to the decompressed size', async (t) => {
+  const h = await startHarness(t, (s) => s.addUnary('/test.Echo/Say', fromJson, toJson, (r) => r),
+    { server: { maxReceiveMessageBytes: 1000 }, client: { 'grpc.default_compression_algorithm': 2 /* gzip */ } });
+  assert.deepEqual(await unary(h.client, '/test.Echo/Say', { small: 'x'.repeat(900) }), { small: 'x'.repeat(900) });
+  const err = await unaryError(h.client, '/test.Echo/Say', { big: 'x'.repeat(20_000) }); // ~60 bytes gzipped
+  assert.equal(err.code, grpc.status.RESOURCE_EXHAUSTED);
+  assert.equal(err.details, 'grpc: received message after decompression larger than max (1001 vs. 1000)');
+});
+
 test('metadata, peer and deadline are visible to the handler', async (t) => {
   let seen: { auth?: unknown; hasleader?: unknown; peer: string; deadline: number } | undefined;
   const h = await startHarness(t, (s) => s.addUnary('/test.Echo/Who', fromJson, toJson, (_r, call) => {

@@ -226,7 +226,7 @@ export abstract class ServerCall extends EventEmitter {
     }
     const max = this.ctx.maxReceiveMessageBytes;
     try {
-      return gunzipSync(payload, { maxOutputLength: Math.max(1, max + 1) > 0x7fff_ffff ? 0x7fff_ffff : max + 1 });
+      return gunzipSync(payload, { maxOutputLength: Math.min(max + 1, 0x7fff_ffff) });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
         throw new GrpcError(GrpcStatus.RESOURCE_EXHAUSTED,
