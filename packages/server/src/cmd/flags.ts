@@ -134,7 +134,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 /** Reads etcd's YAML config file (same keys as the flags; TLS under client-transport-security). */
-export function loadConfigFile(path: string): FlagValues {
+export function loadConfigFile(path: string): { values: FlagValues; set: Set<string> } {
   let doc: unknown;
   try {
     doc = parseYaml(readFileSync(path, 'utf8'));
@@ -143,11 +143,13 @@ export function loadConfigFile(path: string): FlagValues {
   }
   if (doc === null || typeof doc !== 'object') throw new FlagError(`config file ${path}: not a YAML mapping`);
   const out: FlagValues = {};
+  const set = new Set<string>();
   for (const [k, s] of Object.entries(flagSpecs)) out[k] = Array.isArray(s.def) ? [...s.def] : s.def;
   const put = (k: string, v: unknown): void => {
     const spec = flagSpecs[k];
     if (spec === undefined) return; // etcd ignores keys it does not use here (peer TLS, ...)
     if (v === null || v === undefined) return;
+    set.add(k);
     if (spec.kind === 'strings') out[k] = Array.isArray(v) ? v.map(String) : parseValue(k, spec, String(v));
     else out[k] = parseValue(k, spec, String(v));
   };
@@ -156,7 +158,7 @@ export function loadConfigFile(path: string): FlagValues {
       for (const [tk, tv] of Object.entries(v as Record<string, unknown>)) put(tk, tv);
     } else put(k, v);
   }
-  return out;
+  return { values: out, set };
 }
 
 export function usage(): string {

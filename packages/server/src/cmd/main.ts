@@ -34,11 +34,17 @@ async function main(): Promise<void> {
   }
   let values: FlagValues;
   let warnings: string[] = [];
+  let parsedSet = new Set<string>();
   try {
     const parsed = parseFlags(argv);
     values = parsed.values;
     warnings = parsed.warnings;
-    if (values['config-file']) values = { ...loadConfigFile(String(values['config-file'])), version: values.version };
+    parsedSet = parsed.set;
+    if (values['config-file']) {
+      const file = loadConfigFile(String(values['config-file']));
+      values = { ...file.values, version: values.version };
+      parsedSet = file.set;
+    }
   } catch (e) {
     if (e instanceof FlagError) fail(e.message);
     throw e;
@@ -53,6 +59,12 @@ async function main(): Promise<void> {
   const log = createZapLogger(level, values['log-outputs'] as string[]);
   for (const w of warnings) log.warn(w);
   for (const f of ['listen-client-urls', 'advertise-client-urls', 'listen-peer-urls', 'initial-advertise-peer-urls']) checkUrls(f, values[f] as string[]);
+  // etcd refuses an explicit client listener without advertised URLs (port 0 is a tsetcd extension for tests)
+  const listenSet = parsedSet.has('listen-client-urls');
+  const listenPort0 = (values['listen-client-urls'] as string[]).every((u) => /:0\/?$/.test(u));
+  if (listenSet && !parsedSet.has('advertise-client-urls') && !listenPort0) {
+    fail('--advertise-client-urls is required when --listen-client-urls is set explicitly');
+  }
   const state = String(values['initial-cluster-state']);
   if (state !== 'new' && state !== 'existing') fail(`invalid value "${state}" for flag -initial-cluster-state: valid values include new,existing`);
   const mode = String(values['auto-compaction-mode']);

@@ -561,7 +561,7 @@ export class EtcdServer {
     const msg: tsetcdpb.InternalRaftRequest = { ...emptyInternalRequest, ...r, header: { ID: id, username: '', authRevision: 0n } };
     const data = Buffer.from(tsetcdpb.InternalRaftRequest.encode(msg).finish());
     if (data.length > this.cfg.maxRequestBytes) return Promise.reject(Errors.requestTooLarge());
-    const p = this.waits.register(id);
+    const p = this.waits.register(id, performance.now() + this.requestTimeoutMs());
     this.pendingProposals.push(data);
     if (!this.proposeScheduled) {
       this.proposeScheduled = true;
@@ -622,7 +622,14 @@ export class EtcdServer {
 
   // ---- leases ----
 
+  /** etcd's request timeout: 5s + 2 * election timeout */
+  requestTimeoutMs(): number {
+    return defaults.requestTimeoutBaseMs + 2 * this.cfg.electionTimeoutMs;
+  }
+
   private revokeExpiredLeases(): void {
+    // proposals that were not applied in time answer "request timed out" (they may still apply)
+    this.stats.proposalsFailed += this.waits.expire(performance.now(), () => Errors.timeout());
     if (!this.isLeaderNow || this.stopped) return;
     for (const id of this.lessor.expired()) {
       if (this.revoking.has(id)) continue;

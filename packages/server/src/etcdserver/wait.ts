@@ -4,16 +4,30 @@
 export interface Waiter<T> {
   resolve(v: T): void;
   reject(e: Error): void;
+  /** monotonic ms after which expire() fails it */
+  deadlineMs: number;
 }
 
 export class WaitRegistry<T> {
   private readonly waiters = new Map<bigint, Waiter<T>>();
 
-  register(id: bigint): Promise<T> {
+  register(id: bigint, deadlineMs = Number.POSITIVE_INFINITY): Promise<T> {
     if (this.waiters.has(id)) throw new Error(`wait: duplicate request id ${id}`);
     return new Promise<T>((resolve, reject) => {
-      this.waiters.set(id, { resolve, reject });
+      this.waiters.set(id, { resolve, reject, deadlineMs });
     });
+  }
+
+  /** Fails every waiter whose deadline passed (insertion order = deadline order for one timeout). */
+  expire(nowMs: number, e: () => Error): number {
+    let n = 0;
+    for (const [id, w] of this.waiters) {
+      if (w.deadlineMs > nowMs) break;
+      this.waiters.delete(id);
+      w.reject(e());
+      n++;
+    }
+    return n;
   }
 
   isRegistered(id: bigint): boolean {

@@ -1,0 +1,80 @@
+// etcd's command line: flag forms, ETCD_* environment, config file keys, refusals.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseFlags, loadConfigFile, FlagError } from '../src/cmd/flags.js';
+import { parseRetention, parseGoDuration } from '../src/etcdserver/compactor.js';
+import { tempDir } from './server-helpers.js';
+
+test('flags: --f v, --f=v, -f v, bare and explicit booleans, lists, defaults', () => {
+  const { values, set } = parseFlags(['--name', 'n1', '--snapshot-count=5', '-data-dir', '/d', '--client-cert-auth', '--debug=false', '--listen-client-urls', 'http://a:1,http://b:2'], {});
+  assert.equal(values.name, 'n1');
+  assert.equal(values['snapshot-count'], 5);
+  assert.equal(values['data-dir'], '/d');
+  assert.equal(values['client-cert-auth'], true);
+  assert.equal(values.debug, false);
+  assert.deepEqual(values['listen-client-urls'], ['http://a:1', 'http://b:2']);
+  assert.equal(values['heartbeat-interval'], 100);
+  assert.equal(values['election-timeout'], 1000);
+  assert.equal(values['max-txn-ops'], 128);
+  assert.equal(values['max-request-bytes'], 1572864);
+  assert.ok(set.has('name') && !set.has('wal-dir'));
+});
+
+test('flags: ETCD_* environment fills flags not given, with warnings for unknown/shadowed', () => {
+  const { values, warnings } = parseFlags(['--name', 'cli'], { ETCD_NAME: 'env', ETCD_SNAPSHOT_COUNT: '7', ETCD_BOGUS: '1', ETCD_CLIENT_CERT_AUTH: 'true' });
+  assert.equal(values.name, 'cli');
+  assert.equal(values['snapshot-count'], 7);
+  assert.equal(values['client-cert-auth'], true);
+  assert.ok(warnings.some((w) => w.includes('ETCD_BOGUS')));
+  assert.ok(warnings.some((w) => w.includes('ETCD_NAME') && w.includes('shadowed')));
+});
+
+test('flags: unknown flags and bad values are refused with etcd wording', () => {
+  assert.throws(() => parseFlags(['--bogus'], {}), (e: unknown) => e instanceof FlagError && e.message === 'flag provided but not defined: -bogus');
+  assert.throws(() => parseFlags(['--snapshot-count', 'abc'], {}), /invalid value "abc" for flag -snapshot-count: parse error/);
+  assert.throws(() => parseFlags(['--heartbeat-interval=-5'], {}), /invalid value "-5" for flag -heartbeat-interval/);
+  assert.throws(() => parseFlags(['--client-cert-auth=maybe'], {}), /invalid value "maybe" for flag -client-cert-auth/);
+  assert.throws(() => parseFlags(['--name'], {}), /flag needs an argument: -name/);
+  assert.throws(() => parseFlags(['positional'], {}), FlagError);
+});
+
+test('config file: etcd YAML keys, TLS section', async (t) => {
+  const dir = await tempDir(t);
+  const f = join(dir, 'etcd.yaml');
+  await writeFile(f, [
+    'name: cfg-node',
+    'data-dir: /var/lib/x',
+    'snapshot-count: 42',
+    'heartbeat-interval: 50',
+    'listen-client-urls: http://127.0.0.1:0',
+    'client-transport-security:',
+    '  cert-file: /c.pem',
+    '  client-cert-auth: true',
+    'peer-transport-security:',
+    '  cert-file: /ignored.pem',
+  ].join('\n'));
+  const { values, set } = loadConfigFile(f);
+  assert.equal(values.name, 'cfg-node');
+  assert.equal(values['data-dir'], '/var/lib/x');
+  assert.equal(values['snapshot-count'], 42);
+  assert.equal(values['heartbeat-interval'], 50);
+  assert.deepEqual(values['listen-client-urls'], ['http://127.0.0.1:0']);
+  assert.equal(values['cert-file'], '/c.pem');
+  assert.equal(values['client-cert-auth'], true);
+  assert.ok(set.has('listen-client-urls') && !set.has('advertise-client-urls'));
+  await writeFile(f, 'snapshot-count: lots\n');
+  assert.throws(() => loadConfigFile(f), /invalid value "lots" for flag -snapshot-count/);
+});
+
+test('auto compaction retention parsing', () => {
+  assert.deepEqual(parseRetention('periodic', '1'), { mode: 'periodic', periodMs: 3_600_000 });
+  assert.deepEqual(parseRetention('periodic', '30m'), { mode: 'periodic', periodMs: 1_800_000 });
+  assert.deepEqual(parseRetention('revision', '1000'), { mode: 'revision', revisions: 1000n });
+  assert.equal(parseRetention('periodic', '0'), undefined);
+  assert.equal(parseGoDuration('1h30m'), 5_400_000);
+  assert.throws(() => parseRetention('revision', '1h'), /invalid auto-compaction-retention/);
+  assert.throws(() => parseGoDuration('abc'), /invalid duration/);
+});
