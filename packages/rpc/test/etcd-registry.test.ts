@@ -1,14 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EtcdRegistry } from '../src/discov/etcd-registry.js';
+import { ClientRegistry } from '../src/discov/client-registry.js';
+import type { Registry } from '../src/discov/registry.js';
 import { prefixEnd } from '../src/discov/registry.js';
 import { WatchCompactedError } from '../src/errors.js';
 import { startEtcd } from './helpers/etcd.js';
 
-test('etcd registry: lease, put, range, watch, keepalive, revoke against real etcd', async (t) => {
+const impls: Array<[string, (hosts: string[]) => Registry]> = [
+  ['EtcdRegistry', (h) => new EtcdRegistry({ Hosts: h })],
+  ['ClientRegistry', (h) => new ClientRegistry({ Hosts: h })],
+];
+
+for (const [name, make] of impls) {
+test(`${name}: lease, put, range, watch, keepalive, revoke against real etcd`, async (t) => {
   const etcd = await startEtcd();
   t.after(() => etcd.close());
-  const reg = new EtcdRegistry({ Hosts: [etcd.endpoint] });
+  const reg = make([etcd.endpoint]);
   t.after(() => reg.close());
 
   const lease = await reg.grant(5);
@@ -53,10 +61,10 @@ test('etcd registry: lease, put, range, watch, keepalive, revoke against real et
   assert.match(await lostP, /expired|not renewed/);
 });
 
-test('etcd registry: compacted watch fails with WatchCompactedError', async (t) => {
+test(`${name}: compacted watch fails with WatchCompactedError`, async (t) => {
   const etcd = await startEtcd();
   t.after(() => etcd.close());
-  const reg = new EtcdRegistry({ Hosts: [etcd.endpoint] });
+  const reg = make([etcd.endpoint]);
   t.after(() => reg.close());
   await reg.put('c/1', 'a');
   await reg.put('c/1', 'b');
@@ -68,3 +76,4 @@ test('etcd registry: compacted watch fails with WatchCompactedError', async (t) 
     for await (const _ of watch) void _;
   }, (err: unknown) => err instanceof WatchCompactedError && err.compactRevision === rev);
 });
+}

@@ -24,7 +24,7 @@ export interface RpcClientOptions {
   interceptors?: grpc.Interceptor[];
   /** balancer settings (breakerPerServer, hashHeader) */
   balancer?: BalancerConfigJson;
-  /** registry factory for discovery (default: EtcdRegistry over conf.Etcd) */
+  /** registry factory for discovery (default: ClientRegistry over @tsetcd/client for conf.Etcd) */
   registry?: () => Registry;
   /** max servers per client (default 32) */
   subsetSize?: number;
@@ -90,7 +90,7 @@ export class RpcClient {
 
   /** Creates the client; unless conf.NonBlock, waits until a server is connected. */
   static async create(conf: RpcClientConf | Record<string, unknown>, opts: RpcClientOptions = {}): Promise<RpcClient> {
-    const parsed = 'Middlewares' in conf && typeof (conf as RpcClientConf).Middlewares?.Trace === 'boolean' ? (conf as RpcClientConf) : parseClientConf(conf);
+    const parsed = parseClientConf(conf); // idempotent on an already parsed conf
     const client = new RpcClient(parsed, opts);
     if (!parsed.NonBlock) {
       try {

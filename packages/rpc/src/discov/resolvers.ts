@@ -5,7 +5,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { experimental } from '@grpc/grpc-js';
-import { EtcdRegistry } from './etcd-registry.js';
+import { defaultRegistry } from './default-registry.js';
 import type { Registry } from './registry.js';
 import { Subscriber } from './subscriber.js';
 import { stableSubset, subsetSize } from './subset.js';
@@ -100,7 +100,7 @@ class EtcdResolver implements experimental.Resolver {
     if (this.key === '') throw new Error(`etcd resolver: no key in target ${experimental.uriToString(target)}`);
     if (this.hosts.length === 0) throw new Error(`etcd resolver: no etcd hosts for ${experimental.uriToString(target)}`);
     this.cacheKey = `${confId ?? this.hosts.join(',')}|${this.key}`;
-    this.makeRegistry = registered?.registry ?? (() => new EtcdRegistry(registered?.conf ?? { Hosts: this.hosts }));
+    this.makeRegistry = registered?.registry ?? (() => defaultRegistry(registered?.conf ?? { Hosts: this.hosts }));
     this.subsetSize = (options[subsetSizeOption] as number | undefined) ?? subsetSize;
   }
 

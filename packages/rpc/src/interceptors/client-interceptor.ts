@@ -26,12 +26,14 @@ export interface ClientChainOptions {
 
 /** One grpc-js interceptor doing all the built-in client work (cheaper than five). */
 export function clientInterceptor(o: ClientChainOptions): grpc.Interceptor {
+  const breakerByMethod = new Map<string, ReturnType<BreakerRegistry['get']>>();
   return (options, nextCall) => {
     const method = options.method_definition.path;
     if (o.timeoutMs > 0 && options.deadline === undefined) options.deadline = Date.now() + o.timeoutMs;
-    const breaker = o.breakers?.get(`${o.target}${method}`);
+    let breaker = breakerByMethod.get(method);
+    if (!breaker && o.breakers) breakerByMethod.set(method, (breaker = o.breakers.get(`${o.target}${method}`)));
     if (breaker && !breaker.allow()) {
-      o.metrics?.codes.inc({ method, code: String(grpc.status.UNAVAILABLE) });
+      o.metrics?.record(method, grpc.status.UNAVAILABLE, 0);
       return rejectedCall(nextCall(options), grpc.status.UNAVAILABLE, 'circuit breaker is open');
     }
     const start = performance.now();
@@ -51,10 +53,7 @@ export function clientInterceptor(o: ClientChainOptions): grpc.Interceptor {
         next(metadata, {
           onReceiveStatus(status, nextStatus) {
             const ms = performance.now() - start;
-            if (o.metrics) {
-              o.metrics.duration.observe({ method }, ms);
-              o.metrics.codes.inc({ method, code: String(status.code) });
-            }
+            o.metrics?.record(method, status.code, ms);
             if (breaker) {
               if (failureCodes.has(status.code)) breaker.markFailure();
               else breaker.markSuccess();

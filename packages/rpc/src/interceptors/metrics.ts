@@ -8,6 +8,8 @@ export const durationBucketsMs = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000
 export interface RpcMetrics {
   duration: Histogram<'method'>;
   codes: Counter<'method' | 'code'>;
+  /** Records one call; label children are cached per method and code. */
+  record(method: string, code: number, durationMs: number): void;
 }
 
 const cache = new WeakMap<Registry, { server?: RpcMetrics; client?: RpcMetrics }>();
@@ -17,20 +19,33 @@ function make(registry: Registry, side: 'server' | 'client'): RpcMetrics {
   if (!entry) cache.set(registry, (entry = {}));
   const existing = entry[side];
   if (existing) return existing;
-  const made: RpcMetrics = {
-    duration: new Histogram({
+  const duration = new Histogram({
       name: `rpc_${side}_requests_duration_ms`,
       help: `rpc ${side} requests duration(ms).`,
       labelNames: ['method'],
       buckets: durationBucketsMs,
       registers: [registry],
-    }),
-    codes: new Counter({
+    });
+  const codes = new Counter({
       name: `rpc_${side}_requests_code_total`,
       help: `rpc ${side} requests code count.`,
       labelNames: ['method', 'code'],
       registers: [registry],
-    }),
+    });
+  const durationChildren = new Map<string, { observe(v: number): void }>();
+  const codeChildren = new Map<string, { inc(): void }>();
+  const made: RpcMetrics = {
+    duration,
+    codes,
+    record(method, code, durationMs) {
+      let d = durationChildren.get(method);
+      if (!d) durationChildren.set(method, (d = duration.labels(method)));
+      d.observe(durationMs);
+      const key = `${code}${method}`;
+      let c = codeChildren.get(key);
+      if (!c) codeChildren.set(key, (c = codes.labels(method, String(code))));
+      c.inc();
+    },
   };
   entry[side] = made;
   return made;

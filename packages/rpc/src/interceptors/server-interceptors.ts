@@ -70,7 +70,7 @@ export function statsInterceptor(logger?: Logger, slowMs = slowThresholdMs): Una
     } finally {
       const ms = performance.now() - start;
       if (ms > slowMs) logger?.warn({ method: info.method, peer: info.peer, durationMs: Math.round(ms) }, '[RPC] slowcall');
-      else logger?.debug({ method: info.method, peer: info.peer, durationMs: ms }, 'rpc');
+      else if (logger?.isLevelEnabled('debug')) logger.debug({ method: info.method, peer: info.peer, durationMs: ms }, 'rpc');
     }
   };
 }
@@ -85,8 +85,7 @@ export function prometheusInterceptor(metrics: RpcMetrics): UnaryServerIntercept
       code = toStatus(err).code;
       throw err;
     } finally {
-      metrics.duration.observe({ method: info.method }, performance.now() - start);
-      metrics.codes.inc({ method: info.method, code: String(code) });
+      metrics.record(info.method, code, performance.now() - start);
     }
   };
 }

@@ -25,7 +25,7 @@ import { serverMetrics } from '../interceptors/metrics.js';
 import { BreakerRegistry } from '../breaker/google-breaker.js';
 import { AdaptiveShedder } from '../load/adaptive-shedder.js';
 import { ProcessLoadProbe, type LoadProbe } from '../load/load-probe.js';
-import { EtcdRegistry } from '../discov/etcd-registry.js';
+import { defaultRegistry } from '../discov/default-registry.js';
 import type { Registry } from '../discov/registry.js';
 import { Publisher } from '../discov/publisher.js';
 import { advertiseAddress } from '../discov/internal-ip.js';
@@ -36,7 +36,7 @@ export const hardStopTimeMs = 5_500;
 
 export interface RpcServerOptions {
   logger?: Logger;
-  /** Registry for etcd operations (default: EtcdRegistry over conf.Etcd). */
+  /** Registry for etcd operations (default: ClientRegistry over @tsetcd/client for conf.Etcd). */
   registry?: Registry;
   /** prom-client registry for the rpc_server_* metrics (default: the global one). */
   metricsRegistry?: PromRegistry;
@@ -59,6 +59,37 @@ export interface RpcServerOptions {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
+/** Call info with the AbortController made only if someone asks for the signal. */
+class UnaryCallInfo implements ServerCallInfo {
+  readonly metadata: grpc.Metadata;
+  readonly request: unknown;
+  private controller: AbortController | undefined;
+  span?: ServerCallInfo['span'];
+  constructor(
+    readonly method: string,
+    readonly call: grpc.ServerUnaryCall<unknown, unknown>,
+    readonly deadline: number,
+  ) {
+    this.metadata = call.metadata;
+    this.request = call.request;
+  }
+  get peer(): string {
+    return this.call.getPeer();
+  }
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const c = (this.controller = new AbortController());
+      if (this.call.cancelled) c.abort(new Error('cancelled'));
+      else this.call.once('cancelled', () => c.abort(new Error('cancelled')));
+    }
+    return this.controller.signal;
+  }
+  abort(reason: unknown): void {
+    if (!this.controller) this.controller = new AbortController();
+    this.controller.abort(reason);
+  }
+}
+
 type AnyHandler = (...args: any[]) => unknown;
 
 export class RpcServer {
@@ -86,7 +117,7 @@ export class RpcServer {
     conf: RpcServerConf | Record<string, unknown>,
     private readonly opts: RpcServerOptions = {},
   ) {
-    this.conf = 'Middlewares' in conf && typeof (conf as RpcServerConf).Middlewares?.Trace === 'boolean' ? (conf as RpcServerConf) : parseServerConf(conf);
+    this.conf = parseServerConf(conf); // idempotent on an already parsed conf
     this.logger = opts.logger ?? pino({ level: process.env.RPC_LOG_LEVEL ?? 'info', name: this.conf.Name });
     this.server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, ...opts.grpcOptions });
     if (this.conf.CpuThreshold > 0) {
@@ -129,7 +160,7 @@ export class RpcServer {
   }
 
   private wrapUnary(path: string, original: AnyHandler): grpc.handleUnaryCall<unknown, unknown> {
-    const invoke = (info: ServerCallInfo & { call: grpc.ServerUnaryCall<unknown, unknown> }) =>
+    const invoke = (info: UnaryCallInfo) =>
       new Promise<unknown>((resolve, reject) => {
         let settled = false;
         const done = (err: grpc.ServiceError | null, value?: unknown) => {
@@ -144,19 +175,8 @@ export class RpcServer {
     const run = chainServer(this.chain, invoke as (info: ServerCallInfo) => Promise<unknown>);
     return (call, callback) => {
       this.inFlight++;
-      const controller = new AbortController();
-      call.on('cancelled', () => controller.abort(new Error('cancelled')));
       const deadline = call.getDeadline();
-      const info = {
-        method: path,
-        metadata: call.metadata,
-        request: call.request,
-        peer: call.getPeer(),
-        deadline: deadline instanceof Date ? deadline.getTime() : deadline,
-        signal: controller.signal,
-        abort: (reason: unknown) => controller.abort(reason),
-        call,
-      };
+      const info = new UnaryCallInfo(path, call, deadline instanceof Date ? deadline.getTime() : deadline);
       run(info).then(
         (value) => {
           this.inFlight--;
@@ -215,7 +235,7 @@ export class RpcServer {
     this.advertised = advertiseAddress(this.conf.ListenOn, this.port, { interfaceName: this.opts.interfaceName });
     if (this.conf.Health) await this.waitHealthy(listenHost);
     if (this.conf.Etcd) {
-      this.registry = this.opts.registry ?? new EtcdRegistry(this.conf.Etcd);
+      this.registry = this.opts.registry ?? defaultRegistry(this.conf.Etcd);
       this.publisher = new Publisher(this.registry, {
         key: this.conf.Etcd.Key,
         value: this.advertised,
