@@ -71,9 +71,10 @@ export class RawNode {
   private prevHard: HardState;
 
   constructor(config: Config) {
+    // Read before Raft loads initialState(), so both see the same snapshot.
+    const snapIndex = config.storage.snapshot().metadata.index;
     this.raft = new Raft(config);
     // Default: the application restarts from the storage's snapshot and re-applies what follows.
-    const snapIndex = config.storage.snapshot().metadata.index;
     const applied = config.applied || snapIndex; // 0 = not set
     if (applied < snapIndex) throw new ErrInvalidConfig(`applied(${applied}) is older than the storage snapshot (${snapIndex}); restore the snapshot first`);
     replayAppliedConfChanges(this.raft, snapIndex, applied);

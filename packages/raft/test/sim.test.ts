@@ -33,5 +33,6 @@ if (process.env.SEED !== undefined) {
     assert.ok(sum((r) => r.committed) > sum((r) => r.proposals) / 3, 'most proposals committed');
     assert.ok(sum((r) => r.reads) > SEEDS, 'reads answered');
     assert.ok(sum((r) => r.leaders) > 2 * SEEDS, 'several leaders per run');
+    assert.ok(sum((r) => r.confChanges) > SEEDS / 5, 'membership changed');
   });
 }

@@ -10,6 +10,7 @@ import {
   EntryType,
   decodeConfChange,
   bootstrapEntries,
+  type ConfChange,
   type ConfState,
   type HardState,
   type Message,
@@ -53,23 +54,49 @@ export interface NodeHooks {
   send(m: Message): boolean;
   applied(node: SimNode, data: Uint8Array): void;
   read(node: SimNode, ctx: Uint8Array, index: number): void;
+  confChanged(node: SimNode, cc: ConfChange): void;
+}
+
+/**
+ * MemoryStorage whose snapshot() (called by raft when a follower needs one) is refreshed to the
+ * current applied state first, as etcd's server does when it sends MsgSnap: a stale snapshot
+ * would not list members added since, and such a follower rejects it.
+ */
+class SimStorage extends MemoryStorage {
+  refresh: (() => void) | undefined;
+  override snapshot(): Snapshot {
+    this.refresh?.();
+    return super.snapshot();
+  }
+  /** the stored snapshot, without refreshing */
+  stored(): Snapshot {
+    return super.snapshot();
+  }
 }
 
 export class SimNode {
-  readonly storage = new MemoryStorage();
+  readonly storage = new SimStorage();
   /** chain hash of the persisted log; chains[0] belongs to index storage.firstIndex()-1 */
   private chains: number[] = [0];
   private lastHard: HardState = { term: 0, vote: 0n, commit: 0 };
   raw: RawNode | undefined;
   sm: SmState = { index: 0, digest: 0, confState: { voters: [], learners: [] } };
   incarnation = 0;
+  /** joined the cluster (initial member, or started after its addition was applied) */
+  joined = false;
+  /** removed from the cluster: shut down for good, its id is never reused */
+  retired = false;
 
   constructor(
     readonly id: NodeId,
     private readonly opts: NodeOptions,
     private readonly checker: Checker,
     private readonly hooks: NodeHooks,
-  ) {}
+  ) {
+    this.storage.refresh = () => {
+      if (this.raw?.raft.state === 'Leader') this.snapshotNow();
+    };
+  }
 
   get up(): boolean {
     return this.raw !== undefined;
@@ -93,6 +120,8 @@ export class SimNode {
   }
 
   start(seed: number): void {
+    if (this.retired) throw new SimFailure(`node ${this.id} was removed and cannot restart`);
+    this.joined = true;
     this.incarnation++;
     this.raw = new RawNode({
       id: this.id,
@@ -106,7 +135,7 @@ export class SimNode {
       maxSizePerMsg: this.opts.maxSizePerMsg,
     });
     // The state machine is volatile: it restarts from the persisted snapshot and replays.
-    const snap = this.storage.snapshot();
+    const snap = this.storage.stored();
     if (snap.metadata.index > 0) {
       const s = decodeSmSnapshot(snap.data);
       this.sm = { index: s.index, digest: s.digest, confState: snap.metadata.confState };
@@ -186,7 +215,11 @@ export class SimNode {
     }
     for (const e of rd.committedEntries) {
       if (e.index !== this.sm.index + 1) throw new SimFailure(`node ${this.id}: applying ${e.index} after ${this.sm.index}`);
-      if (e.type === EntryType.ConfChange) this.sm.confState = raw.applyConfChange(decodeConfChange(e.data));
+      if (e.type === EntryType.ConfChange) {
+        const cc = decodeConfChange(e.data);
+        this.sm.confState = raw.applyConfChange(cc);
+        this.hooks.confChanged(this, cc);
+      }
       this.sm.digest = mix(this.sm.digest, e.term, hashBytes(e.data) ^ e.type);
       this.sm.index = e.index;
       this.checker.applied(this.id, e.index, this.sm.digest);
@@ -203,13 +236,21 @@ export class SimNode {
     if (st.state === 'Leader') this.checker.leader(this.id, st.term);
   }
 
-  /** Takes a snapshot of the state machine and compacts the log, keeping `keep` entries. */
-  compact(keep: number): void {
+  /** Records a snapshot of the state machine at its applied index (if newer than the stored one). */
+  snapshotNow(): void {
     const idx = this.sm.index;
-    if (idx <= this.storage.snapshot().metadata.index) return;
+    if (idx <= this.storage.stored().metadata.index) return;
     const chain = this.chainAt(idx);
     if (chain === undefined || chain === null) return;
     this.storage.createSnapshot(idx, this.sm.confState, encodeSmSnapshot(idx, this.sm.digest, chain));
+  }
+
+  /** Takes a snapshot of the state machine and compacts the log, keeping `keep` entries. */
+  compact(keep: number): void {
+    const idx = this.sm.index;
+    if (idx <= this.storage.stored().metadata.index) return;
+    this.snapshotNow();
+    if (this.storage.stored().metadata.index !== idx) return;
     const to = idx - keep;
     const base = this.chainBase;
     if (to <= base) return;

@@ -7,7 +7,7 @@
 // Phase 2 (calm): the network heals, every node restarts. A leader must emerge within a bounded
 // number of ticks, new proposals must be applied on every node, new reads must be answered, and
 // all state machines must end identical.
-import { ErrProposalDropped, decodeMessage, type NodeId } from '../../src/index.js';
+import { ConfChangeType, ErrProposalDropped, decodeMessage, type ConfChange, type NodeId } from '../../src/index.js';
 import { Checker, SimFailure } from './checker.js';
 import { Network, RELIABLE } from './network.js';
 import { Rng } from './prng.js';
@@ -31,6 +31,8 @@ export interface SimResult {
   crashes: number;
   snapshotsInstalled: number;
   messages: number;
+  /** membership changes applied (beyond the bootstrap entries) */
+  confChanges: number;
 }
 
 /** Ticks a new leader may take to appear once faults stop (electionTick 10: many election rounds). */
@@ -39,6 +41,8 @@ export const LEADER_BOUND_TICKS = 400;
 export const COMMIT_BOUND_TICKS = 200;
 /** Calm-phase clients re-send a request not answered within this many ticks. */
 export const CLIENT_RETRY_TICKS = 40;
+/** ids beyond the initial members that membership changes may add */
+export const SPARE_NODES = 2;
 
 export function replayCommand(seed: number): string {
   return `SEED=${seed} node --import tsx --test packages/raft/test/sim.test.ts`;
@@ -82,6 +86,12 @@ class Simulation {
   private nextRead = 0;
   private crashes = 0;
   private readonly chaosTicks: number;
+  private readonly membershipChanges: boolean;
+  private confChangesProposed = 0;
+  private readonly confChangeIndexes = new Set<number>();
+  private readonly initialNodes: number;
+  private readonly toRetire = new Set<NodeId>();
+  private readonly toJoin = new Set<NodeId>();
   private readonly snapshotEvery: number;
 
   constructor(
@@ -104,7 +114,12 @@ class Simulation {
     };
     const ids: NodeId[] = [];
     for (let i = 1; i <= n; i++) ids.push(BigInt(i));
-    for (const id of ids) {
+    // Some runs also change membership: spare ids join as learners or voters, members leave.
+    this.initialNodes = n;
+    this.membershipChanges = this.rng.chance(0.5);
+    const spares = this.membershipChanges ? SPARE_NODES : 0;
+    for (let i = 1; i <= n + spares; i++) {
+      const id = BigInt(i);
       const node = new SimNode(id, opts, this.checker, {
         send: (m) => this.net.send(this.now, m),
         applied: (_node, data) => {
@@ -118,18 +133,79 @@ class Simulation {
           this.checker.readAnswered(node.id, key, index, r.ackedAtIssue);
           r.answered = true;
         },
+        confChanged: (node, cc) => {
+          this.confChangeIndexes.add(node.sm.index + 1); // (sm.index is updated right after this hook)
+          if (cc.type === ConfChangeType.RemoveNode) this.toRetire.add(cc.nodeId);
+          else if (cc.type === ConfChangeType.AddNode || cc.type === ConfChangeType.AddLearnerNode) this.toJoin.add(cc.nodeId);
+        },
       });
-      node.bootstrap(ids);
-      node.start(this.rng.fork());
+      if (i <= n) {
+        node.bootstrap(ids);
+        node.start(this.rng.fork());
+      }
       this.nodes.push(node);
     }
+  }
+
+  /** nodes currently in the cluster (joined, not removed) */
+  private members(): SimNode[] {
+    return this.nodes.filter((n) => n.joined && !n.retired);
   }
 
   private up(): SimNode[] {
     return this.nodes.filter((n) => n.up);
   }
 
-  private node(id: NodeId): SimNode {
+  /**
+   * Applies membership effects outside of Ready handling: a removed node shuts down for good (and,
+   * like etcd's transport, everybody drops its messages from then on); an added node starts with
+   * empty storage and learns the cluster from the leader.
+   */
+  private settleMembership(): void {
+    for (const id of this.toRetire) {
+      const n = this.node(id);
+      if (n === undefined || n.retired) continue;
+      n.retired = true;
+      n.crash();
+    }
+    this.toRetire.clear();
+    for (const id of this.toJoin) {
+      const n = this.node(id);
+      if (n === undefined || n.joined || n.retired) continue;
+      n.start(this.rng.fork());
+    }
+    this.toJoin.clear();
+  }
+
+  private proposeConfChange(): void {
+    const members = this.members().filter((n) => n.up);
+    if (members.length === 0) return;
+    const via = this.rng.pick(members);
+    const cs = via.sm.confState;
+    const inConf = (id: NodeId) => cs.voters.includes(id) || cs.learners.includes(id);
+    const candidates: ConfChange[] = [];
+    for (const n of this.nodes) {
+      if (n.retired) continue;
+      if (!inConf(n.id) && !n.joined && cs.voters.length + cs.learners.length < 7) {
+        candidates.push({ type: ConfChangeType.AddLearnerNode, nodeId: n.id, context: new Uint8Array(0) });
+        candidates.push({ type: ConfChangeType.AddNode, nodeId: n.id, context: new Uint8Array(0) });
+      }
+    }
+    for (const id of cs.learners) {
+      candidates.push({ type: ConfChangeType.AddNode, nodeId: id, context: new Uint8Array(0) });
+      candidates.push({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) });
+    }
+    if (cs.voters.length > 3) for (const id of cs.voters) candidates.push({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) });
+    if (candidates.length === 0) return;
+    this.confChangesProposed++;
+    try {
+      via.raw!.proposeConfChange(this.rng.pick(candidates));
+    } catch (e) {
+      if (!(e instanceof ErrProposalDropped)) throw e;
+    }
+  }
+
+  private node(id: NodeId): SimNode | undefined {
     return this.nodes[Number(id) - 1];
   }
 
@@ -138,7 +214,7 @@ class Simulation {
     this.now++;
     for (const f of this.net.due(this.now)) {
       const dst = this.node(f.to);
-      if (!dst.up) continue;
+      if (dst === undefined || !dst.up || this.node(f.from)?.retired) continue;
       dst.raw!.step(decodeMessage(f.bytes));
     }
     for (const n of this.nodes) {
@@ -146,8 +222,9 @@ class Simulation {
       if (n.up && (!chaos || this.rng.chance(0.95))) n.raw!.tick();
     }
     for (const n of this.nodes) n.processReady();
+    this.settleMembership();
     for (const n of this.nodes) {
-      if (n.up && n.sm.index - n.storage.snapshot().metadata.index >= this.snapshotEvery) n.compact(this.rng.int(5));
+      if (n.up && n.sm.index - n.storage.stored().metadata.index >= this.snapshotEvery) n.compact(this.rng.int(5));
     }
   }
 
@@ -187,14 +264,14 @@ class Simulation {
       };
     }
     if (!this.net.partitioned && rng.chance(0.02)) {
-      const ids = rng.shuffle(this.nodes.map((n) => n.id));
+      const ids = rng.shuffle(this.members().map((n) => n.id));
       const cut = rng.range(1, ids.length - 1);
       if (rng.chance(0.8)) this.net.partition(ids.slice(0, cut), ids.slice(cut));
       else this.net.cutLink(ids[0], ids[1]);
     } else if (this.net.partitioned && rng.chance(0.03)) {
       this.net.heal();
     }
-    for (const n of this.nodes) {
+    for (const n of this.members()) {
       if (n.up && rng.chance(0.004)) {
         n.crash();
         this.crashes++;
@@ -204,8 +281,9 @@ class Simulation {
     }
     if (rng.chance(0.01)) {
       const leader = this.up().find((n) => n.raw!.raft.state === 'Leader');
-      if (leader) leader.raw!.transferLeader(rng.pick(this.nodes).id);
+      if (leader) leader.raw!.transferLeader(rng.pick(this.members()).id);
     }
+    if (this.membershipChanges && rng.chance(0.01)) this.proposeConfChange();
   }
 
   private clients(rate: number): void {
@@ -218,13 +296,23 @@ class Simulation {
   /** A leader that every node follows, at the highest term. */
   private stableLeader(): SimNode | undefined {
     let leader: SimNode | undefined;
-    for (const n of this.nodes) {
+    const members = this.members();
+    for (const n of members) {
       const r = n.raw!.raft;
       if (r.state === 'Leader' && (!leader || r.term > leader.raw!.raft.term)) leader = n;
     }
     if (!leader || leader.raw!.raft.leadTransferee !== 0n) return undefined;
-    for (const n of this.nodes) if (n.raw!.raft.lead !== leader.id || n.raw!.raft.term !== leader.raw!.raft.term) return undefined;
+    for (const n of members) if (n.raw!.raft.lead !== leader.id || n.raw!.raft.term !== leader.raw!.raft.term) return undefined;
     return leader;
+  }
+
+  /** SIM_DEBUG=1: prints every node's raft status (used when investigating a seed). */
+  private dump(): void {
+    const j = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? String(x) : x instanceof Map ? [...x] : x));
+    for (const n of this.nodes) {
+      console.log(`node ${n.id} joined=${n.joined} retired=${n.retired} up=${n.up} sm=${n.sm.index} storage=[${n.storage.firstIndex()},${n.storage.lastIndex()}] snap=${n.storage.stored().metadata.index}`);
+      if (n.raw) console.log('  ', j(n.raw.status()));
+    }
   }
 
   run(): SimResult {
@@ -237,10 +325,11 @@ class Simulation {
     // Calm phase.
     this.net.heal();
     this.net.faults = RELIABLE;
-    for (const n of this.nodes) if (!n.up) n.start(this.rng.fork());
+    for (const n of this.members()) if (!n.up) n.start(this.rng.fork());
     const calmStart = this.now;
     let leader: SimNode | undefined;
     while ((leader = this.stableLeader()) === undefined) {
+      if (this.now - calmStart > LEADER_BOUND_TICKS && process.env.SIM_DEBUG) this.dump();
       if (this.now - calmStart > LEADER_BOUND_TICKS) throw new SimFailure(`no stable leader ${LEADER_BOUND_TICKS} ticks after faults stopped`);
       this.step(false);
     }
@@ -249,7 +338,7 @@ class Simulation {
     // a real client, they retry after a timeout; each must succeed within the bound.
     const keys: string[] = [];
     const readKeys: string[] = [];
-    for (const n of this.nodes) {
+    for (const n of this.members()) {
       keys.push(this.propose(n));
       readKeys.push(this.read(n));
     }
@@ -257,11 +346,12 @@ class Simulation {
     for (;;) {
       const done = keys.every((k) => this.proposals.get(k)!.state === 'committed') && readKeys.every((k) => this.reads.get(k)!.answered);
       const target = this.checker.maxCommitted;
-      if (done && this.nodes.every((n) => n.sm.index >= target)) break;
+      if (done && this.members().every((n) => n.sm.index >= target)) break;
       if (this.now - calmProposalsAt > COMMIT_BOUND_TICKS) {
         const missing = keys.filter((k) => this.proposals.get(k)!.state !== 'committed');
         const unread = readKeys.filter((k) => !this.reads.get(k)!.answered);
-        const lag = this.nodes.filter((n) => n.sm.index < target).map((n) => `${n.id}@${n.sm.index}`);
+        const lag = this.members().filter((n) => n.sm.index < target).map((n) => `${n.id}@${n.sm.index}`);
+        if (process.env.SIM_DEBUG) this.dump();
         throw new SimFailure(`calm phase not done in ${COMMIT_BOUND_TICKS} ticks: uncommitted [${missing}] unanswered reads [${unread}] lagging [${lag}] (target ${target})`);
       }
       if ((this.now - calmProposalsAt) % CLIENT_RETRY_TICKS === CLIENT_RETRY_TICKS - 1) {
@@ -270,21 +360,21 @@ class Simulation {
           if (p.state === 'committed') continue;
           p.state = 'pending';
           try {
-            this.rng.pick(this.nodes).raw!.propose(enc.encode(k));
+            this.rng.pick(this.members()).raw!.propose(enc.encode(k));
           } catch (e) {
             if (!(e instanceof ErrProposalDropped)) throw e;
             p.state = 'dropped';
           }
         }
         for (let i = 0; i < readKeys.length; i++) {
-          if (!this.reads.get(readKeys[i])!.answered) readKeys[i] = this.read(this.rng.pick(this.nodes));
+          if (!this.reads.get(readKeys[i])!.answered) readKeys[i] = this.read(this.rng.pick(this.members()));
         }
       }
       this.step(false);
     }
     // All replicas identical.
-    const d0 = this.nodes[0].sm;
-    for (const n of this.nodes) {
+    const d0 = this.members()[0].sm;
+    for (const n of this.members()) {
       if (n.sm.index !== d0.index || n.sm.digest !== d0.digest) throw new SimFailure(`replicas diverge at the end: ${n.id}@${n.sm.index}`);
     }
     let committed = 0;
@@ -295,7 +385,8 @@ class Simulation {
     }
     return {
       seed: this.seed,
-      nodes: this.nodes.length,
+      nodes: this.initialNodes,
+      confChanges: this.confChangeIndexes.size - this.initialNodes,
       ticks: this.now,
       proposals: this.proposals.size,
       committed,
