@@ -443,7 +443,12 @@ export abstract class StreamingCall extends ServerCall {
       this.stream.cork();
       process.nextTick(uncorkCall, this);
     }
-    return this.writePayload(payload, false);
+    try {
+      return this.writePayload(payload, false);
+    } catch {
+      // The stream was reset under us; 'close' is on its way and will cancel the call.
+      return false;
+    }
   }
 
   /** @internal */
