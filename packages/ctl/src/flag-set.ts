@@ -194,3 +194,28 @@ export function flagUsages(specs: FlagSpec[]): string {
   }
   return out;
 }
+
+/** pflag's FlagUsages (cobra's default usage template), used by the txn request parser. */
+export function pflagUsages(specs: FlagSpec[]): string {
+  const sorted = [...specs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const typeNames: Record<FlagKind, string> = { bool: '', string: 'string', int64: 'int', duration: 'duration', stringSlice: 'strings' };
+  const lines: string[] = [];
+  let maxlen = 0;
+  for (const s of sorted) {
+    let line = s.short ? `  -${s.short}, --${s.name}` : `      --${s.name}`;
+    const t = typeNames[s.kind];
+    if (t) line += ' ' + t;
+    line += '\x00';
+    if (line.length > maxlen) maxlen = line.length;
+    const isZero = s.kind === 'bool' ? s.def === 'false' : s.kind === 'string' ? s.def === '' : s.kind === 'stringSlice' ? s.def === '[]' : s.def === '0' || s.def === '0s';
+    let usage = s.usage;
+    if (!isZero) usage += s.kind === 'string' ? ` (default ${goQuote(s.def)})` : ` (default ${s.def})`;
+    lines.push(line + usage);
+  }
+  return lines
+    .map((l) => {
+      const i = l.indexOf('\x00');
+      return l.slice(0, i) + ' ' + ' '.repeat(maxlen - i) + ' ' + l.slice(i + 1);
+    })
+    .join('\n');
+}

@@ -179,7 +179,7 @@ export const LeaseLeasesSchema: Schema = [embeddedHeader, f('leases', 'leases', 
 
 export const WatchResponseSchema: Schema = [
   f('Header', 'header', msg(ResponseHeaderSchema), false),
-  f('Events', 'events', list(msg(EventSchema), true), false),
+  f('Events', 'events', list(msg(EventSchema)), false),
   f('CompactRevision', 'compactRevision', 'int', false),
   f('Canceled', 'canceled', 'bool', false),
   f('Created', 'created', 'bool', false),

@@ -253,7 +253,7 @@ async function epHealth(ctx: RunContext): Promise<void> {
       let error = '';
       try {
         const c = await s.clientFor(ep, cfg);
-        await c.call(c.kv, c.kv.range, { key: Buffer.from('health') } as etcdserverpb.RangeRequest);
+        await c.call(c.kv, c.kv.range, etcdserverpb.RangeRequest.fromPartial({ key: Buffer.from('health') }));
       } catch (e) {
         const text = grpcErrorText(e);
         if (text !== 'etcdserver: permission denied') error = text;

@@ -4,7 +4,7 @@ import { etcdserverpb } from '@tsetcd/proto';
 import type { CommandDef, RunContext } from '../command.js';
 import { Command } from '../command.js';
 import { CtlExit, CtlPanic, ExitCode } from '../errors.js';
-import { FlagParseError, FlagSet } from '../flag-set.js';
+import { FlagParseError, FlagSet, pflagUsages } from '../flag-set.js';
 import { goQuote, goUnquote, parseGoInt } from '../go-format.js';
 import { SimplePrinter } from '../printers/simple-printer.js';
 import { prefixRangeEnd } from '../printers/simple-printer.js';
@@ -290,9 +290,9 @@ const txnOpRoot = new Command({
   use: '',
   short: '',
   children: [
-    { use: 'put', short: '', flags: putFlags, run: () => undefined },
-    { use: 'get', short: '', flags: getFlags, run: () => undefined },
-    { use: 'del', short: '', flags: delFlags, run: () => undefined },
+    { use: 'put [options] <key> <value> (<value> can also be given from stdin)', short: '', flags: putFlags, run: () => undefined },
+    { use: 'get [options] <key> [range_end]', short: '', flags: getFlags, run: () => undefined },
+    { use: 'del [options] <key> [range_end]', short: '', flags: delFlags, run: () => undefined },
   ],
 });
 
@@ -307,7 +307,11 @@ export function parseRequestOp(line: string): etcdserverpb.RequestOp {
   try {
     rest = flags.parse(args.slice(1));
   } catch (e) {
-    if (e instanceof FlagParseError) throw invalid();
+    if (e instanceof FlagParseError) {
+      const use = sub.def.use;
+      const inv = invalid();
+      throw new CtlExit(inv.exitCode, inv.message, false, `Usage:\n   ${use} [flags]\n\nFlags:\n${pflagUsages(sub.localFlags())}\n\n`);
+    }
     throw e;
   }
   if (sub.name === 'put') return { request: { $case: 'requestPut', value: putRequest(rest, flags, () => '') } };

@@ -16,8 +16,10 @@ export class ProtobufPrinter extends Printer {
   private pb<T>(enc: Encoder<T>, m: T): void {
     this.out.stdout(enc.encode(m).finish());
   }
-  private clientv3Only(type: string): never {
-    throw new CtlExit(ExitCode.BadFeature, `marshal unsupported for type clientv3.${type}`);
+  /** clientv3's lease responses embed *pb.ResponseHeader, whose Marshal gets promoted. */
+  private headerOf(r: { header?: etcdserverpb.ResponseHeader }): void {
+    if (!r.header) throw new CtlExit(ExitCode.BadFeature, 'marshal unsupported for type clientv3 response without header');
+    this.pb(etcdserverpb.ResponseHeader, r.header);
   }
 
   override del(r: etcdserverpb.DeleteRangeResponse): void { this.pb(etcdserverpb.DeleteRangeResponse, r); }
@@ -30,11 +32,11 @@ export class ProtobufPrinter extends Printer {
       cancelReason: '', fragment: false, events: r.events,
     });
   }
-  override grant(): void { this.clientv3Only('LeaseGrantResponse'); }
+  override grant(r: etcdserverpb.LeaseGrantResponse): void { this.headerOf(r); }
   override revoke(_id: bigint, r: etcdserverpb.LeaseRevokeResponse): void { this.pb(etcdserverpb.LeaseRevokeResponse, r); }
-  override keepAlive(): void { this.clientv3Only('LeaseKeepAliveResponse'); }
-  override timeToLive(): void { this.clientv3Only('LeaseTimeToLiveResponse'); }
-  override leases(): void { this.clientv3Only('LeaseLeasesResponse'); }
+  override keepAlive(r: etcdserverpb.LeaseKeepAliveResponse): void { this.headerOf(r); }
+  override timeToLive(r: etcdserverpb.LeaseTimeToLiveResponse): void { this.headerOf(r); }
+  override leases(r: etcdserverpb.LeaseLeasesResponse): void { this.headerOf(r); }
   override memberAdd(r: etcdserverpb.MemberAddResponse): void { this.pb(etcdserverpb.MemberAddResponse, r); }
   override memberRemove(_id: bigint, r: etcdserverpb.MemberRemoveResponse): void { this.pb(etcdserverpb.MemberRemoveResponse, r); }
   override memberUpdate(_id: bigint, r: etcdserverpb.MemberUpdateResponse): void { this.pb(etcdserverpb.MemberUpdateResponse, r); }
