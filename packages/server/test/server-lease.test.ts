@@ -1,0 +1,71 @@
+// Leases: grant (given/chosen IDs, minimum TTL), keep-alive stream, TimeToLive, Leases, expiry
+// driven by the leader (a revoke through raft deleting attached keys in one revision).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { etcdserverpb } from '@tsetcd/proto';
+import { startMember, connect, call, b } from './server-helpers.js';
+
+const P = etcdserverpb;
+
+test('lease: grant, keep-alive stream, timetolive, leases, revoke; expiry deletes keys in one revision', async (t) => {
+  // election timeout 200ms, heartbeat 20ms: etcd's minimum TTL = ceil(15 ticks * 20ms) = 1s
+  const m = await startMember(t);
+  const { kv, lease } = connect(t, m.clientUrls[0]);
+  const chosen = await call(lease.leaseGrant.bind(lease), P.LeaseGrantRequest.fromPartial({ TTL: 30n }));
+  assert.ok(chosen.ID > 0n);
+  assert.equal(chosen.TTL, 30n);
+  assert.equal(chosen.header?.memberId, m.server.memberId);
+  const short = await call(lease.leaseGrant.bind(lease), P.LeaseGrantRequest.fromPartial({ TTL: 1n, ID: 0x1234n }));
+  assert.equal(short.ID, 0x1234n);
+  assert.equal(short.TTL, 1n);
+  await call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b('e1'), value: b('x'), lease: short.ID }));
+  await call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b('e2'), value: b('y'), lease: short.ID }));
+  await call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b('keep'), value: b('z'), lease: chosen.ID }));
+
+  const list = await call(lease.leaseLeases.bind(lease), P.LeaseLeasesRequest.fromPartial({}));
+  assert.deepEqual(list.leases.map((l) => l.ID).sort(), [chosen.ID, short.ID].sort());
+  const ttl = await call(lease.leaseTimeToLive.bind(lease), P.LeaseTimeToLiveRequest.fromPartial({ ID: chosen.ID, keys: true }));
+  assert.equal(ttl.grantedTTL, 30n);
+  assert.ok(ttl.TTL >= 29n && ttl.TTL <= 30n);
+  assert.deepEqual(ttl.keys.map(String), ['keep']);
+
+  // keep-alive stream: known lease → its TTL, unknown → TTL 0
+  const ka = lease.leaseKeepAlive();
+  ka.on('error', () => undefined);
+  t.after(() => ka.end());
+  const replies: etcdserverpb.LeaseKeepAliveResponse[] = [];
+  const twoReplies = new Promise<void>((resolve) => ka.on('data', (r: etcdserverpb.LeaseKeepAliveResponse) => {
+    replies.push(r);
+    if (replies.length === 2) resolve();
+  }));
+  ka.write({ ID: chosen.ID });
+  ka.write({ ID: 999n });
+  await twoReplies;
+  assert.deepEqual(replies.map((r) => [r.ID, r.TTL]), [[chosen.ID, 30n], [999n, 0n]]);
+
+  // expiry: the 1s lease runs out; both keys go in one revision
+  const before = (await call(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: b('e1') }))).header!.revision;
+  const deadline = Date.now() + 5000;
+  let gone = false;
+  while (Date.now() < deadline && !gone) {
+    await new Promise((r) => setTimeout(r, 100));
+    gone = (await call(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: b('e'), rangeEnd: b('f') }))).kvs.length === 0;
+  }
+  assert.ok(gone, 'expired lease keys still there');
+  const after = await call(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: b('keep') }));
+  assert.equal(after.header!.revision, before + 1n);
+  const expired = await call(lease.leaseTimeToLive.bind(lease), P.LeaseTimeToLiveRequest.fromPartial({ ID: short.ID }));
+  assert.equal(expired.TTL, -1n);
+
+  await call(lease.leaseRevoke.bind(lease), P.LeaseRevokeRequest.fromPartial({ ID: chosen.ID }));
+  assert.equal((await call(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: b('keep') }))).kvs.length, 0);
+  await assert.rejects(call(lease.leaseRevoke.bind(lease), P.LeaseRevokeRequest.fromPartial({ ID: chosen.ID })), /etcdserver: requested lease not found/);
+});
+
+test('lease: minimum TTL follows the election timeout (etcd: ceil(1.5 * election timeout))', async (t) => {
+  const m = await startMember(t, { heartbeatIntervalMs: 100, electionTimeoutMs: 1000 });
+  const { lease } = connect(t, m.clientUrls[0]);
+  const g = await call(lease.leaseGrant.bind(lease), P.LeaseGrantRequest.fromPartial({ TTL: 1n }));
+  assert.equal(g.TTL, 2n);
+});
