@@ -1,5 +1,6 @@
 // Greeter client: calls SayHello in a loop and prints which server answered.
 // Run: node --import tsx examples/greeter/client.ts [-f client.yaml] [-n count] [-i intervalMs]
+// Env: ETCD_HOSTS (comma list) and ETCD_KEY override the yaml.
 import { parseArgs } from 'node:util';
 import { RpcClient, loadClientConf, unary } from '@tsetcd/rpc';
 import { GreeterClient } from './gen/hello.js';
@@ -11,7 +12,10 @@ const { values } = parseArgs({
     i: { type: 'string', default: '500' },
   },
 });
-const client = await RpcClient.create(loadClientConf(values.f!));
+const conf = loadClientConf(values.f!);
+if (process.env.ETCD_HOSTS && conf.Etcd) conf.Etcd.Hosts = process.env.ETCD_HOSTS.split(',');
+if (process.env.ETCD_KEY && conf.Etcd) conf.Etcd.Key = process.env.ETCD_KEY;
+const client = await RpcClient.create(conf);
 const greeter = client.service(GreeterClient);
 const count = Number(values.n);
 for (let i = 0; count === 0 || i < count; i++) {

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { RpcClient, unary, EtcdRegistry, prefixEnd } from '../src/index.js';
 import { GreeterClient } from '../../../examples/greeter/gen/hello.js';
 import { startEtcd } from './helpers/etcd.js';
-import { startGreeter, killGreeter } from './helpers/greeter-process.js';
+import { startGreeter, killGreeter, greeterDir } from './helpers/greeter-process.js';
 import { pino } from 'pino';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -116,4 +116,13 @@ test('cluster: kill -9, restart, SIGTERM and etcd outage with continuous calls',
   load.reset();
   await waitFor('client sees the new server', () => (load.byServer.get(b.address) ?? 0) > 10, 10_000);
   assert.equal(load.failed.length, 0, `failures after etcd came back: ${load.failed.slice(0, 3)}`);
+
+  // the example client, run as documented, prints which server answered
+  const { execFile } = await import('node:child_process');
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--import', 'tsx', `${greeterDir}/client.ts`, '-n', '4', '-i', '10'], { env: { ...process.env, ETCD_HOSTS: etcd.endpoint, ETCD_KEY: key, RPC_LOG_LEVEL: 'warn' }, timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+  );
+  const lines = out.trim().split('\n');
+  assert.equal(lines.length, 4, out);
+  for (const [i, line] of lines.entries()) assert.match(line, new RegExp(`^hello call-${i} from (${a.address}|${b.address})$`));
 });

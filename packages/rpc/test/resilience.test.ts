@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { Registry as PromRegistry } from 'prom-client';
-import { RpcServer, RpcClient, unary, ManualLoadProbe, StatusError, MemoryTokenStore, currentSpan, type RpcServerOptions } from '../src/index.js';
+import { RpcServer, RpcClient, unary, ManualLoadProbe, ProcessLoadProbe, StatusError, MemoryTokenStore, currentSpan, rateLimitInterceptor, PeriodLimiter, MemoryLimitStore, type RpcServerOptions, type RpcClientOptions } from '../src/index.js';
 import { GreeterService, GreeterClient, type GreeterServer } from '../../../examples/greeter/gen/hello.js';
 
 const silent = pino({ level: 'silent' });
@@ -33,8 +33,8 @@ async function greeter(t: { after: (fn: () => unknown) => void }, conf: Record<s
   return { server, port, b };
 }
 
-async function client(t: { after: (fn: () => unknown) => void }, ports: number[], conf: Record<string, unknown> = {}) {
-  const c = await RpcClient.create({ Endpoints: ports.map((p) => `127.0.0.1:${p}`), ...conf }, { logger: silent, metricsRegistry: new PromRegistry() });
+async function client(t: { after: (fn: () => unknown) => void }, ports: number[], conf: Record<string, unknown> = {}, opts: RpcClientOptions = {}) {
+  const c = await RpcClient.create({ Endpoints: ports.map((p) => `127.0.0.1:${p}`), ...conf }, { logger: silent, metricsRegistry: new PromRegistry(), ...opts });
   t.after(() => c.close());
   const g = c.service(GreeterClient);
   return { c, g, call: (name = 'x', options: Partial<grpc.CallOptions> & { metadata?: grpc.Metadata } = {}) => unary(g.sayHello.bind(g), { name }, options) };
@@ -182,4 +182,66 @@ test('auth, tracing, metrics, health', async (t) => {
   await s.server.stop();
   await sleep(100);
   assert.deepEqual(statuses, [1, 2], 'SERVING then NOT_SERVING');
+});
+
+test('rate limit interceptor: period limiter per app refuses over quota with RESOURCE_EXHAUSTED', async (t) => {
+  const limiter = new PeriodLimiter({ periodSec: 60, quota: 3, keyPrefix: 'greet:', store: new MemoryLimitStore() });
+  const s = await greeter(t, {}, { interceptors: [rateLimitInterceptor((info) => limiter.allow(String(info.metadata.get('app')[0] ?? 'anon')))] });
+  const { call } = await client(t, [s.port], { Middlewares: { Breaker: false } });
+  const codes: number[] = [];
+  for (let i = 0; i < 5; i++) codes.push(await codeOf(call()));
+  assert.deepEqual(codes, [0, 0, 0, grpc.status.RESOURCE_EXHAUSTED, grpc.status.RESOURCE_EXHAUSTED]);
+  assert.equal(s.b.calls, 3);
+});
+
+test('consistent_hash balancer: one key always reaches the same server, keys spread', async (t) => {
+  const servers = [await greeter(t), await greeter(t), await greeter(t)];
+  const { call, c } = await client(t, servers.map((x) => x.port), { BalancerName: 'consistent_hash' });
+  // let every subchannel connect so no key falls back to p2c
+  for (let i = 0; i < 30; i++) await call();
+  await sleep(300);
+  assert.equal(c.connectivityState, grpc.connectivityState.READY);
+  const owner = new Map<string, string>();
+  for (let round = 0; round < 3; round++) {
+    for (let k = 0; k < 30; k++) {
+      const md = new grpc.Metadata();
+      md.set('x-hash-key', `user-${k}`);
+      const server = (await call('h', { metadata: md })).message.split(' ')[2];
+      if (round === 0) owner.set(`user-${k}`, server);
+      else assert.equal(server, owner.get(`user-${k}`), `user-${k} moved`);
+    }
+  }
+  assert.ok(new Set(owner.values()).size >= 2, 'keys spread over servers');
+});
+
+test('breakerPerServer: a failing server is cut off while its healthy peer keeps serving', { timeout: 20_000 }, async (t) => {
+  const good = await greeter(t, { Middlewares: { Breaker: false } });
+  const bad = await greeter(t, { Middlewares: { Breaker: false } });
+  bad.b.fail = true;
+  const { call } = await client(t, [good.port, bad.port], { Middlewares: { Breaker: false } }, { balancer: { breakerPerServer: true } });
+  const codes = new Map<number, number>();
+  for (let i = 0; i < 400; i++) {
+    const code = await codeOf(call());
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+  }
+  assert.ok(codes.get(0)! > 200, `healthy server keeps answering: ${[...codes]}`);
+  assert.ok(bad.b.calls < 100, `failing server mostly avoided (${bad.b.calls} calls)`);
+});
+
+test('process load probe: a blocked event loop counts as overload', async () => {
+  const probe = new ProcessLoadProbe();
+  try {
+    assert.equal(probe.overloaded(900), false);
+    const end = Date.now() + 1200;
+    while (Date.now() < end) {
+      const stop = Date.now() + 200;
+      while (Date.now() < stop) {
+        // busy: the loop cannot run timers
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(probe.overloaded(900), true, `cpu ${probe.cpuMillicpu()}`);
+  } finally {
+    probe.close();
+  }
 });

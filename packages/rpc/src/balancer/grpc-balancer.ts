@@ -102,20 +102,28 @@ class P2cPicker implements Picker {
   }
 }
 
+/**
+ * The ring holds every resolved server, connected or not, so a key's owner does not
+ * depend on connection timing; a key whose owner is not READY goes through p2c instead.
+ */
 class HashPicker implements Picker {
   private readonly ring: HashRing<Entry>;
   private readonly fallback: P2cPicker;
+  private readonly ready: Set<Entry>;
   constructor(
-    entries: Entry[],
+    ready: Entry[],
+    all: Entry[],
     private readonly header: string,
   ) {
-    this.ring = new HashRing(entries.map((e) => [e.address, e] as [string, Entry]));
-    this.fallback = new P2cPicker(entries);
+    this.ring = new HashRing(all.map((e) => [e.address, e] as [string, Entry]));
+    this.fallback = new P2cPicker(ready);
+    this.ready = new Set(ready);
   }
   pick(args: PickArgs): PickResult {
     const v = args.metadata.get(this.header)[0];
     if (v === undefined) return this.fallback.pick();
     const entry = this.ring.get(String(v))!;
+    if (!this.ready.has(entry)) return this.fallback.pick();
     entry.stats.inflight++;
     entry.stats.requests++;
     if (entry.breaker && !entry.breaker.allow()) {
@@ -141,7 +149,7 @@ abstract class BaseBalancer implements LoadBalancer {
   constructor(private readonly helper: ChannelControlHelper) {}
 
   abstract getTypeName(): string;
-  protected abstract makePicker(ready: Entry[], config: BalancerConfigJson): Picker;
+  protected abstract makePicker(ready: Entry[], config: BalancerConfigJson, all: Entry[]): Picker;
 
   private readonly onState = (sub: SubchannelInterface, _prev: grpc.connectivityState, next: grpc.connectivityState, _keepalive: number, errorMessage?: string): void => {
     if (this.destroyed) return;
@@ -197,7 +205,7 @@ abstract class BaseBalancer implements LoadBalancer {
       if (s === State.READY) ready.push(e);
       else if (s === State.CONNECTING || s === State.IDLE) connecting = true;
     }
-    if (ready.length > 0) this.helper.updateState(State.READY, this.makePicker(ready, this.config), null);
+    if (ready.length > 0) this.helper.updateState(State.READY, this.makePicker(ready, this.config, [...this.entries.values()]), null);
     else if (connecting) this.helper.updateState(State.CONNECTING, new QueuePicker(this), null);
     else {
       const details = this.entries.size === 0 ? 'no available server' : `no server reachable: ${this.lastError}`;
@@ -235,8 +243,8 @@ class ConsistentHashBalancer extends BaseBalancer {
   getTypeName(): string {
     return consistentHashName;
   }
-  protected makePicker(ready: Entry[], config: BalancerConfigJson): Picker {
-    return new HashPicker(ready, config.hashHeader ?? defaultHashHeader);
+  protected makePicker(ready: Entry[], config: BalancerConfigJson, all: Entry[]): Picker {
+    return new HashPicker(ready, all, config.hashHeader ?? defaultHashHeader);
   }
 }
 
