@@ -924,6 +924,12 @@ export class Raft {
     this.prs.voters.delete(id);
     this.prs.learners.delete(id);
     this.prs.votes.delete(id);
+    if (id === this.id && this.state === 'Leader') {
+      // A leader that removed itself steps down (etcd's StepDownOnRemoval); the remaining voters
+      // elect a new leader after an election timeout. Transfer leadership first to avoid the gap.
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
     if (this.prs.voters.size === 0 && this.prs.learners.size === 0) return;
     // The quorum shrank: entries may now be committed.
     if (this.state === 'Leader') {

@@ -45,7 +45,7 @@ test('add a voter: it catches up from the log and counts for the quorum', () => 
   assert.equal(commitWorks(c, 'three-of-four'), true);
 });
 
-test('remove a voter: the quorum shrinks; a removed leader refuses proposals', () => {
+test('remove a voter: the quorum shrinks; a removed leader steps down and refuses proposals', () => {
   const c = started([1n, 2n, 3n]);
   c.get(1n).node.proposeConfChange(cc(ConfChangeType.RemoveNode, 3n));
   c.settle();
@@ -55,6 +55,7 @@ test('remove a voter: the quorum shrinks; a removed leader refuses proposals', (
   c.get(1n).node.proposeConfChange(cc(ConfChangeType.RemoveNode, 1n));
   c.settle();
   assert.deepEqual(c.get(2n).node.status().confState.voters, [2n]);
+  assert.equal(c.get(1n).node.status().state, 'Follower', 'the removed leader stepped down');
   assert.throws(() => c.get(1n).node.propose(enc('x')), { code: 'ProposalDropped' });
   // 2 alone elects itself
   c.down.add(1n);
