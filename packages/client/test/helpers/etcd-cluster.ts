@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client } from '../../src/index.js';
+import { Client, type TlsOptions } from '../../src/index.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
@@ -47,6 +47,8 @@ export interface StartOptions {
   args?: string[];
   /** Milliseconds to wait for the cluster to serve a linearizable read. */
   readyTimeoutMs?: number;
+  /** Serve clients over TLS: pass the server flags in `args`, and the client side here. */
+  clientTls?: TlsOptions;
 }
 
 export class TestCluster {
@@ -58,6 +60,7 @@ export class TestCluster {
     members: MemberProcess[],
     root: string,
     private readonly args: string[],
+    private readonly clientTls?: TlsOptions,
   ) {
     this.members = members;
     this.root = root;
@@ -128,7 +131,7 @@ export class TestCluster {
   async waitReady(timeoutMs = 10_000, endpoints = this.endpoints): Promise<void> {
     const until = Date.now() + timeoutMs;
     for (const ep of endpoints) {
-      const c = new Client({ endpoints: [ep], dialTimeout: 250 });
+      const c = new Client({ endpoints: [ep], dialTimeout: 250, tls: this.clientTls });
       try {
         for (;;) {
           try {
@@ -165,14 +168,14 @@ export async function startCluster(opts: StartOptions = {}): Promise<TestCluster
       const pp = await freePort();
       members.push({
         name: `m${i}`,
-        clientUrl: `http://127.0.0.1:${cp}`,
+        clientUrl: `${opts.clientTls !== undefined ? 'https' : 'http'}://127.0.0.1:${cp}`,
         peerUrl: `http://127.0.0.1:${pp}`,
         dataDir: join(root, `m${i}.etcd`),
         proc: undefined,
         log: [],
       });
     }
-    const cluster = new TestCluster(members, root, opts.args ?? []);
+    const cluster = new TestCluster(members, root, opts.args ?? [], opts.clientTls);
     for (let i = 0; i < n; i++) cluster.start(i);
     try {
       await cluster.waitReady(opts.readyTimeoutMs ?? 15_000);
