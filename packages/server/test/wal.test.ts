@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EntryType, type Entry, type HardState } from '@tsetcd/raft';
@@ -189,4 +189,46 @@ test('group commit: concurrent saves share fsyncs and each resolves after one', 
   t.after(() => r.wal.close());
   assert.equal(r.entries.length, callers);
   assert.deepEqual(r.hardState.commit, callers - 1);
+});
+
+test('group commit: no save resolves before an fdatasync that began after its write returned', async (t) => {
+  const dir = await tempDir(t);
+  const wal = await Wal.create(dir, Buffer.alloc(0));
+  t.after(() => wal.close());
+  // Watch the real file handle: which entry indexes were written, and which are covered by a
+  // completed fdatasync (one that started after those writes finished).
+  const probe = await open(join(dir, 'probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as { writev: Function; datasync: Function };
+  await probe.close();
+  const { writev, datasync } = proto;
+  let writtenMax = 0;
+  let durableMax = 0;
+  let syncCalls = 0;
+  proto.writev = async function (this: unknown, bufs: Buffer[], pos: number) {
+    const res = await writev.call(this, bufs, pos);
+    for (const b of bufs) if (b.length >= 24 && b[4] === 3) writtenMax = Math.max(writtenMax, Number(b.readBigUInt64LE(16)));
+    return res;
+  };
+  proto.datasync = async function (this: unknown) {
+    const covered = writtenMax;
+    syncCalls++;
+    await datasync.call(this);
+    durableMax = Math.max(durableMax, covered);
+  };
+  t.after(() => {
+    proto.writev = writev;
+    proto.datasync = datasync;
+  });
+  const callers = 300;
+  const work: Promise<void>[] = [];
+  let resolvedEarly = 0;
+  for (let i = 1; i <= callers; i++) {
+    work.push(wal.save(undefined, [entry(i, 1)], true).then(() => void (durableMax < i && resolvedEarly++)));
+    // spread the calls over several fsyncs
+    if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(work);
+  assert.equal(resolvedEarly, 0);
+  assert.equal(durableMax, callers);
+  assert.ok(syncCalls >= 2 && syncCalls < callers / 10, `fsyncs: ${syncCalls}`);
 });
