@@ -2,7 +2,7 @@
 // Invariant: applied <= committed <= lastIndex(); firstIndex()-1 is the snapshot index.
 import type { Entry, Snapshot } from './types.js';
 import type { Storage } from './storage.js';
-import { limitSize } from './storage.js';
+import { limitSize, sizeLimitedEnd } from './storage.js';
 import { UnstableLog } from './unstable-log.js';
 import { ErrCompacted, ErrUnavailable, ErrSnapshotTemporarilyUnavailable, assert } from './errors.js';
 
@@ -218,7 +218,10 @@ export class RaftLog {
       ents = stored;
     }
     if (hi > uoff) {
-      const u = this.unstable.slice(Math.max(lo, uoff), hi);
+      const ulo = Math.max(lo, uoff);
+      // cap the copy: only what can fit in maxSizeBytes (limitSize below trims exactly)
+      const uhi = uoff + sizeLimitedEnd(this.unstable.entries, ulo - uoff, hi - uoff, maxSizeBytes);
+      const u = this.unstable.slice(ulo, uhi);
       if (ents !== undefined && ents.length > 0) {
         const combined = ents.slice();
         for (let k = 0; k < u.length; k++) combined.push(u[k]);

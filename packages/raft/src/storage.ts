@@ -37,6 +37,18 @@ export function limitSize(ents: Entry[], maxSizeBytes: number): Entry[] {
   return limit === ents.length ? ents : ents.slice(0, limit);
 }
 
+/** End (exclusive) of the longest run ents[from..end) within maxSizeBytes, at least one entry. */
+export function sizeLimitedEnd(ents: Entry[], from: number, to: number, maxSizeBytes: number): number {
+  if (to - from <= 1) return to;
+  let size = entryEncodedSize(ents[from]);
+  let end = from + 1;
+  for (; end < to; end++) {
+    size += entryEncodedSize(ents[end]);
+    if (size > maxSizeBytes) break;
+  }
+  return end;
+}
+
 export class MemoryStorage implements Storage {
   private hardState: HardState = { term: 0, vote: 0n, commit: 0 };
   private snap: Snapshot = emptySnapshot();
@@ -60,7 +72,9 @@ export class MemoryStorage implements Storage {
     if (lo <= offset) throw new ErrCompacted();
     assert(hi <= this.lastIndex() + 1, `entries hi(${hi}) is out of bound lastindex(${this.lastIndex()})`);
     if (this.ents.length === 1) throw new ErrUnavailable();
-    return limitSize(this.ents.slice(lo - offset, hi - offset), maxSizeBytes);
+    const from = lo - offset;
+    // Size first, then copy only what is returned (a lagging follower must not cost O(log) per message).
+    return this.ents.slice(from, sizeLimitedEnd(this.ents, from, hi - offset, maxSizeBytes));
   }
 
   term(i: number): number {
