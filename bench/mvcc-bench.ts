@@ -80,6 +80,19 @@ async function bench(n: number): Promise<Record<string, string | number>> {
     if (got !== rangeScans * rangeKeys) throw new Error('range scans returned the wrong number of keys');
 
     t0 = performance.now();
+    s.hashKV(0n);
+    const hashMs = performance.now() - t0;
+    // overwrite 10% of the keys, then compact everything before the overwrites away
+    for (let i = 0; i < n; i += 10) {
+      const tx = s.write();
+      tx.put(keyOf(i), value, 0n);
+      tx.end();
+    }
+    t0 = performance.now();
+    await s.compact(s.currentRevision()).done;
+    const compactMs = performance.now() - t0;
+
+    t0 = performance.now();
     await s.close();
     const reopenStart = performance.now();
     const s2 = MvccStore.openDir(dir);
@@ -95,6 +108,8 @@ async function bench(n: number): Promise<Record<string, string | number>> {
       'heap MB': mb(mem.heapUsed),
       'RSS MB': mb(mem.rss),
       'db MB': mb(size),
+      'hashKV ms': Math.round(hashMs),
+      'compact ms': Math.round(compactMs),
       'reopen (index rebuild) ms': Math.round(reopenMs),
       'close ms': Math.round(closeMs),
     };
