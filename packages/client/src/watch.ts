@@ -10,8 +10,10 @@ import {
   ClientClosedError,
   CompactedError,
   EtcdClientError,
+  EtcdServerError,
   InvalidAuthTokenError,
   UnavailableError,
+  isRetryableForReads,
   WatchCanceledError,
   serverErrorFromMessage,
   toClientError,
@@ -377,7 +379,13 @@ export class WatchManager {
       this.creating = undefined;
       if (w !== undefined) {
         if (r.canceled || r.watchId === broadcastWatchId) {
-          w.fail(cancelError(r));
+          const err = cancelError(r);
+          if (err instanceof InvalidAuthTokenError && this.transport.hasCredentials) {
+            // The stream's token expired: reopen it with a fresh one and re-create everything.
+            this.restartStream(err);
+            return;
+          }
+          w.fail(err);
         } else if (w.isStopped || !this.watchers.has(w)) {
           this.stream?.write({ requestUnion: { $case: 'cancelRequest', value: { watchId: r.watchId } } });
         } else {
@@ -397,12 +405,27 @@ export class WatchManager {
     const w = this.byId.get(r.watchId);
     if (w === undefined) return;
     if (r.canceled) {
+      const err = cancelError(r);
+      if (err instanceof InvalidAuthTokenError && this.transport.hasCredentials) {
+        this.restartStream(err);
+        return;
+      }
       this.byId.delete(r.watchId);
       w.watchId = undefined;
-      w.fail(cancelError(r));
+      w.fail(err);
       return;
     }
     w.onResponse(r);
+  }
+
+  private restartStream(err: EtcdClientError): void {
+    const s = this.stream;
+    this.stream = undefined;
+    if (s !== undefined) {
+      s.removeAllListeners('data');
+      s.cancel();
+    }
+    this.onStreamFailure(err);
   }
 
   private onStreamFailure(err: EtcdClientError): void {
@@ -412,6 +435,11 @@ export class WatchManager {
     if (this.closed || this.watchers.size === 0) return;
     if (err instanceof ClientClosedError) {
       for (const w of [...this.watchers]) w.end();
+      return;
+    }
+    if (err instanceof EtcdServerError && !(err instanceof InvalidAuthTokenError) && !isRetryableForReads(err)) {
+      // Not a connectivity problem (bad credentials, permission...): retrying cannot help.
+      for (const w of [...this.watchers]) w.fail(err);
       return;
     }
     if (err instanceof InvalidAuthTokenError) this.transport.invalidateToken();
@@ -442,6 +470,10 @@ function cancelError(r: etcdserverpb.WatchResponse): EtcdClientError {
     e.compactRevision = r.compactRevision;
     return e;
   }
-  if (r.cancelReason !== '') return serverErrorFromMessage(r.cancelReason) ?? new WatchCanceledError(r.cancelReason);
+  if (r.cancelReason !== '') {
+    // etcd formats gRPC errors into the reason: "rpc error: code = X desc = <message>".
+    const m = /^rpc error: code = \w+ desc = (.*)$/s.exec(r.cancelReason);
+    return serverErrorFromMessage(m?.[1] ?? r.cancelReason) ?? new WatchCanceledError(r.cancelReason);
+  }
   return new WatchCanceledError('watch canceled by the server');
 }
