@@ -1,6 +1,6 @@
 // The tsetcdctl command tree and `runCtl`, which runs one command line and returns the exit code.
 
-import { Command, execute, type CommandDef } from './command.js';
+import { Command, execute, type CommandDef, type CtlIo } from './command.js';
 import { CtlExit, CtlPanic, ExitCode } from './errors.js';
 import type { Output } from './output.js';
 import { globalFlagSpecs, Session } from './session.js';
@@ -47,11 +47,20 @@ export function buildCommandTree(): Command {
   });
 }
 
+export const processIo: CtlIo = {
+  env: process.env,
+  async readStdin() {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+};
+
 /** Runs one etcdctl command line (without the program name); returns the process exit code. */
-export async function runCtl(argv: string[], out: Output): Promise<number> {
+export async function runCtl(argv: string[], out: Output, io: CtlIo = processIo): Promise<number> {
   const root = buildCommandTree();
   try {
-    await execute(root, argv, out, (ctx) => new Session(ctx));
+    await execute(root, argv, out, io, (ctx) => new Session(ctx));
     return ExitCode.Success;
   } catch (e) {
     if (e instanceof CtlExit) {

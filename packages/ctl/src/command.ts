@@ -20,6 +20,13 @@ export interface RunContext {
   flags: FlagSet;
   out: Output;
   session: Session;
+  io: CtlIo;
+}
+
+/** What a run reads from its environment (the process by default; tests pass their own). */
+export interface CtlIo {
+  env: NodeJS.ProcessEnv;
+  readStdin(): Promise<string>;
 }
 
 export interface CommandDef {
@@ -174,7 +181,7 @@ export function resolveCommand(root: Command, argv: string[]): Resolved {
   return { cmd, rest };
 }
 
-export async function execute(root: Command, argv: string[], out: Output, makeSession: (ctx: RunContext) => Session): Promise<void> {
+export async function execute(root: Command, argv: string[], out: Output, io: CtlIo, makeSession: (ctx: RunContext) => Session): Promise<void> {
   const { cmd, rest } = resolveCommand(root, argv);
   const flags = new FlagSet([...cmd.localFlags(), ...cmd.inheritedFlags()]);
   let args: string[];
@@ -192,7 +199,7 @@ export async function execute(root: Command, argv: string[], out: Output, makeSe
     out.stdout(cmd.usage());
     return;
   }
-  const ctx = { cmd, args, rawArgs: rest, argv, flags, out } as RunContext;
+  const ctx = { cmd, args, rawArgs: rest, argv, flags, out, io } as RunContext;
   ctx.session = makeSession(ctx);
   try {
     await cmd.def.run!(ctx);

@@ -26,6 +26,9 @@ export class BufferOutput implements Output {
   get stdoutText(): string {
     return Buffer.concat(this.out).toString('utf8');
   }
+  get stdoutBytes(): Buffer {
+    return Buffer.concat(this.out);
+  }
   get stderrText(): string {
     return this.err.join('');
   }

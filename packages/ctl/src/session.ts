@@ -69,7 +69,7 @@ export class Session {
         alreadySet.add(key);
         continue;
       }
-      const val = process.env[key];
+      const val = this.ctx.io.env[key];
       if (val !== undefined && val !== '') {
         used.add(key);
         try {
@@ -80,7 +80,7 @@ export class Session {
       }
     }
     for (const k of extraKnown) used.add(k);
-    for (const [k, v] of Object.entries(process.env)) {
+    for (const [k, v] of Object.entries(this.ctx.io.env)) {
       if (used.has(k) || k === 'ETCDCTL_API') continue;
       if (alreadySet.has(k)) {
         this.out.stderr(
@@ -166,9 +166,7 @@ export class Session {
 
   async readStdin(): Promise<string> {
     if (this.stdinText === undefined) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-      this.stdinText = Buffer.concat(chunks).toString('utf8');
+      this.stdinText = await this.ctx.io.readStdin();
     }
     return this.stdinText;
   }

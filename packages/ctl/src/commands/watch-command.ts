@@ -96,7 +96,7 @@ function runWatch(ctx: RunContext, c: Connection, req: etcdserverpb.WatchCreateR
       if (execArgs.length > 0) {
         for (const ev of resp.events) {
           const env = {
-            ...process.env,
+            ...ctx.io.env,
             ETCD_WATCH_REVISION: String(header.revision),
             ETCD_WATCH_EVENT_TYPE: goQuote(ev.type === mvccpb.Event_EventType.DELETE ? 'DELETE' : 'PUT'),
             ETCD_WATCH_KEY: goQuote(ev.kv?.key ?? Buffer.alloc(0)),
@@ -126,8 +126,8 @@ function runWatch(ctx: RunContext, c: Connection, req: etcdserverpb.WatchCreateR
 }
 
 async function watchRun(ctx: RunContext): Promise<void> {
-  const envKey = process.env.ETCDCTL_WATCH_KEY ?? '';
-  const envRange = process.env.ETCDCTL_WATCH_RANGE_END ?? '';
+  const envKey = ctx.io.env.ETCDCTL_WATCH_KEY ?? '';
+  const envRange = ctx.io.env.ETCDCTL_WATCH_RANGE_END ?? '';
   if (envKey === '' && envRange !== '') throw new CtlExit(ExitCode.BadArgs, `ETCDCTL_WATCH_KEY is empty but got ETCDCTL_WATCH_RANGE_END=${goQuote(envRange)}`);
   const f = ctx.flags;
   const opts: WatchOpts = { prefix: f.getBool('prefix'), rev: f.getInt('rev'), prevKv: f.getBool('prev-kv') };
