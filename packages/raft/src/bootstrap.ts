@@ -25,10 +25,9 @@ export function bootstrapEntries(peers: (NodeId | Peer)[]): Entry[] {
 }
 
 /**
- * Writes the initial state of a new cluster member into empty storage: the bootstrap entries,
- * hard state {term 1, commit N} and a snapshot-free log. Membership becomes known to the node as
- * soon as it is constructed (RawNode replays committed conf changes up to `applied` only, so the
- * node is told to campaign only after it applied them; see README "Starting a cluster").
+ * Writes the initial state of a new cluster member into empty storage: the bootstrap entries and
+ * hard state {term 1, commit N}. The node learns its peers when the application applies those
+ * entries (first Ready's committedEntries -> applyConfChange); only then can it campaign.
  */
 export function bootstrap(storage: Pick<MemoryStorage, 'append' | 'setHardState' | 'lastIndex'>, peers: (NodeId | Peer)[]): void {
   if (storage.lastIndex() !== 0) throw new ErrInvalidConfig('can only bootstrap an empty storage');
