@@ -75,6 +75,8 @@ function decodeWalMetadata(b: Buffer): { memberId: bigint; clusterId: bigint } {
 }
 
 const clusterVersionKey = Buffer.from('clusterVersion');
+/** Readies whose WAL write / apply may be in flight at once (the pipeline depth). */
+const maxPipelinedReadies = 8;
 const emptyInternalRequest: tsetcdpb.InternalRaftRequest = Object.freeze(tsetcdpb.InternalRaftRequest.fromPartial({})) as tsetcdpb.InternalRaftRequest;
 
 export class EtcdServer {
@@ -293,21 +295,30 @@ export class EtcdServer {
           return;
         }
         const rd = this.node.ready();
-        await this.processReady(rd);
+        this.processReady(rd);
+        // bounded pipeline: at most maxPipelinedReadies Readies wait for their fsync + apply
+        if (this.applyingReadies >= maxPipelinedReadies) await this.applyChain;
       }
     } finally {
       this.readyRunning = false;
     }
   }
 
-  private async processReady(rd: Ready): Promise<void> {
+  /**
+   * One Ready, pipelined: its WAL write starts now and raft moves on (entries are in the log
+   * storage, advance() called) so the next Ready's write can join the WAL's group commit, while
+   * messages, applies and replies of this Ready wait — in order — until its records are durable.
+   */
+  private processReady(rd: Ready): void {
     if (rd.softState) this.onSoftState(rd.softState);
     for (const rs of rd.readStates) this.onReadState(rs);
     if (rd.snapshot) throw new Error('etcdserver: receiving raft snapshots needs the cluster transport (not in a one-member server)');
+    let saved = this.lastSave;
     if (rd.hardState || rd.entries.length > 0) {
       const t0 = performance.now();
-      await this.wal.save(rd.hardState, rd.entries, rd.mustSync);
-      if (rd.mustSync) this.onWalFsync?.((performance.now() - t0) / 1000);
+      saved = this.wal.save(rd.hardState, rd.entries, rd.mustSync);
+      if (rd.mustSync && this.onWalFsync) saved.then(() => this.onWalFsync?.((performance.now() - t0) / 1000), () => undefined);
+      this.lastSave = saved;
     }
     if (rd.entries.length > 0) this.storage.append(rd.entries);
     if (rd.hardState) {
@@ -315,12 +326,25 @@ export class EtcdServer {
       this.term = rd.hardState.term;
       this.committedIndex = rd.hardState.commit;
     }
-    if (rd.messages.length > 0) this.transport.send(rd.messages);
-    if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
     this.node.advance(rd);
-    this.afterApply();
-    if (this.appliedIndex - this.snapshotIndex > this.cfg.snapshotCount && !this.snapshotting) await this.snapshot();
+    this.applyingReadies++;
+    const durable = saved;
+    this.applyChain = this.applyChain
+      .then(() => durable)
+      .then(async () => {
+        this.applyingReadies--;
+        if (this.fatalError) return;
+        if (rd.messages.length > 0) this.transport.send(rd.messages);
+        if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
+        this.afterApply();
+        if (this.appliedIndex - this.snapshotIndex > this.cfg.snapshotCount && !this.snapshotting) await this.snapshot();
+      })
+      .catch((e) => this.fatal(e));
   }
+
+  private lastSave: Promise<void> = Promise.resolve();
+  private applyChain: Promise<void> = Promise.resolve();
+  private applyingReadies = 0;
 
   /**
    * etcd's triggerSnapshot: the backend is committed (its consistent index covers the snapshot),
@@ -698,6 +722,7 @@ export class EtcdServer {
       if (this.tickTimer) clearInterval(this.tickTimer);
       if (this.leaseTimer) clearInterval(this.leaseTimer);
       await this.readyDone.catch(() => undefined);
+      await this.applyChain.catch(() => undefined);
       const stopped = Errors.stopped();
       this.waits.failAll(stopped);
       for (const w of this.readWaiters) w.reject(stopped);
