@@ -580,10 +580,17 @@ export class Raft {
         for (let i = 0; i < m.entries.length; i++) {
           const e = m.entries[i];
           if (e.type !== EntryType.ConfChange) continue;
-          // One membership change at a time (see README, "Membership"): while an earlier change is
-          // not yet applied, a new one would be decided under a configuration we are not sure
-          // everybody uses; it is replaced with an empty normal entry (the proposer sees it never
-          // take effect).
+          // One membership change at a time. Safety argument: a change adds or removes ONE voter,
+          // so any majority of the old voter set C and any majority of the new set C' = C ± 1
+          // intersect; nodes that already applied the change and nodes that did not can thus never
+          // elect two leaders in one term, nor commit conflicting entries. A second change
+          // proposed before the first is applied here could leave three configurations in use at
+          // once (C, C', C''), and majorities of C and C'' need not intersect. So while
+          // pendingConfIndex > applied the new change is replaced with an empty normal entry (it
+          // never takes effect; the proposer retries). becomeLeader() also sets pendingConfIndex to
+          // its own first entry, so a new leader changes membership only after committing an entry
+          // of its term, which rules out a change from a deposed leader's term interleaving with
+          // ours (the single-server-change bug reported by Ongaro on raft-dev, 2015).
           if (this.pendingConfIndex > this.log.applied) {
             this.logger.info(`${this.id} ignoring conf change: pending change at ${this.pendingConfIndex}, applied ${this.log.applied}`);
             m.entries[i] = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY_BYTES };
