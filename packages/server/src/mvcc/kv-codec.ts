@@ -31,6 +31,11 @@ export function decodeKey(b: Buffer): Buffer {
   return b.subarray(4, 4 + n);
 }
 
+/** The user key of a stored entry as a latin1 string (no intermediate Buffer). */
+export function decodeKeyString(b: Buffer): string {
+  return b.toString('latin1', 4, 4 + b.readUInt32BE(0));
+}
+
 /** Decodes a non-tombstone entry; key and value are views into `b` (no copy). */
 export function decodeKv(b: Buffer, modRevision: bigint): KeyValue {
   const n = b.readUInt32BE(0);

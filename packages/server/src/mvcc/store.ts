@@ -18,7 +18,7 @@ import {
   indexOfRev,
   liveAt,
 } from './key-index.js';
-import { decodeKey, decodeKv, encodeKv, encodeTombstone } from './kv-codec.js';
+import { decodeKey, decodeKeyString, decodeKv, encodeKv, encodeTombstone } from './kv-codec.js';
 import { assertSafeRev, isTombstoneKey, readRev, revKey, revStartKey, scratchRevKey } from './revision.js';
 import { TreeIndex } from './tree-index.js';
 import {
@@ -126,7 +126,7 @@ export class MvccStore {
         const main = readRev(k, 0);
         const sub = readRev(k, 8);
         const tomb = isTombstoneKey(k);
-        const ks = decodeKey(v).toString('latin1');
+        const ks = decodeKeyString(v);
         if (main > this.currentRev) this.currentRev = main;
         let ki = byKey.get(ks);
         if (tomb) {
@@ -378,7 +378,7 @@ export class MvccStore {
       if (this.closed) return;
       const entries = this.backend.range(Buckets.key, from, end, step);
       for (const [k, v] of entries) {
-        const ki = this.index.get(decodeKey(v).toString('latin1'));
+        const ki = this.index.get(decodeKeyString(v));
         const subEnc = encodeSub(readRev(k, 8), isTombstoneKey(k));
         if (ki === undefined || indexOfRev(ki, readRev(k, 0), subEnc) < 0) this.backend.delete(Buckets.key, k);
       }
@@ -416,7 +416,7 @@ export class MvccStore {
       for (const [k, v] of entries) {
         const main = readRev(k, 0);
         if (main <= compactRev) {
-          const ki = this.index.get(decodeKey(v).toString('latin1'));
+          const ki = this.index.get(decodeKeyString(v));
           if (ki === undefined) continue;
           const pi = indexOfRev(ki, main, encodeSub(readRev(k, 8), isTombstoneKey(k)));
           if (pi < 0) continue;
