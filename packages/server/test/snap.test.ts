@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, open, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Snapshot } from '@tsetcd/raft';
 import { SnapCorruptError, Snapshotter, snapFileName } from '../src/snap/index.js';
@@ -110,4 +113,31 @@ test('a file whose header disagrees with its name is corrupt', async (t) => {
   await fh.close();
   await writeFile(join(dir, snapFileName(1, 6)), copy);
   await assert.rejects(s.load(snapFileName(1, 6)), /name disagrees/);
+});
+
+test('a process killed around a snapshot save leaves the previous snapshot loadable', async (t) => {
+  const fixture = fileURLToPath(new URL('./fixtures/snap-crash-writer.ts', import.meta.url));
+  const cwd = fileURLToPath(new URL('..', import.meta.url));
+  const cases = [
+    { failpoints: 'snapshotBeforeSave=3*exit', newest: 2 }, // dies before writing snapshot 3
+    { failpoints: 'snapshotAfterSave=3*exit', newest: 3 }, // dies right after snapshot 3 is durable
+  ];
+  await Promise.all(
+    cases.map(async ({ failpoints, newest }) => {
+      const dir = await tempDir(t);
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir], {
+        cwd,
+        env: { ...process.env, TSETCD_FAILPOINTS: failpoints },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+      const [, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+      assert.equal(signal, 'SIGKILL', failpoints);
+      assert.deepEqual(out.trim().split('\n'), ['saved 1', 'saved 2']);
+      const loaded = await new Snapshotter(dir).loadNewestAvailable();
+      assert.equal(loaded?.metadata.index, newest, failpoints);
+      assert.ok(Buffer.from(loaded!.data).equals(Buffer.alloc(1024 * 1024, newest)));
+    }),
+  );
 });
