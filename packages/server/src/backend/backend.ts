@@ -287,8 +287,8 @@ export class Backend {
     this.checkOpen();
     const st = this.env.getStats() as { pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number };
     let pages = 2 + st.treeBranchPageCount + st.treeLeafPageCount + st.overflowPages; // 2 meta pages
-    for (const db of this.dbs.values()) {
-      const s = db.getStats() as { treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number };
+    for (const name of this.bucketNames()) {
+      const s = this.db(name).getStats() as { treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number };
       pages += s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages;
     }
     return pages * st.pageSize;
