@@ -1,7 +1,8 @@
 // Greeter calls/s and p99 latency: the @tsetcd/rpc framework (etcd registration and
 // discovery, p2c_ewma, default server + client interceptor chains) against a plain
 // @grpc/grpc-js server and client, in the same run, at 1 and 64 concurrent callers.
-// Each server runs in its own child process; the client load runs in this process.
+// Each server runs in its own child process; the client load runs in this process. The
+// framework is imported from dist/ (npx tsc -b packages/rpc first), as users get it.
 //
 //   node --import tsx bench/rpc-greeter.ts [seconds-per-run=3] [rounds=2]
 // RPC_BENCH_SERVER_CONF / RPC_BENCH_CLIENT_CONF (JSON) merge into the framework's confs,
@@ -10,7 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { RpcServer, RpcClient } from '../packages/rpc/src/index.js';
+import { RpcServer, RpcClient } from '@tsetcd/rpc';
 import { GreeterService, GreeterClient, type GreeterServer } from '../examples/greeter/gen/hello.js';
 import { startEtcd } from '../packages/rpc/test/helpers/etcd.js';
 

@@ -245,3 +245,27 @@ test('process load probe: a blocked event loop counts as overload', async () => 
     probe.close();
   }
 });
+
+test('recover: a throwing handler becomes INTERNAL with its message; async handlers and StatusError pass through', async (t) => {
+  const server = new RpcServer({ Name: 'r', ListenOn: '127.0.0.1:0', CpuThreshold: 0 }, { logger: silent, metricsRegistry: new PromRegistry() });
+  server.addService(GreeterService, {
+    sayHello: async (call: grpc.ServerUnaryCall<{ name: string }, { message: string }>) => {
+      if (call.request.name === 'throw') throw new Error('kaboom');
+      if (call.request.name === 'sync') (undefined as unknown as { x: number }).x;
+      if (call.request.name === 'status') throw new StatusError(grpc.status.NOT_FOUND, 'no such greeting');
+      return { message: `async ${call.request.name}` };
+    },
+  } as unknown as GreeterServer);
+  const { port } = await server.start();
+  t.after(() => server.stop());
+  const { call } = await client(t, [port], { Middlewares: { Breaker: false } });
+  assert.equal((await call('ok')).message, 'async ok');
+  const e1 = (await call('throw').catch((e) => e)) as grpc.ServiceError;
+  assert.equal(e1.code, grpc.status.INTERNAL);
+  assert.equal(e1.details, 'kaboom');
+  const e2 = (await call('sync').catch((e) => e)) as grpc.ServiceError;
+  assert.equal(e2.code, grpc.status.INTERNAL);
+  const e3 = (await call('status').catch((e) => e)) as grpc.ServiceError;
+  assert.equal(e3.code, grpc.status.NOT_FOUND);
+  assert.equal(e3.details, 'no such greeting');
+});

@@ -92,13 +92,20 @@ class P2cPicker implements Picker {
     this.stats = entries.map((e) => e.stats);
   }
   pick(): PickResult {
-    const chosen = p2c.pick(this.stats);
-    const entry = this.entries[this.stats.indexOf(chosen)];
-    if (entry.breaker && !entry.breaker.allow()) {
+    let stats = this.stats;
+    let entries = this.entries;
+    for (;;) {
+      const chosen = p2c.pick(stats);
+      const i = stats.indexOf(chosen);
+      const entry = entries[i];
+      if (!entry.breaker || entry.breaker.allow()) return completePick(entry);
+      // this server's breaker refused: try the others before failing the call
       chosen.inflight--;
-      return breakerDrop();
+      chosen.requests--;
+      if (stats.length === 1) return breakerDrop();
+      stats = stats.filter((_, j) => j !== i);
+      entries = entries.filter((_, j) => j !== i);
     }
-    return completePick(entry);
   }
 }
 

@@ -7,15 +7,10 @@ import type { Registry as PromRegistry } from 'prom-client';
 import { parseServerConf, type RpcServerConf } from '../config/rpc-config.js';
 import { ServerStateError, toStatus } from '../errors.js';
 import { HealthService, HealthClient, ServingStatus, healthServiceDefinition } from '../health/health-service.js';
+import { builtinServerStage } from '../interceptors/server-builtin.js';
 import {
   authInterceptor,
-  breakerInterceptor,
   chainServer,
-  prometheusInterceptor,
-  recoverInterceptor,
-  sheddingInterceptor,
-  statsInterceptor,
-  timeoutInterceptor,
   tracingInterceptor,
   type ServerCallInfo,
   type TokenStore,
@@ -128,15 +123,19 @@ export class RpcServer {
       this.ownsProbe = false;
     }
     const mw = this.conf.Middlewares;
-    const chain: UnaryServerInterceptor[] = [];
-    if (mw.Trace) chain.push(tracingInterceptor);
-    if (mw.Recover) chain.push(recoverInterceptor(this.logger));
-    if (mw.Stat) chain.push(statsInterceptor(this.logger));
-    if (mw.Prometheus) chain.push(prometheusInterceptor(serverMetrics(opts.metricsRegistry)));
-    if (mw.Breaker) chain.push(breakerInterceptor(this.breakers));
-    if (this.shedder) chain.push(sheddingInterceptor(this.shedder));
-    const methodTimeouts = new Map(this.conf.MethodTimeouts.map((m) => [m.FullMethod, m.Timeout]));
-    if (this.conf.Timeout > 0 || methodTimeouts.size > 0) chain.push(timeoutInterceptor(this.conf.Timeout, methodTimeouts));
+    const chain: UnaryServerInterceptor[] = [
+      builtinServerStage({
+        trace: mw.Trace,
+        recover: mw.Recover,
+        stat: mw.Stat,
+        logger: this.logger,
+        metrics: mw.Prometheus ? serverMetrics(opts.metricsRegistry) : undefined,
+        breakers: mw.Breaker ? this.breakers : undefined,
+        shedder: this.shedder,
+        timeoutMs: this.conf.Timeout,
+        methodTimeoutsMs: new Map(this.conf.MethodTimeouts.map((m) => [m.FullMethod, m.Timeout])),
+      }),
+    ];
     if (this.conf.Auth) {
       if (!opts.tokenStore) throw new ServerStateError('conf.Auth is on but no tokenStore was given');
       chain.push(authInterceptor(opts.tokenStore));
