@@ -252,7 +252,10 @@ test('close() with streams open: GOAWAY, handlers cancelled, sockets gone, close
   const [b, s] = await Promise.all([bidiDone, tailDone]);
   assert.deepEqual(b.messages, [{ hello: 1 }]);
   assert.deepEqual(s.messages, [{ first: true }]);
-  assert.ok(b.error !== undefined && s.error !== undefined);
+  // Calls still open after the grace period end with UNAVAILABLE, as when a grpc-go server stops.
+  assert.equal(b.error?.code, grpc.status.UNAVAILABLE);
+  assert.equal(b.error?.details, 'transport is closing');
+  assert.equal(s.error?.code, grpc.status.UNAVAILABLE);
   await until(() => reasons.length === 2);
   assert.deepEqual(reasons, ['closing', 'closing']);
   // Closed for good: new connections are refused.

@@ -13,8 +13,8 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { TransportUsageError } from './errors.js';
-import { markServerClosing } from './grpc-call.js';
+import { GrpcStatus, TransportUsageError } from './errors.js';
+import { abortSessionCalls, markServerClosing } from './grpc-call.js';
 import type { GrpcServer } from './grpc-server.js';
 
 export type HttpHandler = (
@@ -64,6 +64,8 @@ const defaultKeepaliveIntervalMs = 2 * 60 * 60 * 1000;
 const defaultKeepaliveTimeoutMs = 20 * 1000;
 const defaultHandshakeTimeoutMs = 10 * 1000;
 const defaultCloseGraceMs = 1000;
+/** After the grace period: time for the final statuses to reach clients before sockets are dropped. */
+const statusFlushMs = 250;
 const http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const tlsHandshakeRecord = 0x16;
 /** Enough of the preface to tell it from an HTTP/1 method ("PRI " vs "POST", "PUT ", "PATCH"). */
@@ -333,11 +335,19 @@ export class ClientPortListener {
       }
       const allClosed = (): Promise<void> =>
         this.sockets.size === 0 ? Promise.resolve() : new Promise<void>((r) => { this.socketsGone = r; });
+      const graceMs = this.options.closeGraceMs ?? defaultCloseGraceMs;
       graceTimer = setTimeout(() => {
-        graceTimer = undefined;
-        for (const session of this.sessions) session.destroy();
-        for (const socket of this.sockets) socket.destroy();
-      }, this.options.closeGraceMs ?? defaultCloseGraceMs);
+        // Calls still open get a real status, UNAVAILABLE "transport is closing" (what grpc-go
+        // clients report when a server stops; etcd clients fail over on it). Clients then close
+        // their streams and the GOAWAY'd sessions end by themselves.
+        for (const session of this.sessions) abortSessionCalls(session, GrpcStatus.UNAVAILABLE, 'transport is closing');
+        graceTimer = setTimeout(() => {
+          graceTimer = undefined;
+          // Then drop what is left by its connection, not its session: destroying an HTTP/2
+          // session sends RST_STREAM(NO_ERROR) on open streams, which clients read as INTERNAL.
+          for (const socket of this.sockets) socket.destroy();
+        }, Math.min(graceMs, statusFlushMs));
+      }, graceMs);
       void Promise.all([netClosed, allClosed()]).then(async () => {
         // Sockets may have been handed to sessions closing just now; wait for sessions too.
         await Promise.all([...this.sessions].map((s) => (s.destroyed ? undefined : new Promise<void>((r) => s.once('close', () => r())))));

@@ -72,9 +72,19 @@ export function respondTrailersOnly(stream: ServerHttp2Stream, code: number, mes
 const kCall = Symbol('tsetcd.grpcCall');
 const kServerClosing = Symbol('tsetcd.serverClosing');
 
+const kCalls = Symbol('tsetcd.sessionCalls');
+type SessionWithCalls = Http2Session & { [kServerClosing]?: boolean; [kCalls]?: Set<ServerCall> };
+
 /** Calls on this session that end from now on were cancelled by the server shutting down. */
 export function markServerClosing(session: Http2Session): void {
-  (session as Http2Session & { [kServerClosing]?: boolean })[kServerClosing] = true;
+  (session as SessionWithCalls)[kServerClosing] = true;
+}
+
+/** End every open call on the session with this status (server shutdown); handlers see 'closing'. */
+export function abortSessionCalls(session: Http2Session, code: number, message: string): void {
+  const calls = (session as SessionWithCalls)[kCalls];
+  if (calls === undefined) return;
+  for (const call of [...calls]) call._abort(code, message, 'closing');
 }
 type StreamWithCall = ServerHttp2Stream & { [kCall]?: ServerCall };
 
@@ -130,7 +140,9 @@ export abstract class ServerCall extends EventEmitter {
   ) {
     super();
     this.metadata = headers;
-    this.session = stream.session;
+    const session = stream.session as SessionWithCalls | undefined;
+    this.session = session;
+    if (session !== undefined) (session[kCalls] ??= new Set()).add(this);
     this.deframer = new MessageDeframer(ctx.maxReceiveMessageBytes, this);
     (stream as StreamWithCall)[kCall] = this;
     stream.on('error', noop);
@@ -330,13 +342,14 @@ export abstract class ServerCall extends EventEmitter {
 
   /** @internal */
   _streamClosed(): void {
+    (this.session as SessionWithCalls | undefined)?.[kCalls]?.delete(this);
     if (!this.finished) {
       // The stream closed before our status went out: RST_STREAM from the client, or its
       // connection went away, or the server is shutting the session down.
       this.finished = true;
       this.deframer.stop();
       this.ctx.observer?.handled(this.path, this.type, GrpcStatus.CANCELLED);
-      const session = this.session as (Http2Session & { [kServerClosing]?: boolean }) | undefined;
+      const session = this.session as SessionWithCalls | undefined;
       this.cancel(session?.[kServerClosing] === true ? 'closing' : 'client');
     } else if (!this.cancelled && !this.stream.writableFinished && this.stream.rstCode !== 0) {
       // Our status was queued but the stream was reset before it was flushed.
