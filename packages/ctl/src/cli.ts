@@ -68,7 +68,9 @@ export async function runCtl(argv: string[], out: Output, io: CtlIo = processIo)
       return e.exitCode;
     }
     if (e instanceof CtlPanic) {
-      out.stderr(`panic: ${e.message}\n`);
+      // Go prints the panic, the signal for nil dereferences, then goroutine traces (not emulated).
+      const signal = e.message.includes('nil pointer dereference') ? '[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x0]\n' : '';
+      out.stderr(`panic: ${e.message}\n${signal}\n`);
       return 2;
     }
     out.stderr(`Error: ${(e as Error).stack ?? String(e)}\n`);

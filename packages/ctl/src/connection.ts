@@ -95,13 +95,16 @@ export class Connection {
 
   metadata(): grpc.Metadata {
     const md = new grpc.Metadata();
+    // Like clientv3 (which retries until the context ends), wait for the connection instead of
+    // failing fast while the endpoint is unreachable.
+    md.setOptions({ waitForReady: true });
     if (this.token) md.set('token', this.token);
     return md;
   }
 
   /** Call options with the command timeout as deadline (or none when timeoutMs is 0). */
   callOptions(timeoutMs = this.cfg.commandTimeoutMs): Partial<grpc.CallOptions> {
-    const o: Partial<grpc.CallOptions> & { waitForReady?: boolean } = { waitForReady: true } as never;
+    const o: Partial<grpc.CallOptions> = {};
     if (timeoutMs > 0) o.deadline = new Date(Date.now() + timeoutMs);
     return o;
   }

@@ -65,6 +65,7 @@ export function run(bin: string, args: string[], opts: RunOptions = {}): Promise
       clearTimeout(timer);
       resolve({ stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString('latin1'), code });
     });
+    child.stdin.on('error', () => undefined); // the command may exit before reading stdin
     child.stdin.end(opts.stdin ?? '');
   });
 }

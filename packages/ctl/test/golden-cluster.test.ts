@@ -1,0 +1,195 @@
+// Golden tests: tsetcdctl vs the real etcdctl 3.4.23 on twin etcd servers — lease, member,
+// endpoint, alarm, defrag, snapshot, user/role and watch.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { run, runInProcess, startTwins, tsetcdctlBin, type RunResult, type Side, type Twins } from './twin-etcd.js';
+
+async function same(tw: Twins, args: string[] | ((s: Side) => string[]), fix: (s: string, side: Side) => string = (s) => s, stdin?: string): Promise<void> {
+  const { real, ours } = await tw.both(args, { stdin });
+  const f = (r: RunResult, side: Side) => ({ stdout: fix(r.stdout, side), stderr: fix(r.stderr, side), code: r.code });
+  assert.deepEqual(f(ours, 'ours'), f(real, 'real'), `tsetcdctl ${typeof args === 'function' ? args('ours').join(' ') : args.join(' ')}`);
+}
+
+test('lease, member, endpoint, alarm, defrag, user/role match etcdctl', async (t) => {
+  const tw = await startTwins(t);
+  await tw.both(['put', 'seed', 'v']);
+
+  // Cluster and maintenance reads, every format (before leases: lease IDs enter the KV hash).
+  const dbSize = (s: string) => s.replace(/\d+ kB/g, '<SIZE>').replace(/"dbSize":\d+,/g, '').replace(/"dbSizeInUse":\d+/g, '').replace(/"DBSize" : \d+/g, '');
+  for (const w of ['simple', 'json', 'fields', 'table', 'protobuf']) {
+    await same(tw, ['member', 'list', '-w', w]);
+    // The "took" column's width follows the measured duration.
+    await same(tw, ['endpoint', 'health', '-w', w], (s) => (w === 'table' ? s.replace(/-+/g, '-').replace(/ +/g, ' ') : s));
+    await same(tw, ['endpoint', 'status', '-w', w], dbSize);
+    await same(tw, ['endpoint', 'hashkv', '-w', w]);
+    // etcdctl 3.4 crashes on `-w fields` here (nil header): same panic line and exit code 2.
+    const panicTrace = (s: string) => s.replace(/goroutine[\s\S]*/, '').replace(/pc=0x[0-9a-f]+/, 'pc=<PC>');
+    await same(tw, ['alarm', 'list', '-w', w], panicTrace);
+    await same(tw, ['alarm', 'disarm', '-w', w], panicTrace);
+  }
+  await same(tw, ['endpoint', 'hashkv', '--rev', '2']);
+  await same(tw, ['defrag']);
+  for (const args of [['member', 'add'], ['member', 'add', 'x', 'http://a:1'], ['member', 'add', 'x'], ['member', 'remove'], ['member', 'remove', 'zz'], ['member', 'update', '12'], ['member', 'promote', '1234'], ['move-leader'], ['move-leader', 'zz'], ['alarm', 'list', 'x']]) {
+    await same(tw, args);
+  }
+
+  // Leases: IDs come from each server's clock, so they are replaced by a placeholder.
+  const granted = await tw.both(['lease', 'grant', '1000']);
+  const hexId = { real: granted.real.stdout.split(' ')[1], ours: granted.ours.stdout.split(' ')[1] };
+  assert.match(hexId.ours, /^[0-9a-f]{16}$/);
+  assert.equal(granted.ours.stdout.replace(hexId.ours, 'ID'), granted.real.stdout.replace(hexId.real, 'ID'));
+  const decId = { real: BigInt('0x' + hexId.real).toString(), ours: BigInt('0x' + hexId.ours).toString() };
+  const noLease = (s: string, side: Side) => s.split(hexId[side]).join('<ID>').split(decId[side]).join('<ID>');
+  // Remaining TTLs tick with wall time; compare them loosely.
+  const noTtl = (s: string, side: Side) => noLease(s, side).replace(/remaining\(\d+s\)/g, 'remaining(<T>)').replace(/"ttl":\d+/g, '"ttl":<T>').replace(/"TTL" : 9\d\d/g, '"TTL" : <T>');
+
+  await same(tw, (s) => ['put', 'leased', 'v', `--lease=${hexId[s]}`]);
+  for (const w of ['simple', 'json', 'fields']) {
+    await same(tw, ['lease', 'grant', '60', '-w', w], (s) => s.replace(/\d{17,20}|[0-9a-f]{16}/g, '<NEWID>'));
+    await same(tw, (s) => ['lease', 'timetolive', hexId[s], '-w', w], noTtl);
+    await same(tw, (s) => ['lease', 'timetolive', '--keys', hexId[s], '-w', w], noTtl);
+    await same(tw, (s) => ['lease', 'keep-alive', '--once', hexId[s], '-w', w], noLease);
+  }
+  await same(tw, ['lease', 'list', '-w', 'json'], (s) => s.replace(/\d{17,20}/g, '<ID>'));
+  await same(tw, ['lease', 'list'], (s) => s.replace(/[0-9a-f]{16}\n/g, '<ID>\n'));
+  for (const args of [['lease', 'grant'], ['lease', 'grant', 'x'], ['lease', 'revoke'], ['lease', 'timetolive', 'zz'], ['lease', 'timetolive', '1234'], ['lease', 'timetolive', '1234', '-w', 'json'], ['lease', 'revoke', '1234'], ['lease', 'keep-alive', '--once', '1234'], ['lease', 'list', '-w', 'table']]) {
+    await same(tw, args);
+  }
+  await same(tw, (s) => ['lease', 'revoke', hexId[s], '-w', 'json']);
+  await same(tw, (s) => ['lease', 'timetolive', hexId[s]], noLease);
+  await same(tw, ['get', 'leased']);
+
+  // Users and roles (auth stays disabled).
+  const authCmds = [
+    ['role', 'add', 'reader'],
+    ['role', 'grant-permission', 'reader', 'read', 'foo'],
+    ['role', 'grant-permission', 'reader', 'readwrite', 'pre', '--prefix'],
+    ['role', 'grant-permission', 'reader', 'write', 'a', 'c'],
+    ['role', 'grant-permission', 'reader', 'bogus', 'a'],
+    ['role', 'get', 'reader'],
+    ['role', 'get', 'reader', '-w', 'json'],
+    ['role', 'get', 'reader', '-w', 'fields'],
+    ['role', 'list'],
+    ['role', 'list', '-w', 'fields'],
+    ['user', 'add', 'alice:secret'],
+    ['user', 'add', 'bob', '--new-user-password', 'pw', '-w', 'json'],
+    ['user', 'grant-role', 'alice', 'reader'],
+    ['user', 'get', 'alice'],
+    ['user', 'get', 'alice', '--detail'],
+    ['user', 'list'],
+    ['user', 'list', '-w', 'json'],
+    ['user', 'revoke-role', 'alice', 'reader'],
+    ['role', 'revoke-permission', 'reader', 'foo'],
+    ['role', 'revoke-permission', 'reader', 'a', 'c'],
+    ['user', 'delete', 'bob'],
+    ['role', 'delete', 'reader'],
+    ['user', 'get', 'nosuch'],
+    ['user', 'add'],
+    ['auth', 'disable'],
+  ];
+  for (const args of authCmds) await same(tw, args);
+});
+
+test('snapshot save and status match etcdctl', async (t) => {
+  const tw = await startTwins(t);
+  const dir = mkdtempSync(join(tmpdir(), 'tsetcdctl-snap-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (let i = 0; i < 20; i++) await tw.both(['put', `k${i}`, `value ${i}`]);
+  await tw.both(['del', 'k1']);
+
+  const saved = await tw.both((s) => ['snapshot', 'save', join(dir, `${s}.db`)]);
+  const fix = (r: RunResult, side: Side) => ({ ...r, stdout: r.stdout.replace(join(dir, `${side}.db`), 'FILE') });
+  assert.deepEqual(fix(saved.ours, 'ours'), fix(saved.real, 'real'));
+  assert.ok(statSync(join(dir, 'ours.db')).size > 0);
+  // Progress is logged on stderr like etcdctl (zap JSON lines).
+  const progress = await runInProcess(['--endpoints', tw.ours.endpoint, 'snapshot', 'save', join(dir, 'again.db')]);
+  assert.match(progress.stderr, /"msg":"fetching snapshot"/);
+  assert.match(progress.stderr, /"msg":"saved"/);
+
+  // `snapshot status` reads the file: both tools on each file must agree.
+  for (const file of ['real.db', 'ours.db']) {
+    for (const w of ['simple', 'json', 'fields', 'table']) {
+      const real = await run('etcdctl', ['snapshot', 'status', join(dir, file), '-w', w]);
+      const ours = await runInProcess(['snapshot', 'status', join(dir, file), '-w', w]);
+      assert.deepEqual(ours, real, `snapshot status ${file} -w ${w}`);
+    }
+  }
+  for (const args of [['snapshot', 'status'], ['snapshot', 'status', join(dir, 'missing.db')], ['snapshot', 'save'], ['snapshot', 'status', join(dir, 'real.db'), '-w', 'protobuf']]) {
+    const real = await run('etcdctl', args);
+    const ours = await runInProcess(args);
+    assert.deepEqual(ours, real, args.join(' '));
+  }
+});
+
+/** Starts a watcher process; resolves with its output once `until` matches it (then kills it). */
+function watchUntil(bin: string, args: string[], until: RegExp, startWrites: () => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`watch timed out; got ${JSON.stringify(out)} ${err}`));
+    }, 20000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      if (until.test(out)) {
+        clearTimeout(timer);
+        child.kill('SIGTERM');
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', () => resolve(out));
+    child.on('spawn', startWrites);
+  });
+}
+
+test('watch prints the same events as etcdctl', async (t) => {
+  const tw = await startTwins(t);
+  const status = await tw.both(['get', 'x', '-w', 'json']);
+  const rev = JSON.parse(status.real.stdout).header.revision as number;
+  assert.equal(JSON.parse(status.ours.stdout).header.revision, rev);
+  const writes = async () => {
+    for (const args of [['put', 'w1', 'x'], ['put', 'w1', 'y'], ['put', 'w2', 'z'], ['del', 'w1'], ['put', 'stop', 'now']]) await tw.both(args);
+  };
+  const from = String(rev + 1);
+  // Live events (the simple format does not depend on how events are batched).
+  let started = 0;
+  const kick = () => {
+    if (++started === 2) void writes();
+  };
+  const live = ['watch', 'w', '--prefix', '--prev-kv', '--rev', from];
+  const [liveReal, liveOurs] = await Promise.all([
+    watchUntil('etcdctl', ['--endpoints', tw.real.endpoint, ...live], /DELETE\nw1\ny\nw1\n\n$/, kick),
+    watchUntil(tsetcdctlBin, ['--endpoints', tw.ours.endpoint, ...live], /DELETE\nw1\ny\nw1\n\n$/, kick),
+  ]);
+  assert.equal(liveOurs, liveReal);
+  await new Promise((res) => setTimeout(res, 200));
+  const afterWrites = await tw.both(['get', 'stop']);
+  assert.deepEqual(afterWrites.ours, afterWrites.real);
+  // History replayed from --rev: whole responses (headers, batching) are deterministic.
+  for (const [args, until] of [
+    [['watch', '', '--prefix', '--rev', from, '-w', 'json'], /"c3RvcA=="[^\n]*\n$/],
+    [['watch', 'stop', '--rev', from, '-w', 'fields'], /"Lease" : 0\n$/],
+    [['watch', 'w1', 'w3', '--rev', from, '-w', 'protobuf'], /w1/],
+  ] as const) {
+    const [real, ours] = await Promise.all([
+      watchUntil('etcdctl', ['--endpoints', tw.real.endpoint, ...args], until, () => undefined),
+      watchUntil(tsetcdctlBin, ['--endpoints', tw.ours.endpoint, ...args], until, () => undefined),
+    ]);
+    assert.equal(ours, real, args.join(' '));
+  }
+  // A compacted start revision: canceled by the server, same message and exit code.
+  await tw.both(['compaction', String(rev + 3)]);
+  const compacted = await tw.both(['watch', 'w', '--rev', '2', '-w', 'json']);
+  assert.deepEqual(compacted.ours, compacted.real);
+  for (const args of [['watch'], ['watch', 'a', '--'], ['watch', 'a', 'b', '--prefix']]) {
+    const r = await tw.both(args);
+    assert.deepEqual(r.ours, r.real, args.join(' '));
+  }
+});
