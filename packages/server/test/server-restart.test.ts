@@ -43,6 +43,20 @@ test('restart keeps keys, revisions, history, leases, compaction and IDs', async
   await call(c.lease.leaseRevoke.bind(c.lease), P.LeaseRevokeRequest.fromPartial({ ID: lease.ID }));
   const gone = await call(c.kv.range.bind(c.kv), P.RangeRequest.fromPartial({ key: b('leased') }));
   assert.equal(gone.kvs.length, 0);
+  // a watch from before the restart is served from MVCC history (with prev_kv)
+  const ws = c.watch.watch();
+  ws.on('error', () => undefined);
+  const evs: Array<{ key: string; rev: bigint; prev?: string }> = [];
+  const done = new Promise<void>((resolve) => ws.on('data', (r: etcdserverpb.WatchResponse) => {
+    for (const e of r.events) evs.push({ key: e.kv!.key.toString(), rev: e.kv!.modRevision, prev: e.prevKv?.value.toString() });
+    if (evs.length >= 2) resolve();
+  }));
+  ws.write({ requestUnion: { $case: 'createRequest', value: P.WatchCreateRequest.fromPartial({ key: b('k3'), startRevision: 30n, prevKv: true }) } });
+  await done;
+  ws.end();
+  assert.deepEqual(evs.map((e) => e.key), ['k3', 'k3']);
+  for (let i = 1; i < evs.length; i++) assert.ok(evs[i].rev > evs[i - 1].rev);
+  assert.ok(evs.every((e) => e.prev !== undefined && e.prev.startsWith('v')), JSON.stringify(evs, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
   // writes continue at the next revision
   const p = await call(c.kv.put.bind(c.kv), P.PutRequest.fromPartial({ key: b('new'), value: b('1') }));
   assert.equal(p.header?.revision, before.header!.revision + 2n);

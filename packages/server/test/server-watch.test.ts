@@ -142,3 +142,35 @@ test('watch: progress_notify on an idle watcher', async (t) => {
   st.create({ key: b('idle'), progressNotify: true });
   await st.until((g) => g.filter((r) => r.watchId === 0n && !r.created && r.events.length === 0).length >= 1, 3000);
 });
+
+test('watch: a slow reader is buffered by flow control and caught up from history, nothing lost', async (t) => {
+  const m = await startMember(t);
+  const { kv, watch } = connect(t, m.clientUrls[0]);
+  const s = watch.watch();
+  s.on('error', () => undefined);
+  t.after(() => s.end());
+  const got: WR[] = [];
+  s.on('data', (r: WR) => got.push(r));
+  s.write({ requestUnion: { $case: 'createRequest', value: P.WatchCreateRequest.fromPartial({ key: b('big/'), rangeEnd: b('big0') }) } });
+  const waitFor = async (pred: () => boolean, ms = 20000): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error('timeout');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await waitFor(() => got.some((r) => r.created));
+  s.pause(); // stop reading: HTTP/2 windows fill up, the server must hold back
+  const value = Buffer.alloc(16 * 1024, 7);
+  const n = 600; // ~10 MB of events, more than the flow-control windows
+  for (let i = 0; i < n; i += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, j) => call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b(`big/${String(i + j).padStart(4, '0')}`), value }))));
+  }
+  s.resume();
+  await waitFor(() => got.flatMap((r) => r.events).length >= n);
+  const evs = got.flatMap((r) => r.events);
+  assert.equal(evs.length, n);
+  const revs = evs.map((e) => e.kv!.modRevision);
+  for (let i = 1; i < revs.length; i++) assert.equal(revs[i], revs[i - 1] + 1n, `gap or duplicate at ${i}`);
+  assert.ok(evs.every((e) => e.kv!.value.length === value.length));
+});
