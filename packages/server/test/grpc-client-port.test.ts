@@ -6,6 +6,7 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
@@ -304,4 +305,21 @@ test('close() lets an in-flight HTTPS/1.1 request finish within the grace period
   assert.deepEqual(await response, { status: 200, body: 'slow /slow' });
   assert.ok(elapsed >= 100 && elapsed < 2500, `close took ${elapsed} ms`);
   assert.equal(listener.connections, 0);
+});
+
+test('TLS without ALPN: the decrypted bytes are sniffed (HTTP/2 preface → gRPC)', async (t) => {
+  const pki = pkiFor(t);
+  const h = await startHarness(t, registerEcho, { listener: { tls: { key: pki.serverKey, cert: pki.serverCert } } });
+  const socket = tls.connect({ host: '127.0.0.1', port: h.port, ca: pki.ca, servername: 'localhost' }); // no ALPNProtocols
+  await new Promise((r) => socket.once('secureConnect', r));
+  assert.equal(socket.alpnProtocol, false);
+  const session = http2.connect(`https://localhost:${h.port}`, { createConnection: () => socket });
+  t.after(() => session.destroy());
+  const stream = session.request({ ':method': 'POST', ':path': '/test.Echo/Say', 'content-type': 'application/grpc', 'te': 'trailers' });
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  const trailers = new Promise<http2.IncomingHttpHeaders>((r) => stream.once('trailers', r));
+  stream.end(frameMessage(toJson('no alpn')));
+  assert.equal((await trailers)['grpc-status'], '0');
+  assert.deepEqual(fromJson(Buffer.concat(chunks).subarray(5)), { req: 'no alpn', cn: null });
 });
