@@ -138,9 +138,11 @@ export class TestCluster {
             await c.get('__ready_probe__', { timeout: 500 });
             break;
           } catch (err) {
-            if (Date.now() > until) {
-              const m = this.members.find((x) => x.clientUrl === ep);
-              throw new Error(`${ep} not ready: ${String(err)}\n${m?.log.slice(-20).join('') ?? ''}`);
+            const m = this.members.find((x) => x.clientUrl === ep);
+            const exited = m !== undefined && m.proc === undefined;
+            if (Date.now() > until || exited) {
+              const why = exited ? 'server exited' : String(err);
+              throw new Error(`${ep} not ready: ${why}\n${m?.log.slice(-20).join('') ?? ''}`);
             }
             await new Promise((r) => setTimeout(r, 50));
           }
@@ -181,9 +183,10 @@ export async function startCluster(opts: StartOptions = {}): Promise<TestCluster
       await cluster.waitReady(opts.readyTimeoutMs ?? 15_000);
       return cluster;
     } catch (err) {
+      const log = members.flatMap((m) => m.log).join('');
       await cluster.close();
       // A port picked free may have been taken meanwhile: try again with new ports.
-      if (attempt >= 2) throw err;
+      if (attempt >= 2 || !/address already in use/i.test(log)) throw err;
     }
   }
 }
