@@ -162,8 +162,10 @@ test('TLS and plaintext on one port: gRPC over TLS (ALPN h2), HTTPS/1.1, h2c and
   const secure = tlsClient(t, h.target, pki);
   assert.deepEqual(await unary(secure, '/test.Echo/Say', { tls: true }), { req: { tls: true }, cn: null });
   assert.deepEqual(await unary(h.client, '/test.Echo/Say', { tls: false }), { req: { tls: false }, cn: null });
-  const got = await httpGet(`https://${h.target}/version`, { ca: pki.ca });
+  const got = await httpGet(`https://${h.target}/version`, { ca: pki.ca }); // node's https: no ALPN, sniffed
   assert.equal(got.body.url, '/version');
+  const alpn = await httpGet(`https://${h.target}/alpn`, { ca: pki.ca, ALPNProtocols: ['http/1.1'] } as https.RequestOptions);
+  assert.deepEqual(alpn.body, { method: 'GET', url: '/alpn', body: 0, httpVersion: '1.1' });
   assert.equal((await httpGet(`http://${h.target}/version`)).body.url, '/version');
 });
 

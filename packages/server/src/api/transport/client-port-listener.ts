@@ -295,11 +295,16 @@ export class ClientPortListener {
   /** Read until the route is known, put the bytes back, then call `route` with them. */
   private sniffFirstBytes(socket: net.Socket, route: (head: Buffer) => void): void {
     let head: Buffer | undefined;
-    socket.setTimeout(this.options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs, () => socket.destroy());
+    const onTimeout = (): void => {
+      socket.destroy();
+    };
+    socket.setTimeout(this.options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs);
+    socket.once('timeout', onTimeout);
     const onData = (chunk: Buffer): void => {
       head = head === undefined ? chunk : Buffer.concat([head, chunk]);
       if (head[0] !== tlsHandshakeRecord && sniff(head) === undefined) return;
       socket.off('data', onData);
+      socket.off('timeout', onTimeout);
       socket.pause();
       socket.setTimeout(0);
       socket.unshift(head);
