@@ -44,7 +44,6 @@ export interface MethodDefinitionLike<Req, Res, ClientStreams extends boolean, S
   requestDeserialize: (payload: Buffer) => Req;
   responseSerialize: (message: Res) => Uint8Array;
 }
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyMethodDefinition = MethodDefinitionLike<any, any, boolean, boolean>;
 
 /** The handler type addService expects for a method definition. */
