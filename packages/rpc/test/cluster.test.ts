@@ -55,7 +55,7 @@ async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeo
   }
 }
 
-test('cluster: kill -9, restart, SIGTERM and etcd outage with continuous calls', { timeout: 90_000 }, async (t) => {
+test('cluster: kill -9, restart, SIGTERM and etcd outage with continuous calls', { timeout: 180_000 }, async (t) => {
   const etcd = await startEtcd();
   t.after(() => etcd.close());
   const key = 'hello.rpc';

@@ -45,7 +45,7 @@ export async function startGreeter(env: GreeterEnv): Promise<GreeterProcess> {
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`greeter did not start:\n${out}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`greeter did not start:\n${out}`)), 45_000);
     const onData = () => {
       const m = /READY (\S+)/.exec(out);
       if (m) {
