@@ -286,8 +286,9 @@ export class Raft {
     }
     li = this.log.append(es);
     this.prs.progress.get(this.id)!.maybeUpdate(li);
-    // Single voter: appending is committing.
-    this.maybeCommit();
+    // Single voter: appending is committing. (With more voters no follower can hold entries we
+    // just appended, so the quorum index cannot move here.)
+    if (this.prs.voters.size === 1) this.maybeCommit();
     return true;
   }
 
