@@ -285,3 +285,17 @@ test('defragment during compaction and writes keeps the store equal to an undist
   assert.deepEqual(s.range(b('k'), { rangeEnd: all }), twin.range(b('k'), { rangeEnd: all }));
   assert.equal(s.range(b('during')).kvs[0].modRevision, 2001n);
 });
+
+test('aux writes inside a write txn never commit half of it', (t) => {
+  const s = MvccStore.openDir(tmpDir(t), { batchLimitOps: 2 });
+  t.after(() => s.close());
+  const c0 = s.backend.commitCount();
+  const tx = s.write();
+  tx.put(b('a'), b('1'), 0n);
+  tx.put(b('b'), b('2'), 0n);
+  s.backend.putAux(Buckets.lease, 'lease-1', b('x'));
+  assert.equal(s.backend.commitCount(), c0, 'committed inside the txn');
+  tx.end();
+  assert.equal(s.backend.commitCount(), c0 + 1);
+  assert.equal(s.backend.pendingCount(), 0);
+});

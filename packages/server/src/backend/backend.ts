@@ -64,6 +64,7 @@ export class Backend {
   private defragging = false;
   private defragDone: Promise<void> | undefined;
   private commits = 0;
+  private holds = 0;
 
   private constructor(opts: BackendOptions) {
     this.path = opts.path;
@@ -231,9 +232,22 @@ export class Backend {
     return this.commits;
   }
 
-  /** Commits now if the batch reached its op limit. Called at transaction boundaries. */
+  /**
+   * Holds size-triggered commits (commitIfFull) until release(): an MVCC write txn holds them
+   * so that aux writes made inside it never commit half of the txn.
+   */
+  hold(): void {
+    this.holds++;
+  }
+
+  release(): void {
+    assert(this.holds > 0, 'release without hold');
+    this.holds--;
+  }
+
+  /** Commits now if the batch reached its op limit (unless held). Called at transaction boundaries. */
   commitIfFull(): void {
-    if (this.pendingOps >= this.batchLimitOps) this.commitSync();
+    if (this.pendingOps >= this.batchLimitOps && this.holds === 0) this.commitSync();
   }
 
   /** Commits every staged write (and the consistent index) in one LMDB transaction. */

@@ -156,8 +156,10 @@ export class MvccStore {
     if (finRev > this.currentRev) this.currentRev = finRev;
     if (schedRev > finRev) {
       this.compactMainRev = schedRev;
-      this.compactChain = this.runCompaction(schedRev);
-      return this.compactChain;
+      const resumed = this.runCompaction(schedRev);
+      // handled here too: nobody has to await `restored`
+      this.compactChain = resumed.catch(() => undefined);
+      return resumed;
     }
     return Promise.resolve();
   }
@@ -208,6 +210,7 @@ export class MvccStore {
     this.checkOpen();
     if (this.txnOpen) throw new ErrTxnInProgress();
     this.txnOpen = true;
+    this.backend.hold();
     return new StoreWriteTxn(this, this.currentRev);
   }
 
@@ -217,6 +220,7 @@ export class MvccStore {
   endTxn(newRev: number | undefined): void {
     assert(this.txnOpen, 'end of a txn that is not open');
     this.txnOpen = false;
+    this.backend.release();
     if (newRev !== undefined) {
       assert(newRev === this.currentRev + 1, 'a txn advances the revision by one');
       this.currentRev = newRev;
