@@ -87,15 +87,21 @@ test('three-member cluster: membership, maintenance, failover', async (t) => {
   });
 
   await t.test('watch resumes on another member after its member (the leader) dies', async () => {
-    const li = await leaderIndex();
-    const order = [li, (li + 1) % 3, (li + 2) % 3].map((i) => cluster.endpoints[i]);
-    const watching = new Client({ endpoints: order, dialTimeout: 1_000 });
+    const watching = new Client({ endpoints: cluster.endpoints, dialTimeout: 1_000 });
     t.after(() => watching.close());
-    const writer = new Client({ endpoints: [order[1], order[2]], dialTimeout: 1_000 });
-    t.after(() => writer.close());
     const w = watching.watch('/fo/', { prefix: true });
     await w.ready;
-    assert.equal(watching.activeEndpoint, order[0]);
+    // Make the member carrying the watch stream the leader, then kill it.
+    const li = cluster.endpoints.indexOf(watching.activeEndpoint);
+    const current = await leaderIndex();
+    if (current !== li) {
+      const id = (await client.maintenance.status({ endpoint: cluster.endpoints[li] })).header!.memberId;
+      await client.maintenance.moveLeader(id, { endpoint: cluster.endpoints[current] });
+      assert.equal(await leaderIndex(), li);
+    }
+    const order = [li, (li + 1) % 3, (li + 2) % 3].map((i) => cluster.endpoints[i]);
+    const writer = new Client({ endpoints: [order[1], order[2]], dialTimeout: 1_000 });
+    t.after(() => writer.close());
     const revs: bigint[] = [];
     let stop = false;
     const writing = (async () => {
