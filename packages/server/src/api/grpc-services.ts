@@ -1,6 +1,7 @@
 // Registers etcd's v3 services on the gRPC transport.
 
-import { etcdserverpb } from '@tsetcd/proto';
+import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
+import { ElectionLockApi } from './election-lock.js';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { GrpcServer, GrpcError, type CallObserver } from './transport/index.js';
 import { KvApi } from './kv.js';
@@ -62,5 +63,28 @@ export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcSe
     mt.snapshot(call).catch((e) => call.end(toGrpcError(e))),
   );
   unary('/etcdserverpb.Maintenance/MoveLeader', pb.MoveLeaderRequest, pb.MoveLeaderResponse, (r) => mt.moveLeader(r));
+
+  const el = new ElectionLockApi(s);
+  g.addUnary('/v3lockpb.Lock/Lock', dec(v3lockpb.LockRequest), enc(v3lockpb.LockResponse), async (r, call) => {
+    try {
+      return await el.lock(r, call.signal);
+    } catch (e) {
+      throw toGrpcError(e);
+    }
+  });
+  unary('/v3lockpb.Lock/Unlock', v3lockpb.UnlockRequest, v3lockpb.UnlockResponse, (r) => el.unlock(r));
+  g.addUnary('/v3electionpb.Election/Campaign', dec(v3electionpb.CampaignRequest), enc(v3electionpb.CampaignResponse), async (r, call) => {
+    try {
+      return await el.campaign(r, call.signal);
+    } catch (e) {
+      throw toGrpcError(e);
+    }
+  });
+  unary('/v3electionpb.Election/Proclaim', v3electionpb.ProclaimRequest, v3electionpb.ProclaimResponse, (r) => el.proclaim(r));
+  unary('/v3electionpb.Election/Leader', v3electionpb.LeaderRequest, v3electionpb.LeaderResponse, (r) => el.leader(r));
+  unary('/v3electionpb.Election/Resign', v3electionpb.ResignRequest, v3electionpb.ResignResponse, (r) => el.resign(r));
+  g.addServerStream('/v3electionpb.Election/Observe', dec(v3electionpb.LeaderRequest), enc(v3electionpb.LeaderResponse), (r, call) =>
+    el.observe(r, call).then(() => call.end(), (e) => call.end(toGrpcError(e))),
+  );
   return g;
 }
