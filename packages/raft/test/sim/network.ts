@@ -13,6 +13,8 @@ export interface NetworkFaults {
 
 export const RELIABLE: NetworkFaults = { dropRate: 0, duplicateRate: 0, maxDelayTicks: 1 };
 
+export type SendOutcome = 'sent' | 'lost' | 'unreachable';
+
 interface InFlight {
   deliverAt: number;
   from: NodeId;
@@ -58,14 +60,18 @@ export class Network {
   }
 
   /**
-   * Queues a message. Returns false if it was dropped at send time (the caller reports a dropped
-   * snapshot to raft, as a real transport would).
+   * Queues a message. 'unreachable' means a partition blocked it (a real transport notices a
+   * failed connection and the node calls reportUnreachable); 'lost' is a silent drop.
    */
-  send(now: number, m: Message): boolean {
+  send(now: number, m: Message): SendOutcome {
     this.sent++;
-    if (this.blocked(m.from, m.to) || this.rng.chance(this.faults.dropRate)) {
+    if (this.blocked(m.from, m.to)) {
       this.dropped++;
-      return false;
+      return 'unreachable';
+    }
+    if (this.rng.chance(this.faults.dropRate)) {
+      this.dropped++;
+      return 'lost';
     }
     const bytes = encodeMessage(m);
     const isSnapshot = m.snapshot !== undefined;
@@ -73,7 +79,7 @@ export class Network {
     if (this.rng.chance(this.faults.duplicateRate)) {
       this.queue.push({ deliverAt: now + this.rng.int(this.faults.maxDelayTicks + 2), from: m.from, to: m.to, bytes, isSnapshot });
     }
-    return true;
+    return 'sent';
   }
 
   /** Messages due at `now`, in random order; partitions apply at delivery time too. */

@@ -21,6 +21,7 @@ import {
 import { hashBytes, mix } from './hash.js';
 import { Checker, SimFailure } from './checker.js';
 import { mulberry32 } from './prng.js';
+import type { SendOutcome } from './network.js';
 
 export interface NodeOptions {
   electionTick: number;
@@ -51,7 +52,7 @@ function decodeSmSnapshot(data: Uint8Array): { index: number; digest: number; ch
 }
 
 export interface NodeHooks {
-  send(m: Message): boolean;
+  send(m: Message): SendOutcome;
   applied(node: SimNode, data: Uint8Array): void;
   read(node: SimNode, ctx: Uint8Array, index: number): void;
   confChanged(node: SimNode, cc: ConfChange): void;
@@ -202,9 +203,11 @@ export class SimNode {
     if (rd.hardState) this.persistHardState(rd.hardState);
     // 2. send
     const snapReports: { to: NodeId; ok: boolean }[] = [];
+    const unreachable = new Set<NodeId>();
     for (const m of rd.messages) {
-      const ok = this.hooks.send(m);
-      if (m.snapshot) snapReports.push({ to: m.to, ok });
+      const outcome = this.hooks.send(m);
+      if (m.snapshot) snapReports.push({ to: m.to, ok: outcome === 'sent' });
+      if (outcome === 'unreachable') unreachable.add(m.to);
     }
     // 3. apply
     if (rd.snapshot) {
@@ -228,6 +231,7 @@ export class SimNode {
     for (const rs of rd.readStates) this.hooks.read(this, rs.requestCtx, rs.index);
     raw.advance(rd);
     for (const r of snapReports) raw.reportSnapshot(r.to, r.ok);
+    for (const id of unreachable) raw.reportUnreachable(id);
     // 4. checks that need the whole Ready handled
     const st = raw.raft;
     if (rd.softState?.state === 'Leader') {
