@@ -12,8 +12,16 @@ import type { WatchStream } from './watch-stream.js';
 export const recentRevisionsLimit = 4096;
 /** Events kept in memory at most (the ring is trimmed by whichever limit is hit first). */
 export const recentEventsLimit = 65536;
+/** Bytes of keys and values kept in memory at most. */
+export const recentBytesLimit = 64 * 1024 * 1024;
 /** etcd's default progress notification interval for watchers with progress_notify. */
 export const defaultProgressNotifyIntervalMs = 10 * 60 * 1000;
+
+function bytesOf(events: MvccEvent[]): number {
+  let n = 0;
+  for (const e of events) n += e.kv.key.length + e.kv.value.length + (e.prevKv ? e.prevKv.value.length : 0);
+  return n;
+}
 
 export interface RevisionEvents {
   revision: bigint;
@@ -30,6 +38,7 @@ export class WatchHub {
   readonly progressNotifyIntervalMs: number;
   private ring: RevisionEvents[] = [];
   private ringEvents = 0;
+  private ringBytes = 0;
   private readonly streams = new Set<WatchStream>();
   private pumpScheduled = false;
   private progressTimer: NodeJS.Timeout | undefined;
@@ -51,12 +60,18 @@ export class WatchHub {
       // a gap (e.g. a restored snapshot): the ring restarts; older revisions come from history
       this.ring = [];
       this.ringEvents = 0;
+      this.ringBytes = 0;
     }
     this.ring.push({ revision, events });
     this.ringEvents += events.length;
-    while (this.ring.length > recentRevisionsLimit || (this.ringEvents > recentEventsLimit && this.ring.length > 1)) {
+    this.ringBytes += bytesOf(events);
+    while (
+      this.ring.length > recentRevisionsLimit ||
+      ((this.ringEvents > recentEventsLimit || this.ringBytes > recentBytesLimit) && this.ring.length > 1)
+    ) {
       const old = this.ring.shift()!;
       this.ringEvents -= old.events.length;
+      this.ringBytes -= bytesOf(old.events);
     }
     this.schedulePump();
   }
