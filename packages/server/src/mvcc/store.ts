@@ -255,9 +255,9 @@ export class MvccStore {
     });
   }
 
-  /** @internal */
-  indexFor(key: string): KeyIndex {
-    return this.index.getOrCreate(key);
+  /** @internal a new KeyIndex for a key absent from the index */
+  indexCreate(key: string): KeyIndex {
+    return this.index.create(key);
   }
 
   /** @internal */
@@ -552,7 +552,7 @@ class StoreWriteTxn implements WriteTxn {
     }
     const enc = encodeKv(key, created, version, lease, value);
     this.store.backend.put(Buckets.key, revKey(rev, sub, false), enc);
-    appendRev(existing ?? this.store.indexFor(ks), rev, sub, false);
+    appendRev(existing ?? this.store.indexCreate(ks), rev, sub, false);
     this.events.push({ type: EventType.PUT, kv: decodeKv(enc, BigInt(rev)) });
     return prev === undefined ? {} : { prev };
   }

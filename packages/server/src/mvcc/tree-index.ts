@@ -48,6 +48,13 @@ export class TreeIndex {
     }
   }
 
+  /** Adds a KeyIndex for a key known to be absent (one hash lookup less than getOrCreate). */
+  create(key: string): KeyIndex {
+    const ki = new KeyIndex(key);
+    this.insert(ki);
+    return ki;
+  }
+
   /** Index of the first chunk whose last key >= key (chunks.length if none). */
   private chunkFor(key: string): number {
     const cs = this.chunks;
@@ -74,7 +81,9 @@ export class TreeIndex {
   }
 
   private insert(ki: KeyIndex): void {
+    const before = this.byKey.size;
     this.byKey.set(ki.key, ki);
+    if (this.byKey.size !== before + 1) throw new Error('mvcc invariant violated: key inserted twice into the index');
     const cs = this.chunks;
     if (cs.length === 0) {
       cs.push([ki]);
