@@ -43,7 +43,7 @@ export class Client {
     this.cluster = new Cluster(this.raw);
     this.maintenance = new Maintenance(this.raw);
     this.auth = new Auth(this.raw);
-    this.watches = new WatchManager(this.transport);
+    this.watches = new WatchManager(this.transport, options.watchRequireLeader ?? true);
   }
 
   /** Endpoint URLs as configured. */

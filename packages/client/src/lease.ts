@@ -39,6 +39,8 @@ const firstKeepAliveTimeoutMs = 10_000;
 interface KeepAliveEvents {
   keepalive: [resp: KeepAliveResponse];
   lost: [err: LeaseLostError];
+  /** stop() was called (by the user, or by client.close()). */
+  stopped: [];
 }
 
 /**
@@ -97,6 +99,7 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> implements AsyncIte
     this.stopped = true;
     this.manager.remove(this);
     this.wakeUp();
+    this.emit('stopped');
   }
 
   [Symbol.asyncIterator](): AsyncIterator<KeepAliveResponse> {

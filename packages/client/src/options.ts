@@ -34,6 +34,11 @@ export interface ClientOptions {
   maxCallSendBytes?: number;
   /** Largest response the client accepts, in bytes (clientv3 default: 2 GiB - 1). */
   maxCallRecvBytes?: number;
+  /**
+   * Watch streams carry etcd's "hasleader" requirement (default true): a member that loses its
+   * leader ends the stream, and watchers move to a member that has one.
+   */
+  watchRequireLeader?: boolean;
   /** Extra grpc-js channel options. */
   grpcOptions?: Partial<ChannelOptions>;
 }

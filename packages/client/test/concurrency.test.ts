@@ -35,6 +35,13 @@ test('concurrency against a real server', async (t) => {
     await c1.lease.revoke(short.lease);
     await short.done;
     assert.equal(short.lostError?.code, 'ETCD_ERR_LEASE_LOST');
+    const c3 = new Client({ endpoints: cluster.endpoints });
+    const s3 = await Session.create(c3, { ttl: 5 });
+    await c3.close();
+    await s3.done;
+    assert.equal(s3.isDone, true);
+    assert.equal(s3.lostError, undefined, 'closed, not lost');
+    await c1.lease.revoke(s3.lease);
   });
 
   await t.test('mutex: two clients never hold the lock together; key layout matches Go', async () => {

@@ -15,7 +15,7 @@ export interface SessionOptions {
 }
 
 export class Session {
-  /** Resolves when the session ends: lease lost, orphan() or close(). */
+  /** Resolves when the session ends: lease lost, orphan(), close() or client.close(). */
   readonly done: Promise<void>;
   /** Set when the lease was lost (as opposed to the session being closed). */
   lostError: LeaseLostError | undefined;
@@ -33,6 +33,8 @@ export class Session {
       this.lostError = err;
       this.finish();
     });
+    // client.close() stops every keepalive: the session is over then too.
+    keepAlive.once('stopped', () => this.finish());
   }
 
   /** Grants (or adopts) the lease and starts keeping it alive. */
