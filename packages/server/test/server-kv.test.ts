@@ -188,3 +188,35 @@ test('KV: concurrent puts are batched and all acknowledged in order', async (t) 
   const r = await call(kv.range.bind(kv), range('p/', { rangeEnd: b('p0'), countOnly: true }));
   assert.equal(r.count, BigInt(n));
 });
+
+test('bad input never crashes or hangs: malformed protobuf, odd enums, deep txns, random bytes', async (t) => {
+  const m = await startMember(t);
+  const { kv } = connect(t, m.clientUrls[0]);
+  const raw = (path: string, bytes: Buffer) =>
+    new Promise<{ code: number; details: string }>((resolve) => {
+      (kv as unknown as { makeUnaryRequest: Function }).makeUnaryRequest(path, (x: Buffer) => x, (x: Buffer) => x, bytes, (err: { code: number; details: string } | null) =>
+        resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '' }));
+    });
+  const bad = await raw('/etcdserverpb.KV/Put', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
+  assert.equal(bad.code, 13);
+  assert.match(bad.details, /^grpc: error unmarshalling request/);
+  // seeded random payloads to every KV method: each gets an answer
+  let seed = 12345;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  for (let i = 0; i < 60; i++) {
+    const len = Math.floor(rnd() * 40);
+    const bytes = Buffer.from(Array.from({ length: len }, () => Math.floor(rnd() * 256)));
+    const method = ['Range', 'Put', 'DeleteRange', 'Txn', 'Compact'][i % 5];
+    const r = await raw(`/etcdserverpb.KV/${method}`, bytes);
+    assert.ok(Number.isInteger(r.code));
+  }
+  const weird = await call(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: b('a'), rangeEnd: Buffer.of(0), limit: -5n, sortOrder: 7 as etcdserverpb.RangeRequest_SortOrder, sortTarget: 9 as etcdserverpb.RangeRequest_SortTarget }));
+  assert.ok(Array.isArray(weird.kvs));
+  let nested = P.TxnRequest.fromPartial({ success: [{ request: { $case: 'requestPut', value: put('deep', 'x') } }] });
+  for (let i = 0; i < 40; i++) nested = P.TxnRequest.fromPartial({ success: [{ request: { $case: 'requestTxn', value: nested } }] });
+  const deep = await call(kv.txn.bind(kv), nested);
+  assert.equal(deep.succeeded, true);
+  assert.equal((await call(kv.range.bind(kv), range('deep'))).kvs[0].value.toString(), 'x');
+  // still serving
+  await call(kv.put.bind(kv), put('alive', '1'));
+});
