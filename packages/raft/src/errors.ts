@@ -52,20 +52,14 @@ export class ErrStepLocalMsg extends RaftError {
   }
 }
 
-/** A response arrived from a peer that is not in the current configuration. */
-export class ErrStepPeerNotFound extends RaftError {
-  constructor() {
-    super('StepPeerNotFound', 'raft: cannot step as peer not found');
-  }
-}
-
-/** Misconfiguration (bad Config) or a decode failure. */
+/** Misconfiguration (bad Config or an `applied` older than the storage snapshot). */
 export class ErrInvalidConfig extends RaftError {
   constructor(message: string) {
     super('InvalidConfig', message);
   }
 }
 
+/** Malformed bytes given to one of the codec's decode functions. */
 export class ErrDecode extends RaftError {
   constructor(message: string) {
     super('Decode', `raft codec: ${message}`);
