@@ -204,6 +204,6 @@ export async function execute(root: Command, argv: string[], out: Output, io: Ct
   try {
     await cmd.def.run!(ctx);
   } finally {
-    ctx.session.close();
+    await ctx.session.close();
   }
 }

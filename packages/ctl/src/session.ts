@@ -152,7 +152,6 @@ export class Session {
     const cfg = await this.clientConfig(extraEnv);
     const c = new Connection(cfg, cfg.endpoints[0] ?? '127.0.0.1:2379');
     this.conns.push(c);
-    await c.prepare();
     return c;
   }
 
@@ -160,7 +159,6 @@ export class Session {
   async clientFor(ep: string, cfg?: ConnectionConfig): Promise<Connection> {
     const c = new Connection(cfg ?? (await this.clientConfig()), ep);
     this.conns.push(c);
-    await c.prepare();
     return c;
   }
 
@@ -171,8 +169,8 @@ export class Session {
     return this.stdinText;
   }
 
-  close(): void {
-    for (const c of this.conns) c.close();
-    this.conns.length = 0;
+  async close(): Promise<void> {
+    const conns = this.conns.splice(0);
+    await Promise.all(conns.map((c) => c.close()));
   }
 }

@@ -2,6 +2,7 @@
 
 import { authpb } from '@tsetcd/proto';
 import type { CommandDef, RunContext } from '../command.js';
+import type { DeepPartial, RawUnary } from '@tsetcd/client';
 import type { Connection } from '../connection.js';
 import { grpcErrorText } from '../connection.js';
 import { CtlExit, ExitCode } from '../errors.js';
@@ -25,8 +26,9 @@ async function readPassword(ctx: RunContext, name: string, interactive: boolean)
   return p1;
 }
 
-async function call<Req, Res = never>(c: Connection, method: (...a: never[]) => unknown, req: Req): Promise<Res> {
-  return c.must(c.auth, method, req, ExitCode.Error, undefined, 0) as Promise<Res>;
+/** Auth calls have no deadline in etcdctl (context.TODO()). */
+function call<Req, Res>(c: Connection, method: RawUnary<Req, Res>, req: DeepPartial<Req>): Promise<Res> {
+  return c.must(method, req, ExitCode.Error, undefined, 0);
 }
 
 async function userAdd(ctx: RunContext): Promise<void> {
@@ -48,77 +50,77 @@ async function userAdd(ctx: RunContext): Promise<void> {
     }
   }
   const c = await ctx.session.client();
-  const resp = await call<object, never>(c, c.auth.userAdd, { name: user, password, options: { noPassword } });
+  const resp = await call(c, c.raw.auth.userAdd, { name: user, password, options: { noPassword } });
   ctx.session.display.userAdd(user, resp);
 }
 
 async function userDelete(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 1) bad('user delete command requires user name as its argument');
   const c = await ctx.session.client();
-  ctx.session.display.userDelete(ctx.args[0], await call(c, c.auth.userDelete, { name: ctx.args[0] }));
+  ctx.session.display.userDelete(ctx.args[0], await call(c, c.raw.auth.userDelete, { name: ctx.args[0] }));
 }
 
 async function userGet(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 1) bad('user get command requires user name as its argument');
   const name = ctx.args[0];
   const c = await ctx.session.client();
-  const resp = await call<object, { header: undefined; roles: string[] }>(c, c.auth.userGet, { name });
+  const resp = await call(c, c.raw.auth.userGet, { name });
   if (ctx.flags.getBool('detail')) {
     ctx.out.stdout(`User: ${name}\n`);
     for (const role of resp.roles) {
       ctx.out.stdout('\n');
-      ctx.session.display.roleGet(role, await call(c, c.auth.roleGet, { role }));
+      ctx.session.display.roleGet(role, await call(c, c.raw.auth.roleGet, { role }));
     }
-  } else ctx.session.display.userGet(name, resp as never);
+  } else ctx.session.display.userGet(name, resp);
 }
 
 async function userList(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 0) bad('user list command requires no arguments');
   const c = await ctx.session.client();
-  ctx.session.display.userList(await call(c, c.auth.userList, {}));
+  ctx.session.display.userList(await call(c, c.raw.auth.userList, {}));
 }
 
 async function userPasswd(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 1) bad('user passwd command requires user name as its argument');
   const password = await readPassword(ctx, ctx.args[0], ctx.flags.getBool('interactive'));
   const c = await ctx.session.client();
-  ctx.session.display.userChangePassword(await call(c, c.auth.userChangePassword, { name: ctx.args[0], password }));
+  ctx.session.display.userChangePassword(await call(c, c.raw.auth.userChangePassword, { name: ctx.args[0], password }));
 }
 
 async function userGrantRole(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 2) bad('user grant command requires user name and role name as its argument');
   const c = await ctx.session.client();
-  ctx.session.display.userGrantRole(ctx.args[0], ctx.args[1], await call(c, c.auth.userGrantRole, { user: ctx.args[0], role: ctx.args[1] }));
+  ctx.session.display.userGrantRole(ctx.args[0], ctx.args[1], await call(c, c.raw.auth.userGrantRole, { user: ctx.args[0], role: ctx.args[1] }));
 }
 
 async function userRevokeRole(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 2) bad('user revoke-role requires user name and role name as its argument');
   const c = await ctx.session.client();
-  ctx.session.display.userRevokeRole(ctx.args[0], ctx.args[1], await call(c, c.auth.userRevokeRole, { name: ctx.args[0], role: ctx.args[1] }));
+  ctx.session.display.userRevokeRole(ctx.args[0], ctx.args[1], await call(c, c.raw.auth.userRevokeRole, { name: ctx.args[0], role: ctx.args[1] }));
 }
 
 async function roleAdd(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 1) bad('role add command requires role name as its argument');
   const c = await ctx.session.client();
-  ctx.session.display.roleAdd(ctx.args[0], await call(c, c.auth.roleAdd, { name: ctx.args[0] }));
+  ctx.session.display.roleAdd(ctx.args[0], await call(c, c.raw.auth.roleAdd, { name: ctx.args[0] }));
 }
 
 async function roleDelete(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 1) bad('role delete command requires role name as its argument');
   const c = await ctx.session.client();
-  ctx.session.display.roleDelete(ctx.args[0], await call(c, c.auth.roleDelete, { role: ctx.args[0] }));
+  ctx.session.display.roleDelete(ctx.args[0], await call(c, c.raw.auth.roleDelete, { role: ctx.args[0] }));
 }
 
 async function roleGet(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 1) bad('role get command requires role name as its argument');
   const c = await ctx.session.client();
-  ctx.session.display.roleGet(ctx.args[0], await call(c, c.auth.roleGet, { role: ctx.args[0] }));
+  ctx.session.display.roleGet(ctx.args[0], await call(c, c.raw.auth.roleGet, { role: ctx.args[0] }));
 }
 
 async function roleList(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 0) bad('role list command requires no arguments');
   const c = await ctx.session.client();
-  ctx.session.display.roleList(await call(c, c.auth.roleList, {}));
+  ctx.session.display.roleList(await call(c, c.raw.auth.roleList, {}));
 }
 
 /** etcdctl's permRange: the key and range end of a role permission. */
@@ -152,7 +154,7 @@ async function roleGrantPermission(ctx: RunContext): Promise<void> {
   if (permType === undefined) bad(`invalid permission type: ${args[1]}`);
   const { key, rangeEnd } = permRange(ctx, args.slice(2));
   const c = await ctx.session.client();
-  const resp = await call(c, c.auth.roleGrantPermission, { name: args[0], perm: { permType, key: Buffer.from(key, 'utf8'), rangeEnd: rangeEndBytes(rangeEnd) } });
+  const resp = await call(c, c.raw.auth.roleGrantPermission, { name: args[0], perm: { permType, key: Buffer.from(key, 'utf8'), rangeEnd: rangeEndBytes(rangeEnd) } });
   ctx.session.display.roleGrantPermission(args[0], resp);
 }
 
@@ -161,7 +163,7 @@ async function roleRevokePermission(ctx: RunContext): Promise<void> {
   if (args.length < 2) bad('role revoke-permission command requires role name and key [endkey] as its argument');
   const { key, rangeEnd } = permRange(ctx, args.slice(1));
   const c = await ctx.session.client();
-  const resp = await call(c, c.auth.roleRevokePermission, { role: args[0], key: Buffer.from(key, 'utf8'), rangeEnd: rangeEndBytes(rangeEnd) });
+  const resp = await call(c, c.raw.auth.roleRevokePermission, { role: args[0], key: Buffer.from(key, 'utf8'), rangeEnd: rangeEndBytes(rangeEnd) });
   ctx.session.display.roleRevokePermission(args[0], args[1], rangeEnd, resp);
 }
 
@@ -170,14 +172,14 @@ async function authEnable(ctx: RunContext): Promise<void> {
   const c = await ctx.session.client();
   for (;;) {
     try {
-      await c.call(c.auth, c.auth.authEnable, {});
+      await c.call(c.raw.auth.authEnable, {});
       break;
     } catch (e) {
       const text = grpcErrorText(e);
       if (text !== 'etcdserver: root user does not have root role') throw new CtlExit(ExitCode.Error, text);
       try {
-        await c.call(c.auth, c.auth.roleAdd, { name: 'root' });
-        await c.call(c.auth, c.auth.userGrantRole, { user: 'root', role: 'root' });
+        await c.call(c.raw.auth.roleAdd, { name: 'root' });
+        await c.call(c.raw.auth.userGrantRole, { user: 'root', role: 'root' });
       } catch (e2) {
         throw new CtlExit(ExitCode.Error, grpcErrorText(e2));
       }
@@ -189,7 +191,7 @@ async function authEnable(ctx: RunContext): Promise<void> {
 async function authDisable(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 0) bad('auth disable command does not accept any arguments');
   const c = await ctx.session.client();
-  await c.must(c.auth, c.auth.authDisable, {}, ExitCode.Error);
+  await c.must(c.raw.auth.authDisable, {}, ExitCode.Error);
   ctx.out.stdout('Authentication Disabled\n');
 }
 

@@ -40,7 +40,7 @@ async function leaseGrant(ctx: RunContext): Promise<void> {
     return bad(`bad TTL (${(e as Error).message})`);
   }
   const c = await ctx.session.client();
-  const resp = await c.must(c.lease, c.lease.leaseGrant, { TTL: ttl, ID: 0n }, ExitCode.Error, (t) => `failed to grant lease (${t})`);
+  const resp = await c.must(c.raw.lease.leaseGrant, { TTL: ttl, ID: 0n }, ExitCode.Error, (t) => `failed to grant lease (${t})`);
   if (resp.error) throw new CtlExit(ExitCode.Error, `failed to grant lease (${resp.error})`);
   ctx.session.display.grant(resp);
 }
@@ -49,7 +49,7 @@ async function leaseRevoke(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 1) bad('lease revoke command needs 1 argument');
   const id = leaseFromArg(ctx.args[0]);
   const c = await ctx.session.client();
-  const resp = await c.must(c.lease, c.lease.leaseRevoke, { ID: id }, ExitCode.Error, (t) => `failed to revoke lease (${t})`);
+  const resp = await c.must(c.raw.lease.leaseRevoke, { ID: id }, ExitCode.Error, (t) => `failed to revoke lease (${t})`);
   ctx.session.display.revoke(id, resp);
 }
 
@@ -58,13 +58,13 @@ async function leaseTimeToLive(ctx: RunContext): Promise<void> {
   const id = leaseFromArg(ctx.args[0]);
   const keys = ctx.flags.getBool('keys');
   const c = await ctx.session.client();
-  const resp = await c.must(c.lease, c.lease.leaseTimeToLive, { ID: id, keys }, ExitCode.BadConnection, undefined, 0);
+  const resp = await c.must(c.raw.lease.leaseTimeToLive, { ID: id, keys }, ExitCode.BadConnection, undefined, 0);
   ctx.session.display.timeToLive(resp, keys);
 }
 
 async function leaseList(ctx: RunContext): Promise<void> {
   const c = await ctx.session.client();
-  const resp = await c.must(c.lease, c.lease.leaseLeases, {}, ExitCode.BadConnection, undefined, 0);
+  const resp = await c.must(c.raw.lease.leaseLeases, {}, ExitCode.BadConnection, undefined, 0);
   ctx.session.display.leases(resp);
 }
 
@@ -75,7 +75,12 @@ async function leaseKeepAlive(ctx: RunContext): Promise<void> {
   const s = ctx.session;
   const c = await s.client();
   const once = ctx.flags.getBool('once');
-  const stream = c.lease.leaseKeepAlive(c.metadata());
+  let stream: Awaited<ReturnType<typeof c.raw.leaseKeepAlive>>;
+  try {
+    stream = await c.raw.leaseKeepAlive();
+  } catch (e) {
+    throw new CtlExit(ExitCode.BadConnection, grpcErrorText(e));
+  }
   const lost = () => new CtlExit(ExitCode.BadConnection, 'lease expired or revoked');
   await new Promise<void>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
@@ -149,11 +154,11 @@ async function memberAdd(ctx: RunContext): Promise<void> {
   const urls = peerURLs.split(',');
   const s = ctx.session;
   const c = await s.client();
-  const resp = await c.must(c.cluster, c.cluster.memberAdd, { peerURLs: urls, isLearner: ctx.flags.getBool('learner') }, ExitCode.Error);
+  const resp = await c.must(c.raw.cluster.memberAdd, { peerURLs: urls, isLearner: ctx.flags.getBool('learner') }, ExitCode.Error);
   const newId = resp.member?.ID ?? 0n;
   s.display.memberAdd(resp);
   if (s.display instanceof SimplePrinter) {
-    const list = await c.must(c.cluster, c.cluster.memberList, { linearizable: false } as never, ExitCode.Error);
+    const list = await c.must(c.raw.cluster.memberList, { linearizable: false } as never, ExitCode.Error);
     const conf: string[] = [];
     for (const m of list.members) for (const u of m.peerURLs) conf.push(`${m.ID === newId ? name : m.name}=${u}`);
     ctx.out.stdout('\n');
@@ -168,7 +173,7 @@ async function memberRemove(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 1) bad('member ID is not provided');
   const id = memberIdFromArg(ctx.args[0]);
   const c = await ctx.session.client();
-  const resp = await c.must(c.cluster, c.cluster.memberRemove, { ID: id }, ExitCode.Error);
+  const resp = await c.must(c.raw.cluster.memberRemove, { ID: id }, ExitCode.Error);
   ctx.session.display.memberRemove(id, resp);
 }
 
@@ -178,13 +183,13 @@ async function memberUpdate(ctx: RunContext): Promise<void> {
   const peerURLs = ctx.flags.getString('peer-urls');
   if (peerURLs.length === 0) bad('member peer urls not provided');
   const c = await ctx.session.client();
-  const resp = await c.must(c.cluster, c.cluster.memberUpdate, { ID: id, peerURLs: peerURLs.split(',') }, ExitCode.Error);
+  const resp = await c.must(c.raw.cluster.memberUpdate, { ID: id, peerURLs: peerURLs.split(',') }, ExitCode.Error);
   ctx.session.display.memberUpdate(id, resp);
 }
 
 async function memberList(ctx: RunContext): Promise<void> {
   const c = await ctx.session.client();
-  const resp = await c.must(c.cluster, c.cluster.memberList, {}, ExitCode.Error);
+  const resp = await c.must(c.raw.cluster.memberList, {}, ExitCode.Error);
   ctx.session.display.memberList(resp);
 }
 
@@ -192,7 +197,7 @@ async function memberPromote(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 1) bad('member ID is not provided');
   const id = memberIdFromArg(ctx.args[0]);
   const c = await ctx.session.client();
-  const resp = await c.must(c.cluster, c.cluster.memberPromote, { ID: id }, ExitCode.Error);
+  const resp = await c.must(c.raw.cluster.memberPromote, { ID: id }, ExitCode.Error);
   ctx.session.display.memberPromote(id, resp);
 }
 
@@ -236,7 +241,7 @@ async function endpointsFromCluster(ctx: RunContext): Promise<string[]> {
   const c = await s.clientFor(cfg.endpoints[0] ?? '127.0.0.1:2379', cfg);
   let resp: etcdserverpb.MemberListResponse;
   try {
-    resp = await c.call(c.cluster, c.cluster.memberList, {});
+    resp = await c.call(c.raw.cluster.memberList, {});
   } catch (e) {
     throw new CtlExit(ExitCode.Error, `failed to fetch endpoints from etcd cluster member list: ${grpcErrorText(e)}`);
   }
@@ -253,7 +258,7 @@ async function epHealth(ctx: RunContext): Promise<void> {
       let error = '';
       try {
         const c = await s.clientFor(ep, cfg);
-        await c.call(c.kv, c.kv.range, etcdserverpb.RangeRequest.fromPartial({ key: Buffer.from('health') }));
+        await c.call(c.raw.kv.range, etcdserverpb.RangeRequest.fromPartial({ key: Buffer.from('health') }));
       } catch (e) {
         const text = grpcErrorText(e);
         if (text !== 'etcdserver: permission denied') error = text;
@@ -274,7 +279,7 @@ async function epStatus(ctx: RunContext): Promise<void> {
   for (const ep of await endpointsFromCluster(ctx)) {
     try {
       const c = await s.clientFor(ep, cfg);
-      list.push({ ep, resp: await c.call(c.maintenance, c.maintenance.status, {}) });
+      list.push({ ep, resp: await c.call(c.raw.maintenance.status, {}) });
     } catch (e) {
       failed = true;
       ctx.out.stderr(`Failed to get the status of endpoint ${ep} (${grpcErrorText(e)})\n`);
@@ -292,7 +297,7 @@ async function epHashKV(ctx: RunContext): Promise<void> {
   for (const ep of await endpointsFromCluster(ctx)) {
     try {
       const c = await s.clientFor(ep, cfg);
-      list.push({ ep, resp: await c.call(c.maintenance, c.maintenance.hashKv, { revision: ctx.flags.getInt('rev') }) });
+      list.push({ ep, resp: await c.call(c.raw.maintenance.hashKV, { revision: ctx.flags.getInt('rev') }) });
     } catch (e) {
       lastErr = grpcErrorText(e);
       ctx.out.stderr(`Failed to get the hash of endpoint ${ep} (${lastErr})\n`);
@@ -330,7 +335,7 @@ const endpointCommand: CommandDef = {
 async function alarmRun(ctx: RunContext, action: etcdserverpb.AlarmRequest_AlarmAction, name: string): Promise<void> {
   if (ctx.args.length !== 0) bad(`alarm ${name} command accepts no arguments`);
   const c = await ctx.session.client();
-  const resp = await c.must(c.maintenance, c.maintenance.alarm, { action, memberID: 0n, alarm: etcdserverpb.AlarmType.NONE }, ExitCode.Error);
+  const resp = await c.must(c.raw.maintenance.alarm, { action, memberID: 0n, alarm: etcdserverpb.AlarmType.NONE }, ExitCode.Error);
   // clientv3.AlarmDisarm first lists the alarms; with NONE it disarms every listed alarm.
   if (action === etcdserverpb.AlarmRequest_AlarmAction.DEACTIVATE) {
     ctx.session.display.alarm(resp);
@@ -342,10 +347,10 @@ async function alarmRun(ctx: RunContext, action: etcdserverpb.AlarmRequest_Alarm
 async function alarmDisarm(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 0) bad('alarm disarm command accepts no arguments');
   const c = await ctx.session.client();
-  const list = await c.must(c.maintenance, c.maintenance.alarm, { action: etcdserverpb.AlarmRequest_AlarmAction.GET, memberID: 0n, alarm: etcdserverpb.AlarmType.NONE }, ExitCode.Error);
+  const list = await c.must(c.raw.maintenance.alarm, { action: etcdserverpb.AlarmRequest_AlarmAction.GET, memberID: 0n, alarm: etcdserverpb.AlarmType.NONE }, ExitCode.Error);
   let ret: etcdserverpb.AlarmResponse = { header: undefined, alarms: [] };
   for (const a of list.alarms) {
-    const r = await c.must(c.maintenance, c.maintenance.alarm, { action: etcdserverpb.AlarmRequest_AlarmAction.DEACTIVATE, memberID: a.memberID, alarm: a.alarm }, ExitCode.Error);
+    const r = await c.must(c.raw.maintenance.alarm, { action: etcdserverpb.AlarmRequest_AlarmAction.DEACTIVATE, memberID: a.memberID, alarm: a.alarm }, ExitCode.Error);
     ret = { header: ret.header, alarms: [...ret.alarms, ...r.alarms] };
   }
   ctx.session.display.alarm(ret);
@@ -363,7 +368,7 @@ async function defragRun(ctx: RunContext): Promise<void> {
   for (const ep of await endpointsFromCluster(ctx)) {
     try {
       const c: Connection = await s.clientFor(ep, cfg);
-      await c.call(c.maintenance, c.maintenance.defragment, {});
+      await c.call(c.raw.maintenance.defragment, {});
       ctx.out.stdout(`Finished defragmenting etcd member[${ep}]\n`);
     } catch (e) {
       ctx.out.stderr(`Failed to defragment etcd member[${ep}] (${grpcErrorText(e)})\n`);
@@ -387,7 +392,7 @@ async function moveLeaderRun(ctx: RunContext): Promise<void> {
   let leaderEp = '';
   for (const ep of cfg.endpoints) {
     const c = await s.clientFor(ep, cfg);
-    const st = await c.must(c.maintenance, c.maintenance.status, {}, ExitCode.Error);
+    const st = await c.must(c.raw.maintenance.status, {}, ExitCode.Error);
     if ((st.header?.memberId ?? 0n) === st.leader) {
       leaderId = st.leader;
       leaderEp = ep;
@@ -396,7 +401,7 @@ async function moveLeaderRun(ctx: RunContext): Promise<void> {
   }
   if (leaderEp === '') throw new CtlExit(ExitCode.BadArgs, 'no leader endpoint given at [' + cfg.endpoints.join(' ') + ']');
   const lc = await s.clientFor(leaderEp, cfg);
-  const resp = await lc.must(lc.maintenance, lc.maintenance.moveLeader, { targetID: target }, ExitCode.Error);
+  const resp = await lc.must(lc.raw.maintenance.moveLeader, { targetID: target }, ExitCode.Error);
   s.display.moveLeader(leaderId, target, resp);
 }
 

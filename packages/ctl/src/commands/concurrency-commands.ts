@@ -17,7 +17,7 @@ const defaultSessionTtlSeconds = 60n;
 
 /** A lease kept alive every TTL/3 on a LeaseKeepAlive stream; `lost` resolves if it expires. */
 class Session {
-  private stream: ReturnType<Connection['lease']['leaseKeepAlive']> | undefined;
+  private stream: Awaited<ReturnType<Connection['raw']['leaseKeepAlive']>> | undefined;
   private timer: NodeJS.Timeout | undefined;
   readonly lost: Promise<void>;
   private markLost!: () => void;
@@ -31,14 +31,16 @@ class Session {
   }
 
   static async open(c: Connection, ttlSeconds: bigint): Promise<Session> {
-    const resp = await c.must(c.lease, c.lease.leaseGrant, { TTL: ttlSeconds, ID: 0n }, ExitCode.Error, undefined, 0);
+    const resp = await c.must(c.raw.lease.leaseGrant, { TTL: ttlSeconds, ID: 0n }, ExitCode.Error, undefined, 0);
     const s = new Session(c, resp.ID, resp.TTL);
-    s.keepAlive();
+    await s.keepAlive().catch((e) => {
+      throw new CtlExit(ExitCode.Error, grpcErrorText(e));
+    });
     return s;
   }
 
-  private keepAlive(): void {
-    const stream = this.c.lease.leaseKeepAlive(this.c.metadata());
+  private async keepAlive(): Promise<void> {
+    const stream = await this.c.raw.leaseKeepAlive();
     this.stream = stream;
     const periodMs = Math.max(500, (Number(this.ttlSeconds) * 1000) / 3);
     stream.on('data', (r: etcdserverpb.LeaseKeepAliveResponse) => {
@@ -74,7 +76,7 @@ async function lockRun(ctx: RunContext): Promise<void> {
   const signal = untilSignal();
   try {
     const name = ctx.args[0];
-    const lockCall = c.call(c.lock, c.lock.lock, { name: Buffer.from(name, 'utf8'), lease: session.leaseId }, 0);
+    const lockCall = c.call(c.raw.lock.lock, { name: Buffer.from(name, 'utf8'), lease: session.leaseId }, 0);
     const first = await Promise.race([lockCall.then((r) => ({ r })), signal.done.then(() => undefined)]);
     if (!first) throw new CtlExit(ExitCode.Error, 'context canceled');
     const key = first.r.key;
@@ -82,17 +84,17 @@ async function lockRun(ctx: RunContext): Promise<void> {
     if (cmdArgs.length > 0) {
       const env = { ETCD_LOCK_KEY: key.toString('utf8'), ETCD_LOCK_REV: String(first.r.header?.revision ?? 0n), ...ctx.io.env };
       const r = spawnSync(cmdArgs[0], cmdArgs.slice(1), { env, stdio: 'inherit' });
-      await c.call(c.lock, c.lock.unlock, { key });
+      await c.call(c.raw.lock.unlock, { key });
       if (r.error) throw new CtlExit(ExitCode.Error, `exec: ${JSON.stringify(cmdArgs[0])}: executable file not found in $PATH`);
       if (r.status !== 0) throw new CtlExit(ExitCode.Error, `exit status ${r.status ?? 1}`);
       return;
     }
-    const got = await c.must(c.kv, c.kv.range, { key, rangeEnd: Buffer.alloc(0), limit: 0n, revision: 0n, sortOrder: 0, sortTarget: 0, serializable: false, keysOnly: false, countOnly: false, minModRevision: 0n, maxModRevision: 0n, minCreateRevision: 0n, maxCreateRevision: 0n }, ExitCode.Error);
+    const got = await c.must(c.raw.kv.range, { key, rangeEnd: Buffer.alloc(0), limit: 0n, revision: 0n, sortOrder: 0, sortTarget: 0, serializable: false, keysOnly: false, countOnly: false, minModRevision: 0n, maxModRevision: 0n, minCreateRevision: 0n, maxCreateRevision: 0n }, ExitCode.Error);
     if (got.kvs.length === 0) throw new CtlExit(ExitCode.Error, 'lock lost on init');
     ctx.session.display.get(got);
     const ended = await Promise.race([signal.done.then(() => 'signal'), session.lost.then(() => 'lost')]);
     if (ended === 'lost') throw new CtlExit(ExitCode.Error, 'session expired');
-    await c.must(c.lock, c.lock.unlock, { key }, ExitCode.Error);
+    await c.must(c.raw.lock.unlock, { key }, ExitCode.Error);
   } finally {
     signal.dispose();
     session.close();
@@ -113,15 +115,15 @@ async function electRun(ctx: RunContext): Promise<void> {
   const session = await Session.open(c, defaultSessionTtlSeconds);
   const signal = untilSignal();
   try {
-    const campaign = c.call(c.election, c.election.campaign, { name: Buffer.from(args[0], 'utf8'), lease: session.leaseId, value: Buffer.from(args[1], 'utf8') }, 0);
+    const campaign = c.call(c.raw.election.campaign, { name: Buffer.from(args[0], 'utf8'), lease: session.leaseId, value: Buffer.from(args[1], 'utf8') }, 0);
     const won = await Promise.race([campaign.then((r) => ({ r })), signal.done.then(() => undefined)]);
     if (!won) throw new CtlExit(ExitCode.Error, 'context canceled');
     const leader = won.r.leader!;
-    const got = await c.must(c.kv, c.kv.range, { key: leader.key, rangeEnd: Buffer.alloc(0), limit: 0n, revision: 0n, sortOrder: 0, sortTarget: 0, serializable: false, keysOnly: false, countOnly: false, minModRevision: 0n, maxModRevision: 0n, minCreateRevision: 0n, maxCreateRevision: 0n }, ExitCode.Error);
+    const got = await c.must(c.raw.kv.range, { key: leader.key, rangeEnd: Buffer.alloc(0), limit: 0n, revision: 0n, sortOrder: 0, sortTarget: 0, serializable: false, keysOnly: false, countOnly: false, minModRevision: 0n, maxModRevision: 0n, minCreateRevision: 0n, maxCreateRevision: 0n }, ExitCode.Error);
     ctx.session.display.get(got);
     const ended = await Promise.race([signal.done.then(() => 'signal'), session.lost.then(() => 'lost')]);
     if (ended === 'lost') throw new CtlExit(ExitCode.Error, 'elect: session expired');
-    await c.must(c.election, c.election.resign, { leader }, ExitCode.Error);
+    await c.must(c.raw.election.resign, { leader }, ExitCode.Error);
   } finally {
     signal.dispose();
     session.close();
@@ -130,7 +132,10 @@ async function electRun(ctx: RunContext): Promise<void> {
 
 async function observe(ctx: RunContext, c: Connection, name: string): Promise<void> {
   const signal = untilSignal();
-  const stream = c.election.observe({ name: Buffer.from(name, 'utf8') }, c.metadata());
+  const stream = await c.raw.election.observe({ name: Buffer.from(name, 'utf8') }).catch((e) => {
+    signal.dispose();
+    throw new CtlExit(ExitCode.Error, grpcErrorText(e));
+  });
   try {
     const outcome = await new Promise<'signal' | 'lost'>((resolve) => {
       stream.on('data', (r: v3electionpb.LeaderResponse) => {

@@ -166,7 +166,7 @@ async function getRun(ctx: RunContext): Promise<void> {
   const req = getRequest(ctx.args, ctx.flags);
   const s = ctx.session;
   const c = await s.client();
-  const resp = await c.must(c.kv, c.kv.range, req, ExitCode.Error);
+  const resp = await c.must(c.raw.kv.range, req, ExitCode.Error);
   if (ctx.flags.getBool('print-value-only')) {
     if (!(s.display instanceof SimplePrinter)) bad('print-value-only is only for `--write-out=simple`');
     (s.display as SimplePrinter).valueOnly = true;
@@ -179,14 +179,14 @@ async function putRun(ctx: RunContext): Promise<void> {
   const stdin = needsStdin ? await stdinSync(ctx) : '';
   const req = putRequest(ctx.args, ctx.flags, () => stdin);
   const c = await ctx.session.client();
-  const resp = await c.must(c.kv, c.kv.put, req, ExitCode.Error);
+  const resp = await c.must(c.raw.kv.put, req, ExitCode.Error);
   ctx.session.display.put(resp);
 }
 
 async function delRun(ctx: RunContext): Promise<void> {
   const req = delRequest(ctx.args, ctx.flags);
   const c = await ctx.session.client();
-  const resp = await c.must(c.kv, c.kv.deleteRange, req, ExitCode.Error);
+  const resp = await c.must(c.raw.kv.deleteRange, req, ExitCode.Error);
   ctx.session.display.del(resp);
 }
 
@@ -355,7 +355,7 @@ async function txnRun(ctx: RunContext): Promise<void> {
   const success = section(parseRequestOp);
   prompt('failure requests (get, put, del):');
   const failure = section(parseRequestOp);
-  const resp = await c.must(c.kv, c.kv.txn, { compare, success, failure }, ExitCode.Error, undefined, 0);
+  const resp = await c.must(c.raw.kv.txn, { compare, success, failure }, ExitCode.Error, undefined, 0);
   s.display.txn(resp);
 }
 
@@ -368,7 +368,7 @@ async function compactionRun(ctx: RunContext): Promise<void> {
     throw new CtlExit(ExitCode.Error, (e as Error).message);
   }
   const c = await ctx.session.client();
-  await c.must(c.kv, c.kv.compact, { revision: rev, physical: ctx.flags.getBool('physical') }, ExitCode.Error);
+  await c.must(c.raw.kv.compact, { revision: rev, physical: ctx.flags.getBool('physical') }, ExitCode.Error);
   ctx.out.stdout(`compacted revision ${rev}\n`);
 }
 

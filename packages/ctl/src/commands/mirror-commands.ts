@@ -49,18 +49,18 @@ async function makeMirrorRun(ctx: RunContext): Promise<void> {
     let rev = 0n;
     let from = key;
     for (;;) {
-      const r = await src.call(src.kv, src.kv.range, etcdserverpb.RangeRequest.fromPartial({ key: from, rangeEnd, revision: rev, limit: mirrorBatchKeys }), 0).catch(fail);
+      const r = await src.call(src.raw.kv.range, etcdserverpb.RangeRequest.fromPartial({ key: from, rangeEnd, revision: rev, limit: mirrorBatchKeys }), 0).catch(fail);
       if (rev === 0n) rev = r.header?.revision ?? 0n;
       for (const kv of r.kvs) {
-        await dest.call(dest.kv, dest.kv.put, etcdserverpb.PutRequest.fromPartial({ key: rename(kv.key), value: kv.value }), 0).catch(fail);
+        await dest.call(dest.raw.kv.put, etcdserverpb.PutRequest.fromPartial({ key: rename(kv.key), value: kv.value }), 0).catch(fail);
         total++;
       }
       if (!r.more || r.kvs.length === 0) break;
       from = Buffer.concat([r.kvs[r.kvs.length - 1].key, Buffer.from([0])]);
     }
     // Updates: one destination txn per source revision.
+    const stream = await src.raw.watch().catch(fail);
     await new Promise<void>((resolve, reject) => {
-      const stream = src.watchClient.watch(src.metadata());
       let chain = Promise.resolve();
       stream.on('data', (wr: etcdserverpb.WatchResponse) => {
         chain = chain.then(async () => {
@@ -69,7 +69,7 @@ async function makeMirrorRun(ctx: RunContext): Promise<void> {
           let lastRev = 0n;
           const flush = async () => {
             if (ops.length === 0) return;
-            await dest.call(dest.kv, dest.kv.txn, { compare: [], success: ops, failure: [] }, 0);
+            await dest.call(dest.raw.kv.txn, { compare: [], success: ops, failure: [] }, 0);
             ops = [];
           };
           for (const ev of wr.events) {

@@ -42,7 +42,13 @@ async function snapshotSave(ctx: RunContext): Promise<void> {
   const c = await s.clientFor(cfg.endpoints[0], cfg);
   // Without --command-timeout the snapshot has no deadline (as in etcdctl).
   const timeoutMs = ctx.flags.isChanged('command-timeout') ? s.commandTimeoutMs() : 0;
-  const stream = c.maintenance.snapshot({}, c.metadata(), c.callOptions(timeoutMs));
+  let stream: Awaited<ReturnType<typeof c.raw.maintenance.snapshot>>;
+  try {
+    stream = await c.raw.maintenance.snapshot(timeoutMs > 0 ? { timeout: timeoutMs } : undefined);
+  } catch (e) {
+    closeSync(fd);
+    throw new CtlExit(ExitCode.Interrupted, grpcErrorText(e));
+  }
   zapLog(ctx, 'clientv3/maintenance.go:200', 'opened snapshot stream; downloading', {}, true);
   zapLog(ctx, 'snapshot/v3_snapshot.go:127', 'fetching snapshot', { endpoint: cfg.endpoints[0] });
   let size = 0;

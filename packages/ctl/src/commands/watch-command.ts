@@ -73,10 +73,13 @@ function createRequest(args: string[], o: WatchOpts): etcdserverpb.WatchCreateRe
 }
 
 /** Watches one range; prints every response until the server cancels it. */
-function runWatch(ctx: RunContext, c: Connection, req: etcdserverpb.WatchCreateRequest, execArgs: string[]): { done: Promise<void>; stream: grpc.ClientDuplexStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>; } {
-  const md = c.metadata();
-  md.set('hasleader', 'true');
-  const stream = c.watchClient.watch(md);
+async function runWatch(ctx: RunContext, c: Connection, req: etcdserverpb.WatchCreateRequest, execArgs: string[]): Promise<{ done: Promise<void>; stream: grpc.ClientDuplexStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse> }> {
+  let stream: grpc.ClientDuplexStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>;
+  try {
+    stream = await c.raw.watch({ requireLeader: true });
+  } catch (e) {
+    throw new CtlExit(ExitCode.Error, grpcErrorText(e));
+  }
   const display = ctx.session.display;
   const done = new Promise<void>((resolve) => {
     stream.on('data', (resp: etcdserverpb.WatchResponse) => {
@@ -148,7 +151,7 @@ async function watchRun(ctx: RunContext): Promise<void> {
   } catch (e) {
     throw new CtlExit(ExitCode.BadArgs, (e as Error).message);
   }
-  const { done } = runWatch(ctx, c, req, execArgs);
+  const { done } = await runWatch(ctx, c, req, execArgs);
   await done;
   throw new CtlExit(ExitCode.Interrupted, 'watch is canceled by the server');
 }
@@ -187,7 +190,7 @@ async function interactiveWatch(ctx: RunContext, c: Connection, envKey: string, 
         ctx.out.stderr(`Invalid command ${l} (${(e as Error).message})\n`);
         continue;
       }
-      pending.push(runWatch(ctx, c, req, sep >= 0 ? rest.slice(sep + 1) : []).done);
+      pending.push((await runWatch(ctx, c, req, sep >= 0 ? rest.slice(sep + 1) : [])).done);
     } else if (args[0] === 'progress') {
       // progress requests need an open watch stream; etcdctl sends them on its shared stream.
     } else {
