@@ -31,8 +31,8 @@ export interface KeepAliveResponse {
   ttl: bigint;
 }
 
-/** Period of the keepalive scheduler (clientv3 checks every 500 ms too). */
-const keepAliveTickMs = 500;
+/** Wait before resending a keepalive that got no answer (clientv3's loop period is 500 ms too). */
+const keepAliveResendMs = 500;
 /** How long to wait for the first keepalive answer before declaring the lease lost. */
 const firstKeepAliveTimeoutMs = 10_000;
 
@@ -134,7 +134,7 @@ export class KeepAliveManager {
   private connecting = false;
   private closed = false;
   private readonly leases = new Map<bigint, LeaseState>();
-  private ticker: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private retryDelayMs = streamRetryInitialMs;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
@@ -155,6 +155,7 @@ export class KeepAliveManager {
     st.handles.add(h);
     this.ensureRunning();
     this.sendDue();
+    this.schedule();
     return h;
   }
 
@@ -167,14 +168,14 @@ export class KeepAliveManager {
   }
 
   private ensureRunning(): void {
-    if (this.ticker === undefined) this.ticker = setInterval(() => this.tick(), keepAliveTickMs);
     if (this.stream === undefined) this.connect();
+    this.schedule();
   }
 
   private stopIfIdle(): void {
     if (this.leases.size > 0) return;
-    if (this.ticker !== undefined) clearInterval(this.ticker);
-    this.ticker = undefined;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     const s = this.stream;
@@ -210,6 +211,7 @@ export class KeepAliveManager {
         // Refresh everything right away on a fresh stream.
         for (const st of this.leases.values()) st.nextAtMs = 0;
         this.sendDue();
+        this.schedule();
       },
       (err: unknown) => {
         this.connecting = false;
@@ -243,6 +245,7 @@ export class KeepAliveManager {
     st.deadlineMs = now + ttlMs;
     const resp: KeepAliveResponse = { header: header(r.header), id: r.ID, ttl: r.TTL };
     for (const h of [...st.handles]) h.onKeepAlive(resp);
+    this.schedule();
   }
 
   private lose(id: bigint, st: LeaseState, reason: string): void {
@@ -252,12 +255,28 @@ export class KeepAliveManager {
     this.stopIfIdle();
   }
 
+  /** One timer for all leases, set to the earliest refresh or expiry. */
+  private schedule(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.closed || this.leases.size === 0) return;
+    let due = Infinity;
+    for (const st of this.leases.values()) {
+      due = Math.min(due, st.deadlineMs + 1);
+      // Refreshes can only go out on a stream; without one the reconnect will send them.
+      if (this.stream !== undefined) due = Math.min(due, st.nextAtMs);
+    }
+    this.timer = setTimeout(() => this.tick(), Math.max(0, due - Date.now()));
+  }
+
   private tick(): void {
+    this.timer = undefined;
     const now = Date.now();
     for (const [id, st] of [...this.leases]) {
       if (now > st.deadlineMs) this.lose(id, st, 'no keepalive response within the TTL');
     }
     this.sendDue();
+    this.schedule();
   }
 
   private sendDue(): void {
@@ -265,8 +284,8 @@ export class KeepAliveManager {
     const now = Date.now();
     for (const [id, st] of this.leases) {
       if (st.nextAtMs <= now) {
-        // Do not resend until an answer (or the next tick after a retry interval).
-        st.nextAtMs = now + keepAliveTickMs;
+        // Resend only if no answer comes within keepAliveResendMs.
+        st.nextAtMs = now + keepAliveResendMs;
         this.stream.write({ ID: id });
       }
     }
