@@ -74,3 +74,20 @@ test('step rejects local-only message types and ignores responses from unknown p
   n.node.step(newMessage(MessageType.MsgAppResp, 1n, { from: 9n, term: 5 }));
   assert.equal(n.node.status().term, 1, 'response from a non-member did not bump the term');
 });
+
+test('maxCommittedSizePerReady splits a large backlog of committed entries over several Readys', () => {
+  const n = newTestNode(1n, [1n], { maxCommittedSizePerReady: 400 });
+  handleReady(n, n.node.ready());
+  n.node.campaign();
+  handleReady(n, n.node.ready());
+  n.node.proposeBatch(Array.from({ length: 20 }, () => new Uint8Array(100)));
+  const sizes: number[] = [];
+  while (n.node.hasReady()) {
+    const rd = n.node.ready();
+    sizes.push(rd.committedEntries.length);
+    handleReady(n, rd);
+  }
+  assert.ok(sizes.length >= 5, `${sizes}`);
+  assert.ok(sizes.every((k) => k >= 1 && k <= 3), `${sizes}`); // 121 bytes each, 400 bytes max
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 20);
+});
