@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { pino } from 'pino';
-import { RpcServer, EtcdRegistry, Publisher, prefixEnd, ServingStatus } from '../src/index.js';
+import { RpcServer, RpcClient, unary, EtcdRegistry, Publisher, prefixEnd, ServingStatus } from '../src/index.js';
+import { GreeterService, GreeterClient } from '../../../examples/greeter/gen/hello.js';
 import { startEtcd } from './helpers/etcd.js';
 
 const silent = pino({ level: 'silent' });
@@ -103,4 +104,19 @@ test('registration: etcd down at start refuses to start (go-zero behaviour)', as
   await etcd.stop();
   const server = new RpcServer({ Name: 'a', ListenOn: '127.0.0.1:0', Etcd: { Hosts: [etcd.endpoint], Key: 'down.rpc' } }, { logger: silent });
   await assert.rejects(server.start(), /etcd/);
+});
+
+test('discovery: etcd://hosts/key and direct:// target strings reach the registered server', async (t) => {
+  const etcd = await startEtcd();
+  t.after(() => etcd.close());
+  const server = new RpcServer({ Name: 'g', ListenOn: '127.0.0.1:0', Etcd: { Hosts: [etcd.endpoint], Key: 'greet.rpc' } }, { logger: silent });
+  server.addService(GreeterService, { sayHello: (call: { request: { name: string } }, cb: (e: null, r: { message: string }) => void) => cb(null, { message: `hi ${call.request.name}` }) });
+  t.after(() => server.stop());
+  const { port } = await server.start();
+  for (const Target of [`etcd://${etcd.endpoint}/greet.rpc`, `direct://127.0.0.1:${port}`]) {
+    const client = await RpcClient.create({ Target }, { logger: silent });
+    t.after(() => client.close());
+    const g = client.service(GreeterClient);
+    assert.equal((await unary(g.sayHello.bind(g), { name: Target })).message, `hi ${Target}`);
+  }
 });

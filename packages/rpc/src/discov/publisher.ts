@@ -32,6 +32,8 @@ export class Publisher {
   private readonly ttlSec: number;
   private registering: Promise<void> | undefined;
   private generation = 0;
+  /** Leases we gave up on but could not revoke yet (etcd was down): revoked once it is back. */
+  private readonly staleLeases = new Set<bigint>();
   fullKey = '';
 
   constructor(
@@ -83,6 +85,12 @@ export class Publisher {
       this.keeper = this.registry.keepAlive(lease, this.ttlSec, (reason) => this.lost(reason));
       this.opts.logger?.info({ key: fullKey, value: this.opts.value, lease: lease.toString() }, 'registered in etcd');
       void this.guardOwnKey(fullKey, lease);
+      for (const old of this.staleLeases) {
+        this.registry.revoke(old).then(
+          () => this.staleLeases.delete(old),
+          () => this.staleLeases.delete(old), // gone already, or etcd flapping: its TTL will end it
+        );
+      }
     } catch (err) {
       await this.registry.revoke(lease).catch(() => undefined);
       throw err;
@@ -130,7 +138,11 @@ export class Publisher {
     this.keeper = undefined;
     this.ownWatch?.stop();
     const old = this.lease;
-    void this.registry.revoke(old).catch(() => undefined);
+    this.staleLeases.add(old);
+    this.registry.revoke(old).then(
+      () => this.staleLeases.delete(old),
+      () => undefined,
+    );
     this.scheduleRetry(0);
   }
 

@@ -147,7 +147,8 @@ class DirectResolver implements experimental.Resolver {
     private readonly listener: experimental.ResolverListener,
     options: grpc.ChannelOptions,
   ) {
-    const list = target.authority ? target.authority : target.path.replace(/^\//, '');
+    // 'direct://a:1,b:2' parses as path '//a:1,b:2' (grpc-js wants a '/' after the authority)
+    const list = target.authority ? target.authority : target.path.replace(/^\/+/, '');
     const all = list.split(',').map((s) => s.trim()).filter(Boolean);
     if (all.length === 0) throw new Error(`direct resolver: no addresses in ${experimental.uriToString(target)}`);
     this.addresses = stableSubset(all, [], (options[subsetSizeOption] as number | undefined) ?? subsetSize);
@@ -162,7 +163,7 @@ class DirectResolver implements experimental.Resolver {
     this.done = true;
   }
   static getDefaultAuthority(target: experimental.GrpcUri): string {
-    return (target.authority || target.path.replace(/^\//, '')).split(',')[0] ?? 'direct';
+    return (target.authority || target.path.replace(/^\/+/, '')).split(',')[0] ?? 'direct';
   }
 }
 
