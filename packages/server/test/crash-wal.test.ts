@@ -15,7 +15,10 @@ import { crashEntryData } from './fixtures/wal-crash-data.js';
 const segmentBytes = 48 * 1024; // small, so rounds cross segment cuts
 const fixture = fileURLToPath(new URL('./fixtures/wal-crash-writer.ts', import.meta.url));
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const childDeadlineMs = 30_000; // generous: child start-up (tsx) is slow on a loaded machine
+// Generous: child start-up (tsx) takes tens of seconds on an overloaded machine. Once ready, a
+// failpoint child must die within the second limit.
+const childReadyDeadlineMs = 120_000;
+const childRunDeadlineMs = 20_000;
 
 interface Issued {
   first: number;
@@ -46,10 +49,11 @@ function runChild(dir: string, seed: number, opts: { killAfterMs?: number; failp
   const result: RoundResult = { signal: null, code: null, ready: undefined, issued: [], acked: 0, stderr: '', hitDeadline: false };
   let pending = '';
   let killTimer: NodeJS.Timeout | undefined;
-  const deadline = setTimeout(() => {
+  const onDeadline = () => {
     result.hitDeadline = true;
     child.kill('SIGKILL');
-  }, childDeadlineMs);
+  };
+  let deadline = setTimeout(onDeadline, childReadyDeadlineMs);
   child.stderr.setEncoding('utf8').on('data', (s: string) => (result.stderr += s));
   child.stdout.setEncoding('utf8').on('data', (s: string) => {
     pending += s;
@@ -59,6 +63,8 @@ function runChild(dir: string, seed: number, opts: { killAfterMs?: number; failp
       const f = line.split(' ');
       if (f[0] === 'ready') {
         result.ready = { lastIndex: Number(f[1]), term: Number(f[2]) };
+        clearTimeout(deadline);
+        deadline = setTimeout(onDeadline, childRunDeadlineMs);
         if (opts.killAfterMs !== undefined) killTimer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
       } else if (f[0] === 'issue') {
         assert.equal(Number(f[1]), result.issued.length + 1);
