@@ -55,6 +55,12 @@ test('lease, member, endpoint, alarm, defrag, user/role match etcdctl', async (t
     await same(tw, (s) => ['lease', 'timetolive', '--keys', hexId[s], '-w', w], noTtl);
     await same(tw, (s) => ['lease', 'keep-alive', '--once', hexId[s], '-w', w], noLease);
   }
+  // keep-alive (streaming) until killed: the first renewal line is the same.
+  const [kaReal, kaOurs] = await Promise.all([
+    watchUntil('etcdctl', ['--endpoints', tw.real.endpoint, 'lease', 'keep-alive', hexId.real], /TTL\(\d+\)\n/, () => undefined),
+    watchUntil(tsetcdctlBin, ['--endpoints', tw.ours.endpoint, 'lease', 'keep-alive', hexId.ours], /TTL\(\d+\)\n/, () => undefined),
+  ]);
+  assert.equal(noLease(kaOurs, 'ours'), noLease(kaReal, 'real'));
   await same(tw, ['lease', 'list', '-w', 'json'], (s) => s.replace(/\d{17,20}/g, '<ID>'));
   await same(tw, ['lease', 'list'], (s) => s.replace(/[0-9a-f]{16}\n/g, '<ID>\n'));
   for (const args of [['lease', 'grant'], ['lease', 'grant', 'x'], ['lease', 'revoke'], ['lease', 'timetolive', 'zz'], ['lease', 'timetolive', '1234'], ['lease', 'timetolive', '1234', '-w', 'json'], ['lease', 'revoke', '1234'], ['lease', 'keep-alive', '--once', '1234'], ['lease', 'list', '-w', 'table']]) {

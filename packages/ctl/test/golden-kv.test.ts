@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startTwins, type Twins } from './twin-etcd.js';
+import { run, runInProcess, startTwins, type Twins } from './twin-etcd.js';
 
 async function same(tw: Twins, args: string[], stdin?: string, viaBin = false): Promise<void> {
   const { real, ours } = await tw.both(args, { stdin, viaBin });
@@ -94,6 +94,18 @@ test('put/get/del/txn/compaction match etcdctl byte for byte', async (t) => {
   // Reads leave the state alone, so they run a few at a time.
   const readBatch = 6;
   for (let i = 0; i < reads.length; i += readBatch) await Promise.all(reads.slice(i, i + readBatch).map((args) => same(tw, args)));
+
+  // Environment variables (pkg/flags): values, unknown names, conflicts with flags.
+  for (const env of [{ ETCDCTL_WRITE_OUT: 'json' }, { ETCDCTL_HEX: 'true', ETCDCTL_FOO: 'bar' }, { ETCDCTL_ENDPOINTS: '127.0.0.1:1' }, { ETCDCTL_DIAL_TIMEOUT: 'bad' }]) {
+    const { real, ours } = await tw.both(['get', 'foo'], { env });
+    assert.deepEqual(ours, real, JSON.stringify(env));
+  }
+  // An unreachable endpoint: same error after --command-timeout.
+  {
+    const args = ['--command-timeout=1s', 'get', 'foo'];
+    const [real, ours] = await Promise.all([run('etcdctl', ['--endpoints', '127.0.0.1:1', ...args]), runInProcess(['--endpoints', '127.0.0.1:1', ...args])]);
+    assert.deepEqual(ours, { ...real, stderr: real.stderr.split('\n').filter((l) => !l.startsWith('{"level":')).join('\n') });
+  }
 
   // Deletes.
   await same(tw, ['del', 'nosuch']);
