@@ -145,6 +145,7 @@ export class EtcdRegistry implements Registry {
     let stream: grpc.ClientDuplexStream<Buffer, Buffer> | undefined;
     let lastAckAt = Date.now();
     let done = false;
+    let opening = false;
     const finish = (reason?: string) => {
       if (done) return;
       done = true;
@@ -179,7 +180,11 @@ export class EtcdRegistry implements Registry {
         return;
       }
       if (!stream) {
-        void open().then(() => stream?.write(new ProtoWriter().uint(1, lease).finish()));
+        if (opening) return;
+        opening = true;
+        void open()
+          .then(() => stream?.write(new ProtoWriter().uint(1, lease).finish()))
+          .finally(() => (opening = false));
         return;
       }
       stream.write(new ProtoWriter().uint(1, lease).finish());
