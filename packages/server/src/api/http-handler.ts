@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { clusterVersion, serverVersion } from '../etcdserver/config.js';
 import { idToHex } from '../etcdserver/member-id.js';
+import { createJsonGateway } from './json-gateway.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -18,9 +19,11 @@ function json(res: Res, status: number, body: unknown): void {
 }
 
 export function createHttpHandler(s: EtcdServer, metrics: Registry): (req: Req, res: Res) => void {
+  const gateway = createJsonGateway(s);
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
+    if (path.startsWith('/v3/') && gateway(req, res, path)) return;
     if (path === '/health') {
       const healthy = s.leader() !== 0n && !s.isStopped() && s.applier.alarmList().length === 0;
       if (!healthy) {

@@ -103,6 +103,7 @@ export class MaintenanceApi {
     const members = [...s.members.values()]
       .sort((a, b) => (a.id < b.id ? -1 : 1))
       .map((m) => ({ ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner }));
-    return { header: s.header(), members };
+    // etcd's cluster service header carries no revision
+    return { header: { ...s.header(), revision: 0n }, members };
   }
 }
