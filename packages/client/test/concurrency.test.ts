@@ -52,7 +52,7 @@ test('concurrency against a real server', async (t) => {
     await c1.put('/counter', '0');
     let holders = 0;
     let maxHolders = 0;
-    const rounds = 15;
+    const rounds = 10;
     const worker = async (m: Mutex, c: Client): Promise<void> => {
       for (let i = 0; i < rounds; i++) {
         await m.lock();
