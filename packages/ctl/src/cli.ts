@@ -1,5 +1,6 @@
 // The tsetcdctl command tree and `runCtl`, which runs one command line and returns the exit code.
 
+import { createInterface } from 'node:readline';
 import { Command, execute, type CommandDef, type CtlIo } from './command.js';
 import { CtlExit, CtlPanic, ExitCode } from './errors.js';
 import type { Output } from './output.js';
@@ -53,6 +54,9 @@ export const processIo: CtlIo = {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString('utf8');
+  },
+  stdinLines() {
+    return createInterface({ input: process.stdin, crlfDelay: Infinity });
   },
 };
 

@@ -27,6 +27,8 @@ export interface RunContext {
 export interface CtlIo {
   env: NodeJS.ProcessEnv;
   readStdin(): Promise<string>;
+  /** Stdin line by line as it arrives (interactive watch); defaults to splitting readStdin(). */
+  stdinLines?(): AsyncIterable<string>;
 }
 
 export interface CommandDef {

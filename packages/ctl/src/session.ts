@@ -1,7 +1,8 @@
 // One run of a command: global flags (+ ETCDCTL_* environment), the display printer and the
 // connections it opens (closed when the command ends).
 
-import type { FlagSpec } from './flag-set.js';
+import type { FlagSpec, FlagValue } from './flag-set.js';
+import { goDuration } from './go-format.js';
 import { Connection, type ConnectionConfig } from './connection.js';
 import { CtlExit, ExitCode } from './errors.js';
 import type { RunContext } from './command.js';
@@ -39,6 +40,13 @@ export function capnslogPrefix(level: string, now = new Date()): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   const micros = p(now.getMilliseconds(), 3) + '000';
   return `${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())} ${p(now.getHours())}:${p(now.getMinutes())}:${p(now.getSeconds())}.${micros} ${level} | `;
+}
+
+/** A flag's value as pflag's Value.String() prints it. */
+function flagValueText(spec: FlagSpec, v: FlagValue): string {
+  if (spec.kind === 'stringSlice') return `[${(v as string[]).join(',')}]`;
+  if (spec.kind === 'duration') return goDuration(v as bigint);
+  return String(v);
 }
 
 export class Session {
@@ -80,6 +88,11 @@ export class Session {
       }
     }
     for (const k of extraKnown) used.add(k);
+    if (this.flags.getBool('debug')) {
+      // --debug lists the effective global flags as environment variables (pflag VisitAll order).
+      const sorted = [...inherited].sort((a, b) => (a.name < b.name ? -1 : 1));
+      for (const f of sorted) this.out.stderr(`${flagToEnv(f.name)}=${flagValueText(f, this.flags.get(f.name))}\n`);
+    }
     for (const [k, v] of Object.entries(this.ctx.io.env)) {
       if (used.has(k) || k === 'ETCDCTL_API') continue;
       if (alreadySet.has(k)) {

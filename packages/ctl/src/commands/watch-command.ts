@@ -156,48 +156,59 @@ async function watchRun(ctx: RunContext): Promise<void> {
   throw new CtlExit(ExitCode.Interrupted, 'watch is canceled by the server');
 }
 
-async function interactiveWatch(ctx: RunContext, c: Connection, envKey: string, envRange: string): Promise<void> {
-  const text = await ctx.session.readStdin();
-  const pending: Promise<void>[] = [];
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  for (const l of lines) {
-    const args = argify(l);
-    if (args.length < 1) {
-      ctx.out.stderr(`Invalid command: ${l} (watch and progress supported)\n`);
-      continue;
-    }
-    if (args[0] === 'watch') {
-      if (args.length < 2 && envKey === '') {
-        ctx.out.stderr(`Invalid command ${l} (command type or key is not provided)\n`);
-        continue;
-      }
-      const rest = args.slice(1);
-      const sep = rest.indexOf('--');
-      if (sep >= 0 && sep === rest.length - 1) throw new CtlExit(ExitCode.BadArgs, errBadArgsNumSeparator);
-      const fs = new FlagSet(watchFlags);
-      let pArgs: string[];
-      try {
-        pArgs = fs.parse(sep >= 0 ? rest.slice(0, sep) : rest);
-      } catch (e) {
-        throw new CtlExit(ExitCode.BadArgs, (e as Error).message);
-      }
-      if (envKey !== '') pArgs = [envKey, ...(envRange ? [envRange] : []), ...pArgs];
-      let req: etcdserverpb.WatchCreateRequest;
-      try {
-        req = createRequest(pArgs, { prefix: fs.getBool('prefix'), rev: fs.getInt('rev'), prevKv: fs.getBool('prev-kv') });
-      } catch (e) {
-        ctx.out.stderr(`Invalid command ${l} (${(e as Error).message})\n`);
-        continue;
-      }
-      pending.push((await runWatch(ctx, c, req, sep >= 0 ? rest.slice(sep + 1) : [])).done);
-    } else if (args[0] === 'progress') {
-      // progress requests need an open watch stream; etcdctl sends them on its shared stream.
-    } else {
-      ctx.out.stderr(`Invalid command ${l} (only support watch)\n`);
-    }
+async function* linesOf(ctx: RunContext): AsyncIterable<string> {
+  if (ctx.io.stdinLines) {
+    yield* ctx.io.stdinLines();
+    return;
   }
-  // etcdctl exits when stdin ends ("Error reading watch request line: EOF").
+  const lines = (await ctx.session.readStdin()).split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  yield* lines;
+}
+
+/** watch -i: reads `watch ...` and `progress` requests from stdin until it ends. */
+async function interactiveWatch(ctx: RunContext, c: Connection, envKey: string, envRange: string): Promise<void> {
+  const streams: grpc.ClientDuplexStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>[] = [];
+  try {
+    for await (const l of linesOf(ctx)) {
+      const args = argify(l);
+      if (args.length < 1) {
+        ctx.out.stderr(`Invalid command: ${l} (watch and progress supported)\n`);
+        continue;
+      }
+      if (args[0] === 'watch') {
+        if (args.length < 2 && envKey === '') {
+          ctx.out.stderr(`Invalid command ${l} (command type or key is not provided)\n`);
+          continue;
+        }
+        const rest = args.slice(1);
+        const sep = rest.indexOf('--');
+        if (sep >= 0 && sep === rest.length - 1) throw new CtlExit(ExitCode.BadArgs, errBadArgsNumSeparator);
+        const fs = new FlagSet(watchFlags);
+        let pArgs: string[];
+        try {
+          pArgs = fs.parse(sep >= 0 ? rest.slice(0, sep) : rest);
+        } catch (e) {
+          throw new CtlExit(ExitCode.BadArgs, (e as Error).message);
+        }
+        if (envKey !== '') pArgs = [envKey, ...(envRange ? [envRange] : []), ...pArgs];
+        let req: etcdserverpb.WatchCreateRequest;
+        try {
+          req = createRequest(pArgs, { prefix: fs.getBool('prefix'), rev: fs.getInt('rev'), prevKv: fs.getBool('prev-kv') });
+        } catch (e) {
+          ctx.out.stderr(`Invalid command ${l} (${(e as Error).message})\n`);
+          continue;
+        }
+        streams.push((await runWatch(ctx, c, req, sep >= 0 ? rest.slice(sep + 1) : [])).stream);
+      } else if (args[0] === 'progress') {
+        for (const st of streams) st.write({ requestUnion: { $case: 'progressRequest', value: {} } });
+      } else {
+        ctx.out.stderr(`Invalid command ${l} (only support watch)\n`);
+      }
+    }
+  } finally {
+    for (const st of streams) st.cancel();
+  }
   throw new CtlExit(ExitCode.InvalidInput, 'Error reading watch request line: EOF');
 }
 
