@@ -174,4 +174,27 @@ test('concurrency against a real server', async (t) => {
     await m.unlock();
     await s.close();
   });
+  await t.test('interop: etcdctl elect (Go) and TS Election see the same leader', async () => {
+    const go = spawn('etcdctl', [`--endpoints=${cluster.endpoints[0]}`, 'elect', '/interop/elect', 'go-value'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => void go.kill('SIGKILL'));
+    let out = '';
+    const elected = new Promise<void>((res) => go.stdout.on('data', (b: Buffer) => ((out += b.toString()), out.includes('go-value') && res())));
+    await elected;
+    // etcdctl prints the leader key (<prefix>/<lease hex>) and the value.
+    assert.match(out, /^\/interop\/elect\/[0-9a-f]+\ngo-value\n/);
+    const s = await Session.create(c1, { ttl: 10 });
+    const e = new Election(s, '/interop/elect');
+    assert.equal((await e.leader()).kvs[0].value.toString(), 'go-value');
+    let tsLeads = false;
+    const campaign = e.campaign('ts-value').then(() => (tsLeads = true));
+    await sleep(300);
+    assert.equal(tsLeads, false, 'Go leads, TS waits');
+    const exited = new Promise((r) => go.once('exit', r));
+    go.kill('SIGINT'); // etcdctl resigns and revokes its session
+    await exited;
+    await campaign;
+    assert.equal((await e.leader()).kvs[0].value.toString(), 'ts-value');
+    await e.resign();
+    await s.close();
+  });
 });
