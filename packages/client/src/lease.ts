@@ -329,9 +329,15 @@ export class Lease {
     return { header: header(r.header), leases: r.leases.map((l) => l.ID) };
   }
 
-  /** Keeps the lease alive until the handle is stopped (or the lease is lost). */
-  keepAlive(id: bigint): KeepAlive {
-    return this.manager.keepAlive(id);
+  /**
+   * Keeps the lease alive until the handle is stopped (or the lease is lost). Loss is reported to
+   * `onLost`, the handle's 'lost' event, its `lost` promise and its iterator.
+   */
+  keepAlive(id: bigint, opts?: { onLost?: (err: LeaseLostError) => void; onKeepAlive?: (r: KeepAliveResponse) => void }): KeepAlive {
+    const ka = this.manager.keepAlive(id);
+    if (opts?.onLost !== undefined) ka.on('lost', opts.onLost);
+    if (opts?.onKeepAlive !== undefined) ka.on('keepalive', opts.onKeepAlive);
+    return ka;
   }
 
   /** One refresh (its own short stream); throws LeaseLostError if the lease is gone. */

@@ -61,7 +61,8 @@ test('leases against a real server', async (t) => {
 
   await t.test('loss is reported through the event, the promise and the iterator', async () => {
     const l = await client.lease.grant(3);
-    const ka = client.lease.keepAlive(l.id);
+    let fromCallback: LeaseLostError | undefined;
+    const ka = client.lease.keepAlive(l.id, { onLost: (e) => (fromCallback = e) });
     const evt = new Promise<LeaseLostError>((res) => ka.once('lost', res));
     const iterated = (async () => {
       let n = 0;
@@ -78,6 +79,7 @@ test('leases against a real server', async (t) => {
     assert.equal(fromEvent.leaseId, l.id);
     assert.equal(fromPromise, fromEvent);
     assert.equal(fromIterator, fromEvent);
+    assert.equal(fromCallback, fromEvent);
     assert.equal(fromEvent.code, 'ETCD_ERR_LEASE_LOST');
   });
 
