@@ -72,21 +72,22 @@ export class Connection {
   readonly client: Client;
   readonly raw: RawClient;
 
+  /** @param endpoints one endpoint (per-member commands) or all of them (failover, like clientv3) */
   constructor(
     readonly cfg: ConnectionConfig,
-    readonly endpoint: string,
+    endpoints: string | string[],
   ) {
+    const list = typeof endpoints === 'string' ? [endpoints] : endpoints;
     let tls: TlsOptions | undefined;
-    if (wantsTls(cfg, endpoint)) {
+    if (list.some((ep) => wantsTls(cfg, ep))) {
       const read = (p?: string) => (p ? readFileSync(p) : undefined);
       tls = { ca: read(cfg.cacert), cert: read(cfg.cert), key: read(cfg.key), insecureSkipVerify: cfg.insecureSkipVerify };
     }
     // Wait for a connection as long as a command may take (clientv3 retries until its context
     // ends, then reports "context deadline exceeded").
     const waitMs = Math.max(cfg.dialTimeoutMs, cfg.commandTimeoutMs);
-    const target = /^https?:\/\//.test(endpoint) && !tls ? endpoint : endpoint.replace(/^https:\/\//, '');
     this.client = new Client({
-      endpoints: [target],
+      endpoints: list,
       dialTimeout: waitMs,
       tls,
       username: cfg.user?.name,

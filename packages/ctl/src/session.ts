@@ -160,10 +160,10 @@ export class Session {
     return cfg;
   }
 
-  /** mustClientFromCmd: a connection to the first endpoint. */
+  /** mustClientFromCmd: a connection to the endpoints (failing over between them). */
   async client(extraEnv: string[] = []): Promise<Connection> {
     const cfg = await this.clientConfig(extraEnv);
-    const c = new Connection(cfg, cfg.endpoints[0] ?? '127.0.0.1:2379');
+    const c = new Connection(cfg, cfg.endpoints.length > 0 ? cfg.endpoints : ['127.0.0.1:2379']);
     this.conns.push(c);
     return c;
   }

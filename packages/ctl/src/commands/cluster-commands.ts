@@ -252,8 +252,10 @@ async function epHealth(ctx: RunContext): Promise<void> {
   const s = ctx.session;
   const cfg = await s.clientConfig();
   const eps = await endpointsFromCluster(ctx);
-  const results = await Promise.all(
-    eps.map(async (ep): Promise<EpHealth> => {
+  // Results are listed in completion order (etcdctl collects them from a channel).
+  const results: EpHealth[] = [];
+  await Promise.all(
+    eps.map(async (ep): Promise<void> => {
       const start = process.hrtime.bigint();
       let error = '';
       try {
@@ -264,7 +266,7 @@ async function epHealth(ctx: RunContext): Promise<void> {
         if (text !== 'etcdserver: permission denied') error = text;
       }
       const took = goDuration(process.hrtime.bigint() - start);
-      return { ep, health: error === '', took, error };
+      results.push({ ep, health: error === '', took, error });
     }),
   );
   s.display.endpointHealth(results);
