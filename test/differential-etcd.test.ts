@@ -42,13 +42,13 @@ function call<Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res) 
 }
 
 /** A deterministic list of operations (seeded), the same for both servers. */
-function scenario(seed: number): Array<(t: Target) => Promise<unknown>> {
+function scenario(seed: number): Array<(t: Target, base: bigint) => Promise<unknown>> {
   let s = seed;
   const rnd = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
   const key = () => Buffer.from(`k/${pick(['a', 'b', 'c', 'd', 'e', 'f', 'g'])}`);
   const val = () => Buffer.from(`v${Math.floor(rnd() * 1000)}`);
-  const ops: Array<(t: Target) => Promise<unknown>> = [];
+  const ops: Array<(t: Target, base: bigint) => Promise<unknown>> = [];
   const leases = [101n, 102n, 103n];
   ops.push((t) => call(t.lease.leaseGrant.bind(t.lease), P.LeaseGrantRequest.fromPartial({ ID: leases[0], TTL: 600n })));
   ops.push((t) => call(t.lease.leaseGrant.bind(t.lease), P.LeaseGrantRequest.fromPartial({ ID: leases[1], TTL: 600n })));
@@ -63,10 +63,11 @@ function scenario(seed: number): Array<(t: Target) => Promise<unknown>> {
         limit: BigInt(Math.floor(rnd() * 4)),
         sortOrder: pick([0, 1, 2]), sortTarget: pick([0, 1, 2, 3, 4]),
         keysOnly: rnd() < 0.2, countOnly: rnd() < 0.1,
-        minModRevision: rnd() < 0.2 ? BigInt(Math.floor(rnd() * 20)) : 0n,
+        minModRevision: rnd() < 0.2 ? BigInt(1 + Math.floor(rnd() * 20)) : 0n,
         serializable: rnd() < 0.3,
       });
-      ops.push((t) => call(t.kv.range.bind(t.kv), req));
+      // revisions in requests are relative to the store's first write, like the answers
+      ops.push((t, base) => call(t.kv.range.bind(t.kv), { ...req, minModRevision: req.minModRevision > 0n ? req.minModRevision + base : 0n }));
     } else if (r < 0.6) {
       const req = P.DeleteRangeRequest.fromPartial(rnd() < 0.7 ? { key: key(), prevKv: true } : { key: Buffer.from('k/e'), rangeEnd: Buffer.from('k/g'), prevKv: true });
       ops.push((t) => call(t.kv.deleteRange.bind(t.kv), req));
@@ -99,8 +100,8 @@ function scenario(seed: number): Array<(t: Target) => Promise<unknown>> {
         return call(t.kv.compact.bind(t.kv), P.CompactionRequest.fromPartial({ revision: cur.header!.revision - back, physical: true }));
       });
     } else {
-      const req = P.RangeRequest.fromPartial({ key: key(), revision: BigInt(Math.floor(rnd() * 30)) });
-      ops.push((t) => call(t.kv.range.bind(t.kv), req));
+      const req = P.RangeRequest.fromPartial({ key: key(), revision: BigInt(1 + Math.floor(rnd() * 30)) });
+      ops.push((t, base) => call(t.kv.range.bind(t.kv), { ...req, revision: req.revision + base }));
     }
   }
   return ops;
@@ -166,7 +167,7 @@ test('differential: a seeded scenario gives the same answers from etcd and tsetc
     const first = (await call(target.kv.put.bind(target.kv), P.PutRequest.fromPartial({ key: Buffer.from('base'), value: Buffer.from('0') }))) as etcdserverpb.PutResponse;
     const base = first.header!.revision - 1n;
     const answers: unknown[] = [];
-    for (const op of scenario(20261125)) answers.push(normalise(await op(target), base));
+    for (const op of scenario(20261125)) answers.push(normalise(await op(target, base), base));
     await new Promise((r) => setTimeout(r, 500));
     w.end();
     for (const c of Object.values(target)) (c as { close(): void }).close();
