@@ -13,6 +13,9 @@ import {
 
 const { connectivityState: State } = grpc;
 
+/** How long a pick waits for the preferred endpoint before also connecting the others. */
+const endpointFailoverGraceMs = 300;
+
 export interface Endpoint {
   /** As given by the user (normalised: no trailing slash). */
   readonly url: string;
@@ -102,16 +105,22 @@ export class EndpointPool {
     if (this.closed) return Promise.reject(new ClientClosedError());
     const candidates = only !== undefined ? [only] : this.ordered();
     for (const ep of candidates) {
-      if (ep.channel.getChannel().getConnectivityState(true) === State.READY) {
+      if (ep.channel.getChannel().getConnectivityState(false) === State.READY) {
         if (only === undefined) this.active = this.endpoints.indexOf(ep);
         return Promise.resolve(ep);
       }
     }
+    // Connect the preferred endpoint first; the others only if it fails or is slow, so a healthy
+    // first endpoint is the one used and a client does not open a connection to every member.
     return new Promise<Endpoint>((resolve, reject) => {
       let settled = false;
+      let escalated = candidates.length === 1;
+      let waiting = 0;
+      const started = new Set<Endpoint>();
       const finish = (err: Error | undefined, ep?: Endpoint): void => {
         if (settled) return;
         settled = true;
+        clearTimeout(graceTimer);
         signal?.removeEventListener('abort', onAbort);
         if (err !== undefined) reject(err);
         else {
@@ -121,7 +130,17 @@ export class EndpointPool {
       };
       const onAbort = (): void => finish(signal?.reason instanceof Error ? signal.reason : new UnavailableError('operation aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
-      let waiting = candidates.length;
+      const escalate = (): void => {
+        if (escalated || settled) return;
+        escalated = true;
+        for (const ep of candidates) start(ep);
+      };
+      const start = (ep: Endpoint): void => {
+        if (started.has(ep)) return;
+        started.add(ep);
+        waiting += 1;
+        watch(ep);
+      };
       const watch = (ep: Endpoint): void => {
         if (settled) return;
         if (this.closed) return finish(new ClientClosedError());
@@ -129,6 +148,7 @@ export class EndpointPool {
         const state = ch.getConnectivityState(true);
         if (state === State.READY) return finish(undefined, ep);
         if (state === State.SHUTDOWN) return finish(new ClientClosedError());
+        if (state === State.TRANSIENT_FAILURE) escalate();
         if (Date.now() >= deadlineMs) {
           waiting -= 1;
           if (waiting === 0) {
@@ -139,7 +159,9 @@ export class EndpointPool {
         }
         ch.watchConnectivityState(state, deadlineMs, () => watch(ep));
       };
-      for (const ep of candidates) watch(ep);
+      const graceMs = Math.min(endpointFailoverGraceMs, Math.max(0, (deadlineMs - Date.now()) / 2));
+      const graceTimer = setTimeout(escalate, graceMs);
+      start(candidates[0]);
     });
   }
 
