@@ -30,6 +30,9 @@ test('tsetcd --version and refusals', async () => {
   const badEnv = await run([], { ETCD_HEARTBEAT_INTERVAL: 'fast' });
   assert.equal(badEnv.code, 2);
   assert.match(badEnv.stderr, /invalid value "fast" for flag -heartbeat-interval/);
+  const ic = await run(['--initial-cluster', 'other=http://127.0.0.1:2380']);
+  assert.equal(ic.code, 2);
+  assert.match(ic.stderr, /couldn't find local name "default" in the initial cluster configuration/);
   const et = await run(['--heartbeat-interval', '100', '--election-timeout', '200']);
   assert.equal(et.code, 2);
   assert.match(et.stderr, /--election-timeout\[200ms\] should be at least as 5 times as --heartbeat-interval\[100ms\]/);

@@ -65,6 +65,22 @@ async function main(): Promise<void> {
   if (listenSet && !parsedSet.has('advertise-client-urls') && !listenPort0) {
     fail('--advertise-client-urls is required when --listen-client-urls is set explicitly');
   }
+  // --initial-cluster: this member's entry must match --initial-advertise-peer-urls (etcd's check)
+  if (parsedSet.has('initial-cluster')) {
+    const byName = new Map<string, string[]>();
+    for (const part of String(values['initial-cluster']).split(',').filter((x) => x.length > 0)) {
+      const eq = part.indexOf('=');
+      if (eq <= 0) fail(`invalid value "${values['initial-cluster']}" for flag -initial-cluster: missing '=' in ${part}`);
+      const n = part.slice(0, eq);
+      byName.set(n, [...(byName.get(n) ?? []), part.slice(eq + 1)]);
+    }
+    const mine = byName.get(String(values.name));
+    if (mine === undefined) fail(`couldn't find local name "${values.name}" in the initial cluster configuration`);
+    const adv = [...(values['initial-advertise-peer-urls'] as string[])].sort();
+    if (mine.sort().join(',') !== adv.join(',')) {
+      fail(`--initial-cluster has ${values.name}=${mine.join(',')} but missing from --initial-advertise-peer-urls=${adv.join(',')} ("${mine.join(',')}"(resolved from "${mine.join(',')}") != "${adv.join(',')}"(resolved from "${adv.join(',')}"))`);
+    }
+  }
   const state = String(values['initial-cluster-state']);
   if (state !== 'new' && state !== 'existing') fail(`invalid value "${state}" for flag -initial-cluster-state: valid values include new,existing`);
   const mode = String(values['auto-compaction-mode']);
@@ -105,6 +121,15 @@ async function main(): Promise<void> {
       keyFile: String(values['key-file'] || '') || undefined,
       trustedCaFile: String(values['trusted-ca-file'] || '') || undefined,
       clientCertAuth: Boolean(values['client-cert-auth']),
+      // the peer listener and --initial-cluster bootstrap only when asked for (single-member runs keep port 2380 free)
+      listenPeerUrls: parsedSet.has('listen-peer-urls') || parsedSet.has('initial-cluster') ? (values['listen-peer-urls'] as string[]) : undefined,
+      initialCluster: parsedSet.has('initial-cluster') ? String(values['initial-cluster']) : undefined,
+      initialClusterState: state,
+      peerCertFile: String(values['peer-cert-file'] || '') || undefined,
+      peerKeyFile: String(values['peer-key-file'] || '') || undefined,
+      peerTrustedCaFile: String(values['peer-trusted-ca-file'] || '') || undefined,
+      peerClientCertAuth: Boolean(values['peer-client-cert-auth']),
+      onRemoved: () => process.exit(0),
       logger: log,
     });
   } catch (e) {
