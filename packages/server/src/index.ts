@@ -1,1 +1,9 @@
-export {};
+// @tsetcd/server: one etcd-compatible member. Start one from code with startServer();
+// subsystems are importable by subpath (@tsetcd/server/mvcc/store, .../wal/index, ...).
+export { startServer, type StartServerOptions, type Member } from './embed/index.js';
+export { EtcdServer, type Transport, type MemberInfo } from './etcdserver/server.js';
+export { defaults, serverVersion, clusterVersion, type ServerConfig, type ServerLogger } from './etcdserver/config.js';
+export { computeMemberId, computeClusterId } from './etcdserver/member-id.js';
+export { parseRetention, type Retention } from './etcdserver/compactor.js';
+export { createZapLogger, type LogLevel } from './embed/zap-logger.js';
+export { ServerError, Errors, GrpcCode, isServerError } from './errors.js';
