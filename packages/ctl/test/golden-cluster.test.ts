@@ -3,11 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { run, runInProcess, startTwins, tsetcdctlBin, type RunResult, type Side, type Twins } from './twin-etcd.js';
+import { EtcdServer, run, runInProcess, startTwins, tsetcdctlBin, type RunResult, type Side, type Twins } from './twin-etcd.js';
 
 async function same(tw: Twins, args: string[] | ((s: Side) => string[]), fix: (s: string, side: Side) => string = (s) => s, stdin?: string): Promise<void> {
   const { real, ours } = await tw.both(args, { stdin });
@@ -125,6 +125,29 @@ test('snapshot save and status match etcdctl', async (t) => {
       assert.deepEqual(ours, real, `snapshot status ${file} -w ${w}`);
     }
   }
+  // `snapshot restore` writes the same WAL and raft snapshot as etcdctl, and etcd starts from it.
+  const restoreArgs = (out: string) => ['snapshot', 'restore', join(dir, 'real.db'), '--data-dir', join(dir, out), '--name', 'r1', '--initial-cluster', 'r1=http://127.0.0.1:2380,r2=http://127.0.0.1:2381', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380', '--initial-cluster-token', 'restored'];
+  const [restoredReal, restoredOurs] = await Promise.all([run('etcdctl', restoreArgs('restored-real')), runInProcess(restoreArgs('restored-ours'))]);
+  const noLogs = (r: RunResult) => ({ ...r, stderr: r.stderr.split('\n').filter((l) => !l.startsWith('{"level":')).join('\n') });
+  assert.deepEqual(noLogs(restoredOurs), noLogs(restoredReal));
+  for (const f of ['member/snap/0000000000000001-0000000000000002.snap', 'member/wal/0000000000000000-0000000000000000.wal']) {
+    assert.ok(readFileSync(join(dir, 'restored-ours', f)).equals(readFileSync(join(dir, 'restored-real', f))), f);
+  }
+  for (const args of [restoreArgs('restored-ours'), ['snapshot', 'restore'], ['snapshot', 'restore', join(dir, 'real.db'), '--data-dir', join(dir, 'x'), '--name', 'nobody'], ['snapshot', 'restore', join(dir, 'real.db'), '--data-dir', join(dir, 'y'), '--initial-advertise-peer-urls', 'http://10.1.1.1:1']]) {
+    const [real, ours] = await Promise.all([run('etcdctl', args), runInProcess(args)]);
+    assert.deepEqual(noLogs(ours), noLogs(real), args.join(' '));
+  }
+  // A one-member restore must boot a real etcd with the snapshot's data.
+  const single = ['--name', 'r1', '--initial-cluster', 'r1=http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380', '--initial-cluster-token', 'restored'];
+  const one = await runInProcess(['snapshot', 'restore', join(dir, 'ours.db'), '--data-dir', join(dir, 'restored-one'), ...single]);
+  assert.equal(one.code, 0, one.stderr);
+  const restored = new EtcdServer('restored');
+  t.after(() => restored.stop());
+  await restored.start({ dataDir: join(dir, 'restored-one'), name: 'r1', peerUrl: 'http://127.0.0.1:2380', cluster: 'r1=http://127.0.0.1:2380', token: 'restored' });
+  const afterRestore = await run('etcdctl', ['--endpoints', restored.endpoint, 'get', 'k1', 'k3', '-w', 'fields']);
+  assert.match(afterRestore.stdout, /"Key" : "k2"\n/);
+  assert.equal((await run('etcdctl', ['--endpoints', restored.endpoint, 'put', 'new', 'write'])).stdout, 'OK\n');
+
   for (const args of [['snapshot', 'status'], ['snapshot', 'status', join(dir, 'missing.db')], ['snapshot', 'save'], ['snapshot', 'status', join(dir, 'real.db'), '-w', 'protobuf']]) {
     const real = await run('etcdctl', args);
     const ours = await runInProcess(args);

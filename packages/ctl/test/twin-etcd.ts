@@ -83,21 +83,22 @@ export class EtcdServer {
     return `127.0.0.1:${this.clientPort}`;
   }
 
-  async start(): Promise<void> {
+  /** Starts etcd; `existing` reuses a data dir (e.g. one written by `snapshot restore`). */
+  async start(existing?: { dataDir: string; name: string; peerUrl: string; cluster: string; token: string }): Promise<void> {
     this.clientPort = await freePort();
     const peerPort = await freePort();
     // Advertised URLs are fixed (not the real ports) so that both twins get identical IDs.
     this.proc = spawn(
       'etcd',
       [
-        '--name', 'twin',
-        '--data-dir', join(this.dataDir, 'data'),
+        '--name', existing?.name ?? 'twin',
+        '--data-dir', existing?.dataDir ?? join(this.dataDir, 'data'),
         '--listen-client-urls', `http://127.0.0.1:${this.clientPort}`,
         '--advertise-client-urls', 'http://127.0.0.1:2379',
         '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
-        '--initial-cluster', 'twin=http://127.0.0.1:2380',
-        '--initial-cluster-token', 'tsetcdctl-golden',
+        '--initial-advertise-peer-urls', existing?.peerUrl ?? 'http://127.0.0.1:2380',
+        '--initial-cluster', existing?.cluster ?? 'twin=http://127.0.0.1:2380',
+        '--initial-cluster-token', existing?.token ?? 'tsetcdctl-golden',
         '--log-level', 'error',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv() },
