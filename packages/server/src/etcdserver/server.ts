@@ -22,6 +22,8 @@ import {
   type SoftState,
   type Ready,
   type NodeId,
+  type ConfChange,
+  type Status,
 } from '@tsetcd/raft';
 import { tsetcdpb, etcdserverpb } from '@tsetcd/proto';
 import { Wal } from '../wal/index.js';
@@ -36,6 +38,7 @@ import { WaitRegistry } from './wait.js';
 import { IdGenerator } from './id-generator.js';
 import { computeClusterId, computeMemberId, idToHex } from './member-id.js';
 import { clusterVersion, defaults, type ServerConfig, type ServerLogger } from './config.js';
+import type { ClusterBootstrap } from './cluster-bootstrap.js';
 
 /** Sends raft messages to peers. One member has no peers; the cluster work plugs a real one in. */
 export interface Transport {
@@ -156,13 +159,14 @@ export class EtcdServer {
   }
 
   /** Opens (or creates) the member's data dir and starts raft. Resolves when raft is running. */
-  static async start(cfg: ServerConfig, opts: { deferPublish?: boolean } = {}): Promise<EtcdServer> {
+  static async start(cfg: ServerConfig, opts: { deferPublish?: boolean; cluster?: ClusterBootstrap } = {}): Promise<EtcdServer> {
     const memberDir = join(cfg.dataDir, 'member');
     await mkdir(memberDir, { recursive: true });
     const store = MvccStore.openDir(cfg.dataDir);
     await store.restored;
     const s = new EtcdServer(cfg, store);
     if (opts.deferPublish) s.publishAllowed = false;
+    s.clusterBoot = opts.cluster;
     try {
       await s.boot();
     } catch (e) {
@@ -206,6 +210,8 @@ export class EtcdServer {
         'local-member-id': idToHex(this.memberId),
         'commit-index': r.hardState.commit,
       });
+    } else if (this.clusterBoot !== undefined) {
+      await this.bootCluster(walDir, this.clusterBoot);
     } else {
       this.memberId = computeMemberId(cfg.initialAdvertisePeerUrls, cfg.initialClusterToken);
       this.clusterId = computeClusterId([this.memberId]);
@@ -252,6 +258,30 @@ export class EtcdServer {
 
   /** entries with index <= this were applied to the backend before a restart */
   private skipUpTo = 0;
+  private clusterBoot: ClusterBootstrap | undefined;
+
+  /** A multi-member start without a WAL: bootstrap entries of a new cluster, or an empty log to join. */
+  private async bootCluster(walDir: string, cb: ClusterBootstrap): Promise<void> {
+    this.memberId = cb.memberId;
+    this.clusterId = cb.clusterId;
+    this.wal = await Wal.create(walDir, encodeWalMetadata(this.memberId, this.clusterId));
+    if (cb.join) {
+      // the leader's log (or snapshot) brings the membership; peers are known meanwhile
+      for (const m of cb.members) this.members.set(m.id, { ...m, peerUrls: [...m.peerUrls], clientUrls: [...m.clientUrls] });
+      this.log.info('starting local member', { 'local-member-id': idToHex(this.memberId), 'cluster-id': idToHex(this.clusterId), join: true });
+      return;
+    }
+    const ents = bootstrapEntries(
+      cb.members.map((m) => ({ id: m.id, context: tsetcdpb.Member.encode({ ID: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: [], isLearner: false }).finish() })),
+    );
+    const hs: HardState = { term: 1, vote: 0n, commit: ents.length };
+    await this.wal.save(hs, ents, true);
+    this.storage.append(ents);
+    this.storage.setHardState(hs);
+    this.committedIndex = hs.commit;
+    this.term = 1;
+    this.log.info('starting local member', { 'local-member-id': idToHex(this.memberId), 'cluster-id': idToHex(this.clusterId) });
+  }
 
   private restoreBackendState(): void {
     const b = this.store.backend;
@@ -263,6 +293,7 @@ export class EtcdServer {
       const m = tsetcdpb.Member.decode(v);
       this.members.set(m.ID, { id: m.ID, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner });
     }
+    for (const [k] of b.rangeAux(Buckets.membersRemoved)) this.removedMembers.add(BigInt('0x' + k.toString()));
     const cv = b.getAux(Buckets.cluster, clusterVersionKey);
     if (cv !== undefined) this.clusterVersion = cv.toString();
   }
@@ -446,11 +477,32 @@ export class EtcdServer {
   private applyConfChange(e: Entry): void {
     const cc = decodeConfChange(e.data);
     this.node.applyConfChange(cc);
-    if (e.index <= this.skipUpTo) return;
+    if (e.index > this.skipUpTo) this.applyMembership(cc);
+    this.onConfChangeApplied?.(cc);
+  }
+
+  /** Called after each applied ConfChange (cluster layer: peer streams, waiters). */
+  onConfChangeApplied: ((cc: ConfChange) => void) | undefined;
+
+  private applyMembership(cc: ConfChange): void {
     const b = this.store.backend;
     const key = Buffer.from(idToHex(cc.nodeId));
-    if (cc.type === ConfChangeType.AddNode || cc.type === ConfChangeType.AddLearnerNode) {
-      if (!this.members.has(cc.nodeId)) {
+    const existing = this.members.get(cc.nodeId);
+    if (cc.type === ConfChangeType.AddNode && existing !== undefined && existing.isLearner) {
+      // promotion of a learner
+      existing.isLearner = false;
+      b.putAux(Buckets.members, key, Buffer.from(tsetcdpb.Member.encode(this.toPbMember(existing)).finish()));
+      this.log.info('promote member', { 'cluster-id': idToHex(this.clusterId), 'promoted-member-id': idToHex(cc.nodeId) });
+    } else if (cc.type === ConfChangeType.UpdateNode && existing !== undefined) {
+      const m = cc.context.length > 0 ? tsetcdpb.Member.decode(cc.context) : undefined;
+      if (m !== undefined) existing.peerUrls = m.peerUrls;
+      b.putAux(Buckets.members, key, Buffer.from(tsetcdpb.Member.encode(this.toPbMember(existing)).finish()));
+      this.log.info('updated member', { 'cluster-id': idToHex(this.clusterId), 'updated-remote-peer-id': idToHex(cc.nodeId), 'updated-remote-peer-urls': existing.peerUrls });
+    } else if (cc.type === ConfChangeType.AddNode || cc.type === ConfChangeType.AddLearnerNode) {
+      if (existing !== undefined) {
+        // known from a join (remote member list): persist it
+        b.putAux(Buckets.members, key, Buffer.from(tsetcdpb.Member.encode(this.toPbMember(existing)).finish()));
+      } else {
         const m = cc.context.length > 0 ? tsetcdpb.Member.decode(cc.context) : undefined;
         const info: MemberInfo = {
           id: cc.nodeId,
@@ -465,9 +517,15 @@ export class EtcdServer {
       }
     } else if (cc.type === ConfChangeType.RemoveNode) {
       this.members.delete(cc.nodeId);
+      this.removedMembers.add(cc.nodeId);
       b.deleteAux(Buckets.members, key);
+      b.putAux(Buckets.membersRemoved, key, Buffer.from('removed'));
+      this.log.info('removed member', { 'cluster-id': idToHex(this.clusterId), 'removed-remote-peer-id': idToHex(cc.nodeId) });
     }
   }
+
+  /** members removed from the cluster (they may never come back under the same ID) */
+  readonly removedMembers = new Set<bigint>();
 
   private toPbMember(m: MemberInfo): tsetcdpb.Member {
     return { ID: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner };
@@ -514,11 +572,13 @@ export class EtcdServer {
       }
       this.readsWaitingApply = still;
     }
-    const st = this.node.status();
-    // a one-member cluster need not wait an election timeout to elect itself
-    if (st.state !== 'Leader' && st.lead === 0n && st.confState.voters.length === 1 && st.confState.voters[0] === this.memberId && st.state !== 'Candidate' && st.state !== 'PreCandidate') {
-      this.node.campaign();
-      this.scheduleReady();
+    if (!this.isLeaderNow && this.lead === 0n) {
+      const st = this.node.status();
+      // a one-member cluster need not wait an election timeout to elect itself
+      if (st.state === 'Follower' && st.confState.voters.length === 1 && st.confState.voters[0] === this.memberId) {
+        this.node.campaign();
+        this.scheduleReady();
+      }
     }
     if (this.isLeaderNow) {
       if (!this.published && !this.publishing && this.publishAllowed && this.appliedIndex >= this.committedIndex) this.publish();
@@ -667,6 +727,49 @@ export class EtcdServer {
   leaseRenew(id: bigint): number {
     if (!this.isLeaderNow) throw Errors.notLeader();
     return this.lessor.renew(id);
+  }
+
+  // ---- cluster: raft inputs from the peer transport and the Cluster API ----
+
+  /** A raft message from a peer. */
+  step(m: Message): void {
+    if (this.stopped || this.node === undefined) return;
+    try {
+      this.node.step(m);
+    } catch (e) {
+      this.log.warn('failed to process raft message', { error: (e as Error).message, 'message-type': m.type });
+      return;
+    }
+    this.scheduleReady();
+  }
+
+  reportUnreachable(id: bigint): void {
+    if (this.stopped) return;
+    this.node.reportUnreachable(id);
+  }
+
+  reportSnapshot(id: bigint, ok: boolean): void {
+    if (this.stopped) return;
+    this.node.reportSnapshot(id, ok);
+    this.scheduleReady();
+  }
+
+  /** Asks raft to hand leadership to `id` (MoveLeader). */
+  transferLeadership(id: bigint): void {
+    if (this.stopped) throw Errors.stopped();
+    this.node.transferLeader(id);
+    this.scheduleReady();
+  }
+
+  /** Proposes a membership change; the caller waits for it through onConfChangeApplied. */
+  proposeConfChange(cc: ConfChange): void {
+    if (this.stopped) throw Errors.stopped();
+    this.node.proposeConfChange(cc);
+    this.scheduleReady();
+  }
+
+  raftStatus(): Status {
+    return this.node.status();
   }
 
   // ---- status ----
