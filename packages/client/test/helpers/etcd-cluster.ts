@@ -185,8 +185,10 @@ export async function startCluster(opts: StartOptions = {}): Promise<TestCluster
     } catch (err) {
       const log = members.flatMap((m) => m.log).join('');
       await cluster.close();
-      // A port picked free may have been taken meanwhile: try again with new ports.
-      if (attempt >= 2 || !/address already in use/i.test(log)) throw err;
+      // A port picked free may have been taken meanwhile, or a loaded machine was too slow:
+      // try again with new ports, unless the server rejected its flags.
+      if (attempt >= 2 || /flag provided but not defined|invalid value|unknown flag/i.test(log)) throw err;
+      console.error(`startCluster: retrying after: ${String(err).split('\n')[0]}`);
     }
   }
 }
