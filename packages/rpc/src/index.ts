@@ -65,6 +65,8 @@ export {
   type TokenStore,
 } from './interceptors/server-interceptors.js';
 export { clientInterceptor, type ClientChainOptions } from './interceptors/client-interceptor.js';
+export { builtinServerStage, type BuiltinStageOptions } from './interceptors/server-builtin.js';
+export { DeadlineWheel, deadlineTickMs } from './internal/deadline-wheel.js';
 export { serverMetrics, clientMetrics, durationBucketsMs, type RpcMetrics } from './interceptors/metrics.js';
 export { HealthService, HealthClient, ServingStatus, healthServiceDefinition } from './health/health-service.js';
 export { currentSpan, startSpan, runInSpan, parseTraceparent, formatTraceparent, traceparentHeader, type SpanContext } from './trace/trace-context.js';
