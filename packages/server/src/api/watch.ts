@@ -4,6 +4,7 @@ import { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { WatchStream } from '../watch/watch-stream.js';
 import type { BidiCall } from './transport/index.js';
+import { toGrpcError } from './errors.js';
 
 export async function serveWatch(s: EtcdServer, call: BidiCall<etcdserverpb.WatchRequest>): Promise<void> {
   const ws = new WatchStream({
@@ -12,6 +13,7 @@ export async function serveWatch(s: EtcdServer, call: BidiCall<etcdserverpb.Watc
     drained: () => call.drained(),
     header: (rev) => s.header(rev),
     maxResponseBytes: s.cfg.maxRequestBytes,
+    onError: (e) => call.end(toGrpcError(e)),
   });
   const stop = call.onCancel(() => ws.close());
   try {

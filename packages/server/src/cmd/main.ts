@@ -136,6 +136,10 @@ async function main(): Promise<void> {
     log.error('failed to start tsetcd', { error: (e as Error).message });
     process.exit(1);
   }
+  member.server.onFatal = () => {
+    // like etcd's fatal log: the process exits; acknowledged writes are in the WAL
+    process.exit(1);
+  };
   let stopping = false;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stopping) return;

@@ -136,6 +136,8 @@ export class EtcdServer {
   /** counters for metrics */
   readonly stats = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, proposalsPending: 0, leaderChanges: 0, walFsyncSeconds: [] as number[], slowApplies: 0 };
   onWalFsync: ((seconds: number) => void) | undefined;
+  /** called once if the raft loop fails (WAL write error, broken invariant); the server closes itself */
+  onFatal: ((e: Error) => void) | undefined;
 
   private constructor(cfg: ServerConfig, store: MvccStore) {
     this.cfg = cfg;
@@ -815,6 +817,7 @@ export class EtcdServer {
     this.fatalError = e instanceof Error ? e : new Error(String(e));
     this.log.error('etcdserver: fatal error in the raft loop', { error: String((e as Error)?.stack ?? e) });
     void this.close();
+    this.onFatal?.(this.fatalError);
   }
 
   /** Stops raft, lets the in-flight Ready finish (its applies land), closes WAL and backend. */

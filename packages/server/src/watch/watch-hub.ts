@@ -48,7 +48,7 @@ export class WatchHub {
     this.progressNotifyIntervalMs = opts.progressNotifyIntervalMs ?? defaultProgressNotifyIntervalMs;
     if (!(this.progressNotifyIntervalMs > 0)) throw new Error('watch: progressNotifyIntervalMs must be positive');
     this.progressTimer = setInterval(() => {
-      for (const s of this.streams) s.progressNotify();
+      for (const s of this.streams) s.safeProgressNotify();
     }, this.progressNotifyIntervalMs);
     this.progressTimer.unref();
   }
@@ -106,7 +106,7 @@ export class WatchHub {
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      for (const s of this.streams) s.pump();
+      for (const s of this.streams) s.safePump();
     });
   }
 

@@ -33,6 +33,8 @@ export interface WatchStreamOptions {
   header: (revision: bigint) => etcdserverpb.ResponseHeader;
   /** fragments of a fragmenting watcher stay under this many bytes (etcd: --max-request-bytes) */
   maxResponseBytes: number;
+  /** the stream failed (e.g. a history read error): it is closed; the owner ends the call */
+  onError?: (e: Error) => void;
 }
 
 function toPbEvent(e: MvccEvent, withPrev: boolean): mvccpb.Event {
@@ -147,7 +149,7 @@ export class WatchStream {
       this.opts.drained().then(
         () => {
           this.blocked = false;
-          this.pump();
+          this.safePump();
         },
         () => this.close(),
       );
@@ -239,6 +241,28 @@ export class WatchStream {
       size += n;
     }
     flush(true);
+  }
+
+  /** pump() for the hub's timers: a failure closes this stream only, never the process. */
+  safePump(): void {
+    try {
+      this.pump();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  safeProgressNotify(): void {
+    try {
+      this.progressNotify();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private fail(e: unknown): void {
+    this.close();
+    this.opts.onError?.(e instanceof Error ? e : new Error(String(e)));
   }
 
   /** Periodic progress notification for synced watchers that asked for it. */
