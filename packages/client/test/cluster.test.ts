@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, startCluster } from './helpers/etcd-cluster.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { etcdBinary, freePort, startCluster } from './helpers/etcd-cluster.js';
 import {
   Client,
   LearnerNotReadyError,
@@ -55,6 +59,43 @@ test('three-member cluster: membership, maintenance, failover', async (t) => {
     const removed = await client.cluster.memberRemove(added.member.ID);
     assert.equal(removed.members.length, 3);
     await assert.rejects(client.cluster.memberRemove(added.member.ID), MemberNotFoundError);
+  });
+
+  await t.test('a learner that caught up is promoted to a voting member', async () => {
+    const peer = `http://127.0.0.1:${await freePort()}`;
+    const clientUrl = `http://127.0.0.1:${await freePort()}`;
+    const added = await client.cluster.memberAdd([peer], { isLearner: true });
+    const id = added.member!.ID;
+    const initial = [...cluster.members.map((m) => `${m.name}=${m.peerUrl}`), `learner=${peer}`].join(',');
+    const dataDir = mkdtempSync(join(tmpdir(), 'tsetcd-learner-'));
+    const proc = spawn(etcdBinary(), [
+      '--name=learner', `--data-dir=${dataDir}`, `--listen-client-urls=${clientUrl}`, `--advertise-client-urls=${clientUrl}`,
+      `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`, `--initial-cluster=${initial}`,
+      '--initial-cluster-state=existing', '--heartbeat-interval=50', '--election-timeout=500',
+    ], { stdio: 'ignore' });
+    const exited = new Promise((r) => proc.once('exit', r));
+    try {
+      for (let i = 0; ; i++) {
+        try {
+          const promoted = await client.cluster.memberPromote(id);
+          assert.equal(promoted.members.find((m) => m.ID === id)?.isLearner, false);
+          break;
+        } catch (err) {
+          if (!(err instanceof LearnerNotReadyError) || i > 200) throw err;
+          await sleep(50);
+        }
+      }
+      const list = await client.cluster.memberList();
+      assert.equal(list.members.length, 4);
+      assert.equal(list.members.find((m) => m.ID === id)?.isLearner, false);
+      assert.equal(list.members.find((m) => m.ID === id)?.name, 'learner');
+      await client.cluster.memberRemove(id);
+      assert.equal((await client.cluster.memberList()).members.length, 3);
+    } finally {
+      proc.kill('SIGKILL');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   await t.test('status and hashKV per endpoint, alarms, defragment, moveLeader', async () => {

@@ -14,7 +14,8 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..')
 export type Target = 'etcd' | 'tsetcd';
 export const target: Target = process.env.ETCD_TARGET === 'tsetcd' ? 'tsetcd' : 'etcd';
 
-function binary(): string {
+/** The server binary for the current target. */
+export function etcdBinary(): string {
   return target === 'tsetcd' ? join(repoRoot, 'bin/tsetcd') : (process.env.ETCD_BIN ?? 'etcd');
 }
 
@@ -93,7 +94,7 @@ export class TestCluster {
       '--election-timeout=500',
       ...this.args,
     ];
-    const proc = spawn(binary(), flags, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(etcdBinary(), flags, { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (b: Buffer): void => {
       m.log.push(b.toString());
       if (m.log.length > 200) m.log.shift();
