@@ -2,6 +2,7 @@
 
 import { etcdserverpb, mvccpb } from '@tsetcd/proto';
 import type { CommandDef, RunContext } from '../command.js';
+import { checkCommand } from './check-commands.js';
 import { grpcErrorText } from '../connection.js';
 import { CtlExit, ExitCode } from '../errors.js';
 import { prefixRangeEnd } from '../printers/simple-printer.js';
@@ -130,33 +131,5 @@ export const mirrorCommands: CommandDef[] = [
     ],
     run: notYet('migrate'),
   },
-  {
-    use: 'check <subcommand>',
-    short: 'commands for checking properties of the etcd cluster',
-    children: [
-      {
-        use: 'perf [options]',
-        short: 'Check the performance of the etcd cluster',
-        flags: [
-          { name: 'load', kind: 'string', def: 's', usage: "The performance check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)" },
-          { name: 'prefix', kind: 'string', def: '/etcdctl-check-perf/', usage: "The prefix for writing the performance check's keys." },
-          { name: 'auto-compact', kind: 'bool', def: 'false', usage: 'Compact storage with last revision after test is finished.' },
-          { name: 'auto-defrag', kind: 'bool', def: 'false', usage: 'Defragment storage after test is finished.' },
-        ],
-        run: notYet('check perf'),
-      },
-      {
-        use: 'datascale [options]',
-        short: 'Check the memory usage of holding data for different workloads on a given server endpoint.',
-        long: 'If no endpoint is provided, localhost will be used. If multiple endpoints are provided, first endpoint will be used.',
-        flags: [
-          { name: 'load', kind: 'string', def: 's', usage: "The datascale check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)" },
-          { name: 'prefix', kind: 'string', def: '/etcdctl-check-datascale/', usage: "The prefix for writing the datascale check's keys." },
-          { name: 'auto-compact', kind: 'bool', def: 'false', usage: 'Compact storage with last revision after test is finished.' },
-          { name: 'auto-defrag', kind: 'bool', def: 'false', usage: 'Defragment storage after test is finished.' },
-        ],
-        run: notYet('check datascale'),
-      },
-    ],
-  },
+  checkCommand,
 ];
