@@ -120,7 +120,7 @@ test('cluster: kill -9, restart, SIGTERM and etcd outage with continuous calls',
   // the example client, run as documented, prints which server answered
   const { execFile } = await import('node:child_process');
   const out = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, ['--import', 'tsx', `${greeterDir}/client.ts`, '-n', '4', '-i', '10'], { env: { ...process.env, ETCD_HOSTS: etcd.endpoint, ETCD_KEY: key, RPC_LOG_LEVEL: 'warn' }, timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+    execFile(process.execPath, ['--import', 'tsx', `${greeterDir}/client.ts`, '-n', '4', '-i', '10'], { env: { ...process.env, ETCD_HOSTS: etcd.endpoint, ETCD_KEY: key, RPC_LOG_LEVEL: 'warn' }, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
   );
   const lines = out.trim().split('\n');
   assert.equal(lines.length, 4, out);
