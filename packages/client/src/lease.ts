@@ -1,6 +1,7 @@
 // Leases: grant / revoke / time-to-live / list, and keepAlive. Every kept-alive lease of a client
 // shares one LeaseKeepAlive stream; each is refreshed every TTL/3 (as clientv3 does) and is
 // reported lost when a refresh says TTL <= 0 or no refresh arrived for a whole TTL.
+import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import { etcdserverpb } from '@tsetcd/proto';
@@ -241,6 +242,7 @@ export class KeepAliveManager {
     }
     const now = Date.now();
     const ttlMs = Number(r.TTL) * 1000;
+    assert.ok(ttlMs > 0, 'a live lease has a positive TTL');
     st.nextAtMs = now + ttlMs / 3;
     st.deadlineMs = now + ttlMs;
     const resp: KeepAliveResponse = { header: header(r.header), id: r.ID, ttl: r.TTL };
@@ -266,6 +268,7 @@ export class KeepAliveManager {
       // Refreshes can only go out on a stream; without one the reconnect will send them.
       if (this.stream !== undefined) due = Math.min(due, st.nextAtMs);
     }
+    assert.ok(Number.isFinite(due), 'every kept-alive lease has a deadline');
     this.timer = setTimeout(() => this.tick(), Math.max(0, due - Date.now()));
   }
 

@@ -2,6 +2,7 @@
 // (the server answers them in order), and each watcher remembers the revision it needs next, so
 // after the stream breaks (member down, leader change) every watcher is re-created from that
 // revision: no event is lost and none is delivered twice.
+import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import { etcdserverpb, mvccpb } from '@tsetcd/proto';
@@ -131,6 +132,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
   }
 
   /** @internal */ onCreated(watchId: bigint, revision: bigint): void {
+    assert.ok(this.watchId === undefined, 'a watcher is created once per stream');
     this.watchId = watchId;
     this.fragments = [];
     if (this.nextRevision === 0n) this.nextRevision = revision + 1n;
@@ -164,7 +166,9 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
       events.push({ type: ev.type === mvccpb.Event_EventType.DELETE ? 'delete' : 'put', kv, prevKv: ev.prevKv });
     }
     if (events.length === 0) return;
-    this.nextRevision = events[events.length - 1].kv.modRevision + 1n;
+    const next = events[events.length - 1].kv.modRevision + 1n;
+    assert.ok(next > this.nextRevision, 'nextRevision only moves forward');
+    this.nextRevision = next;
     this.push({ header: h, revision: h.revision, events, progress: false });
   }
 
@@ -368,6 +372,7 @@ export class WatchManager {
     if (this.stream === undefined || this.creating !== undefined) return;
     const w = this.createQueue.shift();
     if (w === undefined) return;
+    assert.ok(this.watchers.has(w) && w.watchId === undefined, 'only live, unregistered watchers are created');
     this.creating = w;
     this.stream.write(w.createRequest());
   }
