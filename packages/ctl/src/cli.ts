@@ -19,6 +19,7 @@ function cobraExtras(): CommandDef[] {
     {
       use: 'completion',
       short: 'Generate the autocompletion script for the specified shell',
+      long: "Generate the autocompletion script for etcdctl for the specified shell.\nSee each sub-command's help for details on how to use the generated script.\n",
       children: shells.map((sh) => ({
         use: sh,
         short: `Generate the autocompletion script for ${sh}`,
