@@ -2,11 +2,13 @@
 
 import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import { ElectionLockApi } from './election-lock.js';
+import { AuthorizingGrpcServer } from './auth.js';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { GrpcServer, GrpcError, type CallObserver } from './transport/index.js';
 import { KvApi } from './kv.js';
 import { LeaseApi } from './lease.js';
 import { MaintenanceApi } from './maintenance.js';
+import { ClusterApi } from './cluster.js';
 import { serveLeaseKeepAlive, serveWatch } from './watch.js';
 import { toGrpcError } from './errors.js';
 import { grpcOverheadBytes } from '../etcdserver/config.js';
@@ -17,10 +19,12 @@ interface Codec<T> {
 }
 
 export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcServer {
-  const g = new GrpcServer({ maxReceiveMessageBytes: s.cfg.maxRequestBytes + grpcOverheadBytes, observer });
+  // the Auth service, and the permission gate in front of every handler added below
+  const g = new AuthorizingGrpcServer(s, { maxReceiveMessageBytes: s.cfg.maxRequestBytes + grpcOverheadBytes, observer });
   const kv = new KvApi(s);
   const lease = new LeaseApi(s);
   const mt = new MaintenanceApi(s);
+  const cl = new ClusterApi(s);
   const dec = <T>(c: Codec<T>) => (b: Uint8Array) => c.decode(b);
   const enc = <T>(c: Codec<T>) => (m: T) => c.encode(m).finish();
   function unary<Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>, fn: (r: Req) => Promise<Res> | Res): void {
@@ -52,7 +56,11 @@ export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcSe
   unary('/etcdserverpb.Lease/LeaseTimeToLive', pb.LeaseTimeToLiveRequest, pb.LeaseTimeToLiveResponse, (r) => lease.timeToLive(r));
   unary('/etcdserverpb.Lease/LeaseLeases', pb.LeaseLeasesRequest, pb.LeaseLeasesResponse, () => lease.leases());
 
-  unary('/etcdserverpb.Cluster/MemberList', pb.MemberListRequest, pb.MemberListResponse, () => mt.memberList());
+  unary('/etcdserverpb.Cluster/MemberList', pb.MemberListRequest, pb.MemberListResponse, () => cl.memberList());
+  unary('/etcdserverpb.Cluster/MemberAdd', pb.MemberAddRequest, pb.MemberAddResponse, (r) => cl.memberAdd(r));
+  unary('/etcdserverpb.Cluster/MemberRemove', pb.MemberRemoveRequest, pb.MemberRemoveResponse, (r) => cl.memberRemove(r));
+  unary('/etcdserverpb.Cluster/MemberUpdate', pb.MemberUpdateRequest, pb.MemberUpdateResponse, (r) => cl.memberUpdate(r));
+  unary('/etcdserverpb.Cluster/MemberPromote', pb.MemberPromoteRequest, pb.MemberPromoteResponse, (r) => cl.memberPromote(r));
 
   unary('/etcdserverpb.Maintenance/Alarm', pb.AlarmRequest, pb.AlarmResponse, (r) => mt.alarm(r));
   unary('/etcdserverpb.Maintenance/Status', pb.StatusRequest, pb.StatusResponse, () => mt.status());
@@ -62,7 +70,7 @@ export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcSe
   g.addServerStream('/etcdserverpb.Maintenance/Snapshot', dec(pb.SnapshotRequest), enc(pb.SnapshotResponse), (_r, call) =>
     mt.snapshot(call).catch((e) => call.end(toGrpcError(e))),
   );
-  unary('/etcdserverpb.Maintenance/MoveLeader', pb.MoveLeaderRequest, pb.MoveLeaderResponse, (r) => mt.moveLeader(r));
+  unary('/etcdserverpb.Maintenance/MoveLeader', pb.MoveLeaderRequest, pb.MoveLeaderResponse, (r) => cl.moveLeader(r));
 
   const el = new ElectionLockApi(s);
   g.addUnary('/v3lockpb.Lock/Lock', dec(v3lockpb.LockRequest), enc(v3lockpb.LockResponse), async (r, call) => {

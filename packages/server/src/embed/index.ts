@@ -11,6 +11,7 @@ import { createMetrics } from '../api/metrics.js';
 import { clientPortListeners, type ClientPortListener } from '../api/transport/index.js';
 import { idToHex } from '../etcdserver/member-id.js';
 import { Compactor, type Retention } from '../etcdserver/compactor.js';
+import { attachCluster, peerTls, planBootstrap, type ClusterLayer } from '../etcdserver/cluster-start.js';
 
 export interface StartServerOptions {
   name?: string;
@@ -35,6 +36,16 @@ export interface StartServerOptions {
   keyFile?: string;
   trustedCaFile?: string;
   clientCertAuth?: boolean;
+  /** etcd --initial-cluster; with it the member bootstraps/joins a cluster (see cluster-start.ts) */
+  initialCluster?: string;
+  initialClusterState?: 'new' | 'existing';
+  /** peer TLS (etcd --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth) */
+  peerCertFile?: string;
+  peerKeyFile?: string;
+  peerTrustedCaFile?: string;
+  peerClientCertAuth?: boolean;
+  /** called when this member applied its own removal from the cluster (after it closed) */
+  onRemoved?: () => void;
   logger?: ServerLogger;
 }
 
@@ -45,6 +56,8 @@ export interface Member {
   /** the bound client URLs (port 0 replaced by the chosen port) */
   clientUrls: string[];
   server: EtcdServer;
+  /** bound peer URLs (empty without --listen-peer-urls) */
+  peerUrls: string[];
 }
 
 function boundUrls(urls: string[], listeners: ClientPortListener[]): string[] {
@@ -88,9 +101,21 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     logger: opts.logger ?? silentLogger,
   };
   const log = cfg.logger;
-  const server = await EtcdServer.start(cfg, { deferPublish: true });
+  const cluster =
+    opts.initialCluster !== undefined
+      ? await planBootstrap({ ...opts, name, dataDir: cfg.dataDir, walDir: cfg.walDir, initialCluster: opts.initialCluster, initialClusterState: opts.initialClusterState ?? 'new', initialClusterToken: cfg.initialClusterToken, initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls })
+      : undefined;
+  const server = await EtcdServer.start(cfg, { deferPublish: true, cluster });
   let listeners: ClientPortListener[] = [];
+  let peers: ClusterLayer | undefined;
+  let closeMember: (() => Promise<void>) | undefined;
   try {
+    peers = await attachCluster(server, {
+      listenPeerUrls: opts.listenPeerUrls,
+      tls: peerTls(opts),
+      log,
+      onRemovedSelf: () => void closeMember?.().finally(() => opts.onRemoved?.()),
+    });
     const metrics = createMetrics(server);
     const grpc = createGrpcServer(server);
     const tls =
@@ -111,6 +136,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
     await server.close();
+    await peers?.close();
     throw e;
   }
   const clientUrls = boundUrls(listenClientUrls, listeners);
@@ -138,10 +164,11 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
   });
   ready.catch(() => undefined);
   let closing: Promise<void> | undefined;
-  return {
+  const member: Member = {
     ready,
     clientUrls,
     server,
+    peerUrls: peers.peerUrls,
     close() {
       if (closing) return closing;
       closing = (async () => {
@@ -149,11 +176,14 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
         compactor?.stop();
         await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
         await server.close();
+        await peers?.close();
         log.info('stopped serving', { 'local-member-id': idToHex(server.memberId) });
       })();
       return closing;
     },
   };
+  closeMember = () => member.close();
+  return member;
 }
 
 export { EtcdServer };

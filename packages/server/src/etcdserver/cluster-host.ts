@@ -1,0 +1,72 @@
+// EtcdServer seen from the peer transport (rafthttp's RaftHost).
+
+import { join } from 'node:path';
+import type { Message } from '@tsetcd/raft';
+import type { RaftHost } from '../rafthttp/peer-transport.js';
+import type { EtcdServer } from './server.js';
+import type { ClusterOps } from './cluster-ops.js';
+import { membersToJson } from '../membership/remote-cluster.js';
+import { clusterVersion, serverVersion } from './config.js';
+
+export class ClusterHost implements RaftHost {
+  private seq = 0;
+  constructor(
+    private readonly s: EtcdServer,
+    private readonly ops: ClusterOps,
+  ) {}
+
+  get memberId(): bigint {
+    return this.s.memberId;
+  }
+
+  get clusterId(): bigint {
+    return this.s.clusterId;
+  }
+
+  step(m: Message): void {
+    this.s.step(m);
+  }
+
+  reportUnreachable(id: bigint): void {
+    this.s.reportUnreachable(id);
+  }
+
+  reportSnapshot(id: bigint, ok: boolean): void {
+    this.s.reportSnapshot(id, ok);
+  }
+
+  peerUrlsOf(id: bigint): string[] | undefined {
+    return this.s.members.get(id)?.peerUrls;
+  }
+
+  isRemovedMember(id: bigint): boolean {
+    return this.s.removedMembers.has(id);
+  }
+
+  async snapshotDbFile(m: Message): Promise<string> {
+    const file = join(this.snapshotDir(), `outgoing-${m.to.toString(16)}-${++this.seq}.snap.db`);
+    await this.s.store.backend.copyTo(file);
+    return file;
+  }
+
+  async receiveSnapshot(): Promise<void> {
+    throw new Error('etcdserver: installing a database snapshot from the leader is not supported yet');
+  }
+
+  snapshotDir(): string {
+    return join(this.s.cfg.dataDir, 'member', 'snap');
+  }
+
+  membersJson(): string {
+    return membersToJson(this.ops.memberList());
+  }
+
+  versions(): { etcdserver: string; etcdcluster: string } {
+    return { etcdserver: serverVersion, etcdcluster: this.s.clusterVersion ?? clusterVersion };
+  }
+
+  async promoteMember(id: bigint): Promise<string> {
+    await this.ops.memberPromote(id);
+    return this.membersJson();
+  }
+}

@@ -1,0 +1,285 @@
+// The Cluster API's logic (etcd's AddMember/RemoveMember/UpdateMember/PromoteMember and
+// MoveLeader) on top of EtcdServer: etcd's safety checks (strict reconfiguration), the
+// ConfChange proposal, and waiting until it is applied locally.
+
+import { createHash } from 'node:crypto';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { ConfChangeType, ErrProposalDropped, type ConfChange } from '@tsetcd/raft';
+import { tsetcdpb } from '@tsetcd/proto';
+import type { EtcdServer, MemberInfo } from './server.js';
+import { idToHex } from './member-id.js';
+import { MemberErrors } from '../membership/errors.js';
+import { Errors, ServerError } from '../errors.js';
+
+/** etcd's HealthInterval: a peer counts as connected if its stream has been up at least this long. */
+export const healthIntervalMs = 5000;
+/** etcd's maxLearners */
+export const maxLearners = 1;
+/** a learner is ready for promotion when its match index is at least this share of the leader's */
+export const learnerReadyPercent = 0.9;
+
+/** The parts of the peer transport the checks need. */
+export interface PeerActivity {
+  activeSince(id: bigint): number;
+  syncPeers(ids: bigint[]): void;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+const registry = new WeakMap<EtcdServer, ClusterOps>();
+
+/** The ClusterOps attached to a server (undefined if it runs without one). */
+export function clusterOpsOf(s: EtcdServer): ClusterOps | undefined {
+  return registry.get(s);
+}
+
+/** etcd's NewMember with a time: sha1(sorted peer URLs + cluster name "" + unix seconds). */
+export function newMemberId(peerUrls: string[], nowSeconds: number): bigint {
+  const b = [...peerUrls].sort().join('') + String(nowSeconds);
+  return createHash('sha1').update(b).digest().readBigUInt64BE(0);
+}
+
+export class ClusterOps {
+  private readonly s: EtcdServer;
+  private peers: PeerActivity | undefined;
+  private readonly waiters = new Map<string, Waiter[]>();
+  /** called once this member has applied its own removal */
+  onRemovedSelf: (() => void) | undefined;
+
+  constructor(s: EtcdServer, peers?: PeerActivity) {
+    this.s = s;
+    this.peers = peers;
+    registry.set(s, this);
+    s.onConfChangeApplied = (cc) => this.onApplied(cc);
+  }
+
+  setPeers(peers: PeerActivity): void {
+    this.peers = peers;
+    peers.syncPeers([...this.s.members.keys()]);
+  }
+
+  private onApplied(cc: ConfChange): void {
+    this.peers?.syncPeers([...this.s.members.keys()]);
+    const key = `${cc.type}:${cc.nodeId}`;
+    const ws = this.waiters.get(key);
+    if (ws !== undefined) {
+      this.waiters.delete(key);
+      for (const w of ws) {
+        clearTimeout(w.timer);
+        w.resolve();
+      }
+    }
+    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.s.memberId) {
+      this.s.log.warn('the member has been permanently removed from the cluster', { 'local-member-id': idToHex(this.s.memberId) });
+      setImmediate(() => this.onRemovedSelf?.());
+    }
+  }
+
+  /** Proposes `cc` and resolves once this member applied it. */
+  private configure(cc: ConfChange): Promise<void> {
+    const key = `${cc.type}:${cc.nodeId}`;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const ws = this.waiters.get(key) ?? [];
+        const i = ws.findIndex((w) => w.timer === timer);
+        if (i >= 0) ws.splice(i, 1);
+        if (ws.length === 0) this.waiters.delete(key);
+        reject(MemberErrors.timeout());
+      }, this.s.requestTimeoutMs());
+      const list = this.waiters.get(key) ?? [];
+      list.push({ resolve, reject, timer });
+      this.waiters.set(key, list);
+      try {
+        if (this.s.leader() === 0n) throw new ErrProposalDropped();
+        this.s.proposeConfChange(cc);
+      } catch (e) {
+        clearTimeout(timer);
+        list.pop();
+        if (list.length === 0) this.waiters.delete(key);
+        reject(e instanceof ErrProposalDropped ? MemberErrors.noLeader() : e);
+      }
+    });
+  }
+
+  /** Fails every pending change (server stopping). */
+  close(err: Error): void {
+    for (const ws of this.waiters.values()) for (const w of ws) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.waiters.clear();
+  }
+
+  // ---- health of peers (etcd's isConnectedSince / numConnectedSince) ----
+
+  private connectedSince(id: bigint, since: number): boolean {
+    if (id === this.s.memberId) return true;
+    const t = this.peers?.activeSince(id) ?? 0;
+    return t !== 0 && t <= since;
+  }
+
+  private votingMembers(): MemberInfo[] {
+    return [...this.s.members.values()].filter((m) => !m.isLearner);
+  }
+
+  private connectedFully(): boolean {
+    const since = Date.now() - healthIntervalMs;
+    return this.votingMembers().every((m) => this.connectedSince(m.id, since));
+  }
+
+  private numConnected(members: MemberInfo[]): number {
+    const since = Date.now() - healthIntervalMs;
+    return members.filter((m) => this.connectedSince(m.id, since)).length;
+  }
+
+  /** published (started) voting members */
+  private startedVoters(): number {
+    return this.votingMembers().filter((m) => m.name !== '').length;
+  }
+
+  // ---- the API ----
+
+  memberList(): MemberInfo[] {
+    return [...this.s.members.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  private checkUrls(peerUrls: string[]): void {
+    if (peerUrls.length === 0) throw MemberErrors.badUrls();
+    for (const u of peerUrls) {
+      try {
+        const url = new URL(u);
+        if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.port === '' || (url.pathname !== '/' && url.pathname !== '')) throw new Error('bad');
+      } catch {
+        throw MemberErrors.badUrls();
+      }
+    }
+  }
+
+  private urlInUse(peerUrls: string[], except?: bigint): boolean {
+    for (const m of this.s.members.values()) {
+      if (m.id === except) continue;
+      if (m.peerUrls.some((u) => peerUrls.includes(u))) return true;
+    }
+    return false;
+  }
+
+  async memberAdd(peerUrls: string[], isLearner: boolean): Promise<MemberInfo> {
+    this.checkUrls(peerUrls);
+    const s = this.s;
+    const id = newMemberId(peerUrls, Math.floor(Date.now() / 1000));
+    if (s.members.has(id) || s.removedMembers.has(id)) throw MemberErrors.memberExists();
+    if (this.urlInUse(peerUrls)) throw MemberErrors.peerUrlExists();
+    if (isLearner) {
+      const learners = [...s.members.values()].filter((m) => m.isLearner).length;
+      if (learners + 1 > maxLearners) throw MemberErrors.tooManyLearners();
+    } else {
+      // etcd's IsReadyToAddVotingMember: started voters must stay a quorum of the grown cluster
+      const nmembers = this.votingMembers().length + 1;
+      const nstarted = this.startedVoters();
+      if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1) throw MemberErrors.notEnoughStarted();
+      if (!this.connectedFully()) throw MemberErrors.unhealthy();
+    }
+    const info: MemberInfo = { id, name: '', peerUrls: [...peerUrls], clientUrls: [], isLearner };
+    const context = tsetcdpb.Member.encode({ ID: id, name: '', peerUrls: info.peerUrls, clientUrls: [], isLearner }).finish();
+    await this.configure({ type: isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, nodeId: id, context });
+    return s.members.get(id) ?? info;
+  }
+
+  async memberRemove(id: bigint): Promise<void> {
+    const s = this.s;
+    const m = s.members.get(id);
+    if (m === undefined) throw MemberErrors.notFound();
+    if (!m.isLearner) {
+      // etcd's IsReadyToRemoveVotingMember + the active-quorum check
+      const voters = this.votingMembers();
+      const nstarted = this.startedVoters() - (m.name !== '' ? 1 : 0);
+      const remaining = voters.length - 1;
+      if (nstarted < Math.floor(remaining / 2) + 1) throw MemberErrors.notEnoughStarted();
+      const downed = id !== s.memberId && (this.peers?.activeSince(id) ?? 0) === 0;
+      if (!downed) {
+        const active = this.numConnected(voters);
+        if (active - 1 < 1 + Math.floor((voters.length - 1) / 2)) throw MemberErrors.unhealthy();
+      }
+    }
+    await this.configure({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) });
+  }
+
+  async memberUpdate(id: bigint, peerUrls: string[]): Promise<void> {
+    this.checkUrls(peerUrls);
+    const m = this.s.members.get(id);
+    if (m === undefined) throw MemberErrors.notFound();
+    if (this.urlInUse(peerUrls, id)) throw MemberErrors.peerUrlExists();
+    const context = tsetcdpb.Member.encode({ ID: id, name: m.name, peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner }).finish();
+    await this.configure({ type: ConfChangeType.UpdateNode, nodeId: id, context });
+  }
+
+  /** On the leader: checks and promotes. Elsewhere: asks the leader over its peer URL. */
+  async memberPromote(id: bigint): Promise<void> {
+    const s = this.s;
+    if (!s.isLeader()) {
+      const lead = s.leader();
+      const lm = lead === 0n ? undefined : s.members.get(lead);
+      if (lm === undefined || lm.peerUrls.length === 0) throw MemberErrors.noLeader();
+      await forwardPromote(lm.peerUrls[0], id, s.clusterId, s.requestTimeoutMs());
+      return;
+    }
+    const m = s.members.get(id);
+    if (m === undefined) throw MemberErrors.notFound();
+    if (!m.isLearner) throw MemberErrors.notLearner();
+    const st = s.raftStatus();
+    const leaderMatch = st.progress?.get(s.memberId)?.match ?? 0;
+    const learnerMatch = st.progress?.get(id)?.match ?? 0;
+    if (learnerMatch < leaderMatch * learnerReadyPercent) throw MemberErrors.learnerNotReady();
+    // etcd's IsReadyToPromoteMember: started voters (the learner counts once promoted) keep quorum
+    const nmembers = this.votingMembers().length + 1;
+    const nstarted = this.startedVoters() + (m.name !== '' ? 1 : 0);
+    if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1) throw MemberErrors.notEnoughStarted();
+    if (!this.connectedFully()) throw MemberErrors.unhealthy();
+    await this.configure({ type: ConfChangeType.AddNode, nodeId: id, context: tsetcdpb.Member.encode({ ID: id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: false }).finish() });
+  }
+
+  /** MoveLeader: the leader hands over to a caught-up voter and waits for it to lead. */
+  async moveLeader(target: bigint): Promise<void> {
+    const s = this.s;
+    if (!s.isLeader()) throw MemberErrors.notLeader();
+    const m = s.members.get(target);
+    if (m === undefined || m.isLearner) throw Errors.badLeaderTransferee();
+    if (target === s.memberId) return;
+    s.transferLeadership(target);
+    const deadline = Date.now() + s.requestTimeoutMs();
+    while (s.leader() !== target) {
+      if (Date.now() > deadline) throw new ServerError('ERR_TIMEOUT_LEADER_TRANSFER', 14, 'etcdserver: request timed out, leader transfer took too long');
+      await new Promise((r) => setTimeout(r, Math.max(5, Math.floor(s.cfg.heartbeatIntervalMs / 2))));
+    }
+  }
+}
+
+function forwardPromote(peerUrl: string, id: bigint, clusterId: bigint, timeoutMs: number): Promise<void> {
+  const url = new URL(`/members/promote/${idToHex(id)}`, peerUrl);
+  const mod = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(url, { method: 'POST', timeout: timeoutMs, headers: { 'x-etcd-cluster-id': idToHex(clusterId) } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        if (res.statusCode === 200) return resolve();
+        try {
+          const e = JSON.parse(body) as { code: string; message: string };
+          const known = Object.values(MemberErrors).map((f) => f()).find((x) => x.message === e.message);
+          reject(known ?? new ServerError(e.code, 2, e.message));
+        } catch {
+          reject(new ServerError('ERR_PROMOTE_FORWARD', 14, `etcdserver: promote forwarded to leader failed (HTTP ${res.statusCode})`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(MemberErrors.timeout()));
+    req.on('error', (e) => reject(e instanceof ServerError ? e : MemberErrors.unhealthy()));
+    req.end();
+  });
+}

@@ -1,0 +1,103 @@
+// Wiring a member into a cluster: decide how it bootstraps (from --initial-cluster, new or
+// existing), then attach the peer transport and the Cluster API logic to a started EtcdServer.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Wal } from '../wal/index.js';
+import type { EtcdServer } from './server.js';
+import type { ClusterBootstrap } from './cluster-bootstrap.js';
+import { ClusterOps } from './cluster-ops.js';
+import { ClusterHost } from './cluster-host.js';
+import { PeerTransport, type PeerTlsOptions } from '../rafthttp/peer-transport.js';
+import { findSelf, newInitialCluster, parseInitialCluster } from '../membership/initial-cluster.js';
+import { fetchRemoteCluster, validateJoin } from '../membership/remote-cluster.js';
+import { BootstrapError } from '../membership/errors.js';
+import type { ServerLogger } from './config.js';
+
+export interface ClusterStartOptions {
+  name: string;
+  dataDir: string;
+  walDir?: string;
+  /** etcd --initial-cluster ("name=url,...") */
+  initialCluster: string;
+  initialClusterState: 'new' | 'existing';
+  initialClusterToken: string;
+  initialAdvertisePeerUrls: string[];
+  /** peer TLS (etcd --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth) */
+  peerCertFile?: string;
+  peerKeyFile?: string;
+  peerTrustedCaFile?: string;
+  peerClientCertAuth?: boolean;
+}
+
+export function peerTls(o: Pick<ClusterStartOptions, 'peerCertFile' | 'peerKeyFile' | 'peerTrustedCaFile' | 'peerClientCertAuth'>): PeerTlsOptions | undefined {
+  if (!o.peerCertFile || !o.peerKeyFile) return undefined;
+  return {
+    cert: readFileSync(o.peerCertFile),
+    key: readFileSync(o.peerKeyFile),
+    ca: o.peerTrustedCaFile ? readFileSync(o.peerTrustedCaFile) : undefined,
+    clientCertAuth: o.peerClientCertAuth ?? false,
+  };
+}
+
+/**
+ * How a member without a WAL starts (undefined when the data dir already holds one: a restart
+ * ignores --initial-cluster, as etcd does).
+ */
+export async function planBootstrap(o: ClusterStartOptions): Promise<ClusterBootstrap | undefined> {
+  const walDir = o.walDir || join(o.dataDir, 'member', 'wal');
+  if (await Wal.exists(walDir)) return undefined;
+  const local = parseInitialCluster(o.initialCluster);
+  if (o.initialClusterState === 'new') {
+    const ic = newInitialCluster(local, o.initialClusterToken);
+    const self = findSelf(ic, o.name, o.initialAdvertisePeerUrls);
+    return {
+      memberId: self.id,
+      clusterId: ic.clusterId,
+      join: false,
+      members: ic.members.map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: [], isLearner: false })),
+    };
+  }
+  const selfUrls = local.get(o.name);
+  if (selfUrls === undefined) throw new BootstrapError(`couldn't find local name "${o.name}" in the initial cluster configuration`);
+  const others = [...local.entries()].filter(([n]) => n !== o.name).flatMap(([, urls]) => urls);
+  if (others.length === 0) throw new BootstrapError('cannot join an existing cluster: --initial-cluster lists no other member');
+  const tls = peerTls(o);
+  const remote = await fetchRemoteCluster(others, tls ? { cert: tls.cert, key: tls.key, ca: tls.ca } : undefined);
+  const memberId = validateJoin(local, remote, o.name);
+  return { memberId, clusterId: remote.clusterId, join: true, members: remote.members };
+}
+
+export interface ClusterLayer {
+  ops: ClusterOps;
+  transport: PeerTransport | undefined;
+  /** bound peer URLs */
+  peerUrls: string[];
+  close(): Promise<void>;
+}
+
+/** Attaches ClusterOps and (when peer URLs are given) the peer transport to a started server. */
+export async function attachCluster(
+  server: EtcdServer,
+  o: { listenPeerUrls?: string[]; tls?: PeerTlsOptions; log: ServerLogger; onRemovedSelf?: () => void },
+): Promise<ClusterLayer> {
+  const ops = new ClusterOps(server);
+  ops.onRemovedSelf = o.onRemovedSelf;
+  let transport: PeerTransport | undefined;
+  if (o.listenPeerUrls !== undefined && o.listenPeerUrls.length > 0) {
+    transport = new PeerTransport({ host: new ClusterHost(server, ops), listenPeerUrls: o.listenPeerUrls, tls: o.tls, log: o.log });
+    await transport.listen();
+    for (const u of transport.boundUrls) o.log.info('serving peer traffic', { address: new URL(u).host });
+    server.transport = transport;
+    ops.setPeers(transport);
+  }
+  return {
+    ops,
+    transport,
+    peerUrls: transport?.boundUrls ?? [],
+    async close() {
+      ops.close(new Error('etcdserver: server stopped'));
+      await transport?.close();
+    },
+  };
+}

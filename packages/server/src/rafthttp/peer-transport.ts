@@ -1,0 +1,412 @@
+// The peer transport: sends raft messages to the other members over their peer URLs and serves
+// this member's peer URLs (streams, snapshots, /members, /version). etcd's rafthttp in spirit:
+//   - per peer, two long-lived streams: "msgapp" for MsgApp only, "message" for everything else
+//     (heartbeats, votes, responses), so a big append never delays a heartbeat;
+//   - MsgSnap goes in its own POST whose body is the encoded message followed by the backend
+//     database, streamed with back-pressure (pipeline) and reported to raft when done;
+//   - dropped messages are reported to raft as unreachable (it probes instead of pipelining).
+
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { AddressInfo } from 'node:net';
+import { decodeMessage, encodeMessage, MessageType, type Message } from '@tsetcd/raft';
+import { PeerStream } from './peer-stream.js';
+import { FrameDecoder, encodeFrame } from './framing.js';
+import { PeerHeader, PeerPath, type StreamKind } from './peer-headers.js';
+import { PeerStatusError } from './errors.js';
+
+/** What the transport needs from the member it serves (EtcdServer implements it). */
+export interface RaftHost {
+  readonly memberId: bigint;
+  readonly clusterId: bigint;
+  /** a message from a peer */
+  step(m: Message): void;
+  reportUnreachable(id: bigint): void;
+  reportSnapshot(id: bigint, ok: boolean): void;
+  /** peer URLs of a current member (undefined: not a member) */
+  peerUrlsOf(id: bigint): string[] | undefined;
+  isRemovedMember(id: bigint): boolean;
+  /** writes a copy of the backend to send with MsgSnap `m`; the transport deletes it when sent */
+  snapshotDbFile(m: Message): Promise<string>;
+  /** installs a received snapshot (database file + MsgSnap), then steps the message */
+  receiveSnapshot(m: Message, dbFile: string): Promise<void>;
+  /** where incoming snapshot databases are written */
+  snapshotDir(): string;
+  /** etcd's peer /members answer: the members as JSON */
+  membersJson(): string;
+  /** versions for /version */
+  versions(): { etcdserver: string; etcdcluster: string };
+  /** promotes a learner (peer endpoint used by followers to reach the leader) */
+  promoteMember?(id: bigint): Promise<string>;
+}
+
+export interface PeerTlsOptions {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+  clientCertAuth: boolean;
+}
+
+export interface PeerTransportOptions {
+  host: RaftHost;
+  listenPeerUrls: string[];
+  tls?: PeerTlsOptions;
+  log?: { info(m: string, f?: Record<string, unknown>): void; warn(m: string, f?: Record<string, unknown>): void };
+}
+
+interface Peer {
+  id: bigint;
+  msgapp: PeerStream;
+  message: PeerStream;
+  /** ms timestamp since the message stream has been up (0: down) */
+  activeSince: number;
+  snapshotting: boolean;
+  lastErrorLog: number;
+}
+
+/** Minimum spacing of repeated "cannot reach peer" warnings, per peer. */
+const errorLogIntervalMs = 5000;
+
+export class PeerTransport {
+  private readonly o: PeerTransportOptions;
+  private readonly peers = new Map<bigint, Peer>();
+  private readonly servers: http.Server[] = [];
+  private readonly inbound = new Set<http.IncomingMessage>();
+  private closed = false;
+  /** bound peer URLs (port 0 replaced) */
+  boundUrls: string[] = [];
+
+  constructor(o: PeerTransportOptions) {
+    this.o = o;
+  }
+
+  private get host(): RaftHost {
+    return this.o.host;
+  }
+
+  // ---- listening ----
+
+  async listen(): Promise<void> {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
+    const out: string[] = [];
+    for (const raw of this.o.listenPeerUrls) {
+      const u = new URL(raw.replace('://localhost:', '://127.0.0.1:'));
+      let srv: http.Server;
+      if (u.protocol === 'https:') {
+        const t = this.o.tls;
+        if (t === undefined) throw new Error('TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url with HTTPS scheme');
+        srv = https.createServer({ cert: t.cert, key: t.key, ca: t.ca, requestCert: t.clientCertAuth, rejectUnauthorized: t.clientCertAuth }, handler);
+      } else {
+        srv = http.createServer(handler);
+      }
+      srv.keepAliveTimeout = 0;
+      srv.requestTimeout = 0;
+      srv.headersTimeout = 10_000;
+      this.servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(Number(u.port || (u.protocol === 'https:' ? 443 : 80)), u.hostname, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      u.port = String((srv.address() as AddressInfo).port);
+      out.push(u.toString().replace(/\/$/, ''));
+    }
+    this.boundUrls = out;
+  }
+
+  // ---- sending ----
+
+  send(msgs: Message[]): void {
+    if (this.closed) return;
+    let unreachable: Set<bigint> | undefined;
+    for (const m of msgs) {
+      if (m.to === this.host.memberId) continue;
+      const peer = this.peer(m.to);
+      if (peer === undefined) continue;
+      if (m.type === MessageType.MsgSnap) {
+        void this.sendSnapshot(peer, m);
+        continue;
+      }
+      const stream = m.type === MessageType.MsgApp ? peer.msgapp : peer.message;
+      if (!stream.write(encodeMessage(m))) (unreachable ??= new Set()).add(m.to);
+    }
+    if (unreachable) for (const id of unreachable) this.host.reportUnreachable(id);
+  }
+
+  /** The peer's stream if `id` is a member (created on first use). */
+  private peer(id: bigint): Peer | undefined {
+    let p = this.peers.get(id);
+    if (p !== undefined) return p;
+    if (this.host.peerUrlsOf(id) === undefined) return undefined;
+    const mk = (kind: StreamKind): PeerStream =>
+      new PeerStream({
+        kind,
+        localId: this.host.memberId,
+        peerId: id,
+        clusterId: () => this.host.clusterId,
+        urls: () => this.host.peerUrlsOf(id) ?? [],
+        tls: this.clientTls(),
+        onActive: (active) => {
+          if (kind !== 'message') return;
+          const peer = this.peers.get(id);
+          if (peer === undefined) return;
+          peer.activeSince = active ? Date.now() : 0;
+          this.o.log?.info(active ? 'peer became active' : 'peer became inactive (message send to peer failed)', { 'peer-id': id.toString(16), 'stream-type': 'stream Message' });
+        },
+        onDropped: () => undefined,
+        onError: (err, url) => {
+          const peer = this.peers.get(id);
+          const now = Date.now();
+          if (peer === undefined || now - peer.lastErrorLog < errorLogIntervalMs) return;
+          peer.lastErrorLog = now;
+          this.o.log?.warn('failed to dial remote peer', { 'remote-peer-id': id.toString(16), address: url, 'stream-type': kind, error: err.message });
+        },
+      });
+    p = { id, msgapp: mk('msgapp'), message: mk('message'), activeSince: 0, snapshotting: false, lastErrorLog: 0 };
+    this.peers.set(id, p);
+    return p;
+  }
+
+  private clientTls(): https.RequestOptions | undefined {
+    const t = this.o.tls;
+    if (t === undefined) return undefined;
+    return { cert: t.cert, key: t.key, ca: t.ca, rejectUnauthorized: t.ca !== undefined };
+  }
+
+  /** Connects streams to every current member and drops peers that left. */
+  syncPeers(ids: bigint[]): void {
+    if (this.closed) return;
+    const want = new Set(ids.filter((id) => id !== this.host.memberId));
+    for (const [id, p] of this.peers) {
+      if (!want.has(id)) {
+        p.msgapp.close();
+        p.message.close();
+        this.peers.delete(id);
+      }
+    }
+    for (const id of want) {
+      const p = this.peer(id);
+      p?.message.ensure();
+      p?.msgapp.ensure();
+    }
+  }
+
+  /** Since when the peer's stream has been connected (0 = not connected). */
+  activeSince(id: bigint): number {
+    return this.peers.get(id)?.activeSince ?? 0;
+  }
+
+  private async sendSnapshot(peer: Peer, m: Message): Promise<void> {
+    const host = this.host;
+    if (peer.snapshotting) {
+      host.reportSnapshot(peer.id, false);
+      return;
+    }
+    peer.snapshotting = true;
+    let file: string | undefined;
+    const t0 = performance.now();
+    try {
+      file = await host.snapshotDbFile(m);
+      const urls = host.peerUrlsOf(peer.id) ?? [];
+      if (urls.length === 0) throw new Error('rafthttp: peer has no URL');
+      const url = new URL(PeerPath.snapshot, urls[0]);
+      const mod = url.protocol === 'https:' ? https : http;
+      const body = file;
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = mod.request(url, {
+          method: 'POST',
+          ...(url.protocol === 'https:' ? this.clientTls() : {}),
+          headers: {
+            'content-type': 'application/octet-stream',
+            [PeerHeader.clusterId]: host.clusterId.toString(16),
+            [PeerHeader.from]: host.memberId.toString(16),
+            [PeerHeader.to]: peer.id.toString(16),
+          },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.write(encodeFrame(encodeMessage(m)));
+        pipeline(createReadStream(body), req).catch(reject);
+      });
+      if (status !== 204) throw new PeerStatusError(status, '');
+      this.o.log?.info('sent database snapshot to writer', { 'remote-peer-id': peer.id.toString(16), 'snapshot-index': m.snapshot?.metadata.index, took: `${Math.round(performance.now() - t0)}ms` });
+      host.reportSnapshot(peer.id, true);
+    } catch (e) {
+      this.o.log?.warn('failed to send database snapshot', { 'remote-peer-id': peer.id.toString(16), error: (e as Error).message });
+      host.reportSnapshot(peer.id, false);
+    } finally {
+      peer.snapshotting = false;
+      if (file !== undefined) await rm(file, { force: true }).catch(() => undefined);
+    }
+  }
+
+  // ---- receiving ----
+
+  private checkPeerRequest(req: http.IncomingMessage, res: http.ServerResponse): bigint | undefined {
+    const host = this.host;
+    const cid = String(req.headers[PeerHeader.clusterId] ?? '');
+    if (cid !== host.clusterId.toString(16)) {
+      this.o.log?.warn('request cluster ID mismatch', { 'local-member-id': host.memberId.toString(16), 'local-member-cluster-id': host.clusterId.toString(16), 'remote-peer-cluster-id': cid });
+      res.writeHead(412, { 'content-type': 'text/plain', [PeerHeader.clusterId]: host.clusterId.toString(16) });
+      res.end('cluster ID mismatch');
+      return undefined;
+    }
+    let from: bigint;
+    try {
+      from = BigInt('0x' + String(req.headers[PeerHeader.from] ?? ''));
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end('bad sender ID');
+      return undefined;
+    }
+    if (host.isRemovedMember(from)) {
+      res.writeHead(410, { 'content-type': 'text/plain' });
+      res.end('the member has been permanently removed from the cluster');
+      return undefined;
+    }
+    const to = String(req.headers[PeerHeader.to] ?? '');
+    if (to !== '' && to !== host.memberId.toString(16)) {
+      res.writeHead(412, { 'content-type': 'text/plain' });
+      res.end(`to field mismatch (local member ID ${host.memberId.toString(16)}, to ${to})`);
+      return undefined;
+    }
+    return from;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    const host = this.host;
+    if (this.closed) {
+      res.writeHead(503).end();
+      return;
+    }
+    if (req.method === 'POST' && (path === PeerPath.streamMsgApp || path === PeerPath.streamMessage)) {
+      if (this.checkPeerRequest(req, res) === undefined) return;
+      this.inbound.add(req);
+      req.socket.setNoDelay(true);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', [PeerHeader.clusterId]: host.clusterId.toString(16) });
+      res.flushHeaders();
+      const dec = new FrameDecoder();
+      req.on('data', (chunk: Buffer) => {
+        let frames: Buffer[];
+        try {
+          frames = dec.push(chunk);
+        } catch (e) {
+          this.o.log?.warn('lost stream from peer', { error: (e as Error).message });
+          req.destroy();
+          return;
+        }
+        for (const f of frames) {
+          if (this.closed) return;
+          host.step(decodeMessage(f));
+        }
+      });
+      const done = (): void => {
+        this.inbound.delete(req);
+        if (!res.writableEnded) res.end();
+      };
+      req.on('end', done);
+      req.on('close', done);
+      req.on('error', done);
+      return;
+    }
+    if (req.method === 'POST' && path === PeerPath.snapshot) {
+      if (this.checkPeerRequest(req, res) === undefined) return;
+      void this.receiveSnapshot(req, res);
+      return;
+    }
+    if (req.method === 'GET' && path === PeerPath.members) {
+      res.writeHead(200, { 'content-type': 'application/json', [PeerHeader.clusterId]: host.clusterId.toString(16) });
+      res.end(host.membersJson());
+      return;
+    }
+    if (req.method === 'GET' && path === PeerPath.version) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(host.versions()));
+      return;
+    }
+    if (req.method === 'POST' && path.startsWith(PeerPath.promote) && host.promoteMember) {
+      let id: bigint;
+      try {
+        id = BigInt('0x' + path.slice(PeerPath.promote.length));
+      } catch {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('bad member ID');
+        return;
+      }
+      host.promoteMember(id).then(
+        (json) => res.writeHead(200, { 'content-type': 'application/json' }).end(json),
+        (e: Error & { code?: string }) => res.writeHead(412, { 'content-type': 'application/json' }).end(JSON.stringify({ code: e.code ?? 'ERR', message: e.message })),
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('404 page not found\n');
+  }
+
+  private async receiveSnapshot(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const dir = this.host.snapshotDir();
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `incoming-${Date.now()}-${Math.floor(Math.random() * 1e9)}.snap.db`);
+    let msg: Message | undefined;
+    try {
+      // the first frame is the MsgSnap, the rest of the body the database
+      const head = new FrameDecoder();
+      const out = createWriteStream(file);
+      await pipeline(req, async function* (src: AsyncIterable<Buffer>) {
+        for await (const chunk of src) {
+          if (msg !== undefined) {
+            yield chunk;
+            continue;
+          }
+          const frames = head.push(chunk, 1);
+          if (frames.length > 0) {
+            msg = decodeMessage(frames[0]);
+            // bytes after the first frame are the start of the database
+            const tail = head.takeRemaining();
+            if (tail.length > 0) yield tail;
+          }
+        }
+      }, out);
+      if (msg === undefined || msg.type !== MessageType.MsgSnap) throw new Error('rafthttp: snapshot request without MsgSnap');
+      await this.host.receiveSnapshot(msg, file);
+      res.writeHead(204).end();
+    } catch (e) {
+      this.o.log?.warn('failed to receive database snapshot', { error: (e as Error).message });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end((e as Error).message);
+    } finally {
+      await rm(file, { force: true }).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.peers.values()) {
+      p.msgapp.close();
+      p.message.close();
+    }
+    this.peers.clear();
+    for (const r of this.inbound) r.destroy();
+    this.inbound.clear();
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
+  }
+}
+
