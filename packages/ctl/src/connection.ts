@@ -32,6 +32,8 @@ export interface ConnectionConfig {
   user?: { name: string; password: string };
 }
 
+const grpcKeepAliveTimeMinMs = 10_000;
+
 /** gRPC status code names as Go prints them in `rpc error: code = X desc = Y`. */
 const goCodeNames = [
   'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
@@ -92,7 +94,8 @@ export class Connection {
       tls,
       username: cfg.user?.name,
       password: cfg.user?.password,
-      keepAliveTime: cfg.keepAliveTimeMs,
+      // Go's gRPC raises keepalive periods below 10s to 10s (etcd refuses more frequent pings).
+      keepAliveTime: Math.max(cfg.keepAliveTimeMs, grpcKeepAliveTimeMinMs),
       keepAliveTimeout: cfg.keepAliveTimeoutMs,
     });
     this.raw = this.client.raw;

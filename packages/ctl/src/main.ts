@@ -1,7 +1,10 @@
 // Entry point of ./bin/tsetcdctl (run by node through the wrapper script).
 
+import * as grpc from '@grpc/grpc-js';
 import { runCtl } from './cli.js';
 import { processOutput } from './output.js';
 
+// etcdctl keeps gRPC's own logging quiet (only errors of its own reach stderr).
+grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 const code = await runCtl(process.argv.slice(2), processOutput);
 process.exit(code);
