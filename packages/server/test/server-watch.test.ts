@@ -174,3 +174,24 @@ test('watch: a slow reader is buffered by flow control and caught up from histor
   for (let i = 1; i < revs.length; i++) assert.equal(revs[i], revs[i - 1] + 1n, `gap or duplicate at ${i}`);
   assert.ok(evs.every((e) => e.kv!.value.length === value.length));
 });
+
+test('watch: fragment splits a large catch-up into responses under --max-request-bytes', async (t) => {
+  const m = await startMember(t, { maxRequestBytes: 64 * 1024 });
+  const { kv, watch } = connect(t, m.clientUrls[0]);
+  const value = Buffer.alloc(20 * 1024, 1);
+  let first = 0n;
+  for (let i = 0; i < 8; i++) {
+    const r = await call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b(`f/${i}`), value }));
+    if (i === 0) first = r.header!.revision;
+  }
+  const st = new Stream(watch.watch());
+  t.after(() => st.s.end());
+  st.create({ key: b('f/'), rangeEnd: b('f0'), fragment: true, startRevision: first }); // id 0
+  st.create({ key: b('f/'), rangeEnd: b('f0'), startRevision: first }); // id 1: no fragmenting
+  await st.until(() => st.events(0n).length === 8 && st.events(1n).length === 8);
+  const frags = st.got.filter((r) => r.watchId === 0n && r.events.length > 0);
+  assert.ok(frags.length > 1, 'expected several fragments');
+  assert.deepEqual(frags.map((r) => r.fragment), [...frags.slice(1).map(() => true), false]);
+  for (const r of frags) assert.ok(P.WatchResponse.encode(r).finish().length <= 64 * 1024 + 1024);
+  assert.equal(st.got.filter((r) => r.watchId === 1n && r.events.length > 0).length, 1);
+});
