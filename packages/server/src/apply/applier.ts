@@ -8,6 +8,7 @@ import type { KeyValue, MvccEvent, ReadView, WriteTxn, RangeOptions } from '../m
 import { Buckets } from '../backend/backend.js';
 import { Errors, ServerError } from '../errors.js';
 import { Lessor, encodeLeaseRecord, leaseBucketKey, noLease } from '../lease/lessor.js';
+import { AuthStore } from '../auth/auth-store.js';
 
 type Compare = etcdserverpb.Compare;
 type RequestOp = etcdserverpb.RequestOp;
@@ -59,12 +60,16 @@ export interface ApplierOptions {
   store: MvccStore;
   lessor: Lessor;
   onEvents?: EventSink;
+  /** simple auth token TTL (etcd --auth-token-ttl) */
+  authTokenTtlMs?: number;
 }
 
 export class Applier {
   readonly store: MvccStore;
   readonly lessor: Lessor;
   onEvents: EventSink | undefined;
+  /** users, roles, permissions and tokens (auth requests are applied here too) */
+  readonly auth: AuthStore;
   private alarms: AlarmRecord[] = [];
 
   constructor(opts: ApplierOptions) {
@@ -76,6 +81,8 @@ export class Applier {
       saveLease: (rec) => backend.putAux(Buckets.lease, leaseBucketKey(rec.id), encodeLeaseRecord(rec)),
       deleteLease: (id) => backend.deleteAux(Buckets.lease, leaseBucketKey(id)),
     };
+    // the entry being applied is the one after the consistent index (set once it is applied)
+    this.auth = new AuthStore(backend, { tokenTtlMs: opts.authTokenTtlMs, applyingIndex: () => this.store.consistentIndex() + 1 });
     for (const [k] of backend.rangeAux(Buckets.alarm)) {
       this.alarms.push({ memberID: k.readBigUInt64BE(0), alarm: k.readInt32BE(8) });
     }
@@ -104,6 +111,7 @@ export class Applier {
         return { resp: { header: header(this.store.currentRevision()) } };
       }
       if (r.alarm) return { resp: this.alarm(r.alarm) };
+      if (AuthStore.isAuthRequest(r)) return this.auth.apply(r);
       return { resp: undefined };
     } catch (e) {
       if (e instanceof Error && (e as { grpcCode?: unknown }).grpcCode !== undefined) return { err: e };

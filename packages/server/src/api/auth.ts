@@ -1,0 +1,420 @@
+// Auth: the Auth gRPC service (etcd's v3rpc/auth.go + the Auth* methods of v3_server.go) and the
+// permission gate in front of every other service while auth is enabled.
+//
+// Who calls: the `token` (or `authorization`) metadata names a simple token; without one, the
+// CN of a verified TLS client certificate is the user. Tokens are checked here, at the member
+// that took the call, and so are key permissions (etcd checks writes again when applying them;
+// tsetcd checks them once, before proposing — see the package README of auth/ for the gap).
+
+import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
+import type { EtcdServer } from '../etcdserver/server.js';
+import { GrpcServer, type GrpcServerOptions, type UnaryHandler, type ServerStreamHandler, type BidiHandler, type ServerCall, type BidiCall, type Decoder, type Encoder } from './transport/index.js';
+import { toGrpcError } from './errors.js';
+import { Errors, GrpcCode, ServerError } from '../errors.js';
+import { hashPassword, verifyPassword } from '../auth/password-hash.js';
+import { newSimpleTokenPrefix } from '../auth/simple-token.js';
+import type { AuthStore, PermissionKind } from '../auth/auth-store.js';
+
+type Header = etcdserverpb.ResponseHeader;
+const P = etcdserverpb;
+const noBytes = Buffer.alloc(0);
+/** Authenticate retries while the auth revision moved between the password check and the apply */
+const maxAuthenticateAttempts = 3;
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  if (Array.isArray(v)) return v[0];
+  return v;
+}
+
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] < 0xff) {
+      end[i]++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.of(0);
+}
+
+/**
+ * The caller's user name: from the token, else the verified client certificate's CN; undefined
+ * when anonymous. An unknown or expired token is "invalid auth token". Nothing is looked up while
+ * auth is disabled.
+ */
+export function callerOf(auth: AuthStore, call: ServerCall): string | undefined {
+  if (!auth.isEnabled()) return undefined;
+  const token = firstHeader(call.metadata['token']) ?? firstHeader(call.metadata['authorization']);
+  if (token !== undefined && token !== '') {
+    const user = auth.tokens.lookup(token);
+    if (user === undefined) throw Errors.invalidAuthToken();
+    return user;
+  }
+  const cn = call.peerCertificate?.subject?.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  return name !== undefined && name !== '' ? name : undefined;
+}
+
+/** The key-permission checks of etcd's apply_auth.go / v3_server.go, by request kind. */
+export class PermissionGate {
+  constructor(private readonly s: EtcdServer) {}
+
+  private get auth(): AuthStore {
+    return this.s.applier.auth;
+  }
+
+  private need(user: string | undefined, kind: PermissionKind, key: Buffer, rangeEnd: Buffer): void {
+    this.auth.checkPermitted(user, kind, key, rangeEnd);
+  }
+
+  /** Writes with a lease need write permission on every key already attached to it. */
+  private leaseKeys(user: string | undefined, lease: bigint): void {
+    if (lease === 0n) return;
+    const l = this.s.lessor.lookup(lease);
+    if (l === undefined) return;
+    for (const k of l.keyBuffers()) this.need(user, 'write', k, noBytes);
+  }
+
+  range(user: string | undefined, r: etcdserverpb.RangeRequest): void {
+    this.need(user, 'read', r.key, r.rangeEnd);
+  }
+
+  put(user: string | undefined, r: etcdserverpb.PutRequest): void {
+    this.need(user, 'write', r.key, noBytes);
+    if (r.prevKv) this.need(user, 'read', r.key, noBytes);
+    this.leaseKeys(user, r.lease);
+  }
+
+  deleteRange(user: string | undefined, r: etcdserverpb.DeleteRangeRequest): void {
+    this.need(user, 'write', r.key, r.rangeEnd);
+    if (r.prevKv) this.need(user, 'read', r.key, r.rangeEnd);
+  }
+
+  /** Every compare and every op of both branches, nested txns included. */
+  txn(user: string | undefined, r: etcdserverpb.TxnRequest): void {
+    for (const c of r.compare) this.need(user, 'read', c.key, c.rangeEnd);
+    for (const op of [...r.success, ...r.failure]) {
+      const q = op.request;
+      if (q === undefined) continue;
+      if (q.$case === 'requestRange') this.range(user, q.value);
+      else if (q.$case === 'requestPut') this.put(user, q.value);
+      else if (q.$case === 'requestDeleteRange') this.deleteRange(user, q.value);
+      else if (q.$case === 'requestTxn') this.txn(user, q.value);
+    }
+  }
+
+  leaseRevoke(user: string | undefined, id: bigint): void {
+    this.leaseKeys(user, id);
+  }
+
+  /** Lock / election on `name`: its keys live under "<name>/". */
+  election(user: string | undefined, name: Buffer): void {
+    const prefix = Buffer.concat([name, Buffer.from('/')]);
+    this.need(user, 'read', prefix, prefixEnd(prefix));
+    this.need(user, 'write', prefix, prefixEnd(prefix));
+  }
+
+  admin(user: string | undefined): void {
+    this.auth.checkAdmin(user);
+  }
+
+  /** Checks a unary/server-stream request of `path`; paths without a rule pass. */
+  check(path: string, req: unknown, call: ServerCall): void {
+    const auth = this.auth;
+    if (!auth.isEnabled()) return;
+    if (maintenanceAdminPaths.has(path)) return maintenanceAdmin(this, () => callerOf(auth, call));
+    const rule = rules[path];
+    if (rule === undefined) return;
+    rule(this, callerOf(auth, call), req as never);
+  }
+}
+
+type Rule = (g: PermissionGate, user: string | undefined, req: never) => void;
+const admin: Rule = (g, user) => g.admin(user);
+/** etcd 3.4's authMaintenanceServer returns the auth store's own errors untranslated (gRPC Unknown). */
+const rawAuthTexts: Record<string, string> = {
+  ERR_USER_EMPTY: 'auth: user name is empty',
+  ERR_USER_NOT_FOUND: 'auth: user not found',
+  ERR_PERMISSION_DENIED: 'auth: permission denied',
+  ERR_INVALID_AUTH_TOKEN: 'auth: invalid auth token',
+};
+const maintenanceAdmin = (g: PermissionGate, user: () => string | undefined): void => {
+  try {
+    g.admin(user());
+  } catch (e) {
+    const raw = e instanceof ServerError ? rawAuthTexts[e.code] : undefined;
+    if (raw === undefined) throw e;
+    throw new ServerError(e instanceof ServerError ? e.code : 'ERR_UNKNOWN', GrpcCode.Unknown, raw);
+  }
+};
+/** Requests that go through raft carry the caller: a bad token fails even without a key check. */
+const tokenOnly: Rule = () => undefined;
+
+const rules: Record<string, Rule> = {
+  '/etcdserverpb.KV/Range': (g, u, r: etcdserverpb.RangeRequest) => g.range(u, r),
+  '/etcdserverpb.KV/Put': (g, u, r: etcdserverpb.PutRequest) => g.put(u, r),
+  '/etcdserverpb.KV/DeleteRange': (g, u, r: etcdserverpb.DeleteRangeRequest) => g.deleteRange(u, r),
+  '/etcdserverpb.KV/Txn': (g, u, r: etcdserverpb.TxnRequest) => g.txn(u, r),
+  '/etcdserverpb.KV/Compact': tokenOnly,
+  '/etcdserverpb.Lease/LeaseGrant': tokenOnly,
+  '/etcdserverpb.Lease/LeaseRevoke': (g, u, r: etcdserverpb.LeaseRevokeRequest) => g.leaseRevoke(u, r.ID),
+  '/etcdserverpb.Maintenance/Alarm': tokenOnly,
+  '/etcdserverpb.Cluster/MemberAdd': admin,
+  '/etcdserverpb.Cluster/MemberRemove': admin,
+  '/etcdserverpb.Cluster/MemberUpdate': admin,
+  '/etcdserverpb.Cluster/MemberPromote': admin,
+  '/v3lockpb.Lock/Lock': (g, u, r: v3lockpb.LockRequest) => g.election(u, r.name),
+  '/v3lockpb.Lock/Unlock': (g, u, r: v3lockpb.UnlockRequest) => g.deleteRange(u, P.DeleteRangeRequest.fromPartial({ key: r.key })),
+  '/v3electionpb.Election/Campaign': (g, u, r: v3electionpb.CampaignRequest) => g.election(u, r.name),
+  '/v3electionpb.Election/Proclaim': (g, u, r: v3electionpb.ProclaimRequest) => g.election(u, r.leader?.name ?? noBytes),
+  '/v3electionpb.Election/Resign': (g, u, r: v3electionpb.ResignRequest) => g.election(u, r.leader?.name ?? noBytes),
+  '/v3electionpb.Election/Leader': (g, u, r: v3electionpb.LeaderRequest) => g.election(u, r.name),
+  '/v3electionpb.Election/Observe': (g, u, r: v3electionpb.LeaderRequest) => g.election(u, r.name),
+};
+
+const maintenanceAdminPaths = new Set([
+  '/etcdserverpb.Maintenance/Defragment',
+  '/etcdserverpb.Maintenance/Hash',
+  '/etcdserverpb.Maintenance/HashKV',
+  '/etcdserverpb.Maintenance/Snapshot',
+]);
+
+/**
+ * The Watch stream as its handler sees it: create requests the caller may not read are answered
+ * here — created and canceled at once with "permission denied", as etcd does — and never reach
+ * the handler. Everything else is the call itself.
+ */
+function gatedWatchCall(s: EtcdServer, gate: PermissionGate, call: BidiCall<etcdserverpb.WatchRequest>): BidiCall<etcdserverpb.WatchRequest> {
+  const permitted = (c: etcdserverpb.WatchCreateRequest): boolean => {
+    try {
+      gate.range(callerOf(s.applier.auth, call), P.RangeRequest.fromPartial({ key: c.key, rangeEnd: c.rangeEnd }));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  async function* filtered(): AsyncGenerator<etcdserverpb.WatchRequest> {
+    for await (const req of call) {
+      const u = req.requestUnion;
+      if (u?.$case === 'createRequest' && s.applier.auth.isEnabled() && !permitted(u.value)) {
+        const denied: etcdserverpb.WatchResponse = P.WatchResponse.fromPartial({
+          header: s.header(),
+          watchId: u.value.watchId,
+          created: true,
+          canceled: true,
+          cancelReason: Errors.permissionDenied().message,
+        });
+        if (!call.write(denied)) await call.drained();
+        continue;
+      }
+      yield req;
+    }
+  }
+  return new Proxy(call, {
+    get(target, prop) {
+      if (prop === Symbol.asyncIterator) return () => filtered();
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/** The Auth service. Mutations go through raft; reads are served from the member's state. */
+export class AuthApi {
+  constructor(private readonly s: EtcdServer) {}
+
+  private get auth(): AuthStore {
+    return this.s.applier.auth;
+  }
+
+  private header(): Header {
+    return this.s.header();
+  }
+
+  private async mutate<T extends { header: Header | undefined }>(r: Parameters<EtcdServer['propose']>[0]): Promise<T> {
+    const resp = (await this.s.propose(r)) as T;
+    resp.header = this.header();
+    return resp;
+  }
+
+  async authEnable(): Promise<etcdserverpb.AuthEnableResponse> {
+    return this.mutate({ authEnable: {} });
+  }
+
+  async authDisable(): Promise<etcdserverpb.AuthDisableResponse> {
+    return this.mutate({ authDisable: {} });
+  }
+
+  async authenticate(r: etcdserverpb.AuthenticateRequest): Promise<etcdserverpb.AuthenticateResponse> {
+    for (let attempt = 1; ; attempt++) {
+      const auth = this.auth;
+      if (!auth.isEnabled()) throw Errors.authNotEnabled();
+      const checkedRev = auth.revision();
+      const hash = auth.passwordHash(r.name);
+      if (hash === undefined || !(await verifyPassword(r.password, hash))) throw Errors.authFailed();
+      // the password stays here: only the name and a fresh token prefix go through raft
+      const resp = await this.mutate<etcdserverpb.AuthenticateResponse>({ authenticate: { name: r.name, password: '', simpleToken: newSimpleTokenPrefix() } });
+      if (auth.revision() === checkedRev || attempt >= maxAuthenticateAttempts) return resp;
+    }
+  }
+
+  async userAdd(r: etcdserverpb.AuthUserAddRequest): Promise<etcdserverpb.AuthUserAddResponse> {
+    if (r.name.length === 0) throw Errors.userEmpty();
+    const noPassword = r.options?.noPassword === true;
+    const password = noPassword ? '' : await hashPassword(r.password);
+    return this.mutate({ authUserAdd: { name: r.name, password, options: { noPassword } } });
+  }
+
+  async userDelete(r: etcdserverpb.AuthUserDeleteRequest): Promise<etcdserverpb.AuthUserDeleteResponse> {
+    return this.mutate({ authUserDelete: r });
+  }
+
+  async userChangePassword(r: etcdserverpb.AuthUserChangePasswordRequest): Promise<etcdserverpb.AuthUserChangePasswordResponse> {
+    if (this.auth.getUser(r.name) === undefined) throw Errors.userNotFound();
+    return this.mutate({ authUserChangePassword: { name: r.name, password: await hashPassword(r.password) } });
+  }
+
+  async userGrantRole(r: etcdserverpb.AuthUserGrantRoleRequest): Promise<etcdserverpb.AuthUserGrantRoleResponse> {
+    return this.mutate({ authUserGrantRole: r });
+  }
+
+  async userRevokeRole(r: etcdserverpb.AuthUserRevokeRoleRequest): Promise<etcdserverpb.AuthUserRevokeRoleResponse> {
+    return this.mutate({ authUserRevokeRole: r });
+  }
+
+  async roleAdd(r: etcdserverpb.AuthRoleAddRequest): Promise<etcdserverpb.AuthRoleAddResponse> {
+    return this.mutate({ authRoleAdd: r });
+  }
+
+  async roleDelete(r: etcdserverpb.AuthRoleDeleteRequest): Promise<etcdserverpb.AuthRoleDeleteResponse> {
+    return this.mutate({ authRoleDelete: r });
+  }
+
+  async roleGrantPermission(r: etcdserverpb.AuthRoleGrantPermissionRequest): Promise<etcdserverpb.AuthRoleGrantPermissionResponse> {
+    return this.mutate({ authRoleGrantPermission: r });
+  }
+
+  async roleRevokePermission(r: etcdserverpb.AuthRoleRevokePermissionRequest): Promise<etcdserverpb.AuthRoleRevokePermissionResponse> {
+    return this.mutate({ authRoleRevokePermission: r });
+  }
+
+  async userGet(r: etcdserverpb.AuthUserGetRequest): Promise<etcdserverpb.AuthUserGetResponse> {
+    await this.s.linearizableReadNotify();
+    return { header: this.header(), roles: this.auth.userGet(r.name) };
+  }
+
+  async userList(): Promise<etcdserverpb.AuthUserListResponse> {
+    await this.s.linearizableReadNotify();
+    return { header: this.header(), users: this.auth.userList() };
+  }
+
+  async roleGet(r: etcdserverpb.AuthRoleGetRequest): Promise<etcdserverpb.AuthRoleGetResponse> {
+    await this.s.linearizableReadNotify();
+    return { header: this.header(), perm: this.auth.roleGet(r.role) };
+  }
+
+  async roleList(): Promise<etcdserverpb.AuthRoleListResponse> {
+    await this.s.linearizableReadNotify();
+    return { header: this.header(), roles: this.auth.roleList() };
+  }
+}
+
+interface Codec<T> {
+  encode(m: T): { finish(): Uint8Array };
+  decode(b: Uint8Array): T;
+}
+
+/**
+ * A GrpcServer that puts the permission gate in front of every handler registered on it and
+ * serves the Auth service. createGrpcServer builds this instead of a plain GrpcServer.
+ */
+export class AuthorizingGrpcServer extends GrpcServer {
+  private readonly gate: PermissionGate;
+
+  constructor(
+    private readonly s: EtcdServer,
+    options: GrpcServerOptions = {},
+  ) {
+    super(options);
+    this.gate = new PermissionGate(s);
+    this.registerAuthService();
+  }
+
+  override addUnary<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: UnaryHandler<Req, Res>): this {
+    return super.addUnary(path, decode, encode, (req, call) => {
+      try {
+        this.gate.check(path, req, call);
+      } catch (e) {
+        throw toGrpcError(e);
+      }
+      return handler(req, call);
+    });
+  }
+
+  override addServerStream<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: ServerStreamHandler<Req>): this {
+    return super.addServerStream(path, decode, encode, (req, call) => {
+      try {
+        this.gate.check(path, req, call);
+      } catch (e) {
+        call.end(toGrpcError(e));
+        return;
+      }
+      return handler(req, call);
+    });
+  }
+
+  override addBidi<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: BidiHandler<Req>): this {
+    if (path !== '/etcdserverpb.Watch/Watch') return super.addBidi(path, decode, encode, handler);
+    return super.addBidi(path, decode, encode, (call) =>
+      (handler as unknown as BidiHandler<etcdserverpb.WatchRequest>)(gatedWatchCall(this.s, this.gate, call as unknown as BidiCall<etcdserverpb.WatchRequest>)),
+    );
+  }
+
+  private registerAuthService(): void {
+    const s = this.s;
+    const api = new AuthApi(s);
+    const gate = this.gate;
+    const auth = (): AuthStore => s.applier.auth;
+    const unary = <Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>, fn: (r: Req, user: string | undefined) => Promise<Res>, check: (r: Req, user: string | undefined) => void): void => {
+      // registered on the plain server: the gate's path rules do not cover the Auth service
+      super.addUnary<Req, Res>(path, (b) => req.decode(b), (m) => res.encode(m).finish(), async (r, call) => {
+        try {
+          if (s.isStopped()) throw Errors.stopped();
+          let user: string | undefined;
+          if (path !== '/etcdserverpb.Auth/Authenticate') {
+            user = callerOf(auth(), call);
+            check(r, user);
+          }
+          return await fn(r, user);
+        } catch (e) {
+          throw toGrpcError(e);
+        }
+      });
+    };
+    const adminOnly = (_r: unknown, user: string | undefined): void => gate.admin(user);
+    const none = (): void => undefined;
+    unary('/etcdserverpb.Auth/AuthEnable', P.AuthEnableRequest, P.AuthEnableResponse, () => api.authEnable(), adminOnly);
+    unary('/etcdserverpb.Auth/AuthDisable', P.AuthDisableRequest, P.AuthDisableResponse, () => api.authDisable(), adminOnly);
+    unary('/etcdserverpb.Auth/Authenticate', P.AuthenticateRequest, P.AuthenticateResponse, (r) => api.authenticate(r), none);
+    unary('/etcdserverpb.Auth/UserAdd', P.AuthUserAddRequest, P.AuthUserAddResponse, (r) => api.userAdd(r), adminOnly);
+    // a user may read itself; a role's holders may read the role
+    unary('/etcdserverpb.Auth/UserGet', P.AuthUserGetRequest, P.AuthUserGetResponse, (r) => api.userGet(r), (r, user) => {
+      if (!auth().isEnabled() || (user !== undefined && r.name === user)) return;
+      gate.admin(user);
+    });
+    unary('/etcdserverpb.Auth/UserList', P.AuthUserListRequest, P.AuthUserListResponse, () => api.userList(), adminOnly);
+    unary('/etcdserverpb.Auth/UserDelete', P.AuthUserDeleteRequest, P.AuthUserDeleteResponse, (r) => api.userDelete(r), adminOnly);
+    unary('/etcdserverpb.Auth/UserChangePassword', P.AuthUserChangePasswordRequest, P.AuthUserChangePasswordResponse, (r) => api.userChangePassword(r), adminOnly);
+    unary('/etcdserverpb.Auth/UserGrantRole', P.AuthUserGrantRoleRequest, P.AuthUserGrantRoleResponse, (r) => api.userGrantRole(r), adminOnly);
+    unary('/etcdserverpb.Auth/UserRevokeRole', P.AuthUserRevokeRoleRequest, P.AuthUserRevokeRoleResponse, (r) => api.userRevokeRole(r), adminOnly);
+    unary('/etcdserverpb.Auth/RoleAdd', P.AuthRoleAddRequest, P.AuthRoleAddResponse, (r) => api.roleAdd(r), adminOnly);
+    unary('/etcdserverpb.Auth/RoleGet', P.AuthRoleGetRequest, P.AuthRoleGetResponse, (r) => api.roleGet(r), (r, user) => {
+      if (!auth().isEnabled() || (user !== undefined && auth().hasRole(user, r.role))) return;
+      gate.admin(user);
+    });
+    unary('/etcdserverpb.Auth/RoleList', P.AuthRoleListRequest, P.AuthRoleListResponse, () => api.roleList(), adminOnly);
+    unary('/etcdserverpb.Auth/RoleDelete', P.AuthRoleDeleteRequest, P.AuthRoleDeleteResponse, (r) => api.roleDelete(r), adminOnly);
+    unary('/etcdserverpb.Auth/RoleGrantPermission', P.AuthRoleGrantPermissionRequest, P.AuthRoleGrantPermissionResponse, (r) => api.roleGrantPermission(r), adminOnly);
+    unary('/etcdserverpb.Auth/RoleRevokePermission', P.AuthRoleRevokePermissionRequest, P.AuthRoleRevokePermissionResponse, (r) => api.roleRevokePermission(r), adminOnly);
+  }
+}

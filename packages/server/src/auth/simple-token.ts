@@ -1,0 +1,79 @@
+// etcd's "simple" tokens: `<16 random letters>.<raft index>`, kept in memory by every member,
+// valid for a TTL that every use renews (etcd's simpleTokenTTLKeeper). No timers: expiry is
+// checked on lookup and swept when tokens are assigned, so nothing keeps the process alive.
+
+import { randomInt } from 'node:crypto';
+
+export const defaultTokenTtlMs = 300_000;
+export const simpleTokenPrefixLetters = 16;
+const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+/** sweep expired tokens at most this often (on assign) */
+const sweepIntervalMs = 1000;
+
+export function newSimpleTokenPrefix(): string {
+  let s = '';
+  for (let i = 0; i < simpleTokenPrefixLetters; i++) s += letters[randomInt(letters.length)];
+  return s;
+}
+
+interface TokenEntry {
+  user: string;
+  expiresAtMs: number;
+}
+
+export class SimpleTokenProvider {
+  private readonly tokens = new Map<string, TokenEntry>();
+  private enabled = false;
+  private lastSweepMs = 0;
+
+  constructor(
+    public ttlMs: number = defaultTokenTtlMs,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  enable(): void {
+    this.enabled = true;
+  }
+
+  /** Disabling forgets every token (etcd's simpleTokenTTLKeeper stops). */
+  disable(): void {
+    this.enabled = false;
+    this.tokens.clear();
+  }
+
+  assign(prefix: string, index: number, user: string): string {
+    const token = `${prefix}.${index}`;
+    const now = this.now();
+    if (now - this.lastSweepMs >= sweepIntervalMs) this.sweep(now);
+    this.tokens.set(token, { user, expiresAtMs: now + this.ttlMs });
+    return token;
+  }
+
+  /** The token's user, renewing its TTL; undefined when unknown or expired. */
+  lookup(token: string): string | undefined {
+    if (!this.enabled) return undefined;
+    const e = this.tokens.get(token);
+    if (e === undefined) return undefined;
+    const now = this.now();
+    if (e.expiresAtMs <= now) {
+      this.tokens.delete(token);
+      return undefined;
+    }
+    e.expiresAtMs = now + this.ttlMs;
+    return e.user;
+  }
+
+  /** Drops every token of `user` (deleted, or password changed). */
+  invalidateUser(user: string): void {
+    for (const [t, e] of this.tokens) if (e.user === user) this.tokens.delete(t);
+  }
+
+  get size(): number {
+    return this.tokens.size;
+  }
+
+  private sweep(now: number): void {
+    this.lastSweepMs = now;
+    for (const [t, e] of this.tokens) if (e.expiresAtMs <= now) this.tokens.delete(t);
+  }
+}
