@@ -70,22 +70,75 @@ function tableTitle(name: string): string {
   return n.toUpperCase();
 }
 
-/** The ASCII table etcdctl prints for `-w table` (header centred, rows right-aligned). */
+/** tablewriter's cell width limit before wrapping (MAX_ROW_WIDTH). */
+const tableCellWrapCols = 30;
+const wrapPenalty = 1e5;
+
+/** Minimum-raggedness word wrap (tablewriter's WrapWords with one space between words). */
+function wrapWords(words: string[], lim: number): string[][] {
+  const n = words.length;
+  const len = (i: number, j: number) => words.slice(i, j + 1).reduce((a, w) => a + runeCount(w), 0) + (j - i);
+  const nbrk = new Array<number>(n).fill(0);
+  const cost = new Array<number>(n).fill(2 ** 31 - 1);
+  for (let i = n - 1; i >= 0; i--) {
+    if (len(i, n - 1) <= lim) {
+      cost[i] = 0;
+      nbrk[i] = n;
+    } else {
+      for (let j = i + 1; j < n; j++) {
+        const d = lim - len(i, j - 1);
+        let c = d * d + cost[j];
+        if (len(i, j - 1) > lim) c += wrapPenalty;
+        if (c < cost[i]) {
+          cost[i] = c;
+          nbrk[i] = j;
+        }
+      }
+    }
+  }
+  const lines: string[][] = [];
+  for (let i = 0; i < n; i = nbrk[i]) lines.push(words.slice(i, nbrk[i]));
+  return lines;
+}
+
+/** A cell's lines and width after tablewriter's auto-wrap. */
+function cellLines(text: string): { lines: string[]; width: number } {
+  const raw = text.split('\n');
+  let maxWidth = Math.max(...raw.map(runeCount));
+  if (maxWidth > tableCellWrapCols) maxWidth = tableCellWrapCols;
+  let newMax = maxWidth;
+  const out: string[] = [];
+  raw.forEach((para, i) => {
+    const words = para.split(' ');
+    let lim = maxWidth;
+    for (const w of words) lim = Math.max(lim, runeCount(w));
+    const lines = wrapWords(words, lim).map((ws) => ws.join(' '));
+    for (const l of lines) newMax = Math.max(newMax, runeCount(l));
+    if (i > 0) out.push(' ');
+    out.push(...lines);
+  });
+  return { lines: out, width: newMax };
+}
+
+/** The ASCII table etcdctl prints for `-w table` (header centred, rows right-aligned, long cells wrapped). */
 export function renderTable(header: string[], rows: string[][]): string {
-  const heads = header.map(tableTitle);
-  const widths = heads.map((h, i) => Math.max(runeCount(h), ...rows.map((r) => runeCount(r[i] ?? ''))));
+  const heads = header.map((h) => cellLines(tableTitle(h)));
+  const body = rows.map((r) => header.map((_, i) => cellLines(r[i] ?? '')));
+  const widths = heads.map((h, i) => Math.max(h.width, ...body.map((r) => r[i].width)));
   const line = '+' + widths.map((w) => '-'.repeat(w + 2)).join('+') + '+\n';
   const centre = (s: string, w: number) => {
     const gap = w - runeCount(s);
     const left = Math.floor(gap / 2);
     return ' '.repeat(left) + s + ' '.repeat(gap - left);
   };
-  let out = line;
-  out += '|' + heads.map((h, i) => ' ' + centre(h, widths[i]) + ' ').join('|') + '|\n';
-  out += line;
-  for (const r of rows) {
-    out += '|' + widths.map((w, i) => ' ' + ' '.repeat(w - runeCount(r[i] ?? '')) + (r[i] ?? '') + ' ').join('|') + '|\n';
-  }
-  out += line;
-  return out;
+  const right = (s: string, w: number) => ' '.repeat(w - runeCount(s)) + s;
+  const printRow = (cells: { lines: string[] }[], align: (s: string, w: number) => string) => {
+    const height = Math.max(...cells.map((c) => c.lines.length));
+    let out = '';
+    for (let l = 0; l < height; l++) out += '|' + cells.map((c, i) => ' ' + align(c.lines[l] ?? '', widths[i]) + ' ').join('|') + '|\n';
+    return out;
+  };
+  let out = line + printRow(heads, centre) + line;
+  for (const r of body) out += printRow(r, right);
+  return out + line;
 }

@@ -75,7 +75,10 @@ export class EtcdServer {
   readonly dataDir: string;
   clientPort = 0;
 
-  constructor(readonly label: string) {
+  constructor(
+    readonly label: string,
+    private readonly extraArgs: string[] = [],
+  ) {
     this.dataDir = mkdtempSync(join(tmpdir(), `tsetcdctl-${label}-`));
   }
 
@@ -100,6 +103,7 @@ export class EtcdServer {
         '--initial-cluster', existing?.cluster ?? 'twin=http://127.0.0.1:2380',
         '--initial-cluster-token', existing?.token ?? 'tsetcdctl-golden',
         '--log-level', 'error',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv() },
     );
@@ -133,9 +137,9 @@ export interface Twins {
   both(args: string[] | ((side: Side) => string[]), opts?: RunOptions | ((side: Side) => RunOptions)): Promise<{ real: RunResult; ours: RunResult }>;
 }
 
-export async function startTwins(t: TestContext): Promise<Twins> {
-  const real = new EtcdServer('real');
-  const ours = new EtcdServer('ours');
+export async function startTwins(t: TestContext, etcdArgs: string[] = []): Promise<Twins> {
+  const real = new EtcdServer('real', etcdArgs);
+  const ours = new EtcdServer('ours', etcdArgs);
   t.after(async () => {
     await Promise.all([real.stop(), ours.stop()]);
   });
