@@ -56,6 +56,7 @@ export const processIo: CtlIo = {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString('utf8');
   },
+  stdinIsTty: process.stdin.isTTY === true,
   stdinLines() {
     return createInterface({ input: process.stdin, crlfDelay: Infinity });
   },

@@ -29,6 +29,8 @@ export interface CtlIo {
   readStdin(): Promise<string>;
   /** Stdin line by line as it arrives (interactive watch); defaults to splitting readStdin(). */
   stdinLines?(): AsyncIterable<string>;
+  /** Whether stdin is a terminal (password prompts behave differently without one). */
+  stdinIsTty?: boolean;
 }
 
 export interface CommandDef {

@@ -99,6 +99,11 @@ test('lease, member, endpoint, alarm, defrag, user/role match etcdctl', async (t
     ['auth', 'disable'],
   ];
   for (const args of authCmds) await same(tw, args);
+  // Passwords from stdin (no terminal): prompts, stty's complaints, confirmation.
+  await same(tw, ['user', 'add', 'frank'], undefined, 'pw\npw\n');
+  await same(tw, ['user', 'add', 'gina'], undefined, 'pw\nother\n');
+  await same(tw, ['user', 'passwd', 'frank'], undefined, 'new\nnew\n');
+  await same(tw, ['user', 'passwd', 'frank', '--interactive=false'], undefined, 'token rest\n');
 });
 
 test('snapshot save and status match etcdctl', async (t) => {

@@ -17,11 +17,17 @@ async function readPassword(ctx: RunContext, name: string, interactive: boolean)
   const text = await ctx.session.readStdin();
   if (!interactive) return text.trim().split(/\s+/)[0] ?? '';
   const lines = text.split('\n');
-  ctx.out.stdout(`Password of ${name}: `);
-  const p1 = lines[0] ?? '';
+  // speakeasy: prompt on stdout, echo off/on through stty (which complains without a terminal),
+  // then a newline.
+  const ask = (prompt: string, line: string | undefined) => {
+    ctx.out.stdout(prompt);
+    if (!ctx.io.stdinIsTty) ctx.out.stderr("stty: 'standard input': Inappropriate ioctl for device\n".repeat(2));
+    ctx.out.stdout('\n');
+    return line ?? '';
+  };
+  const p1 = ask(`Password of ${name}: `, lines[0]);
   if (p1.length === 0) bad('empty password');
-  ctx.out.stdout(`Type password of ${name} again for confirmation: `);
-  const p2 = lines[1] ?? '';
+  const p2 = ask(`Type password of ${name} again for confirmation: `, lines[1]);
   if (p1 !== p2) bad('given passwords are different');
   return p1;
 }
