@@ -126,7 +126,6 @@ export class EtcdServer {
   private readWaiters: ReadBatch['waiters'] = [];
   private readInFlight: ReadBatch | undefined;
   private readsWaitingApply: ReadBatch[] = [];
-  private readCtxSeq = 0n;
 
   /** resolves once this member's attributes are committed (etcd's "published" milestone) */
   readonly readyToServe: Promise<void>;
@@ -681,19 +680,54 @@ export class EtcdServer {
 
   private startReadIndex(): void {
     if (this.readInFlight !== undefined || this.readWaiters.length === 0 || this.stopped) return;
-    const ctx = Buffer.alloc(8);
-    ctx.writeBigUInt64BE(++this.readCtxSeq, 0);
-    const batch: ReadBatch = { ctx, waiters: this.readWaiters };
+    const batch: ReadBatch = { ctx: this.readCtx(), waiters: this.readWaiters };
     this.readWaiters = [];
     try {
-      this.node.readIndex(ctx);
+      this.node.readIndex(batch.ctx);
     } catch (e) {
       const err = e instanceof ErrProposalDropped ? Errors.noLeader() : (e as Error);
       for (const w of batch.waiters) w.reject(err);
       return;
     }
     this.readInFlight = batch;
+    this.armReadRetry(batch, performance.now());
     this.scheduleReady();
+  }
+
+  /**
+   * A read-index context unique in the cluster (the leader tracks pending reads by context, so
+   * two members must never send the same one): the member's ID-generator value.
+   */
+  private readCtx(): Buffer {
+    const ctx = Buffer.alloc(8);
+    ctx.writeBigUInt64BE(this.idGen.next(), 0);
+    return ctx;
+  }
+
+  /**
+   * A read-index request can be lost (forwarded to a leader that is deposed, dropped by a
+   * partition): ask again with a fresh context every election timeout, and give up with
+   * etcd's timeout error after the request timeout.
+   */
+  private armReadRetry(batch: ReadBatch, startedAt: number): void {
+    const t = setTimeout(() => {
+      if (this.readInFlight !== batch || this.stopped) return;
+      if (performance.now() - startedAt > this.requestTimeoutMs()) {
+        this.readInFlight = undefined;
+        for (const w of batch.waiters) w.reject(Errors.timeout());
+        if (this.readWaiters.length > 0) setImmediate(() => this.startReadIndex());
+        return;
+      }
+      batch.ctx = this.readCtx();
+      try {
+        this.node.readIndex(batch.ctx);
+      } catch (e) {
+        if (!(e instanceof ErrProposalDropped)) throw e;
+      }
+      this.armReadRetry(batch, startedAt);
+      this.scheduleReady();
+    }, this.cfg.electionTimeoutMs);
+    t.unref();
   }
 
   private onReadState(rs: ReadState): void {
