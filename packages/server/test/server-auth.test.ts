@@ -479,3 +479,49 @@ test('scrypt password hashes verify only the right password', async () => {
   assert.equal(await verifyPassword('secret', 'garbage'), false);
   assert.notEqual(await hashPassword('secret', 10), h, 'salted');
 });
+
+test('JSON gateway: /v3/auth routes and the Authorization header, same statuses and bodies as etcd 3.4.23', async (t) => {
+  const [m, real] = await Promise.all([startMember(t), startRealEtcd(t)]);
+  const bases = { ours: m.clientUrls[0], etcd: `http://${real}` };
+  const post = async (base: string, path: string, body: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const headers: Record<string, string> = token === undefined ? {} : { authorization: token };
+    const r = await fetch(base + path, { method: 'POST', body: JSON.stringify(body), headers });
+    const j = (await r.json()) as Record<string, unknown>;
+    delete j.header;
+    return { status: r.status, body: j };
+  };
+  const b64 = (x: string) => Buffer.from(x).toString('base64');
+  const tokens: Record<string, string | undefined> = {};
+  const steps: Array<[string, unknown, 'root' | 'anon']> = [
+    ['/v3/auth/user/add', { name: 'root', password: 'pw' }, 'anon'],
+    ['/v3/auth/user/grant', { user: 'root', role: 'root' }, 'anon'],
+    ['/v3/auth/role/add', { name: 'r' }, 'anon'],
+    ['/v3/auth/role/grant', { name: 'r', perm: { permType: 'READWRITE', key: b64('a'), range_end: b64('b') } }, 'anon'],
+    ['/v3/auth/authenticate', { name: 'root', password: 'pw' }, 'anon'],
+    ['/v3/auth/enable', {}, 'anon'],
+    ['/v3/auth/authenticate', { name: 'root', password: 'bad' }, 'anon'],
+    ['/v3/kv/put', { key: b64('k'), value: b64('v') }, 'anon'],
+    ['/v3/kv/put', { key: b64('k'), value: b64('v') }, 'root'],
+    ['/v3/kv/range', { key: b64('k') }, 'root'],
+    ['/v3/auth/user/list', {}, 'anon'],
+    ['/v3/auth/user/list', {}, 'root'],
+    ['/v3/auth/role/get', { role: 'r' }, 'root'],
+    ['/v3/auth/role/revoke', { role: 'r', key: b64('a'), range_end: b64('c') }, 'root'],
+    ['/v3/auth/disable', {}, 'root'],
+  ];
+  for (const [path, body, who] of steps) {
+    const res: Record<string, { status: number; body: Record<string, unknown> }> = {};
+    for (const side of ['ours', 'etcd'] as const) {
+      if (who === 'root' && tokens[side] === undefined) {
+        const r = await post(bases[side], '/v3/auth/authenticate', { name: 'root', password: 'pw' });
+        tokens[side] = r.body.token as string;
+      }
+      res[side] = await post(bases[side], path, body, who === 'root' ? tokens[side] : undefined);
+    }
+    if (path === '/v3/auth/authenticate' && res.ours.status === 200) {
+      assert.match(res.ours.body.token as string, /^[a-zA-Z]{16}\.\d+$/);
+      res.ours.body.token = res.etcd.body.token;
+    }
+    assert.deepEqual(res.ours, res.etcd, `${path} as ${who}`);
+  }
+});

@@ -8,7 +8,9 @@
 
 import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
-import { GrpcServer, type GrpcServerOptions, type UnaryHandler, type ServerStreamHandler, type BidiHandler, type ServerCall, type BidiCall, type Decoder, type Encoder } from './transport/index.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { GrpcServer, type GrpcServerOptions, type UnaryHandler, type ServerStreamHandler, type BidiHandler, type BidiCall, type Decoder, type Encoder } from './transport/index.js';
 import { toGrpcError } from './errors.js';
 import { Errors, GrpcCode, ServerError } from '../errors.js';
 import { hashPassword, verifyPassword } from '../auth/password-hash.js';
@@ -42,7 +44,13 @@ function prefixEnd(prefix: Buffer): Buffer {
  * when anonymous. An unknown or expired token is "invalid auth token". Nothing is looked up while
  * auth is disabled.
  */
-export function callerOf(auth: AuthStore, call: ServerCall): string | undefined {
+/** Where the caller's identity comes from: a gRPC call, or an HTTP request of the JSON gateway. */
+export interface CallerSource {
+  readonly metadata: IncomingHttpHeaders;
+  readonly peerCertificate: PeerCertificate | undefined;
+}
+
+export function callerOf(auth: AuthStore, call: CallerSource): string | undefined {
   if (!auth.isEnabled()) return undefined;
   const token = firstHeader(call.metadata['token']) ?? firstHeader(call.metadata['authorization']);
   if (token !== undefined && token !== '') {
@@ -118,8 +126,12 @@ export class PermissionGate {
     this.auth.checkAdmin(user);
   }
 
+  userHasRole(user: string, role: string): boolean {
+    return this.auth.hasRole(user, role);
+  }
+
   /** Checks a unary/server-stream request of `path`; paths without a rule pass. */
-  check(path: string, req: unknown, call: ServerCall): void {
+  check(path: string, req: unknown, call: CallerSource): void {
     const auth = this.auth;
     if (!auth.isEnabled()) return;
     if (maintenanceAdminPaths.has(path)) return maintenanceAdmin(this, () => callerOf(auth, call));
@@ -163,6 +175,26 @@ const rules: Record<string, Rule> = {
   '/etcdserverpb.Cluster/MemberRemove': admin,
   '/etcdserverpb.Cluster/MemberUpdate': admin,
   '/etcdserverpb.Cluster/MemberPromote': admin,
+  '/etcdserverpb.Auth/AuthEnable': admin,
+  '/etcdserverpb.Auth/AuthDisable': admin,
+  '/etcdserverpb.Auth/UserAdd': admin,
+  // a user may read itself; a role's holders may read the role
+  '/etcdserverpb.Auth/UserGet': (g, u, r: etcdserverpb.AuthUserGetRequest) => {
+    if (u === undefined || r.name !== u) g.admin(u);
+  },
+  '/etcdserverpb.Auth/UserList': admin,
+  '/etcdserverpb.Auth/UserDelete': admin,
+  '/etcdserverpb.Auth/UserChangePassword': admin,
+  '/etcdserverpb.Auth/UserGrantRole': admin,
+  '/etcdserverpb.Auth/UserRevokeRole': admin,
+  '/etcdserverpb.Auth/RoleAdd': admin,
+  '/etcdserverpb.Auth/RoleGet': (g, u, r: etcdserverpb.AuthRoleGetRequest) => {
+    if (u === undefined || !g.userHasRole(u, r.role)) g.admin(u);
+  },
+  '/etcdserverpb.Auth/RoleList': admin,
+  '/etcdserverpb.Auth/RoleDelete': admin,
+  '/etcdserverpb.Auth/RoleGrantPermission': admin,
+  '/etcdserverpb.Auth/RoleRevokePermission': admin,
   '/v3lockpb.Lock/Lock': (g, u, r: v3lockpb.LockRequest) => g.election(u, r.name),
   '/v3lockpb.Lock/Unlock': (g, u, r: v3lockpb.UnlockRequest) => g.deleteRange(u, P.DeleteRangeRequest.fromPartial({ key: r.key })),
   '/v3electionpb.Election/Campaign': (g, u, r: v3electionpb.CampaignRequest) => g.election(u, r.name),
@@ -197,13 +229,7 @@ function gatedWatchCall(s: EtcdServer, gate: PermissionGate, call: BidiCall<etcd
     for await (const req of call) {
       const u = req.requestUnion;
       if (u?.$case === 'createRequest' && s.applier.auth.isEnabled() && !permitted(u.value)) {
-        const denied: etcdserverpb.WatchResponse = P.WatchResponse.fromPartial({
-          header: s.header(),
-          watchId: u.value.watchId,
-          created: true,
-          canceled: true,
-          cancelReason: Errors.permissionDenied().message,
-        });
+        const denied = deniedWatchResponse(s, u.value.watchId);
         if (!call.write(denied)) await call.drained();
         continue;
       }
@@ -322,6 +348,111 @@ export class AuthApi {
 interface Codec<T> {
   encode(m: T): { finish(): Uint8Array };
   decode(b: Uint8Array): T;
+  fromJSON(o: unknown): T;
+  toJSON(m: T): unknown;
+}
+
+/** One Auth method: its gRPC path, its JSON gateway path (etcd's google.api.http), codecs, handler. */
+export interface AuthMethod {
+  grpcPath: string;
+  gatewayPath: string;
+  codec: Codec<any>;
+  out: Codec<any>;
+  fn: (r: any) => Promise<unknown>;
+}
+
+export function authMethods(api: AuthApi): AuthMethod[] {
+  const m = <Req, Res>(name: string, gatewayPath: string, codec: Codec<Req>, out: Codec<Res>, fn: (r: Req) => Promise<Res>): AuthMethod => ({
+    grpcPath: `/etcdserverpb.Auth/${name}`,
+    gatewayPath,
+    codec,
+    out,
+    fn: fn as (r: any) => Promise<unknown>,
+  });
+  return [
+    m('AuthEnable', '/v3/auth/enable', P.AuthEnableRequest, P.AuthEnableResponse, () => api.authEnable()),
+    m('AuthDisable', '/v3/auth/disable', P.AuthDisableRequest, P.AuthDisableResponse, () => api.authDisable()),
+    m('Authenticate', '/v3/auth/authenticate', P.AuthenticateRequest, P.AuthenticateResponse, (r) => api.authenticate(r)),
+    m('UserAdd', '/v3/auth/user/add', P.AuthUserAddRequest, P.AuthUserAddResponse, (r) => api.userAdd(r)),
+    m('UserGet', '/v3/auth/user/get', P.AuthUserGetRequest, P.AuthUserGetResponse, (r) => api.userGet(r)),
+    m('UserList', '/v3/auth/user/list', P.AuthUserListRequest, P.AuthUserListResponse, () => api.userList()),
+    m('UserDelete', '/v3/auth/user/delete', P.AuthUserDeleteRequest, P.AuthUserDeleteResponse, (r) => api.userDelete(r)),
+    m('UserChangePassword', '/v3/auth/user/changepw', P.AuthUserChangePasswordRequest, P.AuthUserChangePasswordResponse, (r) => api.userChangePassword(r)),
+    m('UserGrantRole', '/v3/auth/user/grant', P.AuthUserGrantRoleRequest, P.AuthUserGrantRoleResponse, (r) => api.userGrantRole(r)),
+    m('UserRevokeRole', '/v3/auth/user/revoke', P.AuthUserRevokeRoleRequest, P.AuthUserRevokeRoleResponse, (r) => api.userRevokeRole(r)),
+    m('RoleAdd', '/v3/auth/role/add', P.AuthRoleAddRequest, P.AuthRoleAddResponse, (r) => api.roleAdd(r)),
+    m('RoleGet', '/v3/auth/role/get', P.AuthRoleGetRequest, P.AuthRoleGetResponse, (r) => api.roleGet(r)),
+    m('RoleList', '/v3/auth/role/list', P.AuthRoleListRequest, P.AuthRoleListResponse, () => api.roleList()),
+    m('RoleDelete', '/v3/auth/role/delete', P.AuthRoleDeleteRequest, P.AuthRoleDeleteResponse, (r) => api.roleDelete(r)),
+    m('RoleGrantPermission', '/v3/auth/role/grant', P.AuthRoleGrantPermissionRequest, P.AuthRoleGrantPermissionResponse, (r) => api.roleGrantPermission(r)),
+    m('RoleRevokePermission', '/v3/auth/role/revoke', P.AuthRoleRevokePermissionRequest, P.AuthRoleRevokePermissionResponse, (r) => api.roleRevokePermission(r)),
+  ];
+}
+
+/** JSON gateway paths of the other services, to their gRPC methods (for the gate's rules). */
+const gatewayToGrpc: Record<string, string> = {
+  '/v3/kv/range': '/etcdserverpb.KV/Range',
+  '/v3/kv/put': '/etcdserverpb.KV/Put',
+  '/v3/kv/deleterange': '/etcdserverpb.KV/DeleteRange',
+  '/v3/kv/txn': '/etcdserverpb.KV/Txn',
+  '/v3/kv/compaction': '/etcdserverpb.KV/Compact',
+  '/v3/lease/grant': '/etcdserverpb.Lease/LeaseGrant',
+  '/v3/lease/revoke': '/etcdserverpb.Lease/LeaseRevoke',
+  '/v3/kv/lease/revoke': '/etcdserverpb.Lease/LeaseRevoke',
+  '/v3/maintenance/alarm': '/etcdserverpb.Maintenance/Alarm',
+  '/v3/maintenance/defragment': '/etcdserverpb.Maintenance/Defragment',
+  '/v3/maintenance/hash': '/etcdserverpb.Maintenance/Hash',
+  '/v3/maintenance/snapshot': '/etcdserverpb.Maintenance/Snapshot',
+  '/v3/cluster/member/add': '/etcdserverpb.Cluster/MemberAdd',
+  '/v3/cluster/member/remove': '/etcdserverpb.Cluster/MemberRemove',
+  '/v3/cluster/member/update': '/etcdserverpb.Cluster/MemberUpdate',
+  '/v3/cluster/member/promote': '/etcdserverpb.Cluster/MemberPromote',
+};
+
+function httpCaller(req: { headers: IncomingHttpHeaders; socket: unknown }): CallerSource {
+  const socket = req.socket as TLSSocket | undefined;
+  let cert: PeerCertificate | undefined;
+  if (socket !== undefined && socket.encrypted === true && socket.authorized === true) {
+    const c = socket.getPeerCertificate();
+    if (c !== null && c.subject !== undefined) cert = c;
+  }
+  return { metadata: req.headers, peerCertificate: cert };
+}
+
+/**
+ * Auth for etcd's JSON gateway: its /v3/auth/* routes, and the same permission checks as gRPC
+ * (the token comes in the `Authorization` header, as grpc-gateway forwards it).
+ */
+export function gatewayAuth(s: EtcdServer): {
+  routes: AuthMethod[];
+  check(gatewayPath: string, req: unknown, http: { headers: IncomingHttpHeaders; socket: unknown }): void;
+  watchDenied(wr: etcdserverpb.WatchRequest, http: { headers: IncomingHttpHeaders; socket: unknown }): etcdserverpb.WatchResponse | undefined;
+} {
+  const gate = new PermissionGate(s);
+  const routes = authMethods(new AuthApi(s));
+  const grpcOf = new Map<string, string>(Object.entries(gatewayToGrpc));
+  for (const r of routes) grpcOf.set(r.gatewayPath, r.grpcPath);
+  return {
+    routes,
+    check(gatewayPath, req, http) {
+      const grpcPath = grpcOf.get(gatewayPath);
+      if (grpcPath !== undefined) gate.check(grpcPath, req, httpCaller(http));
+    },
+    watchDenied(wr, http) {
+      const u = wr.requestUnion;
+      if (u?.$case !== 'createRequest' || !s.applier.auth.isEnabled()) return undefined;
+      try {
+        gate.range(callerOf(s.applier.auth, httpCaller(http)), P.RangeRequest.fromPartial({ key: u.value.key, rangeEnd: u.value.rangeEnd }));
+        return undefined;
+      } catch {
+        return deniedWatchResponse(s, u.value.watchId);
+      }
+    },
+  };
+}
+
+function deniedWatchResponse(s: EtcdServer, watchId: bigint): etcdserverpb.WatchResponse {
+  return P.WatchResponse.fromPartial({ header: s.header(), watchId, created: true, canceled: true, cancelReason: Errors.permissionDenied().message });
 }
 
 /**
@@ -371,50 +502,16 @@ export class AuthorizingGrpcServer extends GrpcServer {
   }
 
   private registerAuthService(): void {
-    const s = this.s;
-    const api = new AuthApi(s);
-    const gate = this.gate;
-    const auth = (): AuthStore => s.applier.auth;
-    const unary = <Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>, fn: (r: Req, user: string | undefined) => Promise<Res>, check: (r: Req, user: string | undefined) => void): void => {
-      // registered on the plain server: the gate's path rules do not cover the Auth service
-      super.addUnary<Req, Res>(path, (b) => req.decode(b), (m) => res.encode(m).finish(), async (r, call) => {
+    for (const r of authMethods(new AuthApi(this.s))) {
+      // through this.addUnary: the gate's rules cover the Auth service too
+      this.addUnary(r.grpcPath, (b) => r.codec.decode(b), (m) => r.out.encode(m).finish(), async (req) => {
         try {
-          if (s.isStopped()) throw Errors.stopped();
-          let user: string | undefined;
-          if (path !== '/etcdserverpb.Auth/Authenticate') {
-            user = callerOf(auth(), call);
-            check(r, user);
-          }
-          return await fn(r, user);
+          if (this.s.isStopped()) throw Errors.stopped();
+          return await r.fn(req);
         } catch (e) {
           throw toGrpcError(e);
         }
       });
-    };
-    const adminOnly = (_r: unknown, user: string | undefined): void => gate.admin(user);
-    const none = (): void => undefined;
-    unary('/etcdserverpb.Auth/AuthEnable', P.AuthEnableRequest, P.AuthEnableResponse, () => api.authEnable(), adminOnly);
-    unary('/etcdserverpb.Auth/AuthDisable', P.AuthDisableRequest, P.AuthDisableResponse, () => api.authDisable(), adminOnly);
-    unary('/etcdserverpb.Auth/Authenticate', P.AuthenticateRequest, P.AuthenticateResponse, (r) => api.authenticate(r), none);
-    unary('/etcdserverpb.Auth/UserAdd', P.AuthUserAddRequest, P.AuthUserAddResponse, (r) => api.userAdd(r), adminOnly);
-    // a user may read itself; a role's holders may read the role
-    unary('/etcdserverpb.Auth/UserGet', P.AuthUserGetRequest, P.AuthUserGetResponse, (r) => api.userGet(r), (r, user) => {
-      if (!auth().isEnabled() || (user !== undefined && r.name === user)) return;
-      gate.admin(user);
-    });
-    unary('/etcdserverpb.Auth/UserList', P.AuthUserListRequest, P.AuthUserListResponse, () => api.userList(), adminOnly);
-    unary('/etcdserverpb.Auth/UserDelete', P.AuthUserDeleteRequest, P.AuthUserDeleteResponse, (r) => api.userDelete(r), adminOnly);
-    unary('/etcdserverpb.Auth/UserChangePassword', P.AuthUserChangePasswordRequest, P.AuthUserChangePasswordResponse, (r) => api.userChangePassword(r), adminOnly);
-    unary('/etcdserverpb.Auth/UserGrantRole', P.AuthUserGrantRoleRequest, P.AuthUserGrantRoleResponse, (r) => api.userGrantRole(r), adminOnly);
-    unary('/etcdserverpb.Auth/UserRevokeRole', P.AuthUserRevokeRoleRequest, P.AuthUserRevokeRoleResponse, (r) => api.userRevokeRole(r), adminOnly);
-    unary('/etcdserverpb.Auth/RoleAdd', P.AuthRoleAddRequest, P.AuthRoleAddResponse, (r) => api.roleAdd(r), adminOnly);
-    unary('/etcdserverpb.Auth/RoleGet', P.AuthRoleGetRequest, P.AuthRoleGetResponse, (r) => api.roleGet(r), (r, user) => {
-      if (!auth().isEnabled() || (user !== undefined && auth().hasRole(user, r.role))) return;
-      gate.admin(user);
-    });
-    unary('/etcdserverpb.Auth/RoleList', P.AuthRoleListRequest, P.AuthRoleListResponse, () => api.roleList(), adminOnly);
-    unary('/etcdserverpb.Auth/RoleDelete', P.AuthRoleDeleteRequest, P.AuthRoleDeleteResponse, (r) => api.roleDelete(r), adminOnly);
-    unary('/etcdserverpb.Auth/RoleGrantPermission', P.AuthRoleGrantPermissionRequest, P.AuthRoleGrantPermissionResponse, (r) => api.roleGrantPermission(r), adminOnly);
-    unary('/etcdserverpb.Auth/RoleRevokePermission', P.AuthRoleRevokePermissionRequest, P.AuthRoleRevokePermissionResponse, (r) => api.roleRevokePermission(r), adminOnly);
+    }
   }
 }

@@ -12,6 +12,7 @@ import { LeaseApi } from './lease.js';
 import { MaintenanceApi } from './maintenance.js';
 import { toGrpcError } from './errors.js';
 import { WatchStream } from '../watch/watch-stream.js';
+import { gatewayAuth } from './auth.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -20,7 +21,7 @@ type Res = ServerResponse | Http2ServerResponse;
 const maxBodyBytes = 4 * 1024 * 1024;
 
 /** grpc-gateway's HTTP status for each gRPC code. */
-const httpStatusOf: Record<number, number> = { 0: 200, 1: 499, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429, 9: 400, 10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401 };
+const httpStatusOf: Record<number, number> = { 0: 200, 1: 499, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429, 9: 412, 10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401 };
 
 /** ts-proto's lowerCamel JSON names back to the .proto names (range_end, cluster_id; ID, TTL, peerURLs kept). */
 function protoName(k: string): string {
@@ -28,7 +29,7 @@ function protoName(k: string): string {
 }
 
 /** Fields whose .proto names are camelCase already (StatusResponse, Member). */
-const camelProtoNames = new Set(['isLearner', 'dbSize', 'raftIndex', 'raftAppliedIndex', 'dbSizeInUse']);
+const camelProtoNames = new Set(['permType', 'isLearner', 'dbSize', 'raftIndex', 'raftAppliedIndex', 'dbSizeInUse']);
 
 function snake(v: unknown, parent = ''): unknown {
   if (Array.isArray(v)) return v.map((x) => snake(x, parent));
@@ -103,9 +104,13 @@ export function createJsonGateway(s: EtcdServer): (req: Req, res: Res, path: str
   route(['/v3/maintenance/transfer-leadership'], P.MoveLeaderRequest, P.MoveLeaderResponse, (r) => mt.moveLeader(r));
   route(['/v3/cluster/member/list'], P.MemberListRequest, P.MemberListResponse, () => mt.memberList());
 
+  // /v3/auth/* routes, and the permission checks of the gRPC services
+  const auth = gatewayAuth(s);
+  for (const r of auth.routes) route([r.gatewayPath], r.codec, r.out, r.fn);
+
   return (req, res, path) => {
     if (path === '/v3/watch') {
-      void serveWatch(s, req, res);
+      void serveWatch(s, req, res, auth);
       return true;
     }
     if (path === '/v3/lease/keepalive') {
@@ -135,7 +140,9 @@ export function createJsonGateway(s: EtcdServer): (req: Req, res: Res, path: str
           send(res, 400, { error: (e as Error).message, message: (e as Error).message, code: 3 });
           return;
         }
-        const out = await rt.fn(rt.codec.fromJSON(body));
+        const decoded = rt.codec.fromJSON(body);
+        auth.check(path, decoded, req);
+        const out = await rt.fn(decoded);
         send(res, 200, snake(rt.out.toJSON(out)));
       })
       .catch((e) => sendError(res, e));
@@ -144,7 +151,7 @@ export function createJsonGateway(s: EtcdServer): (req: Req, res: Res, path: str
 }
 
 /** POST /v3/watch: the body is one WatchRequest; each response is a line {"result": ...}. */
-async function serveWatch(s: EtcdServer, req: Req, res: Res): Promise<void> {
+async function serveWatch(s: EtcdServer, req: Req, res: Res, auth: ReturnType<typeof gatewayAuth>): Promise<void> {
   let text: string;
   try {
     text = await readBody(req);
@@ -161,6 +168,11 @@ async function serveWatch(s: EtcdServer, req: Req, res: Res): Promise<void> {
   }
   res.statusCode = 200;
   res.setHeader('Content-Type', 'application/json');
+  const denied = auth.watchDenied(wr, req);
+  if (denied !== undefined) {
+    res.end(JSON.stringify({ result: snake(etcdserverpb.WatchResponse.toJSON(denied)) }) + '\n');
+    return;
+  }
   const w = res as ServerResponse;
   const ws = new WatchStream({
     hub: s.hub,
