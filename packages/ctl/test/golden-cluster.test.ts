@@ -70,6 +70,32 @@ test('lease, member, endpoint, alarm, defrag, user/role match etcdctl', async (t
   await same(tw, (s) => ['lease', 'timetolive', hexId[s]], noLease);
   await same(tw, ['get', 'leased']);
 
+  // Membership changes with a learner (it does not count for quorum); its ID is random.
+  const added = await tw.both(['member', 'add', 'learner1', '--learner', '--peer-urls=http://127.0.0.1:39999']);
+  const learner = { real: / ([0-9a-f]+) added/.exec(added.real.stdout)![1], ours: / ([0-9a-f]+) added/.exec(added.ours.stdout)![1] };
+  const noLearner = (s: string, side: Side) => s.split(learner[side]).join('<L>').split(BigInt('0x' + learner[side]).toString()).join('<L>');
+  const clusterLine = (s: string) => s.replace(/ETCD_INITIAL_CLUSTER="([^"]*)"/, (_, l: string) => `ETCD_INITIAL_CLUSTER="${l.split(',').sort().join(',')}"`);
+  assert.equal(clusterLine(noLearner(added.ours.stdout, 'ours')), clusterLine(noLearner(added.real.stdout, 'real')));
+  // Members are listed by ID and the learner's ID is random, so the order is normalised too.
+  const sortMembers = (s: string, w: string): string => {
+    if (w === 'json') return s.replace(/"members":\[(.*)\]/, (_, m: string) => `"members":[${m.split('},{').sort().join('},{')}]`);
+    if (w === 'fields') {
+      const [head, ...blocks] = s.split(/(?="ID" : )/);
+      return head + blocks.sort().join('');
+    }
+    if (w === 'table') {
+      const lines = s.split('\n');
+      return [...lines.slice(0, 3), ...lines.slice(3, -2).sort(), ...lines.slice(-2)].join('\n');
+    }
+    return s.split('\n').sort().join('\n');
+  };
+  for (const w of ['simple', 'json', 'fields', 'table']) await same(tw, ['member', 'list', '-w', w], (s, side) => sortMembers(noLearner(s, side), w));
+  await same(tw, (s) => ['member', 'promote', learner[s]], noLearner);
+  await same(tw, (s) => ['member', 'update', learner[s], '--peer-urls=http://127.0.0.1:39998', '-w', 'json'], (s, side) => sortMembers(noLearner(s, side), 'json'));
+  await same(tw, (s) => ['member', 'remove', learner[s]], noLearner);
+  await same(tw, ['member', 'add', 'learner2', '--learner', '--peer-urls=http://127.0.0.1:39997', '-w', 'json'], (s) => sortMembers(s.replace(/\d{17,20}/g, '<ID>'), 'json'));
+  await same(tw, ['member', 'list', '-w', 'fields'], (s) => sortMembers(s.replace(/"ID" : \d+\n"Name" : ""/, '"ID" : <ID>\n"Name" : ""'), 'fields'));
+
   // Users and roles (auth stays disabled).
   const authCmds = [
     ['role', 'add', 'reader'],
