@@ -33,6 +33,15 @@ export interface ConnectionConfig {
 }
 
 const grpcKeepAliveTimeMinMs = 10_000;
+/** clientv3's default MaxCallSendMsgSize. */
+export const maxCallSendBytes = 2 * 1024 * 1024;
+
+/** Go gRPC refuses to send an oversized request before it leaves the client, with this text. */
+export function checkRequestSize(encodedBytes: number): void {
+  if (encodedBytes > maxCallSendBytes) {
+    throw new CtlExit(ExitCode.Error, `rpc error: code = ResourceExhausted desc = trying to send message larger than max (${encodedBytes} vs. ${maxCallSendBytes})`);
+  }
+}
 
 /** gRPC status code names as Go prints them in `rpc error: code = X desc = Y`. */
 const goCodeNames = [

@@ -107,6 +107,11 @@ test('put/get/del/txn/compaction match etcdctl byte for byte', async (t) => {
     assert.deepEqual(ours, { ...real, stderr: real.stderr.split('\n').filter((l) => !l.startsWith('{"level":')).join('\n') });
   }
 
+  // Server-side and client-side refusals.
+  for (const [args, stdin] of [[['put', '', 'v']], [['get', 'b', 'a']], [['put', 'k', 'v', '--lease=123']], [['put', 'huge'], 'x'.repeat(3_000_000)], [['txn'], '\nput d 1\nput d 2\n\n\n']] as [string[], string?][]) {
+    await same(tw, args, stdin);
+  }
+
   // Deletes.
   await same(tw, ['del', 'nosuch']);
   await same(tw, ['del', 'a1', '--prev-kv']);

@@ -5,6 +5,7 @@ import type { CommandDef, RunContext } from '../command.js';
 import { Command } from '../command.js';
 import { CtlExit, CtlPanic, ExitCode } from '../errors.js';
 import { FlagParseError, FlagSet, pflagUsages } from '../flag-set.js';
+import { checkRequestSize } from '../connection.js';
 import { goQuote, goUnquote, parseGoInt } from '../go-format.js';
 import { SimplePrinter } from '../printers/simple-printer.js';
 import { prefixRangeEnd } from '../printers/simple-printer.js';
@@ -179,6 +180,7 @@ async function putRun(ctx: RunContext): Promise<void> {
   const stdin = needsStdin ? await stdinSync(ctx) : '';
   const req = putRequest(ctx.args, ctx.flags, () => stdin);
   const c = await ctx.session.client();
+  checkRequestSize(etcdserverpb.PutRequest.encode(req).finish().length);
   const resp = await c.must(c.raw.kv.put, req, ExitCode.Error);
   ctx.session.display.put(resp);
 }
@@ -355,6 +357,7 @@ async function txnRun(ctx: RunContext): Promise<void> {
   const success = section(parseRequestOp);
   prompt('failure requests (get, put, del):');
   const failure = section(parseRequestOp);
+  checkRequestSize(etcdserverpb.TxnRequest.encode({ compare, success, failure }).finish().length);
   const resp = await c.must(c.raw.kv.txn, { compare, success, failure }, ExitCode.Error, undefined, 0);
   s.display.txn(resp);
 }
