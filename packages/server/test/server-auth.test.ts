@@ -71,6 +71,8 @@ async function startRealEtcd(t: { after(fn: () => unknown): void }): Promise<str
       '--initial-advertise-peer-urls', `http://127.0.0.1:${pport}`,
       '--initial-cluster', `default=http://127.0.0.1:${pport}`,
       '--log-level', 'error',
+      // bcrypt at its cheapest: the comparison is about behaviour, not hashing strength
+      '--bcrypt-cost', '4',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv() },
   );
@@ -111,7 +113,7 @@ function ctl(endpoint: string, args: string[]): Promise<RunResult> {
 }
 
 test('etcdctl against tsetcd and etcd 3.4.23: users, roles, prefix permissions, auth enable/disable give the same outputs', async (t) => {
-  const [m, real] = await Promise.all([startMember(t), startRealEtcd(t)]);
+  const [m, real] = await Promise.all([startMember(t, { bcryptCost: 4 }), startRealEtcd(t)]);
   const ours = new URL(m.clientUrls[0]).host;
   const steps: string[][] = [
     ['get', 'x'],
@@ -275,7 +277,7 @@ async function login(c: AuthClients, name: string, password: string): Promise<st
 }
 
 test('simple tokens: format, TTL renewed on use then expiry, invalidated by password change and user delete', async (t) => {
-  const m = await startMember(t);
+  const m = await startMember(t, { bcryptCost: 4 });
   const c = connectAuth(t, m.clientUrls[0]);
   await setupAuth(c);
   m.server.applier.auth.tokens.ttlMs = 400;
@@ -311,7 +313,7 @@ test('simple tokens: format, TTL renewed on use then expiry, invalidated by pass
 });
 
 test('watch create outside the permitted range is created and canceled with "permission denied"; txn and lease revoke are checked', async (t) => {
-  const m = await startMember(t);
+  const m = await startMember(t, { bcryptCost: 4 });
   const c = connectAuth(t, m.clientUrls[0]);
   await setupAuth(c);
   const rootToken = await login(c, 'root', 'pw');
@@ -412,7 +414,7 @@ test('TLS client certificate CN is the user when no token is sent', async (t) =>
 });
 
 test('npm etcd3 client with auth: {username, password}', async (t) => {
-  const m = await startMember(t);
+  const m = await startMember(t, { bcryptCost: 4 });
   const c = connectAuth(t, m.clientUrls[0]);
   await setupAuth(c);
   const root = new Etcd3({ hosts: m.clientUrls[0], auth: { username: 'root', password: 'pw' } });
@@ -481,7 +483,7 @@ test('scrypt password hashes verify only the right password', async () => {
 });
 
 test('JSON gateway: /v3/auth routes and the Authorization header, same statuses and bodies as etcd 3.4.23', async (t) => {
-  const [m, real] = await Promise.all([startMember(t), startRealEtcd(t)]);
+  const [m, real] = await Promise.all([startMember(t, { bcryptCost: 4 }), startRealEtcd(t)]);
   const bases = { ours: m.clientUrls[0], etcd: `http://${real}` };
   const post = async (base: string, path: string, body: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }> => {
     const headers: Record<string, string> = token === undefined ? {} : { authorization: token };
@@ -524,4 +526,43 @@ test('JSON gateway: /v3/auth routes and the Authorization header, same statuses 
     }
     assert.deepEqual(res.ours, res.etcd, `${path} as ${who}`);
   }
+});
+
+test('bin/tsetcd: --auth-token-ttl expires idle tokens (etcdctl logs in again), --bcrypt-cost, --auth-token other than simple refused', async (t) => {
+  const bin = new URL('../../../bin/tsetcd', import.meta.url).pathname;
+  const bad = await run(bin, ['--auth-token', 'jwt,pub-key=x,priv-key=y,sign-method=RS256', '--data-dir', join(await tempDir(t), 'd')]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr + bad.stdout, /failed to create token provider: auth: invalid auth options/);
+
+  const dir = await tempDir(t);
+  const port = await freePort();
+  const proc = spawn(bin, [
+    '--data-dir', join(dir, 'd'), '--listen-client-urls', `http://127.0.0.1:${port}`, '--advertise-client-urls', `http://127.0.0.1:${port}`,
+    '--auth-token', 'simple', '--auth-token-ttl', '1', '--bcrypt-cost', '4', '--log-level', 'error',
+  ], { stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv() });
+  proc.stderr!.resume();
+  t.after(async () => {
+    if (proc.exitCode === null) {
+      const exited = new Promise((res) => proc.once('exit', res));
+      proc.kill('SIGTERM');
+      await exited;
+    }
+  });
+  const ep = `127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while ((await run('etcdctl', ['--endpoints', ep, '--command-timeout=1s', 'endpoint', 'health'])).code !== 0) {
+    assert.ok(Date.now() < deadline, 'tsetcd did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const args of [['user', 'add', 'root:pw'], ['user', 'grant-role', 'root', 'root'], ['auth', 'enable']]) {
+    const r = await ctl(ep, args);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const c = connectAuth(t, `http://${ep}`);
+  const token = await login(c, 'root', 'pw');
+  await callAs(c.kv.put.bind(c.kv), etcdserverpb.PutRequest.fromPartial({ key: b('k'), value: b('v') }), token);
+  await new Promise((r) => setTimeout(r, 1500));
+  await rejectsWith(callAs(c.kv.range.bind(c.kv), etcdserverpb.RangeRequest.fromPartial({ key: b('k') }), token), 16, 'etcdserver: invalid auth token');
+  const r = await ctl(ep, ['--user', 'root:pw', 'get', 'k', '--print-value-only']);
+  assert.equal(r.stdout, 'v\n', r.stderr);
 });

@@ -287,7 +287,7 @@ export class AuthApi {
   async userAdd(r: etcdserverpb.AuthUserAddRequest): Promise<etcdserverpb.AuthUserAddResponse> {
     if (r.name.length === 0) throw Errors.userEmpty();
     const noPassword = r.options?.noPassword === true;
-    const password = noPassword ? '' : await hashPassword(r.password);
+    const password = noPassword ? '' : await hashPassword(r.password, this.auth.passwordCostLog2N);
     return this.mutate({ authUserAdd: { name: r.name, password, options: { noPassword } } });
   }
 
@@ -297,7 +297,7 @@ export class AuthApi {
 
   async userChangePassword(r: etcdserverpb.AuthUserChangePasswordRequest): Promise<etcdserverpb.AuthUserChangePasswordResponse> {
     if (this.auth.getUser(r.name) === undefined) throw Errors.userNotFound();
-    return this.mutate({ authUserChangePassword: { name: r.name, password: await hashPassword(r.password) } });
+    return this.mutate({ authUserChangePassword: { name: r.name, password: await hashPassword(r.password, this.auth.passwordCostLog2N) } });
   }
 
   async userGrantRole(r: etcdserverpb.AuthUserGrantRoleRequest): Promise<etcdserverpb.AuthUserGrantRoleResponse> {

@@ -9,6 +9,7 @@ import { Buckets } from '../backend/backend.js';
 import { Errors } from '../errors.js';
 import { UnifiedPermissions } from './range-perms.js';
 import { SimpleTokenProvider, defaultTokenTtlMs } from './simple-token.js';
+import { defaultScryptLog2N } from './password-hash.js';
 
 export const rootUser = 'root';
 export const rootRole = 'root';
@@ -28,6 +29,17 @@ export type AuthApplyResult = { resp: unknown; err?: undefined } | { resp?: unde
 
 export type PermissionKind = 'read' | 'write';
 
+/** etcd's bcrypt cost bounds (--bcrypt-cost) and default */
+export const minBcryptCost = 4;
+export const maxBcryptCost = 31;
+export const defaultBcryptCost = 10;
+/** scrypt's log2(N) for a bcrypt cost: the same default strength (10 -> 14), capped for memory */
+const maxScryptLog2N = 20;
+export function scryptLog2NForBcryptCost(cost: number): number {
+  const c = Number.isInteger(cost) && cost >= minBcryptCost && cost <= maxBcryptCost ? cost : defaultBcryptCost;
+  return Math.min(maxScryptLog2N, c + (defaultScryptLog2N - defaultBcryptCost));
+}
+
 export interface AuthStoreOptions {
   /** simple token TTL (etcd --auth-token-ttl, default 300 s) */
   tokenTtlMs?: number;
@@ -44,6 +56,8 @@ export class AuthStore {
   /** user name -> merged permissions, dropped whenever the user or any role changes */
   private readonly permCache = new Map<string, UnifiedPermissions>();
   private readonly applyingIndex: () => number;
+  /** scrypt cost (log2 N) of new password hashes (from --bcrypt-cost) */
+  passwordCostLog2N = defaultScryptLog2N;
 
   constructor(
     private readonly backend: Backend,
@@ -64,6 +78,12 @@ export class AuthStore {
     for (const [k, v] of b.rangeAux(Buckets.authUsers)) this.users.set(k.toString(), authpb.User.decode(v));
     for (const [k, v] of b.rangeAux(Buckets.authRoles)) this.roles.set(k.toString(), authpb.Role.decode(v));
     if (this.enabled) this.tokens.enable();
+  }
+
+  /** Server flags: --auth-token-ttl (seconds) and --bcrypt-cost (an invalid cost means the default, as etcd). */
+  configure(opts: { tokenTtlSeconds?: number; bcryptCost?: number }): void {
+    if (opts.tokenTtlSeconds !== undefined && opts.tokenTtlSeconds > 0) this.tokens.ttlMs = opts.tokenTtlSeconds * 1000;
+    if (opts.bcryptCost !== undefined) this.passwordCostLog2N = scryptLog2NForBcryptCost(opts.bcryptCost);
   }
 
   isEnabled(): boolean {

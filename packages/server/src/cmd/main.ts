@@ -98,6 +98,8 @@ async function main(): Promise<void> {
   if (et > 50000) fail(`--election-timeout[${et}ms] is too long, and should be set less than 50000ms`);
   const name = String(values.name);
   const quota = Number(values['quota-backend-bytes']);
+  // etcd fails to create its token provider for anything but a known type
+  if (String(values['auth-token']).split(',')[0] !== 'simple') fail('failed to create token provider: auth: invalid auth options', 1);
   log.info('starting tsetcd', { 'etcd-version': serverVersion, 'node-version': process.version, 'data-dir': values['data-dir'] || `${name}.tsetcd` });
   let member: Member;
   try {
@@ -121,6 +123,8 @@ async function main(): Promise<void> {
       keyFile: String(values['key-file'] || '') || undefined,
       trustedCaFile: String(values['trusted-ca-file'] || '') || undefined,
       clientCertAuth: Boolean(values['client-cert-auth']),
+      authTokenTtlSeconds: Number(values['auth-token-ttl']),
+      bcryptCost: Number(values['bcrypt-cost']),
       // the peer listener and --initial-cluster bootstrap only when asked for (single-member runs keep port 2380 free)
       listenPeerUrls: parsedSet.has('listen-peer-urls') || parsedSet.has('initial-cluster') ? (values['listen-peer-urls'] as string[]) : undefined,
       initialCluster: parsedSet.has('initial-cluster') ? String(values['initial-cluster']) : undefined,

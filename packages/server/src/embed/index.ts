@@ -36,6 +36,9 @@ export interface StartServerOptions {
   keyFile?: string;
   trustedCaFile?: string;
   clientCertAuth?: boolean;
+  /** etcd --auth-token-ttl (simple tokens, default 300) and --bcrypt-cost (password hash strength, default 10) */
+  authTokenTtlSeconds?: number;
+  bcryptCost?: number;
   /** etcd --initial-cluster; with it the member bootstraps/joins a cluster (see cluster-start.ts) */
   initialCluster?: string;
   initialClusterState?: 'new' | 'existing';
@@ -106,6 +109,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       ? await planBootstrap({ ...opts, name, dataDir: cfg.dataDir, walDir: cfg.walDir, initialCluster: opts.initialCluster, initialClusterState: opts.initialClusterState ?? 'new', initialClusterToken: cfg.initialClusterToken, initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls })
       : undefined;
   const server = await EtcdServer.start(cfg, { deferPublish: true, cluster });
+  server.applier.auth.configure({ tokenTtlSeconds: opts.authTokenTtlSeconds, bcryptCost: opts.bcryptCost });
   let listeners: ClientPortListener[] = [];
   let peers: ClusterLayer | undefined;
   let closeMember: (() => Promise<void>) | undefined;
