@@ -62,9 +62,10 @@ function inRange(k: string, key: string, end: string | undefined): boolean {
 }
 
 class Model {
-  rev = 0;
+  // a fresh etcd store is at revision 1 (nothing was ever written at revision 0 or 1)
+  rev = 1;
   compactRev = -1;
-  states: Array<Map<string, MKv>> = [new Map()];
+  states: Array<Map<string, MKv>> = [new Map(), new Map()];
   events: Array<MEvent & { sub: number }> = [];
 
   range(state: Map<string, MKv>, key: string, o: ROpts, readRev: number): Outcome<MRange> {

@@ -61,28 +61,29 @@ const keysOf = (kvs: { key: Buffer }[]): string[] => kvs.map((kv) => kv.key.toSt
 
 test('puts, versions, create/mod revisions and prev values', (t) => {
   const s = openStore(t);
-  assert.equal(s.currentRevision(), 0n);
+  // a fresh store is at revision 1 (as etcd's); the first write is revision 2
+  assert.equal(s.currentRevision(), 1n);
   const tx = s.write();
   assert.deepEqual(tx.put(b('a'), b('1'), 0n), {});
   tx.put(b('b'), b('2'), 7n);
   const r = tx.end();
-  assert.equal(r.revision, 1n);
+  assert.equal(r.revision, 2n);
   assert.deepEqual(r.events.map((e) => [e.type, e.kv.key.toString(), e.kv.modRevision]), [
-    [EventType.PUT, 'a', 1n],
-    [EventType.PUT, 'b', 1n],
+    [EventType.PUT, 'a', 2n],
+    [EventType.PUT, 'b', 2n],
   ]);
   const tx2 = s.write();
   const { prev } = tx2.put(b('a'), b('3'), 0n);
   assert.equal(prev?.value.toString(), '1');
-  assert.equal(tx2.end().revision, 2n);
+  assert.equal(tx2.end().revision, 3n);
   const got = s.range(b('a')).kvs[0];
   assert.deepEqual(
     [got.createRevision, got.modRevision, got.version, got.value.toString(), got.lease],
-    [1n, 2n, 2n, '3', 0n],
+    [2n, 3n, 2n, '3', 0n],
   );
   assert.equal(s.range(b('b')).kvs[0].lease, 7n);
   // old revision still readable
-  assert.equal(s.range(b('a'), { revision: 1n }).kvs[0].value.toString(), '1');
+  assert.equal(s.range(b('a'), { revision: 2n }).kvs[0].value.toString(), '1');
 });
 
 test('a txn without changes keeps the revision; reads inside a txn see its writes', (t) => {
@@ -90,15 +91,15 @@ test('a txn without changes keeps the revision; reads inside a txn see its write
   put(s, 'a', '1');
   const tx = s.write();
   assert.deepEqual(tx.deleteRange(b('zzz')), []);
-  assert.equal(tx.range(b('a')).revision, 1n);
-  assert.deepEqual(tx.end(), { revision: 1n, events: [] });
-  assert.equal(s.currentRevision(), 1n);
+  assert.equal(tx.range(b('a')).revision, 2n);
+  assert.deepEqual(tx.end(), { revision: 2n, events: [] });
+  assert.equal(s.currentRevision(), 2n);
   const tx2 = s.write();
   assert.throws(() => s.write(), ErrTxnInProgress);
   tx2.put(b('c'), b('x'), 0n);
   const r = tx2.range(b('a'), { rangeEnd: all });
   assert.deepEqual(keysOf(r.kvs), ['a', 'c']);
-  assert.equal(r.revision, 2n);
+  assert.equal(r.revision, 3n);
   // a read view opened meanwhile does not see the txn
   assert.deepEqual(keysOf(s.read().range(b('a'), { rangeEnd: all }).kvs), ['a']);
   tx2.end();
@@ -113,24 +114,24 @@ test('deleteRange returns the deleted kvs, tombstones restart versions', (t) => 
   const deleted = tx.deleteRange(b('a'), b('c'));
   const r = tx.end();
   assert.deepEqual(keysOf(deleted), ['a', 'b']);
-  assert.equal(r.revision, 4n);
+  assert.equal(r.revision, 5n);
   assert.deepEqual(r.events.map((e) => [e.type, e.kv.key.toString(), e.kv.modRevision, e.kv.version]), [
-    [EventType.DELETE, 'a', 4n, 0n],
-    [EventType.DELETE, 'b', 4n, 0n],
+    [EventType.DELETE, 'a', 5n, 0n],
+    [EventType.DELETE, 'b', 5n, 0n],
   ]);
   assert.equal(s.range(b('a')).count, 0);
   put(s, 'a', '2');
   const kv = s.range(b('a')).kvs[0];
-  assert.deepEqual([kv.createRevision, kv.version], [5n, 1n]);
+  assert.deepEqual([kv.createRevision, kv.version], [6n, 1n]);
 });
 
 test('range options: limit/more/count, sort, filters, keys-only, count-only, errors', (t) => {
   const s = openStore(t);
-  put(s, 'k1', 'c'); // 1
-  put(s, 'k2', 'b'); // 2
-  put(s, 'k3', 'a'); // 3
-  put(s, 'k1', 'd'); // 4
-  put(s, 'x', 'z'); // 5
+  put(s, 'k1', 'c'); // 2
+  put(s, 'k2', 'b'); // 3
+  put(s, 'k3', 'a'); // 4
+  put(s, 'k1', 'd'); // 5
+  put(s, 'x', 'z'); // 6
   const r = s.range(b('k'), { rangeEnd: b('l'), limit: 2 });
   assert.deepEqual([keysOf(r.kvs), r.count, r.more], [['k1', 'k2'], 3, true]);
   const r2 = s.range(b('k'), { rangeEnd: b('l'), limit: 3 });
@@ -141,42 +142,42 @@ test('range options: limit/more/count, sort, filters, keys-only, count-only, err
   assert.deepEqual(keysOf(byVal.kvs), ['k3', 'k2', 'k1']);
   const desc = s.range(b('\0'), { rangeEnd: all, sortOrder: SortOrder.DESCEND, limit: 2 });
   assert.deepEqual([keysOf(desc.kvs), desc.count, desc.more], [['x', 'k3'], 4, true]);
-  const filtered = s.range(b('k'), { rangeEnd: b('l'), minModRevision: 3n, limit: 1 });
+  const filtered = s.range(b('k'), { rangeEnd: b('l'), minModRevision: 4n, limit: 1 });
   assert.deepEqual([keysOf(filtered.kvs), filtered.count, filtered.more], [['k1'], 3, true]);
-  const created = s.range(b('k'), { rangeEnd: b('l'), maxCreateRevision: 2n });
+  const created = s.range(b('k'), { rangeEnd: b('l'), maxCreateRevision: 3n });
   assert.deepEqual(keysOf(created.kvs), ['k1', 'k2']);
   const ko = s.range(b('k1'), { keysOnly: true });
   assert.deepEqual([ko.kvs[0].value.length, ko.kvs[0].version], [0, 2n]);
   const co = s.range(b('k'), { rangeEnd: b('l'), countOnly: true, limit: 1 });
   assert.deepEqual([co.kvs.length, co.count, co.more], [0, 3, false]);
   assert.equal(s.range(b('k2'), { rangeEnd: b('k1') }).count, 0);
-  assert.throws(() => s.range(b('k1'), { revision: 6n }), ErrFutureRev);
-  assert.throws(() => s.range(b('k1'), { revision: 6n }), { message: 'etcdserver: mvcc: required revision is a future revision' });
+  assert.throws(() => s.range(b('k1'), { revision: 7n }), ErrFutureRev);
+  assert.throws(() => s.range(b('k1'), { revision: 7n }), { message: 'etcdserver: mvcc: required revision is a future revision' });
 });
 
 test('compaction keeps the latest version at rev, drops tombstoned keys, errors on old revs', async (t) => {
   const s = openStore(t);
-  put(s, 'a', '1'); // 1
-  put(s, 'a', '2'); // 2
-  put(s, 'b', '1'); // 3
-  del(s, 'b'); // 4
-  put(s, 'c', '1'); // 5
-  del(s, 'c'); // 6
-  put(s, 'a', '3'); // 7
-  assert.throws(() => s.compact(8n), ErrFutureRev);
-  const before = s.range(b('a'), { rangeEnd: all, revision: 5n });
-  await s.compact(5n).done;
-  assert.equal(s.compactRevision(), 5n);
-  assert.throws(() => s.compact(5n), { message: 'etcdserver: mvcc: required revision has been compacted' });
-  assert.throws(() => s.range(b('a'), { revision: 4n }), ErrCompacted);
-  assert.deepEqual(s.range(b('a'), { rangeEnd: all, revision: 5n }), { ...before, revision: 7n });
-  // key bucket: a@2 (latest at 5), c@5, c@6 (tombstone after 5), a@7
-  const revs = s.backend.range(Buckets.key).map(([k]) => `${k.readUInt32BE(4)}/${k.length}`);
-  assert.deepEqual(revs, ['2/16', '5/16', '6/17', '7/16']);
+  put(s, 'a', '1'); // 2
+  put(s, 'a', '2'); // 3
+  put(s, 'b', '1'); // 4
+  del(s, 'b'); // 5
+  put(s, 'c', '1'); // 6
+  del(s, 'c'); // 7
+  put(s, 'a', '3'); // 8
+  assert.throws(() => s.compact(9n), ErrFutureRev);
+  const before = s.range(b('a'), { rangeEnd: all, revision: 6n });
   await s.compact(6n).done;
-  assert.deepEqual(s.backend.range(Buckets.key).map(([k]) => k.readUInt32BE(4)), [2, 7]);
-  assert.throws(() => s.eventsBetween(b('a'), all, 5n, 7n), ErrCompacted);
-  assert.deepEqual(s.eventsBetween(b('a'), all, 6n, 7n).events.map((e) => e.kv.modRevision), [7n]);
+  assert.equal(s.compactRevision(), 6n);
+  assert.throws(() => s.compact(6n), { message: 'etcdserver: mvcc: required revision has been compacted' });
+  assert.throws(() => s.range(b('a'), { revision: 5n }), ErrCompacted);
+  assert.deepEqual(s.range(b('a'), { rangeEnd: all, revision: 6n }), { ...before, revision: 8n });
+  // key bucket: a@3 (latest at 6), c@6, c@7 (tombstone after 6), a@8
+  const revs = s.backend.range(Buckets.key).map(([k]) => `${k.readUInt32BE(4)}/${k.length}`);
+  assert.deepEqual(revs, ['3/16', '6/16', '7/17', '8/16']);
+  await s.compact(7n).done;
+  assert.deepEqual(s.backend.range(Buckets.key).map(([k]) => k.readUInt32BE(4)), [3, 8]);
+  assert.throws(() => s.eventsBetween(b('a'), all, 6n, 8n), ErrCompacted);
+  assert.deepEqual(s.eventsBetween(b('a'), all, 7n, 8n).events.map((e) => e.kv.modRevision), [8n]);
 });
 
 test('restart keeps revisions, compact revision, consistent index and aux data', async (t) => {
@@ -186,7 +187,7 @@ test('restart keeps revisions, compact revision, consistent index and aux data',
   put(s, 'b', '2');
   del(s, 'a');
   put(s, 'c', '3');
-  s.compact(2n);
+  s.compact(3n);
   s.setConsistentIndex(42);
   s.backend.putAux(Buckets.lease, b('lease1'), b('ttl'));
   const hash = s.hashKV(0n);
@@ -194,13 +195,13 @@ test('restart keeps revisions, compact revision, consistent index and aux data',
   const s2 = MvccStore.openDir(dir);
   t.after(() => s2.close());
   await s2.restored;
-  assert.equal(s2.currentRevision(), 4n);
-  assert.equal(s2.compactRevision(), 2n);
+  assert.equal(s2.currentRevision(), 5n);
+  assert.equal(s2.compactRevision(), 3n);
   assert.equal(s2.consistentIndex(), 42);
   assert.deepEqual(s2.backend.rangeAux(Buckets.lease).map(([k, v]) => [k.toString(), v.toString()]), [['lease1', 'ttl']]);
   assert.deepEqual(keysOf(s2.range(b('a'), { rangeEnd: all }).kvs), ['b', 'c']);
   assert.deepEqual(s2.hashKV(0n), hash);
-  assert.equal(put(s2, 'd', '4'), 5n);
+  assert.equal(put(s2, 'd', '4'), 6n);
 });
 
 test('eventsBetween filters keys and stops at revision boundaries', (t) => {
@@ -209,19 +210,19 @@ test('eventsBetween filters keys and stops at revision boundaries', (t) => {
   tx.put(b('a1'), b('x'), 0n);
   tx.put(b('a2'), b('y'), 0n);
   tx.put(b('b'), b('z'), 0n);
-  tx.end(); // 1
-  put(s, 'a1', 'w'); // 2
-  del(s, 'a2'); // 3
-  const r = s.eventsBetween(b('a'), b('b'), 1n, 3n, 1);
+  tx.end(); // 2
+  put(s, 'a1', 'w'); // 3
+  del(s, 'a2'); // 4
+  const r = s.eventsBetween(b('a'), b('b'), 2n, 4n, 1);
   assert.deepEqual(r.events.map((e) => e.kv.key.toString()), ['a1', 'a2']);
-  assert.equal(r.nextRev, 2n);
+  assert.equal(r.nextRev, 3n);
   const r2 = s.eventsBetween(b('a'), b('b'), r.nextRev, 10n, 0);
   assert.deepEqual(r2.events.map((e) => [e.type, e.kv.key.toString(), e.kv.modRevision]), [
-    [EventType.PUT, 'a1', 2n],
-    [EventType.DELETE, 'a2', 3n],
+    [EventType.PUT, 'a1', 3n],
+    [EventType.DELETE, 'a2', 4n],
   ]);
-  assert.equal(r2.nextRev, 4n);
-  assert.deepEqual(s.eventsBetween(b('b'), undefined, 1n, 3n).events.map((e) => e.kv.value.toString()), ['z']);
+  assert.equal(r2.nextRev, 5n);
+  assert.deepEqual(s.eventsBetween(b('b'), undefined, 2n, 4n).events.map((e) => e.kv.value.toString()), ['z']);
 });
 
 test('hashKV is equal for stores fed the same history, also mid-compaction', async (t) => {
@@ -264,7 +265,7 @@ test('a compaction interrupted by a crash is finished on open', async (t) => {
   assert.deepEqual(s.hashKV(0n), want.hashKV(0n));
   assert.deepEqual(s.range(b('k'), { rangeEnd: all, revision: 28n }), want.range(b('k'), { rangeEnd: all, revision: 28n }));
   assert.deepEqual(s.backend.range(Buckets.key), want.backend.range(Buckets.key));
-  assert.equal(s.currentRevision(), 32n);
+  assert.equal(s.currentRevision(), 33n); // 30 puts from revision 2, a delete, a put
 });
 
 test('defragment during compaction and writes keeps the store equal to an undisturbed twin', async (t) => {
@@ -283,7 +284,7 @@ test('defragment during compaction and writes keeps the store equal to an undist
   assert.ok(s.backend.size() < sizeBefore, `size ${s.backend.size()} >= ${sizeBefore}`);
   assert.deepEqual(s.hashKV(0n), twin.hashKV(0n));
   assert.deepEqual(s.range(b('k'), { rangeEnd: all }), twin.range(b('k'), { rangeEnd: all }));
-  assert.equal(s.range(b('during')).kvs[0].modRevision, 2001n);
+  assert.equal(s.range(b('during')).kvs[0].modRevision, 2002n);
 });
 
 test('aux writes inside a write txn never commit half of it', (t) => {
@@ -298,4 +299,17 @@ test('aux writes inside a write txn never commit half of it', (t) => {
   tx.end();
   assert.equal(s.backend.commitCount(), c0 + 1);
   assert.equal(s.backend.pendingCount(), 0);
+});
+
+test('hashKV equals etcd 3.4 (CRC-32C over revision keys and marshalled KeyValues) for the same history', async (t) => {
+  const s = openStore(t);
+  // values observed on a real etcd 3.4.23 (`etcdctl endpoint hashkv`) for the same steps
+  assert.deepEqual(s.hashKV(0n), { hash: 1084519789, compactRevision: -1n, revision: 1n });
+  put(s, 'foo', 'bar');
+  put(s, 'foo', 'baz');
+  del(s, 'foo');
+  put(s, 'k', 'v');
+  assert.equal(s.hashKV(0n).hash, 896261032);
+  await s.compact(4n).done;
+  assert.deepEqual(s.hashKV(0n), { hash: 931625057, compactRevision: 4n, revision: 5n });
 });

@@ -283,7 +283,8 @@ export class Applier {
           break;
       }
     }
-    return { header: header(txn.revision()), succeeded, responses };
+    // a nested txn's response keeps etcd's empty header; the outer one is filled by txn()
+    return { header: header(0n), succeeded, responses };
   }
 
   private compareAll(view: ReadView, cmps: Compare[]): boolean {

@@ -49,3 +49,66 @@ export function decodeKv(b: Buffer, modRevision: bigint): KeyValue {
     lease: b.readBigInt64BE(o + 16),
   };
 }
+
+// ---- etcd's on-disk form (for HashKV) ----
+// etcd stores a marshalled mvccpb.KeyValue (fields 1 key, 2 create_revision, 3 mod_revision,
+// 4 version, 5 value, 6 lease; proto3 leaves zero fields out); a tombstone holds only the key.
+
+const kvFieldKey = 1;
+const kvFieldCreate = 2;
+const kvFieldMod = 3;
+const kvFieldVersion = 4;
+const kvFieldValue = 5;
+const kvFieldLease = 6;
+const wireVarint = 0;
+const wireBytes = 2;
+
+function varintBytes(n: bigint): number {
+  let u = BigInt.asUintN(64, n);
+  let len = 1;
+  while (u >= 0x80n) {
+    u >>= 7n;
+    len++;
+  }
+  return len;
+}
+
+function writeVarint(b: Buffer, o: number, n: bigint): number {
+  let u = BigInt.asUintN(64, n);
+  while (u >= 0x80n) {
+    b[o++] = Number(u & 0x7fn) | 0x80;
+    u >>= 7n;
+  }
+  b[o++] = Number(u);
+  return o;
+}
+
+/** The bytes etcd keeps in its key bucket for the entry `stored` (our layout) at revision main. */
+export function etcdKvBytes(stored: Buffer, main: number, tombstone: boolean): Buffer {
+  const key = decodeKey(stored);
+  const fields: Array<[number, bigint | Buffer]> = [[kvFieldKey, key]];
+  if (!tombstone) {
+    const kv = decodeKv(stored, BigInt(main));
+    fields.push([kvFieldCreate, kv.createRevision], [kvFieldMod, kv.modRevision], [kvFieldVersion, kv.version], [kvFieldValue, kv.value], [kvFieldLease, kv.lease]);
+  }
+  let size = 0;
+  for (const [, x] of fields) {
+    if (typeof x === 'bigint') size += x === 0n ? 0 : 1 + varintBytes(x);
+    else size += x.length === 0 ? 0 : 1 + varintBytes(BigInt(x.length)) + x.length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (const [field, x] of fields) {
+    if (typeof x === 'bigint') {
+      if (x === 0n) continue;
+      out[o++] = (field << 3) | wireVarint;
+      o = writeVarint(out, o, x);
+    } else {
+      if (x.length === 0) continue;
+      out[o++] = (field << 3) | wireBytes;
+      o = writeVarint(out, o, BigInt(x.length));
+      o += x.copy(out, o);
+    }
+  }
+  return out;
+}

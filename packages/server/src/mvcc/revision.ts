@@ -48,3 +48,12 @@ export function scratchRevKey(main: number, sub: number): Buffer {
   writeRev(scratchLive, 8, sub);
   return scratchLive;
 }
+
+/** etcd's form of a revision key: main (8 bytes BE) | '_' | sub (8 bytes BE) [| 't'] (for HashKV). */
+export function etcdRevKey(k: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(k.length + 1);
+  k.copy(out, 0, 0, 8);
+  out[8] = 0x5f; // '_'
+  k.copy(out, 9, 8);
+  return out;
+}

@@ -4,22 +4,21 @@
 
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { crc32 } from 'node:zlib';
 import { Backend, Buckets } from '../backend/backend.js';
 import { failpoint } from '../failpoint/index.js';
+import { crc32c } from '../wal/crc32c.js';
 import { ErrClosed, ErrCompacted, ErrFutureRev, ErrTxnInProgress } from './errors.js';
 import {
   KeyIndex,
   appendRev,
-  compactKeepFrom,
   compactKey,
   decodeSub,
   encodeSub,
   indexOfRev,
   liveAt,
 } from './key-index.js';
-import { decodeKey, decodeKeyString, decodeKv, encodeKv, encodeTombstone } from './kv-codec.js';
-import { assertSafeRev, isTombstoneKey, readRev, revKey, revStartKey, scratchRevKey } from './revision.js';
+import { decodeKey, decodeKeyString, decodeKv, encodeKv, encodeTombstone, etcdKvBytes } from './kv-codec.js';
+import { assertSafeRev, etcdRevKey, isTombstoneKey, readRev, revKey, revStartKey, scratchRevKey } from './revision.js';
 import { TreeIndex } from './tree-index.js';
 import {
   EventType,
@@ -84,7 +83,8 @@ export class MvccStore {
   private readonly ownsBackend: boolean;
   private readonly compactionBatchKeys: number;
   private readonly index = new TreeIndex();
-  private currentRev = 0;
+  /** etcd starts a fresh store at revision 1, so the first write is revision 2 */
+  private currentRev = 1;
   /** -1: never compacted */
   private compactMainRev = -1;
   private txnOpen = false;
@@ -400,9 +400,12 @@ export class MvccStore {
   // ---- hashes ----
 
   /**
-   * CRC32 (IEEE) over the key bucket's entries with revision <= rev (0: current), skipping
-   * entries a finished compaction would have removed, so members that applied the same
-   * history agree even while one of them is still compacting.
+   * etcd 3.4's HashByRev: CRC-32C (Castagnoli) of the bucket name "key", then of every key
+   * bucket entry with revision <= rev (0: current) as etcd stores it (revision bytes,
+   * marshalled mvccpb.KeyValue). Entries at or below the compact revision count only when
+   * they are a key's live revision at rev (etcd's kvindex.Keep(rev)), unless no key is live
+   * at rev at all; so the hash does not depend on how far a compaction has got, and equals
+   * etcd's for the same history.
    */
   hashKV(rev: bigint): HashKVResult {
     this.checkOpen();
@@ -411,28 +414,35 @@ export class MvccStore {
     if (r > this.currentRev) throw new ErrFutureRev();
     const upper = r <= 0 ? this.currentRev : r;
     const compactRev = this.compactMainRev;
-    const keepCache = new Map<KeyIndex, number>();
-    let h = crc32(Buckets.key);
+    let anyLive: boolean | undefined;
+    const isAnyLive = (): boolean => {
+      if (anyLive === undefined) {
+        anyLive = false;
+        this.index.ascend('', null, (ki) => {
+          if (liveAt(ki, upper) >= 0) anyLive = true;
+          return !anyLive;
+        });
+      }
+      return anyLive;
+    };
+    let h = crc32c(Buffer.from(Buckets.key, 'latin1'));
     const end = revStartKey(upper + 1);
     let from: Buffer = revStartKey(0);
     for (;;) {
       const entries = this.backend.range(Buckets.key, from, end, hashChunkEntries);
       for (const [k, v] of entries) {
         const main = readRev(k, 0);
-        if (main <= compactRev) {
+        const tomb = isTombstoneKey(k);
+        if (main <= compactRev && isAnyLive()) {
+          // kept only as the key's live revision at `upper`
+          if (tomb) continue;
           const ki = this.index.get(decodeKeyString(v));
           if (ki === undefined) continue;
-          const pi = indexOfRev(ki, main, encodeSub(readRev(k, 8), isTombstoneKey(k)));
-          if (pi < 0) continue;
-          let keep = keepCache.get(ki);
-          if (keep === undefined) {
-            keep = compactKeepFrom(ki, compactRev);
-            keepCache.set(ki, keep);
-          }
-          if (pi < keep) continue;
+          const i = liveAt(ki, upper);
+          if (i < 0 || ki.revs[i << 1] !== main || ki.revs[(i << 1) + 1] !== readRev(k, 8)) continue;
         }
-        h = crc32(k, h);
-        h = crc32(v, h);
+        h = crc32c(etcdRevKey(k), h);
+        h = crc32c(etcdKvBytes(v, main, tomb), h);
       }
       if (entries.length < hashChunkEntries) break;
       from = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);

@@ -166,9 +166,10 @@ export class WatchStream {
       while (w.nextRev <= cur) {
         if (this.blocked || this.closed) return;
         if (compactRev > 0n && w.nextRev < compactRev) {
-          // etcd: the watcher learns the compact revision and is cancelled
+          // etcd: the watcher learns the compact revision and is cancelled (header revision 0:
+          // etcd's compacted response carries no revision)
           this.watchers.delete(w.id);
-          this.write({ ...this.base(compactRev, w.id), compactRevision: compactRev, canceled: true });
+          this.write({ ...this.base(0n, w.id), compactRevision: compactRev, canceled: true });
           break;
         }
         const events: mvccpb.Event[] = [];
