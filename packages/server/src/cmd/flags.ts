@@ -20,6 +20,7 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'data-dir': { kind: 'string', def: '', help: 'Path to the data directory (default "${name}.tsetcd").' },
   'wal-dir': { kind: 'string', def: '', help: 'Path to the dedicated wal directory.' },
   'snapshot-count': { kind: 'uint', def: 100000, help: 'Number of committed transactions to trigger a snapshot to disk.' },
+  'experimental-snapshot-catchup-entries': { kind: 'uint', def: 5000, help: 'Number of entries for a slow follower to catch up after compacting the raft storage entries.' },
   'heartbeat-interval': { kind: 'uint', def: 100, help: 'Time (in milliseconds) of a heartbeat interval.' },
   'election-timeout': { kind: 'uint', def: 1000, help: 'Time (in milliseconds) for an election to timeout.' },
   'quota-backend-bytes': { kind: 'int', def: 0, help: 'Raise alarms when backend size exceeds the given quota. 0 means use the default quota.' },

@@ -114,6 +114,7 @@ async function main(): Promise<void> {
       heartbeatIntervalMs: hb,
       electionTimeoutMs: et,
       snapshotCount: Number(values['snapshot-count']),
+      snapshotCatchUpEntries: Number(values['experimental-snapshot-catchup-entries']),
       maxTxnOps: Number(values['max-txn-ops']),
       maxRequestBytes: Number(values['max-request-bytes']),
       quotaBackendBytes: quota > 0 ? quota : undefined,

@@ -25,6 +25,8 @@ export interface StartServerOptions {
   heartbeatIntervalMs?: number;
   electionTimeoutMs?: number;
   snapshotCount?: number;
+  /** etcd --experimental-snapshot-catchup-entries */
+  snapshotCatchUpEntries?: number;
   maxTxnOps?: number;
   maxRequestBytes?: number;
   quotaBackendBytes?: number;
@@ -97,6 +99,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     heartbeatIntervalMs: opts.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs,
     electionTimeoutMs: opts.electionTimeoutMs ?? defaults.electionTimeoutMs,
     snapshotCount: opts.snapshotCount ?? defaults.snapshotCount,
+    snapshotCatchUpEntries: opts.snapshotCatchUpEntries,
     maxTxnOps: opts.maxTxnOps ?? defaults.maxTxnOps,
     maxRequestBytes: opts.maxRequestBytes ?? defaults.maxRequestBytes,
     quotaBackendBytes: opts.quotaBackendBytes ?? defaults.quotaBackendBytes,

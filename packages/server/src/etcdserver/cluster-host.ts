@@ -49,8 +49,8 @@ export class ClusterHost implements RaftHost {
     return file;
   }
 
-  async receiveSnapshot(): Promise<void> {
-    throw new Error('etcdserver: installing a database snapshot from the leader is not supported yet');
+  receiveSnapshot(m: Message, dbFile: string): Promise<void> {
+    return this.s.receiveSnapshot(m, dbFile);
   }
 
   snapshotDir(): string {
@@ -63,6 +63,10 @@ export class ClusterHost implements RaftHost {
 
   versions(): { etcdserver: string; etcdcluster: string } {
     return { etcdserver: serverVersion, etcdcluster: this.s.clusterVersion ?? clusterVersion };
+  }
+
+  removedByPeer(): void {
+    this.ops.removedByPeer();
   }
 
   async promoteMember(id: bigint): Promise<string> {

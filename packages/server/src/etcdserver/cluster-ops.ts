@@ -74,10 +74,17 @@ export class ClusterOps {
         w.resolve();
       }
     }
-    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.s.memberId) {
-      this.s.log.warn('the member has been permanently removed from the cluster', { 'local-member-id': idToHex(this.s.memberId) });
-      setImmediate(() => this.onRemovedSelf?.());
-    }
+    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.s.memberId) this.removedByPeer();
+  }
+
+  private removed = false;
+
+  /** A peer refused us as removed (we may never apply our own removal: the leader stops sending). */
+  removedByPeer(): void {
+    if (this.removed) return;
+    this.removed = true;
+    this.s.log.warn('the member has been permanently removed from the cluster', { 'local-member-id': idToHex(this.s.memberId) });
+    setImmediate(() => this.onRemovedSelf?.());
   }
 
   /** Proposes `cc` and resolves once this member applied it. */

@@ -47,6 +47,8 @@ export interface ServerConfig {
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
   snapshotCount: number;
+  /** raft entries kept behind a snapshot for slow followers (etcd --experimental-snapshot-catchup-entries) */
+  snapshotCatchUpEntries?: number;
   maxTxnOps: number;
   maxRequestBytes: number;
   quotaBackendBytes: number;

@@ -6,7 +6,7 @@
 // WAL fsync is in flight accumulate and go to raft together on the next turn (group commit).
 
 import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import {
   RawNode,
   MemoryStorage,
@@ -39,6 +39,7 @@ import { IdGenerator } from './id-generator.js';
 import { computeClusterId, computeMemberId, idToHex } from './member-id.js';
 import { clusterVersion, defaults, type ServerConfig, type ServerLogger } from './config.js';
 import type { ClusterBootstrap } from './cluster-bootstrap.js';
+import { reloadLessor, reloadStore, replaceBackendContent, stageSnapshotDb } from './snapshot-install.js';
 
 /** Sends raft messages to peers. One member has no peers; the cluster work plugs a real one in. */
 export interface Transport {
@@ -344,11 +345,20 @@ export class EtcdServer {
   private processReady(rd: Ready): void {
     if (rd.softState) this.onSoftState(rd.softState);
     for (const rs of rd.readStates) this.onReadState(rs);
-    if (rd.snapshot) throw new Error('etcdserver: receiving raft snapshots needs the cluster transport (not in a one-member server)');
+    if (rd.snapshot) {
+      // a snapshot from the leader: snap file + WAL marker first, then this Ready's records
+      const snap = rd.snapshot;
+      this.lastSave = this.lastSave.then(async () => {
+        await this.snapshotter.save(snap);
+        await this.wal.saveSnapshotMarker({ index: snap.metadata.index, term: snap.metadata.term });
+      });
+      this.storage.applySnapshot(snap);
+    }
     let saved = this.lastSave;
     if (rd.hardState || rd.entries.length > 0) {
       const t0 = performance.now();
-      saved = this.wal.save(rd.hardState, rd.entries, rd.mustSync);
+      const after = rd.snapshot ? this.lastSave : undefined;
+      saved = after ? after.then(() => this.wal.save(rd.hardState, rd.entries, rd.mustSync)) : this.wal.save(rd.hardState, rd.entries, rd.mustSync);
       if (rd.mustSync && this.onWalFsync) saved.then(() => this.onWalFsync?.((performance.now() - t0) / 1000), () => undefined);
       this.lastSave = saved;
     }
@@ -367,6 +377,7 @@ export class EtcdServer {
         this.applyingReadies--;
         if (this.fatalError) return;
         if (rd.messages.length > 0) this.transport.send(rd.messages);
+        if (rd.snapshot) await this.applySnapshotDb(rd.snapshot.metadata.index);
         if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
         this.afterApply();
         if (this.appliedIndex - this.snapshotIndex > this.cfg.snapshotCount && !this.snapshotting) await this.snapshot();
@@ -394,7 +405,7 @@ export class EtcdServer {
       await this.wal.saveSnapshotMarker({ index, term: snap.metadata.term });
       this.snapshotIndex = index;
       this.log.info('saved snapshot', { 'snapshot-index': index });
-      const compactIndex = index - defaults.snapshotCatchUpEntries;
+      const compactIndex = index - (this.cfg.snapshotCatchUpEntries ?? defaults.snapshotCatchUpEntries);
       if (compactIndex > this.storage.firstIndex()) {
         this.storage.compact(compactIndex);
         this.log.info('compacted Raft logs', { 'compact-index': compactIndex });
@@ -766,6 +777,53 @@ export class EtcdServer {
   }
 
   // ---- cluster: raft inputs from the peer transport and the Cluster API ----
+
+  /** database of a snapshot being received, waiting for raft to hand the snapshot out */
+  private pendingSnapshotDb: { index: number; dir: string } | undefined;
+
+  /**
+   * A MsgSnap with the leader's database (written to `file`): the database is staged, then the
+   * message goes to raft; the database is installed when raft hands the snapshot out (Ready).
+   */
+  async receiveSnapshot(m: Message, file: string): Promise<void> {
+    const idx = m.snapshot?.metadata.index ?? 0;
+    if (this.stopped) throw Errors.stopped();
+    if (idx > this.appliedIndex) {
+      const dir = await stageSnapshotDb(file, idx);
+      if (this.pendingSnapshotDb !== undefined) await rm(this.pendingSnapshotDb.dir, { recursive: true, force: true }).catch(() => undefined);
+      this.pendingSnapshotDb = { index: idx, dir };
+      this.log.info('received database snapshot', { 'remote-peer-id': idToHex(m.from), 'incoming-snapshot-index': idx });
+    }
+    this.step(m);
+  }
+
+  /** etcd's applySnapshot: replace the backend's content, rebuild what derives from it. */
+  private async applySnapshotDb(idx: number): Promise<void> {
+    if (idx <= this.appliedIndex) return;
+    const pending = this.pendingSnapshotDb;
+    if (pending === undefined || pending.index !== idx) throw new Error(`etcdserver: raft snapshot at index ${idx} arrived without its database`);
+    this.pendingSnapshotDb = undefined;
+    this.log.info('applying snapshot', { 'local-member-id': idToHex(this.memberId), 'incoming-snapshot-index': idx, 'local-member-applied-index': this.appliedIndex });
+    const ci = await replaceBackendContent(this.store.backend, pending.dir);
+    await reloadStore(this.store);
+    reloadLessor(this.lessor, this.store);
+    this.members.clear();
+    this.removedMembers.clear();
+    const b = this.store.backend;
+    for (const [, v] of b.rangeAux(Buckets.members)) {
+      const m = tsetcdpb.Member.decode(v);
+      this.members.set(m.ID, { id: m.ID, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner });
+    }
+    for (const [k] of b.rangeAux(Buckets.membersRemoved)) this.removedMembers.add(BigInt('0x' + k.toString()));
+    const cv = b.getAux(Buckets.cluster, clusterVersionKey);
+    if (cv !== undefined) this.clusterVersion = cv.toString();
+    this.appliedIndex = idx;
+    this.snapshotIndex = idx;
+    this.skipUpTo = Math.max(this.skipUpTo, ci);
+    this.log.info('applied snapshot', { 'local-member-id': idToHex(this.memberId), 'applied-index': idx, 'backend-consistent-index': ci });
+    // membership may have changed: let the cluster layer resync its peers
+    this.onConfChangeApplied?.({ type: ConfChangeType.UpdateNode, nodeId: 0n, context: new Uint8Array(0) });
+  }
 
   /** A raft message from a peer. */
   step(m: Message): void {

@@ -40,6 +40,8 @@ export interface RaftHost {
   membersJson(): string;
   /** versions for /version */
   versions(): { etcdserver: string; etcdcluster: string };
+  /** a peer answered that this member was removed from the cluster (HTTP 410) */
+  removedByPeer?(): void;
   /** promotes a learner (peer endpoint used by followers to reach the leader) */
   promoteMember?(id: bigint): Promise<string>;
 }
@@ -75,7 +77,7 @@ export class PeerTransport {
   private readonly o: PeerTransportOptions;
   private readonly peers = new Map<bigint, Peer>();
   private readonly servers: http.Server[] = [];
-  private readonly inbound = new Set<http.IncomingMessage>();
+  private readonly inbound = new Map<http.IncomingMessage, bigint>();
   private closed = false;
   /** bound peer URLs (port 0 replaced) */
   boundUrls: string[] = [];
@@ -161,6 +163,10 @@ export class PeerTransport {
         },
         onDropped: () => undefined,
         onError: (err, url) => {
+          if (err instanceof PeerStatusError && err.status === 410) {
+            this.o.log?.warn('the member has been permanently removed from the cluster', { 'remote-peer-id': id.toString(16) });
+            this.host.removedByPeer?.();
+          }
           const peer = this.peers.get(id);
           const now = Date.now();
           if (peer === undefined || now - peer.lastErrorLog < errorLogIntervalMs) return;
@@ -188,6 +194,13 @@ export class PeerTransport {
         p.msgapp.close();
         p.message.close();
         this.peers.delete(id);
+      }
+    }
+    // streams from members removed since they connected are cut; on reconnect they learn (410)
+    for (const [req, from] of this.inbound) {
+      if (this.host.isRemovedMember(from)) {
+        req.destroy();
+        this.inbound.delete(req);
       }
     }
     for (const id of want) {
@@ -291,8 +304,9 @@ export class PeerTransport {
       return;
     }
     if (req.method === 'POST' && (path === PeerPath.streamMsgApp || path === PeerPath.streamMessage)) {
-      if (this.checkPeerRequest(req, res) === undefined) return;
-      this.inbound.add(req);
+      const from = this.checkPeerRequest(req, res);
+      if (from === undefined) return;
+      this.inbound.set(req, from);
       req.socket.setNoDelay(true);
       res.writeHead(200, { 'content-type': 'application/octet-stream', [PeerHeader.clusterId]: host.clusterId.toString(16) });
       res.flushHeaders();
@@ -396,7 +410,7 @@ export class PeerTransport {
       p.message.close();
     }
     this.peers.clear();
-    for (const r of this.inbound) r.destroy();
+    for (const r of this.inbound.keys()) r.destroy();
     this.inbound.clear();
     await Promise.all(
       this.servers.map(
