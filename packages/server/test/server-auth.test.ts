@@ -9,10 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Metadata, credentials, type ServiceError, type Client } from '@grpc/grpc-js';
+import { Metadata, credentials, type CallOptions, type ServiceError, type Client } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { Etcd3 } from 'etcd3';
-import { etcdserverpb } from '@tsetcd/proto';
+import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import { startMember, b, tempDir } from './server-helpers.js';
 import { IntervalSet, keyInterval } from '../src/auth/range-perms.js';
 import { hashPassword, verifyPassword } from '../src/auth/password-hash.js';
@@ -165,6 +165,27 @@ test('etcdctl against tsetcd and etcd 3.4.23: users, roles, prefix permissions, 
     ['--user', 'root:pw', 'role', 'list'],
     ['--user', 'root:pw', 'role', 'get', 'ro', '-w', 'json'],
     ['--user', 'root:pw', 'role', 'get', 'ro'],
+    ['--user', 'root:pw', 'user', 'add', 'bob:'],
+    ['--user', 'root:pw', 'user', 'add', 'carol', '--no-password'],
+    ['--user', 'root:pw', 'user', 'get', 'carol'],
+    ['--user', 'carol:', 'get', 'x'],
+    ['--user', 'root:pw', 'user', 'add', 'dave:x:y'],
+    ['--user', 'dave:x:y', 'get', 'x'],
+    ['--user', 'root:pw', 'role', 'add', 'rw'],
+    ['--user', 'root:pw', 'role', 'grant-permission', 'rw', 'readwrite', 'a', 'b'],
+    ['--user', 'root:pw', 'role', 'grant-permission', 'rw', 'read', 'a', 'b'],
+    ['--user', 'root:pw', 'role', 'grant-permission', 'rw', 'write', '--from-key', 'x'],
+    ['--user', 'root:pw', 'role', 'grant-permission', 'rw', 'read', 'm'],
+    ['--user', 'root:pw', 'role', 'get', 'rw'],
+    ['--user', 'root:pw', 'user', 'grant-role', 'bob', 'rw'],
+    ['--user', 'bob:', 'get', 'a', 'b'],
+    ['--user', 'bob:', 'put', 'a1', 'v'],
+    ['--user', 'bob:', 'put', 'zzz', 'v'],
+    ['--user', 'bob:', 'get', 'm'],
+    ['--user', 'bob:', 'get', 'm', 'n'],
+    ['--user', 'root:pw', 'role', 'delete', 'rw'],
+    ['--user', 'root:pw', 'user', 'get', 'bob'],
+    ['--user', 'bob:', 'get', 'm'],
     ['--user', 'root:pw', 'role', 'revoke-permission', 'ro', '/app/own'],
     ['--user', 'root:pw', 'role', 'revoke-permission', 'ro', '/app/own'],
     ['--user', 'root:pw', 'user', 'revoke-role', 'root', 'root'],
@@ -241,13 +262,14 @@ function connectAuth(t: { after(fn: () => unknown): void }, url: string): AuthCl
   return clients;
 }
 
-type Unary<Req, Res> = (req: Req, md: Metadata, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+/** The generated clients' fullest overload (a bound method resolves to it). */
+type Unary<Req, Res> = (req: Req, md: Metadata, opts: Partial<CallOptions>, cb: (err: ServiceError | null, res: Res) => void) => unknown;
 
 function callAs<Req, Res>(fn: Unary<Req, Res>, req: Req, token?: string): Promise<Res> {
   const md = new Metadata();
   if (token !== undefined) md.set('token', token);
   return new Promise((resolve, reject) => {
-    fn(req, md, (err, res) => (err ? reject(err) : resolve(res)));
+    fn(req, md, {}, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }
 
@@ -368,6 +390,21 @@ test('watch create outside the permitted range is created and canceled with "per
   await rejectsWith(callAs(c.maintenance.hashKv.bind(c.maintenance), { revision: 0n }, alice), 2, 'auth: permission denied');
   await rejectsWith(callAs(c.maintenance.defragment.bind(c.maintenance), {}, 'bogus.1'), 2, 'auth: invalid auth token');
   await callAs(c.maintenance.hashKv.bind(c.maintenance), { revision: 0n }, rootToken);
+
+  // v3lock / v3election: keys under "<name>/" need read and write permission
+  const lock = new v3lockpb.LockClient(new URL(m.clientUrls[0]).host, credentials.createInsecure());
+  const election = new v3electionpb.ElectionClient(new URL(m.clientUrls[0]).host, credentials.createInsecure());
+  t.after(() => {
+    lock.close();
+    election.close();
+  });
+  await rejectsWith(callAs(lock.lock.bind(lock), { name: b('/app/lk'), lease: 0n }, alice), 7, 'etcdserver: permission denied');
+  await rejectsWith(callAs(election.leader.bind(election), { name: b('/other/e') }, alice), 7, 'etcdserver: permission denied');
+  const l2 = await callAs(c.lease.leaseGrant.bind(c.lease), { ID: 0n, TTL: 60n }, rootToken);
+  const held = await callAs(lock.lock.bind(lock), { name: b('/app/lk'), lease: l2.ID }, rootToken);
+  assert.ok(held.key.toString().startsWith('/app/lk/'));
+  await rejectsWith(callAs(lock.unlock.bind(lock), { key: held.key }, alice), 7, 'etcdserver: permission denied');
+  await callAs(lock.unlock.bind(lock), { key: held.key }, rootToken);
 });
 
 test('auth state survives a restart: users, roles, enabled flag', async (t) => {
@@ -427,7 +464,7 @@ test('npm etcd3 client with auth: {username, password}', async (t) => {
   });
   await root.put('/app/a').value('1');
   assert.equal(await alice.get('/app/a').string(), '1');
-  await assert.rejects(alice.put('/app/a').value('2'), /permission denied/);
+  await assert.rejects(alice.put('/app/a').value('2').exec(), /permission denied/);
   await assert.rejects(alice.get('/other').string(), /permission denied/);
   await assert.rejects(anon.get('/app/a').string(), /user name is empty/);
   assert.deepEqual((await root.getUsers()).map((u) => u.name).sort(), ['alice', 'root']);

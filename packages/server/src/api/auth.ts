@@ -4,7 +4,7 @@
 // Who calls: the `token` (or `authorization`) metadata names a simple token; without one, the
 // CN of a verified TLS client certificate is the user. Tokens are checked here, at the member
 // that took the call, and so are key permissions (etcd checks writes again when applying them;
-// tsetcd checks them once, before proposing — see the package README of auth/ for the gap).
+// tsetcd checks them once, before proposing — see auth/README.md for the gap).
 
 import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
