@@ -12,7 +12,7 @@ import {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-test('auth against a real server', async (t) => {
+test('auth against a real server', { timeout: 120_000 }, async (t) => {
   // Simple tokens that expire after 1 s of disuse, to exercise re-authentication.
   const cluster = await startCluster({ args: ['--auth-token=simple', '--auth-token-ttl=1'] });
   t.after(() => cluster.close());

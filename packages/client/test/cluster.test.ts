@@ -15,7 +15,7 @@ import {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-test('three-member cluster: membership, maintenance, failover', async (t) => {
+test('three-member cluster: membership, maintenance, failover', { timeout: 120_000 }, async (t) => {
   const cluster = await startCluster({ members: 3, args: ['--strict-reconfig-check=false'] });
   t.after(() => cluster.close());
   const client = new Client({ endpoints: cluster.endpoints, dialTimeout: 1_000 });

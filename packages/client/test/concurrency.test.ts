@@ -14,7 +14,7 @@ import {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-test('concurrency against a real server', async (t) => {
+test('concurrency against a real server', { timeout: 120_000 }, async (t) => {
   const cluster = await startCluster();
   t.after(() => cluster.close());
   const c1 = new Client({ endpoints: cluster.endpoints });
@@ -22,7 +22,7 @@ test('concurrency against a real server', async (t) => {
   t.after(() => c1.close());
   t.after(() => c2.close());
 
-  await t.test('session: a kept-alive lease with TTL 60 by default, revoked on close', async () => {
+  await t.test('session: a kept-alive lease with TTL 60 by default, revoked on close', { timeout: 30_000 }, async () => {
     const s = await Session.create(c1);
     assert.equal(s.ttl, 60);
     const ttl = await c1.lease.timeToLive(s.lease);
@@ -44,7 +44,7 @@ test('concurrency against a real server', async (t) => {
     await c1.lease.revoke(s3.lease);
   });
 
-  await t.test('mutex: two clients never hold the lock together; key layout matches Go', async () => {
+  await t.test('mutex: two clients never hold the lock together; key layout matches Go', { timeout: 30_000 }, async () => {
     const s1 = await Session.create(c1, { ttl: 10 });
     const s2 = await Session.create(c2, { ttl: 10 });
     const m1 = new Mutex(s1, '/lock/counter');
@@ -89,7 +89,7 @@ test('concurrency against a real server', async (t) => {
     await s2.close();
   });
 
-  await t.test('mutex: an aborted lock attempt removes its key', async () => {
+  await t.test('mutex: an aborted lock attempt removes its key', { timeout: 30_000 }, async () => {
     const s1 = await Session.create(c1, { ttl: 10 });
     const s2 = await Session.create(c2, { ttl: 10 });
     const m1 = new Mutex(s1, '/lock/abort');
@@ -105,7 +105,7 @@ test('concurrency against a real server', async (t) => {
     await s2.close();
   });
 
-  await t.test('election: campaign, leader, proclaim, resign, observe', async () => {
+  await t.test('election: campaign, leader, proclaim, resign, observe', { timeout: 30_000 }, async () => {
     const s1 = await Session.create(c1, { ttl: 10 });
     const s2 = await Session.create(c2, { ttl: 10 });
     const e1 = new Election(s1, '/elect/job');
@@ -145,7 +145,7 @@ test('concurrency against a real server', async (t) => {
     await s1.close();
   });
 
-  await t.test('interop: etcdctl lock (Go clientv3/concurrency) and TS Mutex exclude each other', async () => {
+  await t.test('interop: etcdctl lock (Go clientv3/concurrency) and TS Mutex exclude each other', { timeout: 30_000 }, async () => {
     const s = await Session.create(c1, { ttl: 10 });
     const m = new Mutex(s, '/interop/lock');
     await m.lock();
@@ -174,7 +174,7 @@ test('concurrency against a real server', async (t) => {
     await m.unlock();
     await s.close();
   });
-  await t.test('interop: etcdctl elect (Go) and TS Election see the same leader', async () => {
+  await t.test('interop: etcdctl elect (Go) and TS Election see the same leader', { timeout: 30_000 }, async () => {
     const go = spawn('etcdctl', [`--endpoints=${cluster.endpoints[0]}`, 'elect', '/interop/elect', 'go-value'], { stdio: ['ignore', 'pipe', 'pipe'] });
     t.after(() => void go.kill('SIGKILL'));
     let out = '';

@@ -14,7 +14,7 @@ import {
   prefixEnd,
 } from '../src/index.js';
 
-test('kv against a real server', async (t) => {
+test('kv against a real server', { timeout: 120_000 }, async (t) => {
   const cluster = await startCluster();
   t.after(() => cluster.close());
   const client = new Client({ endpoints: cluster.endpoints });

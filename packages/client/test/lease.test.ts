@@ -5,7 +5,7 @@ import { Client, LeaseLostError, LeaseNotFoundError, type KeepAliveResponse } fr
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-test('leases against a real server', async (t) => {
+test('leases against a real server', { timeout: 120_000 }, async (t) => {
   const cluster = await startCluster();
   t.after(() => cluster.close());
   const client = new Client({ endpoints: cluster.endpoints });

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { startCluster } from './helpers/etcd-cluster.js';
 import { Client, NoSpaceError } from '../src/index.js';
 
-test('maintenance against a real server', async (t) => {
+test('maintenance against a real server', { timeout: 120_000 }, async (t) => {
   // A small quota so the NOSPACE alarm can be raised quickly.
   const cluster = await startCluster({ args: ['--quota-backend-bytes=1048576'] });
   t.after(() => cluster.close());

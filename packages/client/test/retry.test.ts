@@ -6,7 +6,7 @@ import { Client, UnavailableError } from '../src/index.js';
 
 // Two proxies in front of the same etcd act as two endpoints. Cutting a connection right after a
 // request went through shows whether the client resends it: it must for reads, never for writes.
-test('retries only what is safe', async (t) => {
+test('retries only what is safe', { timeout: 120_000 }, async (t) => {
   const cluster = await startCluster();
   t.after(() => cluster.close());
   const port = Number(new URL(cluster.endpoints[0]).port);

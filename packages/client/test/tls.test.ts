@@ -24,7 +24,7 @@ function makeCerts(dir: string): Record<'ca' | 'serverCert' | 'serverKey' | 'cli
   return { ca: p('ca.crt'), serverCert: p('server.crt'), serverKey: p('server.key'), clientCert: p('client.crt'), clientKey: p('client.key') };
 }
 
-test('TLS with client certificates', async (t) => {
+test('TLS with client certificates', { timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tsetcd-tls-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const certs = makeCerts(dir);

@@ -28,7 +28,7 @@ async function metric(url: string, name: string): Promise<number | undefined> {
   return line === undefined ? undefined : Number(line.split(' ')[1]);
 }
 
-test('watch against a real server', async (t) => {
+test('watch against a real server', { timeout: 120_000 }, async (t) => {
   const cluster = await startCluster({ args: ['--experimental-watch-progress-notify-interval=300ms'] });
   t.after(() => cluster.close());
   const client = new Client({ endpoints: cluster.endpoints });
@@ -36,7 +36,7 @@ test('watch against a real server', async (t) => {
   const writer = new Client({ endpoints: cluster.endpoints });
   t.after(() => writer.close());
 
-  await t.test('key and prefix watchers get puts and deletes with prevKv', async () => {
+  await t.test('key and prefix watchers get puts and deletes with prevKv', { timeout: 30_000 }, async () => {
     const one = client.watch('/w/a', { prevKv: true });
     const pfx = client.watch('/w/', { prefix: true });
     await Promise.all([one.ready, pfx.ready]);
@@ -55,7 +55,7 @@ test('watch against a real server', async (t) => {
     await pfx.stop();
   });
 
-  await t.test('filters, startRevision history, and break ends the watch', async () => {
+  await t.test('filters, startRevision history, and break ends the watch', { timeout: 30_000 }, async () => {
     const first = await writer.put('/h/k', 'a');
     await writer.put('/h/k', 'b');
     await writer.delete('/h/k');
@@ -78,7 +78,7 @@ test('watch against a real server', async (t) => {
     assert.equal(noPut.isStopped, true);
   });
 
-  await t.test('many watchers share one gRPC stream', async () => {
+  await t.test('many watchers share one gRPC stream', { timeout: 30_000 }, async () => {
     const watchers = Array.from({ length: 25 }, (_, i) => client.watch(`/many/${i}`));
     await Promise.all(watchers.map((w) => w.ready));
     const ids = new Set(watchers.map((w) => w.watchId));
@@ -93,7 +93,7 @@ test('watch against a real server', async (t) => {
     await Promise.all(watchers.map((w) => w.stop()));
   });
 
-  await t.test('progress notifications: periodic and requested', async () => {
+  await t.test('progress notifications: periodic and requested', { timeout: 30_000 }, async () => {
     const w = client.watch('/progress/k', { progressNotify: true });
     await w.ready;
     const put = await writer.put('/other', 'x');
@@ -112,7 +112,7 @@ test('watch against a real server', async (t) => {
     await quiet.stop();
   });
 
-  await t.test('a compacted start revision surfaces as CompactedError', async () => {
+  await t.test('a compacted start revision surfaces as CompactedError', { timeout: 30_000 }, async () => {
     const r1 = await writer.put('/cmp/k', '1');
     const r2 = await writer.put('/cmp/k', '2');
     await writer.compact(r2.revision, { physical: true });
@@ -127,7 +127,7 @@ test('watch against a real server', async (t) => {
     assert.equal(err.compactRevision, r2.revision);
   });
 
-  await t.test('resumes across a server restart with no lost and no duplicate events', async () => {
+  await t.test('resumes across a server restart with no lost and no duplicate events', { timeout: 30_000 }, async () => {
     const w = client.watch('/resume/', { prefix: true });
     await w.ready;
     const start = (await writer.put('/resume/0', '0')).revision;
@@ -143,7 +143,7 @@ test('watch against a real server', async (t) => {
     await w.stop();
   });
 
-  await t.test('close() ends open watchers cleanly', async () => {
+  await t.test('close() ends open watchers cleanly', { timeout: 30_000 }, async () => {
     const c2 = new Client({ endpoints: cluster.endpoints });
     const ws = [c2.watch('/close/a'), c2.watch('/close/b', { prefix: true }), c2.watch('/close/c')];
     await Promise.all(ws.map((w) => w.ready));
