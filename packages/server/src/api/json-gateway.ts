@@ -115,12 +115,12 @@ export function createJsonGateway(s: EtcdServer): (req: Req, res: Res, path: str
     }
     if (path === '/v3/lease/keepalive') {
       void readBody(req).then(
-        (text) => {
+        async (text) => {
           const r = P.LeaseKeepAliveRequest.fromJSON(text.trim() === '' ? {} : JSON.parse(text));
-          send(res, 200, { result: snake(P.LeaseKeepAliveResponse.toJSON(lease.keepAliveOnce(r.ID))) });
+          send(res, 200, { result: snake(P.LeaseKeepAliveResponse.toJSON(await lease.keepAliveOnce(r.ID))) });
         },
         (e) => sendError(res, e),
-      );
+      ).catch((e) => sendError(res, e));
       return true;
     }
     const rt = routes.get(path);

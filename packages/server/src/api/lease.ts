@@ -4,6 +4,7 @@ import { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { Errors, isServerError } from '../errors.js';
 import { noLease } from '../lease/lessor.js';
+import { forwardLeaseRenew } from '../etcdserver/cluster-ops.js';
 
 const positiveMask = (1n << 63n) - 1n;
 
@@ -28,7 +29,11 @@ export class LeaseApi {
   }
 
   /** One keep-alive: etcd answers an unknown lease with TTL 0 rather than an error. */
-  keepAliveOnce(id: bigint): etcdserverpb.LeaseKeepAliveResponse {
+  keepAliveOnce(id: bigint): etcdserverpb.LeaseKeepAliveResponse | Promise<etcdserverpb.LeaseKeepAliveResponse> {
+    // a follower forwards the renewal to the leader, which owns lease expiry
+    if (!this.s.isLeader() && this.s.leader() !== 0n && this.s.members.size > 1) {
+      return forwardLeaseRenew(this.s, id).then((ttl) => ({ header: this.s.header(), ID: id, TTL: BigInt(ttl) }));
+    }
     let ttl = 0;
     try {
       ttl = this.s.leaseRenew(id);

@@ -27,11 +27,11 @@ export async function serveWatch(s: EtcdServer, call: BidiCall<etcdserverpb.Watc
 }
 
 export async function serveLeaseKeepAlive(
-  keepAliveOnce: (id: bigint) => etcdserverpb.LeaseKeepAliveResponse,
+  keepAliveOnce: (id: bigint) => etcdserverpb.LeaseKeepAliveResponse | Promise<etcdserverpb.LeaseKeepAliveResponse>,
   call: BidiCall<etcdserverpb.LeaseKeepAliveRequest>,
 ): Promise<void> {
   for await (const req of call) {
-    const resp = keepAliveOnce(req.ID);
+    const resp = await keepAliveOnce(req.ID);
     if (!call.write(resp)) await call.drained();
   }
   call.end();

@@ -65,6 +65,15 @@ export class ClusterHost implements RaftHost {
     return { etcdserver: serverVersion, etcdcluster: this.s.clusterVersion ?? clusterVersion };
   }
 
+  leaseRenew(id: bigint): number {
+    try {
+      return this.s.leaseRenew(id);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_LEASE_NOT_FOUND') return -1;
+      throw e;
+    }
+  }
+
   removedByPeer(): void {
     this.ops.removedByPeer();
   }

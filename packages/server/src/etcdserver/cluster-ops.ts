@@ -266,6 +266,40 @@ export class ClusterOps {
   }
 }
 
+/** Per-call budget of a lease renewal forwarded to the leader. */
+export const leaseForwardTimeoutMs = 2000;
+
+/**
+ * A follower's LeaseKeepAlive: the leader owns lease expiry, so the renewal goes to it over its
+ * peer URL (etcd forwards to the leader's /leases). Resolves with the TTL (0: no such lease).
+ */
+export async function forwardLeaseRenew(s: EtcdServer, id: bigint): Promise<number> {
+  const lead = s.leader();
+  const lm = lead === 0n ? undefined : s.members.get(lead);
+  if (lm === undefined || lm.peerUrls.length === 0) throw Errors.noLeader();
+  const url = new URL('/leases', lm.peerUrls[0]);
+  const mod = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(url, { method: 'POST', timeout: leaseForwardTimeoutMs, headers: { 'content-type': 'application/json', 'x-etcd-cluster-id': idToHex(s.clusterId) } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(Errors.noLeader());
+        try {
+          const ttl = (JSON.parse(body) as { ttl: number }).ttl;
+          resolve(ttl < 0 ? 0 : ttl);
+        } catch {
+          reject(Errors.noLeader());
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(Errors.timeout()));
+    req.on('error', (e) => reject(e instanceof ServerError ? e : Errors.noLeader()));
+    req.end(JSON.stringify({ id: idToHex(id) }));
+  });
+}
+
 function forwardPromote(peerUrl: string, id: bigint, clusterId: bigint, timeoutMs: number): Promise<void> {
   const url = new URL(`/members/promote/${idToHex(id)}`, peerUrl);
   const mod = url.protocol === 'https:' ? https : http;

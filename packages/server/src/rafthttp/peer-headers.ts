@@ -16,6 +16,7 @@ export const PeerPath = {
   members: '/members',
   version: '/version',
   promote: '/members/promote/',
+  leases: '/leases',
 } as const;
 
 export type StreamKind = 'msgapp' | 'message';

@@ -40,6 +40,8 @@ export interface RaftHost {
   membersJson(): string;
   /** versions for /version */
   versions(): { etcdserver: string; etcdcluster: string };
+  /** renews a lease on the leader for a follower (-1: no such lease); throws when not leader */
+  leaseRenew?(id: bigint): number;
   /** a peer answered that this member was removed from the cluster (HTTP 410) */
   removedByPeer?(): void;
   /** promotes a learner (peer endpoint used by followers to reach the leader) */
@@ -361,6 +363,21 @@ export class PeerTransport {
         (json) => res.writeHead(200, { 'content-type': 'application/json' }).end(json),
         (e: Error & { code?: string }) => res.writeHead(412, { 'content-type': 'application/json' }).end(JSON.stringify({ code: e.code ?? 'ERR', message: e.message })),
       );
+      return;
+    }
+    if (req.method === 'POST' && path === PeerPath.leases && host.leaseRenew) {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => (body.length < 4096 ? (body += d) : req.destroy()));
+      req.on('end', () => {
+        try {
+          const { id } = JSON.parse(body) as { id: string };
+          const ttl = host.leaseRenew!(BigInt('0x' + id));
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ttl }));
+        } catch (e) {
+          res.writeHead(503, { 'content-type': 'text/plain' }).end((e as Error).message);
+        }
+      });
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
