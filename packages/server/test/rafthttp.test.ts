@@ -1,0 +1,166 @@
+// The peer transport between two in-process endpoints with scripted hosts: framing, the two
+// streams, cluster-ID checks, removed members, snapshots streamed with the database, reconnects.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { MessageType, newMessage, type Message } from '@tsetcd/raft';
+import { PeerTransport, type RaftHost } from '../src/rafthttp/peer-transport.js';
+import { FrameDecoder, encodeFrame } from '../src/rafthttp/framing.js';
+
+test('frame decoder: frames split anywhere, bounded pulls', () => {
+  const a = encodeFrame(Buffer.from('hello'));
+  const b = encodeFrame(Buffer.alloc(0));
+  const c = encodeFrame(Buffer.from('world!'));
+  const all = Buffer.concat([a, b, c]);
+  for (let cut = 0; cut <= all.length; cut++) {
+    const d = new FrameDecoder();
+    const got = [...d.push(all.subarray(0, cut)), ...d.push(all.subarray(cut))].map((x) => x.toString());
+    assert.deepEqual(got, ['hello', '', 'world!']);
+  }
+  const d = new FrameDecoder();
+  assert.deepEqual(d.push(all, 1).map(String), ['hello']);
+  assert.equal(d.takeRemaining().length, b.length + c.length);
+  const big = Buffer.alloc(4);
+  big.writeUInt32BE(0xffffffff);
+  assert.throws(() => new FrameDecoder().push(big), /exceeds the limit/);
+});
+
+interface Fake extends RaftHost {
+  got: Message[];
+  unreachable: bigint[];
+  snapshots: Array<{ m: Message; bytes: Buffer }>;
+  snapReports: Array<[bigint, boolean]>;
+  removed: number;
+  peers: Map<bigint, string[]>;
+  removedIds: Set<bigint>;
+  clusterIdValue: bigint;
+}
+
+function fakeHost(id: bigint, dir: string, db?: Buffer): Fake {
+  const h: Fake = {
+    memberId: id,
+    get clusterId() {
+      return h.clusterIdValue;
+    },
+    clusterIdValue: 0xc1n,
+    got: [],
+    unreachable: [],
+    snapshots: [],
+    snapReports: [],
+    removed: 0,
+    peers: new Map(),
+    removedIds: new Set(),
+    step: (m) => void h.got.push(m),
+    reportUnreachable: (p) => void h.unreachable.push(p),
+    reportSnapshot: (p, ok) => void h.snapReports.push([p, ok]),
+    peerUrlsOf: (p) => h.peers.get(p),
+    isRemovedMember: (p) => h.removedIds.has(p),
+    snapshotDbFile: async () => {
+      const f = join(dir, `out-${Date.now()}.db`);
+      await writeFile(f, db ?? Buffer.alloc(0));
+      return f;
+    },
+    receiveSnapshot: async (m, file) => void h.snapshots.push({ m, bytes: await readFile(file) }),
+    snapshotDir: () => join(dir, `in-${id}`),
+    membersJson: () => '[{"id":18446744073709551615,"peerURLs":["http://x:1"]}]',
+    versions: () => ({ etcdserver: '3.4.23', etcdcluster: '3.4.0' }),
+    removedByPeer: () => void h.removed++,
+  };
+  return h;
+}
+
+async function pair(t: { after(fn: () => Promise<void>): void }, db?: Buffer) {
+  const dir = await mkdtemp(join(tmpdir(), 'rafthttp-'));
+  const ha = fakeHost(1n, dir, db);
+  const hb = fakeHost(2n, dir, db);
+  const a = new PeerTransport({ host: ha, listenPeerUrls: ['http://127.0.0.1:0'] });
+  const b = new PeerTransport({ host: hb, listenPeerUrls: ['http://127.0.0.1:0'] });
+  await a.listen();
+  await b.listen();
+  ha.peers.set(2n, b.boundUrls);
+  hb.peers.set(1n, a.boundUrls);
+  t.after(async () => {
+    await a.close();
+    await b.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { a, b, ha, hb, dir };
+}
+
+async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const msg = (type: MessageType, index = 0): Message => newMessage(type, 2n, { from: 1n, term: 3, index, commit: index });
+
+test('messages reach the peer in order on their stream; MsgApp separately from heartbeats', async (t) => {
+  const { a, ha, hb } = await pair(t);
+  a.syncPeers([1n, 2n]);
+  await until('streams up', () => a.activeSince(2n) > 0);
+  for (let i = 1; i <= 200; i++) a.send([msg(MessageType.MsgApp, i), msg(MessageType.MsgHeartbeat, i)]);
+  await until('all delivered', () => hb.got.length === 400);
+  const apps = hb.got.filter((m) => m.type === MessageType.MsgApp).map((m) => m.index);
+  const hbs = hb.got.filter((m) => m.type === MessageType.MsgHeartbeat).map((m) => m.index);
+  assert.deepEqual(apps, [...Array(200).keys()].map((i) => i + 1));
+  assert.deepEqual(hbs, [...Array(200).keys()].map((i) => i + 1));
+  assert.deepEqual(ha.unreachable, []);
+});
+
+test('a peer of another cluster refuses the streams; messages to it are reported unreachable', async (t) => {
+  const { a, ha, hb } = await pair(t);
+  hb.clusterIdValue = 0xdeadn;
+  a.syncPeers([2n]);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(a.activeSince(2n), 0);
+  a.send([msg(MessageType.MsgHeartbeat)]);
+  assert.deepEqual(ha.unreachable, [2n]);
+  assert.equal(hb.got.length, 0);
+});
+
+test('a removed member is told so (HTTP 410) and its open streams are cut', async (t) => {
+  const { a, b, ha, hb } = await pair(t);
+  a.syncPeers([2n]);
+  await until('streams up', () => a.activeSince(2n) > 0);
+  hb.removedIds.add(1n);
+  b.syncPeers([2n]);
+  await until('removal noticed', () => ha.removed > 0);
+});
+
+test('MsgSnap carries the database, streamed; both sides report', async (t) => {
+  const db = randomBytes(3 * 1024 * 1024 + 17);
+  const { a, ha, hb } = await pair(t, db);
+  const m = newMessage(MessageType.MsgSnap, 2n, { from: 1n, term: 4, snapshot: { data: new Uint8Array(0), metadata: { index: 42, term: 4, confState: { voters: [1n, 2n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } } as Message['snapshot'] });
+  a.send([m]);
+  await until('snapshot received', () => hb.snapshots.length === 1 && ha.snapReports.length === 1, 10_000);
+  assert.equal(hb.snapshots[0].m.snapshot?.metadata.index, 42);
+  assert.ok(hb.snapshots[0].bytes.equals(db));
+  assert.deepEqual(ha.snapReports, [[2n, true]]);
+});
+
+test('streams reconnect after the peer restarts; /members and /version answer', async (t) => {
+  const { a, b, ha, hb } = await pair(t);
+  a.syncPeers([2n]);
+  await until('up', () => a.activeSince(2n) > 0);
+  const url = b.boundUrls[0];
+  const members = await (await fetch(`${url}/members`)).text();
+  assert.equal(members, hb.membersJson());
+  assert.deepEqual(await (await fetch(`${url}/version`)).json(), { etcdserver: '3.4.23', etcdcluster: '3.4.0' });
+  await b.close();
+  await until('down', () => a.activeSince(2n) === 0);
+  const b2 = new PeerTransport({ host: hb, listenPeerUrls: [url] });
+  await b2.listen();
+  t.after(() => b2.close());
+  await until('up again', () => a.activeSince(2n) > 0, 10_000);
+  const before = hb.got.length;
+  a.send([msg(MessageType.MsgHeartbeat, 7)]);
+  await until('delivered after reconnect', () => hb.got.length === before + 1);
+  void ha;
+});
