@@ -83,4 +83,8 @@ test('membership: learner via snapshot, promote, move leader, remove, replace a 
   await eventually('replaced member caught up', 20_000, async () => ((await rc.get('pre/59')).kvs[0]?.value.toString() === 'v59' ? true : undefined));
   const list2 = await nc.cluster.memberList();
   assert.deepEqual(list2.members.map((m) => m.name).sort(), [c.members[lead].name, c.members[n].name, c.members[lost].name].sort());
+
+  // a member the cluster never added refuses to join, with a clear error
+  const stray = await c.addSpec('stray');
+  await assert.rejects(c.startMember(stray, 'existing', c.initialCluster([lead, n, lost, stray])), /member count is unequal/);
 });
