@@ -35,6 +35,17 @@ export interface Endpoints {
   client: string;
   peerPort: number;
   clientPort: number;
+  /** the data directory (kept until the test ends) */
+  dir: string;
+  /** stops the server (its data stays, for a restart with the same ports and dir) */
+  stop(): Promise<void>;
+}
+
+/** Where to start: a fresh temp dir and ports by default, or those of a stopped server. */
+export interface StartAt {
+  dir: string;
+  clientPort: number;
+  peerPort: number;
 }
 
 async function tempDir(t: TestContext, prefix: string): Promise<string> {
@@ -44,10 +55,10 @@ async function tempDir(t: TestContext, prefix: string): Promise<string> {
 }
 
 /** A real etcd on random ports in a temp dir; killed by t.after. */
-export async function startEtcd(t: TestContext): Promise<Endpoints> {
-  const dir = await tempDir(t, 'diff-etcd-');
-  const clientPort = await freePort();
-  const peerPort = await freePort();
+export async function startEtcd(t: TestContext, at?: StartAt): Promise<Endpoints> {
+  const dir = at?.dir ?? (await tempDir(t, 'diff-etcd-'));
+  const clientPort = at?.clientPort ?? (await freePort());
+  const peerPort = at?.peerPort ?? (await freePort());
   const c = `http://127.0.0.1:${clientPort}`;
   const p = `http://127.0.0.1:${peerPort}`;
   const etcd = spawn(
@@ -61,12 +72,13 @@ export async function startEtcd(t: TestContext): Promise<Endpoints> {
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const exited = new Promise((r) => etcd.on('exit', r));
-  t.after(async () => {
+  const stop = async () => {
     if (etcd.exitCode === null && etcd.signalCode === null) {
-      etcd.kill('SIGKILL');
+      etcd.kill('SIGTERM');
       await exited;
     }
-  });
+  };
+  t.after(stop);
   await new Promise<void>((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => reject(new Error(`etcd did not start:\n${log}`)), startTimeoutMs);
@@ -85,14 +97,14 @@ export async function startEtcd(t: TestContext): Promise<Endpoints> {
       reject(new Error(`etcd exited before ready:\n${log}`));
     });
   });
-  return { client: `127.0.0.1:${clientPort}`, clientPort, peerPort };
+  return { client: `127.0.0.1:${clientPort}`, clientPort, peerPort, dir, stop };
 }
 
 /** tsetcd in this process with the same flags; closed by t.after. */
-export async function startTsetcd(t: TestContext): Promise<Endpoints> {
-  const dir = await tempDir(t, 'diff-tsetcd-');
-  const clientPort = await freePort();
-  const peerPort = await freePort();
+export async function startTsetcd(t: TestContext, at?: StartAt): Promise<Endpoints> {
+  const dir = at?.dir ?? (await tempDir(t, 'diff-tsetcd-'));
+  const clientPort = at?.clientPort ?? (await freePort());
+  const peerPort = at?.peerPort ?? (await freePort());
   const c = `http://127.0.0.1:${clientPort}`;
   const p = `http://127.0.0.1:${peerPort}`;
   const m = await startServer({
@@ -103,9 +115,11 @@ export async function startTsetcd(t: TestContext): Promise<Endpoints> {
     heartbeatIntervalMs,
     electionTimeoutMs,
   });
-  t.after(() => m.close());
+  let closed: Promise<void> | undefined;
+  const stop = () => (closed ??= m.close());
+  t.after(stop);
   await m.ready;
-  return { client: `127.0.0.1:${clientPort}`, clientPort, peerPort };
+  return { client: `127.0.0.1:${clientPort}`, clientPort, peerPort, dir, stop };
 }
 
 export interface Clients {
