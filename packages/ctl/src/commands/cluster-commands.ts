@@ -334,18 +334,14 @@ const endpointCommand: CommandDef = {
 
 // ---- alarm / defrag / move-leader / version ----
 
-async function alarmRun(ctx: RunContext, action: etcdserverpb.AlarmRequest_AlarmAction, name: string): Promise<void> {
-  if (ctx.args.length !== 0) bad(`alarm ${name} command accepts no arguments`);
+async function alarmList(ctx: RunContext): Promise<void> {
+  if (ctx.args.length !== 0) bad('alarm list command accepts no arguments');
   const c = await ctx.session.client();
-  const resp = await c.must(c.raw.maintenance.alarm, { action, memberID: 0n, alarm: etcdserverpb.AlarmType.NONE }, ExitCode.Error);
-  // clientv3.AlarmDisarm first lists the alarms; with NONE it disarms every listed alarm.
-  if (action === etcdserverpb.AlarmRequest_AlarmAction.DEACTIVATE) {
-    ctx.session.display.alarm(resp);
-    return;
-  }
+  const resp = await c.must(c.raw.maintenance.alarm, { action: etcdserverpb.AlarmRequest_AlarmAction.GET, memberID: 0n, alarm: etcdserverpb.AlarmType.NONE }, ExitCode.Error);
   ctx.session.display.alarm(resp);
 }
 
+/** clientv3.AlarmDisarm with no member/alarm: lists the alarms, then disarms each one. */
 async function alarmDisarm(ctx: RunContext): Promise<void> {
   if (ctx.args.length !== 0) bad('alarm disarm command accepts no arguments');
   const c = await ctx.session.client();
@@ -416,7 +412,7 @@ export const clusterCommands: CommandDef[] = [
     short: 'Alarm related commands',
     children: [
       { use: 'disarm', short: 'Disarms all alarms', run: alarmDisarm },
-      { use: 'list', short: 'Lists all alarms', run: (ctx) => alarmRun(ctx, etcdserverpb.AlarmRequest_AlarmAction.GET, 'list') },
+      { use: 'list', short: 'Lists all alarms', run: alarmList },
     ],
   },
   {
