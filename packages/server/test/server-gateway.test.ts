@@ -44,6 +44,7 @@ test('JSON gateway: kv, txn, lease, status, member list, errors', async (t) => {
 
   // watch: created line, then the event line
   const lines: any[] = [];
+  let putDone: Promise<unknown> = Promise.resolve();
   const req = request(base + '/v3/watch', { method: 'POST' });
   t.after(() => req.destroy());
   const got = new Promise<void>((resolve, reject) => {
@@ -56,7 +57,7 @@ test('JSON gateway: kv, txn, lease, status, member list, errors', async (t) => {
         while ((i = buf.indexOf('\n')) >= 0) {
           lines.push(JSON.parse(buf.slice(0, i)));
           buf = buf.slice(i + 1);
-          if (lines.length === 1) void post('/v3/kv/put', { key: b64('w'), value: b64('1') });
+          if (lines.length === 1) putDone = post('/v3/kv/put', { key: b64('w'), value: b64('1') });
           if (lines.length === 2) resolve();
         }
       });
@@ -65,6 +66,7 @@ test('JSON gateway: kv, txn, lease, status, member list, errors', async (t) => {
   });
   req.end(JSON.stringify({ create_request: { key: b64('w') } }));
   await got;
+  await putDone;
   assert.equal(lines[0].result.created, true);
   assert.equal(Buffer.from(lines[1].result.events[0].kv.value, 'base64').toString(), '1');
   req.destroy();
