@@ -72,60 +72,118 @@ function createRequest(args: string[], o: WatchOpts): etcdserverpb.WatchCreateRe
   return { key, rangeEnd, startRevision: o.rev, progressNotify: false, filters: [], prevKv: o.prevKv, watchId: 0n, fragment: false };
 }
 
-/** Watches one range; prints every response until the server cancels it. */
-async function runWatch(ctx: RunContext, c: Connection, req: etcdserverpb.WatchCreateRequest, execArgs: string[]): Promise<{ done: Promise<void>; stream: grpc.ClientDuplexStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse> }> {
-  let stream: grpc.ClientDuplexStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>;
+type WatchStream = grpc.ClientDuplexStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>;
+
+/** gRPC codes after which clientv3 reopens the watch (the connection, not the watch, failed). */
+const watchRetryCodes = new Set([grpc.status.UNAVAILABLE, grpc.status.INTERNAL, grpc.status.UNKNOWN]);
+const watchRetryDelayMs = 500;
+
+/**
+ * One watch, printed response by response until the server cancels it. Like clientv3, a lost
+ * connection does not end it: the stream is reopened from the revision after the last event.
+ */
+class WatchRun {
+  stream!: WatchStream;
+  readonly done: Promise<void>;
+  private finish!: () => void;
+  private nextRev: bigint;
+  private generation = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly c: Connection,
+    private readonly req: etcdserverpb.WatchCreateRequest,
+    private readonly execArgs: string[],
+  ) {
+    this.nextRev = req.startRevision;
+    this.done = new Promise((res) => (this.finish = res));
+  }
+
+  async open(): Promise<void> {
+    const gen = ++this.generation;
+    const stream = await this.c.raw.watch({ requireLeader: true });
+    this.stream = stream;
+    const current = () => gen === this.generation && !this.stopped;
+    stream.on('data', (resp: etcdserverpb.WatchResponse) => {
+      if (current()) this.onResponse(resp);
+    });
+    stream.on('error', (e: unknown) => {
+      if (!current()) return;
+      const code = (e as { code?: number }).code;
+      if (code !== undefined && watchRetryCodes.has(code)) this.reopenLater();
+      else {
+        this.ctx.out.stderr(`watch was canceled (${grpcErrorText(e)})\n`);
+        this.stop();
+      }
+    });
+    stream.on('end', () => {
+      if (current()) this.reopenLater();
+    });
+    stream.write({ requestUnion: { $case: 'createRequest', value: { ...this.req, startRevision: this.nextRev } } });
+  }
+
+  private reopenLater(): void {
+    this.generation++;
+    setTimeout(() => {
+      if (this.stopped) return;
+      this.open().catch(() => this.reopenLater());
+    }, watchRetryDelayMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stream?.cancel();
+    this.finish();
+  }
+
+  private onResponse(resp: etcdserverpb.WatchResponse): void {
+    const ctx = this.ctx;
+    const header = resp.header ?? { clusterId: 0n, memberId: 0n, revision: 0n, raftTerm: 0n };
+    if (resp.created && resp.events.length === 0 && !resp.canceled) {
+      if (this.nextRev === 0n) this.nextRev = header.revision + 1n;
+      return;
+    }
+    if (resp.events.length > 0) this.nextRev = (resp.events[resp.events.length - 1].kv?.modRevision ?? 0n) + 1n;
+    if (resp.canceled) {
+      let reason: string;
+      if (resp.compactRevision !== 0n) reason = 'etcdserver: mvcc: required revision has been compacted';
+      else if (resp.cancelReason) reason = resp.cancelReason;
+      else reason = 'etcdserver: mvcc: required revision is a future revision';
+      ctx.out.stderr(`watch was canceled (${reason})\n`);
+    }
+    if (resp.events.length === 0 && !resp.canceled && !resp.created && resp.compactRevision === 0n && header.revision !== 0n) {
+      ctx.out.stdout(`progress notify: ${header.revision}\n`);
+    }
+    ctx.session.display.watch({ header, events: resp.events, compactRevision: resp.compactRevision, canceled: resp.canceled, created: false });
+    for (const ev of this.execArgs.length > 0 ? resp.events : []) {
+      const env = {
+        ...ctx.io.env,
+        ETCD_WATCH_REVISION: String(header.revision),
+        ETCD_WATCH_EVENT_TYPE: goQuote(ev.type === mvccpb.Event_EventType.DELETE ? 'DELETE' : 'PUT'),
+        ETCD_WATCH_KEY: goQuote(ev.kv?.key ?? Buffer.alloc(0)),
+        ETCD_WATCH_VALUE: goQuote(ev.kv?.value ?? Buffer.alloc(0)),
+      };
+      const r = spawnSync(this.execArgs[0], this.execArgs.slice(1), { env, stdio: 'inherit' });
+      if (r.error || r.status !== 0) {
+        const why = r.error ? r.error.message : `exit status ${r.status}`;
+        ctx.out.stderr(`command [${this.execArgs.join(' ')}] error (${why})\n`);
+        process.exit(1);
+      }
+    }
+    if (resp.canceled) this.stop();
+  }
+}
+
+/** Starts a watch; resolves once its stream is open. */
+async function runWatch(ctx: RunContext, c: Connection, req: etcdserverpb.WatchCreateRequest, execArgs: string[]): Promise<WatchRun> {
+  const w = new WatchRun(ctx, c, req, execArgs);
   try {
-    stream = await c.raw.watch({ requireLeader: true });
+    await w.open();
   } catch (e) {
     throw new CtlExit(ExitCode.Error, grpcErrorText(e));
   }
-  const display = ctx.session.display;
-  const done = new Promise<void>((resolve) => {
-    stream.on('data', (resp: etcdserverpb.WatchResponse) => {
-      if (resp.created && resp.events.length === 0 && !resp.canceled) return;
-      const header = resp.header ?? { clusterId: 0n, memberId: 0n, revision: 0n, raftTerm: 0n };
-      if (resp.canceled) {
-        let reason: string;
-        if (resp.compactRevision !== 0n) reason = 'etcdserver: mvcc: required revision has been compacted';
-        else if (resp.cancelReason) reason = resp.cancelReason;
-        else reason = 'etcdserver: mvcc: required revision is a future revision';
-        ctx.out.stderr(`watch was canceled (${reason})\n`);
-      }
-      if (resp.events.length === 0 && !resp.canceled && !resp.created && resp.compactRevision === 0n && header.revision !== 0n) {
-        ctx.out.stdout(`progress notify: ${header.revision}\n`);
-      }
-      display.watch({ header, events: resp.events, compactRevision: resp.compactRevision, canceled: resp.canceled, created: false });
-      if (execArgs.length > 0) {
-        for (const ev of resp.events) {
-          const env = {
-            ...ctx.io.env,
-            ETCD_WATCH_REVISION: String(header.revision),
-            ETCD_WATCH_EVENT_TYPE: goQuote(ev.type === mvccpb.Event_EventType.DELETE ? 'DELETE' : 'PUT'),
-            ETCD_WATCH_KEY: goQuote(ev.kv?.key ?? Buffer.alloc(0)),
-            ETCD_WATCH_VALUE: goQuote(ev.kv?.value ?? Buffer.alloc(0)),
-          };
-          const r = spawnSync(execArgs[0], execArgs.slice(1), { env, stdio: 'inherit' });
-          if (r.error || r.status !== 0) {
-            const why = r.error ? r.error.message : `exit status ${r.status}`;
-            ctx.out.stderr(`command [${execArgs.join(' ')}] error (${why})\n`);
-            process.exit(1);
-          }
-        }
-      }
-      if (resp.canceled) {
-        stream.end();
-        resolve();
-      }
-    });
-    stream.on('error', (e: unknown) => {
-      ctx.out.stderr(`watch was canceled (${grpcErrorText(e)})\n`);
-      resolve();
-    });
-    stream.on('end', () => resolve());
-  });
-  stream.write({ requestUnion: { $case: 'createRequest', value: req } });
-  return { done, stream };
+  return w;
 }
 
 async function watchRun(ctx: RunContext): Promise<void> {
@@ -168,7 +226,7 @@ async function* linesOf(ctx: RunContext): AsyncIterable<string> {
 
 /** watch -i: reads `watch ...` and `progress` requests from stdin until it ends. */
 async function interactiveWatch(ctx: RunContext, c: Connection, envKey: string, envRange: string): Promise<void> {
-  const streams: grpc.ClientDuplexStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>[] = [];
+  const watches: WatchRun[] = [];
   try {
     for await (const l of linesOf(ctx)) {
       const args = argify(l);
@@ -199,15 +257,15 @@ async function interactiveWatch(ctx: RunContext, c: Connection, envKey: string, 
           ctx.out.stderr(`Invalid command ${l} (${(e as Error).message})\n`);
           continue;
         }
-        streams.push((await runWatch(ctx, c, req, sep >= 0 ? rest.slice(sep + 1) : [])).stream);
+        watches.push(await runWatch(ctx, c, req, sep >= 0 ? rest.slice(sep + 1) : []));
       } else if (args[0] === 'progress') {
-        for (const st of streams) st.write({ requestUnion: { $case: 'progressRequest', value: {} } });
+        for (const w of watches) w.stream.write({ requestUnion: { $case: 'progressRequest', value: {} } });
       } else {
         ctx.out.stderr(`Invalid command ${l} (only support watch)\n`);
       }
     }
   } finally {
-    for (const st of streams) st.cancel();
+    for (const w of watches) w.stop();
   }
   throw new CtlExit(ExitCode.InvalidInput, 'Error reading watch request line: EOF');
 }
