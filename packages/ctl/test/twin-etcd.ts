@@ -74,6 +74,7 @@ export class EtcdServer {
   private proc: ChildProcess | undefined;
   readonly dataDir: string;
   clientPort = 0;
+  private peerPort = 0;
 
   constructor(
     readonly label: string,
@@ -88,8 +89,11 @@ export class EtcdServer {
 
   /** Starts etcd; `existing` reuses a data dir (e.g. one written by `snapshot restore`). */
   async start(existing?: { dataDir: string; name: string; peerUrl: string; cluster: string; token: string }): Promise<void> {
-    this.clientPort = await freePort();
-    const peerPort = await freePort();
+    if (this.clientPort === 0) {
+      this.clientPort = await freePort();
+      this.peerPort = await freePort();
+    }
+    const peerPort = this.peerPort;
     // Advertised URLs are fixed (not the real ports) so that both twins get identical IDs.
     this.proc = spawn(
       'etcd',
@@ -117,13 +121,18 @@ export class EtcdServer {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Kills etcd (keeping its data dir). */
+  async kill(): Promise<void> {
     const p = this.proc;
     if (p && p.exitCode === null) {
       const exited = new Promise((res) => p.once('exit', res));
       p.kill('SIGKILL');
       await exited;
     }
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
