@@ -1,13 +1,12 @@
 // Maintenance and Cluster services (etcd's v3rpc/maintenance.go, member.go) for one member.
 
 import { createHash } from 'node:crypto';
-import { open, rm, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { serverVersion } from '../etcdserver/config.js';
 import { Errors } from '../errors.js';
+import { writeBolt } from '../bolt/bolt-writer.js';
+import { etcdBucketsOf } from '../bolt/etcd-layout.js';
 import type { ServerStreamCall } from './transport/index.js';
 
 /** etcd streams snapshots in 32 KiB blobs (snapshotSendBufferSize). */
@@ -59,34 +58,31 @@ export class MaintenanceApi {
     return { header: this.s.header() };
   }
 
-  /** Streams a consistent copy of the backend, then its sha256 as the last blob (as etcd does). */
+  /**
+   * Streams the backend as etcd's snapshot: a bbolt file in etcd's bucket layout (taken at one
+   * point in time, synchronously), then its sha256 as the last blob (as etcd does).
+   */
   async snapshot(call: ServerStreamCall): Promise<void> {
-    const dir = await mkdtemp(join(tmpdir(), 'tsetcd-snap-'));
-    const file = join(dir, 'db');
-    try {
-      await this.s.store.backend.copyTo(file);
-      const fh = await open(file, 'r');
-      try {
-        const total = (await fh.stat()).size;
-        const h = createHash('sha256');
-        let sent = 0;
-        const buf = Buffer.alloc(snapshotChunkBytes);
-        while (sent < total) {
-          const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, total - sent), sent);
-          if (bytesRead === 0) break;
-          const blob = Buffer.from(buf.subarray(0, bytesRead));
-          sent += bytesRead;
-          h.update(blob);
-          if (!call.write({ header: this.s.header(), remainingBytes: BigInt(total - sent), blob })) await call.drained();
-          if (call.cancelled) return;
-        }
-        call.write({ header: this.s.header(), remainingBytes: 0n, blob: h.digest() });
-      } finally {
-        await fh.close();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    const pages = writeBolt(etcdBucketsOf(this.s.store.backend));
+    let total = 0;
+    for (const p of pages) total += p.length;
+    const h = createHash('sha256');
+    let sent = 0;
+    let chunk: Buffer[] = [];
+    let chunkBytes = 0;
+    for (let i = 0; i < pages.length; i++) {
+      chunk.push(pages[i]);
+      chunkBytes += pages[i].length;
+      if (chunkBytes < snapshotChunkBytes && i < pages.length - 1) continue;
+      const blob = Buffer.concat(chunk, chunkBytes);
+      chunk = [];
+      chunkBytes = 0;
+      sent += blob.length;
+      h.update(blob);
+      if (!call.write({ header: this.s.header(), remainingBytes: BigInt(total - sent), blob })) await call.drained();
+      if (call.cancelled) return;
     }
+    call.write({ header: this.s.header(), remainingBytes: 0n, blob: h.digest() });
     call.end();
   }
 
