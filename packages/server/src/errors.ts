@@ -71,6 +71,7 @@ export const Errors = {
   permissionNotGranted: kind('ERR_PERMISSION_NOT_GRANTED', C.FailedPrecondition, 'etcdserver: permission is not granted to the role'),
   invalidAuthToken: kind('ERR_INVALID_AUTH_TOKEN', C.Unauthenticated, 'etcdserver: invalid auth token'),
   invalidAuthMgmt: kind('ERR_INVALID_AUTH_MGMT', C.InvalidArgument, 'etcdserver: invalid auth management'),
+  authOldRevision: kind('ERR_AUTH_OLD_REVISION', C.InvalidArgument, 'etcdserver: revision of auth store is old'),
   noLeader: kind('ERR_NO_LEADER', C.Unavailable, 'etcdserver: no leader'),
   notLeader: kind('ERR_NOT_LEADER', C.FailedPrecondition, 'etcdserver: not leader'),
   leaderChanged: kind('ERR_LEADER_CHANGED', C.Unavailable, 'etcdserver: leader changed'),

@@ -16,6 +16,7 @@ import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import { startMember, b, tempDir } from './server-helpers.js';
 import { IntervalSet, keyInterval } from '../src/auth/range-perms.js';
 import { hashPassword, verifyPassword } from '../src/auth/password-hash.js';
+import { runAsCaller } from '../src/auth/caller-context.js';
 import { makePki } from './grpc-test-kit.js';
 
 interface RunResult {
@@ -602,4 +603,24 @@ test('bin/tsetcd: --auth-token-ttl expires idle tokens (etcdctl logs in again), 
   await rejectsWith(callAs(c.kv.range.bind(c.kv), etcdserverpb.RangeRequest.fromPartial({ key: b('k') }), token), 16, 'etcdserver: invalid auth token');
   const r = await ctl(ep, ['--user', 'root:pw', 'get', 'k', '--print-value-only']);
   assert.equal(r.stdout, 'v\n', r.stderr);
+});
+
+test('apply-time checks: a proposal names its caller; an old auth revision or a permission lost since the gate is refused', async (t) => {
+  const m = await startMember(t, { bcryptCost: 4 });
+  const c = connectAuth(t, m.clientUrls[0]);
+  await setupAuth(c);
+  const s = m.server;
+  const rev = s.applier.auth.revision();
+  const put = (key: string) => s.propose({ put: etcdserverpb.PutRequest.fromPartial({ key: b(key), value: b('v') }) });
+  await assert.rejects(runAsCaller({ user: 'root', authRevision: rev - 1n }, () => put('/app/a')), (e: Error) => e.message === 'etcdserver: revision of auth store is old');
+  await runAsCaller({ user: 'root', authRevision: rev }, () => put('/app/a'));
+  // alice may only read /app/: the applier refuses her write even though nothing checked it before
+  await assert.rejects(runAsCaller({ user: 'alice', authRevision: rev }, () => put('/app/a')), (e: Error) => e.message === 'etcdserver: permission denied');
+  await assert.rejects(
+    runAsCaller({ user: 'alice', authRevision: rev }, () => s.propose({ authUserAdd: etcdserverpb.AuthUserAddRequest.fromPartial({ name: 'x' }) })),
+    (e: Error) => e.message === 'etcdserver: permission denied',
+  );
+  // the server's own proposals (no caller) are not checked
+  await put('/other/by-server');
+  assert.equal(s.store.range(b('/other/by-server'), {}).kvs.length, 1);
 });

@@ -16,6 +16,8 @@ import { Errors, GrpcCode, ServerError } from '../errors.js';
 import { hashPassword, verifyPassword } from '../auth/password-hash.js';
 import { newSimpleTokenPrefix } from '../auth/simple-token.js';
 import type { AuthStore, PermissionKind } from '../auth/auth-store.js';
+import type { RequestPermissions } from '../auth/request-permissions.js';
+import { runAsCaller, type Caller } from '../auth/caller-context.js';
 
 type Header = etcdserverpb.ResponseHeader;
 const P = etcdserverpb;
@@ -75,44 +77,28 @@ export class PermissionGate {
     this.auth.checkPermitted(user, kind, key, rangeEnd);
   }
 
-  /** Writes with a lease need write permission on every key already attached to it. */
-  private leaseKeys(user: string | undefined, lease: bigint): void {
-    if (lease === 0n) return;
-    const l = this.s.lessor.lookup(lease);
-    if (l === undefined) return;
-    for (const k of l.keyBuffers()) this.need(user, 'write', k, noBytes);
+  private get requests(): RequestPermissions {
+    return this.s.applier.authRequests;
   }
 
   range(user: string | undefined, r: etcdserverpb.RangeRequest): void {
-    this.need(user, 'read', r.key, r.rangeEnd);
+    this.requests.range(user, r);
   }
 
   put(user: string | undefined, r: etcdserverpb.PutRequest): void {
-    this.need(user, 'write', r.key, noBytes);
-    if (r.prevKv) this.need(user, 'read', r.key, noBytes);
-    this.leaseKeys(user, r.lease);
+    this.requests.put(user, r);
   }
 
   deleteRange(user: string | undefined, r: etcdserverpb.DeleteRangeRequest): void {
-    this.need(user, 'write', r.key, r.rangeEnd);
-    if (r.prevKv) this.need(user, 'read', r.key, r.rangeEnd);
+    this.requests.deleteRange(user, r);
   }
 
-  /** Every compare and every op of both branches, nested txns included. */
   txn(user: string | undefined, r: etcdserverpb.TxnRequest): void {
-    for (const c of r.compare) this.need(user, 'read', c.key, c.rangeEnd);
-    for (const op of [...r.success, ...r.failure]) {
-      const q = op.request;
-      if (q === undefined) continue;
-      if (q.$case === 'requestRange') this.range(user, q.value);
-      else if (q.$case === 'requestPut') this.put(user, q.value);
-      else if (q.$case === 'requestDeleteRange') this.deleteRange(user, q.value);
-      else if (q.$case === 'requestTxn') this.txn(user, q.value);
-    }
+    this.requests.txn(user, r);
   }
 
   leaseRevoke(user: string | undefined, id: bigint): void {
-    this.leaseKeys(user, id);
+    this.requests.lease(user, id);
   }
 
   /** Lock / election on `name`: its keys live under "<name>/". */
@@ -130,14 +116,23 @@ export class PermissionGate {
     return this.auth.hasRole(user, role);
   }
 
-  /** Checks a unary/server-stream request of `path`; paths without a rule pass. */
-  check(path: string, req: unknown, call: CallerSource): void {
+  /**
+   * Checks a unary/server-stream request of `path` (paths without a rule pass) and returns the
+   * caller its proposals run as; undefined while auth is disabled or for anonymous callers.
+   */
+  check(path: string, req: unknown, call: CallerSource): Caller | undefined {
     const auth = this.auth;
-    if (!auth.isEnabled()) return;
-    if (maintenanceAdminPaths.has(path)) return maintenanceAdmin(this, () => callerOf(auth, call));
+    if (!auth.isEnabled()) return undefined;
+    const authRevision = auth.revision();
+    if (maintenanceAdminPaths.has(path)) {
+      maintenanceAdmin(this, () => callerOf(auth, call));
+      return undefined;
+    }
     const rule = rules[path];
-    if (rule === undefined) return;
-    rule(this, callerOf(auth, call), req as never);
+    if (rule === undefined) return undefined;
+    const user = callerOf(auth, call);
+    rule(this, user, req as never);
+    return user === undefined ? undefined : { user, authRevision };
   }
 }
 
@@ -425,7 +420,8 @@ function httpCaller(req: { headers: IncomingHttpHeaders; socket: unknown }): Cal
  */
 export function gatewayAuth(s: EtcdServer): {
   routes: AuthMethod[];
-  check(gatewayPath: string, req: unknown, http: { headers: IncomingHttpHeaders; socket: unknown }): void;
+  /** Checks the request, then runs `fn` as its caller (so its proposals are checked when applied too). */
+  serve<T>(gatewayPath: string, req: unknown, http: { headers: IncomingHttpHeaders; socket: unknown }, fn: () => Promise<T>): Promise<T>;
   watchDenied(wr: etcdserverpb.WatchRequest, http: { headers: IncomingHttpHeaders; socket: unknown }): etcdserverpb.WatchResponse | undefined;
 } {
   const gate = new PermissionGate(s);
@@ -434,9 +430,10 @@ export function gatewayAuth(s: EtcdServer): {
   for (const r of routes) grpcOf.set(r.gatewayPath, r.grpcPath);
   return {
     routes,
-    check(gatewayPath, req, http) {
+    async serve(gatewayPath, req, http, fn) {
       const grpcPath = grpcOf.get(gatewayPath);
-      if (grpcPath !== undefined) gate.check(grpcPath, req, httpCaller(http));
+      const caller = grpcPath !== undefined ? gate.check(grpcPath, req, httpCaller(http)) : undefined;
+      return runAsCaller(caller, fn);
     },
     watchDenied(wr, http) {
       const u = wr.requestUnion;
@@ -473,24 +470,26 @@ export class AuthorizingGrpcServer extends GrpcServer {
 
   override addUnary<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: UnaryHandler<Req, Res>): this {
     return super.addUnary(path, decode, encode, (req, call) => {
+      let caller: Caller | undefined;
       try {
-        this.gate.check(path, req, call);
+        caller = this.gate.check(path, req, call);
       } catch (e) {
         throw toGrpcError(e);
       }
-      return handler(req, call);
+      return runAsCaller(caller, () => handler(req, call));
     });
   }
 
   override addServerStream<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: ServerStreamHandler<Req>): this {
     return super.addServerStream(path, decode, encode, (req, call) => {
+      let caller: Caller | undefined;
       try {
-        this.gate.check(path, req, call);
+        caller = this.gate.check(path, req, call);
       } catch (e) {
         call.end(toGrpcError(e));
         return;
       }
-      return handler(req, call);
+      return runAsCaller(caller, () => handler(req, call));
     });
   }
 

@@ -141,8 +141,7 @@ export function createJsonGateway(s: EtcdServer): (req: Req, res: Res, path: str
           return;
         }
         const decoded = rt.codec.fromJSON(body);
-        auth.check(path, decoded, req);
-        const out = await rt.fn(decoded);
+        const out = await auth.serve(path, decoded, req, async () => rt.fn(decoded));
         send(res, 200, snake(rt.out.toJSON(out)));
       })
       .catch((e) => sendError(res, e));

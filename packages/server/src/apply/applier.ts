@@ -9,6 +9,7 @@ import { Buckets } from '../backend/backend.js';
 import { Errors, ServerError } from '../errors.js';
 import { Lessor, encodeLeaseRecord, leaseBucketKey, noLease } from '../lease/lessor.js';
 import { AuthStore } from '../auth/auth-store.js';
+import { RequestPermissions } from '../auth/request-permissions.js';
 
 type Compare = etcdserverpb.Compare;
 type RequestOp = etcdserverpb.RequestOp;
@@ -70,6 +71,8 @@ export class Applier {
   onEvents: EventSink | undefined;
   /** users, roles, permissions and tokens (auth requests are applied here too) */
   readonly auth: AuthStore;
+  /** per-request key permission checks (the gRPC gate and the apply-time checks share them) */
+  readonly authRequests: RequestPermissions;
   private alarms: AlarmRecord[] = [];
 
   constructor(opts: ApplierOptions) {
@@ -83,6 +86,7 @@ export class Applier {
     };
     // the entry being applied is the one after the consistent index (set once it is applied)
     this.auth = new AuthStore(backend, { tokenTtlMs: opts.authTokenTtlMs, applyingIndex: () => this.store.consistentIndex() + 1 });
+    this.authRequests = new RequestPermissions(this.auth, (id) => this.lessor.lookup(id)?.keyBuffers());
     for (const [k] of backend.rangeAux(Buckets.alarm)) {
       this.alarms.push({ memberID: k.readBigUInt64BE(0), alarm: k.readInt32BE(8) });
     }
@@ -99,6 +103,8 @@ export class Applier {
   /** Applies one decoded request. Never throws for request-level errors: they are returned. */
   apply(r: tsetcdpb.InternalRaftRequest): ApplyResult {
     try {
+      const user = r.header?.username ?? '';
+      if (user !== '' && this.auth.isEnabled()) this.checkCaller(user, r.header?.authRevision ?? 0n, r);
       if (r.put) return { resp: this.put(r.put) };
       if (r.range) return { resp: this.range(this.store.read(), r.range) };
       if (r.deleteRange) return { resp: this.deleteRange(r.deleteRange) };
@@ -116,6 +122,33 @@ export class Applier {
     } catch (e) {
       if (e instanceof Error && (e as { grpcCode?: unknown }).grpcCode !== undefined) return { err: e };
       throw e;
+    }
+  }
+
+  /**
+   * etcd's authApplierV3: a request proposed for an authenticated caller is checked again when
+   * applied, at the auth revision of now — permissions may have changed since the gate saw it.
+   */
+  private checkCaller(user: string, authRevision: bigint, r: tsetcdpb.InternalRaftRequest): void {
+    const auth = this.auth;
+    const perms = this.authRequests;
+    const current = (): void => {
+      if (authRevision < auth.revision()) throw Errors.authOldRevision();
+    };
+    if (r.put) {
+      current();
+      perms.put(user, r.put);
+    } else if (r.deleteRange) {
+      current();
+      perms.deleteRange(user, r.deleteRange);
+    } else if (r.txn) {
+      current();
+      perms.txn(user, r.txn);
+    } else if (r.leaseRevoke) {
+      if ((this.lessor.lookup(r.leaseRevoke.ID)?.keyBuffers().length ?? 0) > 0) current();
+      perms.lease(user, r.leaseRevoke.ID);
+    } else if (AuthStore.isAuthRequest(r) && r.authenticate === undefined) {
+      auth.checkAdmin(user);
     }
   }
 
@@ -395,7 +428,8 @@ function compareKv(c: Compare, kv: KeyValue): boolean {
       result = cmp(kv.lease, u?.$case === 'lease' ? u.value : 0n);
       break;
     default:
-      return false;
+      // etcd: an unknown target compares as equal
+      result = 0;
   }
   switch (c.result) {
     case CompareResult.EQUAL:
@@ -407,7 +441,8 @@ function compareKv(c: Compare, kv: KeyValue): boolean {
     case CompareResult.LESS:
       return result < 0;
     default:
-      return false;
+      // etcd: an unknown result holds
+      return true;
   }
 }
 

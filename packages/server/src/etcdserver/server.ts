@@ -34,6 +34,7 @@ import { Applier, type ApplyResult } from '../apply/applier.js';
 import { Lessor, decodeLeaseRecord, noLease, expiryCheckIntervalMs } from '../lease/lessor.js';
 import { WatchHub } from '../watch/watch-hub.js';
 import { Errors, ServerError } from '../errors.js';
+import { currentCaller } from '../auth/caller-context.js';
 import { WaitRegistry } from './wait.js';
 import { IdGenerator } from './id-generator.js';
 import { computeClusterId, computeMemberId, idToHex } from './member-id.js';
@@ -654,7 +655,9 @@ export class EtcdServer {
     if (this.stopped) return Promise.reject(Errors.stopped());
     const id = this.idGen.next();
     // sub-requests are complete messages already (decoded from the wire or built here): no deep copy
-    const msg: tsetcdpb.InternalRaftRequest = { ...emptyInternalRequest, ...r, header: { ID: id, username: '', authRevision: 0n } };
+    // the authenticated caller (auth enabled), for the applier's permission checks
+    const caller = currentCaller();
+    const msg: tsetcdpb.InternalRaftRequest = { ...emptyInternalRequest, ...r, header: { ID: id, username: caller?.user ?? '', authRevision: caller?.authRevision ?? 0n } };
     const data = Buffer.from(tsetcdpb.InternalRaftRequest.encode(msg).finish());
     if (data.length > this.cfg.maxRequestBytes) return Promise.reject(Errors.requestTooLarge());
     const p = this.waits.register(id, performance.now() + this.requestTimeoutMs());
