@@ -164,3 +164,44 @@ test('streams reconnect after the peer restarts; /members and /version answer', 
   await until('delivered after reconnect', () => hb.got.length === before + 1);
   void ha;
 });
+
+test('peer TLS with client certificate auth: same-CA peers talk, a peer from another CA is refused', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const dir = await mkdtemp(join(tmpdir(), 'rafthttp-tls-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ca = (n: string) => ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${n}.key`, '-out', `${n}.crt`, '-days', '2', '-subj', `/CN=${n}`);
+  const leaf = (n: string, caName: string) => {
+    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${n}.key`, '-out', `${n}.csr`, '-subj', `/CN=${n}`);
+    writeFileSync(join(dir, `${n}.ext`), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+    ssl('x509', '-req', '-in', `${n}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${n}.crt`, '-days', '2', '-extfile', `${n}.ext`);
+  };
+  ca('ca');
+  ca('evil-ca');
+  leaf('peer', 'ca');
+  leaf('evil', 'evil-ca');
+  const r = (f: string) => readFileSync(join(dir, f));
+  const tls = { cert: r('peer.crt'), key: r('peer.key'), ca: r('ca.crt'), clientCertAuth: true };
+  const ha = fakeHost(1n, dir);
+  const hb = fakeHost(2n, dir);
+  const he = fakeHost(3n, dir);
+  const a = new PeerTransport({ host: ha, listenPeerUrls: ['https://127.0.0.1:0'], tls });
+  const b = new PeerTransport({ host: hb, listenPeerUrls: ['https://127.0.0.1:0'], tls });
+  // the intruder trusts our CA (so it would accept our server) but presents its own client cert
+  const e = new PeerTransport({ host: he, listenPeerUrls: ['https://127.0.0.1:0'], tls: { cert: r('evil.crt'), key: r('evil.key'), ca: r('ca.crt'), clientCertAuth: true } });
+  for (const x of [a, b, e]) await x.listen();
+  t.after(async () => {
+    for (const x of [a, b, e]) await x.close();
+  });
+  ha.peers.set(2n, b.boundUrls);
+  he.peers.set(2n, b.boundUrls);
+  a.syncPeers([2n]);
+  e.syncPeers([2n]);
+  await until('TLS stream up', () => a.activeSince(2n) > 0);
+  a.send([msg(MessageType.MsgHeartbeat, 1)]);
+  await until('delivered over TLS', () => hb.got.length === 1);
+  await new Promise((res) => setTimeout(res, 300));
+  assert.equal(e.activeSince(2n), 0, 'a peer with a certificate from another CA is refused');
+  await assert.rejects(() => new PeerTransport({ host: ha, listenPeerUrls: ['https://127.0.0.1:0'] }).listen(), /--peer-cert-file/);
+});
