@@ -408,7 +408,40 @@ function scriptedSteps(): Step[] {
   add('txn: empty', kv.txn({}));
   add('txn: compare on a future-style mod revision', kv.txn({ compare: [cmpMod('k/a', R.LESS, 10_000n)], success: [reqRange('k/a', { keysOnly: true })] }));
 
+  // odd compares and ops
+  add('txn: VALUE compare carrying a version', kv.txn({ compare: [P.Compare.fromPartial({ key: b('k/a'), target: C.VALUE, result: R.EQUAL, targetUnion: { $case: 'version', value: 1n } })], success: [reqRange('k/a')], failure: [reqRange('k/b')] }));
+  add('txn: VERSION compare carrying a value', kv.txn({ compare: [P.Compare.fromPartial({ key: b('k/a'), target: C.VERSION, result: R.GREATER, targetUnion: { $case: 'value', value: b('x') } })], success: [reqRange('k/a')], failure: [reqRange('k/b')] }));
+  add('txn: compare without a target value', kv.txn({ compare: [P.Compare.fromPartial({ key: b('k/a'), target: C.MOD, result: R.GREATER })], success: [reqRange('k/a')], failure: [reqRange('k/b')] }));
+  add('txn: unknown compare result', kv.txn({ compare: [P.Compare.fromPartial({ key: b('k/a'), target: C.VERSION, result: 9, targetUnion: { $case: 'version', value: 1n } })], success: [reqRange('k/a')], failure: [reqRange('k/b')] }));
+  add('txn: unknown compare target', kv.txn({ compare: [P.Compare.fromPartial({ key: b('k/a'), target: 7, result: R.EQUAL, targetUnion: { $case: 'version', value: 1n } })], success: [reqRange('k/a')], failure: [reqRange('k/b')] }));
+  add('txn: unknown compare target, NOT_EQUAL', kv.txn({ compare: [P.Compare.fromPartial({ key: b('k/a'), target: 7, result: R.NOT_EQUAL })], success: [reqRange('k/a')], failure: [reqRange('k/b')] }));
+  add('txn: compare on a range including missing keys', kv.txn({ compare: [cmpValue('k/', R.NOT_EQUAL, 'zz', 'k0')], success: [reqRange('k/a')], failure: [reqRange('k/b')] }));
+  add('txn: compare over from-key', kv.txn({ compare: [cmpVersion('k/', R.GREATER, 0n, all)], success: [reqRange('k/a')], failure: [reqRange('k/b')] }));
+  add('txn: mod compare with revision 0 on a missing key', kv.txn({ compare: [cmpMod('k/none', R.EQUAL, 0n)], success: [reqRange('k/a')], failure: [reqRange('k/b')] }));
+  add('txn: delete range with end before key', kv.txn({ success: [reqDel('k/z', { rangeEnd: b('k/a') })] }));
+  add('txn: range with prefix, count only', kv.txn({ success: [reqRange('k/', { rangeEnd: b('k0'), countOnly: true }), reqRange('k/', { rangeEnd: b('k0'), keysOnly: true, limit: 1n, sortOrder: SO.DESCEND })] }));
+  add('txn: read compacted-free past revision', kv.txn({ success: [reqRange('k/a', { revision: 4n })] }));
+  add('txn: delete then put overlapping via nested txn', kv.txn({ success: [reqDel('k/x', { rangeEnd: b('k/y') }), reqTxn({ success: [reqPut('k/x1', '1')] })] }));
+
+  // odd leases and revisions
+  add('timetolive of lease 0', lease.ttl(0n, false));
+  add('revoke lease 0', lease.revoke(0n));
+  add('keepalive of lease 0', lease.keepAlive(0n));
+  add('compact at a negative revision', kv.compact(-1n));
+  add('hashKV at a negative revision', maint.hashKV(-1n));
+  add('put with a negative lease', put('k/neg', 'v', { lease: -7n }));
+  add('put with prev_kv on a leased key', put('k/l0', 'v', { lease: 1000n, prevKv: true }));
+  add('put again with prev_kv on the leased key, dropping the lease', put('k/l0', 'w', { prevKv: true }));
+
+  // watches with unusual options
+  add('watch with both filters', watch.create({ key: b('k/a'), filters: [NOPUT, NODELETE] }));
+  add('watch from-key with prev_kv', watch.create({ key: b('k/m'), rangeEnd: b(all), prevKv: true }));
+  add('watch with progress_notify', watch.create({ key: b('k/p'), progressNotify: true }));
+  add('watch with fragment', watch.create({ key: b('k/'), rangeEnd: b('k0'), fragment: true }));
+  add('put k/m1 and delete it', async (s) => [await put('k/m1', 'm')(s), await kv.del({ key: b('k/m1'), prevKv: true })(s)]);
+
   // deletes
+  add('delete from-key with prev_kv', kv.del({ key: b('k/zz1'), rangeEnd: b(all), prevKv: true }));
   add('delete a missing key', kv.del({ key: b('k/zzz'), prevKv: true }));
   add('delete one key with prev_kv', kv.del({ key: b('k/g'), prevKv: true }));
   add('delete a range with prev_kv', kv.del({ key: b('k/n'), rangeEnd: b('k/o'), prevKv: true }));

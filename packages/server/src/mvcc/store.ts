@@ -412,7 +412,8 @@ export class MvccStore {
     const r = Number(rev);
     if (r > 0 && r <= this.compactMainRev) throw new ErrCompacted();
     if (r > this.currentRev) throw new ErrFutureRev();
-    const upper = r <= 0 ? this.currentRev : r;
+    // etcd reads 0 as "current"; a negative revision hashes no entry at all
+    const upper = r === 0 ? this.currentRev : Math.max(r, 0);
     const compactRev = this.compactMainRev;
     let anyLive: boolean | undefined;
     const isAnyLive = (): boolean => {
