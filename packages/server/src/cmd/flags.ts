@@ -4,8 +4,10 @@
 
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { parseGoDurationMs } from './go-duration.js';
 
-type Kind = 'string' | 'strings' | 'uint' | 'int' | 'bool';
+/** 'duration': a Go duration ("300ms", "1m30s"), held in milliseconds */
+type Kind = 'string' | 'strings' | 'uint' | 'int' | 'bool' | 'duration';
 
 interface FlagSpec {
   kind: Kind;
@@ -39,7 +41,7 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'key-file': { kind: 'string', def: '', help: 'Path to the client server TLS key file.' },
   'trusted-ca-file': { kind: 'string', def: '', help: 'Path to the client server TLS trusted CA cert file.' },
   'client-cert-auth': { kind: 'bool', def: false, help: 'Enable client cert authentication.' },
-  'auth-token': { kind: 'string', def: 'simple', help: "Specify auth token specific options (only 'simple' in tsetcd)." },
+  'auth-token': { kind: 'string', def: 'simple', help: "Specify auth token specific options ('simple' or 'jwt,pub-key=...,priv-key=...,sign-method=...,ttl=...')." },
   'auth-token-ttl': { kind: 'uint', def: 300, help: 'The lifetime in seconds of the auth token.' },
   'bcrypt-cost': { kind: 'uint', def: 10, help: 'Specify bcrypt algorithm cost factor for auth password hashing (tsetcd hashes with scrypt of the same strength).' },
   'peer-cert-file': { kind: 'string', def: '', help: 'Path to the peer server TLS cert file.' },
@@ -56,7 +58,12 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'strict-reconfig-check': { kind: 'bool', def: true, help: 'Reject reconfiguration requests that would cause quorum loss.', ignored: true },
   'enable-pprof': { kind: 'bool', def: false, help: 'Enable runtime profiling data via HTTP server.', ignored: true },
   'metrics': { kind: 'string', def: 'basic', help: "Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics.", ignored: true },
-  'experimental-watch-progress-notify-interval': { kind: 'uint', def: 600000, help: 'Duration (in milliseconds) of periodic watch progress notifications.' },
+  'experimental-watch-progress-notify-interval': { kind: 'duration', def: 600000, help: 'Duration of periodical watch progress notification.' },
+  'grpc-keepalive-min-time': { kind: 'duration', def: 5000, help: 'Minimum duration interval that a client should wait before pinging server.', ignored: true },
+  'grpc-keepalive-interval': { kind: 'duration', def: 7200000, help: 'Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).', ignored: true },
+  'grpc-keepalive-timeout': { kind: 'duration', def: 20000, help: 'Additional duration of wait before closing a non-responsive connection (0 to disable).', ignored: true },
+  'experimental-corrupt-check-time': { kind: 'duration', def: 0, help: 'Duration of time between cluster corruption check passes.', ignored: true },
+  'experimental-warning-apply-duration': { kind: 'duration', def: 100, help: 'Warning is generated if requests take more than this duration.', ignored: true },
 };
 
 export type FlagValues = Record<string, string | number | boolean | string[]>;
@@ -84,6 +91,12 @@ function parseValue(name: string, spec: FlagSpec, raw: string): string | number 
       if (!Number.isSafeInteger(n) || (spec.kind === 'uint' && n < 0)) throw new FlagError(`invalid value "${raw}" for flag -${name}: value out of range`);
       return n;
     }
+    case 'duration':
+      try {
+        return parseGoDurationMs(raw);
+      } catch {
+        throw new FlagError(`invalid value "${raw}" for flag -${name}: parse error`);
+      }
   }
 }
 
@@ -159,6 +172,8 @@ export function loadConfigFile(path: string): { values: FlagValues; set: Set<str
     if (v === null || v === undefined) return;
     set.add(k);
     if (spec.kind === 'strings') out[k] = Array.isArray(v) ? v.map(String) : parseValue(k, spec, String(v));
+    // a Go time.Duration in etcd's YAML is a number of nanoseconds; a duration string is accepted too
+    else if (spec.kind === 'duration' && typeof v === 'number') out[k] = v / 1e6;
     else out[k] = parseValue(k, spec, String(v));
   };
   for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
@@ -169,10 +184,20 @@ export function loadConfigFile(path: string): { values: FlagValues; set: Set<str
   return { values: out, set };
 }
 
+/** Go's Duration.String() for whole milliseconds: "10m0s", "2h0m0s", "100ms", "0s". */
+function formatGoDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3600000);
+  const m = Math.floor((ms % 3600000) / 60000);
+  const sec = (ms % 60000) / 1000;
+  return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${sec}s`;
+}
+
 export function usage(): string {
   const lines = ['Usage:', '', '  tsetcd [flags]', '', 'Flags:'];
   for (const [k, s] of Object.entries(flagSpecs)) {
-    const d = Array.isArray(s.def) ? s.def.join(',') : String(s.def);
+    const d = Array.isArray(s.def) ? s.def.join(',') : s.kind === 'duration' ? formatGoDuration(Number(s.def)) : String(s.def);
     lines.push(`  --${k}${s.kind === 'bool' ? '' : ` '${d}'`}`, `      ${s.help}${s.ignored ? ' (accepted; no effect in tsetcd)' : ''}`);
   }
   return lines.join('\n') + '\n';

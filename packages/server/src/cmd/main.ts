@@ -6,6 +6,7 @@ import { createZapLogger, type LogLevel } from '../embed/zap-logger.js';
 import { FlagError, loadConfigFile, parseFlags, usage, type FlagValues } from './flags.js';
 import { serverVersion } from '../etcdserver/config.js';
 import { parseRetention } from '../etcdserver/compactor.js';
+import { validateAuthTokenSpec } from '../auth/auth-store.js';
 
 function fail(msg: string, code = 2): never {
   process.stderr.write(`tsetcd: ${msg}\n`);
@@ -98,8 +99,12 @@ async function main(): Promise<void> {
   if (et > 50000) fail(`--election-timeout[${et}ms] is too long, and should be set less than 50000ms`);
   const name = String(values.name);
   const quota = Number(values['quota-backend-bytes']);
-  // etcd fails to create its token provider for anything but a known type
-  if (String(values['auth-token']).split(',')[0] !== 'simple') fail('failed to create token provider: auth: invalid auth options', 1);
+  // etcd does not start without a working token provider (unknown type, bad JWT options or keys)
+  try {
+    validateAuthTokenSpec(String(values['auth-token']));
+  } catch (e) {
+    fail(`failed to create token provider: ${(e as Error).message}`, 1);
+  }
   log.info('starting tsetcd', { 'etcd-version': serverVersion, 'node-version': process.version, 'data-dir': values['data-dir'] || `${name}.tsetcd` });
   let member: Member;
   try {
@@ -119,11 +124,13 @@ async function main(): Promise<void> {
       maxRequestBytes: Number(values['max-request-bytes']),
       quotaBackendBytes: quota > 0 ? quota : undefined,
       autoCompaction: retention,
-      watchProgressNotifyIntervalMs: Number(values['experimental-watch-progress-notify-interval']),
+      // etcd keeps its default for a zero or negative interval
+      watchProgressNotifyIntervalMs: Number(values['experimental-watch-progress-notify-interval']) > 0 ? Number(values['experimental-watch-progress-notify-interval']) : undefined,
       certFile: String(values['cert-file'] || '') || undefined,
       keyFile: String(values['key-file'] || '') || undefined,
       trustedCaFile: String(values['trusted-ca-file'] || '') || undefined,
       clientCertAuth: Boolean(values['client-cert-auth']),
+      authToken: String(values['auth-token']),
       authTokenTtlSeconds: Number(values['auth-token-ttl']),
       bcryptCost: Number(values['bcrypt-cost']),
       // the peer listener and --initial-cluster bootstrap only when asked for (single-member runs keep port 2380 free)
