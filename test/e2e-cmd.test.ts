@@ -5,12 +5,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { startTsetcd, tempDir, tsetcdBin } from './tsetcd-process.js';
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs tsetcd in a scratch directory (a start that should have been refused stays out of the repo). */
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(tsetcdBin, args, { env: { ...process.env, ...env }, timeout: 10000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(tsetcdBin, args, { env: { ...process.env, ...env }, timeout: 60000, cwd: tmpdir() }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? `killed by ${(err as { signal?: string }).signal}`) : 0, stdout, stderr }));
   });
 }
 
