@@ -40,7 +40,7 @@ export function startTsetcd(t: TestContext, dataDir: string, args: string[] = []
   return new Promise((resolve, reject) => {
     let buf = '';
     let endpoint: string | undefined;
-    const timer = setTimeout(() => reject(new Error(`tsetcd did not become ready:\n${logs.join('\n')}`)), 15000);
+    const timer = setTimeout(() => reject(new Error(`tsetcd did not become ready:\n${logs.join("\n")}`)), 60000);
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => {
       buf += d;
