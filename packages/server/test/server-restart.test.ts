@@ -85,3 +85,24 @@ test('snapshots every --snapshot-count entries; restart from snapshot + WAL tail
   const p = await call(c.kv.put.bind(c.kv), P.PutRequest.fromPartial({ key: b('next'), value: b('1') }));
   assert.equal(p.header?.revision, before.header!.revision + 1n);
 });
+
+test('--wal-dir keeps the WAL apart from the data dir, across restarts', async (t) => {
+  const { readdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const dataDir = await tempDir(t);
+  const walDir = join(await tempDir(t), 'wal');
+  const opts = { dataDir, walDir, listenClientUrls: ['http://127.0.0.1:0'], heartbeatIntervalMs: 20, electionTimeoutMs: 200 };
+  let m = await startServer(opts);
+  await m.ready;
+  let c = connect(t, m.clientUrls[0]);
+  const w = await call(c.kv.put.bind(c.kv), P.PutRequest.fromPartial({ key: b('w'), value: b('1') }));
+  await m.close();
+  assert.ok((await readdir(walDir)).some((n) => n.endsWith('.wal')));
+  assert.ok(!(await readdir(join(dataDir, 'member'))).includes('wal'));
+  m = await startServer(opts);
+  t.after(() => m.close());
+  await m.ready;
+  c = connect(t, m.clientUrls[0]);
+  const r = await call(c.kv.range.bind(c.kv), P.RangeRequest.fromPartial({ key: b('w') }));
+  assert.equal(r.kvs[0].modRevision, w.header!.revision);
+});
