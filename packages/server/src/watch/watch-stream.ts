@@ -23,6 +23,8 @@ export interface Watcher {
   noDelete: boolean;
   progressNotify: boolean;
   fragment: boolean;
+  /** started in the past and not caught up yet (etcd's "unsynced" watcher) */
+  catchingUp: boolean;
 }
 
 export interface WatchStreamOptions {
@@ -117,6 +119,7 @@ export class WatchStream {
       noDelete: filters.includes(FilterType.NODELETE),
       progressNotify: c.progressNotify,
       fragment: c.fragment,
+      catchingUp: c.startRevision !== 0n && c.startRevision <= cur,
     };
     this.watchers.set(id, w);
     this.write({ ...this.base(cur, id), created: true });
@@ -176,7 +179,7 @@ export class WatchStream {
         let upTo: bigint;
         const recent = this.hub.recent(w.nextRev);
         if (recent !== undefined) {
-          for (const r of recent) for (const e of r.events) this.collect(w, e, events);
+          for (const r of recent) for (const e of r.events) this.collect(w, e, events, w.catchingUp && r.revision <= compactRev);
           upTo = recent.length > 0 ? recent[recent.length - 1].revision : cur;
           if (upTo < cur) upTo = cur;
         } else {
@@ -191,13 +194,14 @@ export class WatchStream {
           }
           for (const e of h.events) {
             if (w.prevKv && e.prevKv === undefined) e.prevKv = this.prevOf(e);
-            this.collect(w, e, events);
+            this.collect(w, e, events, w.catchingUp && e.kv.modRevision <= compactRev);
           }
           upTo = h.nextRev - 1n;
         }
         w.nextRev = upTo + 1n;
         if (events.length > 0) this.sendEvents(w, upTo, events);
       }
+      if (w.nextRev > cur) w.catchingUp = false;
       if (this.blocked || this.closed) return;
     }
     if (this.progressPending && !this.blocked) {
@@ -207,10 +211,16 @@ export class WatchStream {
     }
   }
 
-  private collect(w: Watcher, e: MvccEvent, out: mvccpb.Event[]): void {
+  /**
+   * compacted: a catching-up watcher is served a revision at (or below) the compact revision.
+   * etcd reads it from the compacted key bucket, where that revision's tombstones are gone,
+   * and cannot read the previous values (below the compaction).
+   */
+  private collect(w: Watcher, e: MvccEvent, out: mvccpb.Event[], compacted = false): void {
     if (!inRange(w, e.kv.key)) return;
     if (e.type === EventType.PUT ? w.noPut : w.noDelete) return;
-    out.push(toPbEvent(e, w.prevKv));
+    if (compacted && e.type === EventType.DELETE) return;
+    out.push(toPbEvent(e, w.prevKv && !compacted));
   }
 
   private prevOf(e: MvccEvent): KeyValue | undefined {
