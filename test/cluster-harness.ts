@@ -179,12 +179,18 @@ export class TsetcdCluster {
 
   /** Starts `size` members bootstrapping a new cluster and waits until each serves clients. */
   static async start(t: TestContext, opts: ClusterOptions = {}): Promise<TsetcdCluster> {
-    const root = await mkdtemp(join(tmpdir(), 'tsetcd-cluster-'));
-    const c = new TsetcdCluster(root, { proxies: opts.proxies ?? false, args: opts.args ?? [], token: opts.token ?? `tok-${process.pid}-${Date.now()}`, bin: opts.bin ?? tsetcdBin });
-    t.after(() => c.close());
+    const c = await TsetcdCluster.create(t, opts);
     const size = opts.size ?? 3;
     for (let i = 0; i < size; i++) await c.addSpec();
     await Promise.all(c.members.map((_, i) => c.startMember(i, 'new')));
+    return c;
+  }
+
+  /** A cluster with no member yet (add them with addSpec + startMember). */
+  static async create(t: TestContext, opts: ClusterOptions = {}): Promise<TsetcdCluster> {
+    const root = await mkdtemp(join(tmpdir(), 'tsetcd-cluster-'));
+    const c = new TsetcdCluster(root, { proxies: opts.proxies ?? false, args: opts.args ?? [], token: opts.token ?? `tok-${process.pid}-${Date.now()}`, bin: opts.bin ?? tsetcdBin });
+    t.after(() => c.close());
     return c;
   }
 
@@ -230,9 +236,8 @@ export class TsetcdCluster {
       '--advertise-client-urls', this.clientUrl(i),
       '--listen-peer-urls', `http://127.0.0.1:${m.peerPort}`,
       '--initial-advertise-peer-urls', this.peerUrl(i),
-      '--initial-cluster', initialCluster ?? this.initialCluster(),
-      '--initial-cluster-token', this.o.token,
-      '--initial-cluster-state', state,
+      // '' leaves bootstrap to the extra flags (e.g. --discovery)
+      ...(initialCluster === '' ? [] : ['--initial-cluster', initialCluster ?? this.initialCluster(), '--initial-cluster-token', this.o.token, '--initial-cluster-state', state]),
       '--heartbeat-interval', String(heartbeatMs),
       '--election-timeout', String(electionMs),
       ...this.o.args,
@@ -308,7 +313,7 @@ export class TsetcdCluster {
   }
 
   /** The index of the member every running member agrees leads, waiting up to `budgetMs`. */
-  async leader(budgetMs = 10 * electionMs, among?: number[]): Promise<number> {
+  async leader(budgetMs = 30_000, among?: number[]): Promise<number> {
     const idx = (among ?? this.members.map((_, i) => i)).filter((i) => this.isRunning(i));
     return eventually('a leader', budgetMs, async () => {
       const st = await Promise.all(idx.map((i) => this.status(i)));

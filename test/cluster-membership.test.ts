@@ -36,6 +36,7 @@ test('membership: learner via snapshot, promote, move leader, remove, replace a 
   const lc = c.client(n, 3000);
   await eventually('learner caught up', 20_000, async () => ((await lc.get('pre/89', { serializable: true })).kvs[0]?.value.toString() === 'v89' ? true : undefined));
   assert.ok(c.members[n].logs.some((l) => l.includes('"applied snapshot"')), 'the learner installed a database snapshot');
+  assert.equal((await c.status(n))?.isLearner, true, 'status reports the learner');
   const all = await lc.get('pre/', { prefix: true, serializable: true });
   assert.equal(all.kvs.length, 90);
 
@@ -46,6 +47,7 @@ test('membership: learner via snapshot, promote, move leader, remove, replace a 
   const list1 = await cl.cluster.memberList();
   assert.equal(list1.members.length, 4);
   assert.ok(list1.members.every((m) => !m.isLearner));
+  assert.equal((await c.status(n))?.isLearner, false);
   assert.equal(list1.members.find((m) => m.ID === learnerId)?.name, c.members[n].name);
 
   // MoveLeader hands leadership to the promoted member

@@ -31,7 +31,7 @@ export class MaintenanceApi {
       raftAppliedIndex: BigInt(s.raftAppliedIndex()),
       errors: s.applier.alarmList().map((a) => `memberID:${a.memberID} alarm:${alarmName(a.alarm)} `),
       dbSizeInUse: BigInt(s.store.backend.sizeInUse()),
-      isLearner: false,
+      isLearner: s.members.get(s.memberId)?.isLearner ?? false,
     };
   }
 

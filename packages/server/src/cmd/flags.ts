@@ -35,6 +35,7 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'initial-cluster': { kind: 'string', def: 'default=http://localhost:2380', help: 'Initial cluster configuration for bootstrapping.' },
   'initial-cluster-token': { kind: 'string', def: 'etcd-cluster', help: 'Initial cluster token for the etcd cluster during bootstrap.' },
   'initial-cluster-state': { kind: 'string', def: 'new', help: "Initial cluster state ('new' or 'existing')." },
+  'discovery': { kind: 'string', def: '', help: 'Discovery URL used to bootstrap the cluster.' },
   'auto-compaction-mode': { kind: 'string', def: 'periodic', help: "Interpret 'auto-compaction-retention' one of: periodic|revision." },
   'auto-compaction-retention': { kind: 'string', def: '0', help: 'Auto compaction retention for mvcc key value store. 0 means disable auto compaction.' },
   'cert-file': { kind: 'string', def: '', help: 'Path to the client server TLS cert file.' },

@@ -134,8 +134,9 @@ async function main(): Promise<void> {
       authTokenTtlSeconds: Number(values['auth-token-ttl']),
       bcryptCost: Number(values['bcrypt-cost']),
       // the peer listener and --initial-cluster bootstrap only when asked for (single-member runs keep port 2380 free)
-      listenPeerUrls: parsedSet.has('listen-peer-urls') || parsedSet.has('initial-cluster') ? (values['listen-peer-urls'] as string[]) : undefined,
+      listenPeerUrls: parsedSet.has('listen-peer-urls') || parsedSet.has('initial-cluster') || values.discovery ? (values['listen-peer-urls'] as string[]) : undefined,
       initialCluster: parsedSet.has('initial-cluster') ? String(values['initial-cluster']) : undefined,
+      discovery: String(values.discovery || '') || undefined,
       initialClusterState: state,
       peerCertFile: String(values['peer-cert-file'] || '') || undefined,
       peerKeyFile: String(values['peer-key-file'] || '') || undefined,

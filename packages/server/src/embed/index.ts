@@ -44,6 +44,8 @@ export interface StartServerOptions {
   /** etcd --initial-cluster; with it the member bootstraps/joins a cluster (see cluster-start.ts) */
   initialCluster?: string;
   initialClusterState?: 'new' | 'existing';
+  /** etcd --discovery: bootstrap through a v2 discovery URL instead of --initial-cluster */
+  discovery?: string;
   /** peer TLS (etcd --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth) */
   peerCertFile?: string;
   peerKeyFile?: string;
@@ -108,8 +110,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
   };
   const log = cfg.logger;
   const cluster =
-    opts.initialCluster !== undefined
-      ? await planBootstrap({ ...opts, name, dataDir: cfg.dataDir, walDir: cfg.walDir, initialCluster: opts.initialCluster, initialClusterState: opts.initialClusterState ?? 'new', initialClusterToken: cfg.initialClusterToken, initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls })
+    opts.initialCluster !== undefined || opts.discovery
+      ? await planBootstrap({ ...opts, name, dataDir: cfg.dataDir, walDir: cfg.walDir, initialCluster: opts.initialCluster ?? '', initialClusterState: opts.initialClusterState ?? 'new', initialClusterToken: cfg.initialClusterToken, initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls })
       : undefined;
   const server = await EtcdServer.start(cfg, { deferPublish: true, cluster });
   server.applier.auth.configure({ tokenTtlSeconds: opts.authTokenTtlSeconds, bcryptCost: opts.bcryptCost });

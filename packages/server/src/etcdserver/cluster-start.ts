@@ -12,6 +12,8 @@ import { PeerTransport, type PeerTlsOptions } from '../rafthttp/peer-transport.j
 import { findSelf, newInitialCluster, parseInitialCluster } from '../membership/initial-cluster.js';
 import { fetchRemoteCluster, validateJoin } from '../membership/remote-cluster.js';
 import { BootstrapError } from '../membership/errors.js';
+import { joinDiscovery } from '../membership/discovery.js';
+import { computeMemberId } from './member-id.js';
 import type { ServerLogger } from './config.js';
 
 export interface ClusterStartOptions {
@@ -20,6 +22,8 @@ export interface ClusterStartOptions {
   walDir?: string;
   /** etcd --initial-cluster ("name=url,...") */
   initialCluster: string;
+  /** etcd --discovery: a v2 discovery URL; replaces --initial-cluster (token = the URL) */
+  discovery?: string;
   initialClusterState: 'new' | 'existing';
   initialClusterToken: string;
   initialAdvertisePeerUrls: string[];
@@ -47,6 +51,15 @@ export function peerTls(o: Pick<ClusterStartOptions, 'peerCertFile' | 'peerKeyFi
 export async function planBootstrap(o: ClusterStartOptions): Promise<ClusterBootstrap | undefined> {
   const walDir = o.walDir || join(o.dataDir, 'member', 'wal');
   if (await Wal.exists(walDir)) return undefined;
+  if (o.discovery) {
+    // etcd: the discovery URL is the cluster token; this member registers as "name=url,..."
+    const selfId = computeMemberId(o.initialAdvertisePeerUrls, o.discovery);
+    const selfConfig = o.initialAdvertisePeerUrls.map((u) => `${o.name}=${u}`).join(',');
+    const str = await joinDiscovery(o.discovery, selfId.toString(16), selfConfig);
+    const ic = newInitialCluster(parseInitialCluster(str), o.discovery);
+    const self = findSelf(ic, o.name, o.initialAdvertisePeerUrls);
+    return { memberId: self.id, clusterId: ic.clusterId, join: false, members: ic.members.map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: [], isLearner: false })) };
+  }
   const local = parseInitialCluster(o.initialCluster);
   if (o.initialClusterState === 'new') {
     const ic = newInitialCluster(local, o.initialClusterToken);

@@ -1,0 +1,83 @@
+// Bootstrapping through etcd's v2 discovery protocol (--discovery <url>), as etcd 3.4 does it
+// against a v2 keys API (e.g. a real etcd started with --enable-v2):
+//   1. GET  <url>/_config/size                 → how many members to wait for
+//   2. GET  <url>                              → refuse if already registered or full
+//   3. PUT  <url>/<member ID hex>?prevExist=false value="name=peerURL,..."
+//   4. poll <url>?recursive=true until `size` members registered; the first `size` by creation
+//      index form the initial cluster ("name=url,..."), with the discovery URL as cluster token.
+
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { BootstrapError } from './errors.js';
+
+/** Pause between polls while waiting for the other members to register. */
+export const discoveryPollMs = 200;
+/** Per-request budget of a discovery call. */
+export const discoveryRequestTimeoutMs = 5000;
+
+interface V2Node {
+  key: string;
+  value?: string;
+  dir?: boolean;
+  nodes?: V2Node[];
+  createdIndex?: number;
+}
+
+function call(method: string, url: URL, body?: string): Promise<{ status: number; json: { node?: V2Node; errorCode?: number; message?: string } }> {
+  const mod = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const req = mod.request(url, { method, timeout: discoveryRequestTimeoutMs, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} });
+        } catch {
+          reject(new BootstrapError(`discovery: bad answer from ${url.origin} (HTTP ${res.statusCode})`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`discovery: ${url.origin} timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function sub(durl: string, path: string, query = ''): URL {
+  const u = new URL(durl.replace(/\/$/, '') + path);
+  if (query) u.search = query;
+  return u;
+}
+
+async function members(durl: string): Promise<V2Node[]> {
+  const r = await call('GET', sub(durl, '', 'recursive=true'));
+  if (r.status === 404) return [];
+  if (r.status !== 200) throw new BootstrapError(`discovery: GET ${durl} answered HTTP ${r.status}`);
+  return (r.json.node?.nodes ?? []).filter((n) => !n.key.endsWith('/_config') && !n.dir);
+}
+
+/** Registers this member and resolves with the initial cluster ("name=url,...") once complete. */
+export async function joinDiscovery(durl: string, memberIdHex: string, selfConfig: string, stopped: () => boolean = () => false): Promise<string> {
+  const sz = await call('GET', sub(durl, '/_config/size'));
+  if (sz.status === 404) throw new BootstrapError('discovery: size key not found');
+  const size = Number(sz.json.node?.value);
+  if (!Number.isInteger(size) || size <= 0) throw new BootstrapError(`discovery: bad cluster size "${sz.json.node?.value}"`);
+  const before = await members(durl);
+  if (before.some((n) => n.key.endsWith(`/${memberIdHex}`))) throw new BootstrapError('discovery: found duplicate id');
+  if (before.length >= size) throw new BootstrapError('discovery: cluster is full');
+  const put = await call('PUT', sub(durl, `/${memberIdHex}`, 'prevExist=false'), `value=${encodeURIComponent(selfConfig)}`);
+  if (put.status !== 201 && put.status !== 200) throw new BootstrapError(`discovery: registering ${memberIdHex} failed (HTTP ${put.status}: ${put.json.message ?? ''})`);
+  for (;;) {
+    if (stopped()) throw new BootstrapError('discovery: stopped');
+    const all = await members(durl);
+    if (all.length >= size) {
+      const first = [...all].sort((a, b) => (a.createdIndex ?? 0) - (b.createdIndex ?? 0)).slice(0, size);
+      if (!first.some((n) => n.key.endsWith(`/${memberIdHex}`))) throw new BootstrapError('discovery: cluster is full');
+      return first.map((n) => n.value ?? '').join(',');
+    }
+    await new Promise((r) => setTimeout(r, discoveryPollMs));
+  }
+}

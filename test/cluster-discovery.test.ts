@@ -1,0 +1,33 @@
+// --discovery: three tsetcd members bootstrap through etcd's v2 discovery protocol, served by a
+// real etcd 3.4.23 started with --enable-v2 (the same way etcd members would).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { newInitialCluster, parseInitialCluster } from '@tsetcd/server/membership/initial-cluster';
+import { TsetcdCluster, freePort } from './cluster-harness.js';
+
+test('three members bootstrap through a v2 discovery URL served by real etcd', async (t) => {
+  const disco = await TsetcdCluster.create(t, { bin: 'etcd', args: ['--enable-v2'] });
+  await disco.addSpec('disco');
+  await disco.startMember(0, 'new');
+  const durl = `${disco.clientUrl(0)}/v2/keys/_etcd/registry/tok-${await freePort()}`;
+  const put = await fetch(`${durl}/_config/size`, { method: 'PUT', body: 'value=3', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  assert.equal(put.status, 201);
+
+  const c = await TsetcdCluster.create(t);
+  for (let i = 0; i < 3; i++) await c.addSpec();
+  await Promise.all([0, 1, 2].map((i) => c.startMember(i, 'new', '', ['--discovery', durl])));
+  const lead = await c.leader();
+  assert.ok(lead >= 0);
+  const list = await c.client([0, 1, 2]).cluster.memberList();
+  // the discovery URL is the cluster token, as in etcd
+  const want = newInitialCluster(parseInitialCluster(c.initialCluster()), durl);
+  assert.deepEqual(list.members.map((m) => m.ID).sort((a, b) => (a < b ? -1 : 1)), want.members.map((m) => m.id));
+  assert.equal(list.header.clusterId, want.clusterId);
+  await c.client(0).put('via', 'discovery');
+  assert.equal((await c.client(2).get('via')).kvs[0]?.value.toString(), 'discovery');
+
+  // a fourth member finds the cluster full
+  await c.addSpec();
+  await assert.rejects(c.startMember(3, 'new', '', ['--discovery', durl]), /discovery: cluster is full/);
+});
