@@ -78,7 +78,7 @@ test('lease, member, endpoint, alarm, defrag, user/role match etcdctl', async (t
   assert.equal(clusterLine(noLearner(added.ours.stdout, 'ours')), clusterLine(noLearner(added.real.stdout, 'real')));
   // Members are listed by ID and the learner's ID is random, so the order is normalised too.
   const sortMembers = (s: string, w: string): string => {
-    if (w === 'json') return s.replace(/"members":\[(.*)\]/, (_, m: string) => `"members":[${m.split('},{').sort().join('},{')}]`);
+    if (w === 'json') return s.replace(/"members":\[\{(.*)\}\]/, (_, m: string) => `"members":[{${m.split('},{').sort().join('},{')}}]`);
     if (w === 'fields') {
       const [head, ...blocks] = s.split(/(?="ID" : )/);
       return head + blocks.sort().join('');
