@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +60,7 @@ async function freePort(): Promise<number> {
 }
 
 /** A real etcd 3.4.23 on free ports, killed and removed by t.after. */
-async function startRealEtcd(t: { after(fn: () => unknown): void }): Promise<string> {
+async function startRealEtcd(t: { after(fn: () => unknown): void }, extraArgs: string[] = []): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tsetcd-auth-etcd-'));
   const [cport, pport] = [await freePort(), await freePort()];
   const proc: ChildProcess = spawn(
@@ -74,6 +75,7 @@ async function startRealEtcd(t: { after(fn: () => unknown): void }): Promise<str
       '--log-level', 'error',
       // bcrypt at its cheapest: the comparison is about behaviour, not hashing strength
       '--bcrypt-cost', '4',
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv() },
   );
@@ -566,11 +568,14 @@ test('JSON gateway: /v3/auth routes and the Authorization header, same statuses 
   }
 });
 
-test('bin/tsetcd: --auth-token-ttl expires idle tokens (etcdctl logs in again), --bcrypt-cost, --auth-token other than simple refused', async (t) => {
+test('bin/tsetcd: --auth-token-ttl expires idle tokens (etcdctl logs in again), --bcrypt-cost, bad --auth-token refused', async (t) => {
   const bin = new URL('../../../bin/tsetcd', import.meta.url).pathname;
-  const bad = await run(bin, ['--auth-token', 'jwt,pub-key=x,priv-key=y,sign-method=RS256', '--data-dir', join(await tempDir(t), 'd')]);
+  const bad = await run(bin, ['--auth-token', 'jwt,sign-method=RS256', '--data-dir', join(await tempDir(t), 'd')]);
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr + bad.stdout, /failed to create token provider: auth: invalid auth options/);
+  assert.match(bad.stderr + bad.stdout, /failed to create token provider: auth: missing key data/);
+  const unknown = await run(bin, ['--auth-token', 'foo', '--data-dir', join(await tempDir(t), 'd')]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr + unknown.stdout, /failed to create token provider: auth: invalid auth options/);
 
   const dir = await tempDir(t);
   const port = await freePort();
@@ -623,4 +628,51 @@ test('apply-time checks: a proposal names its caller; an old auth revision or a 
   // the server's own proposals (no caller) are not checked
   await put('/other/by-server');
   assert.equal(s.store.range(b('/other/by-server'), {}).kvs.length, 1);
+});
+
+test('JWT tokens (RS256): same etcdctl outputs as etcd 3.4.23, tokens accepted across the two, old revision refused', async (t) => {
+  const dir = await tempDir(t);
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  await writeFile(join(dir, 'pub.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+  await writeFile(join(dir, 'priv.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const spec = `jwt,pub-key=${join(dir, 'pub.pem')},priv-key=${join(dir, 'priv.pem')},sign-method=RS256,ttl=10m`;
+  const [m, real] = await Promise.all([startMember(t, { bcryptCost: 4, authToken: spec }), startRealEtcd(t, ['--auth-token', spec])]);
+  const ours = new URL(m.clientUrls[0]).host;
+  const steps: string[][] = [
+    ['user', 'add', 'root:pw'],
+    ['user', 'grant-role', 'root', 'root'],
+    ['role', 'add', 'ro'],
+    ['role', 'grant-permission', 'ro', '--prefix=true', 'read', '/app/'],
+    ['user', 'add', 'alice:apw'],
+    ['user', 'grant-role', 'alice', 'ro'],
+    ['auth', 'enable'],
+    ['--user', 'root:pw', 'put', '/app/x', '1'],
+    ['--user', 'alice:apw', 'get', '/app/x'],
+    ['--user', 'alice:apw', 'put', '/app/x', '2'],
+    ['--user', 'alice:bad', 'get', '/app/x'],
+    ['--user', 'root:pw', 'user', 'list'],
+  ];
+  for (const args of steps) {
+    const [a, e] = await Promise.all([ctl(ours, args), ctl(real, args)]);
+    assert.deepEqual(comparable(a), comparable(e), `etcdctl ${args.join(' ')}\n tsetcd: ${a.stdout}${a.stderr}\n etcd: ${e.stdout}${e.stderr}`);
+  }
+  const co = connectAuth(t, m.clientUrls[0]);
+  const ce = connectAuth(t, `http://${real}`);
+  const [tokOurs, tokEtcd] = await Promise.all([login(co, 'alice', 'apw'), login(ce, 'alice', 'apw')]);
+  const claims = (tok: string) => JSON.parse(Buffer.from(tok.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(claims(tokOurs)), Object.keys(claims(tokEtcd)));
+  assert.equal(claims(tokOurs).username, 'alice');
+  assert.equal(claims(tokOurs).revision, claims(tokEtcd).revision);
+  const get = (c: AuthClients, tok: string) => callAs(c.kv.range.bind(c.kv), etcdserverpb.RangeRequest.fromPartial({ key: b('/app/x') }), tok);
+  // same keys, same auth revision: each accepts the other's token
+  assert.equal((await get(co, tokEtcd)).kvs[0].value.toString(), '1');
+  assert.equal((await get(ce, tokOurs)).kvs[0].value.toString(), '1');
+  // a forged signature is an invalid token on both
+  const forged = tokOurs.slice(0, -4) + (tokOurs.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+  for (const c of [co, ce]) await rejectsWith(get(c, forged), 16, 'etcdserver: invalid auth token');
+  // after an auth change the JWTs carry an old revision
+  const [rootOurs, rootEtcd] = await Promise.all([login(co, 'root', 'pw'), login(ce, 'root', 'pw')]);
+  await callAs(co.auth.roleAdd.bind(co.auth), { name: 'other' }, rootOurs);
+  await callAs(ce.auth.roleAdd.bind(ce.auth), { name: 'other' }, rootEtcd);
+  for (const [c, tok] of [[co, tokOurs], [ce, tokEtcd]] as const) await rejectsWith(get(c, tok), 3, 'etcdserver: revision of auth store is old');
 });

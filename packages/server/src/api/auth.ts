@@ -53,16 +53,21 @@ export interface CallerSource {
 }
 
 export function callerOf(auth: AuthStore, call: CallerSource): string | undefined {
+  return callerInfoOf(auth, call)?.user;
+}
+
+/** The caller and the auth revision its credentials stand for (a JWT's own; otherwise now). */
+export function callerInfoOf(auth: AuthStore, call: CallerSource): Caller | undefined {
   if (!auth.isEnabled()) return undefined;
   const token = firstHeader(call.metadata['token']) ?? firstHeader(call.metadata['authorization']);
   if (token !== undefined && token !== '') {
-    const user = auth.tokens.lookup(token);
-    if (user === undefined) throw Errors.invalidAuthToken();
-    return user;
+    const info = auth.tokens.info(token);
+    if (info === undefined) throw Errors.invalidAuthToken();
+    return { user: info.user, authRevision: info.revision ?? auth.revision() };
   }
   const cn = call.peerCertificate?.subject?.CN;
   const name = Array.isArray(cn) ? cn[0] : cn;
-  return name !== undefined && name !== '' ? name : undefined;
+  return name !== undefined && name !== '' ? { user: name, authRevision: auth.revision() } : undefined;
 }
 
 /** The key-permission checks of etcd's apply_auth.go / v3_server.go, by request kind. */
@@ -123,16 +128,17 @@ export class PermissionGate {
   check(path: string, req: unknown, call: CallerSource): Caller | undefined {
     const auth = this.auth;
     if (!auth.isEnabled()) return undefined;
-    const authRevision = auth.revision();
     if (maintenanceAdminPaths.has(path)) {
       maintenanceAdmin(this, () => callerOf(auth, call));
       return undefined;
     }
     const rule = rules[path];
     if (rule === undefined) return undefined;
-    const user = callerOf(auth, call);
-    rule(this, user, req as never);
-    return user === undefined ? undefined : { user, authRevision };
+    const caller = callerInfoOf(auth, call);
+    // key checks refuse credentials from before the last auth change (a JWT's revision)
+    if (caller !== undefined && caller.authRevision < auth.revision() && keyCheckedServices.some((p) => path.startsWith(p))) throw Errors.authOldRevision();
+    rule(this, caller?.user, req as never);
+    return caller;
   }
 }
 
@@ -198,6 +204,8 @@ const rules: Record<string, Rule> = {
   '/v3electionpb.Election/Leader': (g, u, r: v3electionpb.LeaderRequest) => g.election(u, r.name),
   '/v3electionpb.Election/Observe': (g, u, r: v3electionpb.LeaderRequest) => g.election(u, r.name),
 };
+
+const keyCheckedServices = ['/etcdserverpb.KV/', '/etcdserverpb.Lease/', '/v3lockpb.', '/v3electionpb.'];
 
 const maintenanceAdminPaths = new Set([
   '/etcdserverpb.Maintenance/Defragment',

@@ -9,6 +9,9 @@ import { Buckets } from '../backend/backend.js';
 import { Errors } from '../errors.js';
 import { UnifiedPermissions } from './range-perms.js';
 import { SimpleTokenProvider, defaultTokenTtlMs } from './simple-token.js';
+import { JwtTokenProvider, parseJwtOptions } from './jwt-token.js';
+import { AuthOptionsError } from './errors.js';
+import type { TokenProvider } from './token-provider.js';
 import { defaultScryptLog2N } from './password-hash.js';
 
 export const rootUser = 'root';
@@ -48,7 +51,7 @@ export interface AuthStoreOptions {
 }
 
 export class AuthStore {
-  readonly tokens: SimpleTokenProvider;
+  private tokenProvider: TokenProvider;
   private enabled = false;
   private rev = 0n;
   private readonly users = new Map<string, authpb.User>();
@@ -63,7 +66,7 @@ export class AuthStore {
     private readonly backend: Backend,
     opts: AuthStoreOptions = {},
   ) {
-    this.tokens = new SimpleTokenProvider(opts.tokenTtlMs ?? defaultTokenTtlMs);
+    this.tokenProvider = new SimpleTokenProvider(opts.tokenTtlMs ?? defaultTokenTtlMs);
     this.applyingIndex = opts.applyingIndex ?? (() => 0);
     this.recover();
   }
@@ -75,14 +78,28 @@ export class AuthStore {
     this.enabled = en !== undefined && en.equals(enabledByte);
     const rv = b.getAux(Buckets.auth, revisionKey);
     this.rev = rv !== undefined && rv.length === revisionBytes ? rv.readBigUInt64BE(0) : 0n;
+    // a new store starts at auth revision 1, as etcd's (0 is "no credentials")
+    if (this.rev === 0n) this.commitRevision();
     for (const [k, v] of b.rangeAux(Buckets.authUsers)) this.users.set(k.toString(), authpb.User.decode(v));
     for (const [k, v] of b.rangeAux(Buckets.authRoles)) this.roles.set(k.toString(), authpb.Role.decode(v));
-    if (this.enabled) this.tokens.enable();
+    if (this.enabled) this.tokenProvider.enable();
   }
 
-  /** Server flags: --auth-token-ttl (seconds) and --bcrypt-cost (an invalid cost means the default, as etcd). */
-  configure(opts: { tokenTtlSeconds?: number; bcryptCost?: number }): void {
-    if (opts.tokenTtlSeconds !== undefined && opts.tokenTtlSeconds > 0) this.tokens.ttlMs = opts.tokenTtlSeconds * 1000;
+  /** The token kind in use (--auth-token). */
+  get tokens(): TokenProvider {
+    return this.tokenProvider;
+  }
+
+  /**
+   * Server flags: --auth-token ("simple", or "jwt,pub-key=...,priv-key=...,sign-method=...,ttl=..."),
+   * --auth-token-ttl (seconds, simple tokens) and --bcrypt-cost (an invalid cost means the
+   * default, as etcd). A bad --auth-token throws AuthOptionsError with etcd's text.
+   */
+  configure(opts: { authToken?: string; tokenTtlSeconds?: number; bcryptCost?: number }): void {
+    if (opts.authToken !== undefined) this.tokenProvider = createTokenProvider(opts.authToken, this.tokenProvider);
+    if (this.enabled) this.tokenProvider.enable();
+    // --auth-token-ttl is for simple tokens; a JWT's lifetime is its ttl option
+    if (opts.tokenTtlSeconds !== undefined && opts.tokenTtlSeconds > 0 && this.tokenProvider.kind === 'simple') this.tokenProvider.ttlMs = opts.tokenTtlSeconds * 1000;
     if (opts.bcryptCost !== undefined) this.passwordCostLog2N = scryptLog2NForBcryptCost(opts.bcryptCost);
   }
 
@@ -156,7 +173,7 @@ export class AuthStore {
     if (!root.roles.includes(rootRole)) throw Errors.rootRoleNotExist();
     this.backend.putAux(Buckets.auth, enabledKey, enabledByte);
     this.enabled = true;
-    this.tokens.enable();
+    this.tokenProvider.enable();
     this.permCache.clear();
     return { header: undefined };
   }
@@ -166,7 +183,7 @@ export class AuthStore {
     this.backend.putAux(Buckets.auth, enabledKey, disabledByte);
     this.commitRevision();
     this.enabled = false;
-    this.tokens.disable();
+    this.tokenProvider.disable();
     return { header: undefined };
   }
 
@@ -174,7 +191,7 @@ export class AuthStore {
     if (!this.enabled) throw Errors.authNotEnabled();
     const u = this.users.get(r.name);
     if (u === undefined || u.options?.noPassword === true) throw Errors.authFailed();
-    const token = this.tokens.assign(r.simpleToken, this.applyingIndex(), r.name);
+    const token = this.tokenProvider.assign(r.simpleToken, this.applyingIndex(), r.name, this.rev);
     return { header: undefined, token };
   }
 
@@ -195,7 +212,7 @@ export class AuthStore {
     this.backend.deleteAux(Buckets.authUsers, Buffer.from(r.name));
     this.commitRevision();
     this.permCache.delete(r.name);
-    this.tokens.invalidateUser(r.name);
+    this.tokenProvider.invalidateUser(r.name);
     return { header: undefined };
   }
 
@@ -204,7 +221,7 @@ export class AuthStore {
     if (u === undefined) throw Errors.userNotFound();
     this.putUser({ ...u, password: Buffer.from(r.password) });
     this.commitRevision();
-    this.tokens.invalidateUser(r.name);
+    this.tokenProvider.invalidateUser(r.name);
     return { header: undefined };
   }
 
@@ -353,4 +370,17 @@ export class AuthStore {
     assert(p !== undefined, 'no merged permissions');
     return p;
   }
+}
+
+/** etcd's NewTokenProvider: "simple" (the current one is kept) or "jwt,<options>". */
+export function createTokenProvider(spec: string, current: TokenProvider): TokenProvider {
+  const kind = spec.split(',')[0];
+  if (kind === 'simple') return current.kind === 'simple' ? current : new SimpleTokenProvider();
+  if (kind === 'jwt') return new JwtTokenProvider(parseJwtOptions(spec));
+  throw new AuthOptionsError('auth: invalid auth options');
+}
+
+/** Throws AuthOptionsError when `spec` (--auth-token) cannot make a token provider. */
+export function validateAuthTokenSpec(spec: string): void {
+  createTokenProvider(spec, new SimpleTokenProvider());
 }

@@ -3,6 +3,7 @@
 // checked on lookup and swept when tokens are assigned, so nothing keeps the process alive.
 
 import { randomInt } from 'node:crypto';
+import type { TokenInfo, TokenProvider } from './token-provider.js';
 
 export const defaultTokenTtlMs = 300_000;
 export const simpleTokenPrefixLetters = 16;
@@ -21,7 +22,8 @@ interface TokenEntry {
   expiresAtMs: number;
 }
 
-export class SimpleTokenProvider {
+export class SimpleTokenProvider implements TokenProvider {
+  readonly kind = 'simple' as const;
   private readonly tokens = new Map<string, TokenEntry>();
   private enabled = false;
   private lastSweepMs = 0;
@@ -41,12 +43,17 @@ export class SimpleTokenProvider {
     this.tokens.clear();
   }
 
-  assign(prefix: string, index: number, user: string): string {
+  assign(prefix: string, index: number, user: string, _revision?: bigint): string {
     const token = `${prefix}.${index}`;
     const now = this.now();
     if (now - this.lastSweepMs >= sweepIntervalMs) this.sweep(now);
     this.tokens.set(token, { user, expiresAtMs: now + this.ttlMs });
     return token;
+  }
+
+  info(token: string): TokenInfo | undefined {
+    const user = this.lookup(token);
+    return user === undefined ? undefined : { user, revision: undefined };
   }
 
   /** The token's user, renewing its TTL; undefined when unknown or expired. */

@@ -38,6 +38,8 @@ export interface StartServerOptions {
   keyFile?: string;
   trustedCaFile?: string;
   clientCertAuth?: boolean;
+  /** etcd --auth-token ("simple" default, or "jwt,pub-key=...,priv-key=...,sign-method=...,ttl=...") */
+  authToken?: string;
   /** etcd --auth-token-ttl (simple tokens, default 300) and --bcrypt-cost (password hash strength, default 10) */
   authTokenTtlSeconds?: number;
   bcryptCost?: number;
@@ -114,7 +116,12 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       ? await planBootstrap({ ...opts, name, dataDir: cfg.dataDir, walDir: cfg.walDir, initialCluster: opts.initialCluster ?? '', initialClusterState: opts.initialClusterState ?? 'new', initialClusterToken: cfg.initialClusterToken, initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls })
       : undefined;
   const server = await EtcdServer.start(cfg, { deferPublish: true, cluster });
-  server.applier.auth.configure({ tokenTtlSeconds: opts.authTokenTtlSeconds, bcryptCost: opts.bcryptCost });
+  try {
+    server.applier.auth.configure({ authToken: opts.authToken, tokenTtlSeconds: opts.authTokenTtlSeconds, bcryptCost: opts.bcryptCost });
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
   let listeners: ClientPortListener[] = [];
   let peers: ClusterLayer | undefined;
   let closeMember: (() => Promise<void>) | undefined;
