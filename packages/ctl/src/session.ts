@@ -3,7 +3,7 @@
 
 import type { FlagSpec, FlagValue } from './flag-set.js';
 import { goDuration } from './go-format.js';
-import { Connection, type ConnectionConfig } from './connection.js';
+import { Connection, grpcErrorText, type ConnectionConfig } from './connection.js';
 import { CtlExit, ExitCode } from './errors.js';
 import type { RunContext } from './command.js';
 import { newPrinter, type Printer } from './printers/index.js';
@@ -152,7 +152,10 @@ export class Session {
         const i = user.indexOf(':');
         if (i >= 0) cfg.user = { name: user.slice(0, i), password: user.slice(i + 1) };
         else {
-          this.out.stderr('Password: ');
+          // speakeasy.Ask: prompt on stdout, stty (echo off/on) complaining without a terminal.
+          this.out.stdout('Password: ');
+          if (!this.ctx.io.stdinIsTty) this.out.stderr("stty: 'standard input': Inappropriate ioctl for device\n".repeat(2));
+          this.out.stdout('\n');
           cfg.user = { name: user, password: (await this.readStdin()).split('\n')[0] };
         }
       }
@@ -165,6 +168,7 @@ export class Session {
     const cfg = await this.clientConfig(extraEnv);
     const c = new Connection(cfg, cfg.endpoints.length > 0 ? cfg.endpoints : ['127.0.0.1:2379']);
     this.conns.push(c);
+    await this.authenticate(c);
     return c;
   }
 
@@ -172,7 +176,19 @@ export class Session {
   async clientFor(ep: string, cfg?: ConnectionConfig): Promise<Connection> {
     const c = new Connection(cfg ?? (await this.clientConfig()), ep);
     this.conns.push(c);
+    await this.authenticate(c);
     return c;
+  }
+
+  /** clientv3.New authenticates up front: bad credentials end the command with exit code 2. */
+  private async authenticate(c: Connection): Promise<void> {
+    const user = c.cfg.user;
+    if (!user) return;
+    try {
+      await c.call(c.raw.auth.authenticate, { name: user.name, password: user.password }, c.cfg.dialTimeoutMs + c.cfg.commandTimeoutMs);
+    } catch (e) {
+      throw new CtlExit(ExitCode.BadConnection, grpcErrorText(e));
+    }
   }
 
   async readStdin(): Promise<string> {

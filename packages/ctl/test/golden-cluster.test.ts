@@ -130,6 +130,17 @@ test('lease, member, endpoint, alarm, defrag, user/role match etcdctl', async (t
   await same(tw, ['user', 'add', 'gina'], undefined, 'pw\nother\n');
   await same(tw, ['user', 'passwd', 'frank'], undefined, 'new\nnew\n');
   await same(tw, ['user', 'passwd', 'frank', '--interactive=false'], undefined, 'token rest\n');
+
+  // With authentication enabled: credentials from --user, --password, a prompt; refusals.
+  await same(tw, ['user', 'add', 'root:rootpw']);
+  await same(tw, ['auth', 'enable']);
+  await same(tw, ['get', 'seed']);
+  await same(tw, ['--user', 'root:rootpw', 'get', 'seed', '-w', 'json']);
+  await same(tw, ['--user', 'root', '--password', 'rootpw', 'put', 'authed', 'v']);
+  await same(tw, ['--user', 'root', 'get', 'authed'], undefined, 'rootpw\n');
+  await same(tw, ['--user', 'root:wrong', 'get', 'seed']);
+  await same(tw, ['--user', 'nobody:x', 'get', 'seed']);
+  await same(tw, ['--user', 'root:rootpw', 'auth', 'disable']);
 });
 
 test('snapshot save and status match etcdctl', async (t) => {
