@@ -60,6 +60,39 @@ test('staged writes are visible at once and committed in batches', async (t) => 
   assert.deepEqual(entries(be.range(Buckets.key)), [['b', '22'], ['d', '4']]);
 });
 
+test('batch commits run on the LMDB write thread: in-flight batches stay readable, later commits never overtake them', async (t) => {
+  const path = join(tmpDir(t), 'db');
+  const be = Backend.open({ path, batchIntervalMs: 60_000, batchLimitOps: 3 });
+  be.put(Buckets.key, b('a'), b('1'));
+  be.put(Buckets.key, b('b'), b('1'));
+  be.putAux(Buckets.lease, 'l', b('x'));
+  be.setConsistentIndex(3);
+  be.commitIfFull();
+  assert.equal(be.committingCount(), 1, 'the full batch went to the write thread');
+  assert.equal(be.pendingCount(), 0);
+  assert.equal(be.get(Buckets.key, b('a'))?.toString(), '1');
+  assert.deepEqual(entries(be.range(Buckets.key)), [['a', '1'], ['b', '1']]);
+  assert.deepEqual(be.bucketNames().filter((n) => n === Buckets.lease), [Buckets.lease]);
+  // newer writes to the same keys, committed while the first batch is in flight
+  be.put(Buckets.key, b('a'), b('2'));
+  be.delete(Buckets.key, b('b'));
+  be.put(Buckets.key, b('c'), b('3'));
+  be.setConsistentIndex(4);
+  be.commitSync();
+  assert.equal(be.committingCount(), 2, 'queued behind the in-flight batch');
+  assert.deepEqual(entries(be.range(Buckets.key)), [['a', '2'], ['c', '3']]);
+  assert.equal(be.get(Buckets.key, b('b')), undefined);
+  await be.commitDurable();
+  assert.equal(be.committingCount(), 0);
+  assert.deepEqual(entries(be.range(Buckets.key)), [['a', '2'], ['c', '3']]);
+  await be.close();
+  const be2 = Backend.open(path);
+  t.after(() => be2.close());
+  assert.equal(be2.consistentIndex(), 4);
+  assert.deepEqual(entries(be2.range(Buckets.key)), [['a', '2'], ['c', '3']]);
+  assert.deepEqual(entries(be2.rangeAux(Buckets.lease)), [['l', 'x']]);
+});
+
 test('aux buckets and the consistent index survive reopen', async (t) => {
   const path = join(tmpDir(t), 'db');
   const be = Backend.open(path);

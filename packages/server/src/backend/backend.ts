@@ -3,6 +3,12 @@
 // immediately; the batch is committed in one LMDB transaction on an interval or once it holds
 // enough operations, never per request. Everything staged before a commit (KV data, aux
 // buckets, the consistent index) lands in the same transaction.
+//
+// Batch commits run on LMDB's write thread (an async transaction), so the event loop never waits
+// for the disk: a committing batch stays readable from memory ("in flight") until LMDB reports it
+// committed. commitSync() commits on the event loop; while a batch is in flight it queues behind
+// it instead (LMDB commits async transactions in order, a synchronous one could overtake them).
+// commitDurable() waits for everything to be committed and flushed (before releasing the WAL).
 
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -44,6 +50,8 @@ interface PendingWrite {
   value: Buffer | null;
 }
 
+type StagedWrites = Map<string, Map<string, PendingWrite>>;
+
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(`backend invariant violated: ${msg}`);
 }
@@ -55,7 +63,11 @@ export class Backend {
   private env: RootDatabase;
   private dbs = new Map<string, Database<Buffer, Buffer>>();
   /** bucket -> latin1(key) -> staged write */
-  private pending = new Map<string, Map<string, PendingWrite>>();
+  private pending: StagedWrites = new Map();
+  /** batches handed to LMDB's write thread, oldest first, until their transaction committed */
+  private inflight: StagedWrites[] = [];
+  private inflightDone: Promise<void> = Promise.resolve();
+  private asyncFailure: Error | undefined;
   private pendingOps = 0;
   private consistentIdx: number;
   private consistentIdxDirty = false;
@@ -75,7 +87,7 @@ export class Backend {
     this.env = Backend.openEnv(this.path);
     const ci = this.db(Buckets.meta).getBinary(metaConsistentIndexKey);
     this.consistentIdx = ci === undefined ? 0 : Number(ci.readBigUInt64BE(0));
-    this.timer = setInterval(() => this.commitSync(), this.batchIntervalMs);
+    this.timer = setInterval(() => this.commitAsync(), this.batchIntervalMs);
     this.timer.unref();
   }
 
@@ -110,6 +122,7 @@ export class Backend {
 
   private checkOpen(): void {
     if (this.closed) throw new BackendClosedError();
+    if (this.asyncFailure !== undefined) throw this.asyncFailure;
   }
 
   // ---- generic bucket access (used by mvcc for the key bucket, and by the aux API) ----
@@ -140,7 +153,26 @@ export class Backend {
       const p = m.get(key.toString('latin1'));
       if (p !== undefined) return p.value ?? undefined;
     }
+    for (let i = this.inflight.length - 1; i >= 0; i--) {
+      const f = this.inflight[i].get(bucket);
+      if (f === undefined || f.size === 0) continue;
+      const p = f.get(key.toString('latin1'));
+      if (p !== undefined) return p.value ?? undefined;
+    }
     return this.db(bucket).getBinary(key);
+  }
+
+  /** Staged writes of a bucket not yet committed: in-flight batches overlaid by the pending one. */
+  private stagedOf(bucket: string): Iterable<PendingWrite> | undefined {
+    const m = this.pending.get(bucket);
+    if (this.inflight.length === 0) return m?.values();
+    const merged = new Map<string, PendingWrite>();
+    for (const batch of this.inflight) {
+      const f = batch.get(bucket);
+      if (f !== undefined) for (const [k, p] of f) merged.set(k, p);
+    }
+    if (m !== undefined) for (const [k, p] of m) merged.set(k, p);
+    return merged.values();
   }
 
   /**
@@ -151,9 +183,9 @@ export class Backend {
     this.checkOpen();
     const out: Array<[Buffer, Buffer]> = [];
     const staged: PendingWrite[] = [];
-    const m = this.pending.get(bucket);
+    const m = this.stagedOf(bucket);
     if (m !== undefined) {
-      for (const p of m.values()) {
+      for (const p of m) {
         if (start !== undefined && Buffer.compare(p.key, start) < 0) continue;
         if (end !== undefined && Buffer.compare(p.key, end) >= 0) continue;
         staged.push(p);
@@ -227,6 +259,11 @@ export class Backend {
     return this.pendingOps;
   }
 
+  /** Batches handed to LMDB's write thread and not yet committed (tests). */
+  committingCount(): number {
+    return this.inflight.length;
+  }
+
   /** Number of LMDB transactions committed so far (metrics/tests). */
   commitCount(): number {
     return this.commits;
@@ -247,45 +284,97 @@ export class Backend {
 
   /** Commits now if the batch reached its op limit (unless held). Called at transaction boundaries. */
   commitIfFull(): void {
-    if (this.pendingOps >= this.batchLimitOps && this.holds === 0) this.commitSync();
+    if (this.pendingOps >= this.batchLimitOps && this.holds === 0) this.commitAsync();
   }
 
-  /** Commits every staged write (and the consistent index) in one LMDB transaction. */
-  commitSync(): void {
-    if (this.closed) return;
-    if (this.pendingOps === 0 && !this.consistentIdxDirty) return;
+  private hasStaged(): boolean {
     // While a defragment copies the file, writes stay staged; they are committed to the new
     // file right after the swap.
-    if (this.defragging) return;
+    return !this.closed && !this.defragging && (this.pendingOps > 0 || this.consistentIdxDirty);
+  }
+
+  /** Takes the pending batch (and the consistent index, -1 if unchanged) out for a commit. */
+  private takePending(): { batch: StagedWrites; ci: number } {
     failpoint('backendBeforeCommit');
-    const pending = this.pending;
+    const batch = this.pending;
     const ci = this.consistentIdxDirty ? this.consistentIdx : -1;
-    this.env.transactionSync(() => {
-      for (const [bucket, m] of pending) {
-        const db = this.db(bucket);
-        for (const p of m.values()) {
-          if (p.value === null) db.removeSync(p.key);
-          else db.putSync(p.key, p.value);
-        }
-      }
-      if (ci >= 0) {
-        const b = Buffer.allocUnsafe(8);
-        b.writeBigUInt64BE(BigInt(ci), 0);
-        this.db(Buckets.meta).putSync(metaConsistentIndexKey, b);
-      }
-    });
     this.pending = new Map();
     this.pendingOps = 0;
     this.consistentIdxDirty = false;
     this.commits++;
+    return { batch, ci };
+  }
+
+  /** Writes a batch inside the current LMDB write transaction. */
+  private writeBatch(batch: StagedWrites, ci: number): void {
+    for (const [bucket, m] of batch) {
+      const db = this.db(bucket);
+      for (const p of m.values()) {
+        if (p.value === null) db.removeSync(p.key);
+        else db.putSync(p.key, p.value);
+      }
+    }
+    if (ci >= 0) {
+      const b = Buffer.allocUnsafe(8);
+      b.writeBigUInt64BE(BigInt(ci), 0);
+      this.db(Buckets.meta).putSync(metaConsistentIndexKey, b);
+    }
+  }
+
+  /**
+   * Commits every staged write (and the consistent index) in one LMDB transaction, on the event
+   * loop — or, while a batch is in flight on LMDB's write thread, queued behind it.
+   */
+  commitSync(): void {
+    if (!this.hasStaged()) return;
+    if (this.inflight.length > 0) {
+      this.commitAsync();
+      return;
+    }
+    const { batch, ci } = this.takePending();
+    this.env.transactionSync(() => this.writeBatch(batch, ci));
     failpoint('backendAfterCommit');
   }
 
-  /** Commits now (after a running defragment, if any). */
+  /** Hands the staged batch to LMDB's write thread; it stays readable from memory until committed. */
+  private commitAsync(): void {
+    if (!this.hasStaged()) return;
+    const { batch, ci } = this.takePending();
+    this.inflight.push(batch);
+    const committed = this.env.transaction(() => this.writeBatch(batch, ci));
+    this.inflightDone = Promise.all([this.inflightDone, committed]).then(
+      () => {
+        // transactions commit in order: this batch is the oldest in flight
+        assert(this.inflight[0] === batch, 'async commits resolved out of order');
+        this.inflight.shift();
+        failpoint('backendAfterCommit');
+      },
+      (err: unknown) => {
+        // the batch is lost from the database: no later read or commit may pretend otherwise
+        this.asyncFailure ??= err instanceof Error ? err : new Error(String(err));
+      },
+    );
+  }
+
+  /** Resolves once no batch is in flight (every batch handed to LMDB's write thread committed). */
+  private async settled(): Promise<void> {
+    while (this.inflight.length > 0 && this.asyncFailure === undefined) await this.inflightDone;
+    if (this.asyncFailure !== undefined) throw this.asyncFailure;
+  }
+
+  /** Commits now (after a running defragment, if any); resolves once committed. */
   async forceCommit(): Promise<void> {
     this.checkOpen();
     if (this.defragDone !== undefined) await this.defragDone.catch(() => undefined);
+    await this.settled();
     this.commitSync();
+    await this.settled();
+  }
+
+  /** Commits everything staged and waits until it is flushed to disk (e.g. before releasing WAL segments). */
+  async commitDurable(): Promise<void> {
+    await this.forceCommit();
+    await this.env.flushed;
   }
 
   // ---- size, hash, snapshot, defragment ----
@@ -317,6 +406,7 @@ export class Backend {
       names.push((Buffer.isBuffer(key) ? key.toString('latin1') : String(key)).replace(/\0$/, ''));
     }
     for (const b of this.pending.keys()) if (!names.includes(b)) names.push(b);
+    for (const batch of this.inflight) for (const b of batch.keys()) if (!names.includes(b)) names.push(b);
     return names.sort();
   }
 
@@ -340,7 +430,9 @@ export class Backend {
   async copyTo(file: string, compact = false): Promise<void> {
     this.checkOpen();
     if (this.defragDone !== undefined) await this.defragDone.catch(() => undefined);
+    await this.settled();
     this.commitSync();
+    await this.settled();
     mkdirSync(dirname(file), { recursive: true });
     rmSync(file, { force: true });
     await this.backupToFile(file, compact);
@@ -375,7 +467,9 @@ export class Backend {
   }
 
   private async doDefragment(): Promise<void> {
+    await this.settled();
     this.commitSync();
+    await this.settled();
     this.defragging = true;
     const tmp = join(this.path, 'defrag.mdb.tmp');
     try {
@@ -403,7 +497,10 @@ export class Backend {
     this.timer = undefined;
     if (this.defragDone !== undefined) await this.defragDone.catch(() => undefined);
     if (this.closed) return;
+    await this.settled().catch(() => undefined);
+    if (this.closed) return;
     this.commitSync();
+    await this.settled().catch(() => undefined);
     this.closed = true;
     this.dbs.clear();
     await this.env.close();

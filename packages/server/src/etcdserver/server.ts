@@ -400,7 +400,7 @@ export class EtcdServer {
     try {
       const index = this.appliedIndex;
       this.log.info('triggering snapshot', { 'local-member-id': idToHex(this.memberId), 'local-member-applied-index': index, 'local-member-snapshot-index': this.snapshotIndex, 'local-member-snapshot-count': this.cfg.snapshotCount });
-      this.store.backend.commitSync();
+      await this.store.backend.commitDurable();
       const snap = this.storage.createSnapshot(index, this.node.status().confState, new Uint8Array(0));
       await this.snapshotter.save(snap);
       await this.wal.saveSnapshotMarker({ index, term: snap.metadata.term });
