@@ -129,6 +129,8 @@ interface Side {
   extraWatches: WatchSession[];
   /** lease IDs chosen by this server, by the step's name for them */
   leases: Map<string, bigint>;
+  /** this member (from the member list step) */
+  self?: etcdserverpb.Member;
 }
 
 interface Step {
@@ -210,8 +212,18 @@ const maint = {
   memberList: (): Step['run'] => async (s) => {
     const r = await unary<etcdserverpb.MemberListRequest, etcdserverpb.MemberListResponse>(s.c.cluster, 'memberList', {});
     if (!isError(r)) for (const m of r.members) s.norm.memberIds.add(m.ID);
+    if (!isError(r)) s.self = r.members[0];
     return r;
   },
+  alarm: (action: number, alarm: number, member: 'self' | bigint): Step['run'] => (s) =>
+    unary(s.c.maintenance, 'alarm', P.AlarmRequest.fromPartial({ action, alarm, memberID: member === 'self' ? s.self!.ID : member })),
+  moveLeader: (target: 'self' | bigint): Step['run'] => (s) => unary(s.c.maintenance, 'moveLeader', { targetID: target === 'self' ? s.self!.ID : target }),
+  defragment: (): Step['run'] => (s) => unary(s.c.maintenance, 'defragment', {}),
+  memberRemove: (ID: bigint): Step['run'] => (s) => unary(s.c.cluster, 'memberRemove', { ID }),
+  memberUpdate: (ID: bigint): Step['run'] => (s) => unary(s.c.cluster, 'memberUpdate', { ID, peerURLs: ['http://127.0.0.1:1'] }),
+  memberPromote: (ID: 'self' | bigint): Step['run'] => (s) => unary(s.c.cluster, 'memberPromote', { ID: ID === 'self' ? s.self!.ID : ID }),
+  memberAddExisting: (): Step['run'] => (s) => unary(s.c.cluster, 'memberAdd', { peerURLs: s.self!.peerURLs, isLearner: false }),
+  memberAddBadUrl: (): Step['run'] => (s) => unary(s.c.cluster, 'memberAdd', { peerURLs: ['not a url'], isLearner: true }),
 };
 
 const watch = {
@@ -481,6 +493,40 @@ function scriptedSteps(): Step[] {
   add('compact an older revision', kv.compact(4n));
   add('compact non-physical at revision 8', kv.compact(8n, false));
   add('status after compactions', maint.status());
+
+  // alarms, maintenance and membership errors
+  const AA = P.AlarmRequest_AlarmAction;
+  const AT = P.AlarmType;
+  add('activate NOSPACE', maint.alarm(AA.ACTIVATE, AT.NOSPACE, 'self'));
+  add('alarm list with NOSPACE', maint.alarmList());
+  add('put under NOSPACE', put('k/nospace', 'x'));
+  add('txn with a put under NOSPACE', kv.txn({ success: [reqPut('k/nospace', 'x')] }));
+  add('read-only txn under NOSPACE', kv.txn({ success: [reqRange('k/a')] }));
+  add('delete under NOSPACE', kv.del({ key: b('k/a1') }));
+  add('txn with only a delete under NOSPACE', kv.txn({ success: [reqDel('k/a2')] }));
+  add('txn with a nested put under NOSPACE', kv.txn({ success: [reqTxn({ success: [reqPut('k/nested-nospace', 'x')] })] }));
+  add('txn with a put in the branch not taken under NOSPACE', kv.txn({ compare: [cmpVersion('k/a', R.LESS, 0n)], success: [reqRange('k/a')], failure: [reqPut('k/nospace', 'x')] }));
+  add('lease grant under NOSPACE', lease.grant(7000n, 600n));
+  add('range under NOSPACE', kv.range({ key: b('k/a') }));
+  add('status under NOSPACE', maint.status());
+  add('deactivate NOSPACE', maint.alarm(AA.DEACTIVATE, AT.NOSPACE, 'self'));
+  add('deactivate an alarm that is not raised', maint.alarm(AA.DEACTIVATE, AT.CORRUPT, 'self'));
+  add('activate an alarm for another member', maint.alarm(AA.ACTIVATE, AT.NOSPACE, 42n));
+  add('alarm list with a foreign alarm', maint.alarmList());
+  add('put with a foreign member NOSPACE', put('k/nospace', 'x'));
+  add('deactivate the foreign alarm', maint.alarm(AA.DEACTIVATE, AT.NOSPACE, 42n));
+  add('activate alarm NONE', maint.alarm(AA.ACTIVATE, AT.NONE, 'self'));
+  add('alarm list at the end', maint.alarmList());
+  add('move leader to an unknown member', maint.moveLeader(4242n));
+  add('move leader to itself', maint.moveLeader('self'));
+  add('defragment', maint.defragment());
+  add('remove an unknown member', maint.memberRemove(4242n));
+  add('update an unknown member', maint.memberUpdate(4242n));
+  add('promote an unknown member', maint.memberPromote(4242n));
+  add('promote a voting member', maint.memberPromote('self'));
+  add('add a member with existing peer URLs', maint.memberAddExisting());
+  add('add a member with a bad URL', maint.memberAddBadUrl());
+  add('member list at the end', maint.memberList());
   return steps;
 }
 

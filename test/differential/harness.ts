@@ -199,12 +199,14 @@ export function normalise(v: unknown, ctx: NormaliseContext, parentKey = '', par
   if (Buffer.isBuffer(v)) return v.toString('latin1');
   if (typeof v === 'bigint') {
     if ((parentKey === 'ID' || parentKey === 'lease') && ctx.serverLeaseIds.has(v)) return ctx.labels.label(v, 'lease');
-    if ((parentKey === 'ID' || parentKey === 'memberId' || parentKey === 'leader') && ctx.memberIds.has(v)) return ctx.labels.label(v, 'member');
+    if ((parentKey === 'ID' || parentKey === 'memberId' || parentKey === 'memberID' || parentKey === 'leader') && ctx.memberIds.has(v)) return ctx.labels.label(v, 'member');
     return v;
   }
   if (typeof v === 'string') {
     let s = v;
     for (const p of ctx.ports) s = s.split(`:${p}`).join(':<port>');
+    // member IDs inside texts (status errors: "memberID:<id> alarm:NOSPACE")
+    for (const id of ctx.memberIds) s = s.split(`memberID:${id} `).join(`memberID:${ctx.labels.label(id, 'member')} `);
     return s;
   }
   if (v !== null && typeof v === 'object') {

@@ -47,7 +47,8 @@ export class ClusterApi {
   /** Maintenance.MoveLeader: hand leadership to another voter and wait for it. */
   async moveLeader(r: etcdserverpb.MoveLeaderRequest): Promise<etcdserverpb.MoveLeaderResponse> {
     await this.ops().moveLeader(r.targetID);
-    return { header: this.s.header() };
+    // etcd 3.4 answers without a response header
+    return { header: undefined };
   }
 
   memberList(): etcdserverpb.MemberListResponse {

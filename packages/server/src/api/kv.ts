@@ -56,7 +56,8 @@ export class KvApi {
   /** etcd's quota check: writes fail with NOSPACE once the alarm is raised or the backend is over quota. */
   private async checkQuota(): Promise<void> {
     const s = this.s;
-    if (s.applier.hasAlarm(etcdserverpb.AlarmType.NOSPACE)) throw Errors.noSpace();
+    // (a raised NOSPACE alarm alone does not stop the request here: as in etcd, it goes through
+    // raft and the applier refuses it)
     if (s.cfg.quotaBackendBytes > 0 && this.dbSize() > s.cfg.quotaBackendBytes) {
       await s
         .propose({ alarm: { action: etcdserverpb.AlarmRequest_AlarmAction.ACTIVATE, memberID: s.memberId, alarm: etcdserverpb.AlarmType.NOSPACE } })

@@ -13,7 +13,7 @@ export class LeaseApi {
 
   async grant(r: etcdserverpb.LeaseGrantRequest): Promise<etcdserverpb.LeaseGrantResponse> {
     const s = this.s;
-    if (s.applier.hasAlarm(etcdserverpb.AlarmType.NOSPACE)) throw Errors.noSpace();
+    // (under NOSPACE the grant goes through raft and the applier refuses it, as in etcd)
     let id = r.ID;
     // no ID given: choose a positive one
     while (id === noLease) id = s.nextId() & positiveMask;

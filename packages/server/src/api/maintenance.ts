@@ -55,7 +55,8 @@ export class MaintenanceApi {
     this.s.log.info('starting defragment');
     await this.s.store.backend.defragment();
     this.s.log.info('finished defragment');
-    return { header: this.s.header() };
+    // etcd 3.4 answers without a response header
+    return { header: undefined };
   }
 
   /**
@@ -91,8 +92,8 @@ export class MaintenanceApi {
     if (!s.isLeader()) throw Errors.notLeader();
     const m = s.members.get(r.targetID);
     if (m === undefined || m.isLearner) throw Errors.badLeaderTransferee();
-    // the only voter is already the leader: nothing to transfer
-    return { header: s.header() };
+    // the only voter is already the leader: nothing to transfer (etcd 3.4 answers without a header)
+    return { header: undefined };
   }
 
   memberList(): etcdserverpb.MemberListResponse {

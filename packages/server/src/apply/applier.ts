@@ -256,8 +256,7 @@ export class Applier {
   }
 
   txn(r: etcdserverpb.TxnRequest): etcdserverpb.TxnResponse {
-    const hasWrite = txnHasWrite(r);
-    if (hasWrite) this.checkNoSpace();
+    if (txnCostsQuota(r)) this.checkNoSpace();
     const txn = this.store.write();
     let resp: etcdserverpb.TxnResponse;
     try {
@@ -344,6 +343,8 @@ export class Applier {
   // ---- leases ----
 
   private leaseGrant(r: etcdserverpb.LeaseGrantRequest): etcdserverpb.LeaseGrantResponse {
+    // etcd's capped applier refuses lease grants under NOSPACE
+    this.checkNoSpace();
     const l = this.lessor.grant(r.ID, Number(r.TTL));
     return { header: header(this.store.currentRevision()), ID: l.id, TTL: BigInt(l.ttlSeconds), error: '' };
   }
@@ -372,7 +373,7 @@ export class Applier {
         resp.alarms = this.alarms.map((a) => ({ memberID: a.memberID, alarm: a.alarm }));
         break;
       case AlarmAction.ACTIVATE: {
-        if (r.alarm === AlarmType.NONE) break;
+        // (etcd stores any alarm type, NONE included; only NOSPACE and CORRUPT have effects)
         const rec = { memberID: r.memberID, alarm: r.alarm };
         if (!this.alarms.some((a) => a.memberID === rec.memberID && a.alarm === rec.alarm)) {
           this.alarms.push(rec);
@@ -394,14 +395,10 @@ export class Applier {
   }
 }
 
-function txnHasWrite(r: etcdserverpb.TxnRequest): boolean {
-  const ops = (xs: RequestOp[]): boolean =>
-    xs.some((op) => {
-      const q = op.request;
-      if (q?.$case === 'requestPut' || q?.$case === 'requestDeleteRange') return true;
-      return q?.$case === 'requestTxn' && txnHasWrite(q.value);
-    });
-  return ops(r.success) || ops(r.failure);
+/** etcd's quota cost of a txn is that of its top-level puts (deletes and nested txns are free). */
+function txnCostsQuota(r: etcdserverpb.TxnRequest): boolean {
+  const puts = (xs: RequestOp[]): boolean => xs.some((op) => op.request?.$case === 'requestPut');
+  return puts(r.success) || puts(r.failure);
 }
 
 function cmp(a: bigint, b: bigint): number {

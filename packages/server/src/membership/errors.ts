@@ -14,8 +14,8 @@ export class BootstrapError extends Error {
 const kind = (code: string, grpcCode: number, message: string) => (): ServerError => new ServerError(code, grpcCode, message);
 
 export const MemberErrors = {
-  memberExists: kind('ERR_MEMBER_EXIST', GrpcCode.AlreadyExists, 'etcdserver: member ID already exist'),
-  peerUrlExists: kind('ERR_PEER_URL_EXIST', GrpcCode.AlreadyExists, 'etcdserver: Peer URLs already exists'),
+  memberExists: kind('ERR_MEMBER_EXIST', GrpcCode.FailedPrecondition, 'etcdserver: member ID already exist'),
+  peerUrlExists: kind('ERR_PEER_URL_EXIST', GrpcCode.FailedPrecondition, 'etcdserver: Peer URLs already exists'),
   notEnoughStarted: kind('ERR_MEMBER_NOT_ENOUGH_STARTED', GrpcCode.FailedPrecondition, 'etcdserver: re-configuration failed due to not enough started members'),
   badUrls: kind('ERR_MEMBER_BAD_URLS', GrpcCode.InvalidArgument, 'etcdserver: given member URLs are invalid'),
   notFound: kind('ERR_MEMBER_NOT_FOUND', GrpcCode.NotFound, 'etcdserver: member not found'),
