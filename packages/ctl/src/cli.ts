@@ -33,7 +33,17 @@ function cobraExtras(): CommandDef[] {
       short: 'Help about any command',
       run: (ctx) => {
         let cmd: Command = ctx.cmd.root();
-        for (const a of ctx.args) cmd = cmd.findChild(a) ?? cmd;
+        for (const a of ctx.args) {
+          const next = cmd.findChild(a);
+          if (!next && cmd !== ctx.cmd.root()) break;
+          if (!next) {
+            // cobra: unknown topic, then the root's usage (its help flag not yet added).
+            ctx.out.stderr(`Unknown help topic [\`${ctx.args.join(' ')}\`]\n`);
+            ctx.out.stdout(ctx.cmd.root().usage(false));
+            return;
+          }
+          cmd = next;
+        }
         ctx.out.stdout(cmd.usage());
       },
     },

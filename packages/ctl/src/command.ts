@@ -78,8 +78,8 @@ export class Command {
     return { name: 'help', short: 'h', kind: 'bool', def: 'false', usage: `help for ${this.name}` };
   }
 
-  localFlags(): FlagSpec[] {
-    return [...(this.def.flags ?? []), ...(this.def.persistentFlags ?? []), this.helpFlag()];
+  localFlags(withHelp = true): FlagSpec[] {
+    return [...(this.def.flags ?? []), ...(this.def.persistentFlags ?? []), ...(withHelp ? [this.helpFlag()] : [])];
   }
 
   inheritedFlags(): FlagSpec[] {
@@ -105,7 +105,7 @@ export class Command {
   }
 
   /** etcdctl's usage text (help.go's template, through text/tabwriter). */
-  usage(): string {
+  usage(withHelpFlag = true): string {
     const root = this.root();
     let t = 'NAME:\n';
     t += this.parent ? `\t${this.nameFrom(root)} - ${this.def.short}\n` : `\t${this.name} - ${this.def.short}\n`;
@@ -120,7 +120,7 @@ export class Command {
       t += '\nDESCRIPTION:\n';
       for (const line of this.def.long.replace(/^[\n\t ]+|[\n\t ]+$/g, '').split('\n')) t += `\t${line}\n`;
     }
-    t += `\nOPTIONS:\n${flagUsages(this.localFlags())}`;
+    t += `\nOPTIONS:\n${flagUsages(this.localFlags(withHelpFlag))}`;
     const inherited = this.inheritedFlags();
     if (inherited.length > 0) t += `\nGLOBAL OPTIONS:\n${flagUsages(inherited)}`;
     t += '\n';

@@ -90,6 +90,9 @@ test('put/get/del/txn/compaction match etcdctl byte for byte', async (t) => {
     ['member', 'list', '-h'],
     ['put', '--help'],
     ['endpoint', 'health', '--help'],
+    ['help', 'get'],
+    ['help', 'bogus'],
+    ['help', 'lease', 'bogus'],
   ];
   // Reads leave the state alone, so they run a few at a time.
   const readBatch = 6;
