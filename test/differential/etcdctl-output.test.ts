@@ -9,6 +9,8 @@ import { spawn } from 'node:child_process';
 import { startEtcd, startTsetcd, type Endpoints } from './harness.js';
 
 const commandTimeoutMs = 15_000;
+/** how long a watch command listens before it is interrupted */
+const watchListenMs = 1500;
 
 interface Output {
   code: number | null;
@@ -16,7 +18,8 @@ interface Output {
   stderr: string;
 }
 
-function etcdctl(endpoint: string, args: string[], stdin = ''): Promise<Output> {
+/** Runs etcdctl; killAfterMs ends a command that never exits by itself (watch) with SIGINT. */
+function etcdctl(endpoint: string, args: string[], stdin = '', killAfterMs?: number): Promise<Output> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ETCDCTL_API: '3' };
     const p = spawn('etcdctl', ['--endpoints', endpoint, '--dial-timeout', '3s', '--command-timeout', '5s', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -25,9 +28,11 @@ function etcdctl(endpoint: string, args: string[], stdin = ''): Promise<Output> 
     p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => p.kill('SIGKILL'), commandTimeoutMs);
+    const stopper = killAfterMs === undefined ? undefined : setTimeout(() => p.kill('SIGINT'), killAfterMs);
     p.on('error', reject);
     p.on('close', (code) => {
       clearTimeout(timer);
+      if (stopper) clearTimeout(stopper);
       resolve({ code, stdout, stderr });
     });
     // etcdctl may exit without reading its input
@@ -89,7 +94,7 @@ test('differential: the real etcdctl prints the same for etcd 3.4.23 and tsetcd'
 
   // Each command: args, optional stdin, and an optional hook learning a server-chosen ID.
   // unordered: etcd prints in Go map order, so lines are compared sorted
-  type Cmd = { args: string[] | ((ids: Ids) => string[]); stdin?: string; learn?: (out: string, ids: Ids) => void; unordered?: boolean };
+  type Cmd = { args: string[] | ((ids: Ids) => string[]); stdin?: string; learn?: (out: string, ids: Ids) => void; unordered?: boolean; killAfterMs?: number };
   const learnLease = (label: string) => (out: string, ids: Ids) => {
     const m = /lease ([0-9a-f]+) granted/.exec(out);
     if (m) ids.add(BigInt(`0x${m[1]}`), label);
@@ -152,11 +157,32 @@ test('differential: the real etcdctl prints the same for etcd 3.4.23 and tsetcd'
     { args: ['put', '', 'v'] },
     { args: ['get', '--from-key', ''] },
     { args: ['version'] },
+    { args: ['put', 'w1', 'a'] },
+    { args: ['put', 'w1', 'b'] },
+    { args: ['del', 'w1'] },
+    { args: ['watch', 'w1', '--rev', '1', '--prev-kv'], killAfterMs: watchListenMs },
+    { args: ['watch', 'w', '--prefix', '--rev', '1', '-w', 'json'], killAfterMs: watchListenMs },
+    { args: ['watch', 'w1', '--rev', '2'], killAfterMs: watchListenMs },
+    { args: ['put', 'w1', 'c', '--ignore-value'] },
+    { args: ['put', 'foo', '--ignore-value', '--prev-kv'] },
+    { args: ['put', 'foo', 'x', '--ignore-lease'] },
+    { args: ['get', 'foo', '--consistency=s', '-w', 'json'] },
+    { args: ['get', 'foo', '--rev=-1'] },
+    { args: ['del', 'a', '--from-key', '--prev-kv'] },
+    { args: ['compaction', '--physical', '4'] },
+    { args: ['defrag'] },
+    { args: ['alarm', 'disarm'] },
+    { args: ['member', 'remove', '1234'] },
+    { args: ['member', 'update', '1234', '--peer-urls=http://127.0.0.1:1'] },
+    { args: ['member', 'promote', '1234'] },
+    { args: ['move-leader', '1234'] },
+    { args: ['lock', 'mylock', 'echo', 'locked'] },
+    { args: ['get', 'mylock', '--prefix', '--count-only', '-w', 'fields'] },
   ];
   let i = 0;
   for (const cmd of cmds) {
     const argsOf = (ids: Ids) => (typeof cmd.args === 'function' ? cmd.args(ids) : cmd.args);
-    const outs = await Promise.all(sides.map((s) => etcdctl(s.ep.client, argsOf(s.ids), cmd.stdin)));
+    const outs = await Promise.all(sides.map((s) => etcdctl(s.ep.client, argsOf(s.ids), cmd.stdin, cmd.killAfterMs)));
     outs.forEach((o, j) => cmd.learn?.(o.stdout, sides[j].ids));
     const sortLines = (x: string) => (cmd.unordered ? x.split('\n').sort().join('\n') : x);
     const [want, got] = outs.map((o, j) => ({ code: o.code, stdout: sortLines(sides[j].ids.normalise(o.stdout)), stderr: sides[j].ids.normalise(o.stderr) }));
