@@ -450,6 +450,15 @@ function scriptedSteps(): Step[] {
   add('watch from-key with prev_kv', watch.create({ key: b('k/m'), rangeEnd: b(all), prevKv: true }));
   add('watch with progress_notify', watch.create({ key: b('k/p'), progressNotify: true }));
   add('watch with fragment', watch.create({ key: b('k/'), rangeEnd: b('k0'), fragment: true }));
+  add('watch with an empty key', watch.create({ key: b('') }));
+  add('watch with an empty key and from-key end', watch.create({ key: b(''), rangeEnd: b(all), filters: [NOPUT] }));
+  add('watch with a negative start revision', watch.create({ key: b('k/neg'), startRevision: -4n }));
+  add('watch with an unknown filter', watch.create({ key: b('k/f'), filters: [5] }));
+  add('cancel watch 0 twice', async (s) => [await s.watch.cancel(0n), (s.watch.send({ requestUnion: { $case: 'cancelRequest', value: { watchId: 0n } } }), await s.watch.progress())]);
+  add('empty watch request, then a progress request', async (s) => {
+    s.watch.send({ requestUnion: undefined });
+    return s.watch.progress();
+  });
   add('put k/m1 and delete it', async (s) => [await put('k/m1', 'm')(s), await kv.del({ key: b('k/m1'), prevKv: true })(s)]);
 
   // deletes
