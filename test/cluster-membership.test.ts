@@ -11,7 +11,10 @@ test('membership: learner via snapshot, promote, move leader, remove, replace a 
   const c = await TsetcdCluster.start(t, { args: ['--snapshot-count', '20', '--experimental-snapshot-catchup-entries', '5'] });
   const lead = await c.leader();
   const cl = c.client([0, 1, 2], 8000);
-  for (let i = 0; i < 60; i++) await cl.put(`pre/${i}`, `v${i}`);
+  const putRange = async (from: number, to: number): Promise<void> => {
+    for (let i = from; i < to; i += 10) await Promise.all([...Array(Math.min(10, to - i)).keys()].map((k) => cl.put(`pre/${i + k}`, `v${i + k}`)));
+  };
+  await putRange(0, 60);
   const list0 = await cl.cluster.memberList();
   assert.equal(list0.members.length, 3);
   const voter = list0.members[0].ID;
@@ -31,7 +34,7 @@ test('membership: learner via snapshot, promote, move leader, remove, replace a 
   await assert.rejects(cl.cluster.memberPromote(learnerId), /etcdserver: can only promote a learner member which is in sync with leader/);
   // more writes: the leader snapshots again (its snapshot's ConfState now holds the learner) and
   // compacts its log, so the learner can only catch up from that snapshot
-  for (let i = 60; i < 90; i++) await cl.put(`pre/${i}`, `v${i}`);
+  await putRange(60, 90);
   await c.startMember(n, 'existing', c.initialCluster([0, 1, 2, n]));
   const lc = c.client(n, 3000);
   await eventually('learner caught up', 20_000, async () => ((await lc.get('pre/89', { serializable: true })).kvs[0]?.value.toString() === 'v89' ? true : undefined));

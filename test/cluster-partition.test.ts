@@ -57,10 +57,8 @@ test('isolate the leader: it steps down, the majority elects and serves, the min
   for (const i of [0, 1, 2]) {
     const cl = c.client(i, 5000);
     await eventually(`member ${i} caught up`, 15_000, async () => ((await cl.get('lin/k0', { serializable: true })).header.revision >= maxRev ? true : undefined));
-    for (const a of w.acked) {
-      const r = await cl.get(`lin/${a.key}`, { revision: a.revision, serializable: true });
-      assert.equal(r.kvs[0]?.value.toString(), a.value, `member ${i}: ${a.key}@${a.revision}`);
-    }
+    const got = await Promise.all(w.acked.map((a) => cl.get(`lin/${a.key}`, { revision: a.revision, serializable: true })));
+    w.acked.forEach((a, k) => assert.equal(got[k].kvs[0]?.value.toString(), a.value, `member ${i}: ${a.key}@${a.revision}`));
   }
   for (const k of ['k0', 'k1', 'k2', 'k3']) {
     const call = performance.now();

@@ -40,7 +40,7 @@ import { IdGenerator } from './id-generator.js';
 import { computeClusterId, computeMemberId, idToHex } from './member-id.js';
 import { clusterVersion, defaults, type ServerConfig, type ServerLogger } from './config.js';
 import type { ClusterBootstrap } from './cluster-bootstrap.js';
-import { reloadLessor, reloadStore, replaceBackendContent, stageSnapshotDb } from './snapshot-install.js';
+import { reloadLessor, reloadStore, replaceBackendContent, resetWatchRing, stageSnapshotDb } from './snapshot-install.js';
 
 /** Sends raft messages to peers. One member has no peers; the cluster work plugs a real one in. */
 export interface Transport {
@@ -810,6 +810,7 @@ export class EtcdServer {
     const ci = await replaceBackendContent(this.store.backend, pending.dir);
     await reloadStore(this.store);
     reloadLessor(this.lessor, this.store);
+    resetWatchRing(this.hub);
     this.members.clear();
     this.removedMembers.clear();
     const b = this.store.backend;

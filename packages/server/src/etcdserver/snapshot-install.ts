@@ -9,6 +9,7 @@ import { Backend, Buckets } from '../backend/backend.js';
 import type { MvccStore } from '../mvcc/store.js';
 import type { Lessor } from '../lease/lessor.js';
 import { decodeLeaseRecord, noLease } from '../lease/lessor.js';
+import type { WatchHub } from '../watch/watch-hub.js';
 
 /** Rows copied per staged batch while replacing a bucket. */
 export const installBatchRows = 10_000;
@@ -64,4 +65,16 @@ export function reloadLessor(lessor: Lessor, store: MvccStore): void {
   for (const [, v] of store.backend.rangeAux(Buckets.lease)) lessor.restore(decodeLeaseRecord(v));
   const all = store.range(Buffer.of(0), { rangeEnd: Buffer.of(0) });
   for (const kv of all.kvs) if (kv.lease !== noLease && lessor.lookup(kv.lease)) lessor.attach(kv.lease, kv.key);
+}
+
+/**
+ * Watchers must not be served from the in-memory ring across an installed snapshot (the
+ * revisions in between never went through it): empty it, so they catch up from MVCC history.
+ */
+export function resetWatchRing(hub: WatchHub): void {
+  const h = hub as unknown as { ring: unknown[]; ringEvents: number; ringBytes: number };
+  h.ring = [];
+  h.ringEvents = 0;
+  h.ringBytes = 0;
+  hub.schedulePump();
 }
