@@ -14,6 +14,7 @@ import { startMember, b, tempDir } from './server-helpers.js';
 import { IntervalSet, keyInterval } from '../src/auth/range-perms.js';
 import { hashPassword, verifyPassword } from '../src/auth/password-hash.js';
 import { runAsCaller } from '../src/auth/caller-context.js';
+import { SimpleTokenProvider, newSimpleTokenPrefix } from '../src/auth/simple-token.js';
 import { makePki } from './grpc-test-kit.js';
 import { callAs, connectAuth, login, rejectsWith, run, setupAuth } from './auth-test-kit.js';
 
@@ -21,17 +22,18 @@ test('simple tokens: format, TTL renewed on use then expiry, invalidated by pass
   const m = await startMember(t, { bcryptCost: 4 });
   const c = connectAuth(t, m.clientUrls[0]);
   await setupAuth(c);
-  m.server.applier.auth.tokens.ttlMs = 400;
+  // generous margins: the machine may be loaded (the exact renewal rule is unit-tested below)
+  m.server.applier.auth.tokens.ttlMs = 2000;
   const token = await login(c, 'alice', 'apw');
   assert.match(token, /^[a-zA-Z]{16}\.\d+$/);
   const get = (tok?: string) => callAs(c.kv.range.bind(c.kv), etcdserverpb.RangeRequest.fromPartial({ key: b('/app/x') }), tok);
-  // used every 250 ms: stays valid past its TTL
-  for (let i = 0; i < 3; i++) {
+  // used every 700 ms: stays valid past its TTL
+  for (let i = 0; i < 4; i++) {
     await get(token);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 700));
   }
   await get(token);
-  await new Promise((r) => setTimeout(r, 600));
+  await new Promise((r) => setTimeout(r, 3000));
   await rejectsWith(get(token), 16, 'etcdserver: invalid auth token');
   await rejectsWith(get(), 3, 'etcdserver: user name is empty');
 
@@ -225,6 +227,28 @@ test('merged permission intervals cover a range exactly when a greedy walk over 
   assert.equal(s.size, 1);
   assert.equal(s.covers(keyInterval(b('a'), b('c\0'))), true);
   assert.equal(s.covers(keyInterval(b('a'), b('c\0\0'))), false);
+});
+
+test('simple token provider: TTL renewed by each lookup, expiry, per-user invalidation, disable forgets all', () => {
+  let now = 0;
+  const p = new SimpleTokenProvider(1000, () => now);
+  p.enable();
+  const a = p.assign('abcdefghijklmnop', 7, 'alice');
+  const r = p.assign('ponmlkjihgfedcba', 8, 'root');
+  assert.equal(a, 'abcdefghijklmnop.7');
+  now = 999;
+  assert.deepEqual(p.info(a), { user: 'alice', revision: undefined });
+  now = 1998;
+  assert.equal(p.lookup(a), 'alice', 'renewed at 999');
+  assert.equal(p.lookup(r), undefined, 'root expired at 1000');
+  p.invalidateUser('alice');
+  assert.equal(p.lookup(a), undefined);
+  const a2 = p.assign('qqqqqqqqqqqqqqqq', 9, 'alice');
+  p.disable();
+  assert.equal(p.lookup(a2), undefined);
+  p.enable();
+  assert.equal(p.lookup(a2), undefined, 'disable forgot it');
+  assert.match(newSimpleTokenPrefix(), /^[a-zA-Z]{16}$/);
 });
 
 test('scrypt password hashes verify only the right password', async () => {

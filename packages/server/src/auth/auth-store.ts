@@ -71,9 +71,12 @@ export class AuthStore {
     this.recover();
   }
 
-  /** Loads the persisted state (start-up). */
-  private recover(): void {
+  /** Loads the persisted state: at start-up, and after a snapshot replaced the backend's content. */
+  recover(): void {
     const b = this.backend;
+    this.users.clear();
+    this.roles.clear();
+    this.permCache.clear();
     const en = b.getAux(Buckets.auth, enabledKey);
     this.enabled = en !== undefined && en.equals(enabledByte);
     const rv = b.getAux(Buckets.auth, revisionKey);
@@ -83,6 +86,7 @@ export class AuthStore {
     for (const [k, v] of b.rangeAux(Buckets.authUsers)) this.users.set(k.toString(), authpb.User.decode(v));
     for (const [k, v] of b.rangeAux(Buckets.authRoles)) this.roles.set(k.toString(), authpb.Role.decode(v));
     if (this.enabled) this.tokenProvider.enable();
+    else this.tokenProvider.disable();
   }
 
   /** The token kind in use (--auth-token). */

@@ -810,6 +810,7 @@ export class EtcdServer {
     const ci = await replaceBackendContent(this.store.backend, pending.dir);
     await reloadStore(this.store);
     reloadLessor(this.lessor, this.store);
+    this.applier.auth.recover();
     resetWatchRing(this.hub);
     this.members.clear();
     this.removedMembers.clear();
