@@ -40,8 +40,9 @@ export class ClusterApi {
   }
 
   async memberPromote(r: etcdserverpb.MemberPromoteRequest): Promise<etcdserverpb.MemberPromoteResponse> {
-    await this.ops().memberPromote(r.ID);
-    return { header: this.header(), members: this.members() };
+    // the list the promoting leader saw (a follower may not have applied the promotion yet)
+    const members = await this.ops().memberPromote(r.ID);
+    return { header: this.header(), members: members.map(toPb) };
   }
 
   /** Maintenance.MoveLeader: hand leadership to another voter and wait for it. */

@@ -87,7 +87,6 @@ export class ClusterHost implements RaftHost {
   }
 
   async promoteMember(id: bigint): Promise<string> {
-    await this.ops.memberPromote(id);
-    return this.membersJson();
+    return membersToJson(await this.ops.memberPromote(id));
   }
 }

@@ -10,6 +10,7 @@ import { tsetcdpb } from '@tsetcd/proto';
 import type { EtcdServer, MemberInfo } from './server.js';
 import { idToHex } from './member-id.js';
 import { MemberErrors } from '../membership/errors.js';
+import { membersFromJson } from '../membership/remote-cluster.js';
 import { Errors, ServerError } from '../errors.js';
 
 /** etcd's HealthInterval: a peer counts as connected if its stream has been up at least this long. */
@@ -225,15 +226,17 @@ export class ClusterOps {
     await this.configure({ type: ConfChangeType.UpdateNode, nodeId: id, context });
   }
 
-  /** On the leader: checks and promotes. Elsewhere: asks the leader over its peer URL. */
-  async memberPromote(id: bigint): Promise<void> {
+  /**
+   * On the leader: checks and promotes. Elsewhere: asks the leader over its peer URL. Resolves
+   * with the membership as the member that applied the promotion saw it.
+   */
+  async memberPromote(id: bigint): Promise<MemberInfo[]> {
     const s = this.s;
     if (!s.isLeader()) {
       const lead = s.leader();
       const lm = lead === 0n ? undefined : s.members.get(lead);
       if (lm === undefined || lm.peerUrls.length === 0) throw MemberErrors.noLeader();
-      await forwardPromote(lm.peerUrls[0], id, s.clusterId, s.requestTimeoutMs());
-      return;
+      return forwardPromote(lm.peerUrls[0], id, s.clusterId, s.requestTimeoutMs());
     }
     const m = s.members.get(id);
     if (m === undefined) throw MemberErrors.notFound();
@@ -248,6 +251,7 @@ export class ClusterOps {
     if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1) throw MemberErrors.notEnoughStarted();
     if (!this.connectedFully()) throw MemberErrors.unhealthy();
     await this.configure({ type: ConfChangeType.AddNode, nodeId: id, context: tsetcdpb.Member.encode({ ID: id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: false }).finish() });
+    return this.memberList();
   }
 
   /** MoveLeader: the leader hands over to a caught-up voter and waits for it to lead. */
@@ -300,7 +304,7 @@ export async function forwardLeaseRenew(s: EtcdServer, id: bigint): Promise<numb
   });
 }
 
-function forwardPromote(peerUrl: string, id: bigint, clusterId: bigint, timeoutMs: number): Promise<void> {
+function forwardPromote(peerUrl: string, id: bigint, clusterId: bigint, timeoutMs: number): Promise<MemberInfo[]> {
   const url = new URL(`/members/promote/${idToHex(id)}`, peerUrl);
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
@@ -309,7 +313,13 @@ function forwardPromote(peerUrl: string, id: bigint, clusterId: bigint, timeoutM
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
-        if (res.statusCode === 200) return resolve();
+        if (res.statusCode === 200) {
+          try {
+            return resolve(membersFromJson(body).map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner })));
+          } catch {
+            return reject(MemberErrors.unhealthy());
+          }
+        }
         try {
           const e = JSON.parse(body) as { code: string; message: string };
           const known = Object.values(MemberErrors).map((f) => f()).find((x) => x.message === e.message);

@@ -445,6 +445,13 @@ export class EtcdServer {
       this.node.proposeBatch(batch);
     } catch (e) {
       if (!(e instanceof ErrProposalDropped)) throw e;
+      if (this.lead === 0n && !this.stopped) {
+        // like etcd's raft node, proposals wait for a leader (until their request times out);
+        // the next tick tries again
+        const still = batch.filter((data) => this.waits.isRegistered(tsetcdpb.InternalRaftRequest.decode(data).header?.ID ?? 0n));
+        this.pendingProposals = still.concat(this.pendingProposals);
+        return;
+      }
       for (const data of batch) {
         const id = tsetcdpb.InternalRaftRequest.decode(data).header?.ID ?? 0n;
         this.stats.proposalsFailed++;
@@ -699,9 +706,11 @@ export class EtcdServer {
     try {
       this.node.readIndex(batch.ctx);
     } catch (e) {
-      const err = e instanceof ErrProposalDropped ? Errors.noLeader() : (e as Error);
-      for (const w of batch.waiters) w.reject(err);
-      return;
+      // no leader yet: like etcd, the read waits for one (retried below, up to the request timeout)
+      if (!(e instanceof ErrProposalDropped)) {
+        for (const w of batch.waiters) w.reject(e as Error);
+        return;
+      }
     }
     this.readInFlight = batch;
     this.armReadRetry(batch, performance.now());
@@ -740,7 +749,7 @@ export class EtcdServer {
       }
       this.armReadRetry(batch, startedAt);
       this.scheduleReady();
-    }, this.cfg.electionTimeoutMs);
+    }, this.lead === 0n ? this.cfg.heartbeatIntervalMs : this.cfg.electionTimeoutMs);
     t.unref();
   }
 
