@@ -41,17 +41,17 @@ function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.of(0);
 }
 
-/**
- * The caller's user name: from the token, else the verified client certificate's CN; undefined
- * when anonymous. An unknown or expired token is "invalid auth token". Nothing is looked up while
- * auth is disabled.
- */
 /** Where the caller's identity comes from: a gRPC call, or an HTTP request of the JSON gateway. */
 export interface CallerSource {
   readonly metadata: IncomingHttpHeaders;
   readonly peerCertificate: PeerCertificate | undefined;
 }
 
+/**
+ * The caller's user name: from the token, else the verified client certificate's CN; undefined
+ * when anonymous. An unknown or expired token is "invalid auth token". Nothing is looked up while
+ * auth is disabled.
+ */
 export function callerOf(auth: AuthStore, call: CallerSource): string | undefined {
   return callerInfoOf(auth, call)?.user;
 }
