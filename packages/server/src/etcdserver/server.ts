@@ -346,6 +346,10 @@ export class EtcdServer {
   private processReady(rd: Ready): void {
     if (rd.softState) this.onSoftState(rd.softState);
     for (const rs of rd.readStates) this.onReadState(rs);
+    // etcd: the leader replicates in parallel with its own fsync (its messages carry no promise
+    // about its own log); followers answer only once what they acknowledge is durable
+    const sentEarly = this.isLeaderNow && rd.messages.length > 0;
+    if (sentEarly) this.transport.send(rd.messages);
     if (rd.snapshot) {
       // a snapshot from the leader: snap file + WAL marker first, then this Ready's records
       const snap = rd.snapshot;
@@ -377,7 +381,7 @@ export class EtcdServer {
       .then(async () => {
         this.applyingReadies--;
         if (this.fatalError) return;
-        if (rd.messages.length > 0) this.transport.send(rd.messages);
+        if (!sentEarly && rd.messages.length > 0) this.transport.send(rd.messages);
         if (rd.snapshot) await this.applySnapshotDb(rd.snapshot.metadata.index);
         if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
         this.afterApply();
