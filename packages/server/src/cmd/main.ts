@@ -6,6 +6,7 @@ import { createZapLogger, type LogLevel } from '../embed/zap-logger.js';
 import { FlagError, loadConfigFile, parseFlags, usage, type FlagValues } from './flags.js';
 import { serverVersion } from '../etcdserver/config.js';
 import { parseRetention } from '../etcdserver/compactor.js';
+import { importEtcdDataDir } from '../etcdserver/etcd-data-dir.js';
 import { validateAuthTokenSpec } from '../auth/auth-store.js';
 
 function fail(msg: string, code = 2): never {
@@ -108,6 +109,10 @@ async function main(): Promise<void> {
   log.info('starting tsetcd', { 'etcd-version': serverVersion, 'node-version': process.version, 'data-dir': values['data-dir'] || `${name}.tsetcd` });
   let member: Member;
   try {
+    // a data dir written by `etcdctl snapshot restore` holds etcd's formats: converted once
+    if (await importEtcdDataDir(String(values['data-dir'] || `${name}.tsetcd`), String(values['wal-dir'] || '') || undefined)) {
+      log.info('converted etcd data dir restored from a snapshot', { 'data-dir': values['data-dir'] || `${name}.tsetcd` });
+    }
     member = await startServer({
       name,
       dataDir: String(values['data-dir'] || `${name}.tsetcd`),

@@ -1,0 +1,265 @@
+// Starting tsetcd from an etcd 3.4 data dir written by `etcdctl snapshot restore` (or
+// `tsetcdctl snapshot restore`): member/snap/db is then a bbolt file, member/wal holds etcd's WAL
+// (metadata {NodeID, ClusterID}, one ConfChange entry per member, hard state, snapshot marker)
+// and member/snap/*.snap etcd's raft snapshot. tsetcd keeps its own storage formats, so the dir
+// is converted once, before the member opens it:
+//   - the bbolt buckets are imported into a fresh LMDB backend (etcd layout -> ours), the
+//     members bucket filled from the WAL's ConfChange entries, consistent index = last entry;
+//   - a tsetcd WAL is written with the same metadata, entries (contexts re-encoded as
+//     tsetcdpb.Member) and hard state: the state of a member that applied its bootstrap entries.
+// The etcd files are moved aside first and removed once the converted dir is in place.
+// Only the restore layout is accepted (a WAL whose log starts at index 1 and whose entries are all
+// membership changes already covered by the backend); anything else is refused.
+
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfChangeType, EntryType, encodeConfChange, type Entry, type HardState } from '@tsetcd/raft';
+import { tsetcdpb } from '@tsetcd/proto';
+import { Backend, Buckets } from '../backend/backend.js';
+import { BoltReader, looksLikeBolt } from '../bolt/bolt-reader.js';
+import { importEtcdBuckets } from '../bolt/etcd-layout.js';
+import { Wal } from '../wal/index.js';
+
+export class EtcdDataDirError extends Error {
+  readonly code = 'ETCD_DATA_DIR';
+}
+
+const etcdWalRecord = { metadata: 1, entry: 2, state: 3, crc: 4, snapshot: 5 } as const;
+const frameLengthMask = (1n << 56n) - 1n;
+
+// ---- minimal protobuf reading (varint and length-delimited fields only) ----
+
+type PbFields = Map<number, Array<bigint | Buffer>>;
+
+function readVarint(b: Buffer, pos: { o: number }): bigint {
+  let v = 0n;
+  let shift = 0n;
+  for (;;) {
+    if (pos.o >= b.length) throw new EtcdDataDirError('truncated protobuf varint');
+    const byte = b[pos.o++];
+    v |= BigInt(byte & 0x7f) << shift;
+    if ((byte & 0x80) === 0) return v;
+    shift += 7n;
+    if (shift > 63n) throw new EtcdDataDirError('protobuf varint too long');
+  }
+}
+
+function pbFields(b: Buffer): PbFields {
+  const out: PbFields = new Map();
+  const pos = { o: 0 };
+  while (pos.o < b.length) {
+    const tag = Number(readVarint(b, pos));
+    const field = tag >>> 3;
+    let v: bigint | Buffer;
+    switch (tag & 7) {
+      case 0:
+        v = readVarint(b, pos);
+        break;
+      case 2: {
+        const n = Number(readVarint(b, pos));
+        if (pos.o + n > b.length) throw new EtcdDataDirError('truncated protobuf field');
+        v = b.subarray(pos.o, pos.o + n);
+        pos.o += n;
+        break;
+      }
+      case 1:
+        v = b.readBigUInt64LE(pos.o);
+        pos.o += 8;
+        break;
+      case 5:
+        v = BigInt(b.readUInt32LE(pos.o));
+        pos.o += 4;
+        break;
+      default:
+        throw new EtcdDataDirError(`unsupported protobuf wire type ${tag & 7}`);
+    }
+    const list = out.get(field) ?? [];
+    list.push(v);
+    out.set(field, list);
+  }
+  return out;
+}
+
+function pbUint(f: PbFields, n: number): bigint {
+  const v = f.get(n)?.at(-1);
+  return typeof v === 'bigint' ? v : 0n;
+}
+
+function pbBytes(f: PbFields, n: number): Buffer {
+  const v = f.get(n)?.at(-1);
+  return Buffer.isBuffer(v) ? v : Buffer.alloc(0);
+}
+
+// ---- etcd's WAL ----
+
+interface EtcdWal {
+  memberId: bigint;
+  clusterId: bigint;
+  entries: Entry[];
+  hardState: HardState;
+}
+
+interface EtcdConfChange {
+  type: ConfChangeType;
+  nodeId: bigint;
+  context: Buffer;
+}
+
+/** Reads every record of etcd's WAL segments (frames: u64 LE length | padding flag, walpb.Record). */
+export function readEtcdWal(walDir: string): EtcdWal {
+  const names = readdirSync(walDir).filter((n) => n.endsWith('.wal')).sort();
+  if (names.length === 0) throw new EtcdDataDirError(`no WAL segment in ${walDir}`);
+  let meta: PbFields | undefined;
+  let entries: Entry[] = [];
+  const hs: HardState = { term: 0, vote: 0n, commit: 0 };
+  for (const name of names) {
+    const b = readFileSync(join(walDir, name));
+    let o = 0;
+    while (o + 8 <= b.length) {
+      const frame = b.readBigUInt64LE(o);
+      const len = Number(frame & frameLengthMask);
+      if (len === 0) break; // preallocated zeros: end of the log
+      const top = Number(frame >> 56n);
+      const pad = top & 0x80 ? top & 0x07 : 0;
+      // the length counts the record only; padding to 8 bytes follows it
+      if (o + 8 + len + pad > b.length) throw new EtcdDataDirError(`${name}: torn record at ${o}`);
+      const rec = pbFields(b.subarray(o + 8, o + 8 + len));
+      o += 8 + len + pad;
+      const data = pbBytes(rec, 3);
+      switch (Number(pbUint(rec, 1))) {
+        case etcdWalRecord.metadata:
+          meta = pbFields(data);
+          break;
+        case etcdWalRecord.entry: {
+          const e = pbFields(data);
+          const ent: Entry = { type: Number(pbUint(e, 1)), term: Number(pbUint(e, 2)), index: Number(pbUint(e, 3)), data: Buffer.from(pbBytes(e, 4)) };
+          // a later record for an index replaces it and everything after it
+          entries = entries.filter((x) => x.index < ent.index);
+          entries.push(ent);
+          break;
+        }
+        case etcdWalRecord.state: {
+          const s = pbFields(data);
+          hs.term = Number(pbUint(s, 1));
+          hs.vote = pbUint(s, 2);
+          hs.commit = Number(pbUint(s, 3));
+          break;
+        }
+        default:
+          break; // crc and snapshot markers
+      }
+    }
+  }
+  if (meta === undefined) throw new EtcdDataDirError(`${walDir}: WAL without metadata`);
+  return { memberId: pbUint(meta, 1), clusterId: pbUint(meta, 2), entries, hardState: hs };
+}
+
+function etcdConfChange(e: Entry): EtcdConfChange {
+  const f = pbFields(Buffer.from(e.data));
+  return { type: Number(pbUint(f, 2)), nodeId: pbUint(f, 3), context: pbBytes(f, 4) };
+}
+
+interface EtcdMemberContext {
+  name?: string;
+  peerURLs?: string[] | null;
+  clientURLs?: string[] | null;
+  isLearner?: boolean;
+}
+
+function memberOf(cc: EtcdConfChange): tsetcdpb.Member {
+  let j: EtcdMemberContext = {};
+  if (cc.context.length > 0) {
+    try {
+      j = JSON.parse(cc.context.toString('utf8')) as EtcdMemberContext;
+    } catch {
+      throw new EtcdDataDirError(`member ${cc.nodeId.toString(16)}: context is not etcd's member JSON`);
+    }
+  }
+  return { ID: cc.nodeId, name: j.name ?? '', peerUrls: j.peerURLs ?? [], clientUrls: j.clientURLs ?? [], isLearner: j.isLearner === true || cc.type === ConfChangeType.AddLearnerNode };
+}
+
+function walMetadata(memberId: bigint, clusterId: bigint): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64BE(memberId, 0);
+  b.writeBigUInt64BE(clusterId, 8);
+  return b;
+}
+
+/** True if the data dir holds an etcd backend (member/snap/db is a bbolt file, not our LMDB dir). */
+export function isEtcdDataDir(dataDir: string): boolean {
+  const db = join(dataDir, 'member', 'snap', 'db');
+  if (!existsSync(db) || !statSync(db).isFile()) return false;
+  const head = Buffer.alloc(80);
+  const fd = openSync(db, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return looksLikeBolt(head);
+}
+
+/**
+ * Converts an etcd data dir written by `snapshot restore` into tsetcd's formats in place.
+ * Returns false (and changes nothing) if the dir is not an etcd one.
+ */
+export async function importEtcdDataDir(dataDir: string, walDir?: string): Promise<boolean> {
+  if (!isEtcdDataDir(dataDir)) return false;
+  const snapDir = join(dataDir, 'member', 'snap');
+  const dbFile = join(snapDir, 'db');
+  const wdir = walDir || join(dataDir, 'member', 'wal');
+  const wal = readEtcdWal(wdir);
+  const ents = wal.entries;
+  if (ents.length === 0 || ents[0].index !== 1) throw new EtcdDataDirError('etcd WAL does not start at index 1: only data dirs written by `snapshot restore` can be imported');
+  const members = new Map<bigint, tsetcdpb.Member>();
+  const entries: Entry[] = [];
+  for (const e of ents) {
+    if (e.type !== EntryType.ConfChange) throw new EtcdDataDirError(`etcd WAL entry ${e.index} is not a membership change: only data dirs written by \`snapshot restore\` can be imported`);
+    const cc = etcdConfChange(e);
+    if (cc.type === ConfChangeType.RemoveNode) members.delete(cc.nodeId);
+    else {
+      const m = memberOf(cc);
+      members.set(cc.nodeId, m);
+      entries.push({ term: e.term, index: e.index, type: EntryType.ConfChange, data: encodeConfChange({ type: cc.type, nodeId: cc.nodeId, context: tsetcdpb.Member.encode(m).finish() }) });
+      continue;
+    }
+    entries.push({ term: e.term, index: e.index, type: EntryType.ConfChange, data: encodeConfChange({ type: cc.type, nodeId: cc.nodeId, context: new Uint8Array(0) }) });
+  }
+  const lastIndex = ents[ents.length - 1].index;
+  if (wal.hardState.commit < lastIndex) throw new EtcdDataDirError(`etcd WAL commit ${wal.hardState.commit} is behind its last entry ${lastIndex}`);
+
+  const bolt = new BoltReader(readFileSync(dbFile));
+  // no extension: lmdb takes a path with one for a single-file environment
+  const tmpDb = join(snapDir, 'db-tsetcd-import');
+  const tmpWal = `${wdir}.tsetcd-import`;
+  rmSync(tmpDb, { recursive: true, force: true });
+  rmSync(tmpWal, { recursive: true, force: true });
+  const be = Backend.open(tmpDb);
+  try {
+    // restore dropped the old cluster's members: the WAL's membership is the current one
+    importEtcdBuckets(be, bolt.buckets().filter((b) => b.name !== Buckets.members && b.name !== Buckets.membersRemoved));
+    for (const m of members.values()) be.put(Buckets.members, Buffer.from(m.ID.toString(16)), Buffer.from(tsetcdpb.Member.encode(m).finish()));
+    // the bootstrap entries are applied: the backend covers the whole log
+    be.setConsistentIndex(Math.max(lastIndex, be.consistentIndex()));
+    await be.commitDurable();
+  } finally {
+    await be.close();
+  }
+  const w = await Wal.create(tmpWal, walMetadata(wal.memberId, wal.clusterId));
+  try {
+    await w.save(wal.hardState, entries, true);
+  } finally {
+    await w.close();
+  }
+  // swap: etcd's files aside, ours in, then drop etcd's
+  const oldDb = `${dbFile}.etcd`;
+  const oldWal = `${wdir}.etcd`;
+  renameSync(dbFile, oldDb);
+  renameSync(wdir, oldWal);
+  renameSync(tmpDb, dbFile);
+  renameSync(tmpWal, wdir);
+  for (const n of readdirSync(snapDir)) if (n.endsWith('.snap')) rmSync(join(snapDir, n), { force: true });
+  rmSync(oldDb, { force: true });
+  rmSync(oldWal, { recursive: true, force: true });
+  return true;
+}
