@@ -240,7 +240,16 @@ test('simple token provider: TTL renewed by each lookup, expiry, per-user invali
   assert.deepEqual(p.info(a), { user: 'alice', revision: undefined });
   now = 1998;
   assert.equal(p.lookup(a), 'alice', 'renewed at 999');
-  assert.equal(p.lookup(r), undefined, 'root expired at 1000');
+  assert.equal(p.lookup(r), 'root', "root's deadline 1000 passes unnoticed until the keeper's tick at 2000");
+  now = 3998;
+  assert.equal(p.lookup(r), undefined, "root (deadline 2998) dropped by the tick at 3000");
+  assert.equal(p.lookup(a), undefined, 'alice too (renewed at 1998)');
+  now = 4500;
+  const a3 = p.assign('rrrrrrrrrrrrrrrr', 10, 'alice');
+  now = 5999;
+  assert.equal(p.lookup(a3), 'alice', 'deadline 5500, next tick 6000');
+  now = 7000;
+  assert.equal(p.lookup(a3), undefined, 'renewed to 6999, dropped at the tick at 7000');
   p.invalidateUser('alice');
   assert.equal(p.lookup(a), undefined);
   const a2 = p.assign('qqqqqqqqqqqqqqqq', 9, 'alice');

@@ -1,6 +1,9 @@
 // etcd's "simple" tokens: `<16 random letters>.<raft index>`, kept in memory by every member,
-// valid for a TTL that every use renews (etcd's simpleTokenTTLKeeper). No timers: expiry is
-// checked on lookup and swept when tokens are assigned, so nothing keeps the process alive.
+// valid for a TTL that every use renews (etcd's simpleTokenTTLKeeper). etcd's keeper drops a
+// token on the first of its once-a-second ticks (counted from enable) strictly after the
+// token's deadline, so a token outlives its TTL by up to a second; we compute that tick instead
+// of running a timer: expiry is checked on lookup and swept when tokens are assigned, so nothing
+// keeps the process alive.
 
 import { randomInt } from 'node:crypto';
 import type { TokenInfo, TokenProvider } from './token-provider.js';
@@ -8,8 +11,9 @@ import type { TokenInfo, TokenProvider } from './token-provider.js';
 export const defaultTokenTtlMs = 300_000;
 export const simpleTokenPrefixLetters = 16;
 const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-/** sweep expired tokens at most this often (on assign) */
-const sweepIntervalMs = 1000;
+/** etcd's simpleTokenTTLResolution: the keeper's tick; also our sweep period (on assign) */
+export const simpleTokenTtlResolutionMs = 1000;
+const sweepIntervalMs = simpleTokenTtlResolutionMs;
 
 export function newSimpleTokenPrefix(): string {
   let s = '';
@@ -27,6 +31,8 @@ export class SimpleTokenProvider implements TokenProvider {
   private readonly tokens = new Map<string, TokenEntry>();
   private enabled = false;
   private lastSweepMs = 0;
+  /** when the keeper "started" (enable): its ticks fall at keeperStartMs + k * resolution */
+  private keeperStartMs = 0;
 
   constructor(
     public ttlMs: number = defaultTokenTtlMs,
@@ -34,6 +40,7 @@ export class SimpleTokenProvider implements TokenProvider {
   ) {}
 
   enable(): void {
+    if (!this.enabled) this.keeperStartMs = this.now();
     this.enabled = true;
   }
 
@@ -62,7 +69,7 @@ export class SimpleTokenProvider implements TokenProvider {
     const e = this.tokens.get(token);
     if (e === undefined) return undefined;
     const now = this.now();
-    if (e.expiresAtMs <= now) {
+    if (this.expired(e, now)) {
       this.tokens.delete(token);
       return undefined;
     }
@@ -81,6 +88,13 @@ export class SimpleTokenProvider implements TokenProvider {
 
   private sweep(now: number): void {
     this.lastSweepMs = now;
-    for (const [t, e] of this.tokens) if (e.expiresAtMs <= now) this.tokens.delete(t);
+    for (const [t, e] of this.tokens) if (this.expired(e, now)) this.tokens.delete(t);
+  }
+
+  /** True once the keeper's first tick strictly after the token's deadline has passed. */
+  private expired(e: TokenEntry, now: number): boolean {
+    const res = simpleTokenTtlResolutionMs;
+    const firstTickAfter = this.keeperStartMs + (Math.floor((e.expiresAtMs - this.keeperStartMs) / res) + 1) * res;
+    return now >= firstTickAfter;
   }
 }
