@@ -52,6 +52,10 @@ interface PendingWrite {
 
 type StagedWrites = Map<string, Map<string, PendingWrite>>;
 
+function ignoreOutcome(p: unknown): void {
+  if (p instanceof Promise) p.catch(() => undefined);
+}
+
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(`backend invariant violated: ${msg}`);
 }
@@ -321,6 +325,22 @@ export class Backend {
     }
   }
 
+  /** Queues a batch's writes as lmdb-js async operations (inside env.batch: one transaction). */
+  private queueBatch(batch: StagedWrites, ci: number): void {
+    for (const [bucket, m] of batch) {
+      const db = this.db(bucket);
+      for (const p of m.values()) {
+        // the batch's promise reports the outcome; the per-write ones are not needed
+        ignoreOutcome(p.value === null ? db.remove(p.key) : db.put(p.key, p.value));
+      }
+    }
+    if (ci >= 0) {
+      const b = Buffer.allocUnsafe(8);
+      b.writeBigUInt64BE(BigInt(ci), 0);
+      ignoreOutcome(this.db(Buckets.meta).put(metaConsistentIndexKey, b));
+    }
+  }
+
   /**
    * Commits every staged write (and the consistent index) in one LMDB transaction, on the event
    * loop — or, while a batch is in flight on LMDB's write thread, queued behind it.
@@ -341,7 +361,12 @@ export class Backend {
     if (!this.hasStaged()) return;
     const { batch, ci } = this.takePending();
     this.inflight.push(batch);
-    const committed = this.env.transaction(() => this.writeBatch(batch, ci));
+    // One lmdb-js batch: the writes are queued as instructions that LMDB's write thread executes
+    // in one transaction, without calling back into JavaScript (an async transaction callback
+    // would have to wait for the event loop while holding the write lock).
+    for (const bucket of batch.keys()) this.db(bucket); // opening a bucket is a transaction of its own
+    if (ci >= 0) this.db(Buckets.meta);
+    const committed = this.env.batch(() => this.queueBatch(batch, ci));
     this.inflightDone = Promise.all([this.inflightDone, committed]).then(
       () => {
         // transactions commit in order: this batch is the oldest in flight
