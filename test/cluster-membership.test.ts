@@ -40,6 +40,8 @@ test('membership: learner via snapshot, promote, move leader, remove, replace a 
   await eventually('learner caught up', 20_000, async () => ((await lc.get('pre/89', { serializable: true })).kvs[0]?.value.toString() === 'v89' ? true : undefined));
   assert.ok(c.members[n].logs.some((l) => l.includes('"applied snapshot"')), 'the learner installed a database snapshot');
   assert.equal((await c.status(n))?.isLearner, true, 'status reports the learner');
+  await assert.rejects(lc.put('to-learner', 'x'), /etcdserver: rpc not supported for learner/);
+  await assert.rejects(lc.get('pre/1'), /etcdserver: rpc not supported for learner/);
   const all = await lc.get('pre/', { prefix: true, serializable: true });
   assert.equal(all.kvs.length, 90);
 

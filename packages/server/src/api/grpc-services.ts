@@ -18,6 +18,10 @@ interface Codec<T> {
   decode(b: Uint8Array): T;
 }
 
+function learnerServes(path: string, r: unknown): boolean {
+  return path === '/etcdserverpb.Maintenance/Status' || (path === '/etcdserverpb.KV/Range' && (r as { serializable?: boolean }).serializable === true);
+}
+
 export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcServer {
   // the Auth service, and the permission gate in front of every handler added below
   const g = new AuthorizingGrpcServer(s, { maxReceiveMessageBytes: s.cfg.maxRequestBytes + grpcOverheadBytes, observer });
@@ -30,6 +34,8 @@ export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcSe
   function unary<Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>, fn: (r: Req) => Promise<Res> | Res): void {
     g.addUnary<Req, Res>(path, dec(req), enc(res), async (r) => {
       if (s.isStopped()) throw new GrpcError(14, 'etcdserver: server stopped');
+      // etcd 3.4: a learner serves only Status and serializable Range
+      if (s.members.get(s.memberId)?.isLearner && !learnerServes(path, r)) throw new GrpcError(14, 'etcdserver: rpc not supported for learner');
       try {
         return await fn(r);
       } catch (e) {
