@@ -72,6 +72,12 @@ class Ids {
       .replace(/"ts":"[^"]*"/g, '"ts":"<ts>"')
       .replace(/client-[0-9a-f-]{36}/g, 'client-<uuid>')
       .replace(/took = [0-9.]+[µmn]?s/g, 'took = <duration>')
+      // a lease's remaining TTL counts down with the wall clock
+      .replace(/"ttl":(\d+)/g, '"ttl":<ttl>')
+      .replace(/remaining\(\d+s\)/g, 'remaining(<ttl>)')
+      // a lease's keys come in Go map order
+      .replace(/"keys":\[([^\]]*)\]/g, (_m, ks: string) => `"keys":[${ks.split(',').sort().join(',')}]`)
+      .replace(/attached keys\(\[([^\]]*)\]\)/g, (_m, ks: string) => `attached keys([${ks.split(' ').sort().join(' ')}])`)
       // bbolt and lmdb files differ in size
       .replace(/("DBSize(?:InUse)?" : )\d+/g, '$1<size>');
   }
