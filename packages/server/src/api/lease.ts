@@ -49,7 +49,8 @@ export class LeaseApi {
     // etcd answers an unknown lease with TTL -1 (etcdctl prints "already expired")
     if (l === undefined) return { header: s.header(), ID: r.ID, TTL: -1n, grantedTTL: 0n, keys: [] };
     const remainingMs = s.lessor.remainingMs(l);
-    const ttl = Number.isFinite(remainingMs) ? Math.max(0, Math.trunc(remainingMs / 1000)) : l.ttlSeconds;
+    // etcd: int64(Remaining().Seconds()), truncated toward zero; negative once expired and not yet revoked
+    const ttl = Number.isFinite(remainingMs) ? Math.trunc(remainingMs / 1000) : l.ttlSeconds;
     return { header: s.header(), ID: r.ID, TTL: BigInt(ttl), grantedTTL: BigInt(l.ttlSeconds), keys: r.keys ? l.keyBuffers() : [] };
   }
 
