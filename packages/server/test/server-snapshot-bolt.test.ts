@@ -15,6 +15,7 @@ import { BoltReader } from '../src/bolt/bolt-reader.js';
 import { tempDir } from './server-helpers.js';
 
 const tsetcdBin = fileURLToPath(new URL('../../../bin/tsetcd', import.meta.url));
+const tsetcdctlBin = fileURLToPath(new URL('../../../bin/tsetcdctl', import.meta.url));
 const startTimeoutMs = 30_000;
 
 interface Proc {
@@ -178,12 +179,24 @@ test('snapshot: tsetcd starts from a data dir restored from a real etcd snapshot
   assert.match(await ctlOk(['--endpoints', ours.endpoint, 'member', 'list']), /, started, r1, http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+, false/);
   assert.equal(await ctlOk(['--endpoints', ours.endpoint, 'put', 'new', 'write']), 'OK\n');
 
-  // tsetcd -> snapshot -> restore -> tsetcd again (restart keeps the converted dir)
+  // tsetcd -> snapshot -> tsetcdctl restore -> tsetcd again; a restart keeps the converted dir
   const ourFile = join(dir, 'ours.db');
   await ctlOk(['--endpoints', ours.endpoint, 'snapshot', 'save', ourFile]);
-  await restore(ourFile, join(dir, 'restored-again'));
-  const again = await startProc(t, tsetcdBin, join(dir, 'restored-again'), 'r1');
-  const gotAgain = await allKeys(again.endpoint);
-  assert.equal(gotAgain.revision, want.revision + 1);
-  assert.deepEqual(gotAgain.kvs.filter((kv) => Buffer.from(kv.key, 'base64').toString() !== 'new'), want.kvs);
+  const [, peer] = randomPorts();
+  const restoredByUs = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const c = spawn(tsetcdctlBin, ['snapshot', 'restore', ourFile, '--data-dir', join(dir, 'restored-again'), '--name', 'r1', '--initial-cluster', `r1=http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.once('exit', (code) => resolve({ code, stderr }));
+  });
+  assert.equal(restoredByUs.code, 0, restoredByUs.stderr);
+  for (let round = 0; round < 2; round++) {
+    const again = await startProc(t, tsetcdBin, join(dir, 'restored-again'), 'r1');
+    const gotAgain = await allKeys(again.endpoint);
+    assert.equal(gotAgain.revision, want.revision + 1);
+    assert.deepEqual(gotAgain.kvs.filter((kv) => Buffer.from(kv.key, 'base64').toString() !== 'new'), want.kvs);
+    const exited = new Promise((r) => again.child.once('exit', r));
+    again.child.kill('SIGTERM');
+    await exited;
+  }
 });
