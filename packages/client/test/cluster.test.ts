@@ -78,7 +78,8 @@ test('three-member cluster: membership, maintenance, failover', { timeout: 120_0
       for (let i = 0; ; i++) {
         try {
           const promoted = await client.cluster.memberPromote(id);
-          assert.equal(promoted.members.find((m) => m.ID === id)?.isLearner, false);
+          const seen = promoted.members.map((m) => `${m.ID.toString(16)}:${m.name}:${m.isLearner ? 'learner' : 'voter'}`);
+          assert.equal(promoted.members.find((m) => m.ID === id)?.isLearner, false, `promoted ${id.toString(16)}: ${seen.join(' ')}`);
           break;
         } catch (err) {
           if (!(err instanceof LearnerNotReadyError) || i > 200) throw err;

@@ -238,6 +238,9 @@ export class ClusterOps {
       if (lm === undefined || lm.peerUrls.length === 0) throw MemberErrors.noLeader();
       return forwardPromote(lm.peerUrls[0], id, s.clusterId, s.requestTimeoutMs());
     }
+    // A member added through another member may be committed but not yet applied here: catch
+    // up first, or a promote right after the add would find no such member.
+    await s.linearizableReadNotify();
     const m = s.members.get(id);
     if (m === undefined) throw MemberErrors.notFound();
     if (!m.isLearner) throw MemberErrors.notLearner();
