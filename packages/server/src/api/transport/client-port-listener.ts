@@ -9,6 +9,7 @@
 // them with emit('connection'), after the sniffed bytes are put back with unshift() (node's
 // TLS, HTTP/1 and HTTP/2 layers all take over data already buffered on the socket).
 
+import { fixH2cAuthority } from './h2c-authority.js';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
@@ -260,7 +261,8 @@ export class ClientPortListener {
       }
       if (!this.plaintext) return socket.destroy();
       const route = sniff(head);
-      if (route === 'h2') this.h2.emit('connection', socket);
+      // The sniffed bytes are back on the socket; fixH2cAuthority reads them again.
+      if (route === 'h2') fixH2cAuthority(socket, Buffer.alloc(0), () => this.h2.emit('connection', socket));
       else this.toHttp1(socket);
     });
   }
