@@ -200,7 +200,8 @@ test('bin/tsetcd: --auth-token-ttl expires idle tokens (etcdctl logs in again), 
   const c = connectAuth(t, `http://${ep}`);
   const token = await login(c, 'root', 'pw');
   await callAs(c.kv.put.bind(c.kv), etcdserverpb.PutRequest.fromPartial({ key: b('k'), value: b('v') }), token);
-  await new Promise((r) => setTimeout(r, 1500));
+  // etcd's TTL keeper drops expired tokens on its 1 s ticks: an idle token dies between TTL and TTL + 1 s
+  await new Promise((r) => setTimeout(r, 2500));
   await rejectsWith(callAs(c.kv.range.bind(c.kv), etcdserverpb.RangeRequest.fromPartial({ key: b('k') }), token), 16, 'etcdserver: invalid auth token');
   const r = await ctl(ep, ['--user', 'root:pw', 'get', 'k', '--print-value-only']);
   assert.equal(r.stdout, 'v\n', r.stderr);
