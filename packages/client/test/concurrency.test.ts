@@ -154,10 +154,16 @@ test('concurrency against a real server', { timeout: 120_000 }, async (t) => {
     let out = '';
     go.stdout.on('data', (b: Buffer) => (out += b.toString()));
     const acquired = new Promise<void>((res) => go.stdout.on('data', () => res()));
-    await sleep(400);
-    assert.equal(out, '', 'etcdctl waits while TS holds the lock');
-    const keys = await c1.get('/interop/lock/', { prefix: true });
+    // etcdctl queues its own key once it has started and granted its session's lease (slow on
+    // a loaded machine): wait for it, then it must still be waiting.
+    let keys = await c1.get('/interop/lock/', { prefix: true });
+    for (const until = Date.now() + 10_000; keys.kvs.length < 2 && Date.now() < until; ) {
+      await sleep(50);
+      keys = await c1.get('/interop/lock/', { prefix: true });
+    }
     assert.equal(keys.kvs.length, 2, 'both contenders use <prefix>/<lease hex> keys');
+    await sleep(200);
+    assert.equal(out, '', 'etcdctl waits while TS holds the lock');
     await m.unlock();
     await acquired;
     assert.match(out, /^\/interop\/lock\/[0-9a-f]+\n/);
