@@ -56,8 +56,14 @@ test('cluster auth: replicated users/roles/permissions; a member caught up from 
   }
   // a fourth member joins and catches up from a database snapshot
   const n = await c.addSpec();
-  const add = await etcdctl(ep0, ['--user', 'root:pw', 'member', 'add', c.members[n].name, `--peer-urls=${c.peerUrl(n)}`]);
-  assert.equal(add.code, 0, add.stderr);
+  // like etcd, a member add is refused ("etcdserver: unhealthy cluster") until every peer has been
+  // connected for 5 s, so a fresh cluster is retried until it qualifies
+  await eventually('member add accepted', 30_000, async () => {
+    const add = await etcdctl(ep0, ['--user', 'root:pw', 'member', 'add', c.members[n].name, `--peer-urls=${c.peerUrl(n)}`]);
+    if (add.code === 0) return true;
+    assert.match(add.stderr, /etcdserver: unhealthy cluster/);
+    return undefined;
+  });
   await c.startMember(n, 'existing', c.initialCluster([0, 1, 2, n])).catch((e) => {
     console.error(c.members[n].logs.filter((l) => !l.includes('received database snapshot')).slice(-30).join('\n'));
     throw e;
