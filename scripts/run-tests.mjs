@@ -20,7 +20,16 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Extra runs of matching files with extra environment: { label, match(file) => boolean, env }. */
-const VARIANTS = [];
+const VARIANTS = [
+  // The client suite against tsetcd too (its helper starts ./bin/tsetcd instead of etcd).
+  { label: 'tsetcd', match: (f) => f.startsWith('packages/client/test/'), env: { ETCD_TARGET: 'tsetcd' } },
+  // go-zero style registration, discovery and failover (kill -9, restart, outage) on tsetcd.
+  {
+    label: 'tsetcd',
+    match: (f) => ['registration', 'etcd-registry', 'cluster'].some((n) => f === `packages/rpc/test/${n}.test.ts`),
+    env: { TSETCD_RPC_ETCD_BIN: join(root, 'bin/tsetcd') },
+  },
+];
 
 const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY ?? 2));
 const retries = Math.max(0, Number(process.env.TEST_RETRY ?? 1));
