@@ -23,6 +23,7 @@ export function createMetrics(s: EtcdServer): Registry {
   gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => Number(s.store.currentRevision()));
   gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', () => Number(s.store.compactRevision()));
   gauge('etcd_debugging_mvcc_watcher_total', 'Total number of watchers.', () => s.hub.watcherCount());
+  gauge('etcd_debugging_mvcc_watch_stream_total', 'Total number of watch streams.', () => s.hub.streamCount());
   gauge('etcd_debugging_lease_total', 'The number of leases.', () => s.lessor.size);
   const fsync = new Histogram({
     name: 'etcd_disk_wal_fsync_duration_seconds',

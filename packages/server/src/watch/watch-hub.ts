@@ -110,6 +110,11 @@ export class WatchHub {
     });
   }
 
+  /** Open watch streams (etcd_debugging_mvcc_watch_stream_total). */
+  streamCount(): number {
+    return this.streams.size;
+  }
+
   /** Watchers currently registered, over all streams. */
   watcherCount(): number {
     let n = 0;
