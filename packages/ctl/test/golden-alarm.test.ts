@@ -11,6 +11,9 @@ test('NOSPACE alarm output matches etcdctl', async (t) => {
   for (let i = 0; i < 12; i++) {
     const r = await tw.both(['put', `big${i}`, big]);
     assert.deepEqual(r.ours, r.real, `put big${i}`);
+    // etcd checks the quota against its database file, which grows only when a batch commits
+    // (every 100 ms): let both twins commit so the next put sees the same size on each
+    await new Promise((res) => setTimeout(res, 300));
     if (r.real.code !== 0) break;
   }
   const status = await tw.both(['endpoint', 'status', '-w', 'json']);
