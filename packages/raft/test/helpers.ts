@@ -13,17 +13,9 @@ import {
   type Ready,
 } from '../src/index.js';
 
-/** mulberry32: small, fast, seeded PRNG returning [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// one seeded PRNG for every raft test: the simulator's
+import { mulberry32 } from './sim/prng.js';
+export { mulberry32 };
 
 export interface TestNode {
   id: NodeId;
