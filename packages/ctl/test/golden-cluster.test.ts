@@ -7,13 +7,26 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EtcdServer, run, runInProcess, startTwins, tsetcdctlBin, type RunResult, type Side, type Twins } from './twin-etcd.js';
+import { decodeOutput, EtcdServer, normalize, run, runInProcess, startTwins, tsetcdctlBin, type RunResult, type Side, type Twins } from './twin-etcd.js';
 
 async function same(tw: Twins, args: string[] | ((s: Side) => string[]), fix: (s: string, side: Side) => string = (s) => s, stdin?: string): Promise<void> {
   const { real, ours } = await tw.both(args, { stdin });
   const f = (r: RunResult, side: Side) => ({ stdout: fix(r.stdout, side), stderr: fix(r.stderr, side), code: r.code });
   assert.deepEqual(f(ours, 'ours'), f(real, 'real'), `tsetcdctl ${typeof args === 'function' ? args('ours').join(' ') : args.join(' ')}`);
 }
+
+test('outputs are compared as etcdctl wrote them: Go durations in any unit are hidden, other bytes kept', () => {
+  // etcdctl's `endpoint health -w fields` on a quiet machine: "Took" in microseconds, UTF-8 encoded
+  const fields = (took: string) => Buffer.from(`"Endpoint" : "127.0.0.1:1"\n"Health" : true\n"Took" : ${took}\n"Error" : \n\n`, 'utf8');
+  const hidden = '"Endpoint" : "<EP>"\n"Health" : true\n"Took" : <DUR>\n"Error" : \n\n';
+  for (const took of ['911.909µs', '812ns', '1.048576ms', '2.5s', '1m0.25s']) {
+    assert.equal(normalize({ stdout: decodeOutput(fields(took)), stderr: '', code: 0 }, '127.0.0.1:1').stdout, hidden, took);
+  }
+  assert.equal(normalize({ stdout: 'TTL(60s)', stderr: '', code: 0 }, 'x').stdout, 'TTL(60s)');
+  // bytes that are not UTF-8 (-w protobuf) still compare exactly
+  assert.notEqual(decodeOutput(Buffer.from([0x0a, 0xb5])), decodeOutput(Buffer.from([0x0a, 0xc2, 0xb5])));
+  assert.notEqual(decodeOutput(Buffer.from([0xff, 0x01])), decodeOutput(Buffer.from([0xfe, 0x01])));
+});
 
 test('lease, member, endpoint, alarm, defrag, user/role match etcdctl', async (t) => {
   const tw = await startTwins(t);
@@ -201,21 +214,22 @@ test('snapshot save and status match etcdctl', async (t) => {
 function watchUntil(bin: string, args: string[], until: RegExp, startWrites: () => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
-    let out = '';
+    const chunks: Buffer[] = [];
+    const out = (): string => decodeOutput(Buffer.concat(chunks));
     let err = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`watch timed out; got ${JSON.stringify(out)} ${err}`));
+      reject(new Error(`watch timed out; got ${JSON.stringify(out())} ${err}`));
     }, 20000);
     child.stdout.on('data', (d: Buffer) => {
-      out += d.toString('latin1');
-      if (until.test(out)) {
+      chunks.push(d);
+      if (until.test(out())) {
         clearTimeout(timer);
         child.kill('SIGTERM');
       }
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', () => resolve(out));
+    child.on('close', () => resolve(out()));
     child.on('spawn', startWrites);
   });
 }

@@ -3,6 +3,7 @@
 // real etcdctl and one by tsetcdctl. Running the same command sequence on both gives the same
 // server state, so outputs can be compared byte for byte (lease IDs and timings aside).
 
+import { isUtf8 } from 'node:buffer';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -45,11 +46,20 @@ export interface RunOptions {
   viaBin?: boolean;
 }
 
+/**
+ * An output as text, byte for byte: UTF-8 text as such (etcdctl prints durations as `µs`), any
+ * other bytes (`-w protobuf`, binary values) as latin1 behind a marker, so that two outputs
+ * compare equal exactly when their bytes do.
+ */
+export function decodeOutput(bytes: Buffer): string {
+  return isUtf8(bytes) ? bytes.toString('utf8') : `<not UTF-8> ${bytes.toString('latin1')}`;
+}
+
 /** Runs tsetcdctl's runCtl in this process (same code as the binary, without node's startup). */
 export async function runInProcess(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const out = new BufferOutput();
   const code = await runCtl(args, out, { env: cleanEnv(opts.env), readStdin: async () => opts.stdin ?? '' });
-  return { stdout: out.stdoutBytes.toString('latin1'), stderr: Buffer.from(out.stderrText, 'utf8').toString('latin1'), code };
+  return { stdout: decodeOutput(out.stdoutBytes), stderr: out.stderrText, code };
 }
 
 export function run(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -63,7 +73,7 @@ export function run(bin: string, args: string[], opts: RunOptions = {}): Promise
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString('latin1'), code });
+      resolve({ stdout: decodeOutput(Buffer.concat(out)), stderr: decodeOutput(Buffer.concat(err)), code });
     });
     child.stdin.on('error', () => undefined); // the command may exit before reading stdin
     child.stdin.end(opts.stdin ?? '');
@@ -179,7 +189,8 @@ export function normalize(r: RunResult, endpoint: string): RunResult {
       .filter((l) => !l.startsWith('{"level":'))
       .join('\n')
       .replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} /gm, '<TS> ')
-      .replace(/\d+(\.\d+)?(ns|µs|ms|s)\b/g, (m) => (/^\d+s$/.test(m) ? m : '<DUR>'))
+      // Go durations (time.Duration.String: 911.909µs, 1.5s, 1m2.003s); whole seconds are TTLs, kept
+      .replace(/(\d+h)?(\d+m)?\d+(\.\d+)?(ns|µs|ms|s)\b/g, (m) => (/^\d+s$/.test(m) ? m : '<DUR>'))
       .replace(/"took":"[^"]*"/g, '"took":"<DUR>"');
   return { stdout: fix(r.stdout), stderr: fix(r.stderr), code: r.code };
 }

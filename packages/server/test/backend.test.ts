@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Backend, Buckets } from '../src/backend/backend.js';
 import { BackendClosedError } from '../src/backend/errors.js';
+import { until } from './grpc-test-kit.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const entries = (xs: Array<[Buffer, Buffer]>): string[][] => xs.map(([k, v]) => [k.toString(), v.toString()]);
@@ -54,7 +54,7 @@ test('staged writes are visible at once and committed in batches', async (t) => 
   assert.deepEqual(entries(be.range(Buckets.key, undefined, undefined, 1)), [['b', '22']]);
   assert.equal(be.get(Buckets.key, b('a')), undefined);
   // the interval commits what is left
-  await sleep(200);
+  await until(() => be.pendingCount() === 0);
   assert.equal(be.pendingCount(), 0);
   assert.ok(be.commitCount() >= c0 + 2);
   assert.deepEqual(entries(be.range(Buckets.key)), [['b', '22'], ['d', '4']]);
@@ -148,6 +148,28 @@ test('defragment shrinks the file, keeps data and writes made meanwhile', async 
   const rows = be.range(Buckets.key);
   assert.equal(rows.length, 500);
   assert.ok(rows.every(([, v]) => v.equals(big)));
+});
+
+test('size() is the data file as of the last commit: current right after commits and a defragment', async (t) => {
+  const path = join(tmpDir(t), 'db');
+  const be = Backend.open({ path, batchIntervalMs: 60_000 });
+  t.after(() => be.close());
+  const onDisk = (): number => statSync(join(path, 'data.mdb')).size;
+  assert.equal(be.size(), onDisk());
+  const big = Buffer.alloc(64 * 1024, 1);
+  for (let i = 0; i < 32; i++) be.put(Buckets.key, b(`big${i}`), big);
+  const staged = be.size();
+  await be.forceCommit(); // on LMDB's write thread when a batch is in flight, else on the loop
+  assert.ok(be.size() > staged + 32 * 64 * 1024, `size ${be.size()} after committing 2 MiB (was ${staged})`);
+  assert.equal(be.size(), onDisk());
+  for (let i = 0; i < 32; i++) be.delete(Buckets.key, b(`big${i}`));
+  be.commitSync();
+  assert.equal(be.size(), onDisk());
+  const grown = be.size();
+  await be.defragment();
+  // read right after the defragment resolves, with no time for anything else to refresh it
+  assert.ok(be.size() < grown / 4, `size ${be.size()} right after defragmenting ${grown}`);
+  assert.equal(be.size(), onDisk());
 });
 
 test('copyTo makes a point-in-time snapshot that restoreFrom installs', async (t) => {

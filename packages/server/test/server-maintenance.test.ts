@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import type { ServiceError } from '@grpc/grpc-js';
 import { etcdserverpb } from '@tsetcd/proto';
 import { startMember, connect, call, b, grpcError } from './server-helpers.js';
 
@@ -66,4 +67,37 @@ test('alarm: NOSPACE over --quota-backend-bytes refuses writes until disarmed', 
   m.server.cfg.quotaBackendBytes = 0;
   await call(mt.alarm.bind(mt), P.AlarmRequest.fromPartial({ action: P.AlarmRequest_AlarmAction.DEACTIVATE, memberID: m.server.memberId, alarm: P.AlarmType.NOSPACE }));
   await call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b('x'), value: b('1') }));
+});
+
+test('NOSPACE recovery: compact + defragment + disarm, then a put sent at once succeeds (issue 10)', async (t) => {
+  const quota = 1048576;
+  const m = await startMember(t, { quotaBackendBytes: quota });
+  const { kv, maintenance: mt } = connect(t, m.clientUrls[0]);
+  const put = (key: string, value: string | Buffer) => call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b(key), value: typeof value === 'string' ? b(value) : value }));
+  for (let i = 0; i < 20; i++) await put(`/snap/${i}`, 'x'.repeat(100));
+  const big = Buffer.alloc(64 * 1024, 'z');
+  // three rounds: the first put after each recovery must see the defragmented size, whatever the timing
+  for (let round = 0; round < 3; round++) {
+    let err: ServiceError | undefined;
+    for (let i = 0; i < 64 && err === undefined; i++) {
+      err = await put(`/big/${i % 4}`, big).then(() => undefined, (e: unknown) => e as ServiceError);
+    }
+    assert.ok(err !== undefined, `round ${round}: no NOSPACE after 64 puts of 64 KiB`);
+    assert.equal(err.code, 8);
+    assert.equal(err.details, 'etcdserver: mvcc: database space exceeded');
+    await call(kv.deleteRange.bind(kv), P.DeleteRangeRequest.fromPartial({ key: b('/big/'), rangeEnd: b('/big0') }));
+    const rev = (await call(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: b('/none') }))).header!.revision;
+    await call(kv.compact.bind(kv), P.CompactionRequest.fromPartial({ revision: rev, physical: true }));
+    await call(mt.defragment.bind(mt), P.DefragmentRequest.fromPartial({}));
+    const nospace = { memberID: m.server.memberId, alarm: P.AlarmType.NOSPACE };
+    const disarmed = await call(mt.alarm.bind(mt), P.AlarmRequest.fromPartial({ action: P.AlarmRequest_AlarmAction.DEACTIVATE, ...nospace }));
+    assert.deepEqual(disarmed.alarms, [nospace]);
+    const listed = await call(mt.alarm.bind(mt), P.AlarmRequest.fromPartial({ action: P.AlarmRequest_AlarmAction.GET }));
+    assert.deepEqual(listed.alarms, []);
+    const st = await call(mt.status.bind(mt), P.StatusRequest.fromPartial({}));
+    assert.ok(st.dbSize < BigInt(quota), `round ${round}: status reports ${st.dbSize} bytes after defragment`);
+    await put(`/after/${round}`, 'ok');
+    const after = await call(mt.alarm.bind(mt), P.AlarmRequest.fromPartial({ action: P.AlarmRequest_AlarmAction.GET }));
+    assert.deepEqual(after.alarms, [], `round ${round}: the put after recovery raised NOSPACE again`);
+  }
 });

@@ -8,9 +8,6 @@ import { Errors } from '../errors.js';
 
 type Header = etcdserverpb.ResponseHeader;
 
-/** How stale the backend size used by the quota check may be. */
-export const quotaSizeRefreshMs = 100;
-
 function isTxnReadOnly(r: etcdserverpb.TxnRequest): boolean {
   const ro = (ops: etcdserverpb.RequestOp[]): boolean =>
     ops.every((op) => {
@@ -40,25 +37,12 @@ export class KvApi {
     return resp;
   }
 
-  private sizeAtMs = -Infinity;
-  private sizeBytes = 0;
-
-  /** The backend file size, re-read at most every quotaSizeRefreshMs (a stat per put is costly). */
-  private dbSize(): number {
-    const now = performance.now();
-    if (now - this.sizeAtMs >= quotaSizeRefreshMs) {
-      this.sizeBytes = this.s.store.backend.size();
-      this.sizeAtMs = now;
-    }
-    return this.sizeBytes;
-  }
-
   /** etcd's quota check: writes fail with NOSPACE once the alarm is raised or the backend is over quota. */
   private async checkQuota(): Promise<void> {
     const s = this.s;
     // (a raised NOSPACE alarm alone does not stop the request here: as in etcd, it goes through
     // raft and the applier refuses it)
-    if (s.cfg.quotaBackendBytes > 0 && this.dbSize() > s.cfg.quotaBackendBytes) {
+    if (s.cfg.quotaBackendBytes > 0 && s.store.backend.size() > s.cfg.quotaBackendBytes) {
       await s
         .propose({ alarm: { action: etcdserverpb.AlarmRequest_AlarmAction.ACTIVATE, memberID: s.memberId, alarm: etcdserverpb.AlarmType.NOSPACE } })
         .catch(() => undefined);

@@ -81,6 +81,8 @@ export class Backend {
   private defragDone: Promise<void> | undefined;
   private commits = 0;
   private holds = 0;
+  /** Bytes of the data file, re-read whenever it can change (commit, bucket creation, defragment). */
+  private fileBytes = 0;
 
   private constructor(opts: BackendOptions) {
     this.path = opts.path;
@@ -90,6 +92,7 @@ export class Backend {
     mkdirSync(this.path, { recursive: true });
     this.env = Backend.openEnv(this.path);
     const ci = this.db(Buckets.meta).getBinary(metaConsistentIndexKey);
+    this.refreshSize();
     this.consistentIdx = ci === undefined ? 0 : Number(ci.readBigUInt64BE(0));
     this.timer = setInterval(() => this.commitAsync(), this.batchIntervalMs);
     this.timer.unref();
@@ -120,6 +123,7 @@ export class Backend {
     if (db === undefined) {
       db = this.env.openDB<Buffer, Buffer>({ name: bucket, keyEncoding: 'binary', encoding: 'binary' });
       this.dbs.set(bucket, db);
+      this.refreshSize(); // creating a bucket commits a transaction of its own
     }
     return db;
   }
@@ -353,6 +357,7 @@ export class Backend {
     }
     const { batch, ci } = this.takePending();
     this.env.transactionSync(() => this.writeBatch(batch, ci));
+    this.refreshSize();
     failpoint('backendAfterCommit');
   }
 
@@ -372,6 +377,7 @@ export class Backend {
         // transactions commit in order: this batch is the oldest in flight
         assert(this.inflight[0] === batch, 'async commits resolved out of order');
         this.inflight.shift();
+        this.refreshSize();
         failpoint('backendAfterCommit');
       },
       (err: unknown) => {
@@ -404,10 +410,21 @@ export class Backend {
 
   // ---- size, hash, snapshot, defragment ----
 
-  /** Bytes of the database file on disk. */
+  /**
+   * Bytes of the database file on disk as of the last commit (as etcd's backend.Size(), which its
+   * quota reads on every write). Kept current by the events that change the file, so reading it
+   * costs nothing and never lags behind a commit or a defragment.
+   */
   size(): number {
     this.checkOpen();
-    return statSync(join(this.path, lmdbDataFile)).size;
+    return this.fileBytes;
+  }
+
+  private refreshSize(): void {
+    // the commit itself succeeded: a file that cannot be stat'ed (data dir removed under a
+    // running member) keeps the last known size rather than failing the commit
+    const st = statSync(join(this.path, lmdbDataFile), { throwIfNoEntry: false });
+    if (st !== undefined) this.fileBytes = st.size;
   }
 
   /** Bytes of pages holding live data (file size minus free pages, approximately). */
@@ -509,6 +526,7 @@ export class Backend {
       renameSync(tmp, join(this.path, lmdbDataFile));
       this.dbs.clear();
       this.env = Backend.openEnv(this.path);
+      this.refreshSize();
     } finally {
       if (existsSync(tmp)) rmSync(tmp, { force: true });
       this.defragging = false;
