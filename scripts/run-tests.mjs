@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under packages/*/test and test/ with node's test runner (through tsx).
+// Runs every *.test.ts under packages/*/test, test/ and examples/ with node's test runner (through tsx).
 // Node 20 neither discovers .ts test files nor expands globs, so the list is built here.
 //
 // Each test file runs in its own `node --test` process, two at a time (the machine has 2
@@ -47,7 +47,7 @@ function walk(dir) {
   return out;
 }
 
-const dirs = [join(root, 'test')];
+const dirs = [join(root, 'test'), join(root, 'examples')];
 for (const pkg of readdirSync(join(root, 'packages'))) dirs.push(join(root, 'packages', pkg, 'test'));
 const filters = process.argv.slice(2);
 let files = dirs.flatMap(walk).map((f) => relative(root, f)).sort();

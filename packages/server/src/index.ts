@@ -1,4 +1,5 @@
 // @tsetcd/server: one etcd-compatible member. Start one from code with startServer();
+// throw-away test clusters from @tsetcd/server/testing (startCluster);
 // subsystems are importable by subpath (@tsetcd/server/mvcc/store, .../wal/index, ...).
 export { startServer, type StartServerOptions, type Member } from './embed/index.js';
 export { EtcdServer, type Transport, type MemberInfo } from './etcdserver/server.js';

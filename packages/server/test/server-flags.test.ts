@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseFlags, loadConfigFile, FlagError } from '../src/cmd/flags.js';
+import { parseFlags, loadConfigFile, FlagError, usage } from '../src/cmd/flags.js';
 import { parseRetention, parseGoDuration } from '../src/etcdserver/compactor.js';
 import { tempDir } from './server-helpers.js';
 
@@ -77,4 +77,11 @@ test('auto compaction retention parsing', () => {
   assert.equal(parseGoDuration('1h30m'), 5_400_000);
   assert.throws(() => parseRetention('revision', '1h'), /invalid auto-compaction-retention/);
   assert.throws(() => parseGoDuration('abc'), /invalid duration/);
+});
+
+test('flags: --unsafe-no-fsync (etcd 3.4.23+/3.5) is a boolean, off by default, from ETCD_UNSAFE_NO_FSYNC too', () => {
+  assert.equal(parseFlags([], {}).values['unsafe-no-fsync'], false);
+  assert.equal(parseFlags(['--unsafe-no-fsync'], {}).values['unsafe-no-fsync'], true);
+  assert.equal(parseFlags([], { ETCD_UNSAFE_NO_FSYNC: 'true' }).values['unsafe-no-fsync'], true);
+  assert.match(usage(), /--unsafe-no-fsync\n\s+Disables fsync, unsafe, will cause data loss\./);
 });

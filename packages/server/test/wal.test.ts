@@ -232,3 +232,18 @@ test('group commit: no save resolves before an fdatasync that began after its wr
   assert.equal(durableMax, callers);
   assert.ok(syncCalls >= 2 && syncCalls < callers / 10, `fsyncs: ${syncCalls}`);
 });
+
+test('setUnsafeNoFsync (--unsafe-no-fsync): synced saves skip fdatasync, the log still reads back', async (t) => {
+  const dir = await tempDir(t);
+  const wal = await Wal.create(dir, Buffer.from('m'), { segmentBytes: smallSegmentBytes });
+  wal.setUnsafeNoFsync();
+  await wal.save({ term: 1, vote: 0n, commit: 0 }, range(1, 200, 1, 200), true);
+  await wal.save({ term: 1, vote: 0n, commit: 200 }, [], true);
+  assert.equal(wal.stats.syncs, 0);
+  assert.ok(wal.stats.segmentsCut > 0, 'segments were cut without syncing too');
+  await wal.close();
+  const r = await Wal.open(dir, { segmentBytes: smallSegmentBytes });
+  t.after(() => r.wal.close());
+  assert.equal(r.entries.length, 200);
+  assert.equal(r.hardState.commit, 200);
+});

@@ -42,6 +42,8 @@ export interface BackendOptions {
   path: string;
   batchIntervalMs?: number;
   batchLimitOps?: number;
+  /** etcd --unsafe-no-fsync: LMDB commits without flushing to disk (throw-away members, tests) */
+  unsafeNoFsync?: boolean;
 }
 
 interface PendingWrite {
@@ -83,14 +85,16 @@ export class Backend {
   private holds = 0;
   /** Bytes of the data file, re-read whenever it can change (commit, bucket creation, defragment). */
   private fileBytes = 0;
+  private readonly noFsync: boolean;
 
   private constructor(opts: BackendOptions) {
     this.path = opts.path;
     this.batchIntervalMs = opts.batchIntervalMs ?? defaultBatchIntervalMs;
     this.batchLimitOps = opts.batchLimitOps ?? defaultBatchLimitOps;
     assert(this.batchIntervalMs > 0 && this.batchLimitOps > 0, 'batch limits must be positive');
+    this.noFsync = opts.unsafeNoFsync ?? false;
     mkdirSync(this.path, { recursive: true });
-    this.env = Backend.openEnv(this.path);
+    this.env = Backend.openEnv(this.path, this.noFsync);
     const ci = this.db(Buckets.meta).getBinary(metaConsistentIndexKey);
     this.refreshSize();
     this.consistentIdx = ci === undefined ? 0 : Number(ci.readBigUInt64BE(0));
@@ -113,9 +117,9 @@ export class Backend {
     copyFileSync(snapshotFile, join(path, lmdbDataFile));
   }
 
-  private static openEnv(path: string): RootDatabase {
-    // Never noSync: a commit that returned is on disk.
-    return open({ path, maxDbs: maxBuckets, keyEncoding: 'binary', encoding: 'binary' }) as RootDatabase;
+  private static openEnv(path: string, noFsync = false): RootDatabase {
+    // noSync only with --unsafe-no-fsync: otherwise a commit that returned is on disk.
+    return open({ path, maxDbs: maxBuckets, keyEncoding: 'binary', encoding: 'binary', ...(noFsync ? { noSync: true } : {}) }) as RootDatabase;
   }
 
   private db(bucket: string): Database<Buffer, Buffer> {
@@ -525,7 +529,7 @@ export class Backend {
       if ((this.env as unknown as { status?: string }).status !== 'closed') await closing;
       renameSync(tmp, join(this.path, lmdbDataFile));
       this.dbs.clear();
-      this.env = Backend.openEnv(this.path);
+      this.env = Backend.openEnv(this.path, this.noFsync);
       this.refreshSize();
     } finally {
       if (existsSync(tmp)) rmSync(tmp, { force: true });

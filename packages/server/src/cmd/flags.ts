@@ -59,6 +59,7 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'strict-reconfig-check': { kind: 'bool', def: true, help: 'Reject reconfiguration requests that would cause quorum loss.', ignored: true },
   'enable-pprof': { kind: 'bool', def: false, help: 'Enable runtime profiling data via HTTP server.', ignored: true },
   'metrics': { kind: 'string', def: 'basic', help: "Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics.", ignored: true },
+  'unsafe-no-fsync': { kind: 'bool', def: false, help: 'Disables fsync, unsafe, will cause data loss.' },
   'experimental-watch-progress-notify-interval': { kind: 'duration', def: 600000, help: 'Duration of periodical watch progress notification.' },
   'grpc-keepalive-min-time': { kind: 'duration', def: 5000, help: 'Minimum duration interval that a client should wait before pinging server.', ignored: true },
   'grpc-keepalive-interval': { kind: 'duration', def: 7200000, help: 'Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).', ignored: true },

@@ -129,6 +129,7 @@ async function main(): Promise<void> {
       maxRequestBytes: Number(values['max-request-bytes']),
       quotaBackendBytes: quota > 0 ? quota : undefined,
       autoCompaction: retention,
+      unsafeNoFsync: Boolean(values['unsafe-no-fsync']),
       // etcd keeps its default for a zero or negative interval
       watchProgressNotifyIntervalMs: Number(values['experimental-watch-progress-notify-interval']) > 0 ? Number(values['experimental-watch-progress-notify-interval']) : undefined,
       certFile: String(values['cert-file'] || '') || undefined,

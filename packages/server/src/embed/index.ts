@@ -53,6 +53,8 @@ export interface StartServerOptions {
   peerKeyFile?: string;
   peerTrustedCaFile?: string;
   peerClientCertAuth?: boolean;
+  /** etcd --unsafe-no-fsync: WAL and backend skip fsync (a machine crash loses data; for tests) */
+  unsafeNoFsync?: boolean;
   /** called when this member applied its own removal from the cluster (after it closed) */
   onRemoved?: () => void;
   logger?: ServerLogger;
@@ -67,6 +69,8 @@ export interface Member {
   server: EtcdServer;
   /** bound peer URLs (empty without --listen-peer-urls) */
   peerUrls: string[];
+  /** Cuts (true) or restores (false) this member's peer traffic both ways, like a network partition (tests). */
+  isolate(on: boolean): void;
 }
 
 function boundUrls(urls: string[], listeners: ClientPortListener[]): string[] {
@@ -108,6 +112,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     maxRequestBytes: opts.maxRequestBytes ?? defaults.maxRequestBytes,
     quotaBackendBytes: opts.quotaBackendBytes ?? defaults.quotaBackendBytes,
     watchProgressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs,
+    unsafeNoFsync: opts.unsafeNoFsync,
     logger: opts.logger ?? silentLogger,
   };
   const log = cfg.logger;
@@ -185,6 +190,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     clientUrls,
     server,
     peerUrls: peers.peerUrls,
+    isolate(on) {
+      peers?.transport?.isolate(on);
+    },
     close() {
       if (closing) return closing;
       closing = (async () => {

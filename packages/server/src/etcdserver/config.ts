@@ -54,5 +54,7 @@ export interface ServerConfig {
   quotaBackendBytes: number;
   /** watch progress_notify interval (etcd: 10 minutes; tests shorten it) */
   watchProgressNotifyIntervalMs?: number;
+  /** etcd --unsafe-no-fsync: WAL and backend skip fsync (data may be lost on a machine crash) */
+  unsafeNoFsync?: boolean;
   logger: ServerLogger;
 }

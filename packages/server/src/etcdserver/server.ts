@@ -165,7 +165,7 @@ export class EtcdServer {
   static async start(cfg: ServerConfig, opts: { deferPublish?: boolean; cluster?: ClusterBootstrap } = {}): Promise<EtcdServer> {
     const memberDir = join(cfg.dataDir, 'member');
     await mkdir(memberDir, { recursive: true });
-    const store = MvccStore.openDir(cfg.dataDir);
+    const store = MvccStore.openDir(cfg.dataDir, { unsafeNoFsync: cfg.unsafeNoFsync });
     await store.restored;
     const s = new EtcdServer(cfg, store);
     if (opts.deferPublish) s.publishAllowed = false;
@@ -201,6 +201,7 @@ export class EtcdServer {
         fromSnapshot: snap ? { index: snap.metadata.index, term: snap.metadata.term } : undefined,
       });
       this.wal = r.wal;
+      if (cfg.unsafeNoFsync) this.wal.setUnsafeNoFsync();
       const meta = decodeWalMetadata(r.metadata);
       this.memberId = meta.memberId;
       this.clusterId = meta.clusterId;
@@ -228,6 +229,7 @@ export class EtcdServer {
       const ents = bootstrapEntries([{ id: this.memberId, context: tsetcdpb.Member.encode(self).finish() }]);
       const hs: HardState = { term: 1, vote: 0n, commit: ents.length };
       this.wal = await Wal.create(walDir, encodeWalMetadata(this.memberId, this.clusterId));
+      if (cfg.unsafeNoFsync) this.wal.setUnsafeNoFsync();
       await this.wal.save(hs, ents, true);
       this.storage.append(ents);
       this.storage.setHardState(hs);
@@ -268,6 +270,7 @@ export class EtcdServer {
     this.memberId = cb.memberId;
     this.clusterId = cb.clusterId;
     this.wal = await Wal.create(walDir, encodeWalMetadata(this.memberId, this.clusterId));
+    if (this.cfg.unsafeNoFsync) this.wal.setUnsafeNoFsync();
     if (cb.join) {
       // the leader's log (or snapshot) brings the membership; peers are known meanwhile
       for (const m of cb.members) this.members.set(m.id, { ...m, peerUrls: [...m.peerUrls], clientUrls: [...m.clientUrls] });

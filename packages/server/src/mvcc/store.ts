@@ -107,11 +107,12 @@ export class MvccStore {
   }
 
   /** Opens (creating if needed) the backend at <dataDir>/member/snap/db; close() closes it. */
-  static openDir(dataDir: string, opts: MvccStoreOptions & { batchIntervalMs?: number; batchLimitOps?: number } = {}): MvccStore {
+  static openDir(dataDir: string, opts: MvccStoreOptions & { batchIntervalMs?: number; batchLimitOps?: number; unsafeNoFsync?: boolean } = {}): MvccStore {
     const backend = Backend.open({
       path: join(dataDir, 'member', 'snap', 'db'),
       batchIntervalMs: opts.batchIntervalMs,
       batchLimitOps: opts.batchLimitOps,
+      unsafeNoFsync: opts.unsafeNoFsync,
     });
     return new MvccStore(backend, true, opts);
   }

@@ -81,6 +81,8 @@ export class PeerTransport {
   private readonly servers: http.Server[] = [];
   private readonly inbound = new Map<http.IncomingMessage, bigint>();
   private closed = false;
+  /** isolate(true): a network partition around this member (tests) */
+  private isolated = false;
   /** bound peer URLs (port 0 replaced) */
   boundUrls: string[] = [];
 
@@ -128,6 +130,10 @@ export class PeerTransport {
 
   send(msgs: Message[]): void {
     if (this.closed) return;
+    if (this.isolated) {
+      for (const id of new Set(msgs.map((m) => m.to))) if (id !== this.host.memberId) this.host.reportUnreachable(id);
+      return;
+    }
     let unreachable: Set<bigint> | undefined;
     for (const m of msgs) {
       if (m.to === this.host.memberId) continue;
@@ -301,7 +307,7 @@ export class PeerTransport {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     const host = this.host;
-    if (this.closed) {
+    if (this.closed || this.isolated) {
       res.writeHead(503).end();
       return;
     }
@@ -417,6 +423,24 @@ export class PeerTransport {
     } finally {
       await rm(file, { force: true }).catch(() => undefined);
     }
+  }
+
+  /**
+   * Cuts (true) or restores (false) all peer traffic of this member, both ways, as a network
+   * partition would: outgoing streams close and sends are dropped (peers reported unreachable),
+   * inbound streams are cut and new peer requests answered 503. Restored streams reconnect.
+   */
+  isolate(on: boolean): void {
+    if (this.closed || this.isolated === on) return;
+    this.isolated = on;
+    if (!on) return; // send() re-creates the peer streams on the next message
+    for (const p of this.peers.values()) {
+      p.msgapp.close();
+      p.message.close();
+    }
+    this.peers.clear();
+    for (const r of this.inbound.keys()) r.destroy();
+    this.inbound.clear();
   }
 
   async close(): Promise<void> {

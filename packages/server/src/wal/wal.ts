@@ -157,6 +157,8 @@ export class Wal {
   private failure: WalFailedError | undefined;
   private closed = false;
   private unsynced = false;
+  /** etcd --unsafe-no-fsync: writes reach the page cache only (throw-away members, tests). */
+  private noFsync = false;
   // Accepted by save() (may still be queued): used to validate new appends.
   private acceptedTailIndex: number;
   private acceptedMarkerIndex: number;
@@ -187,6 +189,14 @@ export class Wal {
     this.acceptedMarkerIndex = args.markerIndex;
     this.writtenTailIndex = args.tailIndex;
     this.writtenHardState = args.hardState;
+  }
+
+  /**
+   * etcd's SetUnsafeNoFsync (--unsafe-no-fsync): saves stop calling fdatasync, so a machine crash
+   * can lose acknowledged writes. For members whose data may be thrown away (tests).
+   */
+  setUnsafeNoFsync(): void {
+    this.noFsync = true;
   }
 
   /** True when dir holds at least one segment file. */
@@ -435,7 +445,7 @@ export class Wal {
           if (item.tailIndex !== undefined) this.writtenTailIndex = item.tailIndex;
           if (item.hardState !== undefined) this.writtenHardState = item.hardState;
         }
-        if (needSync && this.unsynced) {
+        if (needSync && this.unsynced && !this.noFsync) {
           failpoint('walBeforeSync');
           await this.fh.datasync();
           this.stats.syncs++;
@@ -459,7 +469,7 @@ export class Wal {
   private async cut(): Promise<void> {
     failpoint('walBeforeCut');
     await this.fh.truncate(this.offset);
-    await this.fh.sync();
+    if (!this.noFsync) await this.fh.sync();
     this.unsynced = false;
     await this.fh.close();
     const last = this.segments[this.segments.length - 1];
