@@ -9,12 +9,13 @@ test('NOSPACE alarm output matches etcdctl', async (t) => {
   const tw = await startTwins(t, ['--quota-backend-bytes', '100000']);
   const big = 'x'.repeat(20000);
   for (let i = 0; i < 12; i++) {
+    const commits = await Promise.all([tw.real.backendCommits(), tw.ours.backendCommits()]);
     const r = await tw.both(['put', `big${i}`, big]);
     assert.deepEqual(r.ours, r.real, `put big${i}`);
-    // etcd checks the quota against its database file, which grows only when a batch commits
-    // (every 100 ms): let both twins commit so the next put sees the same size on each
-    await new Promise((res) => setTimeout(res, 300));
     if (r.real.code !== 0) break;
+    // etcd checks the quota against its database file, which grows only when a batch commits
+    // (every 100 ms): wait until both twins committed the put so the next one sees the same size
+    await Promise.all([tw.real.commitAfter(commits[0]), tw.ours.commitAfter(commits[1])]);
   }
   const status = await tw.both(['endpoint', 'status', '-w', 'json']);
   assert.match(status.real.stdout, /alarm:NOSPACE/);

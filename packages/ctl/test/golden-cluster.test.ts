@@ -245,8 +245,9 @@ test('watch prints the same events as etcdctl', async (t) => {
   const from = String(rev + 1);
   // Live events (the simple format does not depend on how events are batched).
   let started = 0;
+  let written: Promise<void> | undefined;
   const kick = () => {
-    if (++started === 2) void writes();
+    if (++started === 2) written = writes();
   };
   const live = ['watch', 'w', '--prefix', '--prev-kv', '--rev', from];
   const [liveReal, liveOurs] = await Promise.all([
@@ -254,7 +255,7 @@ test('watch prints the same events as etcdctl', async (t) => {
     watchUntil(tsetcdctlBin, ['--endpoints', tw.ours.endpoint, ...live], /DELETE\nw1\ny\nw1\n\n$/, kick),
   ]);
   assert.equal(liveOurs, liveReal);
-  await new Promise((res) => setTimeout(res, 200));
+  await written; // the last write ('stop') may still run once the watchers saw the delete
   const afterWrites = await tw.both(['get', 'stop']);
   assert.deepEqual(afterWrites.ours, afterWrites.real);
   // History replayed from --rev: whole responses (headers, batching) are deterministic.

@@ -131,6 +131,26 @@ export class EtcdServer {
     }
   }
 
+  /** Backend commits so far (etcd's etcd_disk_backend_commit_duration_seconds_count). */
+  async backendCommits(): Promise<number> {
+    const text = await (await fetch(`http://${this.endpoint}/metrics`)).text();
+    const m = /^etcd_disk_backend_commit_duration_seconds_count (\d+)$/m.exec(text);
+    if (m === null) throw new Error(`etcd ${this.label}: no backend commit counter in /metrics`);
+    return Number(m[1]);
+  }
+
+  /**
+   * Resolves once the backend commit counter passed `count` (read before a write: the write is
+   * then in the file, as etcd commits only when writes are pending).
+   */
+  async commitAfter(count: number, timeoutMs = 20000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.backendCommits()) <= count) {
+      if (Date.now() > deadline) throw new Error(`etcd ${this.label}: no backend commit within ${timeoutMs} ms`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+
   /** Kills etcd (keeping its data dir). */
   async kill(): Promise<void> {
     const p = this.proc;
