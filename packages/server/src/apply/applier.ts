@@ -105,6 +105,8 @@ export class Applier {
     try {
       const user = r.header?.username ?? '';
       if (user !== '' && this.auth.isEnabled()) this.checkCaller(user, r.header?.authRevision ?? 0n, r);
+      // etcd's applierV3Corrupt: with a CORRUPT alarm raised, writes (and ranges through raft) fail
+      if ((r.put || r.range || r.deleteRange || r.txn || r.compaction || r.leaseGrant || r.leaseRevoke) && this.hasAlarm(AlarmType.CORRUPT)) return { err: Errors.corrupt() };
       if (r.put) return { resp: this.put(r.put) };
       if (r.range) return { resp: this.range(this.store.read(), r.range) };
       if (r.deleteRange) return { resp: this.deleteRange(r.deleteRange) };

@@ -15,6 +15,8 @@ interface FlagSpec {
   help: string;
   /** accepted for compatibility; has no effect in tsetcd */
   ignored?: boolean;
+  /** the only values accepted (etcd's selective string flags) */
+  choices?: string[];
 }
 
 export const flagSpecs: Record<string, FlagSpec> = {
@@ -64,8 +66,44 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'grpc-keepalive-min-time': { kind: 'duration', def: 5000, help: 'Minimum duration interval that a client should wait before pinging server.', ignored: true },
   'grpc-keepalive-interval': { kind: 'duration', def: 7200000, help: 'Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).', ignored: true },
   'grpc-keepalive-timeout': { kind: 'duration', def: 20000, help: 'Additional duration of wait before closing a non-responsive connection (0 to disable).', ignored: true },
-  'experimental-corrupt-check-time': { kind: 'duration', def: 0, help: 'Duration of time between cluster corruption check passes.', ignored: true },
   'experimental-warning-apply-duration': { kind: 'duration', def: 100, help: 'Warning is generated if requests take more than this duration.', ignored: true },
+
+  // Raft, recovery and storage
+  'initial-election-tick-advance': { kind: 'bool', def: true, help: 'Whether to fast-forward initial election ticks on boot for faster election.' },
+  'pre-vote': { kind: 'bool', def: false, help: 'Enable to run an additional Raft election phase.' },
+  'force-new-cluster': { kind: 'bool', def: false, help: 'Force to create a new one-member cluster.' },
+  'max-snapshots': { kind: 'uint', def: 5, help: 'Maximum number of snapshot files to retain (0 is unlimited).' },
+  'max-wals': { kind: 'uint', def: 5, help: 'Maximum number of wal files to retain (0 is unlimited).' },
+  'backend-batch-interval': { kind: 'duration', def: 0, help: 'BackendBatchInterval is the maximum time before commit the backend transaction (0 means 100ms).' },
+  'backend-batch-limit': { kind: 'int', def: 0, help: 'BackendBatchLimit is the maximum operations before commit the backend transaction (0 means 10000).' },
+
+  // Consistency checks and experimental features
+  'experimental-initial-corrupt-check': { kind: 'bool', def: false, help: 'Enable to check data corruption before serving any client/peer traffic.' },
+  'experimental-corrupt-check-time': { kind: 'duration', def: 0, help: 'Duration of time between cluster corruption check passes.' },
+  'experimental-enable-v2v3': { kind: 'string', def: '', help: 'Serve v2 requests through the v3 backend under a given prefix (the v2 API is not served by tsetcd yet).' },
+  'experimental-backend-bbolt-freelist-type': { kind: 'string', def: 'array', help: "ExperimentalBackendFreelistType specifies the type of freelist that boltdb backend uses (array and map are supported types). No effect: tsetcd's backend is not bbolt." },
+  'experimental-enable-lease-checkpoint': { kind: 'bool', def: false, help: 'ExperimentalEnableLeaseCheckpoint enables primary lessor to persist lease remainingTTL to prevent indefinite auto-renewal of long lived leases.' },
+  'experimental-enable-lease-checkpoint-persist': { kind: 'bool', def: false, help: 'Enable persisting remainingTTL to prevent indefinite auto-renewal of long lived leases (with --experimental-enable-lease-checkpoint).' },
+  'experimental-compaction-batch-limit': { kind: 'int', def: 1000, help: 'ExperimentalCompactionBatchLimit sets the maximum revisions deleted in each compaction batch.' },
+  'enable-grpc-gateway': { kind: 'bool', def: true, help: 'Enable GRPC gateway (the JSON API under /v3/).' },
+
+  // Discovery
+  'discovery-fallback': { kind: 'string', def: 'proxy', choices: ['exit', 'proxy'], help: "Expected behavior ('exit' or 'proxy') when discovery services fails. \"proxy\" supports v2 API only." },
+  'discovery-proxy': { kind: 'string', def: '', help: 'HTTP proxy to use for traffic to discovery service.' },
+  'discovery-srv': { kind: 'string', def: '', help: 'DNS srv domain used to bootstrap the cluster.' },
+  'discovery-srv-name': { kind: 'string', def: '', help: 'Suffix to the dns srv name queried when bootstrapping.' },
+
+  // Logging (deprecated in etcd 3.5)
+  'log-package-levels': { kind: 'string', def: '', help: "Specify a particular log level for each etcd package (eg: 'etcdmain=CRITICAL,etcdserver=DEBUG'). Only a warning with the zap logger, as in etcd." },
+  'log-output': { kind: 'strings', def: ['default'], help: "[TO BE DEPRECATED IN v3.5] use '--log-outputs'." },
+
+  // v2 proxy (only 'off': tsetcd does not run the v2 proxy)
+  'proxy': { kind: 'string', def: 'off', choices: ['off', 'readonly', 'on'], help: "Proxy mode setting ('off', 'readonly' or 'on'). tsetcd runs only 'off'." },
+  'proxy-failure-wait': { kind: 'uint', def: 5000, help: 'Time (in milliseconds) an endpoint will be held in a failed state.' },
+  'proxy-refresh-interval': { kind: 'uint', def: 30000, help: 'Time (in milliseconds) of the endpoints refresh interval.' },
+  'proxy-dial-timeout': { kind: 'uint', def: 1000, help: 'Time (in milliseconds) for a dial to timeout.' },
+  'proxy-write-timeout': { kind: 'uint', def: 5000, help: 'Time (in milliseconds) for a write to timeout.' },
+  'proxy-read-timeout': { kind: 'uint', def: 0, help: 'Time (in milliseconds) for a read to timeout.' },
 };
 
 export type FlagValues = Record<string, string | number | boolean | string[]>;
@@ -77,6 +115,7 @@ export class FlagError extends Error {
 function parseValue(name: string, spec: FlagSpec, raw: string): string | number | boolean | string[] {
   switch (spec.kind) {
     case 'string':
+      if (spec.choices !== undefined && !spec.choices.includes(raw)) throw new FlagError(`invalid value "${raw}" for flag -${name}: invalid value`);
       return raw;
     case 'strings':
       return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -150,7 +189,13 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       warnings.push(`conflicting environment variable "${k}" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)`);
       continue;
     }
-    values[name] = parseValue(name, flagSpecs[name], v);
+    try {
+      values[name] = parseValue(name, flagSpecs[name], v);
+    } catch (e) {
+      // etcd names the variable: invalid value "x" for ETCD_PRE_VOTE: parse error
+      const why = (e as Error).message.replace(/^invalid value ".*" for flag -[a-z0-9-]+: /s, '');
+      throw new FlagError(`error verifying flags, invalid value "${v}" for ${k}: ${why}. See 'tsetcd --help'.`);
+    }
     set.add(name);
   }
   return { values, set, warnings };

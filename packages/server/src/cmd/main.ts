@@ -8,6 +8,7 @@ import { serverVersion } from '../etcdserver/config.js';
 import { parseRetention } from '../etcdserver/compactor.js';
 import { importEtcdDataDir } from '../etcdserver/etcd-data-dir.js';
 import { validateAuthTokenSpec } from '../auth/auth-store.js';
+import { logOutputs, memberBehaviourOptions, refuseProxyMode, startupWarnings } from './member-flags.js';
 
 function fail(msg: string, code = 2): never {
   process.stderr.write(`tsetcd: ${msg}\n`);
@@ -58,8 +59,9 @@ async function main(): Promise<void> {
   const level = (values.debug ? 'debug' : String(values['log-level'])) as LogLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(level)) fail(`invalid value "${level}" for flag -log-level: unknown level (debug, info, warn, error)`);
   if (values.logger !== 'zap') fail(`unknown logger option "${values.logger}" (only 'zap' is supported)`);
-  const log = createZapLogger(level, values['log-outputs'] as string[]);
+  const log = createZapLogger(level, logOutputs(values, parsedSet));
   for (const w of warnings) log.warn(w);
+  for (const w of startupWarnings(values)) log.warn(w.msg, w.fields);
   for (const f of ['listen-client-urls', 'advertise-client-urls', 'listen-peer-urls', 'initial-advertise-peer-urls']) checkUrls(f, values[f] as string[]);
   // etcd refuses an explicit client listener without advertised URLs (port 0 is a tsetcd extension for tests)
   const listenSet = parsedSet.has('listen-client-urls');
@@ -83,6 +85,8 @@ async function main(): Promise<void> {
       fail(`--initial-cluster has ${values.name}=${mine.join(',')} but missing from --initial-advertise-peer-urls=${adv.join(',')} ("${mine.join(',')}"(resolved from "${mine.join(',')}") != "${adv.join(',')}"(resolved from "${adv.join(',')}"))`);
     }
   }
+  const proxyRefusal = refuseProxyMode(values);
+  if (proxyRefusal) fail(proxyRefusal, 1);
   const state = String(values['initial-cluster-state']);
   if (state !== 'new' && state !== 'existing') fail(`invalid value "${state}" for flag -initial-cluster-state: valid values include new,existing`);
   const mode = String(values['auto-compaction-mode']);
@@ -148,6 +152,7 @@ async function main(): Promise<void> {
       peerKeyFile: String(values['peer-key-file'] || '') || undefined,
       peerTrustedCaFile: String(values['peer-trusted-ca-file'] || '') || undefined,
       peerClientCertAuth: Boolean(values['peer-client-cert-auth']),
+      ...memberBehaviourOptions(values),
       onRemoved: () => process.exit(0),
       logger: log,
     });

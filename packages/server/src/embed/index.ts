@@ -12,6 +12,10 @@ import { clientPortListeners, type ClientPortListener } from '../api/transport/i
 import { idToHex } from '../etcdserver/member-id.js';
 import { Compactor, type Retention } from '../etcdserver/compactor.js';
 import { attachCluster, peerTls, planBootstrap, type ClusterLayer } from '../etcdserver/cluster-start.js';
+import { checkInitialHashKV, monitorKVHash } from '../etcdserver/corrupt-check.js';
+import { adjustTicks } from '../etcdserver/tick-advance.js';
+import { Wal } from '../wal/index.js';
+import { join } from 'node:path';
 
 export interface StartServerOptions {
   name?: string;
@@ -55,6 +59,24 @@ export interface StartServerOptions {
   peerClientCertAuth?: boolean;
   /** etcd --unsafe-no-fsync: WAL and backend skip fsync (a machine crash loses data; for tests) */
   unsafeNoFsync?: boolean;
+  /** etcd --pre-vote, --initial-election-tick-advance (default true), --force-new-cluster */
+  preVote?: boolean;
+  initialElectionTickAdvance?: boolean;
+  forceNewCluster?: boolean;
+  /** etcd --max-snapshots / --max-wals (default 5; 0 keeps all), purged every purgeIntervalMs (30 s) */
+  maxSnapshots?: number;
+  maxWals?: number;
+  purgeIntervalMs?: number;
+  /** WAL segment size (default 64 MiB) */
+  walSegmentBytes?: number;
+  /** etcd --backend-batch-interval (ms) / --backend-batch-limit (ops); 0: 100 ms / 10000 */
+  backendBatchIntervalMs?: number;
+  backendBatchLimit?: number;
+  /** etcd --experimental-compaction-batch-limit */
+  compactionBatchLimit?: number;
+  /** etcd --experimental-initial-corrupt-check / --experimental-corrupt-check-time (ms; 0 off) */
+  initialCorruptCheck?: boolean;
+  corruptCheckTimeMs?: number;
   /** called when this member applied its own removal from the cluster (after it closed) */
   onRemoved?: () => void;
   logger?: ServerLogger;
@@ -113,6 +135,15 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     quotaBackendBytes: opts.quotaBackendBytes ?? defaults.quotaBackendBytes,
     watchProgressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs,
     unsafeNoFsync: opts.unsafeNoFsync,
+    preVote: opts.preVote,
+    forceNewCluster: opts.forceNewCluster,
+    maxSnapshots: opts.maxSnapshots,
+    maxWals: opts.maxWals,
+    purgeIntervalMs: opts.purgeIntervalMs,
+    walSegmentBytes: opts.walSegmentBytes,
+    backendBatchIntervalMs: opts.backendBatchIntervalMs,
+    backendBatchLimit: opts.backendBatchLimit,
+    compactionBatchLimit: opts.compactionBatchLimit,
     logger: opts.logger ?? silentLogger,
   };
   const log = cfg.logger;
@@ -120,7 +151,18 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     opts.initialCluster !== undefined || opts.discovery
       ? await planBootstrap({ ...opts, name, dataDir: cfg.dataDir, walDir: cfg.walDir, initialCluster: opts.initialCluster ?? '', initialClusterState: opts.initialClusterState ?? 'new', initialClusterToken: cfg.initialClusterToken, initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls })
       : undefined;
+  // etcd checks a restarted member's data against its peers' before serving anything
+  const memberInitialized = await Wal.exists(cfg.walDir ?? join(cfg.dataDir, 'member', 'wal'));
   const server = await EtcdServer.start(cfg, { deferPublish: true, cluster });
+  if (memberInitialized && opts.initialCorruptCheck) {
+    try {
+      const tls = peerTls(opts);
+      await checkInitialHashKV(server, tls ? { cert: tls.cert, key: tls.key, ca: tls.ca } : undefined);
+    } catch (e) {
+      await server.close();
+      throw e;
+    }
+  }
   try {
     server.applier.auth.configure({ authToken: opts.authToken, tokenTtlSeconds: opts.authTokenTtlSeconds, bcryptCost: opts.bcryptCost });
   } catch (e) {
@@ -166,6 +208,13 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     cfg.advertiseClientUrls = clientUrls;
   }
   server.allowPublish();
+  const stopTickAdvance = adjustTicks(server, { advance: opts.initialElectionTickAdvance ?? true, activePeers: () => peers?.transport?.activePeers() ?? 0 });
+  const stopHashMonitor = opts.corruptCheckTimeMs
+    ? monitorKVHash(server, opts.corruptCheckTimeMs, (() => {
+        const tls = peerTls(opts);
+        return tls ? { cert: tls.cert, key: tls.key, ca: tls.ca } : undefined;
+      })())
+    : undefined;
   const compactor = opts.autoCompaction
     ? new Compactor(opts.autoCompaction, {
         currentRevision: () => server.store.currentRevision(),
@@ -198,6 +247,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       closing = (async () => {
         log.info('closing etcd server', { name, 'data-dir': cfg.dataDir, 'advertise-client-urls': cfg.advertiseClientUrls });
         compactor?.stop();
+        stopTickAdvance();
+        stopHashMonitor?.();
         await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
         await server.close();
         await peers?.close();

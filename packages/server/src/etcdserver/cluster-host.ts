@@ -35,6 +35,10 @@ export class ClusterHost implements RaftHost {
     this.s.reportSnapshot(id, ok);
   }
 
+  hashKV(rev: bigint): { hash: number; revision: bigint; compactRevision: bigint } {
+    return this.s.store.hashKV(rev);
+  }
+
   peerUrlsOf(id: bigint): string[] | undefined {
     return this.s.members.get(id)?.peerUrls;
   }

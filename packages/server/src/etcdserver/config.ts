@@ -27,6 +27,11 @@ export const defaults = {
   quotaBackendBytes: 2 * 1024 * 1024 * 1024,
   /** etcd's request timeout: 5s + 2 * election timeout */
   requestTimeoutBaseMs: 5000,
+  /** etcd --max-snapshots, --max-wals */
+  maxSnapshots: 5,
+  maxWals: 5,
+  /** etcd purges old snap/WAL files every 30 s */
+  purgeIntervalMs: 30_000,
 } as const;
 
 /** etcd accepts this much on top of --max-request-bytes at the gRPC layer (grpcOverheadBytes). */
@@ -56,5 +61,21 @@ export interface ServerConfig {
   watchProgressNotifyIntervalMs?: number;
   /** etcd --unsafe-no-fsync: WAL and backend skip fsync (data may be lost on a machine crash) */
   unsafeNoFsync?: boolean;
+  /** etcd --pre-vote (default false) */
+  preVote?: boolean;
+  /** etcd --force-new-cluster: restart from this data dir as a one-member cluster */
+  forceNewCluster?: boolean;
+  /** etcd --max-snapshots / --max-wals: old files kept (0 keeps all; default 5) */
+  maxSnapshots?: number;
+  maxWals?: number;
+  /** how often old snapshot and WAL files are purged (etcd: every 30 s) */
+  purgeIntervalMs?: number;
+  /** WAL segment size (etcd: 64 MiB; tests use small segments) */
+  walSegmentBytes?: number;
+  /** etcd --backend-batch-interval / --backend-batch-limit (0: the backend's defaults) */
+  backendBatchIntervalMs?: number;
+  backendBatchLimit?: number;
+  /** etcd --experimental-compaction-batch-limit: keys compacted per backend batch */
+  compactionBatchLimit?: number;
   logger: ServerLogger;
 }

@@ -40,6 +40,7 @@ import { IdGenerator } from './id-generator.js';
 import { computeClusterId, computeMemberId, idToHex } from './member-id.js';
 import { clusterVersion, defaults, type ServerConfig, type ServerLogger } from './config.js';
 import type { ClusterBootstrap } from './cluster-bootstrap.js';
+import { forceNewClusterEntries } from './force-new-cluster.js';
 import { reloadLessor, reloadStore, replaceBackendContent, resetWatchRing, stageSnapshotDb } from './snapshot-install.js';
 
 /** Sends raft messages to peers. One member has no peers; the cluster work plugs a real one in. */
@@ -111,6 +112,8 @@ export class EtcdServer {
   private readyDone: Promise<void> = Promise.resolve();
   private tickTimer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private purging: Promise<void> | undefined;
   private stopped = false;
   private fatalError: Error | undefined;
 
@@ -165,7 +168,12 @@ export class EtcdServer {
   static async start(cfg: ServerConfig, opts: { deferPublish?: boolean; cluster?: ClusterBootstrap } = {}): Promise<EtcdServer> {
     const memberDir = join(cfg.dataDir, 'member');
     await mkdir(memberDir, { recursive: true });
-    const store = MvccStore.openDir(cfg.dataDir, { unsafeNoFsync: cfg.unsafeNoFsync });
+    const store = MvccStore.openDir(cfg.dataDir, {
+      unsafeNoFsync: cfg.unsafeNoFsync,
+      batchIntervalMs: cfg.backendBatchIntervalMs || undefined,
+      batchLimitOps: cfg.backendBatchLimit || undefined,
+      compactionBatchKeys: cfg.compactionBatchLimit || undefined,
+    });
     await store.restored;
     const s = new EtcdServer(cfg, store);
     if (opts.deferPublish) s.publishAllowed = false;
@@ -185,7 +193,7 @@ export class EtcdServer {
     this.restoreBackendState();
     let restarting = await Wal.exists(walDir);
     let applied = 0;
-    this.snapshotter = new Snapshotter(join(cfg.dataDir, 'member', 'snap'), { onWarning: (m) => this.log.warn(m) });
+    this.snapshotter = new Snapshotter(join(cfg.dataDir, 'member', 'snap'), { keep: cfg.maxSnapshots ?? defaults.maxSnapshots, onWarning: (m) => this.log.warn(m) });
     if (restarting) {
       // the newest snapshot file the WAL vouches for, then the WAL after it
       const snap = await this.snapshotter.loadNewestAvailable(await Wal.validSnapshotMarkers(walDir));
@@ -197,6 +205,7 @@ export class EtcdServer {
         this.log.info('recovered v3 backend from snapshot', { 'snapshot-index': applied });
       }
       const r = await Wal.open(walDir, {
+        segmentBytes: cfg.walSegmentBytes,
         onWarning: (m) => this.log.warn(m),
         fromSnapshot: snap ? { index: snap.metadata.index, term: snap.metadata.term } : undefined,
       });
@@ -205,6 +214,15 @@ export class EtcdServer {
       const meta = decodeWalMetadata(r.metadata);
       this.memberId = meta.memberId;
       this.clusterId = meta.clusterId;
+      if (cfg.forceNewCluster) {
+        // etcd's restartAsStandaloneNode: drop uncommitted entries, then commit ConfChanges that
+        // remove every other member (and add this one if the log does not have it)
+        const forced = forceNewClusterEntries({ memberId: this.memberId, confState: snap?.metadata.confState, entries: r.entries, hardState: r.hardState });
+        r.entries.splice(0, r.entries.length, ...forced.entries);
+        r.hardState = forced.hardState;
+        await this.wal.save(forced.hardState, forced.appended, true);
+        this.log.warn('forcing restart member', { 'cluster-id': idToHex(this.clusterId), 'local-member-id': idToHex(this.memberId), 'commit-index': forced.hardState.commit, 'removed-member-ids': forced.removed.map(idToHex) });
+      }
       if (r.entries.length > 0) this.storage.append(r.entries);
       this.storage.setHardState(r.hardState);
       this.committedIndex = r.hardState.commit;
@@ -228,7 +246,7 @@ export class EtcdServer {
       };
       const ents = bootstrapEntries([{ id: this.memberId, context: tsetcdpb.Member.encode(self).finish() }]);
       const hs: HardState = { term: 1, vote: 0n, commit: ents.length };
-      this.wal = await Wal.create(walDir, encodeWalMetadata(this.memberId, this.clusterId));
+      this.wal = await Wal.create(walDir, encodeWalMetadata(this.memberId, this.clusterId), { segmentBytes: this.cfg.walSegmentBytes });
       if (cfg.unsafeNoFsync) this.wal.setUnsafeNoFsync();
       await this.wal.save(hs, ents, true);
       this.storage.append(ents);
@@ -252,11 +270,13 @@ export class EtcdServer {
       storage: this.storage,
       applied,
       checkQuorum: true,
-      preVote: true,
+      preVote: cfg.preVote ?? false,
       random: Math.random,
     });
     this.tickTimer = setInterval(() => this.tick(), cfg.heartbeatIntervalMs);
     this.leaseTimer = setInterval(() => this.revokeExpiredLeases(), expiryCheckIntervalMs);
+    this.purgeTimer = setInterval(() => void this.purgeFiles(), cfg.purgeIntervalMs ?? defaults.purgeIntervalMs);
+    this.purgeTimer.unref();
     this.scheduleReady();
     void restarting;
   }
@@ -269,7 +289,7 @@ export class EtcdServer {
   private async bootCluster(walDir: string, cb: ClusterBootstrap): Promise<void> {
     this.memberId = cb.memberId;
     this.clusterId = cb.clusterId;
-    this.wal = await Wal.create(walDir, encodeWalMetadata(this.memberId, this.clusterId));
+    this.wal = await Wal.create(walDir, encodeWalMetadata(this.memberId, this.clusterId), { segmentBytes: this.cfg.walSegmentBytes });
     if (this.cfg.unsafeNoFsync) this.wal.setUnsafeNoFsync();
     if (cb.join) {
       // the leader's log (or snapshot) brings the membership; peers are known meanwhile
@@ -418,10 +438,45 @@ export class EtcdServer {
         this.storage.compact(compactIndex);
         this.log.info('compacted Raft logs', { 'compact-index': compactIndex });
       }
-      await this.wal.releaseTo(index);
+      await this.wal.releaseTo(index, this.cfg.maxWals ?? defaults.maxWals);
     } finally {
       this.snapshotting = false;
     }
+  }
+
+  /** etcd's purgeFile job: snapshot files beyond --max-snapshots, released WAL files beyond --max-wals. */
+  private purgeFiles(): Promise<void> {
+    if (this.purging || this.stopped) return this.purging ?? Promise.resolve();
+    this.purging = (async () => {
+      try {
+        const snaps = await this.snapshotter.purge();
+        const wals = await this.wal.purge(this.cfg.maxWals ?? defaults.maxWals);
+        for (const f of snaps) this.log.info('purged', { path: join(this.snapshotter.dir, f) });
+        for (const f of wals) this.log.info('purged', { path: join(this.wal.dir, f) });
+      } catch (e) {
+        this.log.warn('failed to purge old files', { error: String(e) });
+      } finally {
+        this.purging = undefined;
+      }
+    })();
+    return this.purging;
+  }
+
+  /** Runs the purge job now (tests; the job also runs every purgeIntervalMs). */
+  purgeNow(): Promise<void> {
+    return this.purgeFiles();
+  }
+
+  /** Members this member knows of (from its data, or the bootstrap plan before it is applied). */
+  knownMemberCount(): number {
+    return Math.max(this.members.size, this.clusterBoot?.members.length ?? 0);
+  }
+
+  /** etcd's advanceTicks: fast-forwards the election clock (initial election tick advance). */
+  advanceTicks(n: number): void {
+    if (this.stopped) return;
+    for (let i = 0; i < n; i++) this.node.tick();
+    this.scheduleReady();
   }
 
   private onSoftState(ss: SoftState): void {
@@ -940,6 +995,8 @@ export class EtcdServer {
       this.stopped = true;
       if (this.tickTimer) clearInterval(this.tickTimer);
       if (this.leaseTimer) clearInterval(this.leaseTimer);
+      if (this.purgeTimer) clearInterval(this.purgeTimer);
+      await this.purging;
       await this.readyDone.catch(() => undefined);
       await this.applyChain.catch(() => undefined);
       const stopped = Errors.stopped();

@@ -17,6 +17,7 @@ export const PeerPath = {
   version: '/version',
   promote: '/members/promote/',
   leases: '/leases',
+  hashKV: '/members/hashkv',
 } as const;
 
 export type StreamKind = 'msgapp' | 'message';

@@ -46,6 +46,8 @@ export interface RaftHost {
   removedByPeer?(): void;
   /** promotes a learner (peer endpoint used by followers to reach the leader) */
   promoteMember?(id: bigint): Promise<string>;
+  /** etcd's peer /members/hashkv: the KV hash at a revision (0: current); throws mvcc errors */
+  hashKV?(rev: bigint): { hash: number; revision: bigint; compactRevision: bigint };
 }
 
 export interface PeerTlsOptions {
@@ -371,6 +373,10 @@ export class PeerTransport {
       );
       return;
     }
+    if (path === PeerPath.hashKV && host.hashKV) {
+      this.serveHashKV(req, res, host.hashKV.bind(host));
+      return;
+    }
     if (req.method === 'POST' && path === PeerPath.leases && host.leaseRenew) {
       let body = '';
       req.setEncoding('utf8');
@@ -388,6 +394,50 @@ export class PeerTransport {
     }
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('404 page not found\n');
+  }
+
+  /** etcd's hashKVHandler: GET with a JSON HashKVRequest body, answers a JSON HashKVResponse. */
+  private serveHashKV(req: http.IncomingMessage, res: http.ServerResponse, hashKV: NonNullable<RaftHost['hashKV']>): void {
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET', 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }).end('Method Not Allowed\n');
+      return;
+    }
+    const plain = (code: number, text: string): void => {
+      res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }).end(text + '\n');
+    };
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (body.length < 4096 ? (body += d) : req.destroy()));
+    req.on('end', () => {
+      let rev = 0n;
+      try {
+        const r = JSON.parse(body === '' ? '{}' : body) as { revision?: unknown };
+        if (r === null || typeof r !== 'object') throw new Error('not an object');
+        if (r.revision !== undefined) {
+          if (typeof r.revision !== 'number' || !Number.isSafeInteger(r.revision)) throw new Error('bad revision');
+          rev = BigInt(r.revision);
+        }
+      } catch {
+        plain(400, 'error unmarshalling request');
+        return;
+      }
+      try {
+        const h = hashKV(rev);
+        res.writeHead(200, { 'content-type': 'application/json', [PeerHeader.clusterId]: this.host.clusterId.toString(16) });
+        const out: Record<string, unknown> = { header: { revision: Number(h.revision) }, hash: h.hash };
+        if (h.compactRevision !== 0n) out.compact_revision = Number(h.compactRevision);
+        res.end(JSON.stringify(out));
+      } catch (e) {
+        plain(400, (e as Error).message.replace(/^etcdserver: /, ''));
+      }
+    });
+  }
+
+  /** Peers with a working stream (etcd's ActivePeers). */
+  activePeers(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.activeSince > 0) n++;
+    return n;
   }
 
   private async receiveSnapshot(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

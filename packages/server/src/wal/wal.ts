@@ -366,20 +366,48 @@ export class Wal {
   }
 
   /**
-   * Deletes segments that hold only records before `index` (call with the index of a snapshot
-   * whose marker is durable). Keeps the segment that may contain index and everything after it.
+   * Releases segments that hold only records before `index` (call with the index of a snapshot
+   * whose marker is durable): they are no longer needed to replay the log. Without `maxFiles`
+   * they are deleted at once; with it, purge(maxFiles) runs (etcd --max-wals: released files are
+   * deleted only while the log has more than maxFiles segments; 0 keeps them all).
    */
-  async releaseTo(index: number): Promise<void> {
+  async releaseTo(index: number, maxFiles?: number): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.closed) throw new WalClosedError();
     checkCount('release index', index);
-    const keepFrom = searchSegment(this.segments, index);
-    if (keepFrom === 0) return;
-    const drop = this.segments.slice(0, keepFrom);
+    if (index > this.releasedIndex) this.releasedIndex = index;
+    await this.purge(maxFiles);
+  }
+
+  /**
+   * Deletes released segments, oldest first, while more than `maxFiles` segments remain
+   * (undefined: every released segment; 0: none). Returns the deleted file names.
+   */
+  purge(maxFiles?: number): Promise<string[]> {
+    // one purge at a time (the snapshot's release and the periodic job may overlap)
+    const run = this.purgeChain.then(() => this.purgeNow(maxFiles));
+    this.purgeChain = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  private purgeChain: Promise<void> = Promise.resolve();
+
+  private async purgeNow(maxFiles?: number): Promise<string[]> {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new WalClosedError();
+    if (maxFiles === 0) return [];
+    const releasable = searchSegment(this.segments, this.releasedIndex);
+    const excess = maxFiles === undefined ? releasable : Math.min(releasable, this.segments.length - maxFiles);
+    if (excess <= 0) return [];
+    const drop = this.segments.slice(0, excess);
     for (const s of drop) await rm(join(this.dir, s.name), { force: true });
     this.segments.splice(0, drop.length);
     await syncDir(this.dir);
+    return drop.map((s) => s.name);
   }
+
+  /** records before this index are covered by a durable snapshot (releaseTo) */
+  private releasedIndex = 0;
 
   /** Segment file names currently part of the log, oldest first. */
   segmentNames(): string[] {

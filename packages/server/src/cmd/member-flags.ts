@@ -1,0 +1,62 @@
+// The flags that tune a member's raft, storage, checks and logging: from parsed flag values to
+// startServer options, the warnings etcd prints for them, and the modes tsetcd refuses.
+
+import type { StartServerOptions } from '../embed/index.js';
+import type { FlagValues } from './flags.js';
+
+const positive = (v: unknown): number | undefined => (Number(v) > 0 ? Number(v) : undefined);
+
+/** startServer options for the raft, recovery, storage and consistency-check flags. */
+export function memberBehaviourOptions(v: FlagValues): Partial<StartServerOptions> {
+  return {
+    preVote: Boolean(v['pre-vote']),
+    initialElectionTickAdvance: Boolean(v['initial-election-tick-advance']),
+    forceNewCluster: Boolean(v['force-new-cluster']),
+    maxSnapshots: Number(v['max-snapshots']),
+    maxWals: Number(v['max-wals']),
+    // 0 (or less) keeps the backend's defaults, as etcd does
+    backendBatchIntervalMs: positive(v['backend-batch-interval']),
+    backendBatchLimit: positive(v['backend-batch-limit']),
+    compactionBatchLimit: positive(v['experimental-compaction-batch-limit']),
+    initialCorruptCheck: Boolean(v['experimental-initial-corrupt-check']),
+    corruptCheckTimeMs: positive(v['experimental-corrupt-check-time']),
+  };
+}
+
+/** etcd 3.4's --log-output (deprecated) stands in for --log-outputs when only it is given. */
+export function logOutputs(v: FlagValues, set: Set<string>): string[] {
+  if (set.has('log-output') && !set.has('log-outputs')) {
+    process.stderr.write("'--log-output' flag has been deprecated! Please use '--log-outputs'!\n");
+    return v['log-output'] as string[];
+  }
+  return v['log-outputs'] as string[];
+}
+
+/** Why tsetcd refuses a --proxy mode (undefined for 'off'). */
+export function refuseProxyMode(v: FlagValues): string | undefined {
+  const mode = String(v.proxy);
+  if (mode === 'off') return undefined;
+  return `--proxy=${mode} is not supported: etcd's v2 proxy serves only the v2 API, which tsetcd does not implement; run tsetcd as a member (--proxy=off) or use 'tsetcd grpc-proxy start' for a v3 proxy`;
+}
+
+/** Warnings printed at start for flags that tsetcd accepts but cannot honour fully. */
+export function startupWarnings(v: FlagValues): Array<{ msg: string; fields?: Record<string, unknown> }> {
+  const out: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
+  const pkgLevels = String(v['log-package-levels'] ?? '');
+  // etcd with --logger=zap (the only logger of tsetcd) prints this and ignores the levels
+  if (pkgLevels !== '') process.stderr.write(`[WARNING] Deprecated '--log-package-levels=${pkgLevels}' flag is set; use '--logger=zap' flag instead\n`);
+  if (v['enable-v2']) {
+    out.push({
+      msg: '--enable-v2 is set but the v2 API is not served by tsetcd: /v2/keys, /v2/members, /v2/machines, /v2/stats, /v2/auth answer 404 Not Found; use the v3 API (gRPC or /v3/ JSON)',
+      fields: { 'not-served': ['/v2/keys', '/v2/members', '/v2/machines', '/v2/stats', '/v2/auth'] },
+    });
+  }
+  const v2v3 = String(v['experimental-enable-v2v3'] ?? '');
+  if (v2v3 !== '') out.push({ msg: '--experimental-enable-v2v3 is set but the v2 API is not served by tsetcd; v2 requests answer 404 Not Found', fields: { prefix: v2v3 } });
+  const freelist = String(v['experimental-backend-bbolt-freelist-type']);
+  if (freelist !== 'array' && freelist !== 'map') {
+    // etcd takes any value other than "map" as "array"
+    out.push({ msg: 'unknown --experimental-backend-bbolt-freelist-type; using "array" (no effect: the backend is not bbolt)', fields: { 'freelist-type': freelist } });
+  }
+  return out;
+}
