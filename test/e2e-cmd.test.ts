@@ -31,7 +31,7 @@ test('tsetcd --version and refusals', async () => {
   assert.match(noAdv.stderr, /--advertise-client-urls is required when --listen-client-urls is set explicitly/);
   const badEnv = await run([], { ETCD_HEARTBEAT_INTERVAL: 'fast' });
   assert.equal(badEnv.code, 2);
-  assert.match(badEnv.stderr, /invalid value "fast" for flag -heartbeat-interval/);
+  assert.match(badEnv.stderr, /error verifying flags, invalid value "fast" for ETCD_HEARTBEAT_INTERVAL: parse error/);
   const ic = await run(['--initial-cluster', 'other=http://127.0.0.1:2380']);
   assert.equal(ic.code, 2);
   assert.match(ic.stderr, /couldn't find local name "default" in the initial cluster configuration/);

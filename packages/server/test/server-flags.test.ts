@@ -85,3 +85,53 @@ test('flags: --unsafe-no-fsync (etcd 3.4.23+/3.5) is a boolean, off by default, 
   assert.equal(parseFlags([], { ETCD_UNSAFE_NO_FSYNC: 'true' }).values['unsafe-no-fsync'], true);
   assert.match(usage(), /--unsafe-no-fsync\n\s+Disables fsync, unsafe, will cause data loss\./);
 });
+
+test('flags: raft, storage, check and discovery flags in every form, with etcd defaults', async (t) => {
+  const d = parseFlags([], {}).values;
+  assert.equal(d['initial-election-tick-advance'], true);
+  assert.equal(d['pre-vote'], false);
+  assert.equal(d['force-new-cluster'], false);
+  assert.equal(d['max-snapshots'], 5);
+  assert.equal(d['max-wals'], 5);
+  assert.equal(d['backend-batch-interval'], 0);
+  assert.equal(d['backend-batch-limit'], 0);
+  assert.equal(d['experimental-compaction-batch-limit'], 1000);
+  assert.equal(d['experimental-backend-bbolt-freelist-type'], 'array');
+  assert.equal(d['discovery-fallback'], 'proxy');
+  assert.equal(d.proxy, 'off');
+  assert.equal(d['proxy-refresh-interval'], 30000);
+  const cli = parseFlags(['--pre-vote', '--max-wals', '2', '--backend-batch-interval=10ms', '--initial-election-tick-advance=false', '--experimental-corrupt-check-time', '1m', '--discovery-srv', 'example.com'], {}).values;
+  assert.equal(cli['pre-vote'], true);
+  assert.equal(cli['max-wals'], 2);
+  assert.equal(cli['backend-batch-interval'], 10);
+  assert.equal(cli['initial-election-tick-advance'], false);
+  assert.equal(cli['experimental-corrupt-check-time'], 60000);
+  assert.equal(cli['discovery-srv'], 'example.com');
+  const env = parseFlags([], { ETCD_FORCE_NEW_CLUSTER: 'true', ETCD_MAX_SNAPSHOTS: '0', ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK: '1', ETCD_DISCOVERY_SRV_NAME: 'x' }).values;
+  assert.equal(env['force-new-cluster'], true);
+  assert.equal(env['max-snapshots'], 0);
+  assert.equal(env['experimental-initial-corrupt-check'], true);
+  assert.equal(env['discovery-srv-name'], 'x');
+  assert.throws(() => parseFlags([], { ETCD_PRE_VOTE: 'maybe' }), /error verifying flags, invalid value "maybe" for ETCD_PRE_VOTE: parse error/);
+  assert.throws(() => parseFlags(['--discovery-fallback', 'retry'], {}), /invalid value "retry" for flag -discovery-fallback: invalid value/);
+  assert.throws(() => parseFlags(['--backend-batch-interval', 'soon'], {}), /invalid value "soon" for flag -backend-batch-interval: parse error/);
+
+  const dir = await tempDir(t);
+  const f = join(dir, 'etcd.yaml');
+  // etcd's YAML keys; a time.Duration is a number of nanoseconds there
+  await writeFile(f, ['pre-vote: true', 'max-snapshots: 3', 'max-wals: 0', 'backend-batch-interval: 20000000', 'backend-batch-limit: 7', 'force-new-cluster: true', 'initial-election-tick-advance: false', 'experimental-initial-corrupt-check: true', 'experimental-corrupt-check-time: 2m', 'discovery-srv: example.org', 'discovery-fallback: exit', 'proxy: off', 'log-package-levels: etcdmain=INFO'].join('\n'));
+  const y = loadConfigFile(f).values;
+  assert.equal(y['pre-vote'], true);
+  assert.equal(y['max-snapshots'], 3);
+  assert.equal(y['max-wals'], 0);
+  assert.equal(y['backend-batch-interval'], 20);
+  assert.equal(y['backend-batch-limit'], 7);
+  assert.equal(y['force-new-cluster'], true);
+  assert.equal(y['initial-election-tick-advance'], false);
+  assert.equal(y['experimental-initial-corrupt-check'], true);
+  assert.equal(y['experimental-corrupt-check-time'], 120000);
+  assert.equal(y['discovery-srv'], 'example.org');
+  assert.equal(y['discovery-fallback'], 'exit');
+  assert.equal(y.proxy, 'off');
+  assert.equal(y['log-package-levels'], 'etcdmain=INFO');
+});

@@ -32,6 +32,13 @@ export function createMetrics(s: EtcdServer): Registry {
     registers: [reg],
   });
   s.onWalFsync = (sec) => fsync.observe(sec);
+  const backendCommit = new Histogram({
+    name: 'etcd_disk_backend_commit_duration_seconds',
+    help: 'The latency distributions of commit called by backend.',
+    buckets: Array.from({ length: 14 }, (_, i) => 0.001 * 2 ** i),
+    registers: [reg],
+  });
+  s.store.backend.onCommit = (sec) => backendCommit.observe(sec);
   const ver = new Gauge({ name: 'etcd_server_version', help: 'Which version is running. 1 for \'server_version\' label with current version.', labelNames: ['server_version'], registers: [reg] });
   ver.set({ server_version: serverVersion }, 1);
   new Gauge({

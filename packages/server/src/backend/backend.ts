@@ -281,6 +281,9 @@ export class Backend {
     return this.commits;
   }
 
+  /** Told the duration of each committed batch (etcd's etcd_disk_backend_commit_duration_seconds). */
+  onCommit: ((seconds: number) => void) | undefined;
+
   /**
    * Holds size-triggered commits (commitIfFull) until release(): an MVCC write txn holds them
    * so that aux writes made inside it never commit half of the txn.
@@ -360,7 +363,9 @@ export class Backend {
       return;
     }
     const { batch, ci } = this.takePending();
+    const t0 = performance.now();
     this.env.transactionSync(() => this.writeBatch(batch, ci));
+    this.onCommit?.((performance.now() - t0) / 1000);
     this.refreshSize();
     failpoint('backendAfterCommit');
   }
@@ -375,12 +380,14 @@ export class Backend {
     // would have to wait for the event loop while holding the write lock).
     for (const bucket of batch.keys()) this.db(bucket); // opening a bucket is a transaction of its own
     if (ci >= 0) this.db(Buckets.meta);
+    const t0 = performance.now();
     const committed = this.env.batch(() => this.queueBatch(batch, ci));
     this.inflightDone = Promise.all([this.inflightDone, committed]).then(
       () => {
         // transactions commit in order: this batch is the oldest in flight
         assert(this.inflight[0] === batch, 'async commits resolved out of order');
         this.inflight.shift();
+        this.onCommit?.((performance.now() - t0) / 1000);
         this.refreshSize();
         failpoint('backendAfterCommit');
       },

@@ -1,0 +1,172 @@
+// ./bin/tsetcd flags checked by what they do: storage batching and file retention, pre-vote,
+// the initial election tick advance, and the flags tsetcd accepts with a warning or refuses.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { Client } from '@tsetcd/client';
+import { startTsetcd, tempDir, tsetcdBin } from './tsetcd-process.js';
+import { eventually, freePort } from './cluster-harness.js';
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(tsetcdBin, args, { env: { ...process.env, ...env }, timeout: 60000, cwd: tmpdir() }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? `killed by ${(err as { signal?: string }).signal}`) : 0, stdout, stderr }));
+  });
+}
+
+async function backendCommits(endpoint: string): Promise<number> {
+  const text = await (await fetch(`http://${endpoint}/metrics`)).text();
+  const m = /^etcd_disk_backend_commit_duration_seconds_count (\d+)$/m.exec(text);
+  assert.ok(m, 'etcd_disk_backend_commit_duration_seconds_count in /metrics');
+  return Number(m[1]);
+}
+
+async function putMany(endpoint: string, n: number, prefix = 'k'): Promise<void> {
+  const c = new Client({ endpoints: [`http://${endpoint}`] });
+  try {
+    for (let i = 0; i < n; i++) await c.put(`${prefix}${i}`, `value-${i}`);
+  } finally {
+    await c.close();
+  }
+}
+
+async function snapFiles(dataDir: string): Promise<string[]> {
+  return (await readdir(join(dataDir, 'member', 'snap'))).filter((f) => f.endsWith('.snap'));
+}
+
+test('--backend-batch-limit / --backend-batch-interval decide when the backend commits', async (t) => {
+  // a limit of one operation: every put is its own commit (the ETCD_* form)
+  const dir1 = await tempDir(t);
+  process.env.ETCD_BACKEND_BATCH_LIMIT = '1';
+  const p1 = startTsetcd(t, dir1, ['--backend-batch-interval', '1h']);
+  delete process.env.ETCD_BACKEND_BATCH_LIMIT;
+  const m1 = await p1;
+  const base1 = await backendCommits(m1.endpoint);
+  await putMany(m1.endpoint, 20);
+  // (a commit runs on LMDB's write thread: the last one may complete just after the reply)
+  await eventually('one commit per put', 10_000, async () => ((await backendCommits(m1.endpoint)) - base1 >= 20 ? true : undefined));
+
+  // a long interval and a high limit: the puts stay in one pending batch
+  const dir2 = await tempDir(t);
+  const m2 = await startTsetcd(t, dir2, ['--backend-batch-interval=1h', '--backend-batch-limit=1000000']);
+  const base2 = await backendCommits(m2.endpoint);
+  await putMany(m2.endpoint, 20);
+  assert.ok((await backendCommits(m2.endpoint)) - base2 < 5, 'puts batched');
+
+  // a short interval commits the pending batch by itself
+  const dir3 = await tempDir(t);
+  const m3 = await startTsetcd(t, dir3, ['--backend-batch-interval', '50ms', '--backend-batch-limit', '1000000']);
+  const base3 = await backendCommits(m3.endpoint);
+  await putMany(m3.endpoint, 1);
+  await eventually('a commit on the interval', 10_000, async () => ((await backendCommits(m3.endpoint)) > base3 ? true : undefined));
+});
+
+test('--max-snapshots keeps that many snapshot files; 0 keeps them all', async (t) => {
+  const dir = await tempDir(t);
+  const m = await startTsetcd(t, dir, ['--snapshot-count', '5', '--max-snapshots', '2']);
+  await putMany(m.endpoint, 60);
+  // snapshots are taken as entries apply; wait until several were written, then count
+  await eventually('snapshots taken', 10_000, async () => (m.logs.filter((l) => l.includes('"saved snapshot"')).length >= 5 ? true : undefined));
+  await eventually('at most 2 snapshot files', 10_000, async () => ((await snapFiles(dir)).length === 2 ? true : undefined));
+
+  const dir0 = await tempDir(t);
+  const cfg = join(dir0, 'etcd.yaml');
+  await writeFile(cfg, ['name: keepall', `data-dir: ${join(dir0, 'data')}`, 'listen-client-urls: http://127.0.0.1:0', 'heartbeat-interval: 20', 'election-timeout: 200', 'snapshot-count: 5', 'max-snapshots: 0'].join('\n'));
+  const m0 = await startTsetcd(t, join(dir0, 'data'), ['--config-file', cfg]);
+  await putMany(m0.endpoint, 60);
+  await eventually('8 snapshots kept', 10_000, async () => ((await snapFiles(join(dir0, 'data'))).length >= 8 ? true : undefined));
+});
+
+/** Spawns a lone member of a 3-member cluster whose other members never start. */
+async function loneMember(t: import('node:test').TestContext, name: string, extra: string[]): Promise<{ client: Client; logs: string[] }> {
+  const dir = await tempDir(t);
+  const [cp, p1, p2, p3] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const peer = (p: number) => `http://127.0.0.1:${p}`;
+  const child = spawn(tsetcdBin, [
+    '--name', name, '--data-dir', dir,
+    '--listen-client-urls', peer(cp), '--advertise-client-urls', peer(cp),
+    '--listen-peer-urls', peer(p1), '--initial-advertise-peer-urls', peer(p1),
+    '--initial-cluster', `${name}=${peer(p1)},b=${peer(p2)},c=${peer(p3)}`,
+    '--heartbeat-interval', '20', '--election-timeout', '200', ...extra,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const logs: string[] = [];
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => logs.push(...d.split('\n').filter((l) => l !== '')));
+  const exited = new Promise((r) => child.on('exit', r));
+  const client = new Client({ endpoints: [peer(cp)], dialTimeout: 1000, requestTimeout: 1000 });
+  t.after(async () => {
+    await client.close();
+    child.kill('SIGKILL');
+    await exited;
+  });
+  return { client, logs };
+}
+
+async function term(c: Client): Promise<bigint | undefined> {
+  try {
+    return (await c.maintenance.status()).raftTerm;
+  } catch {
+    return undefined;
+  }
+}
+
+test('--pre-vote: a member that cannot win an election does not raise its term', async (t) => {
+  const plain = await loneMember(t, 'plain', []);
+  const pre = await loneMember(t, 'pre', ['--pre-vote']);
+  await eventually('the pre-vote member answering', 20_000, () => term(pre.client));
+  // both campaign every election timeout; without pre-vote every campaign is a new term
+  await eventually('the member without pre-vote at term 5', 30_000, async () => ((await term(plain.client)) ?? 0n) >= 5n ? true : undefined);
+  const preTerm = await term(pre.client);
+  assert.equal(preTerm, 1n, 'pre-candidates do not increase the term');
+});
+
+test('--initial-election-tick-advance: on by default, off waits a whole election timeout', async (t) => {
+  // one member: advanced at once
+  const dir = await tempDir(t);
+  const one = await startTsetcd(t, dir);
+  assert.ok(one.logs.some((l) => l.includes('"started as single-node; fast-forwarding election ticks"')));
+
+  const { TsetcdCluster } = await import('./cluster-harness.js');
+  const electionMs = 4000;
+  const args = ['--heartbeat-interval', '100', '--election-timeout', String(electionMs)];
+  const on = await TsetcdCluster.create(t, { args });
+  for (let i = 0; i < 3; i++) await on.addSpec();
+  await Promise.all([0, 1, 2].map((i) => on.startMember(i, 'new')));
+  assert.ok(on.members.some((m) => m.logs.some((l) => l.includes('"initialized peer connections; fast-forwarding election ticks"'))));
+
+  const off = await TsetcdCluster.create(t, { args: [...args, '--initial-election-tick-advance=false'] });
+  for (let i = 0; i < 3; i++) await off.addSpec();
+  const started = Date.now();
+  await Promise.all([0, 1, 2].map((i) => off.startMember(i, 'new')));
+  // no member may campaign before a full election timeout of its own ticks
+  assert.ok(Date.now() - started >= electionMs, `leader after ${Date.now() - started}ms`);
+  assert.ok(off.members.every((m) => m.logs.some((l) => l.includes('"skipping initial election tick advance"'))));
+});
+
+test('flags accepted with a warning, and v2 proxy modes refused', async (t) => {
+  const dir = await tempDir(t);
+  const m = await startTsetcd(t, dir, ['--enable-v2', '--log-package-levels', 'etcdserver=DEBUG', '--proxy', 'off', '--experimental-backend-bbolt-freelist-type', 'map']);
+  const v2 = m.logs.find((l) => l.includes('--enable-v2 is set but the v2 API is not served'));
+  assert.ok(v2, 'warns that the v2 API is not served');
+  assert.match(v2, /\/v2\/keys/);
+  assert.ok(m.logs.some((l) => l === "[WARNING] Deprecated '--log-package-levels=etcdserver=DEBUG' flag is set; use '--logger=zap' flag instead"));
+  assert.ok(!m.logs.some((l) => l.includes('freelist')), 'map is a valid freelist type');
+
+  for (const mode of ['on', 'readonly']) {
+    const r = await run(['--proxy', mode]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`--proxy=${mode} is not supported: etcd's v2 proxy serves only the v2 API, which tsetcd does not implement`));
+  }
+  const bad = await run(['--proxy=sometimes']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /invalid value "sometimes" for flag -proxy: invalid value/);
+  const fb = await run([], { ETCD_DISCOVERY_FALLBACK: 'retry' });
+  assert.equal(fb.code, 2);
+  assert.match(fb.stderr, /error verifying flags, invalid value "retry" for ETCD_DISCOVERY_FALLBACK: invalid value/);
+  const wals = await run(['--max-wals=-1']);
+  assert.match(wals.stderr, /invalid value "-1" for flag -max-wals/);
+});
