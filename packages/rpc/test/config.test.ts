@@ -58,11 +58,15 @@ test('config: bad files are refused naming the field and the reason', (t) => {
   assert.equal(parseClientConf({ Endpoints: ['a:1'], KeepaliveTime: '20s' }).KeepaliveTime, 20_000);
 });
 
-test('config: Go durations', () => {
+test('config: Go durations (a string in Go syntax, a number of nanoseconds, as go-zero maps time.Duration)', () => {
   assert.equal(parseDurationMs('1m30s'), 90_000);
   assert.equal(parseDurationMs('1.5s'), 1500);
   assert.equal(parseDurationMs('300ms'), 300);
-  assert.equal(parseDurationMs(250), 250);
+  assert.equal(parseDurationMs('1h2m3.5s'), 3_723_500);
+  assert.equal(parseDurationMs('0'), 0);
+  assert.equal(parseDurationMs(250_000_000), 250);
+  assert.equal(parseDurationMs('250'), undefined, 'Go refuses a number without a unit');
   assert.equal(parseDurationMs('5x'), undefined);
+  assert.equal(parseDurationMs('-1s'), undefined);
   assert.equal(parseDurationMs(''), undefined);
 });

@@ -2,8 +2,8 @@
 // health service, etcd registration once the port listens and health answers, and a
 // graceful stop (NOT_SERVING → deregister → 1 s wrap-up → drain → hard stop at 5.5 s).
 import * as grpc from '@grpc/grpc-js';
-import { pino, type Logger } from 'pino';
-import type { Registry as PromRegistry } from 'prom-client';
+import type { Logger } from 'pino';
+import { register as globalPromRegistry, type Registry as PromRegistry } from 'prom-client';
 import { parseServerConf, type RpcServerConf } from '../config/rpc-config.js';
 import { ServerStateError, toStatus } from '../errors.js';
 import { HealthService, HealthClient, ServingStatus, healthServiceDefinition } from '../health/health-service.js';
@@ -25,6 +25,8 @@ import type { Registry } from '../discov/registry.js';
 import { Publisher } from '../discov/publisher.js';
 import { advertiseAddress } from '../discov/internal-ip.js';
 import { runInSpan } from '../trace/trace-context.js';
+import { serviceLogger } from './service-logger.js';
+import { startDevServer, startPrometheusAgent, type OpsServer } from './ops-http.js';
 
 export const wrapUpTimeMs = 1_000;
 export const hardStopTimeMs = 5_500;
@@ -49,7 +51,9 @@ export interface RpcServerOptions {
   leaseTtlSec?: number;
   grpcOptions?: grpc.ServerOptions;
   credentials?: grpc.ServerCredentials;
+  /** overrides conf.Shutdown.WrapUpTime */
   wrapUpTimeMs?: number;
+  /** overrides conf.Shutdown.WaitTime */
   hardStopTimeMs?: number;
 }
 
@@ -104,7 +108,11 @@ export class RpcServer {
   private stopping: Promise<void> | undefined;
   private signalHandler: (() => void) | undefined;
   private inFlight = 0;
+  private readonly opsServers: OpsServer[] = [];
   port = 0;
+  /** bound ports of the Prometheus agent and the dev server (when configured) */
+  prometheusPort: number | undefined;
+  devServerPort: number | undefined;
   /** host:port published in etcd. */
   advertised = '';
 
@@ -113,9 +121,10 @@ export class RpcServer {
     private readonly opts: RpcServerOptions = {},
   ) {
     this.conf = parseServerConf(conf); // idempotent on an already parsed conf
-    this.logger = opts.logger ?? pino({ level: process.env.RPC_LOG_LEVEL ?? 'info', name: this.conf.Name });
+    this.logger = opts.logger ?? serviceLogger(this.conf.Log);
     this.server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, ...opts.grpcOptions });
-    if (this.conf.CpuThreshold > 0) {
+    // go-zero's initMode: dev, test, rt and pre disable load shedding (load.Disable())
+    if (this.conf.CpuThreshold > 0 && this.conf.Mode === 'pro') {
       this.ownsProbe = !opts.loadProbe;
       this.probe = opts.loadProbe ?? new ProcessLoadProbe();
       this.shedder = new AdaptiveShedder({ cpuThresholdMillicpu: this.conf.CpuThreshold, probe: this.probe });
@@ -224,6 +233,12 @@ export class RpcServer {
   async start(opts: { installSignalHandlers?: boolean } = {}): Promise<{ port: number; address: string }> {
     if (this.state !== 'new') throw new ServerStateError(`start in state ${this.state}`);
     this.state = 'started';
+    try {
+      await this.startOpsServers();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
     if (this.conf.Health) this.server.addService(healthServiceDefinition, this.health.implementation);
     for (const [def, impl] of this.services) this.server.addService(def, impl);
     const listen = this.conf.ListenOn.replace(/^https?:\/\//, '');
@@ -260,6 +275,23 @@ export class RpcServer {
     }
     this.logger.info({ listen: this.conf.ListenOn, port: this.port, advertised: this.advertised }, 'rpc server started');
     return { port: this.port, address: this.advertised };
+  }
+
+  /** go-zero's ServiceConf.SetUp: the Prometheus agent and the dev server, when configured. */
+  private async startOpsServers(): Promise<void> {
+    const registry = this.opts.metricsRegistry ?? globalPromRegistry;
+    if (this.conf.Prometheus) {
+      const s = await startPrometheusAgent(this.conf.Prometheus, registry);
+      this.opsServers.push(s);
+      this.prometheusPort = s.port;
+      this.logger.info({ address: `${this.conf.Prometheus.Host}:${s.port}`, path: this.conf.Prometheus.Path }, 'Starting prometheus agent');
+    }
+    if (this.conf.DevServer) {
+      const s = await startDevServer(this.conf.DevServer, registry, () => this.state === 'started' && this.health.get('') === ServingStatus.SERVING);
+      this.opsServers.push(s);
+      this.devServerPort = s.port;
+      this.logger.info({ address: `${this.conf.DevServer.Host}:${s.port}` }, 'Starting dev http server');
+    }
   }
 
   /** Asks our own health service over the network until it answers SERVING. */
@@ -304,17 +336,18 @@ export class RpcServer {
       process.off('SIGINT', this.signalHandler);
     }
     this.health.shutdown();
-    const hardStopMs = this.opts.hardStopTimeMs ?? hardStopTimeMs;
+    const hardStopMs = this.opts.hardStopTimeMs ?? this.conf.Shutdown.WaitTime;
     const hardStop = setTimeout(() => this.server.forceShutdown(), hardStopMs);
     try {
       if (this.publisher) {
         await this.publisher.stop();
-        await new Promise((r) => setTimeout(r, this.opts.wrapUpTimeMs ?? wrapUpTimeMs));
+        await new Promise((r) => setTimeout(r, this.opts.wrapUpTimeMs ?? this.conf.Shutdown.WrapUpTime));
       }
       this.health.closeWatchers();
       await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     } finally {
       clearTimeout(hardStop);
+      await Promise.all(this.opsServers.splice(0).map((o) => o.close()));
       if (!this.opts.registry) this.registry?.close();
       if (this.ownsProbe) this.probe?.close();
       this.state = 'stopped';
