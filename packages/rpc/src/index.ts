@@ -2,7 +2,7 @@
 // p2c_ewma balancing, Google SRE breaker, adaptive shedding, limiters, interceptors.
 export * from './errors.js';
 export { RpcServer, wrapUpTimeMs, hardStopTimeMs, type RpcServerOptions } from './server/rpc-server.js';
-export { RpcClient, DialError, unary, type RpcClientOptions } from './client/rpc-client.js';
+export { RpcClient, DialError, unary, type RpcClientOptions, type DialFailure } from './client/rpc-client.js';
 export {
   parseServerConf,
   parseClientConf,
@@ -32,7 +32,7 @@ export { Publisher, registrationTtlSec, reregisterIntervalMs, type PublisherOpti
 export { Subscriber, relistIntervalMs } from './discov/subscriber.js';
 export { stableSubset, subsetSize } from './discov/subset.js';
 export { internalIp, advertiseAddress } from './discov/internal-ip.js';
-export { registerResolvers, registerEtcdConf, unregisterEtcdConf, etcdConfOption, subsetSizeOption } from './discov/resolvers.js';
+export { registerResolvers, parseEtcdTarget, buildDiscovTarget, discoveryState, type DiscoveryState, registerEtcdConf, unregisterEtcdConf, etcdConfOption, subsetSizeOption } from './discov/resolvers.js';
 export { registerBalancers, serviceConfigFor, consistentHashName, defaultHashHeader, type BalancerConfigJson } from './balancer/grpc-balancer.js';
 export { P2c, ServerStats, p2cName, decayTimeNs, forcePickNs, initSuccess, throttleSuccess, penalty, pickTimes } from './balancer/p2c-picker.js';
 export { HashRing, fnv1a, hashReplicas } from './balancer/consistent-hash.js';

@@ -10,11 +10,20 @@ import { BreakerRegistry } from '../breaker/google-breaker.js';
 import { clientInterceptor } from '../interceptors/client-interceptor.js';
 import { clientMetrics } from '../interceptors/metrics.js';
 import { registerBalancers, serviceConfigFor, type BalancerConfigJson } from '../balancer/grpc-balancer.js';
-import { etcdConfOption, registerEtcdConf, registerResolvers, subsetSizeOption, unregisterEtcdConf } from '../discov/resolvers.js';
+import { buildDiscovTarget, discoveryState, etcdConfOption, registerEtcdConf, registerResolvers, subsetSizeOption, unregisterEtcdConf } from '../discov/resolvers.js';
 import type { Registry } from '../discov/registry.js';
+
+/** Why create() found no ready server: etcd unreachable, nothing registered, or none reachable. */
+export type DialFailure = 'etcd-unreachable' | 'no-server-registered' | 'servers-unreachable';
 
 export class DialError extends RpcError {
   override readonly code = 'RPC_DIAL';
+  constructor(
+    message: string,
+    readonly reason: DialFailure,
+  ) {
+    super(message);
+  }
 }
 
 export interface RpcClientOptions {
@@ -63,7 +72,7 @@ export class RpcClient {
     if (conf.Etcd) {
       this.confId = registerEtcdConf(conf.Etcd, opts.registry);
       channelOptions[etcdConfOption] = this.confId;
-      this.target = `etcd:///${conf.Etcd.Key}`;
+      this.target = buildDiscovTarget(conf.Etcd.Hosts, conf.Etcd.Key);
     } else if (conf.Endpoints) {
       this.target = `direct:///${conf.Endpoints.join(',')}`;
     } else {
@@ -110,11 +119,28 @@ export class RpcClient {
       const check = () => {
         const state = this.channel.getConnectivityState(true);
         if (state === grpc.connectivityState.READY) return resolve();
-        if (Date.now() >= deadline) return reject(new DialError(`rpc dial ${this.target}: no server ready within ${timeoutMs} ms`));
+        if (Date.now() >= deadline) return reject(this.dialError(timeoutMs));
         this.channel.watchConnectivityState(state, Math.min(deadline, Date.now() + 250), () => check());
       };
       check();
     });
+  }
+
+  /** Names what failed: etcd (with its endpoints), the registration, or the servers found. */
+  private dialError(timeoutMs: number): DialError {
+    const prefix = `rpc dial ${this.target}`;
+    const d = discoveryState(this.target, this.confId);
+    if (d !== undefined) {
+      const hosts = d.hosts.join(',');
+      if (!d.listed) {
+        return new DialError(`${prefix}: etcd unreachable at ${hosts}: no answer within ${timeoutMs} ms${d.lastError ? ` (${d.lastError})` : ''}`, 'etcd-unreachable');
+      }
+      if (d.addresses.length === 0) {
+        return new DialError(`${prefix}: no server registered under "${d.key}/" in etcd at ${hosts} within ${timeoutMs} ms`, 'no-server-registered');
+      }
+      return new DialError(`${prefix}: ${d.addresses.length} server(s) registered under "${d.key}/" (${d.addresses.join(', ')}), none reachable within ${timeoutMs} ms`, 'servers-unreachable');
+    }
+    return new DialError(`${prefix}: no server reachable within ${timeoutMs} ms`, 'servers-unreachable');
   }
 
   /** A typed service client (e.g. ts-proto's GreeterClient) sharing this channel and chain. */

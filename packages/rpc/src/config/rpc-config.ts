@@ -341,7 +341,7 @@ export function parseClientConf(input: unknown, file?: string): RpcClientConf {
   const sources = [etcd, endpoints, target].filter((x) => x !== undefined).length;
   if (sources === 0) r.fail('Etcd', 'one of Etcd, Endpoints or Target is required');
   if (sources > 1) r.fail(etcd ? 'Etcd' : 'Endpoints', 'only one of Etcd, Endpoints or Target may be set');
-  if (target !== undefined && !/^([a-z][a-z0-9+.-]*:\/\/|(dns|ipv4|ipv6|unix):)/.test(target)) r.fail('Target', 'must be a URI like etcd://host:2379/key or direct://host:port');
+  if (target !== undefined && !/^([a-z][a-z0-9+.-]*:\/\/|(dns|ipv4|ipv6|unix):)/.test(target)) r.fail('Target', 'must be a URI like etcd:///host:2379?key=hello.rpc, etcd://host:2379/hello.rpc or direct:///host:port');
   const mw = r.obj(o, 'Middlewares') ?? {};
   const mr = r.child('Middlewares');
   mr.checkKeys(mw, ['Trace', 'Duration', 'Prometheus', 'Breaker', 'Timeout']);

@@ -21,7 +21,7 @@ export interface PublisherOptions {
   logger?: Logger;
 }
 
-export type PublisherState = 'idle' | 'registered' | 'retrying' | 'stopped';
+export type PublisherState = 'idle' | 'registered' | 'retrying' | 'paused' | 'stopped';
 
 export class Publisher {
   private lease = 0n;
@@ -155,6 +155,47 @@ export class Publisher {
         if (this.state_ === 'retrying') this.scheduleRetry(reregisterIntervalMs);
       });
     }, delayMs);
+  }
+
+  /**
+   * go-zero's Publisher.Pause: stops renewing and revokes the lease, so the key leaves etcd
+   * and clients stop picking this server; resume() registers it again. Resolves once revoked.
+   */
+  async pause(): Promise<void> {
+    if (this.state_ === 'idle' || this.state_ === 'stopped' || this.state_ === 'paused') return;
+    const wasRegistered = this.state_ === 'registered';
+    const lease = this.lease;
+    this.state_ = 'paused';
+    this.generation++;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.keeper?.stop();
+    this.keeper = undefined;
+    this.ownWatch?.stop();
+    await this.registering?.catch(() => undefined);
+    this.opts.logger?.info({ key: this.fullKey, value: this.opts.value }, 'paused etcd renew');
+    if (wasRegistered && lease !== 0n) {
+      await this.registry.revoke(lease).catch(() => {
+        this.staleLeases.add(lease); // etcd unreachable: revoked once it is back, or its TTL ends it
+      });
+    }
+  }
+
+  /**
+   * go-zero's Publisher.Resume: registers again on a new lease. Resolves once registered; if
+   * etcd refuses, rejects with that error and keeps retrying every second in the background.
+   */
+  async resume(): Promise<void> {
+    if (this.state_ !== 'paused') return;
+    this.state_ = 'retrying';
+    const attempt = this.register();
+    this.registering = attempt.catch(() => undefined);
+    try {
+      await attempt;
+    } catch (err) {
+      if (this.state_ === 'retrying') this.scheduleRetry(reregisterIntervalMs);
+      throw err;
+    }
   }
 
   /** Deregisters: stops renewing and revokes the lease (deleting our keys). */

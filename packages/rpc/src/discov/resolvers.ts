@@ -1,6 +1,8 @@
-// grpc-js name resolvers for `etcd://host1,host2/key` (or `etcd:///key` with hosts given
-// through RpcClient) and `direct://host1:port,host2:port`. Discovery subscribers are
-// shared per (etcd hosts, key) in the process and reference-counted.
+// grpc-js name resolvers for etcd and direct targets. etcd targets come in go-zero's two forms:
+// `etcd:///host1:2379,host2:2379?key=hello.rpc` (current: hosts in the path, key in the query)
+// and `etcd://host1:2379/hello.rpc` (older: hosts in the authority, key in the path); RpcClient
+// adds the Etcd conf (hosts, auth, TLS) as a channel option. Also `direct:///host1:port,host2:port`.
+// Discovery subscribers are shared per (etcd hosts, key) in the process and reference-counted.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
@@ -50,6 +52,32 @@ function acquire(cacheKey: string, key: string, makeRegistry: () => Registry): S
   return s;
 }
 
+export interface DiscoveryState {
+  /** etcd hosts asked */
+  hosts: string[];
+  key: string;
+  /** true once etcd answered a listing of `<key>/` */
+  listed: boolean;
+  /** the registered addresses (as last listed / watched) */
+  addresses: string[];
+  /** why etcd could not be read, if it could not */
+  lastError?: string;
+}
+
+const resolverStates = new Map<string, () => DiscoveryState>();
+
+/**
+ * What the etcd resolver behind a channel knows right now: the channel's target string and,
+ * for RpcClient's channels, its Etcd conf id. Undefined for targets that are not etcd://.
+ */
+export function discoveryState(target: string, confId?: string): DiscoveryState | undefined {
+  // grpc-js's URI grammar: scheme ":" ["//" authority "/"] path
+  const m = /^([A-Za-z0-9+.-]+):(?:\/\/([^/]*)\/)?(.+)$/.exec(target);
+  if (!m || m[1] !== 'etcd') return undefined;
+  const { hosts, key } = parseEtcdTarget({ scheme: m[1], authority: m[2], path: m[3] });
+  return resolverStates.get(`${confId ?? hosts.join(',')}|${key}`)?.();
+}
+
 function release(cacheKey: string): void {
   const s = shared.get(cacheKey);
   if (!s || --s.refs > 0) return;
@@ -93,10 +121,11 @@ class EtcdResolver implements experimental.Resolver {
     private readonly listener: experimental.ResolverListener,
     options: grpc.ChannelOptions,
   ) {
-    this.key = target.path.replace(/^\//, '');
+    const parsed = parseEtcdTarget(target);
+    this.key = parsed.key;
     const confId = options[etcdConfOption] as string | undefined;
     const registered = confId ? etcdConfs.get(confId) : undefined;
-    this.hosts = registered?.conf.Hosts ?? (target.authority ?? '').split(',').filter(Boolean);
+    this.hosts = registered?.conf.Hosts ?? parsed.hosts;
     if (this.key === '') throw new Error(`etcd resolver: no key in target ${experimental.uriToString(target)}`);
     if (this.hosts.length === 0) throw new Error(`etcd resolver: no etcd hosts for ${experimental.uriToString(target)}`);
     this.cacheKey = `${confId ?? this.hosts.join(',')}|${this.key}`;
@@ -112,8 +141,14 @@ class EtcdResolver implements experimental.Resolver {
     });
   }
 
+  private state(): DiscoveryState {
+    const sub = this.shared?.subscriber;
+    return { hosts: this.hosts, key: this.key, listed: (sub?.listings ?? 0) > 0, addresses: sub?.current ?? [], lastError: sub?.lastError?.message };
+  }
+
   updateResolution(): void {
     if (!this.shared) {
+      resolverStates.set(this.cacheKey, () => this.state());
       this.shared = acquire(this.cacheKey, this.key, this.makeRegistry);
       const sub = this.shared.subscriber;
       this.unsubscribe = sub.onChange((addrs) => this.push(addrs));
@@ -130,13 +165,32 @@ class EtcdResolver implements experimental.Resolver {
   destroy(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    if (this.shared) release(this.cacheKey);
+    if (this.shared) {
+      release(this.cacheKey);
+      if (!shared.has(this.cacheKey)) resolverStates.delete(this.cacheKey);
+    }
     this.shared = undefined;
   }
 
   static getDefaultAuthority(target: experimental.GrpcUri): string {
-    return target.path.replace(/^\//, '');
+    return parseEtcdTarget(target).key;
   }
+}
+
+/** go-zero's targets.GetHosts / GetKey for both etcd target forms. */
+export function parseEtcdTarget(target: experimental.GrpcUri): { hosts: string[]; key: string } {
+  const split = (list: string) => list.split(',').map((h) => h.trim()).filter(Boolean);
+  const path = target.path.replace(/^\/+/, '');
+  if (!target.authority) {
+    const q = path.indexOf('?');
+    if (q >= 0) return { hosts: split(path.slice(0, q).replace(/\/+$/, '')), key: new URLSearchParams(path.slice(q + 1)).get('key') ?? '' };
+  }
+  return { hosts: split(target.authority ?? ''), key: path.replace(/\/+$/, '') };
+}
+
+/** go-zero's resolver.BuildDiscovTarget: `etcd:///h1:2379,h2:2379?key=<key>`. */
+export function buildDiscovTarget(hosts: string[], key: string): string {
+  return `etcd:///${hosts.join(',')}?key=${encodeURIComponent(key)}`;
 }
 
 class DirectResolver implements experimental.Resolver {

@@ -24,6 +24,8 @@ export class Subscriber {
   private resolveFirstLoad!: () => void;
   /** Number of successful full listings (1 after start, more after re-lists). */
   listings = 0;
+  /** Why the last listing or watch failed (cleared by the next successful listing). */
+  lastError: Error | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -67,6 +69,7 @@ export class Subscriber {
         this.values.clear();
         for (const kv of kvs) this.values.set(kv.key, kv.value);
         this.listings++;
+        this.lastError = undefined;
         this.publish();
         this.resolveFirstLoad();
         const watch = this.registry.watch(from, to, revision + 1n);
@@ -80,6 +83,7 @@ export class Subscriber {
           this.publish();
         }
       } catch (err) {
+        this.lastError = err as Error;
         this.resolveFirstLoad();
         if (this.stopped) break;
         if (!(err instanceof WatchCompactedError)) this.logger?.debug({ err: (err as Error).message, key: this.key }, 'discovery: etcd unavailable, keeping last list');

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { register as globalPromRegistry, type Registry as PromRegistry } from 'prom-client';
 import { parseServerConf, type RpcServerConf } from '../config/rpc-config.js';
-import { ServerStateError, toStatus } from '../errors.js';
+import { RegistryError, ServerStateError, toStatus } from '../errors.js';
 import { HealthService, HealthClient, ServingStatus, healthServiceDefinition } from '../health/health-service.js';
 import { builtinServerStage } from '../interceptors/server-builtin.js';
 import {
@@ -262,7 +262,7 @@ export class RpcServer {
         await this.publisher.start();
       } catch (err) {
         await this.stop();
-        throw err;
+        throw new RegistryError(`rpc server ${this.conf.Name}: cannot register "${this.conf.Etcd.Key}" (${this.advertised}) in etcd at ${this.conf.Etcd.Hosts.join(',')}: ${(err as Error).message}`, { cause: err });
       }
     }
     if (opts.installSignalHandlers) {
@@ -317,6 +317,18 @@ export class RpcServer {
     } finally {
       client.close();
     }
+  }
+
+  /** go-zero's Publisher.Pause: deregisters from etcd (lease revoked) while still serving. */
+  async pauseRegistration(): Promise<void> {
+    if (!this.publisher) throw new ServerStateError('pauseRegistration: not registered in etcd (no Etcd conf, or not started)');
+    await this.publisher.pause();
+  }
+
+  /** go-zero's Publisher.Resume: registers again (new lease). */
+  async resumeRegistration(): Promise<void> {
+    if (!this.publisher) throw new ServerStateError('resumeRegistration: not registered in etcd (no Etcd conf, or not started)');
+    await this.publisher.resume();
   }
 
   get inFlightCalls(): number {
