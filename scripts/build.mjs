@@ -28,7 +28,8 @@ function newest(files, base) {
 
 const files = existsSync(protoDir) ? protoFiles(protoDir) : [];
 const stamp = join(genDir, '.stamp');
-const stale = !existsSync(stamp) || newest(files, protoDir) > statSync(stamp).mtimeMs;
+const jsonSchema = join(genDir, 'json-schema.ts');
+const stale = !existsSync(stamp) || !existsSync(jsonSchema) || newest(files, protoDir) > statSync(stamp).mtimeMs;
 if (files.length > 0 && stale) {
   rmSync(genDir, { recursive: true, force: true });
   mkdirSync(genDir, { recursive: true });
@@ -40,6 +41,11 @@ if (files.length > 0 && stale) {
     `-I${protoDir}`,
     ...files,
   ], { stdio: 'inherit' });
+  // the field table the JSON gateway decodes requests with (proto and JSON names, kinds)
+  const descriptorSet = join(genDir, 'descriptors.bin');
+  execFileSync(join(root, 'node_modules/.bin/protoc'), [`-I${protoDir}`, '--include_imports', `--descriptor_set_out=${descriptorSet}`, ...files], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'scripts/gen-json-schema.mjs'), descriptorSet, jsonSchema], { stdio: 'inherit' });
+  rmSync(descriptorSet);
   execFileSync('touch', [stamp]);
 }
 

@@ -7,3 +7,4 @@ export * as v3electionpb from './gen/v3electionpb/v3election.js';
 export * as v3lockpb from './gen/v3lockpb/v3lock.js';
 export * as healthpb from './gen/grpc/health/v1/health.js';
 export * as tsetcdpb from './gen/tsetcd/raft_internal.js';
+export * as jsonSchema from './gen/json-schema.js';

@@ -9,7 +9,7 @@
 import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import { GrpcServer, type GrpcServerOptions, type UnaryHandler, type ServerStreamHandler, type BidiHandler, type BidiCall, type Decoder, type Encoder } from './transport/index.js';
 import { toGrpcError } from './errors.js';
 import { Errors, GrpcCode, ServerError } from '../errors.js';
@@ -390,70 +390,6 @@ export function authMethods(api: AuthApi): AuthMethod[] {
     m('RoleGrantPermission', '/v3/auth/role/grant', P.AuthRoleGrantPermissionRequest, P.AuthRoleGrantPermissionResponse, (r) => api.roleGrantPermission(r)),
     m('RoleRevokePermission', '/v3/auth/role/revoke', P.AuthRoleRevokePermissionRequest, P.AuthRoleRevokePermissionResponse, (r) => api.roleRevokePermission(r)),
   ];
-}
-
-/** JSON gateway paths of the other services, to their gRPC methods (for the gate's rules). */
-const gatewayToGrpc: Record<string, string> = {
-  '/v3/kv/range': '/etcdserverpb.KV/Range',
-  '/v3/kv/put': '/etcdserverpb.KV/Put',
-  '/v3/kv/deleterange': '/etcdserverpb.KV/DeleteRange',
-  '/v3/kv/txn': '/etcdserverpb.KV/Txn',
-  '/v3/kv/compaction': '/etcdserverpb.KV/Compact',
-  '/v3/lease/grant': '/etcdserverpb.Lease/LeaseGrant',
-  '/v3/lease/revoke': '/etcdserverpb.Lease/LeaseRevoke',
-  '/v3/kv/lease/revoke': '/etcdserverpb.Lease/LeaseRevoke',
-  '/v3/maintenance/alarm': '/etcdserverpb.Maintenance/Alarm',
-  '/v3/maintenance/defragment': '/etcdserverpb.Maintenance/Defragment',
-  '/v3/maintenance/hash': '/etcdserverpb.Maintenance/Hash',
-  '/v3/maintenance/snapshot': '/etcdserverpb.Maintenance/Snapshot',
-  '/v3/cluster/member/add': '/etcdserverpb.Cluster/MemberAdd',
-  '/v3/cluster/member/remove': '/etcdserverpb.Cluster/MemberRemove',
-  '/v3/cluster/member/update': '/etcdserverpb.Cluster/MemberUpdate',
-  '/v3/cluster/member/promote': '/etcdserverpb.Cluster/MemberPromote',
-};
-
-function httpCaller(req: { headers: IncomingHttpHeaders; socket: unknown }): CallerSource {
-  const socket = req.socket as TLSSocket | undefined;
-  let cert: PeerCertificate | undefined;
-  if (socket !== undefined && socket.encrypted === true && socket.authorized === true) {
-    const c = socket.getPeerCertificate();
-    if (c !== null && c.subject !== undefined) cert = c;
-  }
-  return { metadata: req.headers, peerCertificate: cert };
-}
-
-/**
- * Auth for etcd's JSON gateway: its /v3/auth/* routes, and the same permission checks as gRPC
- * (the token comes in the `Authorization` header, as grpc-gateway forwards it).
- */
-export function gatewayAuth(s: EtcdServer): {
-  routes: AuthMethod[];
-  /** Checks the request, then runs `fn` as its caller (so its proposals are checked when applied too). */
-  serve<T>(gatewayPath: string, req: unknown, http: { headers: IncomingHttpHeaders; socket: unknown }, fn: () => Promise<T>): Promise<T>;
-  watchDenied(wr: etcdserverpb.WatchRequest, http: { headers: IncomingHttpHeaders; socket: unknown }): etcdserverpb.WatchResponse | undefined;
-} {
-  const gate = new PermissionGate(s);
-  const routes = authMethods(new AuthApi(s));
-  const grpcOf = new Map<string, string>(Object.entries(gatewayToGrpc));
-  for (const r of routes) grpcOf.set(r.gatewayPath, r.grpcPath);
-  return {
-    routes,
-    async serve(gatewayPath, req, http, fn) {
-      const grpcPath = grpcOf.get(gatewayPath);
-      const caller = grpcPath !== undefined ? gate.check(grpcPath, req, httpCaller(http)) : undefined;
-      return runAsCaller(caller, fn);
-    },
-    watchDenied(wr, http) {
-      const u = wr.requestUnion;
-      if (u?.$case !== 'createRequest' || !s.applier.auth.isEnabled()) return undefined;
-      try {
-        gate.range(callerOf(s.applier.auth, httpCaller(http)), P.RangeRequest.fromPartial({ key: u.value.key, rangeEnd: u.value.rangeEnd }));
-        return undefined;
-      } catch {
-        return deniedWatchResponse(s, u.value.watchId);
-      }
-    },
-  };
 }
 
 function deniedWatchResponse(s: EtcdServer, watchId: bigint): etcdserverpb.WatchResponse {

@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { clusterVersion, serverVersion } from '../etcdserver/config.js';
 import { idToHex } from '../etcdserver/member-id.js';
-import { createJsonGateway } from './json-gateway.js';
+import { createJsonGateway, type JsonGatewayOptions } from './json-gateway.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -18,12 +18,18 @@ function json(res: Res, status: number, body: unknown): void {
   res.end(text);
 }
 
-export function createHttpHandler(s: EtcdServer, metrics: Registry): (req: Req, res: Res) => void {
-  const gateway = createJsonGateway(s);
-  return (req, res) => {
+export interface HttpHandler {
+  (req: Req, res: Res): void;
+  /** The member is shutting down: end the JSON gateway's open streams. */
+  closeStreams(): void;
+}
+
+export function createHttpHandler(s: EtcdServer, metrics: Registry, gatewayOptions: JsonGatewayOptions): HttpHandler {
+  const gateway = createJsonGateway(s, gatewayOptions);
+  const handler = ((req: Req, res: Res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
-    if (path.startsWith('/v3/') && gateway(req, res, path)) return;
+    if (gateway(req, res, path)) return;
     if (path === '/health') {
       const healthy = s.leader() !== 0n && !s.isStopped() && s.applier.alarmList().length === 0;
       if (!healthy) {
@@ -69,5 +75,7 @@ export function createHttpHandler(s: EtcdServer, metrics: Registry): (req: Req, 
     res.statusCode = 404;
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.end('404 page not found\n');
-  };
+  }) as HttpHandler;
+  handler.closeStreams = () => gateway.closeStreams();
+  return handler;
 }

@@ -1,27 +1,38 @@
-// etcd's JSON gateway on the client port (grpc-gateway, as in etcd 3.4): POST /v3/kv/put etc.
-// with JSON bodies; bytes are base64, 64-bit numbers strings, field names as in the .proto
-// (snake_case), default values omitted. /v3/watch and /v3/lease/keepalive stream
-// newline-separated {"result": ...} objects.
+// etcd's JSON gateway on the client port (grpc-gateway v1.9.5, as in etcd 3.4): POST
+// /v3/kv/put etc. with JSON bodies, answered as etcd answers them. Requests are read the way
+// Go reads them (gateway/jsonpb-decode.ts) and go to the registered gRPC handlers in this
+// process (gateway/local-call.ts), so the gRPC checks apply to them as they do in etcd, whose
+// gateway is a gRPC client of its own server. Responses: the message as JSON (.proto field
+// names, 64-bit numbers as strings, defaults left out); errors {"error","message","code"}
+// with grpc-gateway's HTTP status; streams (/v3/watch, /v3/lease/keepalive,
+// /v3/election/observe, /v3/maintenance/snapshot) one {"result": ...} line per message, and a
+// failure as {"error":{"grpc_code",...}} before the end of the chunked body.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { etcdserverpb } from '@tsetcd/proto';
+import type { TLSSocket } from 'node:tls';
 import type { EtcdServer } from '../etcdserver/server.js';
-import { KvApi } from './kv.js';
-import { LeaseApi } from './lease.js';
-import { MaintenanceApi } from './maintenance.js';
 import { toGrpcError } from './errors.js';
-import { WatchStream } from '../watch/watch-stream.js';
-import { gatewayAuth } from './auth.js';
+import { GrpcStatus, type CallStatus, type GrpcServer, type LocalMethod } from './transport/index.js';
+import { GoJsonError, decodeNext, peekValue } from './gateway/go-json.js';
+import { decodeMessageNode } from './gateway/jsonpb-decode.js';
+import { gatewayRoutes, type GatewayRoute } from './gateway/routes.js';
+import { LocalBidiCall, LocalCall, LocalStreamCall } from './gateway/local-call.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
 
-/** Largest JSON body accepted (a base64 request at --max-request-bytes, plus room). */
-const maxBodyBytes = 4 * 1024 * 1024;
+/** grpc-gateway v1.9.5's HTTPStatusFromCode. */
+const httpStatusOf: Record<number, number> = { 0: 200, 1: 408, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429, 9: 412, 10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401 };
 
-/** grpc-gateway's HTTP status for each gRPC code. */
-const httpStatusOf: Record<number, number> = { 0: 200, 1: 499, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429, 9: 412, 10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401 };
+const cnRefusal = 'CommonName of client sending a request against gateway will be ignored and not used as expected';
+
+/**
+ * Bodies are read up to this many times the largest gRPC message (base64 makes bytes 4/3 as
+ * long; JSON adds field names and spaces). A longer body is answered without being kept.
+ */
+const bodyFactor = 4;
 
 /** ts-proto's lowerCamel JSON names back to the .proto names (range_end, cluster_id; ID, TTL, peerURLs kept). */
 function protoName(k: string): string {
@@ -29,7 +40,7 @@ function protoName(k: string): string {
 }
 
 /** Fields whose .proto names are camelCase already (StatusResponse, Member). */
-const camelProtoNames = new Set(['permType', 'isLearner', 'dbSize', 'raftIndex', 'raftAppliedIndex', 'dbSizeInUse']);
+const camelProtoNames = new Set(['permType', 'isLearner', 'dbSize', 'raftIndex', 'raftAppliedIndex', 'dbSizeInUse', 'grantedTTL', 'memberID', 'peerURLs', 'clientURLs']);
 
 function snake(v: unknown, parent = ''): unknown {
   if (Array.isArray(v)) return v.map((x) => snake(x, parent));
@@ -45,141 +56,339 @@ function snake(v: unknown, parent = ''): unknown {
   return v;
 }
 
-interface Codec<T> {
-  fromJSON(o: unknown): T;
-  toJSON(m: T): unknown;
-}
-
-function readBody(req: Req): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > maxBodyBytes) {
-        reject(new Error('request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function send(res: Res, status: number, body: unknown): void {
+function sendJson(res: Res, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json');
   res.end(JSON.stringify(body));
 }
 
-function sendError(res: Res, e: unknown): void {
+/** http.Error: a text answer (grpc-gateway's 404/405, the CommonName refusal). */
+function sendText(res: Res, status: number, text: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.end(`${text}\n`);
+}
+
+function errorBody(status: CallStatus): { error: string; message: string; code: number } {
+  const message = status.message ?? '';
+  return { error: message, message, code: status.code };
+}
+
+function sendError(res: Res, status: CallStatus): void {
+  sendJson(res, httpStatusOf[status.code] ?? 500, errorBody(status));
+}
+
+function statusOfError(e: unknown): CallStatus {
   const g = toGrpcError(e);
-  send(res, httpStatusOf[g.code] ?? 500, { error: g.message, message: g.message, code: g.code });
+  return { code: g.code, message: g.message };
 }
 
-export function createJsonGateway(s: EtcdServer): (req: Req, res: Res, path: string) => boolean {
-  const kv = new KvApi(s);
-  const lease = new LeaseApi(s);
-  const mt = new MaintenanceApi(s);
-  const P = etcdserverpb;
-  const routes = new Map<string, { codec: Codec<any>; out: Codec<any>; fn: (r: any) => unknown }>();
-  const route = <A, B>(paths: string[], codec: Codec<A>, out: Codec<B>, fn: (r: A) => Promise<B> | B) => {
-    for (const p of paths) routes.set(p, { codec, out, fn });
-  };
-  route(['/v3/kv/range'], P.RangeRequest, P.RangeResponse, (r) => kv.range(r));
-  route(['/v3/kv/put'], P.PutRequest, P.PutResponse, (r) => kv.put(r));
-  route(['/v3/kv/deleterange'], P.DeleteRangeRequest, P.DeleteRangeResponse, (r) => kv.deleteRange(r));
-  route(['/v3/kv/txn'], P.TxnRequest, P.TxnResponse, (r) => kv.txn(r));
-  route(['/v3/kv/compaction'], P.CompactionRequest, P.CompactionResponse, (r) => kv.compact(r));
-  route(['/v3/lease/grant'], P.LeaseGrantRequest, P.LeaseGrantResponse, (r) => lease.grant(r));
-  route(['/v3/lease/revoke', '/v3/kv/lease/revoke'], P.LeaseRevokeRequest, P.LeaseRevokeResponse, (r) => lease.revoke(r));
-  route(['/v3/lease/timetolive', '/v3/kv/lease/timetolive'], P.LeaseTimeToLiveRequest, P.LeaseTimeToLiveResponse, (r) => lease.timeToLive(r));
-  route(['/v3/lease/leases', '/v3/kv/lease/leases'], P.LeaseLeasesRequest, P.LeaseLeasesResponse, () => lease.leases());
-  route(['/v3/maintenance/status'], P.StatusRequest, P.StatusResponse, () => mt.status());
-  route(['/v3/maintenance/alarm'], P.AlarmRequest, P.AlarmResponse, (r) => mt.alarm(r));
-  route(['/v3/maintenance/defragment'], P.DefragmentRequest, P.DefragmentResponse, () => mt.defragment());
-  route(['/v3/maintenance/hash'], P.HashRequest, P.HashResponse, () => mt.hash());
-  route(['/v3/maintenance/transfer-leadership'], P.MoveLeaderRequest, P.MoveLeaderResponse, (r) => mt.moveLeader(r));
-  route(['/v3/cluster/member/list'], P.MemberListRequest, P.MemberListResponse, () => mt.memberList());
-
-  // /v3/auth/* routes, and the permission checks of the gRPC services
-  const auth = gatewayAuth(s);
-  for (const r of auth.routes) route([r.gatewayPath], r.codec, r.out, r.fn);
-
-  return (req, res, path) => {
-    if (path === '/v3/watch') {
-      void serveWatch(s, req, res, auth);
-      return true;
-    }
-    if (path === '/v3/lease/keepalive') {
-      void readBody(req).then(
-        async (text) => {
-          const r = P.LeaseKeepAliveRequest.fromJSON(text.trim() === '' ? {} : JSON.parse(text));
-          send(res, 200, { result: snake(P.LeaseKeepAliveResponse.toJSON(await lease.keepAliveOnce(r.ID))) });
-        },
-        (e) => sendError(res, e),
-      ).catch((e) => sendError(res, e));
-      return true;
-    }
-    const rt = routes.get(path);
-    if (rt === undefined) return false;
-    if (req.method !== 'POST') {
-      res.statusCode = 405;
-      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-      res.end('Method Not Allowed\n');
-      return true;
-    }
-    readBody(req)
-      .then(async (text) => {
-        let body: unknown;
-        try {
-          body = text.trim() === '' ? {} : JSON.parse(text);
-        } catch (e) {
-          send(res, 400, { error: (e as Error).message, message: (e as Error).message, code: 3 });
-          return;
-        }
-        const decoded = rt.codec.fromJSON(body);
-        const out = await auth.serve(path, decoded, req, async () => rt.fn(decoded));
-        send(res, 200, snake(rt.out.toJSON(out)));
-      })
-      .catch((e) => sendError(res, e));
-    return true;
-  };
+/** grpc-gateway's stream error chunk. */
+function streamErrorChunk(status: CallStatus): string {
+  const http = httpStatusOf[status.code] ?? 500;
+  return JSON.stringify({ error: { grpc_code: status.code, http_code: http, message: status.message ?? '', http_status: STATUS_CODES[http] ?? '' } });
 }
 
-/** POST /v3/watch: the body is one WatchRequest; each response is a line {"result": ...}. */
-async function serveWatch(s: EtcdServer, req: Req, res: Res, auth: ReturnType<typeof gatewayAuth>): Promise<void> {
-  let text: string;
-  try {
-    text = await readBody(req);
-  } catch (e) {
-    sendError(res, e);
-    return;
+/** gRPC metadata from the HTTP headers, as grpc-gateway forwards them: Authorization and Grpc-Metadata-*. */
+function metadataOf(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const md: IncomingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (k === 'authorization') md.authorization = Array.isArray(v) ? v[0] : v;
+    else if (k.startsWith('grpc-metadata-') && k.length > 'grpc-metadata-'.length) md[k.slice('grpc-metadata-'.length)] = v;
   }
-  let wr: etcdserverpb.WatchRequest;
-  try {
-    wr = etcdserverpb.WatchRequest.fromJSON(JSON.parse(text));
-  } catch (e) {
-    send(res, 400, { error: (e as Error).message, message: (e as Error).message, code: 3 });
-    return;
-  }
-  res.statusCode = 200;
-  res.setHeader('Content-Type', 'application/json');
-  const denied = auth.watchDenied(wr, req);
-  if (denied !== undefined) {
-    res.end(JSON.stringify({ result: snake(etcdserverpb.WatchResponse.toJSON(denied)) }) + '\n');
-    return;
-  }
-  const w = res as ServerResponse;
-  const ws = new WatchStream({
-    hub: s.hub,
-    send: (resp) => w.write(JSON.stringify({ result: snake(etcdserverpb.WatchResponse.toJSON(resp)) }) + '\n'),
-    drained: () => new Promise<void>((resolve) => w.once('drain', () => resolve())),
-    header: (rev) => s.header(rev),
-    maxResponseBytes: s.cfg.maxRequestBytes,
+  return md;
+}
+
+function peerOf(req: Req): string {
+  const s = req.socket;
+  const host = s?.remoteAddress ?? '';
+  return host.includes(':') ? `[${host}]:${s?.remotePort}` : `${host}:${s?.remotePort}`;
+}
+
+/** The body as a latin1 string (bytes), or 'too large' once it passes `limit` (the rest is drained). */
+function readBody(req: Req, limit: number): Promise<string | { tooLarge: number }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n <= limit) chunks.push(c);
+      else chunks.length = 0;
+    });
+    req.on('end', () => resolve(n > limit ? { tooLarge: n } : Buffer.concat(chunks).toString('latin1')));
+    req.on('error', () => resolve(n > limit ? { tooLarge: n } : Buffer.concat(chunks).toString('latin1')));
   });
-  res.on('close', () => ws.close());
-  ws.handle(wr);
+}
+
+export interface JsonGatewayOptions {
+  /** the gRPC services the gateway calls */
+  grpc: GrpcServer;
+  /** etcd --client-cert-auth */
+  clientCertAuth?: boolean;
+}
+
+export interface JsonGateway {
+  /** Serves the request if its path is under /v3/ or /v3beta/; false otherwise. */
+  (req: Req, res: Res, path: string): boolean;
+  /** The member is shutting down: open streams end with "transport is closing". */
+  closeStreams(): void;
+}
+
+export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): JsonGateway {
+  const routes = new Map<string, { route: GatewayRoute; method: LocalMethod }>();
+  for (const route of gatewayRoutes) {
+    const method = opts.grpc.localMethod(route.grpcPath);
+    if (method === undefined) throw new Error(`JSON gateway: ${route.path} proxies ${route.grpcPath}, which is not registered`);
+    if (method.kind !== route.kind) throw new Error(`JSON gateway: ${route.grpcPath} is ${method.kind}, the route expects ${route.kind}`);
+    routes.set(route.path, { route, method });
+  }
+  const maxMessage = opts.grpc.maxReceiveMessageBytes;
+  const bodyLimit = bodyFactor * maxMessage + 64 * 1024;
+  const openStreams = new Set<(status: CallStatus) => void>();
+
+  /** A decoded request, or the status it is refused with. */
+  function toRequest(route: GatewayRoute, node: Parameters<typeof decodeMessageNode>[0] | undefined): unknown {
+    const partial = node === undefined ? {} : decodeMessageNode(node, route.requestType);
+    const msg = route.request.fromPartial(partial);
+    const size = route.request.encode(msg).finish().length;
+    if (size > maxMessage) throw Object.assign(new Error(`grpc: received message larger than max (${size} vs. ${maxMessage})`), { grpcCode: GrpcStatus.RESOURCE_EXHAUSTED });
+    return msg;
+  }
+
+  const gateway = ((req: Req, res: Res, rawPath: string): boolean => {
+    let path = rawPath;
+    if (path.startsWith('/v3beta/')) path = `/v3/${path.slice('/v3beta/'.length)}`;
+    if (path === '/v3' || path === '/v3beta') {
+      // Go's ServeMux sends the bare subtree name to its slash form
+      res.statusCode = 301;
+      res.setHeader('Location', '/v3/');
+      res.end();
+      return true;
+    }
+    if (!path.startsWith('/v3/')) return false;
+    // etcd's accessController: with --client-cert-auth and auth on, a certificate's CN would
+    // not be the user the gateway's own gRPC call runs as; such requests are refused
+    const socket = req.socket as TLSSocket | undefined;
+    if (opts.clientCertAuth === true && socket?.encrypted === true && s.applier.auth.isEnabled() && socket.authorized === true) {
+      const cn = socket.getPeerCertificate()?.subject?.CN;
+      if (cn !== undefined && (Array.isArray(cn) ? cn.length > 0 && cn[0] !== '' : cn !== '')) {
+        sendText(res, 400, cnRefusal);
+        return true;
+      }
+    }
+    const entry = routes.get(path);
+    if (entry === undefined) {
+      sendText(res, 404, 'Not Found');
+      return true;
+    }
+    if (req.method !== 'POST') {
+      sendText(res, 405, 'Method Not Allowed');
+      return true;
+    }
+    const { route, method } = entry;
+    if (route.kind === 'bidi_stream') void serveBidi(req, res, route, method);
+    else void serveOne(req, res, route, method);
+    return true;
+  }) as JsonGateway;
+
+  gateway.closeStreams = () => {
+    for (const close of [...openStreams]) close({ code: GrpcStatus.UNAVAILABLE, message: 'transport is closing' });
+  };
+
+  /** Unary and server-streaming routes: one request, the whole body. */
+  async function serveOne(req: Req, res: Res, route: GatewayRoute, method: LocalMethod): Promise<void> {
+    const body = await readBody(req, bodyLimit);
+    let request: unknown;
+    try {
+      if (typeof body !== 'string') throw Object.assign(new Error(`grpc: received message larger than max (${body.tooLarge} vs. ${maxMessage})`), { grpcCode: GrpcStatus.RESOURCE_EXHAUSTED });
+      const first = decodeNext(body, 0);
+      request = toRequest(route, first?.node);
+    } catch (e) {
+      // grpc-gateway wraps body errors as InvalidArgument; the size check is the server's
+      sendError(res, e instanceof GoJsonError || e instanceof RangeError ? { code: GrpcStatus.INVALID_ARGUMENT, message: e.message } : statusOfError(e));
+      return;
+    }
+    const md = metadataOf(req.headers);
+    if (route.kind === 'unary') {
+      const call = new LocalCall(route.grpcPath, md, peerOf(req));
+      res.once('close', () => {
+        if (!res.writableFinished) call.cancel('client');
+      });
+      try {
+        const out = await method.handler(request, call);
+        if (res.destroyed) return;
+        res.setHeader('Grpc-Metadata-Content-Type', 'application/grpc');
+        sendJson(res, 200, snake(route.response.toJSON(out)));
+      } catch (e) {
+        sendError(res, statusOfError(e));
+      }
+      return;
+    }
+    const call = new LocalStreamCall(route.grpcPath, md, peerOf(req), streamSink(res, route));
+    try {
+      call.runHandler(method.handler(request, call));
+    } catch (e) {
+      call.end(statusOfError(e));
+    }
+  }
+
+  /**
+   * An HTTP response carrying a stream: lines of {"result": ...}; the status line goes out
+   * with the first message (or is the error's when the stream fails before any).
+   */
+  function streamSink(res: Res, route: GatewayRoute): ConstructorParameters<typeof LocalStreamCall>[3] & { bind(call: LocalCall): void } {
+    let wrote = false;
+    let ended = false;
+    let call: LocalCall | undefined;
+    const w = res as ServerResponse;
+    const head = (status: number) => {
+      if (res.headersSent) return;
+      res.statusCode = status;
+      res.setHeader('Content-Type', 'application/json');
+      res.setHeader('Grpc-Metadata-Content-Type', 'application/grpc');
+    };
+    const end = (status: CallStatus | undefined) => {
+      if (ended) return;
+      ended = true;
+      openStreams.delete(shutdown);
+      if (res.destroyed || res.writableEnded) return;
+      if (status === undefined || status.code === GrpcStatus.OK) {
+        head(200);
+        res.end();
+        return;
+      }
+      if (!wrote) head(httpStatusOf[status.code] ?? 500);
+      res.end(streamErrorChunk(status));
+    };
+    const shutdown = (status: CallStatus) => {
+      end(status);
+      call?.cancel('closing');
+    };
+    openStreams.add(shutdown);
+    res.once('close', () => {
+      openStreams.delete(shutdown);
+      ended = true;
+      call?.cancel('client');
+    });
+    return {
+      bind(c) {
+        call = c;
+      },
+      write(message) {
+        if (ended || res.destroyed) return false;
+        head(200);
+        wrote = true;
+        return w.write(`${JSON.stringify({ result: snake(route.response.toJSON(message)) })}\n`);
+      },
+      needDrain: () => !ended && !res.destroyed && w.writableNeedDrain,
+      drained: () =>
+        new Promise<void>((resolve) => {
+          if (ended || res.destroyed || !w.writableNeedDrain) return resolve();
+          const done = () => {
+            w.off('drain', done);
+            w.off('close', done);
+            resolve();
+          };
+          w.once('drain', done);
+          w.once('close', done);
+        }),
+      end,
+    };
+  }
+
+  /**
+   * Bidi routes (/v3/watch, /v3/lease/keepalive): the body is a stream of requests. The first
+   * is read before the call starts (a bad one is refused as grpc-gateway refuses it: Unknown,
+   * 500); later ones go to the call as they arrive, and a bad one ends the reading.
+   */
+  async function serveBidi(req: Req, res: Res, route: GatewayRoute, method: LocalMethod): Promise<void> {
+    let text = '';
+    let pos = 0;
+    let bodyEnded = false;
+    let call: LocalBidiCall | undefined;
+    let failed = false;
+    const pending: Array<() => void> = [];
+    const wake = () => {
+      for (const f of pending.splice(0)) f();
+    };
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      text += c.toString('latin1');
+      wake();
+    });
+    req.on('end', () => {
+      bodyEnded = true;
+      wake();
+    });
+    req.on('error', () => {
+      bodyEnded = true;
+      wake();
+    });
+    res.once('close', () => {
+      failed = true;
+      wake();
+    });
+    /** The next request: a message, undefined at the end of the body, or a thrown error. */
+    const next = async (): Promise<unknown> => {
+      for (;;) {
+        if (failed) return undefined;
+        const state = peekValue(text, pos);
+        if (state === 'value' || (bodyEnded && state === 'more')) {
+          const r = decodeNext(text, pos);
+          if (r === undefined) return undefined;
+          pos = r.end;
+          if (pos > 64 * 1024) {
+            text = text.slice(pos);
+            pos = 0;
+          }
+          return toRequest(route, r.node);
+        }
+        if (bodyEnded) return undefined;
+        if (text.length - pos > bodyLimit) throw Object.assign(new Error(`grpc: received message larger than max (${text.length - pos} vs. ${maxMessage})`), { grpcCode: GrpcStatus.RESOURCE_EXHAUSTED });
+        await new Promise<void>((resolve) => pending.push(resolve));
+      }
+    };
+    let first: unknown;
+    try {
+      first = await next();
+    } catch (e) {
+      // the first request's errors are not wrapped as InvalidArgument by grpc-gateway
+      failed = true;
+      sendError(res, statusOfError(e));
+      return;
+    }
+    if (res.destroyed) return;
+    const sink = streamSink(res, route);
+    call = new LocalBidiCall(route.grpcPath, metadataOf(req.headers), peerOf(req), sink);
+    sink.bind(call);
+    // etcd's watch goes on after the client's half-close (its recvLoop ignores EOF); the
+    // keep-alive stream ends with it
+    const endsWithBody = route.grpcPath !== '/etcdserverpb.Watch/Watch';
+    if (first !== undefined) call.push(first);
+    else if (endsWithBody) call.closeReads();
+    try {
+      call.runHandler(method.handler(call));
+    } catch (e) {
+      call.end(statusOfError(e));
+    }
+    if (first === undefined) return;
+    for (;;) {
+      let m: unknown;
+      try {
+        m = await next();
+      } catch {
+        m = undefined;
+      }
+      if (m === undefined) break;
+      call.push(m);
+    }
+    if (endsWithBody) call.closeReads();
+  }
+
+  return gateway;
 }

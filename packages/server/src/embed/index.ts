@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { EtcdServer } from '../etcdserver/server.js';
 import { defaults, silentLogger, type ServerConfig, type ServerLogger } from '../etcdserver/config.js';
 import { createGrpcServer } from '../api/grpc-services.js';
-import { createHttpHandler } from '../api/http-handler.js';
+import { createHttpHandler, type HttpHandler } from '../api/http-handler.js';
 import { createMetrics } from '../api/metrics.js';
 import { clientPortListeners, type ClientPortListener } from '../api/transport/index.js';
 import { idToHex } from '../etcdserver/member-id.js';
@@ -170,6 +170,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     throw e;
   }
   let listeners: ClientPortListener[] = [];
+  let httpHandler: HttpHandler | undefined;
   let peers: ClusterLayer | undefined;
   let closeMember: (() => Promise<void>) | undefined;
   try {
@@ -194,7 +195,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     if (listenClientUrls.some((u) => u.startsWith('https:')) && tls === undefined) {
       throw new Error('TLS key/cert (--cert-file, --key-file) must be provided for client url with HTTPS scheme');
     }
-    listeners = clientPortListeners(listenClientUrls, { grpc, httpHandler: createHttpHandler(server, metrics), tls });
+    httpHandler = createHttpHandler(server, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false });
+    listeners = clientPortListeners(listenClientUrls, { grpc, httpHandler, tls });
     await Promise.all(listeners.map((l) => l.listen()));
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
@@ -249,6 +251,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
         compactor?.stop();
         stopTickAdvance();
         stopHashMonitor?.();
+        // gateway streams end with etcd's last line before the connections go
+        httpHandler?.closeStreams();
         await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
         await server.close();
         await peers?.close();

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { GrpcStatus, TransportUsageError } from './errors.js';
 import {
-  BidiCall, type CallContext, type CallObserver, type Decoder, type Encoder, respondTrailersOnly,
+  BidiCall, type CallContext, type CallObserver, type CallType, type Decoder, type Encoder, respondTrailersOnly,
   ServerStreamCall, UnaryCall,
 } from './grpc-call.js';
 import { parseGrpcTimeoutMs } from './grpc-timeout.js';
@@ -52,6 +52,12 @@ export type HandlerFor<M> =
   : M extends MethodDefinitionLike<infer Req, unknown, false, true> ? ServerStreamHandler<Req>
   : M extends MethodDefinitionLike<infer Req, unknown, true, boolean> ? BidiHandler<Req>
   : never;
+
+/** A method as an in-process caller sees it; the handler takes the request and/or a call object. */
+export interface LocalMethod {
+  kind: CallType;
+  handler: (...args: any[]) => unknown;
+}
 
 const kindUnary = 0;
 const kindServerStream = 1;
@@ -136,6 +142,22 @@ export class GrpcServer {
   /** Registered method paths. */
   paths(): string[] {
     return [...this.methods.keys()];
+  }
+
+  /**
+   * A registered method for callers in this process (etcd's JSON gateway calls the gRPC
+   * services through them): its kind and handler, as registered (wrappers included).
+   */
+  localMethod(path: string): LocalMethod | undefined {
+    const m = this.methods.get(path);
+    if (m === undefined) return undefined;
+    const kind = m.kind === kindUnary ? 'unary' : m.kind === kindServerStream ? 'server_stream' : 'bidi_stream';
+    return { kind, handler: m.handler as LocalMethod['handler'] };
+  }
+
+  /** The largest request message accepted (grpc-go's "received message larger than max"). */
+  get maxReceiveMessageBytes(): number {
+    return this.ctx.maxReceiveMessageBytes;
   }
 
   private add(path: string, method: Method): this {
