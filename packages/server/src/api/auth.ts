@@ -10,7 +10,7 @@ import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { PeerCertificate } from 'node:tls';
-import { GrpcServer, type GrpcServerOptions, type UnaryHandler, type ServerStreamHandler, type BidiHandler, type BidiCall, type Decoder, type Encoder } from './transport/index.js';
+import { GrpcServer, type GrpcServerOptions, type HandlerFor, type MethodDefinitionLike, type UnaryHandler, type ServerStreamHandler, type BidiHandler, type BidiCall, type Decoder, type Encoder } from './transport/index.js';
 import { toGrpcError } from './errors.js';
 import { Errors, GrpcCode, ServerError } from '../errors.js';
 import { hashPassword, verifyPassword } from '../auth/password-hash.js';
@@ -106,6 +106,13 @@ export class PermissionGate {
     this.requests.lease(user, id);
   }
 
+  /** etcd's checkLeaseTimeToLive: every key attached to the lease must be readable by `user`. */
+  leaseKeysReadable(user: string, id: bigint): void {
+    const l = this.s.lessor.lookup(id);
+    if (l === undefined) return;
+    for (const key of l.keyBuffers()) this.need(user, 'read', key, noBytes);
+  }
+
   /** Lock / election on `name`: its keys live under "<name>/". */
   election(user: string | undefined, name: Buffer): void {
     const prefix = Buffer.concat([name, Buffer.from('/')]);
@@ -122,18 +129,21 @@ export class PermissionGate {
   }
 
   /**
-   * Checks a unary/server-stream request of `path` (paths without a rule pass) and returns the
-   * caller its proposals run as; undefined while auth is disabled or for anonymous callers.
+   * Checks a unary/server-stream request of `path` against its declared rule and returns the
+   * caller its proposals run as; undefined while auth is disabled, for anonymous callers and
+   * for open methods. A path without a rule is refused (registration refuses it first).
    */
   check(path: string, req: unknown, call: CallerSource): Caller | undefined {
+    const rule = rules[path];
+    if (rule === undefined) throw Errors.permissionDenied();
     const auth = this.auth;
-    if (!auth.isEnabled()) return undefined;
-    if (maintenanceAdminPaths.has(path)) {
-      maintenanceAdmin(this, () => callerOf(auth, call));
+    if (!auth.isEnabled() || rule === open || rule === watchCreates) return undefined;
+    // etcd reads no credentials for a LeaseTimeToLive without keys
+    if (rule === leaseTimeToLive && !(req as etcdserverpb.LeaseTimeToLiveRequest).keys) return undefined;
+    if (rule === maintenanceAdmin) {
+      maintenanceAdminCheck(this, () => callerOf(auth, call));
       return undefined;
     }
-    const rule = rules[path];
-    if (rule === undefined) return undefined;
     const caller = callerInfoOf(auth, call);
     // key checks refuse credentials from before the last auth change (a JWT's revision)
     if (caller !== undefined && caller.authRevision < auth.revision() && keyCheckedServices.some((p) => path.startsWith(p))) throw Errors.authOldRevision();
@@ -151,7 +161,7 @@ const rawAuthTexts: Record<string, string> = {
   ERR_PERMISSION_DENIED: 'auth: permission denied',
   ERR_INVALID_AUTH_TOKEN: 'auth: invalid auth token',
 };
-const maintenanceAdmin = (g: PermissionGate, user: () => string | undefined): void => {
+const maintenanceAdminCheck = (g: PermissionGate, user: () => string | undefined): void => {
   try {
     g.admin(user());
   } catch (e) {
@@ -162,7 +172,27 @@ const maintenanceAdmin = (g: PermissionGate, user: () => string | undefined): vo
 };
 /** Requests that go through raft carry the caller: a bad token fails even without a key check. */
 const tokenOnly: Rule = () => undefined;
+/** No check at all, not even of the token (as etcd 3.4 serves Status, MemberList, ...). */
+const open: Rule = () => undefined;
+/** etcd's authMaintenanceServer: admin only, its errors untranslated (gRPC Unknown). */
+const maintenanceAdmin: Rule = () => undefined;
+/** The Watch stream: each create request is checked as it arrives (gatedWatchCall). */
+const watchCreates: Rule = () => undefined;
 
+/**
+ * LeaseTimeToLive with keys (etcd 3.4.26's fix of CVE-2023-32082): the caller must be someone
+ * and may read every key attached to the lease; without keys, no check.
+ */
+const leaseTimeToLive = (g: PermissionGate, u: string | undefined, r: etcdserverpb.LeaseTimeToLiveRequest): void => {
+  if (!r.keys) return;
+  if (u === undefined) throw Errors.userEmpty();
+  g.leaseKeysReadable(u, r.ID);
+};
+
+/**
+ * Every gRPC method's permission rule. The gate is closed by default: registering a method
+ * without a rule here fails (AuthorizingGrpcServer), so no RPC is open by accident.
+ */
 const rules: Record<string, Rule> = {
   '/etcdserverpb.KV/Range': (g, u, r: etcdserverpb.RangeRequest) => g.range(u, r),
   '/etcdserverpb.KV/Put': (g, u, r: etcdserverpb.PutRequest) => g.put(u, r),
@@ -171,7 +201,19 @@ const rules: Record<string, Rule> = {
   '/etcdserverpb.KV/Compact': tokenOnly,
   '/etcdserverpb.Lease/LeaseGrant': tokenOnly,
   '/etcdserverpb.Lease/LeaseRevoke': (g, u, r: etcdserverpb.LeaseRevokeRequest) => g.leaseRevoke(u, r.ID),
+  '/etcdserverpb.Lease/LeaseTimeToLive': leaseTimeToLive,
+  '/etcdserverpb.Lease/LeaseLeases': open,
+  '/etcdserverpb.Lease/LeaseKeepAlive': open,
+  '/etcdserverpb.Watch/Watch': watchCreates,
   '/etcdserverpb.Maintenance/Alarm': tokenOnly,
+  '/etcdserverpb.Maintenance/Status': open,
+  '/etcdserverpb.Maintenance/MoveLeader': open,
+  '/etcdserverpb.Maintenance/Defragment': maintenanceAdmin,
+  '/etcdserverpb.Maintenance/Hash': maintenanceAdmin,
+  '/etcdserverpb.Maintenance/HashKV': maintenanceAdmin,
+  '/etcdserverpb.Maintenance/Snapshot': maintenanceAdmin,
+  '/etcdserverpb.Cluster/MemberList': open,
+  '/etcdserverpb.Auth/Authenticate': open,
   '/etcdserverpb.Cluster/MemberAdd': admin,
   '/etcdserverpb.Cluster/MemberRemove': admin,
   '/etcdserverpb.Cluster/MemberUpdate': admin,
@@ -207,12 +249,12 @@ const rules: Record<string, Rule> = {
 
 const keyCheckedServices = ['/etcdserverpb.KV/', '/etcdserverpb.Lease/', '/v3lockpb.', '/v3electionpb.'];
 
-const maintenanceAdminPaths = new Set([
-  '/etcdserverpb.Maintenance/Defragment',
-  '/etcdserverpb.Maintenance/Hash',
-  '/etcdserverpb.Maintenance/HashKV',
-  '/etcdserverpb.Maintenance/Snapshot',
-]);
+/** The rule declared for a gRPC method; registering one without a rule is refused. */
+function declaredRule(path: string): Rule {
+  const rule = rules[path];
+  if (rule === undefined) throw new Error(`gRPC method ${path} has no permission rule: declare one in api/auth.ts (rules) before registering it`);
+  return rule;
+}
 
 /**
  * The Watch stream as its handler sees it: create requests the caller may not read are answered
@@ -413,6 +455,8 @@ export class AuthorizingGrpcServer extends GrpcServer {
   }
 
   override addUnary<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: UnaryHandler<Req, Res>): this {
+    const rule = declaredRule(path);
+    if (rule === watchCreates) throw new Error(`gRPC method ${path}: its rule is for the Watch stream`);
     return super.addUnary(path, decode, encode, (req, call) => {
       let caller: Caller | undefined;
       try {
@@ -425,6 +469,8 @@ export class AuthorizingGrpcServer extends GrpcServer {
   }
 
   override addServerStream<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: ServerStreamHandler<Req>): this {
+    const rule = declaredRule(path);
+    if (rule === watchCreates) throw new Error(`gRPC method ${path}: its rule is for the Watch stream`);
     return super.addServerStream(path, decode, encode, (req, call) => {
       let caller: Caller | undefined;
       try {
@@ -438,10 +484,28 @@ export class AuthorizingGrpcServer extends GrpcServer {
   }
 
   override addBidi<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: BidiHandler<Req>): this {
-    if (path !== '/etcdserverpb.Watch/Watch') return super.addBidi(path, decode, encode, handler);
+    // a bidi stream is checked per request; only the Watch stream's checks exist, others must be open
+    const rule = declaredRule(path);
+    if (rule === open) return super.addBidi(path, decode, encode, handler);
+    if (rule !== watchCreates) throw new Error(`gRPC method ${path}: bidi streams can only be open or the Watch stream`);
     return super.addBidi(path, decode, encode, (call) =>
       (handler as unknown as BidiHandler<etcdserverpb.WatchRequest>)(gatedWatchCall(this.s, this.gate, call as unknown as BidiCall<etcdserverpb.WatchRequest>)),
     );
+  }
+
+  /** Generated service definitions go through the same checks, one method at a time. */
+  override addService<D extends Record<string, MethodDefinitionLike<any, any, boolean, boolean>>>(definition: D, handlers: { [K in keyof D]?: HandlerFor<D[K]> }): this {
+    for (const name of Object.keys(handlers)) {
+      const m = definition[name];
+      const handler = handlers[name] as never;
+      if (m === undefined || handler === undefined) continue;
+      const decode = m.requestDeserialize as Decoder<unknown>;
+      const encode = m.responseSerialize as Encoder<unknown>;
+      if (m.requestStream) this.addBidi(m.path, decode, encode, handler);
+      else if (m.responseStream) this.addServerStream(m.path, decode, encode, handler);
+      else this.addUnary(m.path, decode, encode, handler);
+    }
+    return this;
   }
 
   private registerAuthService(): void {
