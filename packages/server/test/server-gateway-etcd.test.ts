@@ -1,0 +1,325 @@
+// The JSON gateway side by side with real etcd 3.4.23: bodies etcd refuses (bad base64, bad
+// JSON, wrong types, unknown enum names, oversize messages) get etcd's status and body; the
+// routes etcd serves (v3beta alias, election, lock, lease grant with an ID, unknown paths)
+// answer the same; streams end with etcd's last line when the member stops; a client
+// certificate's CN is refused on the gateway with --client-cert-auth and auth on; a lease's
+// keys are listed only to who may read them (CVE-2023-32082); the permission gate is closed.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { connect as netConnect } from 'node:net';
+import { join } from 'node:path';
+import { etcdserverpb } from '@tsetcd/proto';
+import { startMember, b } from './server-helpers.js';
+import { startRealEtcd, connectAuth, setupAuth, login, callAs, rejectsWith, run } from './auth-test-kit.js';
+import { makePki } from './grpc-test-kit.js';
+import { AuthorizingGrpcServer } from '../src/api/auth.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+interface Answer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+async function ask(base: string, path: string, body: string, method = 'POST'): Promise<Answer> {
+  const r = await fetch(base + path, { method, body: method === 'GET' || method === 'HEAD' ? undefined : body, redirect: 'manual' });
+  const text = await r.text();
+  // what legitimately differs: the header (cluster and member IDs, revisions, terms)
+  return { status: r.status, contentType: r.headers.get('content-type') ?? '', body: text.replace(/"header":\{[^}]*\},?/, '') };
+}
+
+/** Bodies etcd's gateway refuses, each with a different reason (status and body compared whole). */
+const refused: Array<[string, string]> = [
+  ['/v3/kv/put', '{"key":"my-config","value":"hello world"}'],
+  ['/v3/kv/put', 'null'],
+  ['/v3/kv/put', '{"key":5}'],
+  ['/v3/kv/put', '{"key":"Zm9v","lease":"abc"}'],
+  ['/v3/kv/range', '{"key":"Zm9v","sort_order":"BLAH"}'],
+  ['/v3/kv/range', '{"key":"Zm9v","sort_order":"2"}'],
+  ['/v3/kv/range', '{"key":"Zm9v","sort_order":"B\\"L"}'],
+  ['/v3/kv/range', '{"key":"Zm9v","sort_order":"é"}'],
+  ['/v3/maintenance/alarm', '{"alarm":"X"}'],
+  ['/v3/auth/role/grant', '{"perm":{"permType":"X"}}'],
+  ['/v3/auth/role/grant', '{"perm":{"permType":2.5}}'],
+  ['/v3/auth/role/grant', '{"perm":{"permType":true}}'],
+  ['/v3/kv/range', '{"key":"Zm9v","limit":"1e3"}'],
+  ['/v3/kv/range', '{"key":"Zm9v","limit":1.5}'],
+  ['/v3/kv/range', '{"key":"Zm9v","limit":"01"}'],
+  ['/v3/kv/range', '{"key":"Zm9v","limit":""}'],
+  ['/v3/kv/range', '{"key":"Zm9v","limit":"-"}'],
+  ['/v3/kv/range', '{"key":"Zm9v","limit":99999999999999999999}'],
+  ['/v3/kv/range', '{"key":"Zm9v","limit":true}'],
+  ['/v3/kv/range', '{"key":"Zm9v","limit":[1]}'],
+  ['/v3/kv/range', '{"key":"Zm9v","limit":{}}'],
+  ['/v3/kv/range', '{"key":"Zm9v","limit":"\\"1\\""}'],
+  ['/v3/kv/range', '{"key":"Zm9v","limit":"1\\u0032"}'],
+  ['/v3/kv/range', '{"key":"Zm9v","serializable":"true"}'],
+  ['/v3/kv/range', '{"key":"Zm9v","serializable":1}'],
+  ['/v3/kv/range', '{"key":[256]}'],
+  ['/v3/kv/range', '{"key":["a"]}'],
+  ['/v3/kv/range', '{"key":[null,1.5]}'],
+  ['/v3/kv/range', '{"key":{}}'],
+  ['/v3/kv/range', '{"key":"Zm8"}'],
+  ['/v3/kv/range', '{"key":"Zm9=Zm9v"}'],
+  ['/v3/kv/range', '{"key":"Zm\\\\n9v"}'],
+  ['/v3/kv/range', '{"key":"Z==="}'],
+  ['/v3/kv/range', '{"key":"Zg=x"}'],
+  ['/v3/kv/range', '{"key":"Zm9vYg="}'],
+  ['/v3/kv/range', '{"key":"Zm9-"}'],
+  ['/v3/kv/range', '{"key":"=Zm9"}'],
+  ['/v3/cluster/member/remove', '{"ID":-1}'],
+  ['/v3/cluster/member/remove', '{"ID":"-1"}'],
+  ['/v3/auth/user/add', '{"name":5}'],
+  ['/v3/kv/txn', '{"compare":{}}'],
+  ['/v3/kv/txn', '{"compare":[5]}'],
+  ['/v3/kv/range', '5'],
+  ['/v3/kv/range', '"x"'],
+  ['/v3/kv/range', 'true'],
+  ['/v3/kv/range', '-'],
+  ['/v3/kv/range', '{"key":"Zm9v"'],
+  ['/v3/kv/range', '{"key":"Zm9v",}'],
+  ['/v3/kv/range', '{"key" "Zm9v"}'],
+  ['/v3/kv/range', '{key:1}'],
+  ['/v3/kv/range', '{"key":"\\q"}'],
+  ['/v3/kv/range', '{"key":"\\u00"}'],
+  ['/v3/kv/range', '{"key":"\u0001"}'],
+  ['/v3/kv/range', '{"key":tru}'],
+  ['/v3/kv/range', '{"key":-x}'],
+  ['/v3/kv/range', '{"key":1.x}'],
+  ['/v3/kv/range', '{"key":1ex}'],
+  ['/v3/kv/range', '[1,]'],
+  ['/v3/kv/range', '{"a":[1 2]}'],
+  ["/v3/kv/range", "{\"a\":'x'}"],
+  ['/v3/kv/range', '  '],
+  ['/v3/kv/range', '{"range_end":"Zm9v","rangeEnd":"AA=="}'],
+  ['/v3/watch', 'nope'],
+  ['/v3/watch', '{"create_request":{"key":5}}'],
+  ['/v3/watch', '[]'],
+  ['/v3/lease/keepalive', '{"ID":"x"}'],
+  ['/v3/election/proclaim', '{}'],
+  ['/v3/election/resign', '{}'],
+  ['/v3/election/leader', '{"name":"eA=="}'],
+  // routes and methods
+  ['/v3/nope', '{}'],
+  ['/v3/kv/range/', '{}'],
+  ['/v3/', '{}'],
+  ['/v3', '{}'],
+  ['/v3beta/kv/range', '{"key":"bm9wZQ=="}'],
+  ['/v3beta/nope', '{}'],
+];
+
+/** Bodies etcd accepts, answered alike (headers aside): oddities of Go's readers included. */
+const accepted: Array<[string, string]> = [
+  ['/v3/kv/put', '{"key":"Zm9v","value":"YmFy"}'],
+  ['/v3/kv/range', '{"key":"Zm9v"} trailing garbage is never read'],
+  ['/v3/kv/range', '{"key":"Zm9v"}}'],
+  ['/v3/kv/range', '{"key":"Zm\\n9v"}'],
+  ['/v3/kv/range', '{"key":"Zm9v\\r\\n"}'],
+  ['/v3/kv/range', '{"key":[102,111,111]}'],
+  ['/v3/kv/range', '{"key":"Zm9v","limit":" 1 "}'],
+  ['/v3/kv/range', '{"key":"Zm9v","sort_order":99}'],
+  ['/v3/kv/range', '{"key":"Zm9v","sort_order":null,"unknown":{"x":[1,2,{}]}}'],
+  ['/v3/kv/range', '{"key":"YmFy","key":"Zm9v"}'],
+  ['/v3/kv/range', '{"rangeEnd":"AA==","range_end":"Zm9v","key":"Zm9v","keysOnly":true}'],
+  ['/v3/kv/txn', '{"success":[{"request_put":{"key":"YQ=="},"request_range":{"key":"Yg=="}}]}'],
+  ['/v3/kv/txn', '{"compare":[{"key":"Zm9v","target":"VALUE","result":"EQUAL","value":"YmFy"}],"success":[{"requestRange":{"key":"Zm9v"}}]}'],
+  ['/v3/lease/grant', '{"TTL":60,"ID":"123"}'],
+  ['/v3/lease/timetolive', '{"ID":"123","keys":true}'],
+  ['/v3/kv/lease/timetolive', '{"ID":123}'],
+  ['/v3/lease/keepalive', '{"ID":"123"}'],
+  ['/v3/lease/keepalive', ''],
+  ['/v3/lease/revoke', '{"ID":"123"}'],
+  ['/v3/kv/lease/leases', '{}'],
+  ['/v3/cluster/member/promote', '{"ID":"1"}'],
+  ['/v3/maintenance/transfer-leadership', '{"targetID":"1"}'],
+  ['/v3/lock/unlock', '{"key":"bm9uZQ=="}'],
+  ['/v3/election/resign', '{"leader":{"name":"ZQ==","key":"ZS8x","rev":"1","lease":"5"}}'],
+  ['/v3/election/proclaim', '{"leader":{"name":"ZQ==","key":"ZS8x","rev":"1","lease":"5"},"value":"eA=="}'],
+  ['/v3/auth/authenticate', '{"name":"x","password":"y"}'],
+  ['/v3/auth/user/get', '{"name":"nobody"}'],
+  ['/v3/auth/role/get', '{"role":"nobody"}'],
+  ['/v3/auth/disable', '{}'],
+];
+
+test('JSON gateway answers bad bodies, odd bodies and unknown paths as etcd 3.4.23 does', async (t) => {
+  const [m, real] = await Promise.all([startMember(t), startRealEtcd(t)]);
+  const bases = { ours: m.clientUrls[0], etcd: `http://${real}` };
+  for (const [path, body] of [...refused, ...accepted]) {
+    const [ours, etcd] = await Promise.all([ask(bases.ours, path, body), ask(bases.etcd, path, body)]);
+    // election/lock errors: etcd's v3lock/v3election answer Unknown; compare the text
+    if (path.startsWith('/v3/lock/') || path.startsWith('/v3/election/')) {
+      assert.equal(JSON.parse(ours.body).message ?? ours.body, JSON.parse(etcd.body).message ?? etcd.body, `${path} ${body}`);
+      continue;
+    }
+    assert.deepEqual(ours, etcd, `${path} ${body}`);
+  }
+  // methods other than POST: 405 on a route, 404 elsewhere
+  for (const [method, path] of [['GET', '/v3/kv/range'], ['PUT', '/v3/kv/range'], ['DELETE', '/v3/watch'], ['GET', '/v3/nope']]) {
+    const [ours, etcd] = await Promise.all([ask(bases.ours, path, '{}', method), ask(bases.etcd, path, '{}', method)]);
+    assert.deepEqual(ours, etcd, `${method} ${path}`);
+  }
+});
+
+test('JSON gateway: a message over the gRPC limit is refused as etcd refuses it (429), a huge body gets an answer', async (t) => {
+  const [m, real] = await Promise.all([startMember(t), startRealEtcd(t)]);
+  const big = JSON.stringify({ key: b64('k'), value: Buffer.alloc(2 * 1024 * 1024, 'x').toString('base64') });
+  const [ours, etcd] = await Promise.all([ask(m.clientUrls[0], '/v3/kv/put', big), ask(`http://${real}`, '/v3/kv/put', big)]);
+  assert.deepEqual(ours, etcd);
+  assert.equal(ours.status, 429);
+  // a body past what the gateway reads at all: still an answer, and the member serves on
+  const huge = `{"key":"${b64('k')}","value":"${'A'.repeat(12 * 1024 * 1024)}"}`;
+  const r = await ask(m.clientUrls[0], '/v3/kv/put', huge);
+  assert.equal(r.status, 429);
+  assert.match(JSON.parse(r.body).message, /^grpc: received message larger than max \(\d+ vs\. 2097152\)$/);
+  const ok = await ask(m.clientUrls[0], '/v3/kv/range', JSON.stringify({ key: b64('k') }));
+  assert.equal(ok.status, 200);
+});
+
+/** Raw HTTP/1.1 so the chunked framing itself is checked. Resolves with everything received. */
+function rawStream(url: string, path: string, body: string, onData: (all: string) => void, holdBodyOpen = false): Promise<string> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = netConnect(Number(u.port), u.hostname);
+    let all = '';
+    sock.on('data', (d) => {
+      all += d.toString('latin1');
+      onData(all);
+    });
+    sock.on('error', reject);
+    sock.on('close', () => resolve(all));
+    const head = `POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\n`;
+    if (holdBodyOpen) {
+      // a chunked request body that stays open: the stream runs while the client may send more
+      sock.write(`${head}Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n`);
+    } else {
+      sock.write(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    }
+  });
+}
+
+test('JSON gateway streams end with etcd\'s "transport is closing" line and the chunked terminator when the member stops', async (t) => {
+  const m = await startMember(t);
+  const created = { watch: signal(), keepalive: signal() };
+  const grant = await ask(m.clientUrls[0], '/v3/lease/grant', '{"TTL":60,"ID":"7"}');
+  assert.equal(grant.status, 200);
+  const watch = rawStream(m.clientUrls[0], '/v3/watch', JSON.stringify({ create_request: { key: 'L3NlcnZpY2Uv', range_end: 'L3NlcnZpY2Uw' } }), (all) => {
+    if (all.includes('"created":true')) created.watch.resolve();
+  });
+  const keepalive = rawStream(m.clientUrls[0], '/v3/lease/keepalive', '{"ID":"7"}', (all) => {
+    if (all.includes('"TTL":"60"')) created.keepalive.resolve();
+  }, true);
+  await Promise.all([created.watch.promise, created.keepalive.promise]);
+  await m.close();
+  const last = '6f\r\n{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}\r\n0\r\n\r\n';
+  for (const got of [await watch, await keepalive]) {
+    assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(got.endsWith(last), JSON.stringify(got.slice(-200)));
+  }
+});
+
+test('JSON gateway: watch requests sent on an open body start watches as they arrive; keep-alive answers each', async (t) => {
+  const m = await startMember(t);
+  await ask(m.clientUrls[0], '/v3/lease/grant', '{"TTL":30,"ID":"9"}');
+  const u = new URL(m.clientUrls[0]);
+  const lines: string[] = [];
+  const got = signal();
+  const sock = netConnect(Number(u.port), u.hostname);
+  t.after(() => sock.destroy());
+  let buf = '';
+  sock.on('data', (d) => {
+    buf += d.toString();
+    for (const l of buf.split('\r\n')) if (l.startsWith('{')) lines.push(l);
+    buf = '';
+    if (lines.length >= 2) got.resolve();
+  });
+  const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
+  sock.write(`POST /v3/lease/keepalive HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunk('{"ID":"9"}')}`);
+  // the second request is split across chunks
+  sock.write(chunk('{"ID":'));
+  sock.write(chunk('"9"}'));
+  await got.promise;
+  assert.deepEqual(lines.map((l) => JSON.parse(l).result.ID), ['9', '9']);
+});
+
+test('JSON gateway with --client-cert-auth and auth on: a client certificate with a CommonName is refused', async (t) => {
+  const pki = makePki();
+  t.after(() => rm(pki.dir, { recursive: true, force: true }));
+  const m = await startMember(t, {
+    listenClientUrls: ['https://127.0.0.1:0'],
+    certFile: join(pki.dir, 'server.crt'),
+    keyFile: join(pki.dir, 'server.key'),
+    trustedCaFile: join(pki.dir, 'ca.crt'),
+    clientCertAuth: true,
+  });
+  const post = (path: string, body: unknown) =>
+    new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      const req = httpsRequest(m.clientUrls[0] + path, { method: 'POST', ca: pki.ca, cert: pki.clientCert, key: pki.clientKey }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: text }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  // auth off: the certificate is just TLS
+  assert.equal((await post('/v3/kv/put', { key: b64('k'), value: b64('v') })).status, 200);
+  const ep = new URL(m.clientUrls[0]).host;
+  const tls = ['--endpoints', ep, '--cacert', join(pki.dir, 'ca.crt'), '--cert', join(pki.dir, 'client.crt'), '--key', join(pki.dir, 'client.key'), '--dial-timeout=10s', '--command-timeout=30s'];
+  for (const args of [['user', 'add', 'root:pw'], ['user', 'grant-role', 'root', 'root'], ['auth', 'enable']]) {
+    const r = await run('etcdctl', [...tls, ...args]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  // auth on: the gateway refuses to act as the certificate's CN ("root"); gRPC still accepts it
+  const refusedPut = await post('/v3/kv/put', { key: b64('k'), value: b64('w') });
+  assert.deepEqual(refusedPut, { status: 400, type: 'text/plain; charset=utf-8', body: 'CommonName of client sending a request against gateway will be ignored and not used as expected\n' });
+  const get = await run('etcdctl', [...tls, 'get', 'k', '--print-value-only']);
+  assert.equal(get.stdout, 'v\n');
+  // other client-port paths are not the gateway's
+  assert.equal((await post('/health', {})).status, 200);
+});
+
+test('LeaseTimeToLive with keys lists them only to a user who may read them (CVE-2023-32082, etcd 3.4.26)', async (t) => {
+  const m = await startMember(t, { bcryptCost: 4 });
+  const c = connectAuth(t, m.clientUrls[0]);
+  await setupAuth(c); // root:pw, role ro = READ /app/, alice:apw with ro
+  const root = await login(c, 'root', 'pw');
+  const alice = await login(c, 'alice', 'apw');
+  const lease = etcdserverpb.LeaseGrantRequest.fromPartial({ ID: 77n, TTL: 60n });
+  await callAs(c.lease.leaseGrant.bind(c.lease), lease, root);
+  await callAs(c.kv.put.bind(c.kv), etcdserverpb.PutRequest.fromPartial({ key: b('/app/a'), value: b('1'), lease: 77n }), root);
+  const ttl = (keys: boolean, token?: string) => callAs(c.lease.leaseTimeToLive.bind(c.lease), etcdserverpb.LeaseTimeToLiveRequest.fromPartial({ ID: 77n, keys }), token);
+  // alice may read every key of the lease
+  assert.deepEqual((await ttl(true, alice)).keys.map((k) => k.toString()), ['/app/a']);
+  await callAs(c.kv.put.bind(c.kv), etcdserverpb.PutRequest.fromPartial({ key: b('/secret'), value: b('s'), lease: 77n }), root);
+  // now one key is not hers: refused, with keys; the TTL alone is still hers to see
+  await rejectsWith(ttl(true, alice), 7, 'etcdserver: permission denied');
+  assert.equal((await ttl(false, alice)).grantedTTL, 60n);
+  assert.deepEqual((await ttl(true, root)).keys.map((k) => k.toString()).sort(), ['/app/a', '/secret']);
+  // anonymous: "user name is empty" with keys
+  await rejectsWith(ttl(true), 3, 'etcdserver: user name is empty');
+  // the gateway takes the same path
+  const gw = await fetch(`${m.clientUrls[0]}/v3/lease/timetolive`, { method: 'POST', headers: { authorization: alice }, body: '{"ID":"77","keys":true}' });
+  assert.deepEqual([gw.status, await gw.json()], [403, { error: 'etcdserver: permission denied', message: 'etcdserver: permission denied', code: 7 }]);
+});
+
+test('the permission gate is closed by default: a gRPC method without a declared rule cannot be registered', async (t) => {
+  const m = await startMember(t);
+  const g = new AuthorizingGrpcServer(m.server);
+  const noop = () => ({});
+  assert.throws(() => g.addUnary('/etcdserverpb.KV/Undeclared', (x) => x, () => new Uint8Array(), noop), /has no permission rule/);
+  assert.throws(() => g.addServerStream('/etcdserverpb.Maintenance/Undeclared', (x) => x, () => new Uint8Array(), noop), /has no permission rule/);
+  assert.throws(() => g.addBidi('/etcdserverpb.Lease/Undeclared', (x) => x, () => new Uint8Array(), noop), /has no permission rule/);
+  // a bidi stream other than Watch cannot carry per-request key checks: it must be declared open
+  assert.throws(() => g.addBidi('/etcdserverpb.KV/Put', (x) => x, () => new Uint8Array(), noop), /bidi streams can only be open/);
+});
