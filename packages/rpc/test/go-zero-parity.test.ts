@@ -1,10 +1,11 @@
 // What a go-zero user expects beyond the config: both etcd target forms, the publisher's
 // Pause/Resume, and dial/registration errors that name what failed (etcd and its endpoints,
-// or the missing registration).
+// or the missing registration), and round_robin for calls that alternate (p2c_ewma does not).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { RpcServer, RpcClient, unary, DialError, RegistryError, ClientRegistry, prefixEnd } from '../src/index.js';
+import { fileURLToPath } from 'node:url';
+import { RpcServer, RpcClient, unary, DialError, RegistryError, ClientRegistry, prefixEnd, loadClientConf } from '../src/index.js';
 import { GreeterService, GreeterClient } from '../../../examples/greeter/gen/hello.js';
 import { startEtcd, freePort } from './helpers/etcd.js';
 
@@ -110,4 +111,33 @@ test('errors name what failed: registered servers that do not answer', async (t)
     RpcClient.create({ Etcd: { Hosts: [etcd.endpoint], Key: 'ghost.rpc' } }, { logger: silent, dialTimeoutMs: 1500 }),
     (e: unknown) => e instanceof DialError && e.reason === 'servers-unreachable' && e.message.includes(`registered under "ghost.rpc/" (${ghost}), none reachable`),
   );
+});
+
+test('balancing: client-rr.yaml (round_robin) alternates between two servers, as the README shows', async (t) => {
+  const etcd = await startEtcd();
+  t.after(() => etcd.close());
+  const addresses: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const server = new RpcServer({ Name: 'rr', ListenOn: '127.0.0.1:0', Etcd: { Hosts: [etcd.endpoint], Key: 'hello.rpc' } }, { logger: silent, wrapUpTimeMs: 0 });
+    server.addService(GreeterService, { sayHello: (_call: unknown, cb: (e: null, r: { message: string }) => void) => cb(null, { message: server.advertised }) });
+    t.after(() => server.stop());
+    addresses.push((await server.start()).address);
+  }
+  const conf = loadClientConf(fileURLToPath(new URL('../../../examples/greeter/client-rr.yaml', import.meta.url)));
+  assert.equal(conf.BalancerName, 'round_robin');
+  conf.Etcd!.Hosts = [etcd.endpoint];
+  const client = await RpcClient.create(conf, { logger: silent });
+  t.after(() => client.close());
+  const g = client.service(GreeterClient);
+  const call = async () => (await unary(g.sayHello.bind(g), { name: 'x' })).message;
+  // until both connections are up, every answer may come from the first one
+  const seen = new Set<string>();
+  for (let i = 0; seen.size < 2; i++) {
+    if (i > 200) assert.fail(`only ${[...seen]} answered`);
+    seen.add(await call());
+  }
+  const answers: string[] = [];
+  for (let i = 0; i < 10; i++) answers.push(await call());
+  for (let i = 1; i < answers.length; i++) assert.notEqual(answers[i], answers[i - 1], `calls alternate: ${answers.join(' ')}`);
+  assert.deepEqual([...new Set(answers)].sort(), [...addresses].sort());
 });
