@@ -1,4 +1,5 @@
-// Entry point of ./bin/tsetcdctl (run by node through the wrapper script).
+#!/usr/bin/env node
+// tsetcdctl: the command (the `tsetcdctl` bin of @tsetcd/ctl; ./bin/tsetcdctl in the repo).
 
 import * as grpc from '@grpc/grpc-js';
 import { runCtl } from './cli.js';

@@ -1,5 +1,8 @@
 // @tsetcd/rpc: go-zero's zRPC for Node — etcd service registration and discovery,
 // p2c_ewma balancing, Google SRE breaker, adaptive shedding, limiters, interceptors.
+// `grpc` is the @grpc/grpc-js this package runs on (a peer dependency, so the code rpc-gen
+// writes and the user's own code share it): credentials, Metadata, status codes.
+export * as grpc from '@grpc/grpc-js';
 export * from './errors.js';
 export { RpcServer, wrapUpTimeMs, hardStopTimeMs, type RpcServerOptions } from './server/rpc-server.js';
 export { RpcClient, DialError, unary, type RpcClientOptions, type DialFailure } from './client/rpc-client.js';
@@ -75,6 +78,6 @@ export { clientInterceptor, type ClientChainOptions } from './interceptors/clien
 export { builtinServerStage, type BuiltinStageOptions } from './interceptors/server-builtin.js';
 export { DeadlineWheel, deadlineTickMs } from './internal/deadline-wheel.js';
 export { serverMetrics, clientMetrics, durationBucketsMs, type RpcMetrics } from './interceptors/metrics.js';
-export { HealthService, HealthClient, ServingStatus, healthServiceDefinition } from './health/health-service.js';
+export { HealthService, HealthClient, ServingStatus, healthServiceDefinition, type HealthCheckRequest, type HealthCheckResponse } from './health/health-service.js';
 export { currentSpan, startSpan, runInSpan, parseTraceparent, formatTraceparent, traceparentHeader, type SpanContext } from './trace/trace-context.js';
 export { RollingWindow, SumBucket } from './internal/rolling-window.js';

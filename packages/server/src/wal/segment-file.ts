@@ -48,8 +48,14 @@ export async function removeTmpSegments(dir: string): Promise<void> {
   }
 }
 
-/** fsync a directory so created/renamed/removed entries in it are durable. */
+/**
+ * fsync a directory so created/renamed/removed entries in it are durable. Skipped on Windows:
+ * Node cannot open a directory there (EISDIR), where etcd opens it with FILE_BACKUP_SEMANTICS
+ * and flushes it; NTFS journals the metadata, but an entry renamed just before a power cut may
+ * be lost (untested, see the README).
+ */
 export async function syncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
   const fh = await open(dir, 'r');
   try {
     await fh.sync();
