@@ -4,8 +4,7 @@
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
-import { RpcServer, parseServerConf, StatusError } from '@tsetcd/rpc';
-import * as grpc from '@grpc/grpc-js';
+import { RpcServer, parseServerConf, StatusError, grpc } from '@tsetcd/rpc';
 import { GreeterService, type GreeterServer } from './gen/hello.js';
 
 const { values } = parseArgs({ options: { f: { type: 'string', default: new URL('./hello.yaml', import.meta.url).pathname } } });

@@ -1,5 +1,4 @@
-#!/usr/bin/env node
-// tsetcdctl: the command (the `tsetcdctl` bin of @tsetcd/ctl; ./bin/tsetcdctl in the repo).
+// Entry point of tsetcdctl (bin/tsetcdctl.mjs of @tsetcd/ctl; ./bin/tsetcdctl in the repo).
 
 import * as grpc from '@grpc/grpc-js';
 import { runCtl } from './cli.js';
