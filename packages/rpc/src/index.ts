@@ -25,7 +25,7 @@ export {
 } from './config/rpc-config.js';
 export { parseDurationMs, parseGoDurationMs } from './config/duration.js';
 export { expandEnv } from './config/env-expand.js';
-export { serviceLogger } from './server/service-logger.js';
+export { serviceLogger, type ServiceLogger } from './server/service-logger.js';
 export type { EtcdConf } from './discov/etcd-auth.js';
 export { prefixEnd, type Registry, type RegistryKeyValue, type RegistryEvent, type RegistryWatch, type RegistryWatchBatch, type LeaseKeeper } from './discov/registry.js';
 export { EtcdRegistry, etcdTarget } from './discov/etcd-registry.js';

@@ -98,6 +98,7 @@ test('Log {ServiceName, Mode, Level, Path, Encoding}: file and volume modes, pla
   await vserver.start();
   (vserver as unknown as { logger: import('pino').Logger }).logger.error({ key: 'v' }, 'something broke');
   await vserver.stop();
+  (vserver as unknown as { logger: import('pino').Logger }).logger.error('late line after stop'); // files closed: dropped, no throw
   assert.equal(readFileSync(join(vdir, 'access.log'), 'utf8'), '', 'info is below Level error');
   const line = readFileSync(join(vdir, 'error.log'), 'utf8').trim();
   assert.match(line, /^\d{4}-\d\d-\d\dT[\d:.]+Z\terror\tsomething broke\tkey=v$/);

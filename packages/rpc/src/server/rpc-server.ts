@@ -97,6 +97,7 @@ export class RpcServer {
   readonly breakers = new BreakerRegistry();
   readonly shedder: AdaptiveShedder | undefined;
   private readonly logger: Logger;
+  private readonly closeLog: () => void;
   private readonly server: grpc.Server;
   private readonly probe: LoadProbe | undefined;
   private readonly ownsProbe: boolean;
@@ -121,7 +122,9 @@ export class RpcServer {
     private readonly opts: RpcServerOptions = {},
   ) {
     this.conf = parseServerConf(conf); // idempotent on an already parsed conf
-    this.logger = opts.logger ?? serviceLogger(this.conf.Log);
+    const own = opts.logger ? undefined : serviceLogger(this.conf.Log);
+    this.logger = opts.logger ?? own!.logger;
+    this.closeLog = own?.close ?? (() => undefined);
     this.server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, ...opts.grpcOptions });
     // go-zero's initMode: dev, test, rt and pre disable load shedding (load.Disable())
     if (this.conf.CpuThreshold > 0 && this.conf.Mode === 'pro') {
@@ -364,6 +367,7 @@ export class RpcServer {
       if (this.ownsProbe) this.probe?.close();
       this.state = 'stopped';
       this.logger.info('rpc server stopped');
+      this.closeLog();
     }
   }
 }

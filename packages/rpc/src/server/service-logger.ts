@@ -30,14 +30,27 @@ function plain(out: DestinationStream): DestinationStream {
   };
 }
 
-export function serviceLogger(conf: LogConf): Logger {
+export interface ServiceLogger {
+  logger: Logger;
+  /** closes the log files (file and volume modes) */
+  close(): void;
+}
+
+export function serviceLogger(conf: LogConf): ServiceLogger {
   const level = (process.env.RPC_LOG_LEVEL as Level | undefined) ?? pinoLevel[conf.Level];
   const encode = (d: DestinationStream): DestinationStream => (conf.Encoding === 'plain' ? plain(d) : d);
   const opts = { level, name: conf.ServiceName };
-  if (conf.Mode === 'console') return pino(opts, encode(pino.destination({ dest: 1, sync: true })));
+  if (conf.Mode === 'console') return { logger: pino(opts, encode(pino.destination({ dest: 1, sync: true }))), close() {} };
   const dir = conf.Mode === 'volume' ? join(conf.Path, conf.ServiceName, hostname()) : conf.Path;
-  const file = (name: string) => encode(pino.destination({ dest: join(dir, name), sync: true, mkdir: true }));
-  return pino(
+  const files: Array<{ end(): void }> = [];
+  let closed = false;
+  const file = (name: string): DestinationStream => {
+    const d = pino.destination({ dest: join(dir, name), sync: true, mkdir: true });
+    files.push(d);
+    const out = encode(d);
+    return { write: (line: string) => void (closed ? undefined : out.write(line)) }; // late lines after close are dropped
+  };
+  const logger = pino(
     opts,
     pino.multistream(
       [
@@ -48,4 +61,12 @@ export function serviceLogger(conf: LogConf): Logger {
       { dedupe: true },
     ),
   );
+  return {
+    logger,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      for (const f of files) f.end();
+    },
+  };
 }
