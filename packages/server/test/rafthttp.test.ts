@@ -1,5 +1,6 @@
 // The peer transport between two in-process endpoints with scripted hosts: framing, the two
-// streams, cluster-ID checks, removed members, snapshots streamed with the database, reconnects.
+// streams, cluster-ID checks, removed members, snapshots streamed with the database, reconnects;
+// the peer handler's checks and error boundary against hostile requests.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { MessageType, newMessage, type Message } from '@tsetcd/raft';
 import { PeerTransport, type RaftHost } from '../src/rafthttp/peer-transport.js';
 import { FrameDecoder, encodeFrame } from '../src/rafthttp/framing.js';
+import { peerCall, isAnswer, frame, rawFrame, lengthPrefix, forgedProposal, type PeerHeaders } from './peer-port-kit.js';
 
 test('frame decoder: frames split anywhere, bounded pulls', () => {
   const a = encodeFrame(Buffer.from('hello'));
@@ -69,6 +71,7 @@ function fakeHost(id: bigint, dir: string, db?: Buffer): Fake {
     membersJson: () => '[{"id":18446744073709551615,"peerURLs":["http://x:1"]}]',
     versions: () => ({ etcdserver: '3.4.23', etcdcluster: '3.4.0' }),
     removedByPeer: () => void h.removed++,
+    leaseRenew: () => 5,
   };
   return h;
 }
@@ -105,6 +108,14 @@ test('messages reach the peer in order on their stream; MsgApp separately from h
   const { a, ha, hb } = await pair(t);
   a.syncPeers([1n, 2n]);
   await until('streams up', () => a.activeSince(2n) > 0);
+  // the msgapp stream opens on its own: probe it until a MsgApp gets through
+  await until('msgapp stream up', () => {
+    if (hb.got.some((m) => m.type === MessageType.MsgApp)) return true;
+    a.send([msg(MessageType.MsgApp, 0)]);
+    return false;
+  });
+  hb.got.length = 0;
+  ha.unreachable.length = 0;
   for (let i = 1; i <= 200; i++) a.send([msg(MessageType.MsgApp, i), msg(MessageType.MsgHeartbeat, i)]);
   await until('all delivered', () => hb.got.length === 400);
   const apps = hb.got.filter((m) => m.type === MessageType.MsgApp).map((m) => m.index);
@@ -196,6 +207,9 @@ test('peer TLS with client certificate auth: same-CA peers talk, a peer from ano
   });
   ha.peers.set(2n, b.boundUrls);
   he.peers.set(2n, b.boundUrls);
+  // b counts both as members: only the certificate tells the intruder apart
+  hb.peers.set(1n, a.boundUrls);
+  hb.peers.set(3n, e.boundUrls);
   a.syncPeers([2n]);
   e.syncPeers([2n]);
   await until('TLS stream up', () => a.activeSince(2n) > 0);
@@ -204,4 +218,147 @@ test('peer TLS with client certificate auth: same-CA peers talk, a peer from ano
   await new Promise((res) => setTimeout(res, 300));
   assert.equal(e.activeSince(2n), 0, 'a peer with a certificate from another CA is refused');
   await assert.rejects(() => new PeerTransport({ host: ha, listenPeerUrls: ['https://127.0.0.1:0'] }).listen(), /--peer-cert-file/);
+});
+
+// ---- the peer handler's checks and error boundary (issue 10: the peer port) ----
+
+test('peer checks: cluster ID, sender, removed member, receiver; each refusal is etcd answer and nothing is stepped', async (t) => {
+  const { b, hb } = await pair(t);
+  const url = b.boundUrls[0];
+  const hello = rawFrame(new Uint8Array(0));
+  const good = { clusterId: 'c1', from: '1', to: '2' };
+  const cases: Array<[string, PeerHeaders, number, string]> = [
+    ['wrong cluster ID', { ...good, clusterId: 'c2' }, 412, 'cluster ID mismatch\n'],
+    ['no cluster ID', { from: '1', to: '2' }, 412, 'cluster ID mismatch\n'],
+    ['unreadable sender', { ...good, from: 'zz' }, 404, 'invalid from\n'],
+    ['sender too long', { ...good, from: '1'.repeat(17) }, 404, 'invalid from\n'],
+    ['non-member sender', { ...good, from: '1234' }, 404, 'error sender not found\n'],
+    ['sender claims to be the receiver', { ...good, from: '2' }, 404, 'error sender not found\n'],
+    ['wrong receiver', { ...good, to: '3' }, 412, 'to field mismatch\n'],
+    ['no receiver', { clusterId: 'c1', from: '1' }, 412, 'to field mismatch\n'],
+  ];
+  for (const path of ['/raft/stream/message', '/raft/stream/msgapp', '/raft/snapshot', '/leases']) {
+    for (const [what, h, status, body] of cases) {
+      const o = await peerCall(url, 'POST', path, h, [hello, frame(msg(MessageType.MsgHeartbeat))]);
+      assert.ok(isAnswer(o), `${path} ${what}: ${JSON.stringify(o)}`);
+      assert.equal(o.status, status, `${path} ${what}`);
+      assert.equal(o.body, body, `${path} ${what}`);
+      assert.equal(o.headers['x-etcd-cluster-id'], 'c1');
+    }
+  }
+  hb.removedIds.add(1n);
+  const removed = await peerCall(url, 'POST', '/raft/stream/message', good, hello);
+  assert.ok(isAnswer(removed));
+  assert.deepEqual([removed.status, removed.body], [410, 'removed member\n']);
+  assert.equal(hb.got.length, 0);
+  assert.equal(hb.snapshots.length, 0);
+});
+
+test('peer stream: a frame that does not decode is answered 400 on that connection; the listener keeps serving', async (t) => {
+  const { a, b, hb } = await pair(t);
+  const url = b.boundUrls[0];
+  const h = { clusterId: 'c1', from: '1', to: '2' };
+  // the issue's 6 bytes: a 2-byte frame with format version 255
+  const crash = await peerCall(url, 'POST', '/raft/stream/message', h, Buffer.from([0, 0, 0, 2, 0xff, 0xff]));
+  assert.ok(isAnswer(crash));
+  assert.deepEqual([crash.status, crash.body], [400, 'failed to decode raft message (raft codec: unknown message format version 255)\n']);
+  const huge = await peerCall(url, 'POST', '/raft/stream/message', h, lengthPrefix(0xffffffff));
+  assert.ok(isAnswer(huge));
+  assert.equal(huge.status, 400);
+  assert.match(huge.body, /^failed to decode raft message \(rafthttp: frame of 4294967295 bytes exceeds the limit/);
+  const cut = await peerCall(url, 'POST', '/raft/stream/message', h, frame(msg(MessageType.MsgHeartbeat)).subarray(0, 9));
+  assert.ok(isAnswer(cut));
+  assert.deepEqual([cut.status, cut.body], [400, 'failed to decode raft message (unexpected EOF)\n']);
+  // well-formed messages that do not belong: another sender's name, another receiver, a MsgSnap
+  // without its database, a local-only type, a MsgApp on the message stream
+  const refused: Array<[string, Message, number, string]> = [
+    ['from another member', newMessage(MessageType.MsgHeartbeat, 2n, { from: 3n, term: 3 }), 400, 'raft message sender mismatch\n'],
+    ['to another member', newMessage(MessageType.MsgHeartbeat, 3n, { from: 1n, term: 3 }), 412, 'to field mismatch\n'],
+    ['MsgSnap on a stream', newMessage(MessageType.MsgSnap, 2n, { from: 1n, term: 3 }), 400, 'wrong raft message type\n'],
+    ['MsgHup', newMessage(MessageType.MsgHup, 2n, { from: 1n }), 400, 'wrong raft message type\n'],
+    ['MsgApp on the message stream', msg(MessageType.MsgApp, 1), 400, 'wrong raft message type\n'],
+    ['forwarded MsgProp naming a non-member', forgedProposal(0x1234n, 2n), 400, 'raft message sender mismatch\n'],
+  ];
+  for (const [what, m, status, body] of refused) {
+    const o = await peerCall(url, 'POST', '/raft/stream/message', h, frame(m));
+    assert.ok(isAnswer(o), what);
+    assert.deepEqual([o.status, o.body], [status, body], what);
+  }
+  assert.equal(hb.got.length, 0, 'nothing refused reached raft');
+  // a bad frame after good ones: the good ones were stepped, the stream ends
+  const late = await peerCall(url, 'POST', '/raft/stream/message', h, [frame(msg(MessageType.MsgHeartbeat, 1)), Buffer.from([0, 0, 0, 1, 9])]);
+  assert.ok(isAnswer(late));
+  assert.equal(late.status, 200);
+  assert.deepEqual(hb.got.map((m) => m.index), [1]);
+  // the real peer still gets through
+  a.syncPeers([2n]);
+  await until('streams up', () => a.activeSince(2n) > 0);
+  a.send([msg(MessageType.MsgHeartbeat, 2)]);
+  await until('delivered', () => hb.got.length === 2);
+});
+
+test('peer handler: an error thrown by raft or the host is a 500 on that connection, not a crash', async (t) => {
+  const { b, hb } = await pair(t);
+  hb.step = () => {
+    throw new Error('raft refused it');
+  };
+  hb.receiveSnapshot = async () => {
+    throw new Error('cannot install');
+  };
+  const url = b.boundUrls[0];
+  const h = { clusterId: 'c1', from: '1', to: '2' };
+  const o = await peerCall(url, 'POST', '/raft/stream/message', h, frame(msg(MessageType.MsgHeartbeat)));
+  assert.ok(isAnswer(o));
+  assert.deepEqual([o.status, o.body], [500, 'error processing raft message\n']);
+  const snap = newMessage(MessageType.MsgSnap, 2n, { from: 1n, term: 4, snapshot: { data: new Uint8Array(0), metadata: { index: 9, term: 4, confState: { voters: [1n, 2n], learners: [] } } } as Message['snapshot'] });
+  const s = await peerCall(url, 'POST', '/raft/snapshot', h, [frame(snap), Buffer.from('db')]);
+  assert.ok(isAnswer(s));
+  assert.deepEqual([s.status, s.body], [500, 'failed to process raft message (cannot install)\n']);
+  const v = await peerCall(url, 'GET', '/version', {});
+  assert.ok(isAnswer(v) && v.status === 200);
+});
+
+test('peer snapshot: the head frame is checked before the database is read', async (t) => {
+  const { b, hb } = await pair(t);
+  const url = b.boundUrls[0];
+  const h = { clusterId: 'c1', from: '1', to: '2' };
+  const db = Buffer.alloc(4 * 1024 * 1024, 7);
+  const snap = (from: bigint) => newMessage(MessageType.MsgSnap, 2n, { from, term: 4, snapshot: { data: new Uint8Array(0), metadata: { index: 9, term: 4, confState: { voters: [1n, 2n], learners: [] } } } as Message['snapshot'] });
+  const cases: Array<[string, PeerHeaders, Buffer[], number[], RegExp]> = [
+    ['a non-member', { ...h, from: '1234' }, [frame(snap(0x1234n)), db], [404], /^error sender not found\n$/],
+    ['another cluster', { ...h, clusterId: 'bad' }, [frame(snap(1n)), db], [412], /^cluster ID mismatch\n$/],
+    ['not a MsgSnap', h, [frame(msg(MessageType.MsgApp, 3)), db], [400], /^wrong raft message type\n$/],
+    ['a head in another name', h, [frame(snap(3n)), db], [400], /^raft message sender mismatch\n$/],
+    ['an undecodable head', h, [Buffer.from([0, 0, 0, 3, 1, 99, 0]), db], [400], /^failed to decode raft message \(raft codec: bad message type 99\)\n$/],
+    ['a head of 4 GiB', h, [lengthPrefix(0xffffffff), db], [400], /exceeds the limit/],
+    ['no head at all', h, [], [400], /^failed to decode raft message \(unexpected EOF\)\n$/],
+  ];
+  for (const [what, hd, body, statuses, text] of cases) {
+    const o = await peerCall(url, 'POST', '/raft/snapshot', hd, body);
+    // a refused upload may also be cut once the answer is sent (the rest is not read)
+    if (!isAnswer(o)) continue;
+    assert.ok(statuses.includes(o.status), `${what}: ${o.status} ${o.body}`);
+    assert.match(o.body, text, what);
+  }
+  assert.equal(hb.snapshots.length, 0);
+  const ok = await peerCall(url, 'POST', '/raft/snapshot', h, [frame(snap(1n)), Buffer.from('the database')]);
+  assert.ok(isAnswer(ok));
+  assert.equal(ok.status, 204);
+  assert.equal(hb.snapshots[0].bytes.toString(), 'the database');
+});
+
+test('peer handler: unknown paths 404, wrong methods 405 with Allow, public reads need no headers', async (t) => {
+  const { b } = await pair(t);
+  const url = b.boundUrls[0];
+  const nf = await peerCall(url, 'POST', '/raft/stream/other', {});
+  assert.ok(isAnswer(nf));
+  assert.deepEqual([nf.status, nf.body], [404, '404 page not found\n']);
+  const m = await peerCall(url, 'GET', '/raft/stream/message', {});
+  assert.ok(isAnswer(m));
+  assert.deepEqual([m.status, m.body, m.headers.allow], [405, 'Method Not Allowed\n', 'POST']);
+  const pm = await peerCall(url, 'DELETE', '/members', {});
+  assert.ok(isAnswer(pm));
+  assert.deepEqual([pm.status, pm.headers.allow], [405, 'GET']);
+  const members = await peerCall(url, 'GET', '/members', {});
+  assert.ok(isAnswer(members) && members.status === 200 && members.headers['x-etcd-cluster-id'] === 'c1');
 });

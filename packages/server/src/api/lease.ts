@@ -4,7 +4,7 @@ import { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { Errors, isServerError } from '../errors.js';
 import { noLease } from '../lease/lessor.js';
-import { forwardLeaseRenew } from '../etcdserver/cluster-ops.js';
+import { clusterOpsOf } from '../etcdserver/cluster-ops.js';
 
 const positiveMask = (1n << 63n) - 1n;
 
@@ -32,7 +32,9 @@ export class LeaseApi {
   keepAliveOnce(id: bigint): etcdserverpb.LeaseKeepAliveResponse | Promise<etcdserverpb.LeaseKeepAliveResponse> {
     // a follower forwards the renewal to the leader, which owns lease expiry
     if (!this.s.isLeader() && this.s.leader() !== 0n && this.s.members.size > 1) {
-      return forwardLeaseRenew(this.s, id).then((ttl) => ({ header: this.s.header(), ID: id, TTL: BigInt(ttl) }));
+      const ops = clusterOpsOf(this.s);
+      if (ops === undefined) throw Errors.noLeader();
+      return ops.forwardLeaseRenew(id).then((ttl) => ({ header: this.s.header(), ID: id, TTL: BigInt(ttl) }));
     }
     let ttl = 0;
     try {

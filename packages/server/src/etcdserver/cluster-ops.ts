@@ -3,8 +3,6 @@
 // ConfChange proposal, and waiting until it is applied locally.
 
 import { createHash } from 'node:crypto';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { ConfChangeType, ErrProposalDropped, type ConfChange } from '@tsetcd/raft';
 import { tsetcdpb } from '@tsetcd/proto';
 import type { EtcdServer, MemberInfo } from './server.js';
@@ -20,10 +18,12 @@ export const maxLearners = 1;
 /** a learner is ready for promotion when its match index is at least this share of the leader's */
 export const learnerReadyPercent = 0.9;
 
-/** The parts of the peer transport the checks need. */
+/** The parts of the peer transport the Cluster API needs. */
 export interface PeerActivity {
   activeSince(id: bigint): number;
   syncPeers(ids: bigint[]): void;
+  /** a short request to a member's peer listener (with the peer headers and TLS credentials) */
+  request(to: bigint, method: 'GET' | 'POST', path: string, timeoutMs: number, body?: { contentType: string; data: string }): Promise<{ status: number; body: string }>;
 }
 
 interface Waiter {
@@ -236,7 +236,7 @@ export class ClusterOps {
       const lead = s.leader();
       const lm = lead === 0n ? undefined : s.members.get(lead);
       if (lm === undefined || lm.peerUrls.length === 0) throw MemberErrors.noLeader();
-      return forwardPromote(lm.peerUrls[0], id, s.clusterId, s.requestTimeoutMs());
+      return this.forwardPromote(lead, id);
     }
     // A member added through another member may be committed but not yet applied here: catch
     // up first, or a promote right after the add would find no such member.
@@ -271,69 +271,55 @@ export class ClusterOps {
       await new Promise((r) => setTimeout(r, Math.max(5, Math.floor(s.cfg.heartbeatIntervalMs / 2))));
     }
   }
+
+  /**
+   * A follower's LeaseKeepAlive: the leader owns lease expiry, so the renewal goes to it over its
+   * peer URL (etcd forwards to the leader's /leases). Resolves with the TTL (0: no such lease).
+   */
+  async forwardLeaseRenew(id: bigint): Promise<number> {
+    const lead = this.s.leader();
+    if (lead === 0n || this.peers === undefined || this.s.members.get(lead) === undefined) throw Errors.noLeader();
+    let a: { status: number; body: string };
+    try {
+      a = await this.peers.request(lead, 'POST', '/leases', leaseForwardTimeoutMs, { contentType: 'application/json', data: JSON.stringify({ id: idToHex(id) }) });
+    } catch (e) {
+      throw (e as { code?: string }).code === 'ERR_RAFTHTTP_TIMEOUT' ? Errors.timeout() : Errors.noLeader();
+    }
+    if (a.status !== 200) throw Errors.noLeader();
+    try {
+      const ttl = (JSON.parse(a.body) as { ttl: number }).ttl;
+      return ttl < 0 ? 0 : ttl;
+    } catch {
+      throw Errors.noLeader();
+    }
+  }
+
+  /** MemberPromote on a follower: asked of the leader over its peer URL. */
+  private async forwardPromote(lead: bigint, id: bigint): Promise<MemberInfo[]> {
+    if (this.peers === undefined) throw MemberErrors.noLeader();
+    let a: { status: number; body: string };
+    try {
+      a = await this.peers.request(lead, 'POST', `/members/promote/${idToHex(id)}`, this.s.requestTimeoutMs());
+    } catch (e) {
+      throw (e as { code?: string }).code === 'ERR_RAFTHTTP_TIMEOUT' ? MemberErrors.timeout() : MemberErrors.unhealthy();
+    }
+    if (a.status === 200) {
+      try {
+        return membersFromJson(a.body).map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner }));
+      } catch {
+        throw MemberErrors.unhealthy();
+      }
+    }
+    let e: { code: string; message: string };
+    try {
+      e = JSON.parse(a.body) as { code: string; message: string };
+    } catch {
+      throw new ServerError('ERR_PROMOTE_FORWARD', 14, `etcdserver: promote forwarded to leader failed (HTTP ${a.status})`);
+    }
+    const known = Object.values(MemberErrors).map((f) => f()).find((x) => x.message === e.message);
+    throw known ?? new ServerError(String(e.code), 2, String(e.message));
+  }
 }
 
 /** Per-call budget of a lease renewal forwarded to the leader. */
 export const leaseForwardTimeoutMs = 2000;
-
-/**
- * A follower's LeaseKeepAlive: the leader owns lease expiry, so the renewal goes to it over its
- * peer URL (etcd forwards to the leader's /leases). Resolves with the TTL (0: no such lease).
- */
-export async function forwardLeaseRenew(s: EtcdServer, id: bigint): Promise<number> {
-  const lead = s.leader();
-  const lm = lead === 0n ? undefined : s.members.get(lead);
-  if (lm === undefined || lm.peerUrls.length === 0) throw Errors.noLeader();
-  const url = new URL('/leases', lm.peerUrls[0]);
-  const mod = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = mod.request(url, { method: 'POST', timeout: leaseForwardTimeoutMs, headers: { 'content-type': 'application/json', 'x-etcd-cluster-id': idToHex(s.clusterId) } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => {
-        if (res.statusCode !== 200) return reject(Errors.noLeader());
-        try {
-          const ttl = (JSON.parse(body) as { ttl: number }).ttl;
-          resolve(ttl < 0 ? 0 : ttl);
-        } catch {
-          reject(Errors.noLeader());
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(Errors.timeout()));
-    req.on('error', (e) => reject(e instanceof ServerError ? e : Errors.noLeader()));
-    req.end(JSON.stringify({ id: idToHex(id) }));
-  });
-}
-
-function forwardPromote(peerUrl: string, id: bigint, clusterId: bigint, timeoutMs: number): Promise<MemberInfo[]> {
-  const url = new URL(`/members/promote/${idToHex(id)}`, peerUrl);
-  const mod = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = mod.request(url, { method: 'POST', timeout: timeoutMs, headers: { 'x-etcd-cluster-id': idToHex(clusterId) } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => {
-        if (res.statusCode === 200) {
-          try {
-            return resolve(membersFromJson(body).map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner })));
-          } catch {
-            return reject(MemberErrors.unhealthy());
-          }
-        }
-        try {
-          const e = JSON.parse(body) as { code: string; message: string };
-          const known = Object.values(MemberErrors).map((f) => f()).find((x) => x.message === e.message);
-          reject(known ?? new ServerError(e.code, 2, e.message));
-        } catch {
-          reject(new ServerError('ERR_PROMOTE_FORWARD', 14, `etcdserver: promote forwarded to leader failed (HTTP ${res.statusCode})`));
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(MemberErrors.timeout()));
-    req.on('error', (e) => reject(e instanceof ServerError ? e : MemberErrors.unhealthy()));
-    req.end();
-  });
-}

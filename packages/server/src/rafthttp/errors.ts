@@ -28,3 +28,24 @@ export class PeerStatusError extends RaftHttpError {
     this.status = status;
   }
 }
+
+/**
+ * A peer request refused: the HTTP status and body the peer handler answers with (etcd's
+ * http.Error: text/plain, the body ending in a newline). Thrown by checks and handlers; the
+ * peer handler's error boundary turns it into the answer.
+ */
+export class PeerRefusal extends RaftHttpError {
+  readonly status: number;
+  readonly body: string;
+  constructor(status: number, body: string) {
+    super('ERR_RAFTHTTP_PEER_REFUSED', `rafthttp: refused with HTTP ${status}: ${body}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export class PeerTimeoutError extends RaftHttpError {
+  constructor(ms: number) {
+    super('ERR_RAFTHTTP_TIMEOUT', `rafthttp: peer did not answer within ${ms}ms`);
+  }
+}

@@ -5,19 +5,26 @@
 //   - MsgSnap goes in its own POST whose body is the encoded message followed by the backend
 //     database, streamed with back-pressure (pipeline) and reported to raft when done;
 //   - dropped messages are reported to raft as unreachable (it probes instead of pipelining).
+// Receiving: the routes below, served through createPeerHandler (peer-handler.ts), which admits
+// the sender and answers whatever a handler throws on that connection.
 
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
-import { decodeMessage, encodeMessage, MessageType, type Message } from '@tsetcd/raft';
+import { encodeMessage, MessageType, type Message } from '@tsetcd/raft';
 import { PeerStream } from './peer-stream.js';
-import { FrameDecoder, encodeFrame } from './framing.js';
+import { encodeFrame } from './framing.js';
 import { PeerHeader, PeerPath, type StreamKind } from './peer-headers.js';
-import { PeerStatusError } from './errors.js';
+import { PeerRefusal, PeerStatusError, RaftHttpError } from './errors.js';
+import { createPeerHandler, type PeerRoute } from './peer-handler.js';
+import { parseHexId } from './peer-checks.js';
+import { readBody } from './peer-http.js';
+import { serveStream } from './inbound-stream.js';
+import { receiveSnapshot } from './inbound-snapshot.js';
+import { peerRequest, type PeerAnswer } from './peer-request.js';
 
 /** What the transport needs from the member it serves (EtcdServer implements it). */
 export interface RaftHost {
@@ -74,6 +81,11 @@ interface Peer {
   lastErrorLog: number;
 }
 
+/** Largest body of a forwarded lease renewal. */
+const maxLeaseRequestBytes = 4096;
+/** Largest body of a /members/hashkv request (a JSON HashKVRequest). */
+const maxHashKVRequestBytes = 4096;
+
 /** Minimum spacing of repeated "cannot reach peer" warnings, per peer. */
 const errorLogIntervalMs = 5000;
 
@@ -99,7 +111,8 @@ export class PeerTransport {
   // ---- listening ----
 
   async listen(): Promise<void> {
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
+    // isolated (tests' partitions): new peer requests are answered 503, as when closed
+    const handler = createPeerHandler(this.routes(), this.host, { closed: () => this.closed || this.isolated, log: this.o.log });
     const out: string[] = [];
     for (const raw of this.o.listenPeerUrls) {
       const u = new URL(raw.replace('://localhost:', '://127.0.0.1:'));
@@ -273,164 +286,145 @@ export class PeerTransport {
     }
   }
 
-  // ---- receiving ----
+  // ---- short requests to a peer (forwarded lease renewals and promotions) ----
 
-  private checkPeerRequest(req: http.IncomingMessage, res: http.ServerResponse): bigint | undefined {
-    const host = this.host;
-    const cid = String(req.headers[PeerHeader.clusterId] ?? '');
-    if (cid !== host.clusterId.toString(16)) {
-      this.o.log?.warn('request cluster ID mismatch', { 'local-member-id': host.memberId.toString(16), 'local-member-cluster-id': host.clusterId.toString(16), 'remote-peer-cluster-id': cid });
-      res.writeHead(412, { 'content-type': 'text/plain', [PeerHeader.clusterId]: host.clusterId.toString(16) });
-      res.end('cluster ID mismatch');
-      return undefined;
-    }
-    let from: bigint;
-    try {
-      from = BigInt('0x' + String(req.headers[PeerHeader.from] ?? ''));
-    } catch {
-      res.writeHead(400, { 'content-type': 'text/plain' });
-      res.end('bad sender ID');
-      return undefined;
-    }
-    if (host.isRemovedMember(from)) {
-      res.writeHead(410, { 'content-type': 'text/plain' });
-      res.end('the member has been permanently removed from the cluster');
-      return undefined;
-    }
-    const to = String(req.headers[PeerHeader.to] ?? '');
-    if (to !== '' && to !== host.memberId.toString(16)) {
-      res.writeHead(412, { 'content-type': 'text/plain' });
-      res.end(`to field mismatch (local member ID ${host.memberId.toString(16)}, to ${to})`);
-      return undefined;
-    }
-    return from;
-  }
-
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
-    const host = this.host;
-    if (this.closed || this.isolated) {
-      res.writeHead(503).end();
-      return;
-    }
-    if (req.method === 'POST' && (path === PeerPath.streamMsgApp || path === PeerPath.streamMessage)) {
-      const from = this.checkPeerRequest(req, res);
-      if (from === undefined) return;
-      this.inbound.set(req, from);
-      req.socket.setNoDelay(true);
-      res.writeHead(200, { 'content-type': 'application/octet-stream', [PeerHeader.clusterId]: host.clusterId.toString(16) });
-      res.flushHeaders();
-      const dec = new FrameDecoder();
-      req.on('data', (chunk: Buffer) => {
-        let frames: Buffer[];
-        try {
-          frames = dec.push(chunk);
-        } catch (e) {
-          this.o.log?.warn('lost stream from peer', { error: (e as Error).message });
-          req.destroy();
-          return;
-        }
-        for (const f of frames) {
-          if (this.closed) return;
-          host.step(decodeMessage(f));
-        }
-      });
-      const done = (): void => {
-        this.inbound.delete(req);
-        if (!res.writableEnded) res.end();
-      };
-      req.on('end', done);
-      req.on('close', done);
-      req.on('error', done);
-      return;
-    }
-    if (req.method === 'POST' && path === PeerPath.snapshot) {
-      if (this.checkPeerRequest(req, res) === undefined) return;
-      void this.receiveSnapshot(req, res);
-      return;
-    }
-    if (req.method === 'GET' && path === PeerPath.members) {
-      res.writeHead(200, { 'content-type': 'application/json', [PeerHeader.clusterId]: host.clusterId.toString(16) });
-      res.end(host.membersJson());
-      return;
-    }
-    if (req.method === 'GET' && path === PeerPath.version) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(host.versions()));
-      return;
-    }
-    if (req.method === 'POST' && path.startsWith(PeerPath.promote) && host.promoteMember) {
-      let id: bigint;
-      try {
-        id = BigInt('0x' + path.slice(PeerPath.promote.length));
-      } catch {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end('bad member ID');
-        return;
-      }
-      host.promoteMember(id).then(
-        (json) => res.writeHead(200, { 'content-type': 'application/json' }).end(json),
-        (e: Error & { code?: string }) => res.writeHead(412, { 'content-type': 'application/json' }).end(JSON.stringify({ code: e.code ?? 'ERR', message: e.message })),
-      );
-      return;
-    }
-    if (path === PeerPath.hashKV && host.hashKV) {
-      this.serveHashKV(req, res, host.hashKV.bind(host));
-      return;
-    }
-    if (req.method === 'POST' && path === PeerPath.leases && host.leaseRenew) {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (d: string) => (body.length < 4096 ? (body += d) : req.destroy()));
-      req.on('end', () => {
-        try {
-          const { id } = JSON.parse(body) as { id: string };
-          const ttl = host.leaseRenew!(BigInt('0x' + id));
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ttl }));
-        } catch (e) {
-          res.writeHead(503, { 'content-type': 'text/plain' }).end((e as Error).message);
-        }
-      });
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('404 page not found\n');
-  }
-
-  /** etcd's hashKVHandler: GET with a JSON HashKVRequest body, answers a JSON HashKVResponse. */
-  private serveHashKV(req: http.IncomingMessage, res: http.ServerResponse, hashKV: NonNullable<RaftHost['hashKV']>): void {
-    if (req.method !== 'GET') {
-      res.writeHead(405, { allow: 'GET', 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }).end('Method Not Allowed\n');
-      return;
-    }
-    const plain = (code: number, text: string): void => {
-      res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }).end(text + '\n');
-    };
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (d: string) => (body.length < 4096 ? (body += d) : req.destroy()));
-    req.on('end', () => {
-      let rev = 0n;
-      try {
-        const r = JSON.parse(body === '' ? '{}' : body) as { revision?: unknown };
-        if (r === null || typeof r !== 'object') throw new Error('not an object');
-        if (r.revision !== undefined) {
-          if (typeof r.revision !== 'number' || !Number.isSafeInteger(r.revision)) throw new Error('bad revision');
-          rev = BigInt(r.revision);
-        }
-      } catch {
-        plain(400, 'error unmarshalling request');
-        return;
-      }
-      try {
-        const h = hashKV(rev);
-        res.writeHead(200, { 'content-type': 'application/json', [PeerHeader.clusterId]: this.host.clusterId.toString(16) });
-        const out: Record<string, unknown> = { header: { revision: Number(h.revision) }, hash: h.hash };
-        if (h.compactRevision !== 0n) out.compact_revision = Number(h.compactRevision);
-        res.end(JSON.stringify(out));
-      } catch (e) {
-        plain(400, (e as Error).message.replace(/^etcdserver: /, ''));
-      }
+  /** One request to member `to`'s peer listener, with the peer headers and peer TLS credentials. */
+  request(to: bigint, method: 'GET' | 'POST', path: string, timeoutMs: number, body?: { contentType: string; data: string }): Promise<PeerAnswer> {
+    const urls = this.host.peerUrlsOf(to);
+    if (urls === undefined || urls.length === 0) return Promise.reject(new RaftHttpError('ERR_RAFTHTTP_NO_PEER_URL', 'rafthttp: peer has no URL'));
+    return peerRequest({
+      url: new URL(path, urls[0]),
+      method,
+      clusterId: this.host.clusterId,
+      from: this.host.memberId,
+      to,
+      body: body?.data,
+      contentType: body?.contentType,
+      timeoutMs,
+      tls: this.clientTls(),
     });
+  }
+
+  // ---- receiving: every request goes through createPeerHandler (routing, checks, error boundary) ----
+
+  private routes(): PeerRoute[] {
+    const host = this.host;
+    const stream = (kind: StreamKind): PeerRoute => ({
+      method: 'POST',
+      path: kind === 'msgapp' ? PeerPath.streamMsgApp : PeerPath.streamMessage,
+      access: 'member',
+      serve: (req, res, c) =>
+        serveStream(req, res, c.from, kind, {
+          dir: host,
+          step: (m) => host.step(m),
+          closed: () => this.closed,
+          track: (r, from, open) => void (open ? this.inbound.set(r, from) : this.inbound.delete(r)),
+          fail: c.fail,
+        }),
+    });
+    const routes: PeerRoute[] = [
+      stream('msgapp'),
+      stream('message'),
+      {
+        method: 'POST',
+        path: PeerPath.snapshot,
+        access: 'member',
+        serve: (req, res, c) => receiveSnapshot(req, res, c.from, { dir: host, snapshotDir: () => host.snapshotDir(), receive: (m, f) => host.receiveSnapshot(m, f), log: this.o.log }),
+      },
+      {
+        method: 'GET',
+        path: PeerPath.members,
+        access: 'public',
+        serve: (_req, res) => void res.writeHead(200, { 'content-type': 'application/json', [PeerHeader.clusterId]: host.clusterId.toString(16) }).end(host.membersJson()),
+      },
+      {
+        method: 'GET',
+        path: PeerPath.version,
+        access: 'public',
+        serve: (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(host.versions())),
+      },
+    ];
+    const promote = host.promoteMember?.bind(host);
+    if (promote !== undefined) {
+      routes.push({
+        method: 'POST',
+        path: PeerPath.promote,
+        access: 'member',
+        serve: async (_req, res, c) => {
+          const idStr = c.path.slice(PeerPath.promote.length);
+          const id = parseHexId(idStr);
+          if (id === undefined) throw new PeerRefusal(404, `member ${idStr} not found in cluster`);
+          let json: string;
+          try {
+            json = await promote(id);
+          } catch (e) {
+            const err = e as Error & { code?: string };
+            res.writeHead(412, { 'content-type': 'application/json', [PeerHeader.clusterId]: host.clusterId.toString(16) }).end(JSON.stringify({ code: err.code ?? 'ERR', message: err.message }));
+            return;
+          }
+          res.writeHead(200, { 'content-type': 'application/json', [PeerHeader.clusterId]: host.clusterId.toString(16) }).end(json);
+        },
+      });
+    }
+    const renew = host.leaseRenew?.bind(host);
+    if (renew !== undefined) {
+      routes.push({
+        method: 'POST',
+        path: PeerPath.leases,
+        access: 'member',
+        serve: async (req, res) => {
+          const body = await readBody(req, maxLeaseRequestBytes, 'body');
+          let id: bigint | undefined;
+          try {
+            id = parseHexId((JSON.parse(body.toString('utf8')) as { id?: unknown } | null)?.id as string | undefined);
+          } catch {
+            id = undefined;
+          }
+          if (id === undefined) throw new PeerRefusal(400, 'error unmarshalling request');
+          let ttl: number;
+          try {
+            ttl = renew(id);
+          } catch (e) {
+            // not the leader (any more): the follower answers its client "no leader" and retries
+            throw new PeerRefusal(503, (e as Error).message);
+          }
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ttl }));
+        },
+      });
+    }
+    const hashKV = host.hashKV?.bind(host);
+    if (hashKV !== undefined) {
+      routes.push({
+        method: 'GET',
+        path: PeerPath.hashKV,
+        access: 'member',
+        serve: async (req, res) => {
+          // etcd's hashKVHandler: a JSON HashKVRequest body, a JSON HashKVResponse
+          const body = (await readBody(req, maxHashKVRequestBytes, 'body')).toString('utf8');
+          let rev = 0n;
+          try {
+            const r = JSON.parse(body === '' ? '{}' : body) as { revision?: unknown } | null;
+            if (r === null || typeof r !== 'object') throw new Error('not an object');
+            if (r.revision !== undefined) {
+              if (typeof r.revision !== 'number' || !Number.isSafeInteger(r.revision)) throw new Error('bad revision');
+              rev = BigInt(r.revision);
+            }
+          } catch {
+            throw new PeerRefusal(400, 'error unmarshalling request');
+          }
+          let h: ReturnType<typeof hashKV>;
+          try {
+            h = hashKV(rev);
+          } catch (e) {
+            throw new PeerRefusal(400, (e as Error).message.replace(/^etcdserver: /, ''));
+          }
+          const out: Record<string, unknown> = { header: { revision: Number(h.revision) }, hash: h.hash };
+          if (h.compactRevision !== 0n) out.compact_revision = Number(h.compactRevision);
+          res.writeHead(200, { 'content-type': 'application/json', [PeerHeader.clusterId]: host.clusterId.toString(16) }).end(JSON.stringify(out));
+        },
+      });
+    }
+    return routes;
   }
 
   /** Peers with a working stream (etcd's ActivePeers). */
@@ -438,41 +432,6 @@ export class PeerTransport {
     let n = 0;
     for (const p of this.peers.values()) if (p.activeSince > 0) n++;
     return n;
-  }
-
-  private async receiveSnapshot(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const dir = this.host.snapshotDir();
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, `incoming-${Date.now()}-${Math.floor(Math.random() * 1e9)}.snap.db`);
-    let msg: Message | undefined;
-    try {
-      // the first frame is the MsgSnap, the rest of the body the database
-      const head = new FrameDecoder();
-      const out = createWriteStream(file);
-      await pipeline(req, async function* (src: AsyncIterable<Buffer>) {
-        for await (const chunk of src) {
-          if (msg !== undefined) {
-            yield chunk;
-            continue;
-          }
-          const frames = head.push(chunk, 1);
-          if (frames.length > 0) {
-            msg = decodeMessage(frames[0]);
-            // bytes after the first frame are the start of the database
-            const tail = head.takeRemaining();
-            if (tail.length > 0) yield tail;
-          }
-        }
-      }, out);
-      if (msg === undefined || msg.type !== MessageType.MsgSnap) throw new Error('rafthttp: snapshot request without MsgSnap');
-      await this.host.receiveSnapshot(msg, file);
-      res.writeHead(204).end();
-    } catch (e) {
-      this.o.log?.warn('failed to receive database snapshot', { error: (e as Error).message });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end((e as Error).message);
-    } finally {
-      await rm(file, { force: true }).catch(() => undefined);
-    }
   }
 
   /**
