@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@tsetcd/client';
 import { MessageType, newMessage, type Message } from '@tsetcd/raft';
-import { TsetcdCluster } from './cluster-harness.js';
+import { TsetcdCluster, eventually } from './cluster-harness.js';
 import { peerCall, isAnswer, frame, forgedProposal, type PeerOutcome } from '../packages/server/test/peer-port-kit.js';
 
 function answer(o: PeerOutcome): { status: number; body: string } {
@@ -60,6 +60,13 @@ test('peer port: crash frame, forged proposal, wrong cluster, removed member and
   const snap: Message = newMessage(MessageType.MsgSnap, self, { from: 0x1234n, term: 1000, snapshot: { data: new Uint8Array(0), metadata: { index: 1_000_000, term: 1000, confState: { voters: [0x1234n], learners: [] } } } as Message['snapshot'] });
   const snapAnswer = await peerCall(peer, 'POST', '/raft/snapshot', { clusterId: cid, from: '1234', to }, [frame(snap), Buffer.alloc(1024 * 1024, 1)]);
   if (isAnswer(snapAnswer)) assert.deepEqual({ status: snapAnswer.status, body: snapAnswer.body }, { status: 404, body: 'error sender not found\n' });
+
+  // a well-formed message from an admitted sender that raft refuses (an empty proposal trips its
+  // invariant check): logged and dropped inside the member, which keeps going
+  const empty = newMessage(MessageType.MsgProp, self, { from: learner });
+  assert.equal(answer(await peerCall(peer, 'POST', '/raft/stream/message', { clusterId: cid, from: lh, to }, frame(empty))).status, 200);
+  await eventually('the refusal is logged', 5000, async () => (c.members[0].logs.some((l) => l.includes('"failed to process raft message"') && l.includes('stepped empty MsgProp')) ? true : undefined));
+  assert.ok(c.isRunning(0));
 
   // the removed member: etcd's 410
   await root.cluster.memberRemove(learner);
