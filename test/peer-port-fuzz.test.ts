@@ -124,23 +124,25 @@ function genCase(rng: Rng, t: Target): FuzzCase {
   const sender = rng.pick(t.senders);
   const admitted: PeerHeaders = { clusterId: t.cid, from: hex(sender), to: hex(t.self) };
   const streamPath = rng.pick(['/raft/stream/message', '/raft/stream/msgapp']);
-  const hello = rng.chance(0.3) ? [rawFrame(new Uint8Array(0))] : [];
+  // a stream announcing a server version (as members' do) gets its 200 before any frame is read
+  const early = rng.chance(0.3);
+  const streamHeaders: PeerHeaders = early ? { ...admitted, 'x-server-version': '3.4.23' } : admitted;
   switch (rng.int(12)) {
     case 0: {
-      // a broken frame from an admitted sender: 400 (or, after a hello, the stream ends)
+      // a broken frame from an admitted sender: 400 (or, once answered early, the stream ends)
       const b = brokenFrame(rng, t, sender);
-      return { what: `${b.what} on ${streamPath}`, method: 'POST', path: streamPath, headers: admitted, body: [...hello, b.bytes], expect: hello.length ? [200] : [400], mayReset: hello.length > 0 };
+      return { what: `${b.what} on ${streamPath}`, method: 'POST', path: streamPath, headers: streamHeaders, body: [b.bytes], expect: early ? [200] : [400], mayReset: early };
     }
     case 1: {
       const n = rng.range(maxFrameBytes + 1, 2 ** 32 - 1);
-      return { what: `length prefix ${n}`, method: 'POST', path: streamPath, headers: admitted, body: [...hello, lengthPrefix(n), randomBytes(rng, rng.int(100))], expect: hello.length ? [200] : [400], mayReset: hello.length > 0 };
+      return { what: `length prefix ${n}`, method: 'POST', path: streamPath, headers: streamHeaders, body: [lengthPrefix(n), randomBytes(rng, rng.int(100))], expect: early ? [200] : [400], mayReset: early };
     }
     case 2: {
       // well-formed, admitted sender, but the message speaks for a non-member or is for another member
       const other = nonMember(rng, t);
       const m = rng.chance(0.5) ? randomMessage(rng, other, t.self) : randomMessage(rng, sender, other);
       if (m.type === MessageType.MsgProp && m.from === other) m.entries = forgedProposal(other, t.self).entries;
-      return { what: `${MessageType[m.type]} from ${hex(m.from)} to ${hex(m.to)} via ${hex(sender)}`, method: 'POST', path: streamPath, headers: admitted, body: [...hello, frame(m)], expect: hello.length ? [200] : [400, 412], mayReset: hello.length > 0 };
+      return { what: `${MessageType[m.type]} from ${hex(m.from)} to ${hex(m.to)} via ${hex(sender)}`, method: 'POST', path: streamPath, headers: streamHeaders, body: [frame(m)], expect: early ? [200] : [400, 412], mayReset: early };
     }
     case 3: {
       // a valid message from a non-member (the forged proposal among them), to any member route

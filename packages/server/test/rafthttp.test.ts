@@ -217,6 +217,10 @@ test('peer TLS with client certificate auth: same-CA peers talk, a peer from ano
   await until('delivered over TLS', () => hb.got.length === 1);
   await new Promise((res) => setTimeout(res, 300));
   assert.equal(e.activeSince(2n), 0, 'a peer with a certificate from another CA is refused');
+  // short requests (forwarded lease renewals, promotions) carry the peer certificate too
+  const renew = await a.request(2n, 'POST', '/leases', 5000, { contentType: 'application/json', data: '{"id":"abc"}' });
+  assert.deepEqual(renew, { status: 200, body: '{"ttl":5}' });
+  await assert.rejects(e.request(2n, 'POST', '/leases', 5000, { contentType: 'application/json', data: '{"id":"abc"}' }));
   await assert.rejects(() => new PeerTransport({ host: ha, listenPeerUrls: ['https://127.0.0.1:0'] }).listen(), /--peer-cert-file/);
 });
 
@@ -225,7 +229,6 @@ test('peer TLS with client certificate auth: same-CA peers talk, a peer from ano
 test('peer checks: cluster ID, sender, removed member, receiver; each refusal is etcd answer and nothing is stepped', async (t) => {
   const { b, hb } = await pair(t);
   const url = b.boundUrls[0];
-  const hello = rawFrame(new Uint8Array(0));
   const good = { clusterId: 'c1', from: '1', to: '2' };
   const cases: Array<[string, PeerHeaders, number, string]> = [
     ['wrong cluster ID', { ...good, clusterId: 'c2' }, 412, 'cluster ID mismatch\n'],
@@ -239,7 +242,7 @@ test('peer checks: cluster ID, sender, removed member, receiver; each refusal is
   ];
   for (const path of ['/raft/stream/message', '/raft/stream/msgapp', '/raft/snapshot', '/leases']) {
     for (const [what, h, status, body] of cases) {
-      const o = await peerCall(url, 'POST', path, h, [hello, frame(msg(MessageType.MsgHeartbeat))]);
+      const o = await peerCall(url, 'POST', path, h, frame(msg(MessageType.MsgHeartbeat)));
       assert.ok(isAnswer(o), `${path} ${what}: ${JSON.stringify(o)}`);
       assert.equal(o.status, status, `${path} ${what}`);
       assert.equal(o.body, body, `${path} ${what}`);
@@ -247,7 +250,7 @@ test('peer checks: cluster ID, sender, removed member, receiver; each refusal is
     }
   }
   hb.removedIds.add(1n);
-  const removed = await peerCall(url, 'POST', '/raft/stream/message', good, hello);
+  const removed = await peerCall(url, 'POST', '/raft/stream/message', good, frame(msg(MessageType.MsgHeartbeat)));
   assert.ok(isAnswer(removed));
   assert.deepEqual([removed.status, removed.body], [410, 'removed member\n']);
   assert.equal(hb.got.length, 0);
@@ -259,7 +262,8 @@ test('peer stream: a frame that does not decode is answered 400 on that connecti
   const url = b.boundUrls[0];
   const h = { clusterId: 'c1', from: '1', to: '2' };
   // the issue's 6 bytes: a 2-byte frame with format version 255
-  const crash = await peerCall(url, 'POST', '/raft/stream/message', h, Buffer.from([0, 0, 0, 2, 0xff, 0xff]));
+  const crashFrame = Buffer.from([0, 0, 0, 2, 0xff, 0xff]);
+  const crash = await peerCall(url, 'POST', '/raft/stream/message', h, crashFrame);
   assert.ok(isAnswer(crash));
   assert.deepEqual([crash.status, crash.body], [400, 'failed to decode raft message (raft codec: unknown message format version 255)\n']);
   const huge = await peerCall(url, 'POST', '/raft/stream/message', h, lengthPrefix(0xffffffff));
@@ -285,6 +289,14 @@ test('peer stream: a frame that does not decode is answered 400 on that connecti
     assert.deepEqual([o.status, o.body], [status, body], what);
   }
   assert.equal(hb.got.length, 0, 'nothing refused reached raft');
+  // an empty frame is no message either
+  const empty = await peerCall(url, 'POST', '/raft/stream/message', h, rawFrame(new Uint8Array(0)));
+  assert.ok(isAnswer(empty));
+  assert.deepEqual([empty.status, empty.body], [400, 'failed to decode raft message (raft codec: unexpected end of input)\n']);
+  // a stream that announces its version (as members' do) is answered at once; a bad frame then ends it
+  const member = await peerCall(url, 'POST', '/raft/stream/message', { ...h, 'x-server-version': '3.4.23' }, crashFrame);
+  assert.ok(isAnswer(member));
+  assert.deepEqual([member.status, member.body], [200, '']);
   // a bad frame after good ones: the good ones were stepped, the stream ends
   const late = await peerCall(url, 'POST', '/raft/stream/message', h, [frame(msg(MessageType.MsgHeartbeat, 1)), Buffer.from([0, 0, 0, 1, 9])]);
   assert.ok(isAnswer(late));

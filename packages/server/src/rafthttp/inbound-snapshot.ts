@@ -34,6 +34,7 @@ function readHead(req: http.IncomingMessage, from: bigint, dir: PeerDirectory): 
       settled = true;
       req.off('data', onData);
       req.off('end', onEnd);
+      req.off('close', onEnd);
       req.pause();
       fn();
     };
@@ -57,6 +58,8 @@ function readHead(req: http.IncomingMessage, from: bigint, dir: PeerDirectory): 
     const onEnd = (): void => settle(() => reject(new PeerRefusal(400, 'failed to decode raft message (unexpected EOF)')));
     req.on('data', onData);
     req.on('end', onEnd);
+    // the sender went away before the head was complete
+    req.on('close', onEnd);
   });
 }
 

@@ -1,10 +1,11 @@
 // Receiving one peer stream (POST /raft/stream/msgapp or /raft/stream/message, already admitted):
 // framed raft messages, each decoded, checked and handed to raft in order.
 //
-// The answer waits for the first whole frame: the sender opens every stream with an empty frame
-// (a "hello"), so a well-behaved peer gets 200 at once, while a first frame that cannot be decoded
-// or is not acceptable gets etcd's 400/412 on that connection. A bad frame after the 200 ends the
-// stream (the status is already sent); the sender reconnects.
+// When the answer goes out: a member's stream announces its version (X-Server-Version, as
+// etcd's streams do) and is answered 200 at once, so that it can start sending. A request that
+// does not (curl, a probe) is answered after its first whole frame, so a frame that cannot be
+// decoded or is not acceptable gets etcd's 400/412 on that connection. A bad frame after the 200
+// ends the stream (the status is already sent); a member's stream then reconnects.
 
 import type * as http from 'node:http';
 import { decodeMessage, type Message } from '@tsetcd/raft';
@@ -51,6 +52,7 @@ export function serveStream(req: http.IncomingMessage, res: http.ServerResponse,
   };
   ctx.track(req, from, true);
   req.socket.setNoDelay(true);
+  if (req.headers[PeerHeader.serverVersion] !== undefined) accept();
   req.on('data', (chunk: Buffer) => {
     if (dead) return;
     try {
@@ -62,10 +64,6 @@ export function serveStream(req: http.IncomingMessage, res: http.ServerResponse,
       }
       for (const f of frames) {
         if (dead || ctx.closed()) return;
-        if (f.length === 0) {
-          accept();
-          continue;
-        }
         const m = decodeFrame(f);
         checkMessage(m, from, ctx.dir, kind);
         ctx.step(m);

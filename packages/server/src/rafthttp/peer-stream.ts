@@ -14,8 +14,6 @@ export const minReconnectDelayMs = 25;
 export const maxReconnectDelayMs = 1000;
 /** Bytes buffered in a stream's socket before further messages are dropped (slow/partitioned peer). */
 export const maxStreamBufferedBytes = 32 * 1024 * 1024;
-/** An empty frame, written first on every stream. */
-const helloFrame = encodeFrame(new Uint8Array(0));
 
 export interface PeerStreamOptions {
   kind: StreamKind;
@@ -135,8 +133,6 @@ export class PeerStream {
       this.o.onActive(true);
     });
     req.flushHeaders();
-    // the hello: the receiver answers once it has a first whole frame (see inbound-stream.ts)
-    req.write(helloFrame);
   }
 
   private scheduleReconnect(): void {
