@@ -21,7 +21,15 @@ const seed = process.env.SEED !== undefined ? Number(process.env.SEED) : Math.fl
 const requestsPerCluster = Number(process.env.FUZZ_REQUESTS ?? 400);
 /** requests in flight at once */
 const concurrency = 4;
-const memberRoutes = ['/raft/stream/message', '/raft/stream/msgapp', '/raft/snapshot', '/leases', '/members/promote/'] as const;
+/** the member-only routes: [method, path] */
+const memberRoutes = [
+  ['POST', '/raft/stream/message'],
+  ['POST', '/raft/stream/msgapp'],
+  ['POST', '/raft/snapshot'],
+  ['POST', '/leases'],
+  ['POST', '/members/promote/abc'],
+  ['GET', '/members/hashkv'],
+] as const;
 
 interface FuzzCase {
   what: string;
@@ -148,26 +156,26 @@ function genCase(rng: Rng, t: Target): FuzzCase {
       // a valid message from a non-member (the forged proposal among them), to any member route
       const from = nonMember(rng, t);
       const m = rng.chance(0.5) ? forgedProposal(from, t.self) : randomMessage(rng, from, t.self);
-      return { what: `${MessageType[m.type]} from non-member ${hex(from)}`, method: 'POST', path: routePath(rng), headers: { ...admitted, from: hex(from) }, body: [frame(m)], expect: [404], mayReset: false };
+      return { what: `${MessageType[m.type]} from non-member ${hex(from)}`, ...memberRoute(rng), headers: { ...admitted, from: hex(from) }, body: [frame(m)], expect: [404], mayReset: false };
     }
     case 4: {
       let cid = rng.chance(0.2) ? '' : hex(BigInt(rng.int(2 ** 31)) * 7919n + 1n);
       if (cid === t.cid) cid += '0';
       const m = forgedProposal(sender, t.self);
-      return { what: `cluster ID "${cid}"`, method: 'POST', path: routePath(rng), headers: { ...admitted, clusterId: cid === '' ? undefined : cid }, body: [frame(m)], expect: [412], mayReset: false };
+      return { what: `cluster ID "${cid}"`, ...memberRoute(rng), headers: { ...admitted, clusterId: cid === '' ? undefined : cid }, body: [frame(m)], expect: [412], mayReset: false };
     }
     case 5: {
       const bad = rng.pick(['', 'zz', '-1', '0x12', '1'.repeat(17), ' 1', randomBytes(rng, 6).toString('latin1').replace(/[^\x21-\x7e]/g, 'q')]);
       const valid = /^[0-9a-f]{1,16}$/i.test(bad);
-      return { what: `sender header "${bad}"`, method: 'POST', path: routePath(rng), headers: { ...admitted, from: bad }, body: [frame(forgedProposal(sender, t.self))], expect: valid ? [404, 410] : [404], mayReset: false };
+      return { what: `sender header "${bad}"`, ...memberRoute(rng), headers: { ...admitted, from: bad }, body: [frame(forgedProposal(sender, t.self))], expect: valid ? [404, 410] : [404], mayReset: false };
     }
     case 6: {
       const to = rng.chance(0.5) ? hex(nonMember(rng, t)) : rng.pick(['', 'zz', hex(sender)]);
-      return { what: `receiver header "${to}"`, method: 'POST', path: routePath(rng), headers: { ...admitted, to: to === '' ? undefined : to }, body: [frame(forgedProposal(sender, t.self))], expect: [412], mayReset: false };
+      return { what: `receiver header "${to}"`, ...memberRoute(rng), headers: { ...admitted, to: to === '' ? undefined : to }, body: [frame(forgedProposal(sender, t.self))], expect: [412], mayReset: false };
     }
     case 7: {
       // the member's own ID as the sender
-      return { what: 'sender is the receiver', method: 'POST', path: routePath(rng), headers: { ...admitted, from: hex(t.self) }, body: [frame(forgedProposal(t.self, t.self))], expect: [404], mayReset: false };
+      return { what: 'sender is the receiver', ...memberRoute(rng), headers: { ...admitted, from: hex(t.self) }, body: [frame(forgedProposal(t.self, t.self))], expect: [404], mayReset: false };
     }
     case 8: {
       // a huge snapshot from someone not allowed to send one
@@ -186,7 +194,19 @@ function genCase(rng: Rng, t: Target): FuzzCase {
       return { what: `snapshot with a bad head (${kind})`, method: 'POST', path: '/raft/snapshot', headers: admitted, body: [head, Buffer.alloc(rng.range(0, 2) * 1024 * 1024, 1)], expect: [400], mayReset: true };
     }
     case 10: {
-      // lease renewals and promotions from an admitted sender, with garbage or unknown IDs
+      // lease renewals, promotions and hash requests from an admitted sender, with garbage or unknown IDs
+      if (rng.chance(0.3)) {
+        const [body, expect] = rng.pick([
+          ['{}', [200]],
+          ['{"revision":0}', [200]],
+          ['null', [400]],
+          ['{"revision":"x"}', [400]],
+          ['[', [400]],
+          ['{"revision":99999999}', [400]],
+          [' '.repeat(8192), [400]],
+        ] as const);
+        return { what: `hashkv ${JSON.stringify(body.slice(0, 24))}`, method: 'GET', path: '/members/hashkv', headers: admitted, body: [Buffer.from(body)], expect: [...expect], mayReset: body.length > 4096 };
+      }
       if (rng.chance(0.5)) {
         const body = rng.pick([randomBytes(rng, rng.int(64)), Buffer.from('null'), Buffer.from('{"id":7}'), Buffer.from('{"id":"xyz"}'), Buffer.alloc(8192, 0x20), Buffer.from(JSON.stringify({ id: hex(nonMember(rng, t)) }))]);
         const wellFormed = /^\{"id":"[0-9a-f]{1,16}"\}$/.test(body.toString('latin1'));
@@ -205,9 +225,9 @@ function genCase(rng: Rng, t: Target): FuzzCase {
   }
 }
 
-function routePath(rng: Rng): string {
-  const p = rng.pick(memberRoutes);
-  return p === '/members/promote/' ? p + 'abc' : p;
+function memberRoute(rng: Rng): { method: string; path: string } {
+  const [method, path] = rng.pick(memberRoutes);
+  return { method, path };
 }
 
 function describe(o: PeerOutcome): string {

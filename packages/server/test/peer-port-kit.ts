@@ -31,6 +31,9 @@ export function peerCall(baseUrl: string, method: string, path: string, h: PeerH
     const name = k === 'clusterId' ? 'x-etcd-cluster-id' : k === 'from' ? 'x-server-from' : k === 'to' ? 'x-raft-to' : k;
     headers[name] = v;
   }
+  const parts = body === undefined ? [] : Array.isArray(body) ? body : [body];
+  // a declared length: GET bodies are not chunked by Node's client
+  if (body !== undefined) headers['content-length'] = String(parts.reduce((n, p) => n + p.length, 0));
   return new Promise((resolve) => {
     let done = false;
     const finish = (o: PeerOutcome): void => {
@@ -53,7 +56,6 @@ export function peerCall(baseUrl: string, method: string, path: string, h: PeerH
       res.on('aborted', end);
     });
     req.on('error', (e: NodeJS.ErrnoException) => finish({ reset: e.code ?? e.message }));
-    const parts = body === undefined ? [] : Array.isArray(body) ? body : [body];
     for (const p of parts) req.write(p);
     req.end();
   });

@@ -72,6 +72,7 @@ function fakeHost(id: bigint, dir: string, db?: Buffer): Fake {
     versions: () => ({ etcdserver: '3.4.23', etcdcluster: '3.4.0' }),
     removedByPeer: () => void h.removed++,
     leaseRenew: () => 5,
+    hashKV: () => ({ hash: 77, revision: 5n, compactRevision: 0n }),
   };
   return h;
 }
@@ -249,6 +250,14 @@ test('peer checks: cluster ID, sender, removed member, receiver; each refusal is
       assert.equal(o.headers['x-etcd-cluster-id'], 'c1');
     }
   }
+  for (const [what, h, status, body] of cases) {
+    const o = await peerCall(url, 'GET', '/members/hashkv', h, Buffer.from('{}'));
+    assert.ok(isAnswer(o), what);
+    assert.deepEqual([o.status, o.body], [status, body], `/members/hashkv ${what}`);
+  }
+  const hash = await peerCall(url, 'GET', '/members/hashkv', good, Buffer.from('{}'));
+  assert.ok(isAnswer(hash));
+  assert.deepEqual([hash.status, JSON.parse(hash.body)], [200, { header: { revision: 5 }, hash: 77 }]);
   hb.removedIds.add(1n);
   const removed = await peerCall(url, 'POST', '/raft/stream/message', good, frame(msg(MessageType.MsgHeartbeat)));
   assert.ok(isAnswer(removed));

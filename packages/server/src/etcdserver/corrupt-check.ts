@@ -10,6 +10,7 @@ import * as https from 'node:https';
 import { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from './server.js';
 import { idToHex } from './member-id.js';
+import { PeerHeader } from '../rafthttp/peer-headers.js';
 
 export interface PeerHash {
   hash: number;
@@ -23,13 +24,16 @@ type PeerAnswer = { id: bigint; eps: string[]; resp?: PeerHash; err?: 'compacted
 const compactedText = 'mvcc: required revision has been compacted';
 const futureText = 'mvcc: required revision is a future revision';
 
-/** GET <peer>/members/hashkv with a JSON HashKVRequest body. */
-export function fetchPeerHashKV(peerUrl: string, rev: bigint, o: { tls?: https.RequestOptions; timeoutMs: number }): Promise<PeerHash> {
+/**
+ * GET <peer>/members/hashkv with a JSON HashKVRequest body, as member `o.from` of cluster
+ * `o.clusterId` asking member `o.to` (the peer headers its peer listener requires).
+ */
+export function fetchPeerHashKV(peerUrl: string, rev: bigint, o: { tls?: https.RequestOptions; timeoutMs: number; clusterId: bigint; from: bigint; to: bigint }): Promise<PeerHash> {
   const url = new URL('/members/hashkv', peerUrl);
   const body = JSON.stringify(rev === 0n ? {} : { revision: Number(rev) });
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.request(url, { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: o.timeoutMs, ...(url.protocol === 'https:' ? o.tls : {}) }, (res) => {
+    const req = mod.request(url, { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [PeerHeader.clusterId]: idToHex(o.clusterId), [PeerHeader.from]: idToHex(o.from), [PeerHeader.to]: idToHex(o.to) }, timeout: o.timeoutMs, ...(url.protocol === 'https:' ? o.tls : {}) }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => {
@@ -62,7 +66,7 @@ async function peerHashes(s: EtcdServer, rev: bigint, tls: https.RequestOptions 
     let got: PeerHash | undefined;
     for (const ep of m.peerUrls) {
       try {
-        got = await fetchPeerHashKV(ep, rev, { tls, timeoutMs: s.requestTimeoutMs() });
+        got = await fetchPeerHashKV(ep, rev, { tls, timeoutMs: s.requestTimeoutMs(), clusterId: s.clusterId, from: s.memberId, to: m.id });
         break;
       } catch (e) {
         last = (e as Error).message;
