@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { startCluster } from './helpers/etcd-cluster.js';
+import { waitFor } from './helpers/wait.js';
 import {
   Client,
   Election,
@@ -21,6 +22,8 @@ test('concurrency against a real server', { timeout: 120_000 }, async (t) => {
   const c2 = new Client({ endpoints: cluster.endpoints });
   t.after(() => c1.close());
   t.after(() => c2.close());
+  /** Waits until `n` contenders (lock waiters, candidates) have their key under `prefix`. */
+  const queued = (prefix: string, n: number) => waitFor(`${n} keys under ${prefix}`, async () => (await c1.get(prefix, { prefix: true })).kvs.length >= n);
 
   await t.test('session: a kept-alive lease with TTL 60 by default, revoked on close', { timeout: 30_000 }, async () => {
     const s = await Session.create(c1);
@@ -79,7 +82,7 @@ test('concurrency against a real server', { timeout: 120_000 }, async (t) => {
     // m2 queues behind m1 and gets the lock when m1's session ends.
     let acquired = false;
     const waiting = m2.lock().then(() => (acquired = true));
-    await sleep(200);
+    await queued('/lock/counter/', 2);
     assert.equal(acquired, false);
     assert.equal((await c1.get('/lock/counter/', { prefix: true })).kvs.length, 2);
     await s1.close();
@@ -96,8 +99,10 @@ test('concurrency against a real server', { timeout: 120_000 }, async (t) => {
     const m2 = new Mutex(s2, '/lock/abort');
     await m1.lock();
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 150);
-    await assert.rejects(m2.lock({ signal: ac.signal }), { code: 'ETCD_ERR_CANCELED' });
+    const locking = m2.lock({ signal: ac.signal });
+    await queued('/lock/abort/', 2); // m2 waits behind m1 with its own key
+    ac.abort();
+    await assert.rejects(locking, { code: 'ETCD_ERR_CANCELED' });
     const keys = await c1.get('/lock/abort/', { prefix: true });
     assert.deepEqual(keys.kvs.map((kv) => kv.key.toString()), [m1.key]);
     await m1.unlock();
@@ -122,7 +127,7 @@ test('concurrency against a real server', { timeout: 120_000 }, async (t) => {
     assert.equal((await e2.leader()).kvs[0].value.toString(), 'one');
     let e2Leads = false;
     const campaign2 = e2.campaign('two').then(() => (e2Leads = true));
-    await sleep(150);
+    await queued('/elect/job/', 2);
     assert.equal(e2Leads, false);
     await e1.proclaim('one-again');
     assert.equal((await e2.leader()).kvs[0].value.toString(), 'one-again');
@@ -134,11 +139,14 @@ test('concurrency against a real server', { timeout: 120_000 }, async (t) => {
     // Leadership also changes when the leader's session dies.
     const e3 = new Election(s1, '/elect/job');
     const campaign3 = e3.campaign('three');
-    await sleep(100);
+    await queued('/elect/job/', 2); // e3 waits behind e2
+    // an observer reports the leader it finds after each change (as Go's Observe): a leader that
+    // is gone by then is skipped, so let it report e2 before e2's session ends
+    await waitFor('the observer to see the second leader', () => seen.includes('two'));
     await s2.close();
     await campaign3;
     assert.equal((await e1.leader()).kvs[0].value.toString(), 'three');
-    await sleep(100);
+    await waitFor('the observer to see the last leader', () => seen.includes('three'));
     await observer.stop();
     await observed;
     assert.deepEqual(seen, ['one', 'one-again', 'two', 'three']);
@@ -156,13 +164,10 @@ test('concurrency against a real server', { timeout: 120_000 }, async (t) => {
     const acquired = new Promise<void>((res) => go.stdout.on('data', () => res()));
     // etcdctl queues its own key once it has started and granted its session's lease (slow on
     // a loaded machine): wait for it, then it must still be waiting.
-    let keys = await c1.get('/interop/lock/', { prefix: true });
-    for (const until = Date.now() + 10_000; keys.kvs.length < 2 && Date.now() < until; ) {
-      await sleep(50);
-      keys = await c1.get('/interop/lock/', { prefix: true });
-    }
+    await queued('/interop/lock/', 2);
+    const keys = await c1.get('/interop/lock/', { prefix: true });
     assert.equal(keys.kvs.length, 2, 'both contenders use <prefix>/<lease hex> keys');
-    await sleep(200);
+    assert.ok(keys.kvs.every((kv) => /^\/interop\/lock\/[0-9a-f]+$/.test(kv.key.toString())), 'both contenders use <prefix>/<lease hex> keys');
     assert.equal(out, '', 'etcdctl waits while TS holds the lock');
     await m.unlock();
     await acquired;
@@ -170,7 +175,7 @@ test('concurrency against a real server', { timeout: 120_000 }, async (t) => {
     // Now Go holds it: TS must wait until etcdctl exits (SIGINT: it unlocks and revokes).
     let tsHas = false;
     const tsWait = m.lock().then(() => (tsHas = true));
-    await sleep(300);
+    await queued('/interop/lock/', 2);
     assert.equal(tsHas, false);
     const exited = new Promise((r) => go.once('exit', r));
     go.kill('SIGINT');
@@ -193,7 +198,7 @@ test('concurrency against a real server', { timeout: 120_000 }, async (t) => {
     assert.equal((await e.leader()).kvs[0].value.toString(), 'go-value');
     let tsLeads = false;
     const campaign = e.campaign('ts-value').then(() => (tsLeads = true));
-    await sleep(300);
+    await queued('/interop/elect/', 2);
     assert.equal(tsLeads, false, 'Go leads, TS waits');
     const exited = new Promise((r) => go.once('exit', r));
     go.kill('SIGINT'); // etcdctl resigns and revokes its session

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster } from './helpers/etcd-cluster.js';
+import { waitFor } from './helpers/wait.js';
 import { Client, CompactedError, type WatchEvent, type Watcher } from '../src/index.js';
 
 /** Collects `n` events from a watcher (fails after `timeoutMs`). */
@@ -151,13 +152,13 @@ test('watch against a real server', { timeout: 120_000 }, async (t) => {
     const c2 = new Client({ endpoints: cluster.endpoints });
     const ws = [c2.watch('/close/a'), c2.watch('/close/b', { prefix: true }), c2.watch('/close/c')];
     await Promise.all(ws.map((w) => w.ready));
-    const loops = ws.map(async (w) => {
-      let n = 0;
-      for await (const _ of w) n++;
-      return n;
+    const got = ws.map(() => 0);
+    const loops = ws.map(async (w, i) => {
+      for await (const _ of w) got[i]++;
+      return got[i];
     });
     await writer.put('/close/a', 'x');
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the event on /close/a', () => got[0] === 1);
     await c2.close();
     const counts = await Promise.all(loops);
     assert.deepEqual(counts, [1, 0, 0]);
