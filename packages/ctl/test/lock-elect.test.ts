@@ -34,6 +34,16 @@ test('lock: etcdctl and tsetcdctl exclude each other on the same lock', async (t
   t.after(() => etcd.stop());
   await etcd.start();
   const ep = ['--endpoints', etcd.endpoint];
+  /** Waits until `n` contenders have their key under `prefix` (a waiter queues its own key). */
+  const queued = async (prefix: string, n: number): Promise<void> => {
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      const r = await run('etcdctl', [...ep, 'get', prefix, '--prefix', '--keys-only']);
+      if (r.stdout.split('\n').filter(Boolean).length >= n) return;
+      assert.ok(Date.now() < deadline, `no ${n} keys under ${prefix}: ${JSON.stringify(r.stdout)}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  };
 
   // Bad arguments first.
   for (const args of [['lock'], ['elect'], ['elect', 'x'], ['elect', '-l', 'x', 'y']]) {
@@ -45,23 +55,25 @@ test('lock: etcdctl and tsetcdctl exclude each other on the same lock', async (t
   const holder = startHolder('etcdctl', [...ep, 'lock', 'shared']);
   const heldKey = await holder.firstLine;
   assert.match(heldKey, /^shared\/[0-9a-f]+$/);
-  const waiterStarted = Date.now();
-  const waiter = run(tsetcdctlBin, [...ep, 'lock', 'shared', '--', 'sh', '-c', 'echo "got $ETCD_LOCK_KEY"']);
-  await new Promise((res) => setTimeout(res, 1500));
+  let waiterDone = false;
+  const waiter = run(tsetcdctlBin, [...ep, 'lock', 'shared', '--', 'sh', '-c', 'echo "got $ETCD_LOCK_KEY"']).finally(() => (waiterDone = true));
+  await queued('shared', 2);
+  assert.equal(waiterDone, false, 'tsetcdctl waits while etcdctl holds the lock');
   assert.equal(await holder.stop(), 0);
   const waited = await waiter;
   assert.equal(waited.code, 0, waited.stderr);
   assert.match(waited.stdout, /^got shared\/[0-9a-f]+\n$/);
   assert.notEqual(waited.stdout.trim().slice(4), heldKey);
-  assert.ok(Date.now() - waiterStarted >= 1500);
 
   // And the other way round: tsetcdctl holds, etcdctl waits.
   const ours = startHolder(tsetcdctlBin, [...ep, 'lock', 'shared']);
   assert.match(await ours.firstLine, /^shared\/[0-9a-f]+$/);
-  const realWaiter = run('etcdctl', [...ep, 'lock', 'shared', '--', 'sh', '-c', 'echo got']);
-  await new Promise((res) => setTimeout(res, 1000));
+  let realWaiterDone = false;
+  const realWaiter = run('etcdctl', [...ep, 'lock', 'shared', '--', 'sh', '-c', 'echo got']).finally(() => (realWaiterDone = true));
+  await queued('shared', 2); // holder and waiter keys
   const early = await run('etcdctl', [...ep, 'get', 'shared', '--prefix', '--keys-only']);
   assert.equal(early.stdout.split('\n').filter(Boolean).length, 2, 'holder and waiter keys');
+  assert.equal(realWaiterDone, false, 'etcdctl waits while tsetcdctl holds the lock');
   assert.equal(await ours.stop(), 0);
   assert.equal((await realWaiter).stdout, 'got\n');
 
