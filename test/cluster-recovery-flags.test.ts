@@ -108,3 +108,32 @@ test('--experimental-corrupt-check-time: the leader raises the CORRUPT alarm whe
   // with the alarm raised, writes fail with etcd's error
   await assert.rejects(cli.put('x', 'y'), /etcdserver: corrupt cluster/);
 });
+
+test('--strict-reconfig-check=false lets a member add through that loses quorum', async (t) => {
+  for (const strict of [true, false]) {
+    const c = await TsetcdCluster.start(t, { args: strict ? [] : ['--strict-reconfig-check=false'] });
+    const lead = await c.leader();
+    const down = (lead + 1) % 3;
+    await c.stopMember(down);
+    const cli = c.client(lead, 10_000);
+    if (strict) {
+      // the leader sees the member go down, then refuses to grow the cluster
+      await eventually('the add refused', 20_000, async () => {
+        try {
+          await cli.cluster.memberAdd(['http://127.0.0.1:1']);
+          throw new Error('member add was accepted');
+        } catch (e) {
+          if (/member add was accepted/.test(String(e))) throw e;
+          return /etcdserver: unhealthy cluster/.test(String(e)) ? true : undefined;
+        }
+      });
+      assert.equal((await cli.cluster.memberList()).members.length, 3);
+    } else {
+      const r = await cli.cluster.memberAdd(['http://127.0.0.1:1']);
+      assert.equal(r.members.length, 4);
+      // 2 of 4 voters are up: no quorum for writes any more
+      await assert.rejects(c.client(lead, 2000).put('k', 'v'));
+    }
+    await c.close();
+  }
+});

@@ -58,7 +58,7 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'version': { kind: 'bool', def: false, help: 'Print the version and exit.' },
   'enable-v2': { kind: 'bool', def: false, help: 'Accept etcd V2 client requests.', ignored: true },
   'debug': { kind: 'bool', def: false, help: 'Enable debug-level logging for etcd.' },
-  'strict-reconfig-check': { kind: 'bool', def: true, help: 'Reject reconfiguration requests that would cause quorum loss.', ignored: true },
+  'strict-reconfig-check': { kind: 'bool', def: true, help: 'Reject reconfiguration requests that would cause quorum loss.' },
   'enable-pprof': { kind: 'bool', def: false, help: 'Enable runtime profiling data via HTTP server.', ignored: true },
   'metrics': { kind: 'string', def: 'basic', help: "Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics.", ignored: true },
   'unsafe-no-fsync': { kind: 'bool', def: false, help: 'Disables fsync, unsafe, will cause data loss.' },

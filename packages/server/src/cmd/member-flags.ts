@@ -10,6 +10,7 @@ const positive = (v: unknown): number | undefined => (Number(v) > 0 ? Number(v) 
 export function memberBehaviourOptions(v: FlagValues): Partial<StartServerOptions> {
   return {
     preVote: Boolean(v['pre-vote']),
+    strictReconfigCheck: Boolean(v['strict-reconfig-check']),
     initialElectionTickAdvance: Boolean(v['initial-election-tick-advance']),
     forceNewCluster: Boolean(v['force-new-cluster']),
     maxSnapshots: Number(v['max-snapshots']),

@@ -59,6 +59,8 @@ export interface StartServerOptions {
   peerClientCertAuth?: boolean;
   /** etcd --unsafe-no-fsync: WAL and backend skip fsync (a machine crash loses data; for tests) */
   unsafeNoFsync?: boolean;
+  /** etcd --strict-reconfig-check (default true) */
+  strictReconfigCheck?: boolean;
   /** etcd --pre-vote, --initial-election-tick-advance (default true), --force-new-cluster */
   preVote?: boolean;
   initialElectionTickAdvance?: boolean;
@@ -136,6 +138,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     watchProgressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs,
     unsafeNoFsync: opts.unsafeNoFsync,
     preVote: opts.preVote,
+    strictReconfigCheck: opts.strictReconfigCheck,
     forceNewCluster: opts.forceNewCluster,
     maxSnapshots: opts.maxSnapshots,
     maxWals: opts.maxWals,

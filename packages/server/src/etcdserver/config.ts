@@ -61,6 +61,8 @@ export interface ServerConfig {
   watchProgressNotifyIntervalMs?: number;
   /** etcd --unsafe-no-fsync: WAL and backend skip fsync (data may be lost on a machine crash) */
   unsafeNoFsync?: boolean;
+  /** etcd --strict-reconfig-check (default true): refuse membership changes that risk quorum */
+  strictReconfigCheck?: boolean;
   /** etcd --pre-vote (default false) */
   preVote?: boolean;
   /** etcd --force-new-cluster: restart from this data dir as a one-member cluster */
