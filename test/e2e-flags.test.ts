@@ -170,3 +170,36 @@ test('flags accepted with a warning, and v2 proxy modes refused', async (t) => {
   const wals = await run(['--max-wals=-1']);
   assert.match(wals.stderr, /invalid value "-1" for flag -max-wals/);
 });
+
+/** Opens a Watch stream and pings `n` times, 20 ms apart; resolves with the GOAWAY seen, if any. */
+async function pingFlood(endpoint: string, n: number): Promise<{ goaway?: { code: number; data: string }; serverPings: number }> {
+  const http2 = await import('node:http2');
+  const s = http2.connect(`http://${endpoint}`);
+  let goaway: { code: number; data: string } | undefined;
+  let serverPings = 0;
+  s.on('goaway', (code, _last, data) => (goaway = { code, data: data?.toString() ?? '' }));
+  s.on('ping', () => serverPings++);
+  s.on('error', () => undefined);
+  const st = s.request({ ':method': 'POST', ':path': '/etcdserverpb.Watch/Watch', 'content-type': 'application/grpc', te: 'trailers' });
+  st.on('error', () => undefined);
+  st.resume();
+  // (the stream's HEADERS frame goes out before the first PING on the same connection)
+  for (let i = 0; i < n && !s.closed && !s.destroyed; i++) {
+    await new Promise<void>((r) => s.ping(() => r()));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  s.destroy();
+  return { goaway, serverPings };
+}
+
+test('--grpc-keepalive-min-time: a client pinging too often is sent GOAWAY too_many_pings; --grpc-keepalive-interval pings clients', async (t) => {
+  const strict = await startTsetcd(t, await tempDir(t));
+  const r1 = await pingFlood(strict.endpoint, 10);
+  assert.deepEqual(r1.goaway, { code: 11 /* ENHANCE_YOUR_CALM */, data: 'too_many_pings' });
+
+  const lax = await startTsetcd(t, await tempDir(t), ['--grpc-keepalive-min-time', '1ms', '--grpc-keepalive-interval=50ms']);
+  const r2 = await pingFlood(lax.endpoint, 10);
+  assert.equal(r2.goaway, undefined);
+  // the server pinged this client on its own every 50 ms
+  assert.ok(r2.serverPings >= 1, `server pings: ${r2.serverPings}`);
+});

@@ -63,9 +63,9 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'metrics': { kind: 'string', def: 'basic', help: "Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics.", ignored: true },
   'unsafe-no-fsync': { kind: 'bool', def: false, help: 'Disables fsync, unsafe, will cause data loss.' },
   'experimental-watch-progress-notify-interval': { kind: 'duration', def: 600000, help: 'Duration of periodical watch progress notification.' },
-  'grpc-keepalive-min-time': { kind: 'duration', def: 5000, help: 'Minimum duration interval that a client should wait before pinging server.', ignored: true },
-  'grpc-keepalive-interval': { kind: 'duration', def: 7200000, help: 'Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).', ignored: true },
-  'grpc-keepalive-timeout': { kind: 'duration', def: 20000, help: 'Additional duration of wait before closing a non-responsive connection (0 to disable).', ignored: true },
+  'grpc-keepalive-min-time': { kind: 'duration', def: 5000, help: 'Minimum duration interval that a client should wait before pinging server.' },
+  'grpc-keepalive-interval': { kind: 'duration', def: 7200000, help: 'Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).' },
+  'grpc-keepalive-timeout': { kind: 'duration', def: 20000, help: 'Additional duration of wait before closing a non-responsive connection (0 to disable).' },
   'experimental-warning-apply-duration': { kind: 'duration', def: 100, help: 'Warning is generated if requests take more than this duration.', ignored: true },
 
   // Raft, recovery and storage

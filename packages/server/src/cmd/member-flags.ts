@@ -11,6 +11,9 @@ export function memberBehaviourOptions(v: FlagValues): Partial<StartServerOption
   return {
     preVote: Boolean(v['pre-vote']),
     strictReconfigCheck: Boolean(v['strict-reconfig-check']),
+    grpcKeepaliveMinTimeMs: Number(v['grpc-keepalive-min-time']),
+    grpcKeepaliveIntervalMs: Number(v['grpc-keepalive-interval']),
+    grpcKeepaliveTimeoutMs: Number(v['grpc-keepalive-timeout']),
     initialElectionTickAdvance: Boolean(v['initial-election-tick-advance']),
     forceNewCluster: Boolean(v['force-new-cluster']),
     maxSnapshots: Number(v['max-snapshots']),

@@ -59,6 +59,10 @@ export interface StartServerOptions {
   peerClientCertAuth?: boolean;
   /** etcd --unsafe-no-fsync: WAL and backend skip fsync (a machine crash loses data; for tests) */
   unsafeNoFsync?: boolean;
+  /** etcd --grpc-keepalive-min-time / -interval / -timeout (ms; defaults 5 s, 2 h, 20 s) */
+  grpcKeepaliveMinTimeMs?: number;
+  grpcKeepaliveIntervalMs?: number;
+  grpcKeepaliveTimeoutMs?: number;
   /** etcd --strict-reconfig-check (default true) */
   strictReconfigCheck?: boolean;
   /** etcd --pre-vote, --initial-election-tick-advance (default true), --force-new-cluster */
@@ -199,7 +203,14 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       throw new Error('TLS key/cert (--cert-file, --key-file) must be provided for client url with HTTPS scheme');
     }
     httpHandler = createHttpHandler(server, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false });
-    listeners = clientPortListeners(listenClientUrls, { grpc, httpHandler, tls });
+    listeners = clientPortListeners(listenClientUrls, {
+      grpc,
+      httpHandler,
+      tls,
+      keepaliveMinTimeMs: opts.grpcKeepaliveMinTimeMs,
+      keepaliveIntervalMs: opts.grpcKeepaliveIntervalMs,
+      keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
+    });
     await Promise.all(listeners.map((l) => l.listen()));
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));

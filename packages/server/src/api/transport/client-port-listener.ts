@@ -12,6 +12,7 @@
 import { fixH2cAuthority } from './h2c-authority.js';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
+import { enforcePingPolicy } from './ping-policy.js';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { GrpcStatus, TransportUsageError } from './errors.js';
@@ -53,6 +54,8 @@ export interface ClientPortListenerOptions {
   keepaliveIntervalMs?: number;
   /** Close the connection if a PING is not answered within this (etcd --grpc-keepalive-timeout, 20s). */
   keepaliveTimeoutMs?: number;
+  /** Client PINGs closer together than this are refused with GOAWAY (etcd --grpc-keepalive-min-time, 5s). 0 allows any. */
+  keepaliveMinTimeMs?: number;
   /** A connection must show its first bytes (or finish its TLS handshake) within this. */
   handshakeTimeoutMs?: number;
   /** close(): how long open streams and requests may finish before sockets are destroyed. */
@@ -63,6 +66,7 @@ const defaultStreamWindowBytes = 4 * 1024 * 1024;
 const defaultConnectionWindowBytes = 16 * 1024 * 1024;
 const defaultKeepaliveIntervalMs = 2 * 60 * 60 * 1000;
 const defaultKeepaliveTimeoutMs = 20 * 1000;
+const defaultKeepaliveMinTimeMs = 5 * 1000;
 const defaultHandshakeTimeoutMs = 10 * 1000;
 const defaultCloseGraceMs = 1000;
 /** After the grace period: time for the final statuses to reach clients before sockets are dropped. */
@@ -148,11 +152,13 @@ export class ClientPortListener {
       } catch {
         // session already gone
       }
+      if ((options.keepaliveMinTimeMs ?? defaultKeepaliveMinTimeMs) > 0) enforcePingPolicy(session, options.keepaliveMinTimeMs ?? defaultKeepaliveMinTimeMs);
       let keepalive: NodeJS.Timeout | undefined;
       if (keepaliveIntervalMs > 0) {
         keepalive = setInterval(() => {
           if (session.destroyed || session.closed) return;
-          const timer = setTimeout(() => session.destroy(), keepaliveTimeoutMs);
+          // a timeout of 0 never gives up on an unanswered PING
+          const timer = keepaliveTimeoutMs > 0 ? setTimeout(() => session.destroy(), keepaliveTimeoutMs) : undefined;
           const sent = session.ping((err) => {
             clearTimeout(timer);
             if (err !== null && !session.destroyed) session.destroy();
