@@ -3,7 +3,8 @@
 // with `npx tsetcd`, `npx tsetcdctl` and @tsetcd/client against it, then the @tsetcd/rpc README's
 // "Greeter in a new project" as printed (only the ports changed to free ones): rpc-gen, two
 // servers, the health check, the balancing client; the server answering is killed (-9) and
-// every call after that must succeed on the other one. The project is type-checked too.
+// every call after that must succeed on the other one. The project is type-checked too, and a
+// service written by `npx tsetcd-rpc new` starts and answers.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -163,5 +164,17 @@ test('packed packages work in a fresh project outside the workspace, README gree
   // (no check of the graceful stop here: tsx's parent SIGKILLs a child that has not reported a
   // relayed signal within 30 ms, which a loaded machine misses; packages/rpc/test/cluster.test.ts covers it)
   await other.kill('SIGTERM');
+
+  // goctl's `rpc new` from the installed package: the written service starts with `npm start`
+  // (its own `npm install` would ask the registry for @tsetcd/rpc; the project's node_modules
+  // one folder up serves it here) and answers its client through etcd
+  await run('npx', ['tsetcd-rpc', 'new', 'pinger', '--etcd', endpoint, '--listen-on', '127.0.0.1:0'], project);
+  const pinger = new Job('pinger', 'npm', ['start', '--silent'], join(project, 'pinger'));
+  jobs.push(pinger);
+  await pinger.waitFor(/Starting rpc server at 127\.0\.0\.1:0 \(registered as 127\.0\.0\.1:\d+\)/, 60_000);
+  const pong = await run('npm', ['run', 'client', '--silent', '--', 'ping from outside'], join(project, 'pinger'));
+  assert.equal(pong.trim().split('\n').at(-1), 'ping from outside');
+  await pinger.kill('SIGKILL');
+
   await member.kill('SIGTERM');
 });
