@@ -30,10 +30,14 @@ function walkMessage(pkg, path, m) {
     const out = { name: f.name, json: f.jsonName, ts: tsName(f.name), kind: kinds[f.type], repeated: f.label === repeatedLabel };
     if (out.kind === undefined) throw new Error(`${full}.${f.name}: field type ${f.type} not supported`);
     if (f.typeName) out.type = f.typeName.replace(/^\./, '');
-    if (isFieldSet(f, FieldDescriptorProtoSchema.field.oneofIndex)) out.oneof = tsName(m.oneofDecl[f.oneofIndex].name);
+    if (isFieldSet(f, FieldDescriptorProtoSchema.field.oneofIndex)) {
+      const name = m.oneofDecl[f.oneofIndex].name;
+      out.oneof = tsName(name);
+      out.oneofName = name;
+    }
     return out;
   });
-  messages[full] = fields;
+  messages[full] = { goName: `${pkg}.${[...path, m.name].join('_')}`, fields };
   for (const e of m.enumType) walkEnum(pkg, [...path, m.name], e);
   for (const n of m.nestedType) walkMessage(pkg, [...path, m.name], n);
 }
@@ -56,8 +60,16 @@ export interface JsonField {
   repeated: boolean;
   /** full name of the message or enum type */
   type?: string;
-  /** ts-proto property of the oneof this field belongs to */
+  /** ts-proto property of the oneof this field belongs to, and the oneof's name in the .proto */
   oneof?: string;
+  oneofName?: string;
+}
+
+export interface JsonMessage {
+  /** the Go type name (gogo's generated struct) */
+  goName: string;
+  /** fields in declaration order */
+  fields: JsonField[];
 }
 
 export interface JsonEnum {
@@ -66,7 +78,7 @@ export interface JsonEnum {
   values: Record<string, number>;
 }
 
-export const messages: Record<string, JsonField[]> = ${JSON.stringify(messages, null, 1)};
+export const messages: Record<string, JsonMessage> = ${JSON.stringify(messages, null, 1)};
 
 export const enums: Record<string, JsonEnum> = ${JSON.stringify(enums, null, 1)};
 `);

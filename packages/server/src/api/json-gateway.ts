@@ -246,11 +246,14 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
     let ended = false;
     let call: LocalCall | undefined;
     const w = res as ServerResponse;
-    const head = (status: number) => {
+    /** The status line and headers; grpc-gateway forwards the call's header metadata once the server sent some (its first message). */
+    const head = (status: number, withMetadata: boolean) => {
       if (res.headersSent) return;
       res.statusCode = status;
       res.setHeader('Content-Type', 'application/json');
-      res.setHeader('Grpc-Metadata-Content-Type', 'application/grpc');
+      if (withMetadata) res.setHeader('Grpc-Metadata-Content-Type', 'application/grpc');
+      // HTTP/1.1: chunked even when nothing comes (HTTP/2 has no such header)
+      if ((res as Http2ServerResponse).stream === undefined) res.setHeader('Transfer-Encoding', 'chunked');
     };
     const end = (status: CallStatus | undefined) => {
       if (ended) return;
@@ -258,11 +261,11 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
       openStreams.delete(shutdown);
       if (res.destroyed || res.writableEnded) return;
       if (status === undefined || status.code === GrpcStatus.OK) {
-        head(200);
+        head(200, false);
         res.end();
         return;
       }
-      if (!wrote) head(httpStatusOf[status.code] ?? 500);
+      if (!wrote) head(httpStatusOf[status.code] ?? 500, false);
       res.end(streamErrorChunk(status));
     };
     const shutdown = (status: CallStatus) => {
@@ -281,7 +284,7 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
       },
       write(message) {
         if (ended || res.destroyed) return false;
-        head(200);
+        head(200, true);
         wrote = true;
         return w.write(`${JSON.stringify({ result: snake(route.response.toJSON(message)) })}\n`);
       },

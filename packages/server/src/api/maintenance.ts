@@ -80,10 +80,11 @@ export class MaintenanceApi {
       chunkBytes = 0;
       sent += blob.length;
       h.update(blob);
-      if (!call.write({ header: this.s.header(), remainingBytes: BigInt(total - sent), blob })) await call.drained();
+      // etcd 3.4 sends snapshot chunks without a response header
+      if (!call.write({ header: undefined, remainingBytes: BigInt(total - sent), blob })) await call.drained();
       if (call.cancelled) return;
     }
-    call.write({ header: this.s.header(), remainingBytes: 0n, blob: h.digest() });
+    call.write({ header: undefined, remainingBytes: 0n, blob: h.digest() });
     call.end();
   }
 

@@ -1,9 +1,11 @@
-// A request body to a ts-proto message the way etcd 3.4's gateway reads it: golang/protobuf
-// v1.4's jsonpb (Unmarshaler{AllowUnknownFields: true}) over encoding/json. Field by field in
-// declaration order, the .proto name and then the JSON name (which wins); unknown fields and
-// null values skipped; 64-bit integers as numbers or quoted; enums by name or number; bytes as
-// strict standard base64 (or an array of byte values). The first error ends the decode, worded
-// as Go words it.
+// A request body to a ts-proto message the way etcd 3.4's gateway reads it: golang/protobuf's
+// jsonpb (v1.3, as /usr/bin/etcd is built; Unmarshaler{AllowUnknownFields: true}) over
+// encoding/json. Regular fields in declaration order, each by its .proto name and then its JSON
+// name (which wins); then the members of oneofs (etcd visits them in Go map order: with two
+// members of one oneof given, which wins is chance there; here the last declared); unknown
+// fields and nulls skipped; 64-bit integers as numbers or quoted; enums by name (checked before
+// anything else, repeated fields included) or number; bytes as strict standard base64 or an
+// array of byte values. The first error ends the decode, worded as Go words it.
 
 import { jsonSchema } from '@tsetcd/proto';
 import { GoJsonError, goBase64Decode, goQuote, parseWhole, typeError, unquote, valueWord, type JsonNode } from './go-json.js';
@@ -123,29 +125,72 @@ function decodeSingular(n: JsonNode, f: JsonField): unknown {
 }
 
 function decodeField(n: JsonNode, f: JsonField): unknown {
+  // jsonpb looks at a quoted enum name before it looks at the field's shape
+  if (f.kind === 'enum' && n.t === 'str') {
+    const e = jsonSchema.enums[f.type!];
+    const name = trimQuote(n.raw);
+    if (e.values[name] === undefined) throw new GoJsonError(`unknown value ${goQuote(Buffer.from(name, 'latin1'))} for enum ${e.goName}`);
+    if (f.repeated) throw new GoJsonError(`invalid target "slice" for enum ${e.goName}`);
+    return e.values[name];
+  }
   if (!f.repeated) return decodeSingular(n, f);
   if (n.t !== 'arr') throw typeError(valueWord(n), '[]json.RawMessage');
   return n.items.map((x) => decodeSingular(x, f));
 }
 
+const zeroOf: Record<string, () => unknown> = {
+  bool: () => false, string: () => '', bytes: () => Buffer.alloc(0), enum: () => 0, int32: () => 0, uint32: () => 0, sint32: () => 0,
+  fixed32: () => 0, sfixed32: () => 0, double: () => 0, float: () => 0, int64: () => 0n, uint64: () => 0n, sint64: () => 0n, fixed64: () => 0n, sfixed64: () => 0n,
+};
+
+/** Go's name of a oneof's interface type: etcdserverpb.isCompare_TargetUnion. */
+function oneofGoName(messageGoName: string, oneofTs: string): string {
+  const dot = messageGoName.indexOf('.');
+  return `${messageGoName.slice(0, dot)}.is${messageGoName.slice(dot + 1)}_${oneofTs[0].toUpperCase()}${oneofTs.slice(1)}`;
+}
+
 /** One message from a scanned JSON value: a partial ts-proto object (fromPartial fills the rest). */
 export function decodeMessageNode(n: JsonNode, typeName: string): Partial {
-  const fields = jsonSchema.messages[typeName];
-  if (fields === undefined) throw new Error(`no JSON schema for ${typeName}`);
+  const schema = jsonSchema.messages[typeName];
+  if (schema === undefined) throw new Error(`no JSON schema for ${typeName}`);
   if (n.t === 'null') return {};
   if (n.t !== 'obj') throw typeError(valueWord(n), 'map[string]json.RawMessage');
   const byKey = new Map<string, JsonNode>();
   for (const [k, v] of n.entries) byKey.set(unquote(k).toString('utf8'), v);
+  /** jsonpb's consumeField: the .proto name, then the JSON name */
+  const consume = (name: string, json: string): JsonNode | undefined => {
+    let raw = byKey.get(name);
+    byKey.delete(name);
+    if (byKey.has(json)) raw = byKey.get(json);
+    byKey.delete(json);
+    return raw;
+  };
   const out: Partial = {};
-  for (const f of fields) {
-    let raw = byKey.get(f.name);
-    byKey.delete(f.name);
-    if (byKey.has(f.json)) raw = byKey.get(f.json);
-    byKey.delete(f.json);
+  const oneofMembers: JsonField[] = [];
+  const oneofsSeen = new Set<string>();
+  for (const f of schema.fields) {
+    if (f.oneof !== undefined) {
+      oneofMembers.push(f);
+      if (oneofsSeen.has(f.oneof)) continue;
+      oneofsSeen.add(f.oneof);
+      // the Go struct's interface field, named after the oneof: only null fits it
+      const raw = consume(f.oneofName!, f.oneofName!);
+      if (raw !== undefined && raw.t !== 'null') throw typeError(valueWord(raw), oneofGoName(schema.goName, f.oneof));
+      continue;
+    }
+    const raw = consume(f.name, f.json);
     if (raw === undefined || raw.t === 'null') continue;
-    const v = decodeField(raw, f);
-    if (f.oneof !== undefined) out[f.oneof] = { $case: f.ts, value: v };
-    else out[f.ts] = v;
+    out[f.ts] = decodeField(raw, f);
+  }
+  for (const f of oneofMembers) {
+    const raw = consume(f.name, f.json);
+    if (raw === undefined) continue;
+    if (raw.t === 'null') {
+      // a null message leaves the member empty; a null scalar is its zero, and set
+      if (f.kind !== 'message') out[f.oneof!] = { $case: f.ts, value: zeroOf[f.kind]() };
+      continue;
+    }
+    out[f.oneof!] = { $case: f.ts, value: decodeField(raw, f) };
   }
   return out;
 }
