@@ -77,6 +77,20 @@ test('three members: kill and restart the leader, partition and heal, close remo
   await assert.rejects(cluster.client(), /closed/);
 });
 
+test('partition(i) also cuts the lease renewals a follower forwards to the leader', async (t) => {
+  const cluster = await startCluster({ members: 3 });
+  t.after(() => cluster.close());
+  const leader = await cluster.leader();
+  const follower = (leader + 1) % 3;
+  const viaFollower = await cluster.client({ endpoints: [cluster.endpoints[follower]] });
+  const { id } = await viaFollower.lease.grant(60);
+  assert.ok((await viaFollower.lease.keepAliveOnce(id)).ttl > 0n, 'forwarded to the leader while connected');
+  cluster.partition(follower);
+  await assert.rejects(viaFollower.lease.keepAliveOnce(id, { timeout: 3000 }), /no leader|timed out|deadline exceeded/);
+  cluster.heal();
+  await eventually('renewals reach the leader again', 10_000, async () => ((await viaFollower.lease.keepAliveOnce(id)).ttl > 0n ? true : undefined));
+});
+
 test('one member by default; bad sizes are refused', async (t) => {
   const cluster = await startCluster();
   t.after(() => cluster.close());

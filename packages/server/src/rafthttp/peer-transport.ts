@@ -290,6 +290,7 @@ export class PeerTransport {
 
   /** One request to member `to`'s peer listener, with the peer headers and peer TLS credentials. */
   request(to: bigint, method: 'GET' | 'POST', path: string, timeoutMs: number, body?: { contentType: string; data: string }): Promise<PeerAnswer> {
+    if (this.isolated) return Promise.reject(new RaftHttpError('ERR_RAFTHTTP_ISOLATED', 'rafthttp: peer traffic is cut (isolate)'));
     const urls = this.host.peerUrlsOf(to);
     if (urls === undefined || urls.length === 0) return Promise.reject(new RaftHttpError('ERR_RAFTHTTP_NO_PEER_URL', 'rafthttp: peer has no URL'));
     return peerRequest({
@@ -437,7 +438,8 @@ export class PeerTransport {
   /**
    * Cuts (true) or restores (false) all peer traffic of this member, both ways, as a network
    * partition would: outgoing streams close and sends are dropped (peers reported unreachable),
-   * inbound streams are cut and new peer requests answered 503. Restored streams reconnect.
+   * inbound streams are cut, new peer requests answered 503, and its own short peer requests
+   * (forwarded lease renewals, promotions) refused. Restored streams reconnect.
    */
   isolate(on: boolean): void {
     if (this.closed || this.isolated === on) return;
