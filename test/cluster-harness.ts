@@ -165,6 +165,8 @@ export interface ClusterOptions {
   token?: string;
   /** the server binary (default ./bin/tsetcd; 'etcd' runs real etcd the same way) */
   bin?: string;
+  /** peer URLs over HTTPS: members pass these as --peer-* flags (add --peer-client-cert-auth to args) */
+  peerTls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 export class TsetcdCluster {
@@ -174,7 +176,7 @@ export class TsetcdCluster {
 
   private constructor(
     readonly root: string,
-    readonly o: Required<Omit<ClusterOptions, 'size'>>,
+    readonly o: Required<Omit<ClusterOptions, 'size' | 'peerTls'>> & Pick<ClusterOptions, 'peerTls'>,
   ) {}
 
   /** Starts `size` members bootstrapping a new cluster and waits until each serves clients. */
@@ -189,7 +191,7 @@ export class TsetcdCluster {
   /** A cluster with no member yet (add them with addSpec + startMember). */
   static async create(t: TestContext, opts: ClusterOptions = {}): Promise<TsetcdCluster> {
     const root = await mkdtemp(join(tmpdir(), 'tsetcd-cluster-'));
-    const c = new TsetcdCluster(root, { proxies: opts.proxies ?? false, args: opts.args ?? [], token: opts.token ?? `tok-${process.pid}-${Date.now()}`, bin: opts.bin ?? tsetcdBin });
+    const c = new TsetcdCluster(root, { proxies: opts.proxies ?? false, args: opts.args ?? [], token: opts.token ?? `tok-${process.pid}-${Date.now()}`, bin: opts.bin ?? tsetcdBin, peerTls: opts.peerTls });
     t.after(() => c.close());
     return c;
   }
@@ -208,8 +210,12 @@ export class TsetcdCluster {
     return this.members.length - 1;
   }
 
+  get peerScheme(): 'http' | 'https' {
+    return this.o.peerTls ? 'https' : 'http';
+  }
+
   peerUrl(i: number): string {
-    return `http://127.0.0.1:${this.members[i].advertisedPeerPort}`;
+    return `${this.peerScheme}://127.0.0.1:${this.members[i].advertisedPeerPort}`;
   }
 
   clientUrl(i: number): string {
@@ -234,8 +240,9 @@ export class TsetcdCluster {
       '--data-dir', m.dataDir,
       '--listen-client-urls', this.clientUrl(i),
       '--advertise-client-urls', this.clientUrl(i),
-      '--listen-peer-urls', `http://127.0.0.1:${m.peerPort}`,
+      '--listen-peer-urls', `${this.peerScheme}://127.0.0.1:${m.peerPort}`,
       '--initial-advertise-peer-urls', this.peerUrl(i),
+      ...(this.o.peerTls ? ['--peer-cert-file', this.o.peerTls.certFile, '--peer-key-file', this.o.peerTls.keyFile, '--peer-trusted-ca-file', this.o.peerTls.caFile] : []),
       // '' leaves bootstrap to the extra flags (e.g. --discovery)
       ...(initialCluster === '' ? [] : ['--initial-cluster', initialCluster ?? this.initialCluster(), '--initial-cluster-token', this.o.token, '--initial-cluster-state', state]),
       '--heartbeat-interval', String(heartbeatMs),

@@ -84,7 +84,7 @@ export function until(cond: () => boolean, timeoutMs = 5000, stepMs = 5): Promis
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export interface Pki { dir: string; ca: Buffer; serverKey: Buffer; serverCert: Buffer; clientKey: Buffer; clientCert: Buffer; otherKey: Buffer; otherCert: Buffer }
+export interface Pki { dir: string; ca: Buffer; serverKey: Buffer; serverCert: Buffer; clientKey: Buffer; clientCert: Buffer; otherKey: Buffer; otherCert: Buffer; peerKey: Buffer; peerCert: Buffer }
 
 /** (Caller removes `dir`.) A CA, a server certificate for 127.0.0.1/localhost, a client certificate (CN=root), and a client certificate from another CA. */
 export function makePki(): Pki {
@@ -106,10 +106,12 @@ export function makePki(): Pki {
   leaf('server', 'ca', 'tsetcd-server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   leaf('client', 'ca', 'root', 'extendedKeyUsage=clientAuth\n');
   leaf('other', 'other-ca', 'intruder', 'extendedKeyUsage=clientAuth\n');
+  // a member's peer certificate: it serves the peer port and dials the other members
+  leaf('peer', 'ca', 'tsetcd-peer', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
   const r = (f: string) => readFileSync(join(dir, f));
   return {
     dir, ca: r('ca.crt'), serverKey: r('server.key'), serverCert: r('server.crt'), clientKey: r('client.key'),
-    clientCert: r('client.crt'), otherKey: r('other.key'), otherCert: r('other.crt'),
+    clientCert: r('client.crt'), otherKey: r('other.key'), otherCert: r('other.crt'), peerKey: r('peer.key'), peerCert: r('peer.crt'),
   };
 }
 

@@ -3,6 +3,7 @@
 // messages and frames (a MsgProp carrying real InternalRaftRequests, broken frames).
 
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { encodeMessage, newMessage, EntryType, MessageType, type Message } from '@tsetcd/raft';
 import { tsetcdpb } from '@tsetcd/proto';
 import { encodeFrame } from '../src/rafthttp/framing.js';
@@ -23,8 +24,11 @@ export interface PeerHeaders {
   [extra: string]: string | undefined;
 }
 
-/** One request to a peer listener; resolves with the answer or the reset, within `timeoutMs`. */
-export function peerCall(baseUrl: string, method: string, path: string, h: PeerHeaders, body?: Buffer | Buffer[], timeoutMs = 10_000): Promise<PeerOutcome> {
+/**
+ * One request to a peer listener (https: with `tls`, e.g. a client certificate); resolves with
+ * the answer or the reset, within `timeoutMs`.
+ */
+export function peerCall(baseUrl: string, method: string, path: string, h: PeerHeaders, body?: Buffer | Buffer[], timeoutMs = 10_000, tls?: https.RequestOptions): Promise<PeerOutcome> {
   const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
   for (const [k, v] of Object.entries(h)) {
     if (v === undefined) continue;
@@ -42,7 +46,8 @@ export function peerCall(baseUrl: string, method: string, path: string, h: PeerH
       clearTimeout(timer);
       resolve(o);
     };
-    const req = http.request(new URL(path, baseUrl), { method, headers, agent: false });
+    const url = new URL(path, baseUrl);
+    const req = url.protocol === 'https:' ? https.request(url, { method, headers, agent: false, ...tls }) : http.request(url, { method, headers, agent: false });
     const timer = setTimeout(() => {
       req.destroy();
       finish({ reset: 'client timeout' });
