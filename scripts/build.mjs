@@ -2,7 +2,7 @@
 // Builds the workspace: generates TypeScript from proto/*.proto (ts-proto through the
 // npm-shipped protoc), then compiles every package with the TypeScript project build.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,7 +29,10 @@ function newest(files, base) {
 const files = existsSync(protoDir) ? protoFiles(protoDir) : [];
 const stamp = join(genDir, '.stamp');
 const jsonSchema = join(genDir, 'json-schema.ts');
-const stale = !existsSync(stamp) || !existsSync(jsonSchema) || newest(files, protoDir) > statSync(stamp).mtimeMs;
+// the generated code is stale when a .proto file or one of the generators changed after the stamp
+const generators = [join(root, 'scripts/gen-json-schema.mjs'), join(root, 'scripts/build.mjs')];
+const sourcesChanged = () => Math.max(newest(files, protoDir), ...generators.map((g) => statSync(g).mtimeMs));
+const stale = !existsSync(stamp) || !existsSync(jsonSchema) || sourcesChanged() > statSync(stamp).mtimeMs;
 if (files.length > 0 && stale) {
   rmSync(genDir, { recursive: true, force: true });
   mkdirSync(genDir, { recursive: true });
@@ -46,7 +49,7 @@ if (files.length > 0 && stale) {
   execFileSync(join(root, 'node_modules/.bin/protoc'), [`-I${protoDir}`, '--include_imports', `--descriptor_set_out=${descriptorSet}`, ...files], { stdio: 'inherit' });
   execFileSync(process.execPath, [join(root, 'scripts/gen-json-schema.mjs'), descriptorSet, jsonSchema], { stdio: 'inherit' });
   rmSync(descriptorSet);
-  execFileSync('touch', [stamp]);
+  writeFileSync(stamp, '');
 }
 
 execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
