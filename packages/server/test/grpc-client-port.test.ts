@@ -210,7 +210,7 @@ test('clientPortListeners: http:// and https:// URLs on one port become one list
 
 test('keepalive pings both ways do not break the connection', async (t) => {
   const h = await startHarness(t, registerEcho, {
-    listener: { keepaliveIntervalMs: 50, keepaliveTimeoutMs: 1000 },
+    listener: { keepaliveIntervalMs: 50, keepaliveTimeoutMs: 1000, keepaliveMinTimeMs: 0 },
     client: { 'grpc.keepalive_time_ms': 50, 'grpc.keepalive_timeout_ms': 1000, 'grpc.keepalive_permit_without_calls': 1 },
   });
   assert.deepEqual(await unary(h.client, '/test.Echo/Say', 1), { req: 1, cn: null });
