@@ -333,3 +333,27 @@ test('the permission gate is closed by default: a gRPC method without a declared
   // a bidi stream other than Watch cannot carry per-request key checks: it must be declared open
   assert.throws(() => g.addBidi('/etcdserverpb.KV/Put', (x) => x, () => new Uint8Array(), noop), /bidi streams can only be open/);
 });
+
+test('JSON gateway: Grpc-Timeout bounds the call as in etcd (a waiting lock gives up and leaves no key; a watch ends)', async (t) => {
+  const [m, real] = await Promise.all([startMember(t), startRealEtcd(t)]);
+  const bases = [m.clientUrls[0], `http://${real}`];
+  const post = async (base: string, path: string, body: string, timeout?: string): Promise<Answer> => {
+    const r = await fetch(base + path, { method: 'POST', body, headers: timeout === undefined ? {} : { 'grpc-timeout': timeout } });
+    return { status: r.status, contentType: r.headers.get('content-type') ?? '', body: (await r.text()).replace(/"header":\{[^}]*\},?/g, '') };
+  };
+  const answers = await Promise.all(
+    bases.map(async (base) => {
+      await post(base, '/v3/lease/grant', '{"TTL":60,"ID":"777"}');
+      const held = await post(base, '/v3/lock/lock', `{"name":"${b64('lk')}","lease":"777"}`);
+      const invalid = await post(base, '/v3/kv/range', `{"key":"${b64('lk')}"}`, 'xx');
+      const waited = await post(base, '/v3/lock/lock', `{"name":"${b64('lk')}"}`, '300m');
+      const keys = await post(base, '/v3/kv/range', `{"key":"${b64('lk/')}","range_end":"${b64('lk0')}","count_only":true}`);
+      const watch = await post(base, '/v3/watch', `{"create_request":{"key":"${b64('w')}"}}`, '300m');
+      return { held: held.status, invalid, waited, keys, watch };
+    }),
+  );
+  assert.deepEqual(answers[0], answers[1]);
+  assert.equal(answers[0].waited.status, 504);
+  assert.equal(answers[0].keys.body, '{"count":"1"}');
+  assert.ok(answers[0].watch.body.endsWith('{"error":{"grpc_code":4,"http_code":504,"message":"context deadline exceeded","http_status":"Gateway Timeout"}}'));
+});

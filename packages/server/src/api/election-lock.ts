@@ -85,7 +85,16 @@ export class ElectionLockApi {
     }
     const r1 = t.responses[1].response;
     const first = r1?.$case === 'responseRange' ? r1.value.kvs[0] : undefined;
-    if (first !== undefined && first.createRevision !== rev) await this.waitDeletes(prefix, rev - 1n, signal);
+    if (first !== undefined && first.createRevision !== rev) {
+      try {
+        await this.waitDeletes(prefix, rev - 1n, signal);
+      } catch (e) {
+        // given up (cancelled, deadline): etcd's Mutex.Lock deletes its key, or it would hold
+        // the lock for everyone after it
+        await this.kv.deleteRange(P.DeleteRangeRequest.fromPartial({ key })).catch(() => undefined);
+        throw e;
+      }
+    }
     return { key, rev, header: this.s.header() };
   }
 

@@ -110,6 +110,30 @@ function peerOf(req: Req): string {
   return host.includes(':') ? `[${host}]:${s?.remotePort}` : `${host}:${s?.remotePort}`;
 }
 
+const timeoutUnitsMs: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+
+/** grpc-gateway's Grpc-Timeout header (a number and a unit, H M S m u n): ms, or the refusal. */
+function timeoutOf(req: Req): number | CallStatus | undefined {
+  const raw = req.headers['grpc-timeout'];
+  const tm = Array.isArray(raw) ? raw[0] : raw;
+  if (tm === undefined || tm === '') return undefined;
+  const unit = timeoutUnitsMs[tm[tm.length - 1]];
+  const digits = tm.slice(0, -1);
+  if (tm.length < 2 || unit === undefined || !/^[+-]?[0-9]+$/.test(digits) || BigInt(digits) > (1n << 63n) - 1n || BigInt(digits) < -(1n << 63n)) {
+    return { code: GrpcStatus.INVALID_ARGUMENT, message: `invalid grpc-timeout: ${tm}` };
+  }
+  return Math.max(0, Number(digits) * unit);
+}
+
+const deadlineExceeded: CallStatus = { code: GrpcStatus.DEADLINE_EXCEEDED, message: 'context deadline exceeded' };
+
+/** Runs `onDeadline` after `ms` unless disarmed; setTimeout's ceiling (~24.8 days) counts as none. */
+function armDeadline(ms: number | undefined, onDeadline: () => void): () => void {
+  if (ms === undefined || ms > 0x7fff_ffff) return () => undefined;
+  const timer = setTimeout(onDeadline, ms);
+  return () => clearTimeout(timer);
+}
+
 /** The body as a latin1 string (bytes), or 'too large' once it passes `limit` (the rest is drained). */
 function readBody(req: Req, limit: number): Promise<string | { tooLarge: number }> {
   return new Promise((resolve) => {
@@ -191,8 +215,13 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
       return true;
     }
     const { route, method } = entry;
-    if (route.kind === 'bidi_stream') void serveBidi(req, res, route, method);
-    else void serveOne(req, res, route, method);
+    const timeout = timeoutOf(req);
+    if (timeout !== undefined && typeof timeout !== 'number') {
+      sendError(res, timeout);
+      return true;
+    }
+    if (route.kind === 'bidi_stream') void serveBidi(req, res, route, method, timeout);
+    else void serveOne(req, res, route, method, timeout);
     return true;
   }) as JsonGateway;
 
@@ -201,7 +230,7 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
   };
 
   /** Unary and server-streaming routes: one request, the whole body. */
-  async function serveOne(req: Req, res: Res, route: GatewayRoute, method: LocalMethod): Promise<void> {
+  async function serveOne(req: Req, res: Res, route: GatewayRoute, method: LocalMethod, timeoutMs: number | undefined): Promise<void> {
     const body = await readBody(req, bodyLimit);
     let request: unknown;
     try {
@@ -219,17 +248,29 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
       res.once('close', () => {
         if (!res.writableFinished) call.cancel('client');
       });
+      let answered = false;
+      const disarm = armDeadline(timeoutMs, () => {
+        answered = true;
+        call.cancel('deadline');
+        sendError(res, deadlineExceeded);
+      });
       try {
         const out = await method.handler(request, call);
-        if (res.destroyed) return;
+        if (answered || res.destroyed) return;
         res.setHeader('Grpc-Metadata-Content-Type', 'application/grpc');
         sendJson(res, 200, snake(route.response.toJSON(out)));
       } catch (e) {
-        sendError(res, statusOfError(e));
+        if (!answered) sendError(res, statusOfError(e));
+      } finally {
+        answered = true;
+        disarm();
       }
       return;
     }
-    const call = new LocalStreamCall(route.grpcPath, md, peerOf(req), streamSink(res, route));
+    const sink = streamSink(res, route);
+    const call = new LocalStreamCall(route.grpcPath, md, peerOf(req), sink);
+    sink.bind(call);
+    sink.deadline(timeoutMs);
     try {
       call.runHandler(method.handler(request, call));
     } catch (e) {
@@ -241,7 +282,7 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
    * An HTTP response carrying a stream: lines of {"result": ...}; the status line goes out
    * with the first message (or is the error's when the stream fails before any).
    */
-  function streamSink(res: Res, route: GatewayRoute): ConstructorParameters<typeof LocalStreamCall>[3] & { bind(call: LocalCall): void } {
+  function streamSink(res: Res, route: GatewayRoute): ConstructorParameters<typeof LocalStreamCall>[3] & { bind(call: LocalCall): void; deadline(ms: number | undefined): void } {
     let wrote = false;
     let ended = false;
     let call: LocalCall | undefined;
@@ -255,9 +296,11 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
       // HTTP/1.1: chunked even when nothing comes (HTTP/2 has no such header)
       if ((res as Http2ServerResponse).stream === undefined) res.setHeader('Transfer-Encoding', 'chunked');
     };
+    let disarm = (): void => undefined;
     const end = (status: CallStatus | undefined) => {
       if (ended) return;
       ended = true;
+      disarm();
       openStreams.delete(shutdown);
       if (res.destroyed || res.writableEnded) return;
       if (status === undefined || status.code === GrpcStatus.OK) {
@@ -276,11 +319,18 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
     res.once('close', () => {
       openStreams.delete(shutdown);
       ended = true;
+      disarm();
       call?.cancel('client');
     });
     return {
       bind(c) {
         call = c;
+      },
+      deadline(ms) {
+        disarm = armDeadline(ms, () => {
+          end(deadlineExceeded);
+          call?.cancel('deadline');
+        });
       },
       write(message) {
         if (ended || res.destroyed) return false;
@@ -309,7 +359,7 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
    * is read before the call starts (a bad one is refused as grpc-gateway refuses it: Unknown,
    * 500); later ones go to the call as they arrive, and a bad one ends the reading.
    */
-  async function serveBidi(req: Req, res: Res, route: GatewayRoute, method: LocalMethod): Promise<void> {
+  async function serveBidi(req: Req, res: Res, route: GatewayRoute, method: LocalMethod, timeoutMs: number | undefined): Promise<void> {
     let text = '';
     let pos = 0;
     let bodyEnded = false;
@@ -369,6 +419,7 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
     const sink = streamSink(res, route);
     call = new LocalBidiCall(route.grpcPath, metadataOf(req.headers), peerOf(req), sink);
     sink.bind(call);
+    sink.deadline(timeoutMs);
     // etcd's watch goes on after the client's half-close (its recvLoop ignores EOF); the
     // keep-alive stream ends with it
     const endsWithBody = route.grpcPath !== '/etcdserverpb.Watch/Watch';
