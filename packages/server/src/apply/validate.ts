@@ -35,7 +35,8 @@ export function checkTxnRequest(r: TxnRequest, maxTxnOps: number): void {
 
 function checkRequestOp(op: RequestOp, maxTxnOps: number): void {
   const q = op.request;
-  if (q === undefined) return;
+  // an empty op (etcd: "empty op / nil entry")
+  if (q === undefined) throw Errors.keyNotFound();
   switch (q.$case) {
     case 'requestRange':
       return checkRangeRequest(q.value);
