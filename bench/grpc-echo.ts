@@ -10,7 +10,7 @@ import { fork } from 'node:child_process';
 import * as http2 from 'node:http2';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { ClientPortListener, frameMessage, GrpcServer } from '../packages/server/src/api/transport/index.js';
+import { ClientPortListener, frameMessage, GrpcServer } from '../packages/server/src/grpc/index.js';
 
 const path = '/bench.Echo/Echo';
 const identity = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));

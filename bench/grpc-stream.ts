@@ -6,7 +6,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { ClientPortListener, GrpcServer, type ServerStreamCall } from '../packages/server/src/api/transport/index.js';
+import { ClientPortListener, GrpcServer, type ServerStreamCall } from '../packages/server/src/grpc/index.js';
 
 const path = '/bench.Flood/Flood';
 const identity = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { startTsetcd, tempDir } from './tsetcd-process.js';
-import { bareAuthority, huffmanDecodeString, rewriteAuthority } from '../packages/server/src/api/transport/h2c-authority.js';
+import { bareAuthority, huffmanDecodeString, rewriteAuthority } from '../packages/server/src/grpc/h2c-authority.js';
 
 function etcdctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { type BidiCall, ClientPortListener, GrpcError, GrpcServer, GrpcStatus, type ServerCall } from '../src/api/transport/index.js';
+import { type BidiCall, ClientPortListener, GrpcError, GrpcServer, GrpcStatus, type ServerCall } from '../src/grpc/index.js';
 import { fromJson, sleep, toJson, until } from './grpc-test-kit.js';
 
 /** mulberry32: small, seedable, good enough to pick actions. */

@@ -13,7 +13,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import {
   type BidiCall, ClientPortListener, clientPortListeners, frameMessage, GrpcServer, type HttpHandler,
-} from '../src/api/transport/index.js';
+} from '../src/grpc/index.js';
 import { collect, fromJson, makePki, type Pki, sleep, startHarness, toJson, unary, until } from './grpc-test-kit.js';
 
 const echoHttp: HttpHandler = (req, res) => {

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { etcdserverpb as E, mvccpb } from '@tsetcd/proto';
-import { type BidiCall, ClientPortListener, GrpcError, GrpcServer, GrpcStatus } from '../src/api/transport/index.js';
+import { type BidiCall, ClientPortListener, GrpcError, GrpcServer, GrpcStatus } from '../src/grpc/index.js';
 import { makePki, until } from './grpc-test-kit.js';
 
 function toyEtcd(server: GrpcServer) {

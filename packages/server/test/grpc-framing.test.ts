@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   decodeGrpcMessage, encodeGrpcMessage, frameMessage, GrpcError, GrpcStatus, MessageDeframer, parseGrpcTimeoutMs,
-} from '../src/api/transport/index.js';
+} from '../src/grpc/index.js';
 
 function deframeAll(chunks: Buffer[], max = 1 << 20): Array<{ payload: string; compressed: boolean }> {
   const out: Array<{ payload: string; compressed: boolean }> = [];

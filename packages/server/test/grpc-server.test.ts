@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import {
   type BidiCall, frameMessage, GrpcError, GrpcStatus, type ServerCall,
-} from '../src/api/transport/index.js';
+} from '../src/grpc/index.js';
 import { collect, fromJson, rawBytes, sleep, startHarness, toJson, unary, unaryError, until } from './grpc-test-kit.js';
 
 test('unary: request and response round trip, sync and async handlers, many concurrent calls', async (t) => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import {
   ClientPortListener, type ClientPortListenerOptions, GrpcServer, type GrpcServerOptions,
-} from '../src/api/transport/index.js';
+} from '../src/grpc/index.js';
 
 export const toJson = (m: unknown): Buffer => Buffer.from(JSON.stringify(m));
 export const fromJson = (b: Uint8Array): any => JSON.parse(Buffer.from(b).toString('utf8'));

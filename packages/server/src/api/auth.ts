@@ -10,7 +10,7 @@ import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { PeerCertificate } from 'node:tls';
-import { GrpcServer, type GrpcServerOptions, type HandlerFor, type MethodDefinitionLike, type UnaryHandler, type ServerStreamHandler, type BidiHandler, type BidiCall, type Decoder, type Encoder } from './transport/index.js';
+import { GrpcServer, type GrpcServerOptions, type HandlerFor, type MethodDefinitionLike, type UnaryHandler, type ServerStreamHandler, type BidiHandler, type BidiCall, type Decoder, type Encoder } from '../grpc/index.js';
 import { toGrpcError } from './errors.js';
 import { Errors, GrpcCode, ServerError } from '../errors.js';
 import { hashPassword, verifyPassword } from '../auth/password-hash.js';

@@ -6,9 +6,9 @@ import { etcdserverpb, mvccpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { WatchStream } from '../watch/watch-stream.js';
 import { KvApi } from './kv.js';
-import { GrpcError } from './transport/index.js';
+import { GrpcError } from '../grpc/index.js';
 import { GrpcCode } from '../errors.js';
-import type { ServerStreamCall } from './transport/index.js';
+import type { ServerStreamCall } from '../grpc/index.js';
 
 const P = etcdserverpb;
 

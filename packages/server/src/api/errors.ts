@@ -2,7 +2,7 @@
 // etcd's status code and exact message (see ../errors.ts, ../mvcc/errors.ts); anything else is an
 // Unknown status with the error's text, as etcd's togRPCError does.
 
-import { GrpcError } from './transport/index.js';
+import { GrpcError } from '../grpc/index.js';
 import { GrpcCode } from '../errors.js';
 
 export function toGrpcError(e: unknown): GrpcError {

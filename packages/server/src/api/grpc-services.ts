@@ -4,7 +4,7 @@ import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import { ElectionLockApi } from './election-lock.js';
 import { AuthorizingGrpcServer } from './auth.js';
 import type { EtcdServer } from '../etcdserver/server.js';
-import { GrpcServer, GrpcError, type CallObserver } from './transport/index.js';
+import { GrpcServer, GrpcError, type CallObserver } from '../grpc/index.js';
 import { KvApi } from './kv.js';
 import { LeaseApi } from './lease.js';
 import { MaintenanceApi } from './maintenance.js';

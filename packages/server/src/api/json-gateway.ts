@@ -14,7 +14,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { toGrpcError } from './errors.js';
-import { GrpcStatus, type CallStatus, type GrpcServer, type LocalMethod } from './transport/index.js';
+import { GrpcStatus, type CallStatus, type GrpcServer, type LocalMethod } from '../grpc/index.js';
 import { GoJsonError, decodeNext, peekValue } from './gateway/go-json.js';
 import { decodeMessageNode } from './gateway/jsonpb-decode.js';
 import { gatewayRoutes, type GatewayRoute } from './gateway/routes.js';

@@ -7,7 +7,7 @@ import { serverVersion } from '../etcdserver/config.js';
 import { Errors } from '../errors.js';
 import { writeBolt } from '../bolt/bolt-writer.js';
 import { etcdBucketsOf } from '../bolt/etcd-layout.js';
-import type { ServerStreamCall } from './transport/index.js';
+import type { ServerStreamCall } from '../grpc/index.js';
 
 /** etcd streams snapshots in 32 KiB blobs (snapshotSendBufferSize). */
 export const snapshotChunkBytes = 32 * 1024;

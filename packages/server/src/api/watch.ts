@@ -3,7 +3,7 @@
 import { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { WatchStream } from '../watch/watch-stream.js';
-import type { BidiCall } from './transport/index.js';
+import type { BidiCall } from '../grpc/index.js';
 import { toGrpcError } from './errors.js';
 
 export async function serveWatch(s: EtcdServer, call: BidiCall<etcdserverpb.WatchRequest>): Promise<void> {

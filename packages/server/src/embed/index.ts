@@ -8,7 +8,7 @@ import { defaults, silentLogger, type ServerConfig, type ServerLogger } from '..
 import { createGrpcServer } from '../api/grpc-services.js';
 import { createHttpHandler, type HttpHandler } from '../api/http-handler.js';
 import { createMetrics } from '../api/metrics.js';
-import { clientPortListeners, type ClientPortListener } from '../api/transport/index.js';
+import { clientPortListeners, type ClientPortListener } from '../grpc/index.js';
 import { idToHex } from '../etcdserver/member-id.js';
 import { Compactor, type Retention } from '../etcdserver/compactor.js';
 import { attachCluster, peerTls, planBootstrap, type ClusterLayer } from '../etcdserver/cluster-start.js';

@@ -8,7 +8,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
-import { GrpcError, GrpcStatus, statusOf, type CallStatus, type CancelReason } from '../transport/index.js';
+import { GrpcError, GrpcStatus, statusOf, type CallStatus, type CancelReason } from '../../grpc/index.js';
 
 /** Where a stream call's messages and its end go (the HTTP response). */
 export interface StreamSink {
