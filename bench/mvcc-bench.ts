@@ -7,22 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MvccStore } from '../packages/server/src/mvcc/store.js';
+import { mulberry32 } from '@tsetcd/common';
 
 const valueBytes = 100;
 const pointGets = 300_000;
 const rangeScans = 20_000;
 const rangeKeys = 100;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const keyOf = (i: number): Buffer => Buffer.from(`/registry/pods/ns-${(i % 97).toString().padStart(2, '0')}/pod-${i.toString().padStart(8, '0')}`);
 function cpuSecondsSince(c0: NodeJS.CpuUsage): number {
@@ -34,7 +24,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 
 async function bench(n: number): Promise<Record<string, string | number>> {
   const dir = mkdtempSync(join(process.env.MVCC_BENCH_DIR ?? tmpdir(), 'mvcc-bench-'));
-  const rand = rng(n);
+  const rand = mulberry32(n);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

@@ -9,23 +9,13 @@ import { join, dirname } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MemoryStorage, RawNode, bootstrap, decodeConfChange, EntryType, type Message, type Ready } from '@tsetcd/raft';
+import { mulberry32 } from '@tsetcd/common';
 
 const BATCH_SIZES = [1, 64, 1024];
 const RUNS = 3;
 const RUN_MS = 1500;
 const PAYLOAD_BYTES = 100;
 const COMPACT_EVERY_ENTRIES = 20_000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface BenchNode {
   id: bigint;

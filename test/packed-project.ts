@@ -9,7 +9,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const workspacePackages = ['proto', 'raft', 'server', 'client', 'ctl', 'rpc'];
+export const workspacePackages = ['proto', 'raft', 'common', 'server', 'client', 'ctl', 'rpc'];
 
 /** The environment of a user's shell: nothing of the npm run that started the tests. */
 export function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

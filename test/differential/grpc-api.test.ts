@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { etcdserverpb } from '@tsetcd/proto';
+import { mulberry32 } from '@tsetcd/common';
 import {
   P,
   Labels,
@@ -542,15 +543,7 @@ function scriptedSteps(): Step[] {
 
 /** Seeded random operations over a small key space (so keys collide, versions grow). */
 function randomSteps_(seedValue: number, count: number): Step[] {
-  let s = seedValue >>> 0;
-  const rnd = () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = mulberry32(seedValue);
   const int = (n: number) => Math.floor(rnd() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
   const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;

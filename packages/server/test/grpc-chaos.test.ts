@@ -6,23 +6,12 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { type BidiCall, ClientPortListener, GrpcError, GrpcServer, GrpcStatus, type ServerCall } from '../src/grpc/index.js';
 import { fromJson, sleep, toJson, until } from './grpc-test-kit.js';
-
-/** mulberry32: small, seedable, good enough to pick actions. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@tsetcd/common';
 
 test('chaos: random calls, cancels, deadlines and errors, then close with calls open', async (t) => {
   const seed = Number(process.env.GRPC_CHAOS_SEED ?? Date.now() % 1_000_000);
   t.diagnostic(`seed ${seed} (GRPC_CHAOS_SEED=${seed} to replay)`);
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const serverCalls = new Set<ServerCall>();
   const track = (call: ServerCall) => {
     serverCalls.add(call);

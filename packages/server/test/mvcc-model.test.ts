@@ -12,21 +12,10 @@ import { join } from 'node:path';
 import { MvccStore } from '../src/mvcc/store.js';
 import { ErrCompacted, ErrFutureRev } from '../src/mvcc/errors.js';
 import { EventType, SortOrder, SortTarget, type KeyValue, type RangeOptions, type RangeResult, type ReadView } from '../src/mvcc/types.js';
+import { mulberry32 } from '@tsetcd/common';
 
 // fsync-heavy paths are not under test here: use tmpfs when there is one
 const scratchBase = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-
-// ---- seeded PRNG (mulberry32) ----
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- the model ----
 interface MKv {
@@ -155,7 +144,7 @@ function storeRange(v: ReadView, key: string, o: ROpts): Outcome<MRange> {
 const keySpace = ['a', 'a\x00', 'ab', 'abc', 'b', 'b\xff', 'ba', 'c', 'cc', 'd', '\xff', 'e'];
 
 async function runHistory(seed: number, steps: number): Promise<{ checks: number }> {
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const int = (n: number): number => Math.floor(rand() * n);
   const pick = <T>(xs: T[]): T => xs[int(xs.length)];
   const dirs = [mkdtempSync(join(scratchBase, 'mvcc-model-')), mkdtempSync(join(scratchBase, 'mvcc-model-'))];

@@ -1,17 +1,9 @@
 // Seeded randomness for the simulator. Everything random in a run derives from one seed, so a
 // failing seed replays exactly.
+import { mulberry32 } from '@tsetcd/common';
 
-/** mulberry32: tiny 32-bit PRNG, good enough for fault injection; returns [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
+
 
 export class Rng {
   readonly next: () => number;
