@@ -179,7 +179,7 @@ test('streams reconnect after the peer restarts; /members and /version answer', 
 
 test('peer TLS with client certificate auth: same-CA peers talk, a peer from another CA is refused', async (t) => {
   const { execFileSync } = await import('node:child_process');
-  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { writeFileSync } = await import('node:fs');
   const dir = await mkdtemp(join(tmpdir(), 'rafthttp-tls-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -193,15 +193,15 @@ test('peer TLS with client certificate auth: same-CA peers talk, a peer from ano
   ca('evil-ca');
   leaf('peer', 'ca');
   leaf('evil', 'evil-ca');
-  const r = (f: string) => readFileSync(join(dir, f));
-  const tls = { cert: r('peer.crt'), key: r('peer.key'), ca: r('ca.crt'), clientCertAuth: true };
+  const f = (n: string) => join(dir, n);
+  const tls = { certFile: f('peer.crt'), keyFile: f('peer.key'), trustedCaFile: f('ca.crt'), clientCertAuth: true };
   const ha = fakeHost(1n, dir);
   const hb = fakeHost(2n, dir);
   const he = fakeHost(3n, dir);
   const a = new PeerTransport({ host: ha, listenPeerUrls: ['https://127.0.0.1:0'], tls });
   const b = new PeerTransport({ host: hb, listenPeerUrls: ['https://127.0.0.1:0'], tls });
   // the intruder trusts our CA (so it would accept our server) but presents its own client cert
-  const e = new PeerTransport({ host: he, listenPeerUrls: ['https://127.0.0.1:0'], tls: { cert: r('evil.crt'), key: r('evil.key'), ca: r('ca.crt'), clientCertAuth: true } });
+  const e = new PeerTransport({ host: he, listenPeerUrls: ['https://127.0.0.1:0'], tls: { certFile: f('evil.crt'), keyFile: f('evil.key'), trustedCaFile: f('ca.crt'), clientCertAuth: true } });
   for (const x of [a, b, e]) await x.listen();
   t.after(async () => {
     for (const x of [a, b, e]) await x.close();

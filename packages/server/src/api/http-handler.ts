@@ -7,6 +7,7 @@ import type { EtcdServer } from '../etcdserver/server.js';
 import { clusterVersion, serverVersion } from '../etcdserver/config.js';
 import { idToHex } from '../etcdserver/member-id.js';
 import { createJsonGateway, type JsonGatewayOptions } from './json-gateway.js';
+import { GatewayStreamLimit } from './gateway-stream-limit.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -24,11 +25,17 @@ export interface HttpHandler {
   closeStreams(): void;
 }
 
-export function createHttpHandler(s: EtcdServer, metrics: Registry, gatewayOptions: JsonGatewayOptions): HttpHandler {
+/** `gatewayStreams`: etcd --max-concurrent-streams as it limits the JSON gateway (0: no limit). */
+export function createHttpHandler(s: EtcdServer, metrics: Registry, gatewayOptions: JsonGatewayOptions, gatewayStreams = 0): HttpHandler {
   const gateway = createJsonGateway(s, gatewayOptions);
+  const limit = gatewayStreams > 0 ? new GatewayStreamLimit(gatewayStreams) : undefined;
   const handler = ((req: Req, res: Res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
+    if (limit !== undefined && /^\/v3(beta)?(\/|$)/.test(path)) {
+      limit.run(req, res, () => void gateway(req, res, path));
+      return;
+    }
     if (gateway(req, res, path)) return;
     if (path === '/health') {
       const healthy = s.leader() !== 0n && !s.isStopped() && s.applier.alarmList().length === 0;

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseGoDurationMs } from './go-duration.js';
 
 /** 'duration': a Go duration ("300ms", "1m30s"), held in milliseconds */
-type Kind = 'string' | 'strings' | 'uint' | 'int' | 'bool' | 'duration';
+type Kind = 'string' | 'strings' | 'uint' | 'uint32' | 'int' | 'bool' | 'duration';
 
 interface FlagSpec {
   kind: Kind;
@@ -104,6 +104,21 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'proxy-dial-timeout': { kind: 'uint', def: 1000, help: 'Time (in milliseconds) for a dial to timeout.' },
   'proxy-write-timeout': { kind: 'uint', def: 5000, help: 'Time (in milliseconds) for a write to timeout.' },
   'proxy-read-timeout': { kind: 'uint', def: 0, help: 'Time (in milliseconds) for a read to timeout.' },
+
+  // TLS and serving
+  'auto-tls': { kind: 'bool', def: false, help: 'Client TLS using generated certificates' },
+  'peer-auto-tls': { kind: 'bool', def: false, help: 'Peer TLS using generated certificates' },
+  'client-crl-file': { kind: 'string', def: '', help: 'Path to the client certificate revocation list file.' },
+  'client-cert-allowed-hostname': { kind: 'string', def: '', help: 'Allowed TLS hostname for client cert authentication.' },
+  'peer-crl-file': { kind: 'string', def: '', help: 'Path to the peer certificate revocation list file.' },
+  'peer-cert-allowed-cn': { kind: 'string', def: '', help: 'Allowed CN for inter peer authentication.' },
+  'peer-cert-allowed-hostname': { kind: 'string', def: '', help: 'Allowed TLS hostname for inter peer authentication.' },
+  'cipher-suites': { kind: 'strings', def: [], help: 'Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go). Go names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256; they restrict TLS 1.2, TLS 1.3 stays on.' },
+  'experimental-peer-skip-client-san-verification': { kind: 'bool', def: false, help: 'Skip verification of SAN field in client certificate for peer connections.' },
+  'listen-metrics-urls': { kind: 'strings', def: [], help: 'List of URLs to listen on for the metrics and health endpoints.' },
+  'max-concurrent-streams': { kind: 'uint32', def: 4294967295, help: 'Maximum concurrent streams that each client can open at a time.' },
+  'cors': { kind: 'strings', def: ['*'], help: 'Comma-separated white list of origins for CORS, or cross-origin resource sharing, (empty or * means allow all)' },
+  'host-whitelist': { kind: 'strings', def: ['*'], help: 'Comma-separated acceptable hostnames from HTTP client requests, if server is not secure (empty means allow all).' },
 };
 
 export type FlagValues = Record<string, string | number | boolean | string[]>;
@@ -124,6 +139,16 @@ function parseValue(name: string, spec: FlagSpec, raw: string): string | number 
       if (['1', 't', 'true'].includes(v)) return true;
       if (['0', 'f', 'false'].includes(v)) return false;
       throw new FlagError(`invalid value "${raw}" for flag -${name}: parse error`);
+    }
+    case 'uint32': {
+      // Go's strconv.ParseUint(s, 0, 32): decimal, 0x hex, 0o/0 octal, 0b binary
+      const t = raw.replace(/_/g, '');
+      if (!/^(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)$/.test(t) || raw.includes('_')) {
+        throw new FlagError(`invalid value "${raw}" for flag -${name}: strconv.ParseUint: parsing ${JSON.stringify(raw)}: invalid syntax`);
+      }
+      const n = Number(/^0[0-7]+$/.test(t) ? `0o${t.slice(1)}` : t.replace(/^0[oO]/, '0o'));
+      if (n > 0xffffffff) throw new FlagError(`invalid value "${raw}" for flag -${name}: strconv.ParseUint: parsing ${JSON.stringify(raw)}: value out of range`);
+      return n;
     }
     case 'uint':
     case 'int': {
@@ -201,6 +226,17 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return { values, set, warnings };
 }
 
+/** Keys of etcd's client-transport-security and peer-transport-security YAML sections. */
+const securityKeys = ['cert-file', 'key-file', 'client-cert-auth', 'trusted-ca-file', 'auto-tls'];
+/** TLSInfo fields that only the Go field names reach in etcd's YAML (ClientTLSInfo, PeerTLSInfo). */
+const clientTlsInfoFields: Record<string, string> = { crlfile: 'client-crl-file', allowedhostname: 'client-cert-allowed-hostname' };
+const peerTlsInfoFields: Record<string, string> = {
+  crlfile: 'peer-crl-file',
+  allowedcn: 'peer-cert-allowed-cn',
+  allowedhostname: 'peer-cert-allowed-hostname',
+  skipclientsanverify: 'experimental-peer-skip-client-san-verification',
+};
+
 /** Reads etcd's YAML config file (same keys as the flags; TLS under client-transport-security). */
 export function loadConfigFile(path: string): { values: FlagValues; set: Set<string> } {
   let doc: unknown;
@@ -215,7 +251,7 @@ export function loadConfigFile(path: string): { values: FlagValues; set: Set<str
   for (const [k, s] of Object.entries(flagSpecs)) out[k] = Array.isArray(s.def) ? [...s.def] : s.def;
   const put = (k: string, v: unknown): void => {
     const spec = flagSpecs[k];
-    if (spec === undefined) return; // etcd ignores keys it does not use here (peer TLS, ...)
+    if (spec === undefined) return; // etcd ignores keys it does not know
     if (v === null || v === undefined) return;
     set.add(k);
     if (spec.kind === 'strings') out[k] = Array.isArray(v) ? v.map(String) : parseValue(k, spec, String(v));
@@ -224,8 +260,17 @@ export function loadConfigFile(path: string): { values: FlagValues; set: Set<str
     else out[k] = parseValue(k, spec, String(v));
   };
   for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
-    if (k === 'client-transport-security' && v && typeof v === 'object') {
-      for (const [tk, tv] of Object.entries(v as Record<string, unknown>)) put(tk, tv);
+    const section = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    if (k === 'client-transport-security' || k === 'peer-transport-security') {
+      const prefix = k === 'peer-transport-security' ? 'peer-' : '';
+      for (const [tk, tv] of Object.entries(section ?? {})) if (securityKeys.includes(tk)) put(prefix + tk, tv);
+    } else if (/^(client|peer)tlsinfo$/i.test(k)) {
+      // etcd's YAML also reaches its TLSInfo structs by Go field name (matched case-insensitively)
+      const fields = k.toLowerCase().startsWith('peer') ? peerTlsInfoFields : clientTlsInfoFields;
+      for (const [tk, tv] of Object.entries(section ?? {})) {
+        const flag = fields[tk.toLowerCase()];
+        if (flag !== undefined) put(flag, tv);
+      }
     } else put(k, v);
   }
   return { values: out, set };

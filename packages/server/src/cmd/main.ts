@@ -29,6 +29,19 @@ function checkUrls(flag: string, urls: string[]): void {
   }
 }
 
+/** etcd's types.NewURLs checks, for the URL lists it parses that way (--cors allows a lone "*"). */
+function checkUrlList(flag: string, urls: string[], allowStar = false): void {
+  if (allowStar && urls.length === 1 && urls[0] === '*') return;
+  for (const u of urls) {
+    const bad = (why: string): never => fail(`invalid value "${urls.join(',')}" for flag -${flag}: ${why}`);
+    const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)([^?#]*)/.exec(u);
+    const scheme = m?.[1].toLowerCase();
+    if (m === null || !['http', 'https', 'unix', 'unixs'].includes(scheme ?? '')) bad(`URL scheme must be http, https, unix, or unixs: ${u}`);
+    if (!/^(\[[^\]]*\]|[^:[\]]*):[^:]*$/.test(m![2])) bad(`URL address does not have the form "host:port": ${u}`);
+    if (m![3] !== '') bad(`URL must not contain a path: ${u}`);
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('-h') || argv.includes('--help') || argv.includes('-help')) {
@@ -87,6 +100,8 @@ async function main(): Promise<void> {
   }
   const proxyRefusal = refuseProxyMode(values);
   if (proxyRefusal) fail(proxyRefusal, 1);
+  checkUrlList('listen-metrics-urls', values['listen-metrics-urls'] as string[]);
+  checkUrlList('cors', values.cors as string[], true);
   const state = String(values['initial-cluster-state']);
   if (state !== 'new' && state !== 'existing') fail(`invalid value "${state}" for flag -initial-cluster-state: valid values include new,existing`);
   const mode = String(values['auto-compaction-mode']);
@@ -153,6 +168,20 @@ async function main(): Promise<void> {
       peerTrustedCaFile: String(values['peer-trusted-ca-file'] || '') || undefined,
       peerClientCertAuth: Boolean(values['peer-client-cert-auth']),
       ...memberBehaviourOptions(values),
+      // TLS and serving
+      autoTls: Boolean(values['auto-tls']),
+      peerAutoTls: Boolean(values['peer-auto-tls']),
+      clientCrlFile: String(values['client-crl-file'] || '') || undefined,
+      clientCertAllowedHostname: String(values['client-cert-allowed-hostname'] || '') || undefined,
+      peerCrlFile: String(values['peer-crl-file'] || '') || undefined,
+      peerCertAllowedCn: String(values['peer-cert-allowed-cn'] || '') || undefined,
+      peerCertAllowedHostname: String(values['peer-cert-allowed-hostname'] || '') || undefined,
+      peerSkipClientSanVerification: Boolean(values['experimental-peer-skip-client-san-verification']),
+      cipherSuites: values['cipher-suites'] as string[],
+      listenMetricsUrls: values['listen-metrics-urls'] as string[],
+      maxConcurrentStreams: Number(values['max-concurrent-streams']),
+      cors: values.cors as string[],
+      hostWhitelist: values['host-whitelist'] as string[],
       onRemoved: () => process.exit(0),
       logger: log,
     });

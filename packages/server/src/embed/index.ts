@@ -2,7 +2,6 @@
 //   const m = await startServer({ dataDir, listenClientUrls: ['http://127.0.0.1:0'] });
 //   await m.ready; ... await m.close();
 
-import { readFileSync } from 'node:fs';
 import { EtcdServer } from '../etcdserver/server.js';
 import { defaults, silentLogger, type ServerConfig, type ServerLogger } from '../etcdserver/config.js';
 import { createGrpcServer } from '../api/grpc-services.js';
@@ -11,13 +10,17 @@ import { createMetrics } from '../api/metrics.js';
 import { clientPortListeners, type ClientPortListener } from '../grpc/index.js';
 import { idToHex } from '../etcdserver/member-id.js';
 import { Compactor, type Retention } from '../etcdserver/compactor.js';
-import { attachCluster, peerTls, planBootstrap, type ClusterLayer } from '../etcdserver/cluster-start.js';
 import { checkInitialHashKV, monitorKVHash } from '../etcdserver/corrupt-check.js';
 import { adjustTicks } from '../etcdserver/tick-advance.js';
 import { Wal } from '../wal/index.js';
 import { join } from 'node:path';
+import { attachCluster, planBootstrap, type ClusterLayer } from '../etcdserver/cluster-start.js';
+import { withAccessControl } from '../api/access-controller.js';
+import { clientTlsInfo, listenerTls, peerTlsInfo, type TlsFlags } from './tls-setup.js';
+import { serveMetrics } from './serve-metrics.js';
+import { clientTlsOptions } from '../tls/tls-info.js';
 
-export interface StartServerOptions {
+export interface StartServerOptions extends TlsFlags {
   name?: string;
   dataDir?: string;
   walDir?: string;
@@ -83,6 +86,13 @@ export interface StartServerOptions {
   /** etcd --experimental-initial-corrupt-check / --experimental-corrupt-check-time (ms; 0 off) */
   initialCorruptCheck?: boolean;
   corruptCheckTimeMs?: number;
+  /** etcd --listen-metrics-urls: extra listeners for /metrics and /health only */
+  listenMetricsUrls?: string[];
+  /** etcd --max-concurrent-streams: HTTP/2 streams per client connection, and JSON gateway requests per listener */
+  maxConcurrentStreams?: number;
+  /** etcd --cors (allowed origins; default "*") and --host-whitelist (default "*") */
+  cors?: string[];
+  hostWhitelist?: string[];
   /** called when this member applied its own removal from the cluster (after it closed) */
   onRemoved?: () => void;
   logger?: ServerLogger;
@@ -121,6 +131,11 @@ function boundUrls(urls: string[], listeners: ClientPortListener[]): string[] {
   return out;
 }
 
+/** etcd's TLSInfo.String() */
+function describeTls(t: { certFile: string; keyFile: string; trustedCaFile?: string; clientCertAuth?: boolean; crlFile?: string }): string {
+  return `cert = ${t.certFile}, key = ${t.keyFile}, trusted-ca = ${t.trustedCaFile ?? ''}, client-cert-auth = ${t.clientCertAuth ?? false}, crl-file = ${t.crlFile ?? ''}`;
+}
+
 export async function startServer(opts: StartServerOptions = {}): Promise<Member> {
   const name = opts.name ?? defaults.name;
   // "localhost" listens on the IPv4 loopback, as etcd resolves it
@@ -154,17 +169,21 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     logger: opts.logger ?? silentLogger,
   };
   const log = cfg.logger;
+  // TLS first: auto-TLS writes its certificates into the data dir, and a joining member needs peer TLS
+  const clientTls = clientTlsInfo(opts, cfg.dataDir, opts.listenClientUrls ?? [...defaults.listenClientUrls], log);
+  const peerTls = peerTlsInfo(opts, cfg.dataDir, opts.listenPeerUrls ?? [...defaults.initialAdvertisePeerUrls], log);
+  if (clientTls !== undefined) log.info('starting with client TLS', { 'tls-info': describeTls(clientTls), 'cipher-suites': opts.cipherSuites ?? [] });
+  if (peerTls !== undefined) log.info('starting with peer TLS', { 'tls-info': describeTls(peerTls), 'cipher-suites': opts.cipherSuites ?? [] });
   const cluster =
     opts.initialCluster !== undefined || opts.discovery
-      ? await planBootstrap({ ...opts, name, dataDir: cfg.dataDir, walDir: cfg.walDir, initialCluster: opts.initialCluster ?? '', initialClusterState: opts.initialClusterState ?? 'new', initialClusterToken: cfg.initialClusterToken, initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls })
+      ? await planBootstrap({ ...opts, peerTls, name, dataDir: cfg.dataDir, walDir: cfg.walDir, initialCluster: opts.initialCluster ?? '', initialClusterState: opts.initialClusterState ?? 'new', initialClusterToken: cfg.initialClusterToken, initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls })
       : undefined;
   // etcd checks a restarted member's data against its peers' before serving anything
   const memberInitialized = await Wal.exists(cfg.walDir ?? join(cfg.dataDir, 'member', 'wal'));
   const server = await EtcdServer.start(cfg, { deferPublish: true, cluster });
   if (memberInitialized && opts.initialCorruptCheck) {
     try {
-      const tls = peerTls(opts);
-      await checkInitialHashKV(server, tls ? { cert: tls.cert, key: tls.key, ca: tls.ca } : undefined);
+      await checkInitialHashKV(server, peerTls ? clientTlsOptions(peerTls) : undefined);
     } catch (e) {
       await server.close();
       throw e;
@@ -178,42 +197,36 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
   }
   let listeners: ClientPortListener[] = [];
   let httpHandler: HttpHandler | undefined;
+  let metricsListeners: ClientPortListener[] = [];
   let peers: ClusterLayer | undefined;
   let closeMember: (() => Promise<void>) | undefined;
   try {
     peers = await attachCluster(server, {
       listenPeerUrls: opts.listenPeerUrls,
-      tls: peerTls(opts),
+      tls: peerTls,
       log,
       onRemovedSelf: () => void closeMember?.().finally(() => opts.onRemoved?.()),
     });
     const metrics = createMetrics(server);
     const grpc = createGrpcServer(server);
-    const tls =
-      opts.certFile && opts.keyFile
-        ? {
-            cert: readFileSync(opts.certFile),
-            key: readFileSync(opts.keyFile),
-            ca: opts.trustedCaFile ? readFileSync(opts.trustedCaFile) : undefined,
-            requestCert: opts.clientCertAuth ?? false,
-            rejectUnauthorized: opts.clientCertAuth ?? false,
-          }
-        : undefined;
-    if (listenClientUrls.some((u) => u.startsWith('https:')) && tls === undefined) {
-      throw new Error('TLS key/cert (--cert-file, --key-file) must be provided for client url with HTTPS scheme');
+    if (listenClientUrls.some((u) => u.startsWith('https:')) && clientTls === undefined) {
+      const u = (opts.listenClientUrls ?? []).find((x) => x.startsWith('https:'));
+      throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`);
     }
-    httpHandler = createHttpHandler(server, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false });
+    httpHandler = createHttpHandler(server, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false }, opts.maxConcurrentStreams ?? 0);
     listeners = clientPortListeners(listenClientUrls, {
       grpc,
-      httpHandler,
-      tls,
+      httpHandler: withAccessControl(httpHandler, { cors: opts.cors, hostWhitelist: opts.hostWhitelist, log }),
+      tls: clientTls === undefined ? undefined : listenerTls(clientTls, false, log),
+      maxConcurrentStreams: opts.maxConcurrentStreams,
       keepaliveMinTimeMs: opts.grpcKeepaliveMinTimeMs,
       keepaliveIntervalMs: opts.grpcKeepaliveIntervalMs,
       keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
     });
     await Promise.all(listeners.map((l) => l.listen()));
+    metricsListeners = await serveMetrics(opts.listenMetricsUrls ?? [], httpHandler, clientTls, log);
   } catch (e) {
-    await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
+    await Promise.all([...listeners, ...metricsListeners].map((l) => l.close().catch(() => undefined)));
     await server.close();
     await peers?.close();
     throw e;
@@ -226,10 +239,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
   server.allowPublish();
   const stopTickAdvance = adjustTicks(server, { advance: opts.initialElectionTickAdvance ?? true, activePeers: () => peers?.transport?.activePeers() ?? 0 });
   const stopHashMonitor = opts.corruptCheckTimeMs
-    ? monitorKVHash(server, opts.corruptCheckTimeMs, (() => {
-        const tls = peerTls(opts);
-        return tls ? { cert: tls.cert, key: tls.key, ca: tls.ca } : undefined;
-      })())
+    ? monitorKVHash(server, opts.corruptCheckTimeMs, peerTls ? clientTlsOptions(peerTls) : undefined)
     : undefined;
   const compactor = opts.autoCompaction
     ? new Compactor(opts.autoCompaction, {
@@ -267,7 +277,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
         stopHashMonitor?.();
         // gateway streams end with etcd's last line before the connections go
         httpHandler?.closeStreams();
-        await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
+        await Promise.all([...listeners, ...metricsListeners].map((l) => l.close().catch(() => undefined)));
         await server.close();
         await peers?.close();
         log.info('stopped serving', { 'local-member-id': idToHex(server.memberId) });

@@ -1,14 +1,14 @@
 // Wiring a member into a cluster: decide how it bootstraps (from --initial-cluster, new or
 // existing), then attach the peer transport and the Cluster API logic to a started EtcdServer.
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Wal } from '../wal/index.js';
 import type { EtcdServer } from './server.js';
 import type { ClusterBootstrap } from './cluster-bootstrap.js';
 import { ClusterOps } from './cluster-ops.js';
 import { ClusterHost } from './cluster-host.js';
-import { PeerTransport, type PeerTlsOptions } from '../rafthttp/peer-transport.js';
+import { PeerTransport } from '../rafthttp/peer-transport.js';
+import { clientTlsOptions, type TlsInfo } from '../tls/tls-info.js';
 import { findSelf, newInitialCluster, parseInitialCluster } from '../membership/initial-cluster.js';
 import { fetchRemoteCluster, validateJoin } from '../membership/remote-cluster.js';
 import { BootstrapError } from '../membership/errors.js';
@@ -27,21 +27,8 @@ export interface ClusterStartOptions {
   initialClusterState: 'new' | 'existing';
   initialClusterToken: string;
   initialAdvertisePeerUrls: string[];
-  /** peer TLS (etcd --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth) */
-  peerCertFile?: string;
-  peerKeyFile?: string;
-  peerTrustedCaFile?: string;
-  peerClientCertAuth?: boolean;
-}
-
-export function peerTls(o: Pick<ClusterStartOptions, 'peerCertFile' | 'peerKeyFile' | 'peerTrustedCaFile' | 'peerClientCertAuth'>): PeerTlsOptions | undefined {
-  if (!o.peerCertFile || !o.peerKeyFile) return undefined;
-  return {
-    cert: readFileSync(o.peerCertFile),
-    key: readFileSync(o.peerKeyFile),
-    ca: o.peerTrustedCaFile ? readFileSync(o.peerTrustedCaFile) : undefined,
-    clientCertAuth: o.peerClientCertAuth ?? false,
-  };
+  /** peer TLS (etcd --peer-cert-file, ..., --peer-auto-tls): used to ask the cluster when joining */
+  peerTls?: TlsInfo;
 }
 
 /**
@@ -75,8 +62,7 @@ export async function planBootstrap(o: ClusterStartOptions): Promise<ClusterBoot
   if (selfUrls === undefined) throw new BootstrapError(`couldn't find local name "${o.name}" in the initial cluster configuration`);
   const others = [...local.entries()].filter(([n]) => n !== o.name).flatMap(([, urls]) => urls);
   if (others.length === 0) throw new BootstrapError('cannot join an existing cluster: --initial-cluster lists no other member');
-  const tls = peerTls(o);
-  const remote = await fetchRemoteCluster(others, tls ? { cert: tls.cert, key: tls.key, ca: tls.ca } : undefined);
+  const remote = await fetchRemoteCluster(others, o.peerTls ? clientTlsOptions(o.peerTls) : undefined);
   const memberId = validateJoin(local, remote, o.name);
   return { memberId, clusterId: remote.clusterId, join: true, members: remote.members };
 }
@@ -92,7 +78,7 @@ export interface ClusterLayer {
 /** Attaches ClusterOps and (when peer URLs are given) the peer transport to a started server. */
 export async function attachCluster(
   server: EtcdServer,
-  o: { listenPeerUrls?: string[]; tls?: PeerTlsOptions; log: ServerLogger; onRemovedSelf?: () => void },
+  o: { listenPeerUrls?: string[]; tls?: TlsInfo; log: ServerLogger; onRemovedSelf?: () => void },
 ): Promise<ClusterLayer> {
   const ops = new ClusterOps(server);
   ops.onRemovedSelf = o.onRemovedSelf;

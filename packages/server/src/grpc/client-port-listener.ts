@@ -33,6 +33,15 @@ export interface ClientPortTlsOptions {
   requestCert?: boolean;
   /** Refuse clients whose certificate does not verify (or who sent none) when requestCert is set. */
   rejectUnauthorized?: boolean;
+  /** OpenSSL cipher list for TLS 1.2 (etcd --cipher-suites, mapped). */
+  ciphers?: string;
+  /**
+   * Checks each connection after its handshake, before any byte of it is served: a reason to
+   * refuse it, or undefined (chain, CRL, allowed hostname: see tls/tls-info.ts).
+   */
+  verify?: (socket: tls.TLSSocket) => Promise<string | undefined>;
+  /** A connection refused in its handshake or by `verify` (etcd logs "rejected connection"). */
+  onRejected?: (socket: tls.TLSSocket, reason: string | Error) => void;
 }
 
 export interface ClientPortListenerOptions {
@@ -60,6 +69,8 @@ export interface ClientPortListenerOptions {
   handshakeTimeoutMs?: number;
   /** close(): how long open streams and requests may finish before sockets are destroyed. */
   closeGraceMs?: number;
+  /** HTTP/2 streams one connection may have open at once (etcd --max-concurrent-streams). */
+  maxConcurrentStreams?: number;
 }
 
 const defaultStreamWindowBytes = 4 * 1024 * 1024;
@@ -75,7 +86,7 @@ const http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const tlsHandshakeRecord = 0x16;
 /** Enough of the preface to tell it from an HTTP/1 method ("PRI " vs "POST", "PUT ", "PATCH"). */
 const prefaceSniffBytes = 4;
-const maxConcurrentStreams = 0xffff_ffff;
+const defaultMaxConcurrentStreams = 0xffff_ffff;
 /** nghttp2 session memory budget, MB (node's default 10 is low for watch floods). */
 const maxSessionMemoryMegabytes = 128;
 
@@ -133,7 +144,8 @@ export class ClientPortListener {
 
     this.h2 = http2.createServer({
       settings: {
-        maxConcurrentStreams,
+        // 0 means no limit, as in grpc-go
+        maxConcurrentStreams: options.maxConcurrentStreams || defaultMaxConcurrentStreams,
         initialWindowSize: streamWindowBytes,
         enablePush: false,
         maxHeaderListSize: 16 * 1024 * 1024,
@@ -213,11 +225,15 @@ export class ClientPortListener {
         ca: t.ca,
         requestCert: t.requestCert ?? false,
         rejectUnauthorized: t.rejectUnauthorized ?? (t.requestCert ?? false),
+        ciphers: t.ciphers,
         ALPNProtocols: ['h2', 'http/1.1'],
         handshakeTimeout: options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs,
       });
-      this.tlsServer.on('secureConnection', (socket) => this.onSecure(socket));
-      this.tlsServer.on('tlsClientError', (_err, socket) => socket.destroy());
+      this.tlsServer.on('secureConnection', (socket) => this.onVerify(socket));
+      this.tlsServer.on('tlsClientError', (err, socket) => {
+        t.onRejected?.(socket, err);
+        socket.destroy();
+      });
     }
   }
 
@@ -273,12 +289,28 @@ export class ClientPortListener {
     });
   }
 
-  private onSecure(socket: tls.TLSSocket): void {
+  /** Runs the configured post-handshake check; nothing of the connection is read before it passes. */
+  private onVerify(socket: tls.TLSSocket): void {
     socket.on('error', () => {});
+    const t = this.options.tls;
+    if (t?.verify === undefined) return this.onSecure(socket);
+    socket.pause();
+    t.verify(socket).then(
+      (reason) => {
+        if (socket.destroyed) return;
+        if (reason === undefined) return this.onSecure(socket);
+        t.onRejected?.(socket, reason);
+        socket.destroy();
+      },
+      () => socket.destroy(),
+    );
+  }
+
+  private onSecure(socket: tls.TLSSocket): void {
     if (socket.alpnProtocol === 'h2') {
       this.h2.emit('connection', socket);
     } else if (socket.alpnProtocol === 'http/1.1') {
-      this.http1.emit('connection', socket);
+      this.toHttp1(socket);
     } else {
       // No ALPN: look at the decrypted bytes.
       this.sniffFirstBytes(socket, (head) => {
@@ -323,6 +355,8 @@ export class ClientPortListener {
       route(head);
     };
     socket.on('data', onData);
+    // a TLS socket may have been paused while its certificate was checked
+    socket.resume();
   }
 
   /**

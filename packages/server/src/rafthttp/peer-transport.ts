@@ -25,6 +25,8 @@ import { readBody } from './peer-http.js';
 import { serveStream } from './inbound-stream.js';
 import { receiveSnapshot } from './inbound-snapshot.js';
 import { peerRequest, type PeerAnswer } from './peer-request.js';
+import { peerTlsServer } from './peer-tls-server.js';
+import { clientTlsOptions, type TlsInfo } from '../tls/tls-info.js';
 
 /** What the transport needs from the member it serves (EtcdServer implements it). */
 export interface RaftHost {
@@ -57,17 +59,11 @@ export interface RaftHost {
   hashKV?(rev: bigint): { hash: number; revision: bigint; compactRevision: bigint };
 }
 
-export interface PeerTlsOptions {
-  cert: Buffer;
-  key: Buffer;
-  ca?: Buffer;
-  clientCertAuth: boolean;
-}
-
 export interface PeerTransportOptions {
   host: RaftHost;
   listenPeerUrls: string[];
-  tls?: PeerTlsOptions;
+  /** peer TLS settings (etcd --peer-*-file, --peer-auto-tls, allowed CN/hostname, CRL, ciphers) */
+  tls?: TlsInfo;
   log?: { info(m: string, f?: Record<string, unknown>): void; warn(m: string, f?: Record<string, unknown>): void };
 }
 
@@ -120,7 +116,7 @@ export class PeerTransport {
       if (u.protocol === 'https:') {
         const t = this.o.tls;
         if (t === undefined) throw new Error('TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url with HTTPS scheme');
-        srv = https.createServer({ cert: t.cert, key: t.key, ca: t.ca, requestCert: t.clientCertAuth, rejectUnauthorized: t.clientCertAuth }, handler);
+        srv = peerTlsServer(t, handler, this.o.log);
       } else {
         srv = http.createServer(handler);
       }
@@ -202,10 +198,12 @@ export class PeerTransport {
     return p;
   }
 
+  private dialTls: https.RequestOptions | undefined;
+
   private clientTls(): https.RequestOptions | undefined {
     const t = this.o.tls;
     if (t === undefined) return undefined;
-    return { cert: t.cert, key: t.key, ca: t.ca, rejectUnauthorized: t.ca !== undefined };
+    return (this.dialTls ??= clientTlsOptions(t));
   }
 
   /** Connects streams to every current member and drops peers that left. */
