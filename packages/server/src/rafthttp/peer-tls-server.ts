@@ -34,6 +34,8 @@ export function peerTlsServer(info: TlsInfo, handler: http.RequestListener, log?
       () => socket.destroy(),
     );
   });
+  // remember the address now: a connection reset in its handshake no longer knows it
+  srv.on('connection', (raw: { remoteAddress?: string; remotePort?: number }) => void [raw.remoteAddress, raw.remotePort]);
   srv.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
     log?.warn('rejected connection', rejectedConnectionFields(socket, handshakeErrorMessage(err)));
     socket.destroy();

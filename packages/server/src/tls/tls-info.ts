@@ -144,9 +144,12 @@ export function handshakeErrorMessage(err: Error & { code?: string }): string {
 
 /** Fields of etcd's zap "rejected connection" warning. */
 export function rejectedConnectionFields(socket: tls.TLSSocket, error: string): Record<string, unknown> {
-  const addr = socket.remoteAddress ?? '';
+  // a socket reset in its handshake has forgotten its address; the raw socket under it has not
+  const raw = (socket as tls.TLSSocket & { _parent?: { remoteAddress?: string; remotePort?: number } })._parent;
+  const addr = socket.remoteAddress ?? raw?.remoteAddress ?? '';
+  const port = socket.remotePort ?? raw?.remotePort ?? 0;
   const fields: Record<string, unknown> = {
-    'remote-addr': `${addr.includes(':') ? `[${addr}]` : addr}:${socket.remotePort ?? 0}`,
+    'remote-addr': `${addr.includes(':') ? `[${addr}]` : addr}:${port}`,
     'server-name': typeof socket.servername === 'string' ? socket.servername : '',
   };
   let peer: X509Certificate | undefined;
