@@ -359,3 +359,16 @@ test('JSON gateway: Grpc-Timeout bounds the call as in etcd (a waiting lock give
   assert.equal(answers[0].keys.body, '{"count":"1"}');
   assert.ok(answers[0].watch.body.endsWith('{"error":{"grpc_code":4,"http_code":504,"message":"context deadline exceeded","http_status":"Gateway Timeout"}}'));
 });
+
+test('lock and campaign without a lease get a 60 s session lease, as etcd\'s concurrency.NewSession grants', async (t) => {
+  const [m, real] = await Promise.all([startMember(t), startRealEtcd(t)]);
+  for (const base of [m.clientUrls[0], `http://${real}`]) {
+    const post = async (path: string, body: unknown) => (await (await fetch(base + path, { method: 'POST', body: JSON.stringify(body) })).json()) as Record<string, any>;
+    const lock = await post('/v3/lock/lock', { name: b64('nolease') });
+    const kv = await post('/v3/kv/range', { key: lock.key });
+    const held = await post('/v3/lease/timetolive', { ID: kv.kvs[0].lease });
+    assert.equal(held.grantedTTL, '60', base);
+    const camp = await post('/v3/election/campaign', { name: b64('e0'), value: b64('v') });
+    assert.equal((await post('/v3/lease/timetolive', { ID: camp.leader.lease })).grantedTTL, '60', base);
+  }
+});

@@ -6,6 +6,7 @@ import { etcdserverpb, mvccpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { WatchStream } from '../watch/watch-stream.js';
 import { KvApi } from './kv.js';
+import { LeaseApi } from './lease.js';
 import { GrpcError } from '../grpc/index.js';
 import { GrpcCode } from '../errors.js';
 import type { ServerStreamCall } from '../grpc/index.js';
@@ -23,13 +24,28 @@ function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.of(0);
 }
 
+/** clientv3/concurrency's default session TTL, seconds: the lease a request without one gets */
+const defaultSessionTtl = 60n;
+
 const electionNoLeader = () => new GrpcError(GrpcCode.Unknown, 'election: no leader');
 const electionNotLeader = () => new GrpcError(GrpcCode.Unknown, 'election: not leader');
 
 export class ElectionLockApi {
   private readonly kv: KvApi;
+  private readonly lease: LeaseApi;
   constructor(private readonly s: EtcdServer) {
     this.kv = new KvApi(s);
+    this.lease = new LeaseApi(s);
+  }
+
+  /**
+   * The lease the keys are made with: the request's, or (lease 0) a new one of 60 s, as etcd's
+   * concurrency.NewSession grants; etcd orphans that session at once, so the lock or leadership
+   * ends when the lease runs out unless someone keeps it alive.
+   */
+  private async sessionLease(lease: bigint): Promise<bigint> {
+    if (lease !== 0n) return lease;
+    return (await this.lease.grant(P.LeaseGrantRequest.fromPartial({ TTL: defaultSessionTtl }))).ID;
   }
 
   /** Resolves when the watched range sees an event matching `pred`, from `fromRev` on. */
@@ -99,7 +115,8 @@ export class ElectionLockApi {
   }
 
   async lock(r: v3lockpb.LockRequest, signal?: AbortSignal): Promise<v3lockpb.LockResponse> {
-    const { key } = await this.acquire(Buffer.concat([r.name, Buffer.from('/')]), r.lease, Buffer.alloc(0), signal);
+    const lease = await this.sessionLease(r.lease);
+    const { key } = await this.acquire(Buffer.concat([r.name, Buffer.from('/')]), lease, Buffer.alloc(0), signal);
     return { header: this.s.header(), key };
   }
 
@@ -110,8 +127,9 @@ export class ElectionLockApi {
 
   async campaign(r: v3electionpb.CampaignRequest, signal?: AbortSignal): Promise<v3electionpb.CampaignResponse> {
     const prefix = Buffer.concat([r.name, Buffer.from('/')]);
-    const { key, rev } = await this.acquire(prefix, r.lease, r.value, signal);
-    return { header: this.s.header(), leader: { name: r.name, key, rev, lease: r.lease } };
+    const lease = await this.sessionLease(r.lease);
+    const { key, rev } = await this.acquire(prefix, lease, r.value, signal);
+    return { header: this.s.header(), leader: { name: r.name, key, rev, lease } };
   }
 
   async proclaim(r: v3electionpb.ProclaimRequest): Promise<v3electionpb.ProclaimResponse> {
