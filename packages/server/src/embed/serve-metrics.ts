@@ -3,7 +3,7 @@
 // as on etcd's metrics listener, a client certificate's SANs must name the connecting address.
 
 import type { ServerLogger } from '../etcdserver/config.js';
-import { clientPortListeners, type ClientPortListener, type HttpHandler } from '../api/transport/index.js';
+import { clientPortListeners, type ClientPortListener, type HttpHandler } from '../grpc/index.js';
 import type { TlsInfo } from '../tls/tls-info.js';
 import { listenerTls } from './tls-setup.js';
 

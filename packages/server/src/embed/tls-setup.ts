@@ -8,7 +8,7 @@ import type { ServerLogger } from '../etcdserver/config.js';
 import { opensslCiphers } from '../tls/cipher-suites.js';
 import { selfCert } from '../tls/self-cert.js';
 import { acceptedConnectionError, handshakeErrorMessage, rejectedConnectionFields, serverTlsOptions, type TlsInfo } from '../tls/tls-info.js';
-import type { ClientPortTlsOptions } from '../api/transport/index.js';
+import type { ClientPortTlsOptions } from '../grpc/index.js';
 
 export interface TlsFlags {
   certFile?: string;
