@@ -1,1 +1,2 @@
 export { mulberry32 } from './prng.js';
+export { formatGoDuration, GoDurationError, goTimeQuote, parseGoDuration, parseGoDurationMs } from './go-duration.js';

@@ -3,7 +3,8 @@
 // grouped bool shorthands, `--` ends the flags, flags may be interspersed with arguments.
 // Error texts are pflag's.
 
-import { goQuote, parseGoBool, parseGoDuration, parseGoInt } from './go-format.js';
+import { parseGoDuration } from '@tsetcd/common';
+import { goQuote, parseGoBool, parseGoInt } from './go-format.js';
 
 export type FlagKind = 'bool' | 'string' | 'int64' | 'duration' | 'stringSlice';
 

@@ -140,62 +140,6 @@ export function humanizeBytes(n: bigint | number): string {
   return val < 10 ? `${val.toFixed(1)} ${suffix}` : `${goRoundHalfEven(val)} ${suffix}`;
 }
 
-/** time.Duration.String() for a duration in nanoseconds. */
-export function goDuration(ns: bigint): string {
-  if (ns === 0n) return '0s';
-  const neg = ns < 0n;
-  let u = neg ? -ns : ns;
-  const sign = neg ? '-' : '';
-  const frac = (v: bigint, digits: number): string => {
-    // v has `digits` fractional decimal digits; print trimmed.
-    const s = v.toString().padStart(digits + 1, '0');
-    const ip = s.slice(0, s.length - digits);
-    let fp = s.slice(s.length - digits).replace(/0+$/, '');
-    return fp ? `${ip}.${fp}` : ip;
-  };
-  if (u < 1000000000n) {
-    if (u < 1000n) return `${sign}${u}ns`;
-    if (u < 1000000n) return `${sign}${frac(u, 3)}µs`;
-    return `${sign}${frac(u, 6)}ms`;
-  }
-  let out = '';
-  const h = u / 3600000000000n;
-  u -= h * 3600000000000n;
-  const m = u / 60000000000n;
-  u -= m * 60000000000n;
-  const secs = frac(u, 9) + 's';
-  if (h > 0n) out = `${h}h${m}m${secs}`;
-  else if (m > 0n) out = `${m}m${secs}`;
-  else out = secs;
-  return sign + out;
-}
-
-/** time.ParseDuration; returns nanoseconds or throws with Go's message. */
-export function parseGoDuration(s: string): bigint {
-  const orig = s;
-  const bad = () => new Error(`time: invalid duration ${goQuote(orig)}`);
-  let neg = false;
-  if (s[0] === '-' || s[0] === '+') {
-    neg = s[0] === '-';
-    s = s.slice(1);
-  }
-  if (s === '0') return 0n;
-  if (s === '') throw bad();
-  const units: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  const re = /^([0-9]*(?:\.[0-9]*)?)([a-zµμ]+)/;
-  while (s.length > 0) {
-    const m = re.exec(s);
-    if (!m || m[1] === '' || m[1] === '.') throw bad();
-    const unit = units[m[2]];
-    if (unit === undefined) throw new Error(`time: unknown unit ${goQuote(m[2])} in duration ${goQuote(orig)}`);
-    total += parseFloat(m[1]) * unit;
-    s = s.slice(m[0].length);
-  }
-  const v = BigInt(Math.round(total));
-  return neg ? -v : v;
-}
-
 /** strconv.ParseInt(s, base, 64) with Go's error text. */
 export function parseGoInt(s: string, base: number, fn = 'strconv.ParseInt'): bigint {
   const syntax = new Error(`${fn}: parsing ${goQuote(s)}: invalid syntax`);

@@ -4,5 +4,6 @@ export { runCtl, buildCommandTree, processIo } from './cli.js';
 export type { CtlIo } from './command.js';
 export { BufferOutput, processOutput, type Output } from './output.js';
 export { CtlExit, ExitCode } from './errors.js';
-export { goQuote, goDuration, humanizeBytes } from './go-format.js';
+export { goQuote, humanizeBytes } from './go-format.js';
+export { formatGoDuration as goDuration } from '@tsetcd/common';
 export { readBoltStatus } from './bolt-reader.js';

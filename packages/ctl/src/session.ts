@@ -2,7 +2,7 @@
 // connections it opens (closed when the command ends).
 
 import type { FlagSpec, FlagValue } from './flag-set.js';
-import { goDuration } from './go-format.js';
+import { formatGoDuration } from '@tsetcd/common';
 import { Connection, grpcErrorText, type ConnectionConfig } from './connection.js';
 import { CtlExit, ExitCode } from './errors.js';
 import type { RunContext } from './command.js';
@@ -45,7 +45,7 @@ export function capnslogPrefix(level: string, now = new Date()): string {
 /** A flag's value as pflag's Value.String() prints it. */
 function flagValueText(spec: FlagSpec, v: FlagValue): string {
   if (spec.kind === 'stringSlice') return `[${(v as string[]).join(',')}]`;
-  if (spec.kind === 'duration') return goDuration(v as bigint);
+  if (spec.kind === 'duration') return formatGoDuration(v as bigint);
   return String(v);
 }
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FlagParseError, FlagSet, flagUsages, type FlagSpec } from '../src/flag-set.js';
-import { goDuration, goQuote, goUnquote, hex16, hexPad16, humanizeBytes, parseGoDuration, parseGoInt } from '../src/go-format.js';
+import { goQuote, goUnquote, hex16, hexPad16, humanizeBytes, parseGoInt } from '../src/go-format.js';
 import { goJson, KeyValueSchema, LeaseTimeToLiveSchema } from '../src/go-json.js';
 import { renderTable, tabAlign } from '../src/text-columns.js';
 import { crc32cUpdate } from '../src/crc32c.js';
@@ -25,17 +25,7 @@ test('goUnquote reads Go string literals', () => {
   assert.equal(goUnquote('"bad \\q"'), undefined);
 });
 
-test('durations, sizes, ids print like Go', () => {
-  assert.equal(goDuration(0n), '0s');
-  assert.equal(goDuration(999n), '999ns');
-  assert.equal(goDuration(1500n), '1.5µs');
-  assert.equal(goDuration(3771752n), '3.771752ms');
-  assert.equal(goDuration(2000000000n), '2s');
-  assert.equal(goDuration(90500000000n), '1m30.5s');
-  assert.equal(goDuration(3600000000000n), '1h0m0s');
-  assert.equal(parseGoDuration('1m30.5s'), 90500000000n);
-  assert.equal(parseGoDuration('500ms'), 500000000n);
-  assert.throws(() => parseGoDuration('soon'), /time: invalid duration "soon"/);
+test('sizes and ids print like Go', () => {
   assert.equal(humanizeBytes(5), '5 B');
   assert.equal(humanizeBytes(20480), '20 kB');
   assert.equal(humanizeBytes(20500), '20 kB'); // Go rounds exact halves to even

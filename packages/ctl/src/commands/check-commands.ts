@@ -8,7 +8,7 @@ import { Connection, grpcErrorText, type ConnectionConfig } from '../connection.
 import { CtlExit, ExitCode } from '../errors.js';
 import type { Output } from '../output.js';
 import { prefixRangeEnd } from '../printers/simple-printer.js';
-import { goDuration } from '../go-format.js';
+import { formatGoDuration } from '@tsetcd/common';
 
 export interface PerfLoad {
   /** puts per second */
@@ -97,7 +97,7 @@ function progress(out: Output, total: number): { set(n: number): void; finish():
   };
   return {
     set: draw,
-    finish: () => out.stdout(`\r ${total} / ${total} ${pct(total)}% ${goDuration(BigInt(Math.round((Date.now() - started) / 1000)) * 1_000_000_000n)}\n`),
+    finish: () => out.stdout(`\r ${total} / ${total} ${pct(total)}% ${formatGoDuration(BigInt(Math.round((Date.now() - started) / 1000)) * 1_000_000_000n)}\n`),
   };
 }
 

@@ -6,7 +6,8 @@ import { apiVersion, etcdctlVersion } from '../command.js';
 import type { Connection } from '../connection.js';
 import { grpcErrorText } from '../connection.js';
 import { CtlExit, ExitCode } from '../errors.js';
-import { goDuration, goQuote, hex16, parseGoInt } from '../go-format.js';
+import { formatGoDuration } from '@tsetcd/common';
+import { goQuote, hex16, parseGoInt } from '../go-format.js';
 import { SimplePrinter, type EpHashKV, type EpHealth, type EpStatus } from '../printers/index.js';
 
 const bad = (msg: string): never => {
@@ -265,7 +266,7 @@ async function epHealth(ctx: RunContext): Promise<void> {
         const text = grpcErrorText(e);
         if (text !== 'etcdserver: permission denied') error = text;
       }
-      const took = goDuration(process.hrtime.bigint() - start);
+      const took = formatGoDuration(process.hrtime.bigint() - start);
       results.push({ ep, health: error === '', took, error });
     }),
   );

@@ -6,6 +6,7 @@
 
 import { createHmac, createPrivateKey, createPublicKey, sign, verify, timingSafeEqual, constants, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseGoDurationMs } from '@tsetcd/common';
 import type { TokenInfo, TokenProvider } from './token-provider.js';
 import { AuthOptionsError } from './errors.js';
 
@@ -30,17 +31,12 @@ function b64url(b: Buffer): string {
 }
 
 /** Go durations as etcd's ttl option takes them: "5m", "30s", "1h30m", "250ms". */
-function parseDurationMs(s: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  const unitMs: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let consumed = 0;
-  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
-    total += Number(m[1]) * unitMs[m[2]];
-    consumed = re.lastIndex;
+function parseTtlMs(s: string): number {
+  try {
+    return parseGoDurationMs(s);
+  } catch {
+    throw new AuthOptionsError(`auth: invalid auth options (ttl ${JSON.stringify(s)})`);
   }
-  if (s.length === 0 || consumed !== s.length) throw new AuthOptionsError(`auth: invalid auth options (ttl ${JSON.stringify(s)})`);
-  return total;
 }
 
 /** Parses the --auth-token value after "jwt," (etcd's jwtOptions.ParseWithDefaults + Key). */
@@ -56,7 +52,7 @@ export function parseJwtOptions(spec: string): JwtOptions {
   const m = /^(RS|PS|ES|HS)(256|384|512)$/.exec(signMethod);
   if (m === null) throw new AuthOptionsError('auth: invalid auth signature method');
   const family = m[1] as Family;
-  const ttlMs = opts.has('ttl') ? parseDurationMs(opts.get('ttl')!) : defaultJwtTtlMs;
+  const ttlMs = opts.has('ttl') ? parseTtlMs(opts.get('ttl')!) : defaultJwtTtlMs;
   const pub = opts.get('pub-key');
   const priv = opts.get('priv-key');
   if (family === 'HS') {

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { parseGoDurationMs } from './go-duration.js';
+import { formatGoDuration, parseGoDurationMs } from '@tsetcd/common';
 
 /** 'duration': a Go duration ("300ms", "1m30s"), held in milliseconds */
 type Kind = 'string' | 'strings' | 'uint' | 'uint32' | 'int' | 'bool' | 'duration';
@@ -276,20 +276,10 @@ export function loadConfigFile(path: string): { values: FlagValues; set: Set<str
   return { values: out, set };
 }
 
-/** Go's Duration.String() for whole milliseconds: "10m0s", "2h0m0s", "100ms", "0s". */
-function formatGoDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms < 1000) return `${ms}ms`;
-  const h = Math.floor(ms / 3600000);
-  const m = Math.floor((ms % 3600000) / 60000);
-  const sec = (ms % 60000) / 1000;
-  return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${sec}s`;
-}
-
 export function usage(): string {
   const lines = ['Usage:', '', '  tsetcd [flags]', '', 'Flags:'];
   for (const [k, s] of Object.entries(flagSpecs)) {
-    const d = Array.isArray(s.def) ? s.def.join(',') : s.kind === 'duration' ? formatGoDuration(Number(s.def)) : String(s.def);
+    const d = Array.isArray(s.def) ? s.def.join(',') : s.kind === 'duration' ? formatGoDuration(BigInt(s.def as number) * 1_000_000n) : String(s.def);
     lines.push(`  --${k}${s.kind === 'bool' ? '' : ` '${d}'`}`, `      ${s.help}${s.ignored ? ' (accepted; no effect in tsetcd)' : ''}`);
   }
   return lines.join('\n') + '\n';

@@ -3,26 +3,12 @@
 //             the revision seen `retention` ago.
 //   revision: every 5 minutes, compact to (current revision - retention).
 
+import { parseGoDurationMs } from '@tsetcd/common';
+
 export type Retention = { mode: 'periodic'; periodMs: number } | { mode: 'revision'; revisions: bigint } | undefined;
 
 /** etcd's revision compactor runs every 5 minutes. */
 export const revisionCompactIntervalMs = 5 * 60 * 1000;
-
-const unitMs: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Go's time.ParseDuration, enough for retentions ("1h30m", "90s", "0.5h"). */
-export function parseGoDuration(s: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let pos = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * unitMs[m[2]];
-    pos = re.lastIndex;
-  }
-  if (pos !== s.length || s.length === 0) throw new Error(`time: invalid duration "${s}"`);
-  return total;
-}
 
 export function parseRetention(mode: string, value: string): Retention {
   if (mode === 'revision') {
@@ -32,7 +18,7 @@ export function parseRetention(mode: string, value: string): Retention {
   }
   if (mode !== 'periodic') throw new Error(`unknown auto-compaction-mode "${mode}"`);
   // a bare integer means hours, as in etcd
-  const ms = /^\d+$/.test(value) ? Number(value) * 3_600_000 : parseGoDuration(value);
+  const ms = /^\d+$/.test(value) ? Number(value) * 3_600_000 : parseGoDurationMs(value);
   return ms === 0 ? undefined : { mode: 'periodic', periodMs: ms };
 }
 
