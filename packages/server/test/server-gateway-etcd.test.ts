@@ -15,7 +15,9 @@ import { etcdserverpb } from '@tsetcd/proto';
 import { startMember, b } from './server-helpers.js';
 import { startRealEtcd, connectAuth, setupAuth, login, callAs, rejectsWith, run } from './auth-test-kit.js';
 import { makePki } from './grpc-test-kit.js';
-import { AuthorizingGrpcServer } from '../src/api/auth.js';
+import { GrpcServer } from '../src/grpc/index.js';
+import { permissionInterceptor } from '../src/api/permission-interceptor.js';
+import { permissionGate } from '../src/api/grpc-services.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -327,7 +329,7 @@ test('LeaseTimeToLive with keys lists them only to a user who may read them (CVE
 
 test('the permission gate is closed by default: a gRPC method without a declared rule cannot be registered', async (t) => {
   const m = await startMember(t);
-  const g = new AuthorizingGrpcServer(m.server);
+  const g = new GrpcServer({ interceptor: permissionInterceptor(permissionGate(m.server), () => m.server.header()) });
   const noop = () => ({});
   assert.throws(() => g.addUnary('/etcdserverpb.KV/Undeclared', (x) => x, () => new Uint8Array(), noop), /has no permission rule/);
   assert.throws(() => g.addServerStream('/etcdserverpb.Maintenance/Undeclared', (x) => x, () => new Uint8Array(), noop), /has no permission rule/);

@@ -1,8 +1,11 @@
-// Registers etcd's v3 services on the gRPC transport.
+// The client port's route table: etcd's v3 services on the gRPC server, every method behind the
+// permission interceptor (permission-rules.ts declares what each one needs).
 
 import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import { ElectionLockApi } from './election-lock.js';
-import { AuthorizingGrpcServer } from './auth.js';
+import { AuthApi, authMethods } from './auth-service.js';
+import { PermissionGate } from './permission-rules.js';
+import { permissionInterceptor } from './permission-interceptor.js';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { GrpcServer, GrpcError, type CallObserver } from '../grpc/index.js';
 import { KvApi } from './kv.js';
@@ -12,6 +15,7 @@ import { ClusterApi } from './cluster.js';
 import { serveLeaseKeepAlive, serveWatch } from './watch.js';
 import { toGrpcError } from './errors.js';
 import { grpcOverheadBytes } from '../etcdserver/config.js';
+import { Errors } from '../errors.js';
 
 interface Codec<T> {
   encode(m: T): { finish(): Uint8Array };
@@ -22,9 +26,24 @@ function learnerServes(path: string, r: unknown): boolean {
   return path === '/etcdserverpb.Maintenance/Status' || (path === '/etcdserverpb.KV/Range' && (r as { serializable?: boolean }).serializable === true);
 }
 
+/** The member's permission checks (its auth store, the keys of its leases). */
+export function permissionGate(s: EtcdServer): PermissionGate {
+  return new PermissionGate(s.applier.auth, s.applier.authRequests, (id) => s.lessor.lookup(id)?.keyBuffers());
+}
+
 export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcServer {
-  // the Auth service, and the permission gate in front of every handler added below
-  const g = new AuthorizingGrpcServer(s, { maxReceiveMessageBytes: s.cfg.maxRequestBytes + grpcOverheadBytes, observer });
+  const interceptor = permissionInterceptor(permissionGate(s), () => s.header());
+  const g = new GrpcServer({ maxReceiveMessageBytes: s.cfg.maxRequestBytes + grpcOverheadBytes, observer, interceptor });
+  for (const r of authMethods(new AuthApi(s, s.applier.auth))) {
+    g.addUnary(r.grpcPath, (b) => r.codec.decode(b), (m) => r.out.encode(m).finish(), async (req) => {
+      try {
+        if (s.isStopped()) throw Errors.stopped();
+        return await r.fn(req);
+      } catch (e) {
+        throw toGrpcError(e);
+      }
+    });
+  }
   const kv = new KvApi(s);
   const lease = new LeaseApi(s);
   const mt = new MaintenanceApi(s);

@@ -25,6 +25,8 @@ export interface GrpcServerOptions {
   bidiReadQueueMessages?: number;
   /** Metrics hooks, called once per call at its start and once with its final status. */
   observer?: CallObserver;
+  /** Wraps every handler as it is registered (addUnary, addServerStream, addBidi, addService). */
+  interceptor?: MethodInterceptor;
 }
 
 export type UnaryHandler<Req, Res> = (req: Req, call: UnaryCall) => Promise<Res> | Res;
@@ -32,6 +34,17 @@ export type UnaryHandler<Req, Res> = (req: Req, call: UnaryCall) => Promise<Res>
 export type ServerStreamHandler<Req> = (req: Req, call: ServerStreamCall) => void | Promise<void>;
 /** Ends the call itself (call.end()), or returns a promise whose settling ends it. */
 export type BidiHandler<Req> = (call: BidiCall<Req>) => void | Promise<void>;
+
+/**
+ * One place for what every method needs (a permission check, say): each handler is wrapped as it
+ * is registered, and the in-process callers of localMethod() get the wrapped one too. Throwing
+ * refuses the registration.
+ */
+export interface MethodInterceptor {
+  unary(path: string, handler: UnaryHandler<unknown, unknown>): UnaryHandler<unknown, unknown>;
+  serverStream(path: string, handler: ServerStreamHandler<unknown>): ServerStreamHandler<unknown>;
+  bidi(path: string, handler: BidiHandler<unknown>): BidiHandler<unknown>;
+}
 
 /**
  * One method of a service definition as ts-proto (outputServices=grpc-js) and grpc-js
@@ -89,6 +102,7 @@ export class GrpcServer {
   private readonly methods = new Map<string, Method>();
   private readonly services = new Set<string>();
   private readonly ctx: CallContext;
+  private readonly interceptor: MethodInterceptor | undefined;
 
   constructor(options: GrpcServerOptions = {}) {
     const maxReceive = options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes;
@@ -104,6 +118,7 @@ export class GrpcServer {
       bidiReadQueueMessages: queue,
       observer: options.observer,
     };
+    this.interceptor = options.interceptor;
   }
 
   addUnary<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: UnaryHandler<Req, Res>): this {
@@ -166,6 +181,8 @@ export class GrpcServer {
       throw new TransportUsageError(`gRPC method path must look like "/package.Service/Method", got ${JSON.stringify(path)}`);
     }
     if (this.methods.has(path)) throw new TransportUsageError(`gRPC method ${path} is already registered`);
+    const i = this.interceptor;
+    if (i !== undefined) method = { ...method, handler: intercepted(i, path, method) };
     this.methods.set(path, method);
     this.services.add(path.slice(1, slash));
     return this;
@@ -220,6 +237,17 @@ export class GrpcServer {
     }
     return true;
   };
+}
+
+function intercepted(i: MethodInterceptor, path: string, m: Method): Method['handler'] {
+  switch (m.kind) {
+    case kindUnary:
+      return i.unary(path, m.handler as UnaryHandler<unknown, unknown>) as Method['handler'];
+    case kindServerStream:
+      return i.serverStream(path, m.handler as ServerStreamHandler<unknown>) as Method['handler'];
+    case kindBidi:
+      return i.bidi(path, m.handler as BidiHandler<unknown>) as Method['handler'];
+  }
 }
 
 function noop(): void {}
