@@ -4,7 +4,7 @@
 export { startServer, type StartServerOptions, type Member } from './embed/index.js';
 export { EtcdServer, type Transport, type MemberInfo } from './etcdserver/server.js';
 export { defaults, serverVersion, clusterVersion, type ServerConfig, type ServerLogger } from './etcdserver/config.js';
-export { computeMemberId, computeClusterId } from './etcdserver/member-id.js';
+export { computeMemberId, computeClusterId } from '@tsetcd/common';
 export { parseRetention, type Retention } from './etcdserver/compactor.js';
 export { createZapLogger, type LogLevel } from './embed/zap-logger.js';
 export { ServerError, Errors, GrpcCode, isServerError } from './errors.js';

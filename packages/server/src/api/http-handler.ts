@@ -5,7 +5,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Registry } from 'prom-client';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { clusterVersion, serverVersion } from '../etcdserver/config.js';
-import { idToHex } from '../etcdserver/member-id.js';
+import { idToHex } from '@tsetcd/common';
 import { createJsonGateway, type JsonGatewayOptions } from './json-gateway.js';
 import { GatewayStreamLimit } from './gateway-stream-limit.js';
 

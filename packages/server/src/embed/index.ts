@@ -8,7 +8,7 @@ import { createGrpcServer } from '../api/grpc-services.js';
 import { createHttpHandler, type HttpHandler } from '../api/http-handler.js';
 import { createMetrics } from '../api/metrics.js';
 import { clientPortListeners, type ClientPortListener } from '../grpc/index.js';
-import { idToHex } from '../etcdserver/member-id.js';
+import { idToHex } from '@tsetcd/common';
 import { Compactor, type Retention } from '../etcdserver/compactor.js';
 import { checkInitialHashKV, monitorKVHash } from '../etcdserver/corrupt-check.js';
 import { adjustTicks } from '../etcdserver/tick-advance.js';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { ConfChangeType, ErrProposalDropped, type ConfChange } from '@tsetcd/raft';
 import { tsetcdpb } from '@tsetcd/proto';
 import type { EtcdServer, MemberInfo } from './server.js';
-import { idToHex } from './member-id.js';
+import { idToHex } from '@tsetcd/common';
 import { MemberErrors } from '../membership/errors.js';
 import { membersFromJson } from '../membership/remote-cluster.js';
 import { Errors, ServerError } from '../errors.js';

@@ -13,7 +13,7 @@ import { findSelf, newInitialCluster, parseInitialCluster } from '../membership/
 import { fetchRemoteCluster, validateJoin } from '../membership/remote-cluster.js';
 import { BootstrapError } from '../membership/errors.js';
 import { joinDiscovery } from '../membership/discovery.js';
-import { computeMemberId } from './member-id.js';
+import { computeMemberId } from '@tsetcd/common';
 import type { ServerLogger } from './config.js';
 
 export interface ClusterStartOptions {

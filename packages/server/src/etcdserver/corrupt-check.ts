@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from './server.js';
-import { idToHex } from './member-id.js';
+import { idToHex } from '@tsetcd/common';
 import { PeerHeader } from '../rafthttp/peer-headers.js';
 
 export interface PeerHash {

@@ -37,7 +37,7 @@ import { Errors, ServerError } from '../errors.js';
 import { currentCaller } from '../auth/caller-context.js';
 import { WaitRegistry } from './wait.js';
 import { IdGenerator } from './id-generator.js';
-import { computeClusterId, computeMemberId, idToHex } from './member-id.js';
+import { computeClusterId, computeMemberId, idToHex } from '@tsetcd/common';
 import { clusterVersion, defaults, type ServerConfig, type ServerLogger } from './config.js';
 import type { ClusterBootstrap } from './cluster-bootstrap.js';
 import { forceNewClusterEntries } from './force-new-cluster.js';

@@ -4,7 +4,7 @@
 // within etcd's 5 s connection read timeout), leaving two ticks for a leader's message to arrive.
 
 import type { EtcdServer } from './server.js';
-import { idToHex } from './member-id.js';
+import { idToHex } from '@tsetcd/common';
 
 const waitForPeersMs = 5000;
 const pollMs = 50;

@@ -1,8 +1,8 @@
 // --initial-cluster parsing and the IDs of a brand-new cluster, derived exactly like etcd's
 // membership package: each member's ID from its sorted peer URLs + the cluster token, the
-// cluster ID from the sorted member IDs (see etcdserver/member-id.ts).
+// cluster ID from the sorted member IDs (see @tsetcd/common member-id.ts).
 
-import { computeClusterId, computeMemberId, idToHex } from '../etcdserver/member-id.js';
+import { computeClusterId, computeMemberId, idToHex } from '@tsetcd/common';
 import { BootstrapError } from './errors.js';
 
 export interface InitialMember {

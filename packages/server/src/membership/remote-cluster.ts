@@ -4,7 +4,7 @@
 
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { idToHex } from '../etcdserver/member-id.js';
+import { idToHex } from '@tsetcd/common';
 import { BootstrapError } from './errors.js';
 import { sameUrls } from './initial-cluster.js';
 
