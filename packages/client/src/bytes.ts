@@ -1,4 +1,5 @@
 // Keys and values: strings are UTF-8, Buffers/Uint8Arrays are taken as they are.
+import { prefixEnd } from '@tsetcd/common';
 import { InvalidArgumentError } from './errors.js';
 
 export type Bytes = string | Buffer | Uint8Array;
@@ -10,17 +11,7 @@ export function toBuffer(v: Bytes): Buffer {
 }
 
 /** The smallest key greater than every key starting with `prefix` (etcd's GetPrefixRangeEnd). */
-export function prefixEnd(prefix: Bytes): Buffer {
-  const end = Buffer.from(toBuffer(prefix));
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i] < 0xff) {
-      end[i] += 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  // All 0xff (or empty): no upper bound, i.e. "to the end of the keyspace".
-  return Buffer.from([0]);
-}
+export { prefixEnd };
 
 /** Range end for a key with etcd's range options (prefix / fromKey / explicit rangeEnd). */
 export function rangeEndFor(key: Bytes, o: { prefix?: boolean; fromKey?: boolean; rangeEnd?: Bytes }): Buffer {

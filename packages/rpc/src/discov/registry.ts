@@ -1,6 +1,8 @@
 // The few etcd operations service discovery needs, behind one interface so the
 // implementation can be the in-package etcd wire client or @tsetcd/client.
 
+import { prefixEnd as keyPrefixEnd } from '@tsetcd/common';
+
 export interface RegistryKeyValue {
   key: string;
   value: string;
@@ -54,8 +56,6 @@ export interface Registry {
 
 /** The etcd range end that makes [prefix, end) cover every key starting with prefix (ASCII keys). */
 export function prefixEnd(prefix: string): string {
-  if (prefix.length === 0) return '\0';
-  const last = prefix.charCodeAt(prefix.length - 1);
-  if (last >= 0x7f) throw new RangeError('prefixEnd: registry keys must be ASCII');
-  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
+  if (!/^[\x00-\x7e]*$/.test(prefix)) throw new RangeError('prefixEnd: registry keys must be ASCII');
+  return keyPrefixEnd(prefix).toString('latin1');
 }

@@ -3,6 +3,7 @@
 // the lowest create revision; waiting = watching the next older key until it is deleted.
 
 import { etcdserverpb, mvccpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
+import { prefixEnd } from '@tsetcd/common';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { WatchStream } from '../watch/watch-stream.js';
 import { KvApi } from './kv.js';
@@ -12,17 +13,6 @@ import { GrpcCode } from '../errors.js';
 import type { ServerStreamCall } from '../grpc/index.js';
 
 const P = etcdserverpb;
-
-function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i] < 0xff) {
-      end[i]++;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.of(0);
-}
 
 /** clientv3/concurrency's default session TTL, seconds: the lease a request without one gets */
 const defaultSessionTtl = 60n;

@@ -10,20 +10,10 @@ import type { AuthStore, PermissionKind } from '../auth/auth-store.js';
 import type { LeaseKeys, RequestPermissions } from '../auth/request-permissions.js';
 import type { Caller } from '../auth/caller-context.js';
 import { callerInfoOf, callerOf, type CallerSource } from './caller.js';
+import { prefixEnd } from '@tsetcd/common';
 
 const P = etcdserverpb;
 const noBytes = Buffer.alloc(0);
-
-function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i] < 0xff) {
-      end[i]++;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.of(0);
-}
 
 /** The key-permission checks of etcd's apply_auth.go / v3_server.go, by request kind. */
 export class PermissionGate {
