@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { formatGoDuration, parseGoDurationMs } from '@tsetcd/common';
+import { helpHeader, helpSections } from './help-sections.js';
 
 /** 'duration': a Go duration ("300ms", "1m30s"), held in milliseconds */
 type Kind = 'string' | 'strings' | 'uint' | 'uint32' | 'int' | 'bool' | 'duration';
@@ -277,10 +278,25 @@ export function loadConfigFile(path: string): { values: FlagValues; set: Set<str
 }
 
 export function usage(): string {
-  const lines = ['Usage:', '', '  tsetcd [flags]', '', 'Flags:'];
-  for (const [k, s] of Object.entries(flagSpecs)) {
+  const lines = [helpHeader];
+  const entry = (k: string, s: FlagSpec): void => {
     const d = Array.isArray(s.def) ? s.def.join(',') : s.kind === 'duration' ? formatGoDuration(BigInt(s.def as number) * 1_000_000n) : String(s.def);
-    lines.push(`  --${k}${s.kind === 'bool' ? '' : ` '${d}'`}`, `      ${s.help}${s.ignored ? ' (accepted; no effect in tsetcd)' : ''}`);
+    lines.push(`  --${k} '${d}'`, `    ${s.help}${s.ignored ? ' (accepted; no effect in tsetcd)' : ''}`);
+  };
+  const shown = new Set<string>();
+  for (const [title, names] of helpSections) {
+    const present = names.filter((n) => flagSpecs[n] !== undefined);
+    if (present.length === 0) continue;
+    lines.push('', `${title}:`);
+    for (const n of present) {
+      entry(n, flagSpecs[n]);
+      shown.add(n);
+    }
+  }
+  const rest = Object.keys(flagSpecs).filter((k) => !shown.has(k) && k !== 'version' && k !== 'config-file');
+  if (rest.length > 0) {
+    lines.push('', 'Other:');
+    for (const n of rest) entry(n, flagSpecs[n]);
   }
   return lines.join('\n') + '\n';
 }
