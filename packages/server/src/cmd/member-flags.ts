@@ -11,6 +11,8 @@ export function memberBehaviourOptions(v: FlagValues): Partial<StartServerOption
   return {
     preVote: Boolean(v['pre-vote']),
     strictReconfigCheck: Boolean(v['strict-reconfig-check']),
+    leaseCheckpoint: Boolean(v['experimental-enable-lease-checkpoint']),
+    leaseCheckpointPersist: Boolean(v['experimental-enable-lease-checkpoint-persist']),
     grpcKeepaliveMinTimeMs: Number(v['grpc-keepalive-min-time']),
     grpcKeepaliveIntervalMs: Number(v['grpc-keepalive-interval']),
     grpcKeepaliveTimeoutMs: Number(v['grpc-keepalive-timeout']),

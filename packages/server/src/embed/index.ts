@@ -66,6 +66,10 @@ export interface StartServerOptions extends TlsFlags {
   grpcKeepaliveMinTimeMs?: number;
   grpcKeepaliveIntervalMs?: number;
   grpcKeepaliveTimeoutMs?: number;
+  /** etcd --experimental-enable-lease-checkpoint(-persist); the interval is etcd's 5 minutes unless set */
+  leaseCheckpoint?: boolean;
+  leaseCheckpointPersist?: boolean;
+  leaseCheckpointIntervalMs?: number;
   /** etcd --strict-reconfig-check (default true) */
   strictReconfigCheck?: boolean;
   /** etcd --pre-vote, --initial-election-tick-advance (default true), --force-new-cluster */
@@ -158,6 +162,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     unsafeNoFsync: opts.unsafeNoFsync,
     preVote: opts.preVote,
     strictReconfigCheck: opts.strictReconfigCheck,
+    leaseCheckpoint: opts.leaseCheckpoint,
+    leaseCheckpointPersist: opts.leaseCheckpointPersist,
+    leaseCheckpointIntervalMs: opts.leaseCheckpointIntervalMs,
     forceNewCluster: opts.forceNewCluster,
     maxSnapshots: opts.maxSnapshots,
     maxWals: opts.maxWals,

@@ -27,6 +27,8 @@ export const defaults = {
   quotaBackendBytes: 2 * 1024 * 1024 * 1024,
   /** etcd's request timeout: 5s + 2 * election timeout */
   requestTimeoutBaseMs: 5000,
+  /** etcd's leaseCheckpointInterval */
+  leaseCheckpointIntervalMs: 5 * 60 * 1000,
   /** etcd --max-snapshots, --max-wals */
   maxSnapshots: 5,
   maxWals: 5,
@@ -61,6 +63,10 @@ export interface ServerConfig {
   watchProgressNotifyIntervalMs?: number;
   /** etcd --unsafe-no-fsync: WAL and backend skip fsync (data may be lost on a machine crash) */
   unsafeNoFsync?: boolean;
+  /** etcd --experimental-enable-lease-checkpoint / -persist; interval (etcd: 5 minutes, not a flag) */
+  leaseCheckpoint?: boolean;
+  leaseCheckpointPersist?: boolean;
+  leaseCheckpointIntervalMs?: number;
   /** etcd --strict-reconfig-check (default true): refuse membership changes that risk quorum */
   strictReconfigCheck?: boolean;
   /** etcd --pre-vote (default false) */

@@ -150,7 +150,11 @@ export class EtcdServer {
     const electionTicks = this.electionTicks();
     // etcd: minimum lease TTL = ceil(((3 * electionTicks) / 2) * heartbeat) in seconds
     const minTtlSeconds = Math.ceil((Math.floor((3 * electionTicks) / 2) * cfg.heartbeatIntervalMs) / 1000);
-    this.lessor = new Lessor({ minTtlSeconds: Math.max(1, minTtlSeconds) });
+    this.lessor = new Lessor({
+      minTtlSeconds: Math.max(1, minTtlSeconds),
+      checkpointIntervalMs: cfg.leaseCheckpoint ? (cfg.leaseCheckpointIntervalMs ?? defaults.leaseCheckpointIntervalMs) : undefined,
+      persistCheckpoints: cfg.leaseCheckpointPersist,
+    });
     this.hub = new WatchHub({ store, progressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs });
     this.applier = new Applier({ store, lessor: this.lessor, onEvents: (rev, evs) => this.hub.notify(rev, evs) });
     this.readyToServe = new Promise((res, rej) => {
@@ -843,11 +847,21 @@ export class EtcdServer {
         .catch(() => undefined)
         .finally(() => this.revoking.delete(id));
     }
+    // etcd's checkpointScheduledLeases (--experimental-enable-lease-checkpoint)
+    const due = this.lessor.dueCheckpoints();
+    if (due.length > 0) {
+      this.proposeRaw({ leaseCheckpoint: { checkpoints: due.map((c) => ({ ID: c.id, remainingTTL: BigInt(c.remainingTtlSeconds) })) } }).catch(() => undefined);
+    }
   }
 
   leaseRenew(id: bigint): number {
     if (!this.isLeaderNow) throw Errors.notLeader();
-    return this.lessor.renew(id);
+    const hadCheckpoint = (this.lessor.lookup(id)?.remainingTtlSeconds ?? 0) > 0;
+    const ttl = this.lessor.renew(id);
+    // etcd 3.4.23: a renewal clears the checkpointed TTL on every member (one entry per renewal
+    // only while one is set)
+    if (this.lessor.checkpointing && hadCheckpoint) this.proposeRaw({ leaseCheckpoint: { checkpoints: [{ ID: id, remainingTTL: 0n }] } }).catch(() => undefined);
+    return ttl;
   }
 
   // ---- cluster: raft inputs from the peer transport and the Cluster API ----

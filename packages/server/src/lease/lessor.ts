@@ -32,6 +32,8 @@ export class Lease {
   remainingTtlSeconds: number;
   /** monotonic ms at which the lease expires; Infinity while this member is not primary */
   expiryMs = Number.POSITIVE_INFINITY;
+  /** monotonic ms at which the primary checkpoints the remaining TTL (Infinity: not scheduled) */
+  checkpointAtMs = Number.POSITIVE_INFINITY;
   /** attached keys as latin1 strings (byte-exact) */
   readonly keys = new Set<string>();
   constructor(id: bigint, ttlSeconds: number, remainingTtlSeconds = 0) {
@@ -48,19 +50,58 @@ export interface LessorOptions {
   /** leases shorter than this are granted with this TTL (etcd: ceil(1.5 * election timeout)) */
   minTtlSeconds: number;
   now?: () => number;
+  /**
+   * etcd --experimental-enable-lease-checkpoint: the primary records a lease's remaining TTL
+   * through raft every this many ms (etcd: 5 minutes), so a new leader does not restart it.
+   */
+  checkpointIntervalMs?: number;
+  /** etcd --experimental-enable-lease-checkpoint-persist: checkpoints are also written to the backend */
+  persistCheckpoints?: boolean;
 }
+
+/** etcd's maxLeaseCheckpointBatchSize */
+export const maxCheckpointBatch = 1000;
 
 export class Lessor {
   private readonly leases = new Map<bigint, Lease>();
   private readonly minTtlSeconds: number;
   private readonly now: () => number;
   private primary = false;
+  private readonly checkpointIntervalMs: number | undefined;
+  private readonly persistCheckpoints: boolean;
   persistence: LeasePersistence | undefined;
 
   constructor(opts: LessorOptions) {
     if (!(opts.minTtlSeconds >= 1)) throw new Error(`lessor: minTtlSeconds must be >= 1, got ${opts.minTtlSeconds}`);
     this.minTtlSeconds = opts.minTtlSeconds;
     this.now = opts.now ?? (() => performance.now());
+    this.checkpointIntervalMs = opts.checkpointIntervalMs;
+    this.persistCheckpoints = opts.persistCheckpoints ?? false;
+  }
+
+  /** Whether the primary checkpoints remaining TTLs (etcd --experimental-enable-lease-checkpoint). */
+  get checkpointing(): boolean {
+    return this.checkpointIntervalMs !== undefined;
+  }
+
+  /** etcd's scheduleCheckpointIfNeeded: only leases that outlive one checkpoint interval. */
+  private scheduleCheckpoint(l: Lease): void {
+    const iv = this.checkpointIntervalMs;
+    l.checkpointAtMs = iv !== undefined && this.primary && l.expiryMs - this.now() > iv ? this.now() + iv : Number.POSITIVE_INFINITY;
+  }
+
+  /** Checkpoints due now (primary only): lease IDs with their remaining TTL in seconds. */
+  dueCheckpoints(): Array<{ id: bigint; remainingTtlSeconds: number }> {
+    if (!this.primary || this.checkpointIntervalMs === undefined) return [];
+    const now = this.now();
+    const out: Array<{ id: bigint; remainingTtlSeconds: number }> = [];
+    for (const l of this.leases.values()) {
+      if (l.checkpointAtMs > now || l.expiryMs <= now) continue;
+      l.checkpointAtMs = Number.POSITIVE_INFINITY; // rescheduled when the checkpoint applies
+      out.push({ id: l.id, remainingTtlSeconds: Math.ceil((l.expiryMs - now) / 1000) });
+      if (out.length >= maxCheckpointBatch) break;
+    }
+    return out;
   }
 
   get minTtl(): number {
@@ -78,7 +119,10 @@ export class Lessor {
     if (this.leases.has(id)) throw Errors.leaseExist();
     const ttl = Math.max(ttlSeconds, this.minTtlSeconds);
     const l = new Lease(id, ttl);
-    if (this.primary) this.refresh(l, 0);
+    if (this.primary) {
+      this.refresh(l, 0);
+      this.scheduleCheckpoint(l);
+    }
     this.leases.set(id, l);
     this.persistence?.saveLease({ id, ttlSeconds: ttl, remainingTtlSeconds: 0 });
     return l;
@@ -104,7 +148,9 @@ export class Lessor {
     const l = this.leases.get(id);
     if (!l) return;
     l.remainingTtlSeconds = remainingTtlSeconds;
-    this.persistence?.saveLease({ id, ttlSeconds: l.ttlSeconds, remainingTtlSeconds });
+    // etcd 3.4 keeps checkpoints in memory unless asked to persist them
+    if (this.persistCheckpoints || !this.checkpointing) this.persistence?.saveLease({ id, ttlSeconds: l.ttlSeconds, remainingTtlSeconds });
+    if (this.primary) this.scheduleCheckpoint(l);
   }
 
   lookup(id: bigint): Lease | undefined {
@@ -130,6 +176,7 @@ export class Lessor {
     // a renewal forgets any checkpointed remaining TTL, as etcd does
     l.remainingTtlSeconds = 0;
     this.refresh(l, 0);
+    this.scheduleCheckpoint(l);
     return l.ttlSeconds;
   }
 
@@ -141,12 +188,18 @@ export class Lessor {
   /** This member became leader: every lease gets its (remaining) TTL plus `extendMs`. */
   promote(extendMs: number): void {
     this.primary = true;
-    for (const l of this.leases.values()) this.refresh(l, extendMs);
+    for (const l of this.leases.values()) {
+      this.refresh(l, extendMs);
+      this.scheduleCheckpoint(l);
+    }
   }
 
   demote(): void {
     this.primary = false;
-    for (const l of this.leases.values()) l.expiryMs = Number.POSITIVE_INFINITY;
+    for (const l of this.leases.values()) {
+      l.expiryMs = Number.POSITIVE_INFINITY;
+      l.checkpointAtMs = Number.POSITIVE_INFINITY;
+    }
   }
 
   /** Leases whose time ran out (primary only); the server proposes their revocation. */
