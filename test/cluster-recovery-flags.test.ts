@@ -76,7 +76,8 @@ test('--experimental-initial-corrupt-check: a member whose data differs from its
   await c.startMember(2, 'new');
   assert.ok(c.members[2].logs.some((l) => l.includes('"initial corruption checking passed; no corruption"')));
 
-  await c.stopMember(0);
+  // a clean stop: the backend holds every applied write (a SIGKILL may leave them in the WAL only)
+  await c.stopMember(0, 'SIGTERM');
   await corruptNewestValue(c.members[0].dataDir);
   await assert.rejects(c.startMember(0, 'new'), /exited \(1\) before serving/);
   const line = c.members[0].logs.find((l) => l.includes('found data inconsistency with peers'));
@@ -92,7 +93,7 @@ test('--experimental-corrupt-check-time: the leader raises the CORRUPT alarm whe
   await converged(c, [0, 1, 2]);
   const lead = await c.leader();
   const f = (lead + 1) % 3;
-  await c.stopMember(f);
+  await c.stopMember(f, 'SIGTERM');
   await corruptNewestValue(c.members[f].dataDir);
   await c.startMember(f, 'new');
   const cli = c.client(lead);
@@ -115,8 +116,12 @@ test('--strict-reconfig-check=false lets a member add through that loses quorum'
     const c = await TsetcdCluster.start(t, { args: strict ? [] : ['--strict-reconfig-check=false'] });
     const lead = await c.leader();
     const down = (lead + 1) % 3;
+    const downId = (await c.client(down).maintenance.status()).header!.memberId.toString(16);
     await c.stopMember(down);
     const cli = c.client(lead, 10_000);
+    // the leader notices the stopped member's streams break
+    await eventually('the leader to see the member down', 20_000, async () =>
+      c.members[lead].logs.some((l) => l.includes('"peer became inactive') && l.includes(downId)) ? true : undefined);
     if (strict) {
       // the leader sees the member go down, then refuses to grow the cluster
       await eventually('the add refused', 20_000, async () => {
