@@ -1,4 +1,5 @@
-// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), table driven, slicing by 8.
+// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of etcd's WAL records,
+// snapshot files and `snapshot status` hashes; table driven, slicing by 8.
 // crc32c(b, crc32c(a)) === crc32c(a ++ b), so the seed argument chains records.
 
 const castagnoliReflected = 0x82f63b78;

@@ -9,7 +9,7 @@
 // {root pgid u64, sequence u64}; root 0 means an inline page follows the header.
 
 import { readFileSync } from 'node:fs';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '@tsetcd/common';
 
 const pageHeaderBytes = 16;
 const elementBytes = 16;
@@ -121,7 +121,8 @@ export interface BoltStatus {
 /** etcd's snapshot status: crc32c over bucket names and key/values, key count, last revision. */
 export function readBoltStatus(path: string): BoltStatus {
   const file = new BoltFile(readFileSync(path));
-  const h = crc32c.create();
+  let hash = 0;
+  const h = { update: (b: Uint8Array) => (hash = crc32c(b, hash)) };
   let revision = 0n;
   let totalKey = 0;
   for (const b of file.rootEntries()) {
@@ -135,5 +136,5 @@ export function readBoltStatus(path: string): BoltStatus {
       totalKey++;
     }
   }
-  return { hash: h.digest(), revision, totalKey, totalSize: file.size };
+  return { hash, revision, totalKey, totalSize: file.size };
 }

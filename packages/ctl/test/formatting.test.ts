@@ -6,7 +6,6 @@ import { FlagParseError, FlagSet, flagUsages, type FlagSpec } from '../src/flag-
 import { goQuote, goUnquote, hex16, hexPad16, humanizeBytes, parseGoInt } from '../src/go-format.js';
 import { goJson, KeyValueSchema, LeaseTimeToLiveSchema } from '../src/go-json.js';
 import { renderTable, tabAlign } from '../src/text-columns.js';
-import { crc32cUpdate } from '../src/crc32c.js';
 import { argify, parseCompare } from '../src/commands/kv-commands.js';
 
 test('goQuote follows strconv.Quote', () => {
@@ -79,12 +78,6 @@ test('tab alignment and tables', () => {
     renderTable(['id', 'is_learner'], [['abc', 'false']]),
     '+-----+------------+\n| ID  | IS LEARNER |\n+-----+------------+\n| abc |      false |\n+-----+------------+\n',
   );
-});
-
-test('crc32c (Castagnoli) check value', () => {
-  assert.equal(crc32cUpdate(0, Buffer.from('123456789')), 0xe3069283);
-  const split = crc32cUpdate(crc32cUpdate(0, Buffer.from('1234')), Buffer.from('56789'));
-  assert.equal(split, 0xe3069283);
 });
 
 test('txn line parsing (argify, compares)', () => {

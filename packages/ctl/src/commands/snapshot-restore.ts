@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { BoltFile } from '../bolt-reader.js';
-import { crc32cUpdate } from '../crc32c.js';
+import { crc32c } from '@tsetcd/common';
 import { CtlExit, ExitCode } from '../errors.js';
 import { goJsonString } from '../go-json.js';
 import { goQuote } from '../go-format.js';
@@ -143,7 +143,7 @@ class WalWriter {
   private readonly chunks: Buffer[] = [];
 
   record(type: number, data?: Uint8Array): void {
-    if (data) this.crc = crc32cUpdate(this.crc, data);
+    if (data) this.crc = crc32c(data, this.crc);
     const body = Buffer.from([...fVarint(1, type), ...fVarint(2, this.crc), ...(data ? fBytes(3, data) : [])]);
     const pad = (8 - (body.length % 8)) % 8;
     let len = BigInt(body.length);
@@ -213,7 +213,7 @@ export function restoreSnapshot(cfg: RestoreConfig): void {
   const confState = members.flatMap((m) => fVarint(1, m.id)).concat(fVarint(5, 0));
   const snapMeta = [...fBytes(1, Buffer.from(confState)), ...fVarint(2, commit), ...fVarint(3, term)];
   const raftSnap = Buffer.from([...fBytes(1, Buffer.from(store)), ...fBytes(2, Buffer.from(snapMeta))]);
-  const snapFile = Buffer.from([...fVarint(1, crc32cUpdate(0, raftSnap)), ...fBytes(2, raftSnap)]);
+  const snapFile = Buffer.from([...fVarint(1, crc32c(raftSnap)), ...fBytes(2, raftSnap)]);
   const snapName = `${term.toString(16).padStart(16, '0')}-${commit.toString(16).padStart(16, '0')}.snap`;
   writeFileSync(join(snapDir, snapName), snapFile, { mode: 0o644 });
   cfg.log('restored snapshot', { path: cfg.snapshotPath, 'wal-dir': cfg.outputWalDir, 'data-dir': cfg.outputDataDir, 'snap-dir': snapDir });

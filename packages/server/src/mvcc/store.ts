@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Backend, Buckets } from '../backend/backend.js';
 import { failpoint } from '../failpoint/index.js';
-import { crc32c } from '../wal/crc32c.js';
+import { crc32c } from '@tsetcd/common';
 import { ErrClosed, ErrCompacted, ErrFutureRev, ErrTxnInProgress } from './errors.js';
 import {
   KeyIndex,

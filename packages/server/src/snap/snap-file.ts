@@ -12,6 +12,7 @@
 
 import type { SnapshotMetadata } from '@tsetcd/raft';
 import { SnapInvalidError } from './errors.js';
+import { readU64LE, writeU64LE } from '@tsetcd/common';
 
 export const snapMagic = Buffer.from('TSETSNAP');
 export const snapVersion = 1;
@@ -24,7 +25,6 @@ export const snapTmpSuffix = '.tmp';
 export const snapMembersMax = 1 << 16;
 
 const namePattern = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
-const two32 = 2 ** 32;
 
 export function snapFileName(term: number, index: number): string {
   return `${term.toString(16).padStart(16, '0')}-${index.toString(16).padStart(16, '0')}${snapSuffix}`;
@@ -41,14 +41,7 @@ export function parseSnapFileName(name: string): { term: number; index: number }
 
 function writeU64(buf: Buffer, off: number, n: number, what: string): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new SnapInvalidError(`snap: ${what} must be a non-negative safe integer, got ${n}`);
-  buf.writeUInt32LE(n % two32, off);
-  buf.writeUInt32LE(Math.floor(n / two32), off + 4);
-}
-
-export function readU64(buf: Buffer, off: number): number {
-  const n = buf.readUInt32LE(off + 4) * two32 + buf.readUInt32LE(off);
-  if (!Number.isSafeInteger(n)) throw new RangeError('u64 above 2^53');
-  return n;
+  writeU64LE(buf, off, n);
 }
 
 /** Magic, version, meta length and meta. */
@@ -82,8 +75,8 @@ export function decodeSnapHeader(buf: Buffer): { meta: SnapshotMetadata; headerB
   const metaBytes = buf.readUInt32LE(12);
   if (metaBytes < 24 || snapPrefixBytes + metaBytes > buf.length) throw 'meta section runs past end of file';
   let off = snapPrefixBytes;
-  const index = readU64(buf, off);
-  const term = readU64(buf, off + 8);
+  const index = readU64LE(buf, off);
+  const term = readU64LE(buf, off + 8);
   off += 16;
   const lists: bigint[][] = [];
   for (let k = 0; k < 2; k++) {

@@ -9,14 +9,13 @@ import { constants as bufferConstants } from 'node:buffer';
 import { join } from 'node:path';
 import type { Snapshot, SnapshotMetadata } from '@tsetcd/raft';
 import { failpoint } from '../failpoint/failpoint.js';
-import { crc32c } from '../wal/crc32c.js';
+import { crc32c, readU64LE } from '@tsetcd/common';
 import { syncDir } from '../wal/segment-file.js';
 import { SnapCorruptError, SnapInvalidError } from './errors.js';
 import {
   decodeSnapHeader,
   encodeSnapHeader,
   parseSnapFileName,
-  readU64,
   snapBrokenSuffix,
   snapFileName,
   snapPrefixBytes,
@@ -162,7 +161,7 @@ export class Snapshotter {
       }
       const trailer = Buffer.alloc(snapTrailerBytes);
       await fh.read(trailer, 0, snapTrailerBytes, headerBytes + dataBytes);
-      if (readU64(trailer, 0) !== dataBytes) throw new SnapCorruptError(path, 'data length in trailer does not match file size');
+      if (readU64LE(trailer, 0) !== dataBytes) throw new SnapCorruptError(path, 'data length in trailer does not match file size');
       crc = crc32c(trailer, crc, 0, 8);
       if (crc !== trailer.readUInt32LE(8)) throw new SnapCorruptError(path, 'checksum mismatch');
       return { metadata: meta, data };

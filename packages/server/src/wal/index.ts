@@ -1,3 +1,3 @@
 export * from './wal.js';
 export * from './errors.js';
-export { crc32c } from './crc32c.js';
+export { crc32c } from '@tsetcd/common';

@@ -19,7 +19,7 @@
 //   HardState u64 term, u64 vote, u64 commit
 //   Snapshot  u64 index, u64 term
 
-import { crc32c } from './crc32c.js';
+import { crc32c, readU64LE, writeU64LE } from '@tsetcd/common';
 
 export const RecordType = {
   Crc: 1,
@@ -38,7 +38,6 @@ export const recordBodyMaxBytes = 1024 * 1024 * 1024;
 const entryFixedBytes = 17;
 const hardStateBytes = 24;
 const snapshotBytes = 16;
-const two32 = 2 ** 32;
 
 export function frameBytes(bodyBytes: number): number {
   return (frameHeaderBytes + bodyBytes + frameAlignBytes - 1) & ~(frameAlignBytes - 1);
@@ -65,18 +64,6 @@ export function sealFrame(frame: Buffer, chain: number): number {
   return isCrc ? frame.readUInt32LE(frameHeaderBytes) : bodyCrc;
 }
 
-export function writeU64(buf: Buffer, offset: number, n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a non-negative safe integer: ${n}`);
-  buf.writeUInt32LE(n % two32, offset);
-  buf.writeUInt32LE(Math.floor(n / two32), offset + 4);
-}
-
-export function readU64(buf: Buffer, offset: number): number {
-  const n = buf.readUInt32LE(offset + 4) * two32 + buf.readUInt32LE(offset);
-  if (!Number.isSafeInteger(n)) throw new RangeError('u64 above 2^53');
-  return n;
-}
-
 export function encodeCrc(chainValue: number): Buffer {
   const f = allocFrame(RecordType.Crc, 4);
   f.writeUInt32LE(chainValue >>> 0, frameHeaderBytes);
@@ -91,8 +78,8 @@ export function encodeMetadata(metadata: Uint8Array): Buffer {
 
 export function encodeEntry(index: number, term: number, type: number, data: Uint8Array): Buffer {
   const f = allocFrame(RecordType.Entry, entryFixedBytes + data.length);
-  writeU64(f, frameHeaderBytes, index);
-  writeU64(f, frameHeaderBytes + 8, term);
+  writeU64LE(f, frameHeaderBytes, index);
+  writeU64LE(f, frameHeaderBytes + 8, term);
   f[frameHeaderBytes + 16] = type;
   f.set(data, frameHeaderBytes + entryFixedBytes);
   return f;
@@ -100,16 +87,16 @@ export function encodeEntry(index: number, term: number, type: number, data: Uin
 
 export function encodeHardState(term: number, vote: bigint, commit: number): Buffer {
   const f = allocFrame(RecordType.HardState, hardStateBytes);
-  writeU64(f, frameHeaderBytes, term);
+  writeU64LE(f, frameHeaderBytes, term);
   f.writeBigUInt64LE(vote, frameHeaderBytes + 8);
-  writeU64(f, frameHeaderBytes + 16, commit);
+  writeU64LE(f, frameHeaderBytes + 16, commit);
   return f;
 }
 
 export function encodeSnapshotMarker(index: number, term: number): Buffer {
   const f = allocFrame(RecordType.Snapshot, snapshotBytes);
-  writeU64(f, frameHeaderBytes, index);
-  writeU64(f, frameHeaderBytes + 8, term);
+  writeU64LE(f, frameHeaderBytes, index);
+  writeU64LE(f, frameHeaderBytes + 8, term);
   return f;
 }
 
@@ -180,17 +167,17 @@ export function isZero(buf: Buffer, start: number, end: number): boolean {
 export function decodeEntryBody(body: Buffer, copyData = true): { index: number; term: number; type: number; data: Buffer } {
   const data = body.subarray(entryFixedBytes);
   return {
-    index: readU64(body, 0),
-    term: readU64(body, 8),
+    index: readU64LE(body, 0),
+    term: readU64LE(body, 8),
     type: body[16],
     data: copyData ? Buffer.from(data) : data, // copy: don't pin the whole segment buffer
   };
 }
 
 export function decodeHardStateBody(body: Buffer): { term: number; vote: bigint; commit: number } {
-  return { term: readU64(body, 0), vote: body.readBigUInt64LE(8), commit: readU64(body, 16) };
+  return { term: readU64LE(body, 0), vote: body.readBigUInt64LE(8), commit: readU64LE(body, 16) };
 }
 
 export function decodeSnapshotBody(body: Buffer): { index: number; term: number } {
-  return { index: readU64(body, 0), term: readU64(body, 8) };
+  return { index: readU64LE(body, 0), term: readU64LE(body, 8) };
 }
