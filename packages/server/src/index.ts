@@ -2,7 +2,8 @@
 // throw-away test clusters from @tsetcd/server/testing (startCluster);
 // subsystems are importable by subpath (@tsetcd/server/mvcc/store, .../wal/index, ...).
 export { startServer, type StartServerOptions, type Member } from './embed/index.js';
-export { EtcdServer, type Transport, type MemberInfo } from './etcdserver/server.js';
+export { EtcdServer, type Transport } from './etcdserver/server.js';
+export { RaftCluster, type MemberInfo } from './membership/raft-cluster.js';
 export { defaults, serverVersion, clusterVersion, type ServerConfig, type ServerLogger } from './etcdserver/config.js';
 export { computeMemberId, computeClusterId } from '@tsetcd/common';
 export { parseRetention, type Retention } from './etcdserver/compactor.js';

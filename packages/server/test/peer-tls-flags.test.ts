@@ -57,7 +57,7 @@ test('--peer-auto-tls: members talk over self-signed peer certificates written t
   const cert = new X509Certificate(readFileSync(join(a.dataDir, 'fixtures', 'peer', 'cert.pem')));
   assert.equal(cert.subject, 'O=etcd');
   assert.equal(cert.subjectAltName, 'IP Address:127.0.0.1');
-  assert.equal(a.member.server.members.size, 2);
+  assert.equal(a.member.server.cluster.size, 2);
 });
 
 test('--peer-cert-allowed-cn: the member whose certificate has another CN is refused both ways; the others make a quorum', async (t) => {
@@ -72,7 +72,7 @@ test('--peer-cert-allowed-cn: the member whose certificate has another CN is ref
   // each side refuses the certificate the other shows: e0/e1 when they dial e2, e2 when it dials them
   const dialRefused = (x: Started): boolean => x.log.lines.some((l) => l.msg === 'failed to dial remote peer' && l.fields.error === 'client certificate authentication failed');
   await until(() => dialRefused(e2) && (dialRefused(e0) || dialRefused(e1)), 10_000);
-  assert.equal(e0.member.server.members.size, 3);
+  assert.equal(e0.member.server.cluster.size, 3);
 });
 
 test('--peer-cert-allowed-hostname: a peer certificate without that name is refused', async (t) => {

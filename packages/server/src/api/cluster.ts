@@ -1,7 +1,8 @@
 // The Cluster service (etcd's v3rpc/member.go): member add/remove/update/list/promote.
 
 import type { etcdserverpb } from '@tsetcd/proto';
-import type { EtcdServer, MemberInfo } from '../etcdserver/server.js';
+import type { EtcdServer } from '../etcdserver/server.js';
+import type { MemberInfo } from '../membership/raft-cluster.js';
 import { ClusterOps, clusterOpsOf } from '../etcdserver/cluster-ops.js';
 
 function toPb(m: MemberInfo): etcdserverpb.Member {

@@ -54,7 +54,7 @@ export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcSe
     g.addUnary<Req, Res>(path, dec(req), enc(res), async (r) => {
       if (s.isStopped()) throw new GrpcError(14, 'etcdserver: server stopped');
       // etcd 3.4: a learner serves only Status and serializable Range
-      if (s.members.get(s.memberId)?.isLearner && !learnerServes(path, r)) throw new GrpcError(14, 'etcdserver: rpc not supported for learner');
+      if (s.cluster.member(s.memberId)?.isLearner && !learnerServes(path, r)) throw new GrpcError(14, 'etcdserver: rpc not supported for learner');
       try {
         return await fn(r);
       } catch (e) {

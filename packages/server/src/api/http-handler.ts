@@ -51,7 +51,7 @@ export function createHttpHandler(s: EtcdServer, metrics: Registry, gatewayOptio
       return;
     }
     if (path === '/version') {
-      json(res, 200, { etcdserver: serverVersion, etcdcluster: s.clusterVersion ?? clusterVersion });
+      json(res, 200, { etcdserver: serverVersion, etcdcluster: s.cluster.version ?? clusterVersion });
       return;
     }
     if (path === '/metrics') {
@@ -66,12 +66,12 @@ export function createHttpHandler(s: EtcdServer, metrics: Registry, gatewayOptio
       return;
     }
     if (path === '/v2/members' || path === '/v2/members/') {
-      const members = [...s.members.values()].map((m) => ({ id: idToHex(m.id), name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls }));
+      const members = s.cluster.members().map((m) => ({ id: idToHex(m.id), name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls }));
       json(res, 200, { members });
       return;
     }
     if (path === '/v2/members/leader') {
-      const m = s.members.get(s.leader());
+      const m = s.cluster.member(s.leader());
       if (m === undefined) {
         json(res, 503, { message: 'During election' });
         return;

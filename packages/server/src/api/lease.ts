@@ -31,7 +31,7 @@ export class LeaseApi {
   /** One keep-alive: etcd answers an unknown lease with TTL 0 rather than an error. */
   keepAliveOnce(id: bigint): etcdserverpb.LeaseKeepAliveResponse | Promise<etcdserverpb.LeaseKeepAliveResponse> {
     // a follower forwards the renewal to the leader, which owns lease expiry
-    if (!this.s.isLeader() && this.s.leader() !== 0n && this.s.members.size > 1) {
+    if (!this.s.isLeader() && this.s.leader() !== 0n && this.s.cluster.size > 1) {
       const ops = clusterOpsOf(this.s);
       if (ops === undefined) throw Errors.noLeader();
       return ops.forwardLeaseRenew(id).then((ttl) => ({ header: this.s.header(), ID: id, TTL: BigInt(ttl) }));

@@ -31,7 +31,7 @@ export class MaintenanceApi {
       raftAppliedIndex: BigInt(s.raftAppliedIndex()),
       errors: s.applier.alarmList().map((a) => `memberID:${a.memberID} alarm:${alarmName(a.alarm)} `),
       dbSizeInUse: BigInt(s.store.backend.sizeInUse()),
-      isLearner: s.members.get(s.memberId)?.isLearner ?? false,
+      isLearner: s.cluster.member(s.memberId)?.isLearner ?? false,
     };
   }
 
@@ -91,7 +91,7 @@ export class MaintenanceApi {
   moveLeader(r: etcdserverpb.MoveLeaderRequest): etcdserverpb.MoveLeaderResponse {
     const s = this.s;
     if (!s.isLeader()) throw Errors.notLeader();
-    const m = s.members.get(r.targetID);
+    const m = s.cluster.member(r.targetID);
     if (m === undefined || m.isLearner) throw Errors.badLeaderTransferee();
     // the only voter is already the leader: nothing to transfer (etcd 3.4 answers without a header)
     return { header: undefined };
@@ -99,7 +99,7 @@ export class MaintenanceApi {
 
   memberList(): etcdserverpb.MemberListResponse {
     const s = this.s;
-    const members = [...s.members.values()]
+    const members = s.cluster.members()
       .sort((a, b) => (a.id < b.id ? -1 : 1))
       .map((m) => ({ ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner }));
     // etcd's cluster service header carries no revision

@@ -48,7 +48,7 @@ export function createMetrics(s: EtcdServer): Registry {
     registers: [reg],
     collect() {
       this.reset();
-      if (s.clusterVersion) this.set({ cluster_version: s.clusterVersion.split('.').slice(0, 2).join('.') }, 1);
+      if (s.cluster.version) this.set({ cluster_version: s.cluster.version.split('.').slice(0, 2).join('.') }, 1);
     },
   });
   new Gauge({

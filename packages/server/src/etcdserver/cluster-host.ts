@@ -40,11 +40,11 @@ export class ClusterHost implements RaftHost {
   }
 
   peerUrlsOf(id: bigint): string[] | undefined {
-    return this.s.members.get(id)?.peerUrls;
+    return this.s.cluster.member(id)?.peerUrls;
   }
 
   isRemovedMember(id: bigint): boolean {
-    return this.s.removedMembers.has(id);
+    return this.s.cluster.isRemoved(id);
   }
 
   async snapshotDbFile(m: Message): Promise<string> {
@@ -74,7 +74,7 @@ export class ClusterHost implements RaftHost {
   }
 
   versions(): { etcdserver: string; etcdcluster: string } {
-    return { etcdserver: serverVersion, etcdcluster: this.s.clusterVersion ?? clusterVersion };
+    return { etcdserver: serverVersion, etcdcluster: this.s.cluster.version ?? clusterVersion };
   }
 
   leaseRenew(id: bigint): number {

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { ConfChangeType, ErrProposalDropped, type ConfChange } from '@tsetcd/raft';
 import { tsetcdpb } from '@tsetcd/proto';
-import type { EtcdServer, MemberInfo } from './server.js';
+import type { EtcdServer } from './server.js';
+import type { MemberInfo } from '../membership/raft-cluster.js';
 import { idToHex } from '@tsetcd/common';
 import { MemberErrors } from '../membership/errors.js';
 import { membersFromJson } from '../membership/remote-cluster.js';
@@ -61,11 +62,11 @@ export class ClusterOps {
 
   setPeers(peers: PeerActivity): void {
     this.peers = peers;
-    peers.syncPeers([...this.s.members.keys()]);
+    peers.syncPeers(this.s.cluster.ids());
   }
 
   private onApplied(cc: ConfChange): void {
-    this.peers?.syncPeers([...this.s.members.keys()]);
+    this.peers?.syncPeers(this.s.cluster.ids());
     const key = `${cc.type}:${cc.nodeId}`;
     const ws = this.waiters.get(key);
     if (ws !== undefined) {
@@ -132,7 +133,7 @@ export class ClusterOps {
   }
 
   private votingMembers(): MemberInfo[] {
-    return [...this.s.members.values()].filter((m) => !m.isLearner);
+    return this.s.cluster.members().filter((m) => !m.isLearner);
   }
 
   private connectedFully(): boolean {
@@ -153,7 +154,7 @@ export class ClusterOps {
   // ---- the API ----
 
   memberList(): MemberInfo[] {
-    return [...this.s.members.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+    return this.s.cluster.members().sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   private checkUrls(peerUrls: string[]): void {
@@ -169,7 +170,7 @@ export class ClusterOps {
   }
 
   private urlInUse(peerUrls: string[], except?: bigint): boolean {
-    for (const m of this.s.members.values()) {
+    for (const m of this.s.cluster.members()) {
       if (m.id === except) continue;
       if (m.peerUrls.some((u) => peerUrls.includes(u))) return true;
     }
@@ -180,10 +181,10 @@ export class ClusterOps {
     this.checkUrls(peerUrls);
     const s = this.s;
     const id = newMemberId(peerUrls, Math.floor(Date.now() / 1000));
-    if (s.members.has(id) || s.removedMembers.has(id)) throw MemberErrors.memberExists();
+    if (s.cluster.has(id) || s.cluster.isRemoved(id)) throw MemberErrors.memberExists();
     if (this.urlInUse(peerUrls)) throw MemberErrors.peerUrlExists();
     if (isLearner) {
-      const learners = [...s.members.values()].filter((m) => m.isLearner).length;
+      const learners = s.cluster.members().filter((m) => m.isLearner).length;
       if (learners + 1 > maxLearners) throw MemberErrors.tooManyLearners();
     } else if (s.cfg.strictReconfigCheck !== false) {
       // etcd's IsReadyToAddVotingMember: started voters must stay a quorum of the grown cluster
@@ -195,12 +196,12 @@ export class ClusterOps {
     const info: MemberInfo = { id, name: '', peerUrls: [...peerUrls], clientUrls: [], isLearner };
     const context = tsetcdpb.Member.encode({ ID: id, name: '', peerUrls: info.peerUrls, clientUrls: [], isLearner }).finish();
     await this.configure({ type: isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, nodeId: id, context });
-    return s.members.get(id) ?? info;
+    return s.cluster.member(id) ?? info;
   }
 
   async memberRemove(id: bigint): Promise<void> {
     const s = this.s;
-    const m = s.members.get(id);
+    const m = s.cluster.member(id);
     if (m === undefined) throw MemberErrors.notFound();
     if (!m.isLearner && s.cfg.strictReconfigCheck !== false) {
       // etcd's IsReadyToRemoveVotingMember + the active-quorum check
@@ -219,7 +220,7 @@ export class ClusterOps {
 
   async memberUpdate(id: bigint, peerUrls: string[]): Promise<void> {
     this.checkUrls(peerUrls);
-    const m = this.s.members.get(id);
+    const m = this.s.cluster.member(id);
     if (m === undefined) throw MemberErrors.notFound();
     if (this.urlInUse(peerUrls, id)) throw MemberErrors.peerUrlExists();
     const context = tsetcdpb.Member.encode({ ID: id, name: m.name, peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner }).finish();
@@ -234,14 +235,14 @@ export class ClusterOps {
     const s = this.s;
     if (!s.isLeader()) {
       const lead = s.leader();
-      const lm = lead === 0n ? undefined : s.members.get(lead);
+      const lm = lead === 0n ? undefined : s.cluster.member(lead);
       if (lm === undefined || lm.peerUrls.length === 0) throw MemberErrors.noLeader();
       return this.forwardPromote(lead, id);
     }
     // A member added through another member may be committed but not yet applied here: catch
     // up first, or a promote right after the add would find no such member.
     await s.linearizableReadNotify();
-    const m = s.members.get(id);
+    const m = s.cluster.member(id);
     if (m === undefined) throw MemberErrors.notFound();
     if (!m.isLearner) throw MemberErrors.notLearner();
     const st = s.raftStatus();
@@ -263,7 +264,7 @@ export class ClusterOps {
   async moveLeader(target: bigint): Promise<void> {
     const s = this.s;
     if (!s.isLeader()) throw MemberErrors.notLeader();
-    const m = s.members.get(target);
+    const m = s.cluster.member(target);
     if (m === undefined || m.isLearner) throw Errors.badLeaderTransferee();
     if (target === s.memberId) return;
     s.transferLeadership(target);
@@ -280,7 +281,7 @@ export class ClusterOps {
    */
   async forwardLeaseRenew(id: bigint): Promise<number> {
     const lead = this.s.leader();
-    if (lead === 0n || this.peers === undefined || this.s.members.get(lead) === undefined) throw Errors.noLeader();
+    if (lead === 0n || this.peers === undefined || this.s.cluster.member(lead) === undefined) throw Errors.noLeader();
     let a: { status: number; body: string };
     try {
       a = await this.peers.request(lead, 'POST', '/leases', leaseForwardTimeoutMs, { contentType: 'application/json', data: JSON.stringify({ id: idToHex(id) }) });

@@ -60,7 +60,7 @@ export function fetchPeerHashKV(peerUrl: string, rev: bigint, o: { tls?: https.R
 
 async function peerHashes(s: EtcdServer, rev: bigint, tls: https.RequestOptions | undefined): Promise<PeerAnswer[]> {
   const out: PeerAnswer[] = [];
-  for (const m of s.members.values()) {
+  for (const m of s.cluster.members()) {
     if (m.id === s.memberId || m.peerUrls.length === 0) continue;
     let last = '';
     let got: PeerHash | undefined;

@@ -41,6 +41,7 @@ import { computeClusterId, computeMemberId, idToHex } from '@tsetcd/common';
 import { clusterVersion, defaults, type ServerConfig, type ServerLogger } from './config.js';
 import type { ClusterBootstrap } from './cluster-bootstrap.js';
 import { forceNewClusterEntries } from './force-new-cluster.js';
+import { RaftCluster, majorMinor } from '../membership/raft-cluster.js';
 import { reloadLessor, reloadStore, replaceBackendContent, resetWatchRing, stageSnapshotDb } from './snapshot-install.js';
 
 /** Sends raft messages to peers. One member has no peers; the cluster work plugs a real one in. */
@@ -50,13 +51,6 @@ export interface Transport {
 
 const noPeers: Transport = { send() {} };
 
-export interface MemberInfo {
-  id: bigint;
-  name: string;
-  peerUrls: string[];
-  clientUrls: string[];
-  isLearner: boolean;
-}
 
 interface ReadBatch {
   ctx: Buffer;
@@ -80,7 +74,6 @@ function decodeWalMetadata(b: Buffer): { memberId: bigint; clusterId: bigint } {
   return { memberId: b.readBigUInt64BE(0), clusterId: b.readBigUInt64BE(8) };
 }
 
-const clusterVersionKey = Buffer.from('clusterVersion');
 /** Readies whose WAL write / apply may be in flight at once (the pipeline depth). */
 const maxPipelinedReadies = 8;
 const emptyInternalRequest: tsetcdpb.InternalRaftRequest = Object.freeze(tsetcdpb.InternalRaftRequest.fromPartial({})) as tsetcdpb.InternalRaftRequest;
@@ -92,10 +85,8 @@ export class EtcdServer {
   readonly lessor: Lessor;
   readonly applier: Applier;
   readonly hub: WatchHub;
-  memberId = 0n;
-  clusterId = 0n;
-  readonly members = new Map<bigint, MemberInfo>();
-  clusterVersion: string | undefined;
+  /** the members, removed IDs and cluster version this member has applied */
+  readonly cluster: RaftCluster;
   transport: Transport = noPeers;
 
   private wal!: Wal;
@@ -147,6 +138,7 @@ export class EtcdServer {
     this.cfg = cfg;
     this.log = cfg.logger;
     this.store = store;
+    this.cluster = new RaftCluster(this.log);
     const electionTicks = this.electionTicks();
     // etcd: minimum lease TTL = ceil(((3 * electionTicks) / 2) * heartbeat) in seconds
     const minTtlSeconds = Math.ceil((Math.floor((3 * electionTicks) / 2) * cfg.heartbeatIntervalMs) / 1000);
@@ -162,6 +154,14 @@ export class EtcdServer {
       this.rejectReady = rej;
     });
     this.readyToServe.catch(() => undefined);
+  }
+
+  get memberId(): bigint {
+    return this.cluster.localId;
+  }
+
+  get clusterId(): bigint {
+    return this.cluster.clusterId;
   }
 
   electionTicks(): number {
@@ -216,8 +216,7 @@ export class EtcdServer {
       this.wal = r.wal;
       if (cfg.unsafeNoFsync) this.wal.setUnsafeNoFsync();
       const meta = decodeWalMetadata(r.metadata);
-      this.memberId = meta.memberId;
-      this.clusterId = meta.clusterId;
+      this.cluster.setIds(meta.memberId, meta.clusterId);
       if (cfg.forceNewCluster) {
         // etcd's restartAsStandaloneNode: drop uncommitted entries, then commit ConfChanges that
         // remove every other member (and add this one if the log does not have it)
@@ -239,8 +238,8 @@ export class EtcdServer {
     } else if (this.clusterBoot !== undefined) {
       await this.bootCluster(walDir, this.clusterBoot);
     } else {
-      this.memberId = computeMemberId(cfg.initialAdvertisePeerUrls, cfg.initialClusterToken);
-      this.clusterId = computeClusterId([this.memberId]);
+      const memberId = computeMemberId(cfg.initialAdvertisePeerUrls, cfg.initialClusterToken);
+      this.cluster.setIds(memberId, computeClusterId([memberId]));
       const self: tsetcdpb.Member = {
         ID: this.memberId,
         name: cfg.name,
@@ -291,13 +290,12 @@ export class EtcdServer {
 
   /** A multi-member start without a WAL: bootstrap entries of a new cluster, or an empty log to join. */
   private async bootCluster(walDir: string, cb: ClusterBootstrap): Promise<void> {
-    this.memberId = cb.memberId;
-    this.clusterId = cb.clusterId;
+    this.cluster.setIds(cb.memberId, cb.clusterId);
     this.wal = await Wal.create(walDir, encodeWalMetadata(this.memberId, this.clusterId), { segmentBytes: this.cfg.walSegmentBytes });
     if (this.cfg.unsafeNoFsync) this.wal.setUnsafeNoFsync();
     if (cb.join) {
       // the leader's log (or snapshot) brings the membership; peers are known meanwhile
-      for (const m of cb.members) this.members.set(m.id, { ...m, peerUrls: [...m.peerUrls], clientUrls: [...m.clientUrls] });
+      this.cluster.addKnown(cb.members);
       this.log.info('starting local member', { 'local-member-id': idToHex(this.memberId), 'cluster-id': idToHex(this.clusterId), join: true });
       return;
     }
@@ -319,13 +317,7 @@ export class EtcdServer {
     // re-attach keys to their leases
     const all = this.store.range(Buffer.of(0), { rangeEnd: Buffer.of(0) });
     for (const kv of all.kvs) if (kv.lease !== noLease && this.lessor.lookup(kv.lease)) this.lessor.attach(kv.lease, kv.key);
-    for (const [, v] of b.rangeAux(Buckets.members)) {
-      const m = tsetcdpb.Member.decode(v);
-      this.members.set(m.ID, { id: m.ID, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner });
-    }
-    for (const [k] of b.rangeAux(Buckets.membersRemoved)) this.removedMembers.add(BigInt('0x' + k.toString()));
-    const cv = b.getAux(Buckets.cluster, clusterVersionKey);
-    if (cv !== undefined) this.clusterVersion = cv.toString();
+    this.cluster.recover(b);
   }
 
   // ---- raft driving ----
@@ -473,7 +465,7 @@ export class EtcdServer {
 
   /** Members this member knows of (from its data, or the bootstrap plan before it is applied). */
   knownMemberCount(): number {
-    return Math.max(this.members.size, this.clusterBoot?.members.length ?? 0);
+    return Math.max(this.cluster.size, this.clusterBoot?.members.length ?? 0);
   }
 
   /** etcd's advanceTicks: fast-forwards the election clock (initial election tick advance). */
@@ -563,66 +555,16 @@ export class EtcdServer {
   private applyConfChange(e: Entry): void {
     const cc = decodeConfChange(e.data);
     this.node.applyConfChange(cc);
-    if (e.index > this.skipUpTo) this.applyMembership(cc);
+    if (e.index > this.skipUpTo) this.cluster.applyConfChange(cc);
     this.onConfChangeApplied?.(cc);
   }
 
   /** Called after each applied ConfChange (cluster layer: peer streams, waiters). */
   onConfChangeApplied: ((cc: ConfChange) => void) | undefined;
 
-  private applyMembership(cc: ConfChange): void {
-    const b = this.store.backend;
-    const key = Buffer.from(idToHex(cc.nodeId));
-    const existing = this.members.get(cc.nodeId);
-    if (cc.type === ConfChangeType.AddNode && existing !== undefined && existing.isLearner) {
-      // promotion of a learner
-      existing.isLearner = false;
-      b.putAux(Buckets.members, key, Buffer.from(tsetcdpb.Member.encode(this.toPbMember(existing)).finish()));
-      this.log.info('promote member', { 'cluster-id': idToHex(this.clusterId), 'promoted-member-id': idToHex(cc.nodeId) });
-    } else if (cc.type === ConfChangeType.UpdateNode && existing !== undefined) {
-      const m = cc.context.length > 0 ? tsetcdpb.Member.decode(cc.context) : undefined;
-      if (m !== undefined) existing.peerUrls = m.peerUrls;
-      b.putAux(Buckets.members, key, Buffer.from(tsetcdpb.Member.encode(this.toPbMember(existing)).finish()));
-      this.log.info('updated member', { 'cluster-id': idToHex(this.clusterId), 'updated-remote-peer-id': idToHex(cc.nodeId), 'updated-remote-peer-urls': existing.peerUrls });
-    } else if (cc.type === ConfChangeType.AddNode || cc.type === ConfChangeType.AddLearnerNode) {
-      if (existing !== undefined) {
-        // known from a join (remote member list): persist it
-        b.putAux(Buckets.members, key, Buffer.from(tsetcdpb.Member.encode(this.toPbMember(existing)).finish()));
-      } else {
-        const m = cc.context.length > 0 ? tsetcdpb.Member.decode(cc.context) : undefined;
-        const info: MemberInfo = {
-          id: cc.nodeId,
-          name: m?.name ?? '',
-          peerUrls: m?.peerUrls ?? [],
-          clientUrls: m?.clientUrls ?? [],
-          isLearner: cc.type === ConfChangeType.AddLearnerNode,
-        };
-        this.members.set(cc.nodeId, info);
-        b.putAux(Buckets.members, key, Buffer.from(tsetcdpb.Member.encode(this.toPbMember(info)).finish()));
-        this.log.info('added member', { 'cluster-id': idToHex(this.clusterId), 'added-peer-id': idToHex(cc.nodeId), 'added-peer-peer-urls': info.peerUrls });
-      }
-    } else if (cc.type === ConfChangeType.RemoveNode) {
-      this.members.delete(cc.nodeId);
-      this.removedMembers.add(cc.nodeId);
-      b.deleteAux(Buckets.members, key);
-      b.putAux(Buckets.membersRemoved, key, Buffer.from('removed'));
-      this.log.info('removed member', { 'cluster-id': idToHex(this.clusterId), 'removed-remote-peer-id': idToHex(cc.nodeId) });
-    }
-  }
-
-  /** members removed from the cluster (they may never come back under the same ID) */
-  readonly removedMembers = new Set<bigint>();
-
-  private toPbMember(m: MemberInfo): tsetcdpb.Member {
-    return { ID: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner };
-  }
-
   private applyMemberAttrs(r: tsetcdpb.ClusterMemberAttrSetRequest): void {
-    const m = this.members.get(r.memberID);
+    const m = this.cluster.setAttributes(r.memberID, r.memberAttributes);
     if (m === undefined) return;
-    m.name = r.memberAttributes?.name ?? '';
-    m.clientUrls = r.memberAttributes?.clientUrls ?? [];
-    this.store.backend.putAux(Buckets.members, Buffer.from(idToHex(m.id)), Buffer.from(tsetcdpb.Member.encode(this.toPbMember(m)).finish()));
     if (r.memberID === this.memberId && !this.published) {
       this.published = true;
       this.log.info('published local member to cluster through raft', {
@@ -637,14 +579,7 @@ export class EtcdServer {
   }
 
   private applyClusterVersion(ver: string): void {
-    const prev = this.clusterVersion;
-    this.clusterVersion = ver;
-    this.store.backend.putAux(Buckets.cluster, clusterVersionKey, Buffer.from(ver));
-    const mm = ver.split('.').slice(0, 2).join('.');
-    if (prev === undefined) {
-      this.log.info('set initial cluster version', { 'cluster-id': idToHex(this.clusterId), 'local-member-id': idToHex(this.memberId), 'cluster-version': mm });
-    }
-    this.log.info('enabled capabilities for version', { 'cluster-version': mm });
+    this.cluster.setVersion(ver);
     this.versionLogged = true;
   }
 
@@ -668,14 +603,14 @@ export class EtcdServer {
     }
     if (this.isLeaderNow) {
       if (!this.published && !this.publishing && this.publishAllowed && this.appliedIndex >= this.committedIndex) this.publish();
-      if (this.clusterVersion === undefined && !this.versionProposing && this.published) {
+      if (this.cluster.version === undefined && !this.versionProposing && this.published) {
         this.versionProposing = true;
         this.proposeRaw({ clusterVersionSet: { ver: clusterVersion } }).finally(() => {
           this.versionProposing = false;
         }).catch(() => undefined);
-      } else if (this.clusterVersion !== undefined && this.published && !this.versionLogged) {
+      } else if (this.cluster.version !== undefined && this.published && !this.versionLogged) {
         this.versionLogged = true;
-        this.log.info('enabled capabilities for version', { 'cluster-version': this.clusterVersion.split('.').slice(0, 2).join('.') });
+        this.log.info('enabled capabilities for version', { 'cluster-version': majorMinor(this.cluster.version) });
       }
     } else if (!this.published && this.lead !== 0n && !this.publishing && this.publishAllowed) {
       this.publish();
@@ -704,7 +639,7 @@ export class EtcdServer {
       .catch((e) => this.log.warn('failed to publish local member to cluster through raft', { error: String(e) }))
       .finally(() => {
         this.publishing = false;
-        if (this.clusterVersion !== undefined) this.versionLogged = true;
+        if (this.cluster.version !== undefined) this.versionLogged = true;
       });
   }
 
@@ -897,16 +832,7 @@ export class EtcdServer {
     reloadLessor(this.lessor, this.store);
     this.applier.auth.recover();
     resetWatchRing(this.hub);
-    this.members.clear();
-    this.removedMembers.clear();
-    const b = this.store.backend;
-    for (const [, v] of b.rangeAux(Buckets.members)) {
-      const m = tsetcdpb.Member.decode(v);
-      this.members.set(m.ID, { id: m.ID, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner });
-    }
-    for (const [k] of b.rangeAux(Buckets.membersRemoved)) this.removedMembers.add(BigInt('0x' + k.toString()));
-    const cv = b.getAux(Buckets.cluster, clusterVersionKey);
-    if (cv !== undefined) this.clusterVersion = cv.toString();
+    this.cluster.recover(this.store.backend);
     this.appliedIndex = idx;
     this.snapshotIndex = idx;
     this.skipUpTo = Math.max(this.skipUpTo, ci);
