@@ -15,7 +15,7 @@ import type { TLSSocket } from 'node:tls';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { toGrpcError } from './errors.js';
 import { GrpcStatus, type CallStatus, type GrpcServer, type LocalMethod } from '../grpc/index.js';
-import { GoJsonError, decodeNext, peekValue } from './gateway/go-json.js';
+import { GoJsonError, decodeNext, peekValue, type ScanState } from './gateway/go-json.js';
 import { decodeMessageNode } from './gateway/jsonpb-decode.js';
 import { gatewayRoutes, type GatewayRoute } from './gateway/routes.js';
 import { LocalBidiCall, LocalCall, LocalStreamCall } from './gateway/local-call.js';
@@ -362,6 +362,7 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
   async function serveBidi(req: Req, res: Res, route: GatewayRoute, method: LocalMethod, timeoutMs: number | undefined): Promise<void> {
     let text = '';
     let pos = 0;
+    let scanState: ScanState | undefined;
     let bodyEnded = false;
     let call: LocalBidiCall | undefined;
     let failed = false;
@@ -390,8 +391,11 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
     const next = async (): Promise<unknown> => {
       for (;;) {
         if (failed) return undefined;
-        const state = peekValue(text, pos);
-        if (state === 'value' || (bodyEnded && state === 'more')) {
+        // each chunk goes on from where the last scan stopped: no value is scanned twice over
+        const peek = peekValue(text, pos, scanState);
+        scanState = peek.state;
+        if (peek.verdict === 'value' || (bodyEnded && peek.verdict === 'more')) {
+          scanState = undefined;
           const r = decodeNext(text, pos);
           if (r === undefined) return undefined;
           pos = r.end;

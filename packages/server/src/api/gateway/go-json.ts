@@ -110,7 +110,7 @@ function syntaxError(c: number, context: string): GoJsonError {
 const literals = ['true', 'false', 'null'];
 const literalErrors: Record<string, string> = { true: 'in literal true', false: 'in literal false', null: 'in literal null' };
 
-interface Frame {
+export interface Frame {
   node: JsonNode & { t: 'obj' | 'arr' };
   start: number;
   /** an object's current key (raw), and whether its ':' was seen */
@@ -118,25 +118,37 @@ interface Frame {
   afterColon: boolean;
 }
 
+/** A scan that ran out of input, to go on with when more has arrived (same text, grown). */
+export interface ScanState {
+  stack: Frame[];
+  st: St;
+  start: number;
+  lit: string;
+  litPos: number;
+  escU: number;
+  started: boolean;
+  i: number;
+}
+
 /** Where a scan stopped: a value, the input ending inside one, or before any. */
 type ScanResult =
-  | { kind: 'value'; node: JsonNode; end: number }
-  | { kind: 'eof'; started: boolean; eofError: string | undefined };
+  | { kind: 'value'; node: JsonNode; end: number; state?: ScanState }
+  | { kind: 'eof'; started: boolean; eofError: string | undefined; state: ScanState };
 
 /**
  * Scans one JSON value of `s` from `pos`, as Go's scanner steps through it. Throws GoJsonError
  * on a syntax error. When the input ends first, says whether a value had started and what
  * stepping one more space would have said (Go's eof handling needs both).
  */
-function scanValue(s: string, pos: number): ScanResult {
-  const stack: Frame[] = [];
-  let st = St.BeginValue as St;
-  let start = -1;
-  let lit = '';
-  let litPos = 0;
-  let escU = 0;
-  let started = false;
-  let i = pos;
+function scanValue(s: string, pos: number, resume?: ScanState): ScanResult {
+  const stack: Frame[] = resume?.stack ?? [];
+  let st = resume?.st ?? (St.BeginValue as St);
+  let start = resume?.start ?? -1;
+  let lit = resume?.lit ?? '';
+  let litPos = resume?.litPos ?? 0;
+  let escU = resume?.escU ?? 0;
+  let started = resume?.started ?? false;
+  let i = resume?.i ?? pos;
   let done: JsonNode | undefined;
 
   const complete = (node: JsonNode): void => {
@@ -353,28 +365,31 @@ function scanValue(s: string, pos: number): ScanResult {
     return { kind: 'value', node: done, end };
   }
   // the input ended: what one more space would have done
+  i = Math.min(i, s.length);
+  const state: ScanState = { stack, st, start, lit, litPos, escU, started, i };
+  const eof = (eofError: string | undefined): ScanResult => ({ kind: 'eof', started, eofError, state });
   switch (st) {
     case St.One:
     case St.Zero:
     case St.Dot0:
     case St.E0:
-      if (stack.length === 0) return { kind: 'value', node: { t: 'num', raw: s.slice(start, i) }, end: i };
-      return { kind: 'eof', started, eofError: undefined };
+      if (stack.length === 0) return { kind: 'value', node: { t: 'num', raw: s.slice(start, i) }, end: i, state };
+      return eof(undefined);
     case St.InStringEsc:
-      return { kind: 'eof', started, eofError: syntaxError(0x20, 'in string escape code').message };
+      return eof(syntaxError(0x20, 'in string escape code').message);
     case St.InStringEscU:
-      return { kind: 'eof', started, eofError: syntaxError(0x20, 'in \\u hexadecimal character escape').message };
+      return eof(syntaxError(0x20, 'in \\u hexadecimal character escape').message);
     case St.Neg:
-      return { kind: 'eof', started, eofError: syntaxError(0x20, 'in numeric literal').message };
+      return eof(syntaxError(0x20, 'in numeric literal').message);
     case St.Dot:
-      return { kind: 'eof', started, eofError: syntaxError(0x20, 'after decimal point in numeric literal').message };
+      return eof(syntaxError(0x20, 'after decimal point in numeric literal').message);
     case St.E:
     case St.ESign:
-      return { kind: 'eof', started, eofError: syntaxError(0x20, 'in exponent of numeric literal').message };
+      return eof(syntaxError(0x20, 'in exponent of numeric literal').message);
     case St.Literal:
-      return { kind: 'eof', started, eofError: syntaxError(0x20, `${literalErrors[lit]} (expecting '${lit[litPos]}')`).message };
+      return eof(syntaxError(0x20, `${literalErrors[lit]} (expecting '${lit[litPos]}')`).message);
     default:
-      return { kind: 'eof', started, eofError: undefined };
+      return eof(undefined);
   }
 }
 
@@ -391,15 +406,16 @@ export function decodeNext(s: string, pos: number): { node: JsonNode; end: numbe
 
 /**
  * Whether a stream has a complete value at `pos` yet (for bodies still arriving): 'value',
- * 'more' (incomplete, wait), 'empty' (only spaces so far). Syntax errors are thrown.
+ * 'more' (incomplete: wait, and pass `state` back with the grown text so the scan goes on where
+ * it stopped), 'empty' (only spaces so far). Syntax errors are thrown.
  */
-export function peekValue(s: string, pos: number): 'value' | 'more' | 'empty' {
-  const r = scanValue(s, pos);
+export function peekValue(s: string, pos: number, resume?: ScanState): { verdict: 'value' | 'more' | 'empty'; state?: ScanState } {
+  const r = scanValue(s, pos, resume);
   if (r.kind === 'value') {
     // a top-level number may go on in the next chunk
-    return r.node.t === 'num' && r.end === s.length ? 'more' : 'value';
+    return r.node.t === 'num' && r.end === s.length ? { verdict: 'more', state: r.state } : { verdict: 'value' };
   }
-  return r.started ? 'more' : 'empty';
+  return { verdict: r.started ? 'more' : 'empty', state: r.state };
 }
 
 /** json.Unmarshal's checkValid: the whole text is one value and spaces. */
