@@ -4,3 +4,4 @@ export { computeClusterId, computeMemberId, idToHex } from './member-id.js';
 export { prefixEnd } from './keys.js';
 export { crc32c } from './crc32c.js';
 export { readU64LE, writeU64LE } from './u64.js';
+export { parseUrls, parseUrlsMap, UrlsError } from './urls.js';

@@ -28,7 +28,7 @@ test('initial cluster: several URLs per name, malformed input refused', () => {
   const m = parseInitialCluster('a=http://h:1,b=http://h:2,a=http://h:3');
   assert.deepEqual(m.get('a'), ['http://h:1', 'http://h:3']);
   assert.throws(() => parseInitialCluster('a'), BootstrapError);
-  assert.throws(() => parseInitialCluster('a=ftp://x:1'), /URL scheme must be http or https/);
+  assert.throws(() => parseInitialCluster('a=ftp://x:1'), /URL scheme must be http, https, unix, or unixs: ftp:\/\/x:1/);
   assert.throws(() => newInitialCluster(parseInitialCluster('a=http://h:1,b=http://h:1'), 't'), /duplicate URL/);
   const ic = newInitialCluster(parseInitialCluster(seed), 't');
   assert.throws(() => findSelf(ic, 'etcd09', ['http://127.0.0.1:2380']), /couldn't find local name "etcd09" in the initial cluster configuration/);

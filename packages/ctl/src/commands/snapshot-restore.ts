@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { BoltFile } from '../bolt-reader.js';
-import { crc32c } from '@tsetcd/common';
+import { computeClusterId, computeMemberId, crc32c, parseUrlsMap, UrlsError } from '@tsetcd/common';
 import { CtlExit, ExitCode } from '../errors.js';
 import { goJsonString } from '../go-json.js';
 import { goQuote } from '../go-format.js';
@@ -57,23 +57,14 @@ interface Member {
   peerURLs: string[];
 }
 
-function sha1First8(b: Buffer): bigint {
-  return createHash('sha1').update(b).digest().readBigUInt64BE(0);
-}
-
 /** types.NewURLsMap of --initial-cluster ("name=url,name=url"), URLs sorted per name. */
 function parseInitialCluster(s: string): Map<string, string[]> {
-  const m = new Map<string, string[]>();
-  for (const part of s.split(',')) {
-    const i = part.indexOf('=');
-    if (i < 0) throw new CtlExit(ExitCode.Error, `malformed initial cluster: ${s}`);
-    const name = part.slice(0, i);
-    const list = m.get(name) ?? [];
-    list.push(part.slice(i + 1));
-    m.set(name, list);
+  try {
+    return parseUrlsMap(s);
+  } catch (e) {
+    if (e instanceof UrlsError) throw new CtlExit(ExitCode.Error, e.message);
+    throw e;
   }
-  for (const l of m.values()) l.sort();
-  return m;
 }
 
 function membersOf(cfg: RestoreConfig): { members: Member[]; clusterId: bigint } {
@@ -86,14 +77,12 @@ function membersOf(cfg: RestoreConfig): { members: Member[]; clusterId: bigint }
     throw new CtlExit(ExitCode.Error, `--initial-cluster has ${cfg.name}=${mine.join(',')} but missing from --initial-advertise-peer-urls=${cfg.peerURLs.join(',')} (${why})`);
   }
   const members = [...urls.entries()].map(([name, list]) => ({
-    id: sha1First8(Buffer.concat([Buffer.from(list.join('')), Buffer.from(cfg.initialClusterToken)])),
+    id: computeMemberId(list, cfg.initialClusterToken),
     name,
     peerURLs: list,
   }));
   members.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const idBytes = Buffer.alloc(8 * members.length);
-  members.forEach((m, i) => idBytes.writeBigUInt64BE(m.id, i * 8));
-  return { members, clusterId: sha1First8(idBytes) };
+  return { members, clusterId: computeClusterId(members.map((m) => m.id)) };
 }
 
 /** Copies the db, checks and cuts the sha256 trailer, sets meta/consistent_index. */

@@ -8,6 +8,7 @@ import { serverVersion } from '../etcdserver/config.js';
 import { parseRetention } from '../etcdserver/compactor.js';
 import { importEtcdDataDir } from '../etcdserver/etcd-data-dir.js';
 import { validateAuthTokenSpec } from '../auth/auth-store.js';
+import { parseUrls, parseUrlsMap, UrlsError } from '@tsetcd/common';
 import { logOutputs, memberBehaviourOptions, refuseProxyMode, startupWarnings } from './member-flags.js';
 
 function fail(msg: string, code = 2): never {
@@ -32,13 +33,12 @@ function checkUrls(flag: string, urls: string[]): void {
 /** etcd's types.NewURLs checks, for the URL lists it parses that way (--cors allows a lone "*"). */
 function checkUrlList(flag: string, urls: string[], allowStar = false): void {
   if (allowStar && urls.length === 1 && urls[0] === '*') return;
-  for (const u of urls) {
-    const bad = (why: string): never => fail(`invalid value "${urls.join(',')}" for flag -${flag}: ${why}`);
-    const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)([^?#]*)/.exec(u);
-    const scheme = m?.[1].toLowerCase();
-    if (m === null || !['http', 'https', 'unix', 'unixs'].includes(scheme ?? '')) bad(`URL scheme must be http, https, unix, or unixs: ${u}`);
-    if (!/^(\[[^\]]*\]|[^:[\]]*):[^:]*$/.test(m![2])) bad(`URL address does not have the form "host:port": ${u}`);
-    if (m![3] !== '') bad(`URL must not contain a path: ${u}`);
+  if (urls.length === 0) return;
+  try {
+    parseUrls(urls);
+  } catch (e) {
+    if (e instanceof UrlsError) fail(`invalid value "${urls.join(',')}" for flag -${flag}: ${e.message}`);
+    throw e;
   }
 }
 
@@ -84,12 +84,12 @@ async function main(): Promise<void> {
   }
   // --initial-cluster: this member's entry must match --initial-advertise-peer-urls (etcd's check)
   if (parsedSet.has('initial-cluster')) {
-    const byName = new Map<string, string[]>();
-    for (const part of String(values['initial-cluster']).split(',').filter((x) => x.length > 0)) {
-      const eq = part.indexOf('=');
-      if (eq <= 0) fail(`invalid value "${values['initial-cluster']}" for flag -initial-cluster: missing '=' in ${part}`);
-      const n = part.slice(0, eq);
-      byName.set(n, [...(byName.get(n) ?? []), part.slice(eq + 1)]);
+    let byName: Map<string, string[]>;
+    try {
+      byName = parseUrlsMap(String(values['initial-cluster']));
+    } catch (e) {
+      if (e instanceof UrlsError) fail(`error setting up initial cluster: ${e.message}`);
+      throw e;
     }
     const mine = byName.get(String(values.name));
     if (mine === undefined) fail(`couldn't find local name "${values.name}" in the initial cluster configuration`);

@@ -2,7 +2,7 @@
 // membership package: each member's ID from its sorted peer URLs + the cluster token, the
 // cluster ID from the sorted member IDs (see @tsetcd/common member-id.ts).
 
-import { computeClusterId, computeMemberId, idToHex } from '@tsetcd/common';
+import { computeClusterId, computeMemberId, idToHex, parseUrlsMap, UrlsError } from '@tsetcd/common';
 import { BootstrapError } from './errors.js';
 
 export interface InitialMember {
@@ -19,23 +19,12 @@ export interface InitialCluster {
 
 /** "a=http://h:2380,b=http://h2:2380,a=http://h3:2380" → name → URLs (a name may repeat). */
 export function parseInitialCluster(s: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const part of s.split(',').map((x) => x.trim()).filter((x) => x.length > 0)) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw new BootstrapError(`invalid value "${s}" for flag -initial-cluster: missing "=" in "${part}"`);
-    const name = part.slice(0, eq);
-    const url = part.slice(eq + 1);
-    try {
-      const u = new URL(url);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-    } catch {
-      throw new BootstrapError(`invalid value "${s}" for flag -initial-cluster: URL scheme must be http or https: ${url}`);
-    }
-    const list = out.get(name) ?? [];
-    list.push(url);
-    out.set(name, list);
+  try {
+    return parseUrlsMap(s);
+  } catch (e) {
+    if (e instanceof UrlsError) throw new BootstrapError(`invalid value "${s}" for flag -initial-cluster: ${e.message}`);
+    throw e;
   }
-  return out;
 }
 
 /** The members and cluster ID of a new cluster. */
