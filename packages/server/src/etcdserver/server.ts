@@ -18,7 +18,6 @@ import {
   type Entry,
   type HardState,
   type Message,
-  type ReadState,
   type SoftState,
   type Ready,
   type NodeId,
@@ -31,11 +30,12 @@ import { Snapshotter } from '../snap/index.js';
 import { MvccStore } from '../mvcc/store.js';
 import { Buckets } from '../backend/backend.js';
 import { Applier, type ApplyResult } from '../apply/applier.js';
-import { Lessor, decodeLeaseRecord, noLease, expiryCheckIntervalMs } from '../lease/lessor.js';
+import { Lessor, decodeLeaseRecord, noLease } from '../lease/lessor.js';
 import { WatchHub } from '../watch/watch-hub.js';
 import { Errors, ServerError } from '../errors.js';
 import { currentCaller } from '../auth/caller-context.js';
 import { WaitRegistry } from './wait.js';
+import { ReadIndexLoop } from './read-index.js';
 import { IdGenerator } from './id-generator.js';
 import { computeClusterId, computeMemberId, idToHex } from '@tsetcd/common';
 import { clusterVersion, defaults, type ServerConfig, type ServerLogger } from './config.js';
@@ -51,12 +51,6 @@ export interface Transport {
 
 const noPeers: Transport = { send() {} };
 
-
-interface ReadBatch {
-  ctx: Buffer;
-  waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
-  index?: number;
-}
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(`etcdserver invariant violated: ${msg}`);
@@ -74,6 +68,8 @@ function decodeWalMetadata(b: Buffer): { memberId: bigint; clusterId: bigint } {
   return { memberId: b.readBigUInt64BE(0), clusterId: b.readBigUInt64BE(8) };
 }
 
+/** How often proposals past their request timeout are failed. */
+const proposalExpiryCheckMs = 500;
 /** Readies whose WAL write / apply may be in flight at once (the pipeline depth). */
 const maxPipelinedReadies = 8;
 const emptyInternalRequest: tsetcdpb.InternalRaftRequest = Object.freeze(tsetcdpb.InternalRaftRequest.fromPartial({})) as tsetcdpb.InternalRaftRequest;
@@ -102,7 +98,6 @@ export class EtcdServer {
   private readyAgain = false;
   private readyDone: Promise<void> = Promise.resolve();
   private tickTimer: NodeJS.Timeout | undefined;
-  private leaseTimer: NodeJS.Timeout | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private purging: Promise<void> | undefined;
   private stopped = false;
@@ -117,11 +112,8 @@ export class EtcdServer {
   private published = false;
   private publishing = false;
   private versionProposing = false;
-  private readonly revoking = new Set<bigint>();
 
-  private readWaiters: ReadBatch['waiters'] = [];
-  private readInFlight: ReadBatch | undefined;
-  private readsWaitingApply: ReadBatch[] = [];
+  private readonly reads: ReadIndexLoop;
 
   /** resolves once this member's attributes are committed (etcd's "published" milestone) */
   readonly readyToServe: Promise<void>;
@@ -149,6 +141,17 @@ export class EtcdServer {
     });
     this.hub = new WatchHub({ store, progressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs });
     this.applier = new Applier({ store, lessor: this.lessor, onEvents: (rev, evs) => this.hub.notify(rev, evs) });
+    this.reads = new ReadIndexLoop(
+      {
+        readIndex: (ctx) => this.node.readIndex(ctx),
+        nextId: () => this.idGen.next(),
+        wake: () => this.scheduleReady(),
+        appliedIndex: () => this.appliedIndex,
+        hasLeader: () => this.lead !== 0n,
+        isStopped: () => this.stopped,
+      },
+      { heartbeatIntervalMs: cfg.heartbeatIntervalMs, electionTimeoutMs: cfg.electionTimeoutMs, requestTimeoutMs: this.requestTimeoutMs() },
+    );
     this.readyToServe = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -277,7 +280,11 @@ export class EtcdServer {
       random: Math.random,
     });
     this.tickTimer = setInterval(() => this.tick(), cfg.heartbeatIntervalMs);
-    this.leaseTimer = setInterval(() => this.revokeExpiredLeases(), expiryCheckIntervalMs);
+    this.waits.startExpiry(proposalExpiryCheckMs, () => Errors.timeout(), (n) => (this.stats.proposalsFailed += n));
+    this.lessor.startExpiry({
+      revoke: (id) => this.proposeRaw({ leaseRevoke: { ID: id } }),
+      checkpoint: (cps) => this.proposeRaw({ leaseCheckpoint: { checkpoints: cps.map((c) => ({ ID: c.id, remainingTTL: BigInt(c.remainingTtlSeconds) })) } }),
+    });
     this.purgeTimer = setInterval(() => void this.purgeFiles(), cfg.purgeIntervalMs ?? defaults.purgeIntervalMs);
     this.purgeTimer.unref();
     this.scheduleReady();
@@ -364,7 +371,7 @@ export class EtcdServer {
    */
   private processReady(rd: Ready): void {
     if (rd.softState) this.onSoftState(rd.softState);
-    for (const rs of rd.readStates) this.onReadState(rs);
+    for (const rs of rd.readStates) this.reads.onReadState(rs);
     // etcd: the leader replicates in parallel with its own fsync (its messages carry no promise
     // about its own log); followers answer only once what they acknowledge is durable
     const sentEarly = this.isLeaderNow && rd.messages.length > 0;
@@ -585,14 +592,7 @@ export class EtcdServer {
 
   /** Work that depends on the applied index: reads waiting for it, publishing, first campaign. */
   private afterApply(): void {
-    if (this.readsWaitingApply.length > 0) {
-      const still: ReadBatch[] = [];
-      for (const b of this.readsWaitingApply) {
-        if (b.index !== undefined && this.appliedIndex >= b.index) for (const w of b.waiters) w.resolve();
-        else still.push(b);
-      }
-      this.readsWaitingApply = still;
-    }
+    this.reads.onApplied(this.appliedIndex);
     if (!this.isLeaderNow && this.lead === 0n) {
       const st = this.node.status();
       // a one-member cluster need not wait an election timeout to elect itself
@@ -694,74 +694,7 @@ export class EtcdServer {
   /** Resolves once this member's applied state reflects every write committed before the call. */
   linearizableReadNotify(): Promise<void> {
     if (this.stopped) return Promise.reject(Errors.stopped());
-    return new Promise((resolve, reject) => {
-      this.readWaiters.push({ resolve, reject });
-      if (this.readInFlight === undefined) setImmediate(() => this.startReadIndex());
-    });
-  }
-
-  private startReadIndex(): void {
-    if (this.readInFlight !== undefined || this.readWaiters.length === 0 || this.stopped) return;
-    const batch: ReadBatch = { ctx: this.readCtx(), waiters: this.readWaiters };
-    this.readWaiters = [];
-    try {
-      this.node.readIndex(batch.ctx);
-    } catch (e) {
-      // no leader yet: like etcd, the read waits for one (retried below, up to the request timeout)
-      if (!(e instanceof ErrProposalDropped)) {
-        for (const w of batch.waiters) w.reject(e as Error);
-        return;
-      }
-    }
-    this.readInFlight = batch;
-    this.armReadRetry(batch, performance.now());
-    this.scheduleReady();
-  }
-
-  /**
-   * A read-index context unique in the cluster (the leader tracks pending reads by context, so
-   * two members must never send the same one): the member's ID-generator value.
-   */
-  private readCtx(): Buffer {
-    const ctx = Buffer.alloc(8);
-    ctx.writeBigUInt64BE(this.idGen.next(), 0);
-    return ctx;
-  }
-
-  /**
-   * A read-index request can be lost (forwarded to a leader that is deposed, dropped by a
-   * partition): ask again with a fresh context every election timeout, and give up with
-   * etcd's timeout error after the request timeout.
-   */
-  private armReadRetry(batch: ReadBatch, startedAt: number): void {
-    const t = setTimeout(() => {
-      if (this.readInFlight !== batch || this.stopped) return;
-      if (performance.now() - startedAt > this.requestTimeoutMs()) {
-        this.readInFlight = undefined;
-        for (const w of batch.waiters) w.reject(Errors.timeout());
-        if (this.readWaiters.length > 0) setImmediate(() => this.startReadIndex());
-        return;
-      }
-      batch.ctx = this.readCtx();
-      try {
-        this.node.readIndex(batch.ctx);
-      } catch (e) {
-        if (!(e instanceof ErrProposalDropped)) throw e;
-      }
-      this.armReadRetry(batch, startedAt);
-      this.scheduleReady();
-    }, this.lead === 0n ? this.cfg.heartbeatIntervalMs : this.cfg.electionTimeoutMs);
-    t.unref();
-  }
-
-  private onReadState(rs: ReadState): void {
-    const b = this.readInFlight;
-    if (b === undefined || !Buffer.from(rs.requestCtx).equals(b.ctx)) return;
-    this.readInFlight = undefined;
-    b.index = rs.index;
-    if (this.appliedIndex >= rs.index) for (const w of b.waiters) w.resolve();
-    else this.readsWaitingApply.push(b);
-    if (this.readWaiters.length > 0) setImmediate(() => this.startReadIndex());
+    return this.reads.notify();
   }
 
   // ---- leases ----
@@ -769,24 +702,6 @@ export class EtcdServer {
   /** etcd's request timeout: 5s + 2 * election timeout */
   requestTimeoutMs(): number {
     return defaults.requestTimeoutBaseMs + 2 * this.cfg.electionTimeoutMs;
-  }
-
-  private revokeExpiredLeases(): void {
-    // proposals that were not applied in time answer "request timed out" (they may still apply)
-    this.stats.proposalsFailed += this.waits.expire(performance.now(), () => Errors.timeout());
-    if (!this.isLeaderNow || this.stopped) return;
-    for (const id of this.lessor.expired()) {
-      if (this.revoking.has(id)) continue;
-      this.revoking.add(id);
-      this.proposeRaw({ leaseRevoke: { ID: id } })
-        .catch(() => undefined)
-        .finally(() => this.revoking.delete(id));
-    }
-    // etcd's checkpointScheduledLeases (--experimental-enable-lease-checkpoint)
-    const due = this.lessor.dueCheckpoints();
-    if (due.length > 0) {
-      this.proposeRaw({ leaseCheckpoint: { checkpoints: due.map((c) => ({ ID: c.id, remainingTTL: BigInt(c.remainingTtlSeconds) })) } }).catch(() => undefined);
-    }
   }
 
   leaseRenew(id: bigint): number {
@@ -934,19 +849,15 @@ export class EtcdServer {
     this.closing = (async () => {
       this.stopped = true;
       if (this.tickTimer) clearInterval(this.tickTimer);
-      if (this.leaseTimer) clearInterval(this.leaseTimer);
+      this.lessor.stopExpiry();
+      this.waits.stopExpiry();
       if (this.purgeTimer) clearInterval(this.purgeTimer);
       await this.purging;
       await this.readyDone.catch(() => undefined);
       await this.applyChain.catch(() => undefined);
       const stopped = Errors.stopped();
       this.waits.failAll(stopped);
-      for (const w of this.readWaiters) w.reject(stopped);
-      if (this.readInFlight) for (const w of this.readInFlight.waiters) w.reject(stopped);
-      for (const b of this.readsWaitingApply) for (const w of b.waiters) w.reject(stopped);
-      this.readWaiters = [];
-      this.readInFlight = undefined;
-      this.readsWaitingApply = [];
+      this.reads.close(stopped);
       this.rejectReady(stopped);
       this.hub.close();
       await this.wal?.close().catch(() => undefined);

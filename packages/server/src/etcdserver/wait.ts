@@ -10,6 +10,24 @@ export interface Waiter<T> {
 
 export class WaitRegistry<T> {
   private readonly waiters = new Map<bigint, Waiter<T>>();
+  private expiryTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Every `intervalMs`, fails the waiters whose deadline passed with `e()` and reports how many
+   * (proposals not applied in time answer "request timed out"; they may still apply).
+   */
+  startExpiry(intervalMs: number, e: () => Error, onExpired: (n: number) => void): void {
+    if (this.expiryTimer !== undefined) return;
+    this.expiryTimer = setInterval(() => {
+      const n = this.expire(performance.now(), e);
+      if (n > 0) onExpired(n);
+    }, intervalMs);
+  }
+
+  stopExpiry(): void {
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    this.expiryTimer = undefined;
+  }
 
   register(id: bigint, deadlineMs = Number.POSITIVE_INFINITY): Promise<T> {
     if (this.waiters.has(id)) throw new Error(`wait: duplicate request id ${id}`);

@@ -59,6 +59,15 @@ export interface LessorOptions {
   persistCheckpoints?: boolean;
 }
 
+/**
+ * What the primary asks of raft (etcd's lessor hands expired leases and due checkpoints to the
+ * server, which proposes them): revoke a lease, record remaining TTLs.
+ */
+export interface LeaseProposer {
+  revoke(id: bigint): Promise<unknown>;
+  checkpoint(checkpoints: Array<{ id: bigint; remainingTtlSeconds: number }>): Promise<unknown>;
+}
+
 /** etcd's maxLeaseCheckpointBatchSize */
 export const maxCheckpointBatch = 1000;
 
@@ -70,6 +79,9 @@ export class Lessor {
   private readonly checkpointIntervalMs: number | undefined;
   private readonly persistCheckpoints: boolean;
   persistence: LeasePersistence | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  /** expired leases whose revoke proposal is in flight */
+  private readonly revoking = new Set<bigint>();
 
   constructor(opts: LessorOptions) {
     if (!(opts.minTtlSeconds >= 1)) throw new Error(`lessor: minTtlSeconds must be >= 1, got ${opts.minTtlSeconds}`);
@@ -214,6 +226,34 @@ export class Lessor {
       }
     }
     return out;
+  }
+
+  /**
+   * etcd's lessor runLoop: every expiryCheckIntervalMs the primary proposes the revocation of
+   * expired leases (once each while the proposal is in flight) and the checkpoints that are due.
+   */
+  startExpiry(p: LeaseProposer): void {
+    if (this.expiryTimer !== undefined) return;
+    this.expiryTimer = setInterval(() => this.proposeExpired(p), expiryCheckIntervalMs);
+  }
+
+  stopExpiry(): void {
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    this.expiryTimer = undefined;
+  }
+
+  private proposeExpired(p: LeaseProposer): void {
+    if (!this.primary) return;
+    for (const id of this.expired()) {
+      if (this.revoking.has(id)) continue;
+      this.revoking.add(id);
+      p.revoke(id)
+        .catch(() => undefined)
+        .finally(() => this.revoking.delete(id));
+    }
+    // etcd's checkpointScheduledLeases (--experimental-enable-lease-checkpoint)
+    const due = this.dueCheckpoints();
+    if (due.length > 0) p.checkpoint(due).catch(() => undefined);
   }
 
   list(): Lease[] {
