@@ -60,7 +60,7 @@ test('--peer-auto-tls: members talk over self-signed peer certificates written t
   assert.equal(a.member.server.cluster.size, 2);
 });
 
-test('--peer-cert-allowed-cn: the member whose certificate has another CN is refused both ways; the others make a quorum', async (t) => {
+test('--peer-cert-allowed-cn: the member whose certificate has another CN is refused both ways (bad_certificate alert); the others make a quorum', async (t) => {
   const ca = makeCa(t);
   const ok = ca.issue('ok', { cn: 'peer.ok', san: 'IP:127.0.0.1' });
   const bad = ca.issue('bad', { cn: 'peer.bad', san: 'IP:127.0.0.1' });
@@ -72,6 +72,8 @@ test('--peer-cert-allowed-cn: the member whose certificate has another CN is ref
   // each side refuses the certificate the other shows: e0/e1 when they dial e2, e2 when it dials them
   const dialRefused = (x: Started): boolean => x.log.lines.some((l) => l.msg === 'failed to dial remote peer' && l.fields.error === 'client certificate authentication failed');
   await until(() => dialRefused(e2) && (dialRefused(e0) || dialRefused(e1)), 10_000);
+  // a refused certificate is answered with a TLS alert, as Go does, so the refused side sees why
+  await until(() => rejected(e2.log, 'remote error: tls: bad certificate'), 10_000);
   assert.equal(e0.member.server.cluster.size, 3);
 });
 

@@ -8,7 +8,9 @@
 
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type * as https from 'node:https';
 import * as tls from 'node:tls';
+import { RefusalAlertAgent } from './refusal-alert.js';
 import { checkCrl } from './crl.js';
 import { identityError, sanError, sans } from './cert-checks.js';
 
@@ -47,9 +49,13 @@ export function serverTlsOptions(info: TlsInfo): tls.TlsOptions {
   };
 }
 
-/** Options for dialing with these settings (peer streams, snapshots, /members). */
-export function clientTlsOptions(info: TlsInfo): tls.ConnectionOptions {
+/**
+ * Options for dialing with these settings (peer streams, snapshots, /members). With an allowed
+ * CN or hostname, an agent that refuses a server certificate with a TLS alert, as Go does.
+ */
+export function clientTlsOptions(info: TlsInfo): tls.ConnectionOptions & { agent?: https.Agent } {
   return {
+    ...(info.allowedCn || info.allowedHostname ? { agent: new RefusalAlertAgent() } : {}),
     cert: readFileSync(info.certFile),
     key: readFileSync(info.keyFile),
     ca: info.trustedCaFile ? readFileSync(info.trustedCaFile) : undefined,
