@@ -9,7 +9,7 @@ import { parseRetention } from '../etcdserver/compactor.js';
 import { importEtcdDataDir } from '../etcdserver/etcd-data-dir.js';
 import { validateAuthTokenSpec } from '../auth/auth-store.js';
 import { parseUrls, parseUrlsMap, UrlsError } from '@tsetcd/common';
-import { logOutputs, memberBehaviourOptions, refuseProxyMode, startupWarnings } from './member-flags.js';
+import { conflictingBootstrap, logOutputs, memberBehaviourOptions, refuseProxyMode, startupWarnings } from './member-flags.js';
 
 function fail(msg: string, code = 2): never {
   process.stderr.write(`tsetcd: ${msg}\n`);
@@ -98,6 +98,8 @@ async function main(): Promise<void> {
       fail(`--initial-cluster has ${values.name}=${mine.join(',')} but missing from --initial-advertise-peer-urls=${adv.join(',')} ("${mine.join(',')}"(resolved from "${mine.join(',')}") != "${adv.join(',')}"(resolved from "${adv.join(',')}"))`);
     }
   }
+  const bootstrapConflict = conflictingBootstrap(values, parsedSet);
+  if (bootstrapConflict) fail(bootstrapConflict);
   const proxyRefusal = refuseProxyMode(values);
   if (proxyRefusal) fail(proxyRefusal, 1);
   checkUrlList('listen-metrics-urls', values['listen-metrics-urls'] as string[]);
@@ -159,7 +161,7 @@ async function main(): Promise<void> {
       authTokenTtlSeconds: Number(values['auth-token-ttl']),
       bcryptCost: Number(values['bcrypt-cost']),
       // the peer listener and --initial-cluster bootstrap only when asked for (single-member runs keep port 2380 free)
-      listenPeerUrls: parsedSet.has('listen-peer-urls') || parsedSet.has('initial-cluster') || values.discovery ? (values['listen-peer-urls'] as string[]) : undefined,
+      listenPeerUrls: parsedSet.has('listen-peer-urls') || parsedSet.has('initial-cluster') || values.discovery || values['discovery-srv'] ? (values['listen-peer-urls'] as string[]) : undefined,
       initialCluster: parsedSet.has('initial-cluster') ? String(values['initial-cluster']) : undefined,
       discovery: String(values.discovery || '') || undefined,
       initialClusterState: state,

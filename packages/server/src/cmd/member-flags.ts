@@ -11,6 +11,8 @@ export function memberBehaviourOptions(v: FlagValues): Partial<StartServerOption
   return {
     preVote: Boolean(v['pre-vote']),
     strictReconfigCheck: Boolean(v['strict-reconfig-check']),
+    discoverySrv: String(v['discovery-srv'] || '') || undefined,
+    discoverySrvName: String(v['discovery-srv-name'] || ''),
     leaseCheckpoint: Boolean(v['experimental-enable-lease-checkpoint']),
     leaseCheckpointPersist: Boolean(v['experimental-enable-lease-checkpoint-persist']),
     grpcKeepaliveMinTimeMs: Number(v['grpc-keepalive-min-time']),
@@ -36,6 +38,12 @@ export function logOutputs(v: FlagValues, set: Set<string>): string[] {
     return v['log-output'] as string[];
   }
   return v['log-outputs'] as string[];
+}
+
+/** etcd's ErrConflictBootstrapFlags: one of --initial-cluster (set explicitly), --discovery, --discovery-srv. */
+export function conflictingBootstrap(v: FlagValues, set: Set<string>): string | undefined {
+  const n = [set.has('initial-cluster'), String(v.discovery ?? '') !== '', String(v['discovery-srv'] ?? '') !== ''].filter(Boolean).length;
+  return n > 1 ? 'multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", "discovery" or "discovery-srv"' : undefined;
 }
 
 /** Why tsetcd refuses a --proxy mode (undefined for 'off'). */

@@ -70,6 +70,9 @@ export interface StartServerOptions extends TlsFlags {
   leaseCheckpoint?: boolean;
   leaseCheckpointPersist?: boolean;
   leaseCheckpointIntervalMs?: number;
+  /** etcd --discovery-srv / --discovery-srv-name: bootstrap from DNS SRV records */
+  discoverySrv?: string;
+  discoverySrvName?: string;
   /** etcd --strict-reconfig-check (default true) */
   strictReconfigCheck?: boolean;
   /** etcd --pre-vote, --initial-election-tick-advance (default true), --force-new-cluster */
@@ -182,8 +185,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
   if (clientTls !== undefined) log.info('starting with client TLS', { 'tls-info': describeTls(clientTls), 'cipher-suites': opts.cipherSuites ?? [] });
   if (peerTls !== undefined) log.info('starting with peer TLS', { 'tls-info': describeTls(peerTls), 'cipher-suites': opts.cipherSuites ?? [] });
   const cluster =
-    opts.initialCluster !== undefined || opts.discovery
-      ? await planBootstrap({ ...opts, peerTls, name, dataDir: cfg.dataDir, walDir: cfg.walDir, initialCluster: opts.initialCluster ?? '', initialClusterState: opts.initialClusterState ?? 'new', initialClusterToken: cfg.initialClusterToken, initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls })
+    opts.initialCluster !== undefined || opts.discovery || opts.discoverySrv
+      ? await planBootstrap({ ...opts, log: opts.logger, peerTls, name, dataDir: cfg.dataDir, walDir: cfg.walDir, initialCluster: opts.initialCluster ?? '', initialClusterState: opts.initialClusterState ?? 'new', initialClusterToken: cfg.initialClusterToken, initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls })
       : undefined;
   // etcd checks a restarted member's data against its peers' before serving anything
   const memberInitialized = await Wal.exists(cfg.walDir ?? join(cfg.dataDir, 'member', 'wal'));

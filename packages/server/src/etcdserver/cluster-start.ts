@@ -14,7 +14,8 @@ import { fetchRemoteCluster, validateJoin } from '../membership/remote-cluster.j
 import { BootstrapError } from '../membership/errors.js';
 import { joinDiscovery } from '../membership/discovery.js';
 import { computeMemberId } from '@tsetcd/common';
-import type { ServerLogger } from './config.js';
+import { silentLogger, type ServerLogger } from './config.js';
+import { srvInitialCluster } from '../membership/srv-discovery.js';
 
 export interface ClusterStartOptions {
   name: string;
@@ -29,6 +30,10 @@ export interface ClusterStartOptions {
   initialAdvertisePeerUrls: string[];
   /** peer TLS (etcd --peer-cert-file, ..., --peer-auto-tls): used to ask the cluster when joining */
   peerTls?: TlsInfo;
+  /** etcd --discovery-srv / --discovery-srv-name: the initial cluster from DNS SRV records */
+  discoverySrv?: string;
+  discoverySrvName?: string;
+  log?: ServerLogger;
 }
 
 /**
@@ -47,7 +52,10 @@ export async function planBootstrap(o: ClusterStartOptions): Promise<ClusterBoot
     const self = findSelf(ic, o.name, o.initialAdvertisePeerUrls);
     return { memberId: self.id, clusterId: ic.clusterId, join: false, members: ic.members.map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: [], isLearner: false })) };
   }
-  const local = parseInitialCluster(o.initialCluster);
+  const initialCluster = o.discoverySrv
+    ? await srvInitialCluster({ domain: o.discoverySrv, serviceName: o.discoverySrvName ?? '', name: o.name, advertisePeerUrls: o.initialAdvertisePeerUrls, log: o.log ?? silentLogger })
+    : o.initialCluster;
+  const local = parseInitialCluster(initialCluster);
   if (o.initialClusterState === 'new') {
     const ic = newInitialCluster(local, o.initialClusterToken);
     const self = findSelf(ic, o.name, o.initialAdvertisePeerUrls);
