@@ -136,7 +136,10 @@ test('--initial-election-tick-advance: on by default, off waits a whole election
   const on = await TsetcdCluster.create(t, { args });
   for (let i = 0; i < 3; i++) await on.addSpec();
   await Promise.all([0, 1, 2].map((i) => on.startMember(i, 'new')));
-  assert.ok(on.members.some((m) => m.logs.some((l) => l.includes('"initialized peer connections; fast-forwarding election ticks"'))));
+  assert.ok(
+    on.members.some((m) => m.logs.some((l) => l.includes('"initialized peer connections; fast-forwarding election ticks"'))),
+    on.members.map((m) => m.logs.filter((l) => /tick|elected|peer became/.test(l)).join('\n')).join('\n--\n'),
+  );
 
   const off = await TsetcdCluster.create(t, { args: [...args, '--initial-election-tick-advance=false'] });
   for (let i = 0; i < 3; i++) await off.addSpec();
