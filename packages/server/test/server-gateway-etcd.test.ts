@@ -352,7 +352,7 @@ test('JSON gateway: Grpc-Timeout bounds the call as in etcd (a waiting lock give
       const invalid = await post(base, '/v3/kv/range', `{"key":"${b64('lk')}"}`, 'xx');
       const waited = await post(base, '/v3/lock/lock', `{"name":"${b64('lk')}"}`, '300m');
       const keys = await post(base, '/v3/kv/range', `{"key":"${b64('lk/')}","range_end":"${b64('lk0')}","count_only":true}`);
-      const watch = await post(base, '/v3/watch', `{"create_request":{"key":"${b64('w')}"}}`, '300m');
+      const watch = await post(base, '/v3/watch', `{"create_request":{"key":"${b64('w')}"}}`, '2S');
       return { held: held.status, invalid, waited, keys, watch };
     }),
   );
