@@ -32,6 +32,8 @@ test('--listen-metrics-urls (http): a separate listener serving /metrics and /he
   assert.match(metrics.body, /etcd_server_version\{server_version="3\.4\.23"\} 1/);
   const health = await request(`http://127.0.0.1:${port}/health`);
   assert.deepEqual([health.status, health.body], [200, '{"health":"true"}']);
+  const post = await request(`http://127.0.0.1:${port}/health`, { method: 'POST' });
+  assert.deepEqual([post.status, post.headers.allow, post.body], [405, 'GET', 'Method Not Allowed\n']);
   const other = await request(`http://127.0.0.1:${port}/v3/kv/range`, { method: 'POST', body: '{"key":"Zm9v"}' });
   assert.deepEqual([other.status, other.body], [404, '404 page not found\n']);
 });

@@ -38,6 +38,15 @@ export function createHttpHandler(s: EtcdServer, metrics: Registry, gatewayOptio
     }
     if (gateway(req, res, path)) return;
     if (path === '/health') {
+      if (req.method !== 'GET') {
+        // etcd's health handler answers only GET
+        res.statusCode = 405;
+        res.setHeader('Allow', 'GET');
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.end('Method Not Allowed\n');
+        return;
+      }
       const healthy = s.leader() !== 0n && !s.isStopped() && s.applier.alarmList().length === 0;
       if (!healthy) {
         json(res, 503, { health: 'false' });
