@@ -9,6 +9,7 @@ import { parseRetention } from '../etcdserver/compactor.js';
 import { importEtcdDataDir } from '../etcdserver/etcd-data-dir.js';
 import { validateAuthTokenSpec } from '../auth/auth-store.js';
 import { parseUrls, parseUrlsMap, UrlsError } from '@tsetcd/common';
+import { gatewayMain } from './gateway.js';
 import { conflictingBootstrap, logOutputs, memberBehaviourOptions, refuseProxyMode, startupWarnings } from './member-flags.js';
 
 function fail(msg: string, code = 2): never {
@@ -44,6 +45,8 @@ function checkUrlList(flag: string, urls: string[], allowStar = false): void {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  // etcd's subcommands, recognised as the first argument only
+  if (argv[0] === 'gateway') return gatewayMain(argv.slice(1));
   if (argv.includes('-h') || argv.includes('--help') || argv.includes('-help')) {
     process.stdout.write(usage());
     return;
