@@ -263,6 +263,15 @@ test('JSON gateway: watch requests sent on an open body start watches as they ar
   sock.write(chunk('"9"}'));
   await got.promise;
   assert.deepEqual(lines.map((l) => JSON.parse(l).result.ID), ['9', '9']);
+  // a request that cannot be read ends the reading: the keep-alive stream ends, cleanly
+  const ended = signal();
+  let tail = '';
+  sock.on('data', (d) => {
+    tail += d.toString();
+    if (tail.endsWith('0\r\n\r\n')) ended.resolve();
+  });
+  sock.write(chunk('nope'));
+  await ended.promise;
 });
 
 test('JSON gateway with --client-cert-auth and auth on: a client certificate with a CommonName is refused', async (t) => {

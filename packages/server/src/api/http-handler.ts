@@ -1,4 +1,4 @@
-// HTTP/1.1 (and non-gRPC HTTP/2) on the client port: /health, /version, /metrics, /v2/members.
+// HTTP/1.1 (and non-gRPC HTTP/2) on the client port: the JSON gateway (/v3/...), /health, /version, /metrics, /v2/members.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';

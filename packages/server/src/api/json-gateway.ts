@@ -440,6 +440,9 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
       try {
         m = await next();
       } catch {
+        // a later request that cannot be read ends the reading (grpc-gateway's send loop
+        // stops); what the client still sends is dropped, not kept
+        failed = true;
         m = undefined;
       }
       if (m === undefined) break;
