@@ -2,7 +2,7 @@
 // Builds the workspace: generates TypeScript from proto/*.proto (ts-proto through the
 // npm-shipped protoc), then compiles every package with the TypeScript project build.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -53,3 +53,21 @@ if (files.length > 0 && stale) {
 }
 
 execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+
+// the web dashboard (packages/server/ui-app): type-checked against the DOM, bundled into one
+// script next to its page and styles in packages/server/dist/ui-app (served by --enable-ui and `tsetcd ui`)
+const uiSrc = join(root, 'packages/server/ui-app');
+const uiOut = join(root, 'packages/server/dist/ui-app');
+execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(uiSrc, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+const esbuild = await import('esbuild');
+mkdirSync(uiOut, { recursive: true });
+await esbuild.build({
+  entryPoints: [join(uiSrc, 'src/main.ts')],
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: 'es2020',
+  outfile: join(uiOut, 'app.js'),
+  logLevel: 'warning',
+});
+for (const f of ['index.html', 'app.css', 'favicon.svg']) copyFileSync(join(uiSrc, f), join(uiOut, f));

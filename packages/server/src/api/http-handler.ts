@@ -1,4 +1,4 @@
-// HTTP/1.1 (and non-gRPC HTTP/2) on the client port: the JSON gateway (/v3/...), /health, /version, /metrics, /v2/members.
+// HTTP/1.1 (and non-gRPC HTTP/2) on the client port: the JSON gateway (/v3/...), /health, /version, /metrics, /v2/members (and /ui/ with --enable-ui).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
@@ -8,6 +8,7 @@ import { clusterVersion, serverVersion } from '../etcdserver/config.js';
 import { idToHex } from '@tsetcd/common';
 import { createJsonGateway, type JsonGatewayOptions } from './json-gateway.js';
 import { GatewayStreamLimit } from './gateway-stream-limit.js';
+import type { UiRoute } from '../ui/ui-route.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -26,7 +27,7 @@ export interface HttpHandler {
 }
 
 /** `gatewayStreams`: etcd --max-concurrent-streams as it limits the JSON gateway (0: no limit). */
-export function createHttpHandler(s: EtcdServer, metrics: Registry, gatewayOptions: JsonGatewayOptions, gatewayStreams = 0): HttpHandler {
+export function createHttpHandler(s: EtcdServer, metrics: Registry, gatewayOptions: JsonGatewayOptions, gatewayStreams = 0, ui?: UiRoute): HttpHandler {
   const gateway = createJsonGateway(s, gatewayOptions);
   const limit = gatewayStreams > 0 ? new GatewayStreamLimit(gatewayStreams) : undefined;
   const handler = ((req: Req, res: Res) => {
@@ -37,6 +38,7 @@ export function createHttpHandler(s: EtcdServer, metrics: Registry, gatewayOptio
       return;
     }
     if (gateway(req, res, path)) return;
+    if (ui?.(req, res, path)) return;
     if (path === '/health') {
       if (req.method !== 'GET') {
         // etcd's health handler answers only GET

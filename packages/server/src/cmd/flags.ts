@@ -120,6 +120,9 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'max-concurrent-streams': { kind: 'uint32', def: 4294967295, help: 'Maximum concurrent streams that each client can open at a time.' },
   'cors': { kind: 'strings', def: ['*'], help: 'Comma-separated white list of origins for CORS, or cross-origin resource sharing, (empty or * means allow all)' },
   'host-whitelist': { kind: 'strings', def: ['*'], help: 'Comma-separated acceptable hostnames from HTTP client requests, if server is not secure (empty means allow all).' },
+
+  // tsetcd only
+  'enable-ui': { kind: 'bool', def: false, help: 'Serve the web dashboard at /ui/ on the client port (tsetcd only; `tsetcd ui --endpoints` serves it for any cluster).' },
 };
 
 export type FlagValues = Record<string, string | number | boolean | string[]>;

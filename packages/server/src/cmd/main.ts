@@ -47,6 +47,8 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   // etcd's subcommands, recognised as the first argument only
   if (argv[0] === 'gateway') return gatewayMain(argv.slice(1));
+  // tsetcd's own: the web dashboard for any cluster
+  if (argv[0] === 'ui') return (await import('../ui/ui-command.js')).runUiCommand(argv.slice(1));
   if (argv.includes('-h') || argv.includes('--help') || argv.includes('-help')) {
     process.stdout.write(usage());
     return;

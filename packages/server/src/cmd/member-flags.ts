@@ -28,6 +28,7 @@ export function memberBehaviourOptions(v: FlagValues): Partial<StartServerOption
     compactionBatchLimit: positive(v['experimental-compaction-batch-limit']),
     initialCorruptCheck: Boolean(v['experimental-initial-corrupt-check']),
     corruptCheckTimeMs: positive(v['experimental-corrupt-check-time']),
+    enableUi: Boolean(v['enable-ui']),
   };
 }
 

@@ -9,6 +9,7 @@ import { createHttpHandler, type HttpHandler } from '../api/http-handler.js';
 import { createMetrics } from '../api/metrics.js';
 import { clientPortListeners, type ClientPortListener } from '../grpc/index.js';
 import { idToHex } from '@tsetcd/common';
+import { createUiRoute } from '../ui/ui-route.js';
 import { Compactor, type Retention } from '../etcdserver/compactor.js';
 import { checkInitialHashKV, monitorKVHash } from '../etcdserver/corrupt-check.js';
 import { adjustTicks } from '../etcdserver/tick-advance.js';
@@ -100,6 +101,8 @@ export interface StartServerOptions extends TlsFlags {
   /** etcd --cors (allowed origins; default "*") and --host-whitelist (default "*") */
   cors?: string[];
   hostWhitelist?: string[];
+  /** serve the web dashboard at /ui/ on the client port (tsetcd --enable-ui) */
+  enableUi?: boolean;
   /** called when this member applied its own removal from the cluster (after it closed) */
   onRemoved?: () => void;
   logger?: ServerLogger;
@@ -223,7 +226,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       const u = (opts.listenClientUrls ?? []).find((x) => x.startsWith('https:'));
       throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`);
     }
-    httpHandler = createHttpHandler(server, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false }, opts.maxConcurrentStreams ?? 0);
+    const ui = opts.enableUi ? createUiRoute({ memberClientUrls: () => [...server.members.values()].flatMap((m) => m.clientUrls), tls: clientTls && clientTlsOptions(clientTls) }) : undefined;
+    httpHandler = createHttpHandler(server, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false }, opts.maxConcurrentStreams ?? 0, ui);
     listeners = clientPortListeners(listenClientUrls, {
       grpc,
       httpHandler: withAccessControl(httpHandler, { cors: opts.cors, hostWhitelist: opts.hostWhitelist, log }),
@@ -267,6 +271,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       log.info('ready to serve client requests');
       log.info(u.startsWith('https') ? 'serving client traffic securely' : 'serving client traffic insecurely; this is strongly discouraged!', { address: new URL(u).host });
     }
+    if (opts.enableUi) for (const u of clientUrls) log.info(`web dashboard: open ${u}/ui/`, { url: `${u}/ui/` });
   });
   ready.catch(() => undefined);
   let closing: Promise<void> | undefined;
