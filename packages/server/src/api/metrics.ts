@@ -24,6 +24,10 @@ export function createMetrics(s: EtcdServer): Registry {
   gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', () => Number(s.store.compactRevision()));
   gauge('etcd_debugging_mvcc_watcher_total', 'Total number of watchers.', () => s.hub.watcherCount());
   gauge('etcd_debugging_mvcc_watch_stream_total', 'Total number of watch streams.', () => s.hub.streamCount());
+  counter('etcd_mvcc_range_total', 'Total number of ranges seen by this member.', () => s.store.opCounts.range);
+  counter('etcd_mvcc_put_total', 'Total number of puts seen by this member.', () => s.store.opCounts.put);
+  counter('etcd_mvcc_delete_total', 'Total number of deletes seen by this member.', () => s.store.opCounts.delete);
+  counter('etcd_mvcc_txn_total', 'Total number of txns seen by this member.', () => s.store.opCounts.txn);
   gauge('etcd_debugging_lease_total', 'The number of leases.', () => s.lessor.size);
   const fsync = new Histogram({
     name: 'etcd_disk_wal_fsync_duration_seconds',

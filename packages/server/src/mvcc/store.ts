@@ -92,6 +92,8 @@ export class MvccStore {
   private compactChain: Promise<void> = Promise.resolve();
   /** resolves when a compaction resumed on open has finished */
   readonly restored: Promise<void>;
+  /** operations of read views and write txns, for etcd's etcd_mvcc_{range,put,delete,txn}_total (a txn: more than one op) */
+  readonly opCounts = { range: 0, put: 0, delete: 0, txn: 0 };
 
   private constructor(backend: Backend, ownsBackend: boolean, opts: MvccStoreOptions) {
     this.backend = backend;
@@ -196,7 +198,10 @@ export class MvccStore {
     this.checkOpen();
     const rev = this.currentRev;
     return {
-      range: (key: Buffer, opts?: RangeOptions) => this.rangeAt(key, opts ?? {}, rev),
+      range: (key: Buffer, opts?: RangeOptions) => {
+        this.opCounts.range++;
+        return this.rangeAt(key, opts ?? {}, rev);
+      },
       revision: () => BigInt(rev),
     };
   }
@@ -522,6 +527,7 @@ class StoreWriteTxn implements WriteTxn {
   private readonly beginRev: number;
   private readonly events: MvccEvent[] = [];
   private ended = false;
+  private ops = 0;
 
   constructor(store: MvccStore, beginRev: number) {
     this.store = store;
@@ -542,11 +548,15 @@ class StoreWriteTxn implements WriteTxn {
 
   range(key: Buffer, opts?: RangeOptions): RangeResult {
     this.checkActive();
+    this.ops++;
+    this.store.opCounts.range++;
     return this.store.rangeAt(key, opts ?? {}, this.readRev());
   }
 
   put(key: Buffer, value: Buffer, lease: bigint): { prev?: KeyValue } {
     this.checkActive();
+    this.ops++;
+    this.store.opCounts.put++;
     const rev = this.beginRev + 1;
     const sub = this.events.length;
     const ks = key.toString('latin1');
@@ -571,6 +581,8 @@ class StoreWriteTxn implements WriteTxn {
 
   deleteRange(key: Buffer, rangeEnd?: Buffer): KeyValue[] {
     this.checkActive();
+    this.ops++;
+    this.store.opCounts.delete++;
     const found: Array<[KeyIndex, number]> = [];
     this.store.liveIn(key, rangeEnd, this.readRev(), (ki, i) => {
       found.push([ki, i]);
@@ -595,6 +607,7 @@ class StoreWriteTxn implements WriteTxn {
   end(): { revision: bigint; events: MvccEvent[] } {
     this.checkActive();
     this.ended = true;
+    if (this.ops > 1) this.store.opCounts.txn++;
     const changed = this.events.length > 0;
     this.store.endTxn(changed ? this.beginRev + 1 : undefined);
     return { revision: this.store.currentRevision(), events: this.events };

@@ -51,3 +51,20 @@ export function announce(text: string): void {
 
 /** An error box with the server's message. */
 export const errorBox = (message: string): HTMLElement => h('p', { class: 'error', role: 'alert' }, message);
+
+/**
+ * Redraws `el` without losing a keyboard user's place: the focused control is found again
+ * in the new content by its text (or the container takes the focus if it went away).
+ */
+export function redraw(el: HTMLElement, ...children: Child[]): void {
+  const active = document.activeElement;
+  const had = active instanceof HTMLElement && el.contains(active) ? { tag: active.tagName, text: active.textContent } : undefined;
+  replace(el, ...children);
+  if (had === undefined) return;
+  const again = [...el.querySelectorAll<HTMLElement>(had.tag)].find((e) => e.textContent === had.text);
+  if (again) again.focus();
+  else {
+    el.tabIndex = -1;
+    el.focus();
+  }
+}

@@ -3,7 +3,7 @@
 // root: move leader, add, remove and promote members.
 
 import { atMember, call, memberJson, type Header } from '../api.js';
-import { announce, errorBox, field, h, replace } from '../dom.js';
+import { errorBox, field, h, redraw, replace } from '../dom.js';
 import { formatBytes, hexId } from '../format.js';
 import type { Screen } from '../session.js';
 
@@ -92,7 +92,6 @@ export const clusterScreen: Screen = {
       try {
         await f();
         replace(out, h('p', { class: 'ok' }, done));
-        announce(done);
       } catch (e) {
         replace(out, errorBox((e as Error).message));
       }
@@ -142,9 +141,9 @@ export const clusterScreen: Screen = {
           session.isRoot ? h('td', {}, actions(v, leader)) : null,
         );
       };
-      // a keyboard user's focus inside the table is not thrown away by the refresh
-      if (table.contains(document.activeElement) && table.firstChild) return;
-      replace(
+      // a pending "Really remove" stays until it is answered or the user moves on
+      if (table.querySelector('button.danger:focus')?.textContent?.startsWith('Really')) return;
+      redraw(
         table,
         h(
           'table',

@@ -205,7 +205,6 @@ export const keysScreen: Screen = {
           const r = await casTxn(key, kv.mod_revision ?? '0', [{ request_delete_range: { key: b64(key) } }]);
           if (r.succeeded) {
             replace(detail, h('p', { role: 'status' }, `Deleted ${showKey(key)} at revision ${r.header?.revision}.`));
-            announce(`Deleted ${showKey(key)}`);
             void load(true);
           } else {
             const now = r.responses?.[0]?.response_range?.kvs?.[0];

@@ -2,7 +2,7 @@
 
 import { call, stream } from '../api.js';
 import { unb64 } from '../bytes.js';
-import { announce, errorBox, h, replace } from '../dom.js';
+import { errorBox, h, redraw, replace } from '../dom.js';
 import { hexId } from '../format.js';
 import type { Screen } from '../session.js';
 import { showKey } from './keys.js';
@@ -55,7 +55,6 @@ export const leasesScreen: Screen = {
       try {
         const msg = await f();
         replace(out, h('p', { class: 'ok' }, msg));
-        announce(msg);
       } catch (e) {
         replace(out, errorBox((e as Error).message));
       }
@@ -64,8 +63,7 @@ export const leasesScreen: Screen = {
 
     function draw(): void {
       summary.textContent = `${leases.length} leases.`;
-      if (list.contains(document.activeElement) && list.firstChild) return tick();
-      replace(
+      redraw(
         list,
         h(
           'table',

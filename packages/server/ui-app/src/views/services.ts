@@ -4,7 +4,7 @@
 
 import { range, type KeyValue } from '../api.js';
 import { fromText, prefixEnd, toText, unb64 } from '../bytes.js';
-import { errorBox, field, h, replace } from '../dom.js';
+import { errorBox, field, h, redraw, replace } from '../dom.js';
 import { hexId, parseJson } from '../format.js';
 import type { Screen } from '../session.js';
 import { Watch } from '../watch-stream.js';
@@ -87,8 +87,7 @@ export const servicesScreen: Screen = {
       for (const [k, e] of endpoints) byService.set(e.service, [...(byService.get(e.service) ?? []), [k, e]]);
       const up = [...endpoints.values()].filter((e) => e.leftAt === undefined).length;
       summary.textContent = `${byService.size} services, ${up} endpoints up.`;
-      if (groups.contains(document.activeElement)) return;
-      replace(
+      redraw(
         groups,
         [...byService.entries()]
           .sort(([a], [b]) => (a < b ? -1 : 1))
