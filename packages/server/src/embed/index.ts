@@ -226,7 +226,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       const u = (opts.listenClientUrls ?? []).find((x) => x.startsWith('https:'));
       throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`);
     }
-    const ui = opts.enableUi ? createUiRoute({ memberClientUrls: () => [...server.members.values()].flatMap((m) => m.clientUrls), tls: clientTls && clientTlsOptions(clientTls) }) : undefined;
+    const ui = opts.enableUi ? createUiRoute({ memberClientUrls: () => server.cluster.members().flatMap((m) => m.clientUrls), tls: clientTls && clientTlsOptions(clientTls) }) : undefined;
     httpHandler = createHttpHandler(server, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false }, opts.maxConcurrentStreams ?? 0, ui);
     listeners = clientPortListeners(listenClientUrls, {
       grpc,
