@@ -383,3 +383,24 @@ test('lock and campaign without a lease get a 60 s session lease, as etcd\'s con
     assert.equal((await post('/v3/lease/timetolive', { ID: camp.leader.lease })).grantedTTL, '60', base);
   }
 });
+
+test('bodies on which etcd 3.4.23 panics (connection dropped or process killed) get answers, and the member serves on', async (t) => {
+  const m = await startMember(t);
+  const base = m.clientUrls[0];
+  const cases: Array<[string, string, number, string | undefined]> = [
+    // etcd: gogo marshal of a nil list element panics in the gateway, the connection drops
+    ['/v3/kv/txn', '{"compare":[null]}', 400, 'etcdserver: key is not provided'],
+    ['/v3/kv/txn', '{"success":[null]}', 400, 'etcdserver: key not found'],
+    // etcd: the applier returns a nil AlarmResponse for an unknown action; the process dies
+    ['/v3/maintenance/alarm', '{"action":7}', 200, undefined],
+    // etcd: sort.Sort(nil) for an unknown sort target; the process dies
+    ['/v3/kv/range', '{"key":"AA==","range_end":"AA==","sort_order":"DESCEND","sort_target":9}', 200, undefined],
+  ];
+  for (const [path, body, status, message] of cases) {
+    const r = await fetch(base + path, { method: 'POST', body });
+    const j = (await r.json()) as { message?: string };
+    assert.equal(r.status, status, `${path} ${body}`);
+    assert.equal(j.message, message, `${path} ${body}`);
+  }
+  assert.deepEqual(await (await fetch(`${base}/health`)).json(), { health: 'true' });
+});

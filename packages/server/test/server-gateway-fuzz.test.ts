@@ -228,16 +228,20 @@ test(`JSON gateway fuzz (seed ${seed}): well-formed answers on every route, etcd
   const rng = new Rng(seed);
   const paths = Object.keys(samples);
   let compared = 0;
+  // etcd 3.4.23 itself dies on some bodies (a range sorted by an unknown target, an alarm with an
+  // unknown action: nil dereferences); the comparison stops there, tsetcd's checks go on
+  let etcdAlive = true;
   for (let round = 0; round < rounds; round++) {
     const path = rng.chance(0.4) ? rng.pick(differential) : rng.pick(paths);
     const data = body(rng, path);
-    if (!differential.includes(path)) {
+    if (!differential.includes(path) || !etcdAlive) {
       checkWellFormed(path, data, await send(ours, path, data));
       continue;
     }
     const [a, e] = await Promise.all([send(ours, path, data), send(etcd, path, data)]);
     checkWellFormed(path, data, a);
     // where etcd could not read the body, tsetcd answers the same (etcd drops the connection on some: nothing to compare)
+    if (e.dropped !== undefined) etcdAlive = await fetch(`${etcd}/health`).then(() => true, () => false);
     if (e.dropped !== undefined || e.silent === true || e.status === 200) {
       assert.ok(!(e.silent === true && a.status !== 0 && a.status !== 200), `etcd silent, tsetcd ${a.status}: ${path} ${data.toString().slice(0, 200)}`);
       continue;
@@ -248,7 +252,7 @@ test(`JSON gateway fuzz (seed ${seed}): well-formed answers on every route, etcd
       assert.deepEqual({ status: a.status, text: a.text }, { status: e.status, text: e.text }, `${path} ${JSON.stringify(data.toString().slice(0, 200))}`);
     }
   }
-  assert.ok(compared > rounds / 20, `only ${compared} refusals compared with etcd`);
+  if (etcdAlive) assert.ok(compared > rounds / 20, `only ${compared} refusals compared with etcd`);
   // raised alarms (the fuzz may have activated one) are cleared; the member serves as before
   const alarms = (await (await fetch(`${ours}/v3/maintenance/alarm`, { method: 'POST', body: '{"action":"GET"}' })).json()) as { alarms?: Array<{ memberID: string; alarm: string }> };
   for (const al of alarms.alarms ?? []) {
