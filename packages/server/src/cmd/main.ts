@@ -10,6 +10,7 @@ import { importEtcdDataDir } from '../etcdserver/etcd-data-dir.js';
 import { validateAuthTokenSpec } from '../auth/auth-store.js';
 import { parseUrls, parseUrlsMap, UrlsError } from '@tsetcd/common';
 import { gatewayMain } from './gateway.js';
+import { grpcProxyMain } from './grpc-proxy.js';
 import { conflictingBootstrap, logOutputs, memberBehaviourOptions, refuseProxyMode, startupWarnings } from './member-flags.js';
 
 function fail(msg: string, code = 2): never {
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   // etcd's subcommands, recognised as the first argument only
   if (argv[0] === 'gateway') return gatewayMain(argv.slice(1));
+  if (argv[0] === 'grpc-proxy') return grpcProxyMain(argv.slice(1));
   // tsetcd's own: the web dashboard for any cluster
   if (argv[0] === 'ui') return (await import('../ui/ui-command.js')).runUiCommand(argv.slice(1));
   if (argv.includes('-h') || argv.includes('--help') || argv.includes('-help')) {
