@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startCluster } from '@tsetcd/server/testing';
@@ -351,6 +352,21 @@ test('Cluster: three members with leader, raft term/index and DB size; a killed 
   await page.getByText(`Leadership moved to m${target}`).waitFor({ timeout: waitMs });
   await row(`m${target}`).filter({ hasText: 'Leader' }).waitFor({ timeout: waitMs });
 
+  // membership: a learner added (not started), its promotion refused by the server, removed
+  const spare = `http://127.0.0.1:${await freePort()}`;
+  await page.getByLabel('Peer URLs').fill(spare);
+  await page.getByLabel('as a learner').check();
+  await page.getByRole('button', { name: 'Add member' }).click();
+  await page.getByText(`Added member with peer URLs ${spare}`).waitFor({ timeout: waitMs });
+  const learner = page.locator('tr[data-member=""]', { hasText: spare });
+  await learner.filter({ hasText: 'Learner' }).waitFor({ timeout: waitMs });
+  await learner.getByRole('button', { name: /^Promote / }).click();
+  await page.getByRole('alert').filter({ hasText: 'etcdserver: can only promote a learner member which is in sync with leader' }).waitFor({ timeout: waitMs });
+  await learner.getByRole('button', { name: /^Remove / }).click();
+  await learner.getByRole('button', { name: /^Really remove / }).click();
+  await learner.waitFor({ state: 'detached', timeout: waitMs });
+  assert.doesNotMatch(await etcdctl(ep, 'member', 'list'), new RegExp(spare));
+
   // the old leader, now neither leading nor serving the page, is killed
   const victim = leader;
   await cluster.kill(victim);
@@ -396,6 +412,21 @@ test('tsetcd ui --endpoints: the dashboard in front of a real etcd 3.4', async (
   // the proxy reaches members of the cluster only
   const res = await fetch(`${url}endpoint?url=${encodeURIComponent('http://127.0.0.1:1')}&path=health`);
   assert.equal(res.status, 403);
+  // a POST another site's page could send without asking (text/plain) is refused, and so is a
+  // request naming another host (DNS rebinding)
+  const plain = await fetch(`${new URL(url).origin}/v3/kv/put`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ key: 'eA==', value: 'eA==' }) });
+  assert.equal(plain.status, 415);
+  assert.equal(await etcdctl(etcd.client, 'get', 'x'), '');
+  const rebound = await new Promise<number>((resolve, reject) => {
+    const u = new URL(url);
+    request({ host: u.hostname, port: u.port, path: '/v3/kv/range', method: 'POST', headers: { host: `evil.example:${u.port}`, 'content-type': 'application/json' } }, (r) => {
+      r.resume();
+      resolve(r.statusCode ?? 0);
+    })
+      .on('error', reject)
+      .end('{"key":"eA=="}');
+  });
+  assert.equal(rebound, 421);
   await page.close();
 });
 

@@ -8,7 +8,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { forward, readBounded, sendProxyError, type EndpointTls } from './endpoint-proxy.js';
-import { createUiRoute } from './ui-route.js';
+import { createUiRoute, isJsonRequest } from './ui-route.js';
 
 export interface UiServerOptions {
   endpoints: string[];
@@ -53,6 +53,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`endpoint ${e}: scheme must be http or https`);
   }
   let preferred = 0;
+  let url = '';
   let members: { at: number; urls: Promise<string[]> } | undefined;
 
   /** Members' client URLs from the first endpoint that lists them (cached briefly). */
@@ -67,6 +68,13 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
 
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    // a page of another site reaching this port through DNS rebinding names another host
+    if (!hostAllowed(req.headers.host)) {
+      res.statusCode = 421;
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.end(`tsetcd ui: unknown Host ${JSON.stringify(req.headers.host ?? '')}; open ${url}\n`);
+      return;
+    }
     if (path === '/') {
       res.statusCode = 302;
       res.setHeader('Location', '/ui/');
@@ -88,6 +96,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       return;
     }
     void (async () => {
+      if (req.method === 'POST' && !isJsonRequest(req)) return sendProxyError(res, 415, 'Content-Type must be application/json');
       const body = req.method === 'POST' ? await readBounded(req, maxBody) : undefined;
       if (req.method === 'POST' && body === undefined) return sendProxyError(res, 413, 'request body too large');
       const auth = typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined;
@@ -120,8 +129,14 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   });
   const bound = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
+  url = `http://${shownHost}:${bound}/ui/`;
+  const anyHost = host === '0.0.0.0' || host === '::' || host === '';
+  const names = new Set([shownHost, 'localhost', '127.0.0.1', '[::1]'].map((n) => `${n}:${bound}`));
+  function hostAllowed(h: string | undefined): boolean {
+    return anyHost || (h !== undefined && names.has(h.toLowerCase()));
+  }
   return {
-    url: `http://${shownHost}:${bound}/ui/`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -33,6 +33,14 @@ export interface UiRouteOptions {
 /** Serves the request if its path is /ui or under /ui/; false otherwise. */
 export type UiRoute = (req: Req, res: Res, path: string) => boolean;
 
+/**
+ * A POST the app sent (it always says application/json). A form or a text/plain POST from
+ * another site's page, which a browser sends without asking, is refused.
+ */
+export function isJsonRequest(req: Req): boolean {
+  return /^application\/json\s*(;|$)/i.test(String(req.headers['content-type'] ?? ''));
+}
+
 function text(res: Res, status: number, body: string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
@@ -84,6 +92,7 @@ export function createUiRoute(opts: UiRouteOptions): UiRoute {
     const method = memberPaths[path];
     if (method === undefined) return sendProxyError(res, 404, `not a member path: ${path}`);
     if (req.method !== method) return sendProxyError(res, 405, `${path} takes ${method}`);
+    if (method === 'POST' && !isJsonRequest(req)) return sendProxyError(res, 415, 'Content-Type must be application/json');
     const body = method === 'POST' ? await readBounded(req, maxForwardBody) : undefined;
     if (method === 'POST' && body === undefined) return sendProxyError(res, 413, 'request body too large');
     let members: string[];

@@ -63,6 +63,9 @@ export const clusterScreen: Screen = {
     let gone = false;
     let timer: number | undefined;
     let views: MemberView[] = [];
+    let lastAlarms: Array<{ memberID?: string; alarm?: string }> | string = [];
+    /** the member whose removal waits for a second click */
+    let confirmRemove: string | undefined;
     const summary = h('p', { class: 'summary' });
     const table = h('div', { class: 'table-wrap' });
     const alarms = h('section', { 'aria-labelledby': 'alarms-h' });
@@ -89,6 +92,7 @@ export const clusterScreen: Screen = {
     replace(root, h('h1', {}, 'Cluster'), summary, table, out, alarms, admin);
 
     async function act(done: string, f: () => Promise<unknown>): Promise<void> {
+      confirmRemove = undefined;
       try {
         await f();
         replace(out, h('p', { class: 'ok' }, done));
@@ -109,17 +113,18 @@ export const clusterScreen: Screen = {
         btns.push(h('button', { type: 'button', onclick: () => void act(`Leadership moved to ${name}`, () => atMember(url, 'v3/maintenance/transfer-leadership', { targetID: id })) }, `Make ${name} leader`));
       }
       if (v.m.isLearner) btns.push(h('button', { type: 'button', onclick: () => void act(`Promoted ${name}`, () => call('/v3/cluster/member/promote', { ID: id })) }, `Promote ${name}`));
-      const remove = h('button', { type: 'button', class: 'danger' }, `Remove ${name}`);
-      remove.addEventListener('click', () => {
-        const sure = h('button', { type: 'button', class: 'danger', onclick: () => void act(`Removed ${name}`, () => call('/v3/cluster/member/remove', { ID: id })) }, `Really remove ${name}`);
-        remove.replaceWith(sure);
-        sure.focus();
-      });
+      // removing asks once more (the question survives the periodic redraw)
+      const remove =
+        confirmRemove === id
+          ? h('button', { type: 'button', class: 'danger', onclick: () => void act(`Removed ${name}`, () => call('/v3/cluster/member/remove', { ID: id })) }, `Really remove ${name}`)
+          : h('button', { type: 'button', class: 'danger', onclick: () => ((confirmRemove = id), draw(lastAlarms), (table.querySelector<HTMLElement>(`button.danger[data-confirm="${id}"]`))?.focus()) }, `Remove ${name}`);
+      remove.dataset.confirm = id;
       btns.push(remove);
       return h('div', { class: 'actions' }, btns);
     }
 
     function draw(alarmList: Array<{ memberID?: string; alarm?: string }> | string): void {
+      lastAlarms = alarmList;
       const leaderId = views.find((v) => v.status?.leader && v.status.leader !== '0')?.status?.leader;
       const leader = views.find((v) => v.m.ID === leaderId);
       const healthy = views.filter((v) => v.healthy).length;
@@ -141,8 +146,6 @@ export const clusterScreen: Screen = {
           session.isRoot ? h('td', {}, actions(v, leader)) : null,
         );
       };
-      // a pending "Really remove" stays until it is answered or the user moves on
-      if (table.querySelector('button.danger:focus')?.textContent?.startsWith('Really')) return;
       redraw(
         table,
         h(

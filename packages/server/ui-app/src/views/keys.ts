@@ -124,7 +124,7 @@ export const keysScreen: Screen = {
         drawCrumbs();
         summary.textContent = 'Loading…';
         range(prefix, { rangeEnd: prefixEnd(prefix), countOnly: true }).then(
-          (r) => !gone && (summary.textContent = `${r.count ?? '0'} keys under "${showKey(prefix) || '(all)'}" at revision ${r.header?.revision ?? '?'}`),
+          (r) => !gone && (summary.textContent = `${r.count ?? '0'} ${r.count === '1' ? 'key' : 'keys'} under "${showKey(prefix) || '(all)'}" at revision ${r.header?.revision ?? '?'}`),
           (e: Error) => !gone && replace(summary, errorBox(e.message)),
         );
       }
