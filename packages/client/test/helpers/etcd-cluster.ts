@@ -128,15 +128,22 @@ export class TestCluster {
     await this.waitReady(readyTimeoutMs, [this.members[i].clientUrl]);
   }
 
-  /** Waits until each given endpoint answers a linearizable read (i.e. the cluster has a leader). */
+  /**
+   * Waits until each given endpoint answers a linearizable read (i.e. the cluster has a leader)
+   * and lists every running member with its client URL (each member publishes its URLs through
+   * raft after it starts; the others learn them when they apply that entry).
+   */
   async waitReady(timeoutMs = 10_000, endpoints = this.endpoints): Promise<void> {
     const until = Date.now() + timeoutMs;
+    const running = (): string[] => this.members.filter((m) => m.proc !== undefined).map((m) => m.clientUrl);
     for (const ep of endpoints) {
       const c = new Client({ endpoints: [ep], dialTimeout: 250, tls: this.clientTls });
       try {
         for (;;) {
           try {
             await c.get('__ready_probe__', { timeout: 500 });
+            const listed = new Set((await c.cluster.memberList({ timeout: 500 })).members.flatMap((m) => m.clientURLs));
+            if (!running().every((u) => listed.has(u))) throw new Error(`member list ${[...listed].join(',')} lacks a running member`);
             break;
           } catch (err) {
             const m = this.members.find((x) => x.clientUrl === ep);
