@@ -1,7 +1,8 @@
 // Every error the client throws. Each class has a stable `code` (never reworded) so callers can
 // branch without string matching. Server errors keep etcd's exact message and gRPC status code;
-// the mapping table follows etcd 3.4 api/v3rpc/rpctypes (message text -> error kind).
-import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+// the messages come from @tsetcd/common's table (etcd 3.4 api/v3rpc/rpctypes), message text -> class.
+import type { ServiceError } from '@grpc/grpc-js';
+import { EtcdError, GrpcCode, type EtcdErrorName } from '@tsetcd/common';
 
 /** Base class of everything thrown by @tsetcd/client. */
 export class EtcdClientError extends Error {
@@ -66,14 +67,14 @@ export class LeaseLostError extends EtcdClientError {
 export class ElectionNotLeaderError extends EtcdClientError {
   override readonly code: string = 'ETCD_ERR_ELECTION_NOT_LEADER';
   constructor() {
-    super('election: not leader');
+    super(EtcdError.electionNotLeader.message);
   }
 }
 /** concurrency.Election: nobody holds the election. Text from etcd. */
 export class ElectionNoLeaderError extends EtcdClientError {
   override readonly code: string = 'ETCD_ERR_ELECTION_NO_LEADER';
   constructor() {
-    super('election: no leader');
+    super(EtcdError.electionNoLeader.message);
   }
 }
 /** concurrency: the session's lease expired, so the lock or leadership it backed is gone. */
@@ -139,58 +140,63 @@ export class BadLeaderTransfereeError extends EtcdServerError { override readonl
 
 type ServerErrorClass = new (message: string, options?: { grpcCode?: number; cause?: unknown }) => EtcdServerError;
 
-/** etcd's exact error message -> class. Messages are facts from etcd 3.4 rpctypes/error.go. */
-const serverErrorsByMessage: ReadonlyMap<string, ServerErrorClass> = new Map<string, ServerErrorClass>([
-  ['etcdserver: key is not provided', EmptyKeyError],
-  ['etcdserver: key not found', KeyNotFoundError],
-  ['etcdserver: value is provided', ValueProvidedError],
-  ['etcdserver: lease is provided', LeaseProvidedError],
-  ['etcdserver: too many operations in txn request', TooManyOpsError],
-  ['etcdserver: duplicate key given in txn request', DuplicateKeyError],
-  ['etcdserver: mvcc: required revision has been compacted', CompactedError],
-  ['etcdserver: mvcc: required revision is a future revision', FutureRevisionError],
-  ['etcdserver: mvcc: database space exceeded', NoSpaceError],
-  ['etcdserver: requested lease not found', LeaseNotFoundError],
-  ['etcdserver: lease already exists', LeaseExistError],
-  ['etcdserver: too large lease TTL', LeaseTTLTooLargeError],
-  ['etcdserver: member ID already exist', MemberExistError],
-  ['etcdserver: Peer URLs already exists', PeerURLExistError],
-  ['etcdserver: re-configuration failed due to not enough started members', MemberNotEnoughStartedError],
-  ['etcdserver: given member URLs are invalid', MemberBadURLsError],
-  ['etcdserver: member not found', MemberNotFoundError],
-  ['etcdserver: can only promote a learner member', MemberNotLearnerError],
-  ['etcdserver: can only promote a learner member which is in sync with leader', LearnerNotReadyError],
-  ['etcdserver: too many learner members in cluster', TooManyLearnersError],
-  ['etcdserver: request is too large', RequestTooLargeError],
-  ['etcdserver: too many requests', TooManyRequestsError],
-  ['etcdserver: root user does not exist', RootUserNotExistError],
-  ['etcdserver: root user does not have root role', RootRoleNotExistError],
-  ['etcdserver: user name already exists', UserAlreadyExistError],
-  ['etcdserver: user name is empty', UserEmptyError],
-  ['etcdserver: user name not found', UserNotFoundError],
-  ['etcdserver: role name already exists', RoleAlreadyExistError],
-  ['etcdserver: role name not found', RoleNotFoundError],
-  ['etcdserver: role name is empty', RoleEmptyError],
-  ['etcdserver: authentication failed, invalid user ID or password', AuthFailedError],
-  ['etcdserver: permission denied', PermissionDeniedError],
-  ['etcdserver: role is not granted to the user', RoleNotGrantedError],
-  ['etcdserver: permission is not granted to the role', PermissionNotGrantedError],
-  ['etcdserver: authentication is not enabled', AuthNotEnabledError],
-  ['etcdserver: invalid auth token', InvalidAuthTokenError],
-  ['etcdserver: invalid auth management', InvalidAuthMgmtError],
-  ['etcdserver: no leader', NoLeaderError],
-  ['etcdserver: not leader', NotLeaderError],
-  ['etcdserver: leader changed', LeaderChangedError],
-  ['etcdserver: not capable', NotCapableError],
-  ['etcdserver: server stopped', StoppedError],
-  ['etcdserver: request timed out', TimeoutError],
-  ['etcdserver: request timed out, possibly due to previous leader failure', TimeoutDueToLeaderFailError],
-  ['etcdserver: request timed out, possibly due to connection lost', TimeoutDueToConnectionLostError],
-  ['etcdserver: unhealthy cluster', UnhealthyError],
-  ['etcdserver: corrupt cluster', CorruptError],
-  ['etcdserver: rpc not supported for learner', NotSupportedForLearnerError],
-  ['etcdserver: bad leader transferee', BadLeaderTransfereeError],
-]);
+/** The table's errors this client has a class for (etcd 3.4 rpctypes; messages in @tsetcd/common). */
+const serverErrorClasses: { readonly [K in EtcdErrorName]?: ServerErrorClass } = {
+  emptyKey: EmptyKeyError,
+  keyNotFound: KeyNotFoundError,
+  valueProvided: ValueProvidedError,
+  leaseProvided: LeaseProvidedError,
+  tooManyOps: TooManyOpsError,
+  duplicateKey: DuplicateKeyError,
+  compacted: CompactedError,
+  futureRev: FutureRevisionError,
+  noSpace: NoSpaceError,
+  leaseNotFound: LeaseNotFoundError,
+  leaseExist: LeaseExistError,
+  leaseTtlTooLarge: LeaseTTLTooLargeError,
+  memberExist: MemberExistError,
+  peerUrlExist: PeerURLExistError,
+  memberNotEnoughStarted: MemberNotEnoughStartedError,
+  memberBadUrls: MemberBadURLsError,
+  memberNotFound: MemberNotFoundError,
+  memberNotLearner: MemberNotLearnerError,
+  learnerNotReady: LearnerNotReadyError,
+  tooManyLearners: TooManyLearnersError,
+  requestTooLarge: RequestTooLargeError,
+  tooManyRequests: TooManyRequestsError,
+  rootUserNotExist: RootUserNotExistError,
+  rootRoleNotExist: RootRoleNotExistError,
+  userAlreadyExist: UserAlreadyExistError,
+  userEmpty: UserEmptyError,
+  userNotFound: UserNotFoundError,
+  roleAlreadyExist: RoleAlreadyExistError,
+  roleNotFound: RoleNotFoundError,
+  roleEmpty: RoleEmptyError,
+  authFailed: AuthFailedError,
+  permissionDenied: PermissionDeniedError,
+  roleNotGranted: RoleNotGrantedError,
+  permissionNotGranted: PermissionNotGrantedError,
+  authNotEnabled: AuthNotEnabledError,
+  invalidAuthToken: InvalidAuthTokenError,
+  invalidAuthMgmt: InvalidAuthMgmtError,
+  noLeader: NoLeaderError,
+  notLeader: NotLeaderError,
+  leaderChanged: LeaderChangedError,
+  notCapable: NotCapableError,
+  stopped: StoppedError,
+  timeout: TimeoutError,
+  timeoutDueToLeaderFail: TimeoutDueToLeaderFailError,
+  timeoutDueToConnectionLost: TimeoutDueToConnectionLostError,
+  unhealthy: UnhealthyError,
+  corrupt: CorruptError,
+  notSupportedForLearner: NotSupportedForLearnerError,
+  badLeaderTransferee: BadLeaderTransfereeError,
+};
+
+/** etcd's exact error message -> class. */
+const serverErrorsByMessage: ReadonlyMap<string, ServerErrorClass> = new Map(
+  Object.entries(serverErrorClasses).map(([name, cls]) => [EtcdError[name as EtcdErrorName].message, cls]),
+);
 
 /** Builds the typed server error for one of etcd's messages, or undefined if it is not one. */
 export function serverErrorFromMessage(message: string, grpcCode?: number): EtcdServerError | undefined {
@@ -211,7 +217,7 @@ const notSentDetails = [
 export function isNeverSent(err: unknown): boolean {
   const e = err as { cause?: unknown; grpcCode?: number; code?: unknown; details?: string; message?: string };
   if (err instanceof EtcdClientError && err.cause !== undefined) return isNeverSent(err.cause);
-  if (e === null || typeof e !== 'object' || e.code !== GrpcStatus.UNAVAILABLE) return false;
+  if (e === null || typeof e !== 'object' || e.code !== GrpcCode.Unavailable) return false;
   const text = typeof e.details === 'string' ? e.details : String(e.message ?? '');
   return notSentDetails.some((t) => text.includes(t));
 }
@@ -227,11 +233,11 @@ export function toClientError(err: unknown): EtcdClientError {
   const known = serverErrorsByMessage.get(details);
   if (known !== undefined) return new known(details, { grpcCode: se.code, cause: err });
   switch (se.code) {
-    case GrpcStatus.UNAVAILABLE:
+    case GrpcCode.Unavailable:
       return new UnavailableError(details === '' ? 'unavailable' : details, { grpcCode: se.code, cause: err });
-    case GrpcStatus.DEADLINE_EXCEEDED:
+    case GrpcCode.DeadlineExceeded:
       return new DeadlineExceededError(details === '' ? 'context deadline exceeded' : details, { grpcCode: se.code, cause: err });
-    case GrpcStatus.CANCELLED:
+    case GrpcCode.Canceled:
       return new CanceledError(details === '' ? 'context canceled' : details, { grpcCode: se.code, cause: err });
     default:
       return new GrpcError(details, { grpcCode: se.code, cause: err });

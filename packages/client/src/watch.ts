@@ -22,6 +22,7 @@ import {
 import { header, type KeyValue, type ResponseHeader } from './kv.js';
 import { streamRetryInitialMs, streamRetryMaxMs } from './options.js';
 import type { Transport } from './transport.js';
+import { EtcdError } from '@tsetcd/common';
 
 export interface WatchOptions {
   prefix?: boolean;
@@ -471,7 +472,7 @@ export class WatchManager {
 
 function cancelError(r: etcdserverpb.WatchResponse): EtcdClientError {
   if (r.compactRevision > 0n) {
-    const e = new CompactedError('etcdserver: mvcc: required revision has been compacted');
+    const e = new CompactedError(EtcdError.compacted.message);
     e.compactRevision = r.compactRevision;
     return e;
   }

@@ -16,6 +16,7 @@ import {
   type RawUnary,
   type TlsOptions,
 } from '@tsetcd/client';
+import { GrpcCode, grpcCodeName } from '@tsetcd/common';
 import { CtlExit, ExitCode } from './errors.js';
 
 export interface ConnectionConfig {
@@ -44,12 +45,6 @@ export function checkRequestSize(encodedBytes: number): void {
 }
 
 /** gRPC status code names as Go prints them in `rpc error: code = X desc = Y`. */
-const goCodeNames = [
-  'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
-  'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable',
-  'DataLoss', 'Unauthenticated',
-];
-
 /** The text clientv3 gives a failed call: etcd's own error strings as-is, ctx errors as Go's. */
 export function grpcErrorText(e: unknown): string {
   if (e instanceof CtlExit) return e.message;
@@ -59,15 +54,15 @@ export function grpcErrorText(e: unknown): string {
   // clientv3 keeps retrying an unreachable endpoint until the command's context ends.
   if (e instanceof UnavailableError && e.grpcCode === undefined) return 'context deadline exceeded';
   if ((e instanceof GrpcError || e instanceof UnavailableError) && e.grpcCode !== undefined) {
-    return `rpc error: code = ${goCodeNames[e.grpcCode] ?? e.grpcCode} desc = ${e.message}`;
+    return `rpc error: code = ${grpcCodeName(e.grpcCode)} desc = ${e.message}`;
   }
   if (e instanceof EtcdClientError) return e.message;
   const se = e as { code?: unknown; details?: string };
   if (se && typeof se.code === 'number') {
     if (/^etcdserver: /.test(se.details ?? '')) return se.details!;
-    if (se.code === 4) return 'context deadline exceeded';
-    if (se.code === 1) return 'context canceled';
-    return `rpc error: code = ${goCodeNames[se.code] ?? se.code} desc = ${se.details}`;
+    if (se.code === GrpcCode.DeadlineExceeded) return 'context deadline exceeded';
+    if (se.code === GrpcCode.Canceled) return 'context canceled';
+    return `rpc error: code = ${grpcCodeName(se.code)} desc = ${se.details}`;
   }
   return e instanceof Error ? e.message : String(e);
 }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { type BidiCall, ClientPortListener, GrpcError, GrpcServer, GrpcStatus, type ServerCall } from '../src/grpc/index.js';
+import { type BidiCall, ClientPortListener, GrpcError, GrpcServer, GrpcCode, type ServerCall } from '../src/grpc/index.js';
 import { fromJson, sleep, toJson, until } from './grpc-test-kit.js';
 import { mulberry32 } from '@tsetcd/common';
 
@@ -20,7 +20,7 @@ test('chaos: random calls, cancels, deadlines and errors, then close with calls 
   server.addUnary('/chaos.S/Unary', fromJson, toJson, async (req: { delayMs: number; fail: boolean }, call) => {
     track(call);
     await sleep(req.delayMs);
-    if (req.fail) throw new GrpcError(GrpcStatus.ABORTED, 'chaos: aborted ✗');
+    if (req.fail) throw new GrpcError(GrpcCode.Aborted, 'chaos: aborted ✗');
     return { ok: true };
   });
   server.addServerStream('/chaos.S/Stream', fromJson, toJson, async (req: { n: number }, call) => {

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { etcdserverpb as E, mvccpb } from '@tsetcd/proto';
-import { type BidiCall, ClientPortListener, GrpcError, GrpcServer, GrpcStatus } from '../src/grpc/index.js';
+import { type BidiCall, ClientPortListener, GrpcError, GrpcServer, GrpcCode } from '../src/grpc/index.js';
 import { makePki, until } from './grpc-test-kit.js';
 
 function toyEtcd(server: GrpcServer) {
@@ -20,7 +20,7 @@ function toyEtcd(server: GrpcServer) {
   server.addService(E.KVService, {
     range: (req) => {
       const key = req.key.toString();
-      if (key === 'forbidden') throw new GrpcError(GrpcStatus.PERMISSION_DENIED, 'etcdserver: permission denied');
+      if (key === 'forbidden') throw new GrpcError(GrpcCode.PermissionDenied, 'etcdserver: permission denied');
       const kv = store.get(key);
       return E.RangeResponse.fromPartial({ header: header(), kvs: kv ? [kv] : [], count: kv ? 1n : 0n });
     },

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import {
-  decodeGrpcMessage, encodeGrpcMessage, frameMessage, GrpcError, GrpcStatus, MessageDeframer, parseGrpcTimeoutMs,
+  decodeGrpcMessage, encodeGrpcMessage, frameMessage, GrpcError, GrpcCode, MessageDeframer, parseGrpcTimeoutMs,
 } from '../src/grpc/index.js';
 
 function deframeAll(chunks: Buffer[], max = 1 << 20): Array<{ payload: string; compressed: boolean }> {
@@ -50,7 +50,7 @@ test('deframer: an oversize message is refused from its header, with grpc-go wor
   const header = frameMessage(Buffer.alloc(11)).subarray(0, 5);
   assert.throws(() => d.push(header), (err: unknown) => {
     assert.ok(err instanceof GrpcError);
-    assert.equal(err.code, GrpcStatus.RESOURCE_EXHAUSTED);
+    assert.equal(err.code, GrpcCode.ResourceExhausted);
     assert.equal(err.message, 'grpc: received message larger than max (11 vs. 10)');
     return true;
   });
@@ -84,5 +84,5 @@ test('grpc-timeout: units, and malformed values', () => {
 test('GrpcError refuses OK and out-of-range codes', () => {
   assert.throws(() => new GrpcError(0, 'ok?'), RangeError);
   assert.throws(() => new GrpcError(17, 'x'), RangeError);
-  assert.equal(new GrpcError(GrpcStatus.NOT_FOUND, 'x').code, 5);
+  assert.equal(new GrpcError(GrpcCode.NotFound, 'x').code, 5);
 });

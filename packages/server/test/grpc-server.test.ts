@@ -4,7 +4,7 @@ import * as http2 from 'node:http2';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import {
-  type BidiCall, frameMessage, GrpcError, GrpcStatus, type ServerCall,
+  type BidiCall, frameMessage, GrpcError, GrpcCode, type ServerCall,
 } from '../src/grpc/index.js';
 import { collect, fromJson, rawBytes, sleep, startHarness, toJson, unary, unaryError, until } from './grpc-test-kit.js';
 
@@ -36,10 +36,10 @@ test('unary: large request and response cross many DATA frames unchanged', async
 test('unary: GrpcError status and non-ASCII message reach the client; other throws are UNKNOWN', async (t) => {
   const h = await startHarness(t, (s) => {
     s.addUnary('/test.Echo/NotFound', fromJson, toJson, () => {
-      throw new GrpcError(GrpcStatus.NOT_FOUND, 'ключ не найден: 100% ✓\nline2');
+      throw new GrpcError(GrpcCode.NotFound, 'ключ не найден: 100% ✓\nline2');
     });
     s.addUnary('/test.Echo/Reject', fromJson, toJson, async () => {
-      throw new GrpcError(GrpcStatus.FAILED_PRECONDITION, 'etcdserver: requested lease not found');
+      throw new GrpcError(GrpcCode.FailedPrecondition, 'etcdserver: requested lease not found');
     });
     s.addUnary('/test.Echo/Crash', fromJson, toJson, () => {
       throw new TypeError('boom');
@@ -187,7 +187,7 @@ test('server stream: all messages in order, then OK; errors after messages arriv
     });
     s.addServerStream('/test.Count/Fail', fromJson, toJson, (req: { n: number }, call) => {
       for (let i = 0; i < req.n; i++) call.write({ i });
-      call.end(new GrpcError(GrpcStatus.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'));
+      call.end(new GrpcError(GrpcCode.OutOfRange, 'etcdserver: mvcc: required revision has been compacted'));
     });
   });
   const up = await collect(h.client.makeServerStreamRequest('/test.Count/Up', toJson, fromJson, { n: 2000 }));
@@ -331,7 +331,7 @@ test('observer hooks see each call start and its final status', async (t) => {
   const events: string[] = [];
   const h = await startHarness(t, (s) => {
     s.addUnary('/test.O/Ok', fromJson, toJson, () => ({}));
-    s.addUnary('/test.O/Bad', fromJson, toJson, () => { throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, 'bad'); });
+    s.addUnary('/test.O/Bad', fromJson, toJson, () => { throw new GrpcError(GrpcCode.InvalidArgument, 'bad'); });
   }, { server: { observer: {
     started: (p, type) => events.push(`start ${p} ${type}`),
     handled: (p, type, code) => events.push(`done ${p} ${type} ${code}`),

@@ -6,7 +6,7 @@ import type { DeepPartial, RawUnary } from '@tsetcd/client';
 import type { Connection } from '../connection.js';
 import { grpcErrorText } from '../connection.js';
 import { CtlExit, ExitCode } from '../errors.js';
-import { prefixRangeEnd } from '../printers/simple-printer.js';
+import { EtcdError, prefixEnd } from '@tsetcd/common';
 
 const bad = (msg: string): never => {
   throw new CtlExit(ExitCode.BadArgs, msg);
@@ -141,7 +141,7 @@ function permRange(ctx: RunContext, args: string[]): { key: string; rangeEnd: st
   if (args.length === 1) {
     if (prefix) {
       if (fromKey) bad('--from-key and --prefix flags are mutually exclusive');
-      return { key, rangeEnd: prefixRangeEnd(Buffer.from(key, 'utf8')).toString('latin1') };
+      return { key, rangeEnd: prefixEnd(Buffer.from(key, 'utf8')).toString('latin1') };
     }
     return { key, rangeEnd: fromKey ? '\x00' : '' };
   }
@@ -182,7 +182,7 @@ async function authEnable(ctx: RunContext): Promise<void> {
       break;
     } catch (e) {
       const text = grpcErrorText(e);
-      if (text !== 'etcdserver: root user does not have root role') throw new CtlExit(ExitCode.Error, text);
+      if (text !== EtcdError.rootRoleNotExist.message) throw new CtlExit(ExitCode.Error, text);
       try {
         await c.call(c.raw.auth.roleAdd, { name: 'root' });
         await c.call(c.raw.auth.userGrantRole, { user: 'root', role: 'root' });

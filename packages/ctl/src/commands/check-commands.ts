@@ -7,7 +7,7 @@ import type { CommandDef, RunContext } from '../command.js';
 import { Connection, grpcErrorText, type ConnectionConfig } from '../connection.js';
 import { CtlExit, ExitCode } from '../errors.js';
 import type { Output } from '../output.js';
-import { prefixRangeEnd } from '../printers/simple-printer.js';
+import { prefixEnd } from '@tsetcd/common';
 import { formatGoDuration } from '@tsetcd/common';
 
 export interface PerfLoad {
@@ -103,13 +103,13 @@ function progress(out: Output, total: number): { set(n: number): void; finish():
 
 async function ensureEmptyPrefix(c: Connection, prefix: string): Promise<void> {
   const key = Buffer.from(prefix, 'utf8');
-  const r = await c.must(c.raw.kv.range, { key, rangeEnd: prefixRangeEnd(key), limit: 1n }, ExitCode.Error, undefined, 60_000);
+  const r = await c.must(c.raw.kv.range, { key, rangeEnd: prefixEnd(key), limit: 1n }, ExitCode.Error, undefined, 60_000);
   if (r.kvs.length > 0) throw new CtlExit(ExitCode.InvalidInput, `prefix ${JSON.stringify(prefix)} has keys. Delete with etcdctl del --prefix ${prefix} first`);
 }
 
 async function cleanup(ctx: RunContext, c: Connection, prefix: string, cfg: ConnectionConfig): Promise<void> {
   const key = Buffer.from(prefix, 'utf8');
-  const d = await c.must(c.raw.kv.deleteRange, { key, rangeEnd: prefixRangeEnd(key) }, ExitCode.Error, undefined, 30_000);
+  const d = await c.must(c.raw.kv.deleteRange, { key, rangeEnd: prefixEnd(key) }, ExitCode.Error, undefined, 30_000);
   if (ctx.flags.getBool('auto-compact')) {
     const rev = d.header?.revision ?? 0n;
     ctx.out.stdout(`Compacting with revision ${rev}\n`);

@@ -6,7 +6,7 @@ import { apiVersion, etcdctlVersion } from '../command.js';
 import type { Connection } from '../connection.js';
 import { grpcErrorText } from '../connection.js';
 import { CtlExit, ExitCode } from '../errors.js';
-import { formatGoDuration } from '@tsetcd/common';
+import { EtcdError, formatGoDuration } from '@tsetcd/common';
 import { goQuote, hex16, parseGoInt } from '../go-format.js';
 import { SimplePrinter, type EpHashKV, type EpHealth, type EpStatus } from '../printers/index.js';
 
@@ -96,7 +96,7 @@ async function leaseKeepAlive(ctx: RunContext): Promise<void> {
     };
     stream.on('data', (resp: etcdserverpb.LeaseKeepAliveResponse) => {
       if (resp.TTL <= 0n) {
-        if (once) return finish(new CtlExit(ExitCode.BadConnection, `etcdserver: requested lease not found`));
+        if (once) return finish(new CtlExit(ExitCode.BadConnection, EtcdError.leaseNotFound.message));
         if (s.display instanceof SimplePrinter) ctx.out.stdout(`lease ${hex16(id)} expired or revoked.\n`);
         return finish();
       }
@@ -264,7 +264,7 @@ async function epHealth(ctx: RunContext): Promise<void> {
         await c.call(c.raw.kv.range, etcdserverpb.RangeRequest.fromPartial({ key: Buffer.from('health') }));
       } catch (e) {
         const text = grpcErrorText(e);
-        if (text !== 'etcdserver: permission denied') error = text;
+        if (text !== EtcdError.permissionDenied.message) error = text;
       }
       const took = formatGoDuration(process.hrtime.bigint() - start);
       results.push({ ep, health: error === '', took, error });

@@ -8,7 +8,7 @@ import { FlagParseError, FlagSet, pflagUsages } from '../flag-set.js';
 import { checkRequestSize } from '../connection.js';
 import { goQuote, goUnquote, parseGoInt } from '../go-format.js';
 import { SimplePrinter } from '../printers/simple-printer.js';
-import { prefixRangeEnd } from '../printers/simple-printer.js';
+import { prefixEnd } from '@tsetcd/common';
 
 const bad = (msg: string): never => {
   throw new CtlExit(ExitCode.BadArgs, msg);
@@ -67,7 +67,7 @@ function keyRange(key: string, rangeEnd: string | undefined, prefix: boolean, fr
     if (k.length === 0) {
       k = Buffer.from([0]);
       end = fromKeyEnd;
-    } else end = prefixRangeEnd(k);
+    } else end = prefixEnd(k);
   }
   if (fromKey) {
     if (k.length === 0) k = Buffer.from([0]);

@@ -5,7 +5,7 @@ import type { CommandDef, RunContext } from '../command.js';
 import { checkCommand } from './check-commands.js';
 import { grpcErrorText } from '../connection.js';
 import { CtlExit, ExitCode } from '../errors.js';
-import { prefixRangeEnd } from '../printers/simple-printer.js';
+import { EtcdError, prefixEnd } from '@tsetcd/common';
 
 const mirrorProgressIntervalMs = 30_000;
 const mirrorBatchKeys = 1000n;
@@ -45,7 +45,7 @@ async function makeMirrorRun(ctx: RunContext): Promise<void> {
   };
   try {
     const key = prefix === '' ? Buffer.from([0]) : Buffer.from(prefix, 'utf8');
-    const rangeEnd = prefix === '' ? Buffer.from([0]) : prefixRangeEnd(key);
+    const rangeEnd = prefix === '' ? Buffer.from([0]) : prefixEnd(key);
     // Base: everything at one revision, in batches.
     let rev = 0n;
     let from = key;
@@ -65,7 +65,7 @@ async function makeMirrorRun(ctx: RunContext): Promise<void> {
       let chain = Promise.resolve();
       stream.on('data', (wr: etcdserverpb.WatchResponse) => {
         chain = chain.then(async () => {
-          if (wr.compactRevision !== 0n) throw new CtlExit(ExitCode.Error, 'etcdserver: mvcc: required revision has been compacted');
+          if (wr.compactRevision !== 0n) throw new CtlExit(ExitCode.Error, EtcdError.compacted.message);
           let ops: etcdserverpb.RequestOp[] = [];
           let lastRev = 0n;
           const flush = async () => {

@@ -3,13 +3,13 @@
 import { spawnSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { etcdserverpb, mvccpb } from '@tsetcd/proto';
+import { EtcdError, GrpcCode, prefixEnd } from '@tsetcd/common';
 import type { CommandDef, RunContext } from '../command.js';
 import type { Connection } from '../connection.js';
 import { grpcErrorText } from '../connection.js';
 import { CtlExit, ExitCode } from '../errors.js';
 import { FlagSet, type FlagSpec } from '../flag-set.js';
 import { goQuote } from '../go-format.js';
-import { prefixRangeEnd } from '../printers/simple-printer.js';
 import { argify } from './kv-commands.js';
 
 const watchFlags: FlagSpec[] = [
@@ -67,7 +67,7 @@ function createRequest(args: string[], o: WatchOpts): etcdserverpb.WatchCreateRe
     if (key.length === 0) {
       key = Buffer.from([0]);
       rangeEnd = Buffer.from([0]);
-    } else rangeEnd = prefixRangeEnd(key);
+    } else rangeEnd = prefixEnd(key);
   }
   return { key, rangeEnd, startRevision: o.rev, progressNotify: false, filters: [], prevKv: o.prevKv, watchId: 0n, fragment: false };
 }
@@ -75,7 +75,7 @@ function createRequest(args: string[], o: WatchOpts): etcdserverpb.WatchCreateRe
 type WatchStream = grpc.ClientDuplexStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>;
 
 /** gRPC codes after which clientv3 reopens the watch (the connection, not the watch, failed). */
-const watchRetryCodes = new Set([grpc.status.UNAVAILABLE, grpc.status.INTERNAL, grpc.status.UNKNOWN]);
+const watchRetryCodes = new Set<number>([GrpcCode.Unavailable, GrpcCode.Internal, GrpcCode.Unknown]);
 const watchRetryDelayMs = 500;
 
 /**
@@ -147,9 +147,9 @@ class WatchRun {
     if (resp.events.length > 0) this.nextRev = (resp.events[resp.events.length - 1].kv?.modRevision ?? 0n) + 1n;
     if (resp.canceled) {
       let reason: string;
-      if (resp.compactRevision !== 0n) reason = 'etcdserver: mvcc: required revision has been compacted';
+      if (resp.compactRevision !== 0n) reason = EtcdError.compacted.message;
       else if (resp.cancelReason) reason = resp.cancelReason;
-      else reason = 'etcdserver: mvcc: required revision is a future revision';
+      else reason = EtcdError.futureRev.message;
       ctx.out.stderr(`watch was canceled (${reason})\n`);
     }
     if (resp.events.length === 0 && !resp.canceled && !resp.created && resp.compactRevision === 0n && header.revision !== 0n) {

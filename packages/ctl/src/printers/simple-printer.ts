@@ -4,6 +4,7 @@ import { etcdserverpb, mvccpb, authpb } from '@tsetcd/proto';
 import { hex16, hexEscaped, hexPad16, hexU, humanizeBytes } from '../go-format.js';
 import type { Output } from '../output.js';
 import { memberListRows, Printer, type EpHashKV, type EpHealth, type EpStatus, type SnapshotStatus, type WatchResult } from './printer.js';
+import { prefixEnd } from '@tsetcd/common';
 
 /** Go's types.ID String(): hex without padding. */
 const typesId = (v: bigint) => hexU(v);
@@ -33,18 +34,6 @@ export function dbStatusRows(s: SnapshotStatus): string[][] {
 }
 
 /** clientv3.GetPrefixRangeEnd. */
-export function prefixRangeEnd(key: Buffer): Buffer {
-  // returns a fresh copy
-  const end = Buffer.from(key);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i] < 0xff) {
-      end[i] += 1;
-      return Buffer.from(end.subarray(0, i + 1));
-    }
-  }
-  return Buffer.from([0]);
-}
-
 export class SimplePrinter extends Printer {
   valueOnly = false;
 
@@ -173,7 +162,7 @@ export class SimplePrinter extends Printer {
       const key = p.key.toString('utf8');
       const end = p.rangeEnd.toString('utf8');
       let s = end !== '\x00' ? `\t[${key}, ${end})` : `\t[${key}, <open ended>`;
-      if (prefixRangeEnd(p.key).equals(p.rangeEnd)) s += ` (prefix ${key})`;
+      if (prefixEnd(p.key).equals(p.rangeEnd)) s += ` (prefix ${key})`;
       this.line(s);
     };
     this.line('KV Read:');

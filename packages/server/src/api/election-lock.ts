@@ -9,7 +9,8 @@ import { WatchStream } from '../watch/watch-stream.js';
 import { KvApi } from './kv.js';
 import { LeaseApi } from './lease.js';
 import { GrpcError } from '../grpc/index.js';
-import { GrpcCode } from '../errors.js';
+import { Errors, GrpcCode } from '../errors.js';
+import { toGrpcError } from './errors.js';
 import type { ServerStreamCall } from '../grpc/index.js';
 
 const P = etcdserverpb;
@@ -17,8 +18,8 @@ const P = etcdserverpb;
 /** clientv3/concurrency's default session TTL, seconds: the lease a request without one gets */
 const defaultSessionTtl = 60n;
 
-const electionNoLeader = () => new GrpcError(GrpcCode.Unknown, 'election: no leader');
-const electionNotLeader = () => new GrpcError(GrpcCode.Unknown, 'election: not leader');
+const electionNoLeader = () => toGrpcError(Errors.electionNoLeader());
+const electionNotLeader = () => toGrpcError(Errors.electionNotLeader());
 
 export class ElectionLockApi {
   private readonly kv: KvApi;

@@ -52,9 +52,9 @@ export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcSe
   const enc = <T>(c: Codec<T>) => (m: T) => c.encode(m).finish();
   function unary<Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>, fn: (r: Req) => Promise<Res> | Res): void {
     g.addUnary<Req, Res>(path, dec(req), enc(res), async (r) => {
-      if (s.isStopped()) throw new GrpcError(14, 'etcdserver: server stopped');
+      if (s.isStopped()) throw toGrpcError(Errors.stopped());
       // etcd 3.4: a learner serves only Status and serializable Range
-      if (s.cluster.member(s.memberId)?.isLearner && !learnerServes(path, r)) throw new GrpcError(14, 'etcdserver: rpc not supported for learner');
+      if (s.cluster.member(s.memberId)?.isLearner && !learnerServes(path, r)) throw toGrpcError(Errors.notSupportedForLearner());
       try {
         return await fn(r);
       } catch (e) {

@@ -14,7 +14,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { toGrpcError } from './errors.js';
-import { GrpcStatus, type CallStatus, type GrpcServer, type LocalMethod } from '../grpc/index.js';
+import { GrpcCode, type CallStatus, type GrpcServer, type LocalMethod } from '../grpc/index.js';
 import { GoJsonError, decodeNext, peekValue, type ScanState } from './gateway/go-json.js';
 import { decodeMessageNode } from './gateway/jsonpb-decode.js';
 import { gatewayRoutes, type GatewayRoute } from './gateway/routes.js';
@@ -120,12 +120,12 @@ function timeoutOf(req: Req): number | CallStatus | undefined {
   const unit = timeoutUnitsMs[tm[tm.length - 1]];
   const digits = tm.slice(0, -1);
   if (tm.length < 2 || unit === undefined || !/^[+-]?[0-9]+$/.test(digits) || BigInt(digits) > (1n << 63n) - 1n || BigInt(digits) < -(1n << 63n)) {
-    return { code: GrpcStatus.INVALID_ARGUMENT, message: `invalid grpc-timeout: ${tm}` };
+    return { code: GrpcCode.InvalidArgument, message: `invalid grpc-timeout: ${tm}` };
   }
   return Math.max(0, Number(digits) * unit);
 }
 
-const deadlineExceeded: CallStatus = { code: GrpcStatus.DEADLINE_EXCEEDED, message: 'context deadline exceeded' };
+const deadlineExceeded: CallStatus = { code: GrpcCode.DeadlineExceeded, message: 'context deadline exceeded' };
 
 /** Runs `onDeadline` after `ms` unless disarmed; setTimeout's ceiling (~24.8 days) counts as none. */
 function armDeadline(ms: number | undefined, onDeadline: () => void): () => void {
@@ -180,7 +180,7 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
     const partial = node === undefined ? {} : decodeMessageNode(node, route.requestType);
     const msg = route.request.fromPartial(partial);
     const size = route.request.encode(msg).finish().length;
-    if (size > maxMessage) throw Object.assign(new Error(`grpc: received message larger than max (${size} vs. ${maxMessage})`), { grpcCode: GrpcStatus.RESOURCE_EXHAUSTED });
+    if (size > maxMessage) throw Object.assign(new Error(`grpc: received message larger than max (${size} vs. ${maxMessage})`), { grpcCode: GrpcCode.ResourceExhausted });
     return msg;
   }
 
@@ -226,7 +226,7 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
   }) as JsonGateway;
 
   gateway.closeStreams = () => {
-    for (const close of [...openStreams]) close({ code: GrpcStatus.UNAVAILABLE, message: 'transport is closing' });
+    for (const close of [...openStreams]) close({ code: GrpcCode.Unavailable, message: 'transport is closing' });
   };
 
   /** Unary and server-streaming routes: one request, the whole body. */
@@ -234,12 +234,12 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
     const body = await readBody(req, bodyLimit);
     let request: unknown;
     try {
-      if (typeof body !== 'string') throw Object.assign(new Error(`grpc: received message larger than max (${body.tooLarge} vs. ${maxMessage})`), { grpcCode: GrpcStatus.RESOURCE_EXHAUSTED });
+      if (typeof body !== 'string') throw Object.assign(new Error(`grpc: received message larger than max (${body.tooLarge} vs. ${maxMessage})`), { grpcCode: GrpcCode.ResourceExhausted });
       const first = decodeNext(body, 0);
       request = toRequest(route, first?.node);
     } catch (e) {
       // grpc-gateway wraps body errors as InvalidArgument; the size check is the server's
-      sendError(res, e instanceof GoJsonError || e instanceof RangeError ? { code: GrpcStatus.INVALID_ARGUMENT, message: e.message } : statusOfError(e));
+      sendError(res, e instanceof GoJsonError || e instanceof RangeError ? { code: GrpcCode.InvalidArgument, message: e.message } : statusOfError(e));
       return;
     }
     const md = metadataOf(req.headers);
@@ -303,7 +303,7 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
       disarm();
       openStreams.delete(shutdown);
       if (res.destroyed || res.writableEnded) return;
-      if (status === undefined || status.code === GrpcStatus.OK) {
+      if (status === undefined || status.code === GrpcCode.OK) {
         head(200, false);
         res.end();
         return;
@@ -406,7 +406,7 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
           return toRequest(route, r.node);
         }
         if (bodyEnded) return undefined;
-        if (text.length - pos > bodyLimit) throw Object.assign(new Error(`grpc: received message larger than max (${text.length - pos} vs. ${maxMessage})`), { grpcCode: GrpcStatus.RESOURCE_EXHAUSTED });
+        if (text.length - pos > bodyLimit) throw Object.assign(new Error(`grpc: received message larger than max (${text.length - pos} vs. ${maxMessage})`), { grpcCode: GrpcCode.ResourceExhausted });
         await new Promise<void>((resolve) => pending.push(resolve));
       }
     };

@@ -5,12 +5,12 @@
 // when applying them (auth/caller-context.ts).
 
 import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
-import { Errors, GrpcCode, ServerError } from '../errors.js';
+import { Errors, ServerError } from '../errors.js';
 import type { AuthStore, PermissionKind } from '../auth/auth-store.js';
 import type { LeaseKeys, RequestPermissions } from '../auth/request-permissions.js';
 import type { Caller } from '../auth/caller-context.js';
 import { callerInfoOf, callerOf, type CallerSource } from './caller.js';
-import { prefixEnd } from '@tsetcd/common';
+import { EtcdError, prefixEnd, type EtcdErrorKind } from '@tsetcd/common';
 
 const P = etcdserverpb;
 const noBytes = Buffer.alloc(0);
@@ -94,19 +94,19 @@ export class PermissionGate {
 export type Rule = (g: PermissionGate, user: string | undefined, req: never) => void;
 const admin: Rule = (g, user) => g.admin(user);
 /** etcd 3.4's authMaintenanceServer returns the auth store's own errors untranslated (gRPC Unknown). */
-const rawAuthTexts: Record<string, string> = {
-  ERR_USER_EMPTY: 'auth: user name is empty',
-  ERR_USER_NOT_FOUND: 'auth: user not found',
-  ERR_PERMISSION_DENIED: 'auth: permission denied',
-  ERR_INVALID_AUTH_TOKEN: 'auth: invalid auth token',
+const rawAuthErrors: Record<string, EtcdErrorKind> = {
+  ERR_USER_EMPTY: EtcdError.authStoreUserEmpty,
+  ERR_USER_NOT_FOUND: EtcdError.authStoreUserNotFound,
+  ERR_PERMISSION_DENIED: EtcdError.authStorePermissionDenied,
+  ERR_INVALID_AUTH_TOKEN: EtcdError.authStoreInvalidAuthToken,
 };
 const maintenanceAdminCheck = (g: PermissionGate, user: () => string | undefined): void => {
   try {
     g.admin(user());
   } catch (e) {
-    const raw = e instanceof ServerError ? rawAuthTexts[e.code] : undefined;
+    const raw = e instanceof ServerError ? rawAuthErrors[e.code] : undefined;
     if (raw === undefined) throw e;
-    throw new ServerError(e instanceof ServerError ? e.code : 'ERR_UNKNOWN', GrpcCode.Unknown, raw);
+    throw new ServerError(raw.code, raw.grpcCode, raw.message);
   }
 };
 /** Requests that go through raft carry the caller: a bad token fails even without a key check. */

@@ -8,9 +8,9 @@ import { tsetcdpb } from '@tsetcd/proto';
 import type { EtcdServer } from './server.js';
 import type { MemberInfo } from '../membership/raft-cluster.js';
 import { idToHex } from '@tsetcd/common';
-import { MemberErrors } from '../membership/errors.js';
 import { membersFromJson } from '../membership/remote-cluster.js';
-import { Errors, ServerError } from '../errors.js';
+import { etcdErrorNameOf } from '@tsetcd/common';
+import { Errors, GrpcCode, ServerError } from '../errors.js';
 
 /** etcd's HealthInterval: a peer counts as connected if its stream has been up at least this long. */
 export const healthIntervalMs = 5000;
@@ -98,7 +98,7 @@ export class ClusterOps {
         const i = ws.findIndex((w) => w.timer === timer);
         if (i >= 0) ws.splice(i, 1);
         if (ws.length === 0) this.waiters.delete(key);
-        reject(MemberErrors.timeout());
+        reject(Errors.timeout());
       }, this.s.requestTimeoutMs());
       const list = this.waiters.get(key) ?? [];
       list.push({ resolve, reject, timer });
@@ -110,7 +110,7 @@ export class ClusterOps {
         clearTimeout(timer);
         list.pop();
         if (list.length === 0) this.waiters.delete(key);
-        reject(e instanceof ErrProposalDropped ? MemberErrors.noLeader() : e);
+        reject(e instanceof ErrProposalDropped ? Errors.noLeader() : e);
       }
     });
   }
@@ -158,13 +158,13 @@ export class ClusterOps {
   }
 
   private checkUrls(peerUrls: string[]): void {
-    if (peerUrls.length === 0) throw MemberErrors.badUrls();
+    if (peerUrls.length === 0) throw Errors.memberBadUrls();
     for (const u of peerUrls) {
       try {
         const url = new URL(u);
         if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.port === '' || (url.pathname !== '/' && url.pathname !== '')) throw new Error('bad');
       } catch {
-        throw MemberErrors.badUrls();
+        throw Errors.memberBadUrls();
       }
     }
   }
@@ -181,17 +181,17 @@ export class ClusterOps {
     this.checkUrls(peerUrls);
     const s = this.s;
     const id = newMemberId(peerUrls, Math.floor(Date.now() / 1000));
-    if (s.cluster.has(id) || s.cluster.isRemoved(id)) throw MemberErrors.memberExists();
-    if (this.urlInUse(peerUrls)) throw MemberErrors.peerUrlExists();
+    if (s.cluster.has(id) || s.cluster.isRemoved(id)) throw Errors.memberExist();
+    if (this.urlInUse(peerUrls)) throw Errors.peerUrlExist();
     if (isLearner) {
       const learners = s.cluster.members().filter((m) => m.isLearner).length;
-      if (learners + 1 > maxLearners) throw MemberErrors.tooManyLearners();
+      if (learners + 1 > maxLearners) throw Errors.tooManyLearners();
     } else if (s.cfg.strictReconfigCheck !== false) {
       // etcd's IsReadyToAddVotingMember: started voters must stay a quorum of the grown cluster
       const nmembers = this.votingMembers().length + 1;
       const nstarted = this.startedVoters();
-      if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1) throw MemberErrors.notEnoughStarted();
-      if (!this.connectedFully()) throw MemberErrors.unhealthy();
+      if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1) throw Errors.memberNotEnoughStarted();
+      if (!this.connectedFully()) throw Errors.unhealthy();
     }
     const info: MemberInfo = { id, name: '', peerUrls: [...peerUrls], clientUrls: [], isLearner };
     const context = tsetcdpb.Member.encode({ ID: id, name: '', peerUrls: info.peerUrls, clientUrls: [], isLearner }).finish();
@@ -202,17 +202,17 @@ export class ClusterOps {
   async memberRemove(id: bigint): Promise<void> {
     const s = this.s;
     const m = s.cluster.member(id);
-    if (m === undefined) throw MemberErrors.notFound();
+    if (m === undefined) throw Errors.memberNotFound();
     if (!m.isLearner && s.cfg.strictReconfigCheck !== false) {
       // etcd's IsReadyToRemoveVotingMember + the active-quorum check
       const voters = this.votingMembers();
       const nstarted = this.startedVoters() - (m.name !== '' ? 1 : 0);
       const remaining = voters.length - 1;
-      if (nstarted < Math.floor(remaining / 2) + 1) throw MemberErrors.notEnoughStarted();
+      if (nstarted < Math.floor(remaining / 2) + 1) throw Errors.memberNotEnoughStarted();
       const downed = id !== s.memberId && (this.peers?.activeSince(id) ?? 0) === 0;
       if (!downed) {
         const active = this.numConnected(voters);
-        if (active - 1 < 1 + Math.floor((voters.length - 1) / 2)) throw MemberErrors.unhealthy();
+        if (active - 1 < 1 + Math.floor((voters.length - 1) / 2)) throw Errors.unhealthy();
       }
     }
     await this.configure({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) });
@@ -221,8 +221,8 @@ export class ClusterOps {
   async memberUpdate(id: bigint, peerUrls: string[]): Promise<void> {
     this.checkUrls(peerUrls);
     const m = this.s.cluster.member(id);
-    if (m === undefined) throw MemberErrors.notFound();
-    if (this.urlInUse(peerUrls, id)) throw MemberErrors.peerUrlExists();
+    if (m === undefined) throw Errors.memberNotFound();
+    if (this.urlInUse(peerUrls, id)) throw Errors.peerUrlExist();
     const context = tsetcdpb.Member.encode({ ID: id, name: m.name, peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner }).finish();
     await this.configure({ type: ConfChangeType.UpdateNode, nodeId: id, context });
   }
@@ -236,25 +236,25 @@ export class ClusterOps {
     if (!s.isLeader()) {
       const lead = s.leader();
       const lm = lead === 0n ? undefined : s.cluster.member(lead);
-      if (lm === undefined || lm.peerUrls.length === 0) throw MemberErrors.noLeader();
+      if (lm === undefined || lm.peerUrls.length === 0) throw Errors.noLeader();
       return this.forwardPromote(lead, id);
     }
     // A member added through another member may be committed but not yet applied here: catch
     // up first, or a promote right after the add would find no such member.
     await s.linearizableReadNotify();
     const m = s.cluster.member(id);
-    if (m === undefined) throw MemberErrors.notFound();
-    if (!m.isLearner) throw MemberErrors.notLearner();
+    if (m === undefined) throw Errors.memberNotFound();
+    if (!m.isLearner) throw Errors.memberNotLearner();
     const st = s.raftStatus();
     const leaderMatch = st.progress?.get(s.memberId)?.match ?? 0;
     const learnerMatch = st.progress?.get(id)?.match ?? 0;
-    if (learnerMatch < leaderMatch * learnerReadyPercent) throw MemberErrors.learnerNotReady();
+    if (learnerMatch < leaderMatch * learnerReadyPercent) throw Errors.learnerNotReady();
     if (s.cfg.strictReconfigCheck !== false) {
       // etcd's IsReadyToPromoteMember: started voters (the learner counts once promoted) keep quorum
       const nmembers = this.votingMembers().length + 1;
       const nstarted = this.startedVoters() + (m.name !== '' ? 1 : 0);
-      if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1) throw MemberErrors.notEnoughStarted();
-      if (!this.connectedFully()) throw MemberErrors.unhealthy();
+      if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1) throw Errors.memberNotEnoughStarted();
+      if (!this.connectedFully()) throw Errors.unhealthy();
     }
     await this.configure({ type: ConfChangeType.AddNode, nodeId: id, context: tsetcdpb.Member.encode({ ID: id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: false }).finish() });
     return this.memberList();
@@ -263,14 +263,14 @@ export class ClusterOps {
   /** MoveLeader: the leader hands over to a caught-up voter and waits for it to lead. */
   async moveLeader(target: bigint): Promise<void> {
     const s = this.s;
-    if (!s.isLeader()) throw MemberErrors.notLeader();
+    if (!s.isLeader()) throw Errors.notLeader();
     const m = s.cluster.member(target);
     if (m === undefined || m.isLearner) throw Errors.badLeaderTransferee();
     if (target === s.memberId) return;
     s.transferLeadership(target);
     const deadline = Date.now() + s.requestTimeoutMs();
     while (s.leader() !== target) {
-      if (Date.now() > deadline) throw new ServerError('ERR_TIMEOUT_LEADER_TRANSFER', 14, 'etcdserver: request timed out, leader transfer took too long');
+      if (Date.now() > deadline) throw Errors.timeoutLeaderTransfer();
       await new Promise((r) => setTimeout(r, Math.max(5, Math.floor(s.cfg.heartbeatIntervalMs / 2))));
     }
   }
@@ -299,28 +299,28 @@ export class ClusterOps {
 
   /** MemberPromote on a follower: asked of the leader over its peer URL. */
   private async forwardPromote(lead: bigint, id: bigint): Promise<MemberInfo[]> {
-    if (this.peers === undefined) throw MemberErrors.noLeader();
+    if (this.peers === undefined) throw Errors.noLeader();
     let a: { status: number; body: string };
     try {
       a = await this.peers.request(lead, 'POST', `/members/promote/${idToHex(id)}`, this.s.requestTimeoutMs());
     } catch (e) {
-      throw (e as { code?: string }).code === 'ERR_RAFTHTTP_TIMEOUT' ? MemberErrors.timeout() : MemberErrors.unhealthy();
+      throw (e as { code?: string }).code === 'ERR_RAFTHTTP_TIMEOUT' ? Errors.timeout() : Errors.unhealthy();
     }
     if (a.status === 200) {
       try {
         return membersFromJson(a.body).map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner }));
       } catch {
-        throw MemberErrors.unhealthy();
+        throw Errors.unhealthy();
       }
     }
     let e: { code: string; message: string };
     try {
       e = JSON.parse(a.body) as { code: string; message: string };
     } catch {
-      throw new ServerError('ERR_PROMOTE_FORWARD', 14, `etcdserver: promote forwarded to leader failed (HTTP ${a.status})`);
+      throw new ServerError('ERR_PROMOTE_FORWARD', GrpcCode.Unavailable, `etcdserver: promote forwarded to leader failed (HTTP ${a.status})`);
     }
-    const known = Object.values(MemberErrors).map((f) => f()).find((x) => x.message === e.message);
-    throw known ?? new ServerError(String(e.code), 2, String(e.message));
+    const known = etcdErrorNameOf(String(e.message));
+    throw known !== undefined ? Errors[known]() : new ServerError(String(e.code), GrpcCode.Unknown, String(e.message));
   }
 }
 

@@ -12,6 +12,7 @@ import { clientTlsOptions, type TlsInfo } from '../tls/tls-info.js';
 import { findSelf, newInitialCluster, parseInitialCluster } from '../membership/initial-cluster.js';
 import { fetchRemoteCluster, validateJoin } from '../membership/remote-cluster.js';
 import { BootstrapError } from '../membership/errors.js';
+import { Errors } from '../errors.js';
 import { joinDiscovery } from '../membership/discovery.js';
 import { computeMemberId } from '@tsetcd/common';
 import { silentLogger, type ServerLogger } from './config.js';
@@ -103,7 +104,7 @@ export async function attachCluster(
     transport,
     peerUrls: transport?.boundUrls ?? [],
     async close() {
-      ops.close(new Error('etcdserver: server stopped'));
+      ops.close(Errors.stopped());
       await transport?.close();
     },
   };

@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from './server.js';
-import { idToHex } from '@tsetcd/common';
+import { EtcdError, idToHex } from '@tsetcd/common';
 import { PeerHeader } from '../rafthttp/peer-headers.js';
 
 export interface PeerHash {
@@ -21,8 +21,8 @@ export interface PeerHash {
 type PeerAnswer = { id: bigint; eps: string[]; resp?: PeerHash; err?: 'compacted' | 'future' | string };
 
 /** The errors a /members/hashkv answer may carry (etcd's mvcc messages). */
-const compactedText = 'mvcc: required revision has been compacted';
-const futureText = 'mvcc: required revision is a future revision';
+const compactedText = EtcdError.mvccCompacted.message;
+const futureText = EtcdError.mvccFutureRev.message;
 
 /**
  * GET <peer>/members/hashkv with a JSON HashKVRequest body, as member `o.from` of cluster

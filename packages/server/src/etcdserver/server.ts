@@ -32,7 +32,7 @@ import { Buckets } from '../backend/backend.js';
 import { Applier, type ApplyResult } from '../apply/applier.js';
 import { Lessor, decodeLeaseRecord, noLease } from '../lease/lessor.js';
 import { WatchHub } from '../watch/watch-hub.js';
-import { Errors, ServerError } from '../errors.js';
+import { Errors } from '../errors.js';
 import { currentCaller } from '../auth/caller-context.js';
 import { WaitRegistry } from './wait.js';
 import { ReadIndexLoop } from './read-index.js';
@@ -520,7 +520,7 @@ export class EtcdServer {
       for (const data of batch) {
         const id = tsetcdpb.InternalRaftRequest.decode(data).header?.ID ?? 0n;
         this.stats.proposalsFailed++;
-        this.waits.fail(id, new ServerError('ERR_PROPOSAL_DROPPED', 2, 'raft proposal dropped'));
+        this.waits.fail(id, Errors.proposalDropped());
       }
     }
   }

@@ -15,7 +15,7 @@ import * as http2 from 'node:http2';
 import { enforcePingPolicy } from './ping-policy.js';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { GrpcStatus, TransportUsageError } from './errors.js';
+import { GrpcCode, TransportUsageError } from './errors.js';
 import { abortSessionCalls, markServerClosing } from './grpc-call.js';
 import type { GrpcServer } from './grpc-server.js';
 
@@ -387,7 +387,7 @@ export class ClientPortListener {
         // Calls still open get a real status, UNAVAILABLE "transport is closing" (what grpc-go
         // clients report when a server stops; etcd clients fail over on it). Clients then close
         // their streams and the GOAWAY'd sessions end by themselves.
-        for (const session of this.sessions) abortSessionCalls(session, GrpcStatus.UNAVAILABLE, 'transport is closing');
+        for (const session of this.sessions) abortSessionCalls(session, GrpcCode.Unavailable, 'transport is closing');
         graceTimer = setTimeout(() => {
           graceTimer = undefined;
           // Then drop what is left by its connection, not its session: destroying an HTTP/2

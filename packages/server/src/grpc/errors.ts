@@ -1,29 +1,12 @@
 // Errors of the gRPC transport. A handler throws a GrpcError to end its call with that
-// status; anything else it throws ends the call with UNKNOWN and the error's message.
+// status; anything else it throws ends the call with Unknown and the error's message. The codes
+// are @tsetcd/common's GrpcCode.
 
-/** gRPC status codes (google.golang.org/grpc/codes). The numbers are wire values. */
-export const GrpcStatus = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
-export type GrpcStatusCode = (typeof GrpcStatus)[keyof typeof GrpcStatus];
+import { GrpcCode } from '@tsetcd/common';
 
-const maxStatusCode = 16;
+export { GrpcCode };
+
+const maxStatusCode = GrpcCode.Unauthenticated; // the highest code
 
 /** A gRPC status a handler wants the client to see. `code` is the numeric wire status. */
 export class GrpcError extends Error {
@@ -49,9 +32,9 @@ export function statusOf(err: unknown): { code: number; message: string } {
         typeof e.details === 'string') {
       return { code: e.code, message: e.details };
     }
-    if (typeof e.message === 'string') return { code: GrpcStatus.UNKNOWN, message: e.message };
+    if (typeof e.message === 'string') return { code: GrpcCode.Unknown, message: e.message };
   }
-  return { code: GrpcStatus.UNKNOWN, message: String(err) };
+  return { code: GrpcCode.Unknown, message: String(err) };
 }
 
 /** The transport was used wrongly (registering a path twice, listening twice, bad URL...). */

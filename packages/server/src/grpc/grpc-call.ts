@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { constants as http2Constants, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
-import { GrpcError, GrpcStatus, statusOf } from './errors.js';
+import { GrpcError, GrpcCode, statusOf } from './errors.js';
 import { encodeGrpcMessage } from './grpc-message-encoding.js';
 import { frameHeader, frameMessage, MessageDeframer } from './message-framing.js';
 
@@ -111,7 +111,7 @@ function onStreamDrain(this: StreamWithCall): void {
 }
 function onDeadline(call: ServerCall): void {
   call._deadlineTimer = undefined;
-  call._abort(GrpcStatus.DEADLINE_EXCEEDED, 'context deadline exceeded', 'deadline');
+  call._abort(GrpcCode.DeadlineExceeded, 'context deadline exceeded', 'deadline');
 }
 
 export type CancelReason = 'client' | 'deadline' | 'error' | 'closing';
@@ -180,7 +180,7 @@ export abstract class ServerCall extends EventEmitter {
   get signal(): AbortSignal {
     if (this.abortController === undefined) {
       this.abortController = new AbortController();
-      if (this.cancelled) this.abortController.abort(new GrpcError(GrpcStatus.CANCELLED, `call ${this.cancelReason}`));
+      if (this.cancelled) this.abortController.abort(new GrpcError(GrpcCode.Canceled, `call ${this.cancelReason}`));
     }
     return this.abortController.signal;
   }
@@ -216,7 +216,7 @@ export abstract class ServerCall extends EventEmitter {
       if (err instanceof GrpcError) {
         this._abort(err.code, err.message, 'error');
       } else {
-        this._abort(GrpcStatus.INTERNAL, `grpc: error unmarshalling request: ${(err as Error)?.message ?? err}`, 'error');
+        this._abort(GrpcCode.Internal, `grpc: error unmarshalling request: ${(err as Error)?.message ?? err}`, 'error');
       }
       return;
     }
@@ -231,20 +231,20 @@ export abstract class ServerCall extends EventEmitter {
   private decompress(payload: Buffer): Buffer {
     const encoding = this.metadata['grpc-encoding'];
     if (encoding === undefined || encoding === 'identity') {
-      throw new GrpcError(GrpcStatus.INTERNAL, 'grpc: compressed flag set with identity or empty encoding');
+      throw new GrpcError(GrpcCode.Internal, 'grpc: compressed flag set with identity or empty encoding');
     }
     if (encoding !== 'gzip') {
-      throw new GrpcError(GrpcStatus.UNIMPLEMENTED, `grpc: Decompressor is not installed for grpc-encoding "${encoding}"`);
+      throw new GrpcError(GrpcCode.Unimplemented, `grpc: Decompressor is not installed for grpc-encoding "${encoding}"`);
     }
     const max = this.ctx.maxReceiveMessageBytes;
     try {
       return gunzipSync(payload, { maxOutputLength: Math.min(max + 1, 0x7fff_ffff) });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new GrpcError(GrpcStatus.RESOURCE_EXHAUSTED,
+        throw new GrpcError(GrpcCode.ResourceExhausted,
           `grpc: received message after decompression larger than max (${max + 1} vs. ${max})`);
       }
-      throw new GrpcError(GrpcStatus.INTERNAL, `grpc: failed to decompress the received message: ${(err as Error).message}`);
+      throw new GrpcError(GrpcCode.Internal, `grpc: failed to decompress the received message: ${(err as Error).message}`);
     }
   }
 
@@ -252,7 +252,7 @@ export abstract class ServerCall extends EventEmitter {
   protected encodeResponse(encode: Encoder<unknown>, message: unknown): Uint8Array {
     const payload = encode(message);
     if (payload.length > this.ctx.maxSendMessageBytes) {
-      throw new GrpcError(GrpcStatus.RESOURCE_EXHAUSTED,
+      throw new GrpcError(GrpcCode.ResourceExhausted,
         `grpc: trying to send message larger than max (${payload.length} vs. ${this.ctx.maxSendMessageBytes})`);
     }
     return payload;
@@ -301,7 +301,7 @@ export abstract class ServerCall extends EventEmitter {
       respondTrailersOnly(stream, code, message);
       return;
     }
-    if (code !== GrpcStatus.OK) {
+    if (code !== GrpcCode.OK) {
       this._trailers = message === ''
         ? { 'grpc-status': String(code) }
         : { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
@@ -333,7 +333,7 @@ export abstract class ServerCall extends EventEmitter {
     this.cancelReason = reason;
     this.clearDeadline();
     this.onCancelled();
-    this.abortController?.abort(new GrpcError(GrpcStatus.CANCELLED, `call ${reason}`));
+    this.abortController?.abort(new GrpcError(GrpcCode.Canceled, `call ${reason}`));
     this.emit('cancelled', reason);
   }
 
@@ -348,7 +348,7 @@ export abstract class ServerCall extends EventEmitter {
       // connection went away, or the server is shutting the session down.
       this.finished = true;
       this.deframer.stop();
-      this.ctx.observer?.handled(this.path, this.type, GrpcStatus.CANCELLED);
+      this.ctx.observer?.handled(this.path, this.type, GrpcCode.Canceled);
       const session = this.session as SessionWithCalls | undefined;
       this.cancel(session?.[kServerClosing] === true ? 'closing' : 'client');
     } else if (!this.cancelled && !this.stream.writableFinished && this.stream.rstCode !== 0) {
@@ -411,7 +411,7 @@ export class UnaryCall extends ServerCall {
       this._deadlineTimer = undefined;
     }
     this.deframer.stop();
-    this.ctx.observer?.handled(this.path, this.type, GrpcStatus.OK);
+    this.ctx.observer?.handled(this.path, this.type, GrpcCode.OK);
     if (this.stream.destroyed) return;
     try {
       this.writePayload(payload, true);
@@ -422,7 +422,7 @@ export class UnaryCall extends ServerCall {
 
   _halfClosed(): void {
     if (!this.gotRequest && !this.finished) {
-      this._abort(GrpcStatus.INTERNAL,
+      this._abort(GrpcCode.Internal,
         this.deframer.partial ? 'grpc: stream ended in the middle of a message' : 'grpc: no request message for unary call', 'error');
     }
   }
@@ -493,7 +493,7 @@ export abstract class StreamingCall extends ServerCall {
   /** End the call: OK by default, or the given status. Later calls are ignored. */
   end(status?: CallStatus): void {
     if (status === undefined) {
-      this.finish(GrpcStatus.OK, '');
+      this.finish(GrpcCode.OK, '');
     } else {
       this.finish(status.code, status.message ?? '');
     }
@@ -543,7 +543,7 @@ export class ServerStreamCall extends StreamingCall {
 
   _halfClosed(): void {
     if (!this.gotRequest && !this.finished) {
-      this._abort(GrpcStatus.INTERNAL, 'grpc: no request message for server-streaming call', 'error');
+      this._abort(GrpcCode.Internal, 'grpc: no request message for server-streaming call', 'error');
     }
   }
 }

@@ -4,7 +4,7 @@
 // ClientPortListener does, next to HTTP/1.1 and TLS on the same port).
 
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { GrpcStatus, TransportUsageError } from './errors.js';
+import { GrpcCode, TransportUsageError } from './errors.js';
 import {
   BidiCall, type CallContext, type CallObserver, type CallType, type Decoder, type Encoder, respondTrailersOnly,
   ServerStreamCall, UnaryCall,
@@ -207,7 +207,7 @@ export class GrpcServer {
     const method = this.methods.get(path);
     if (method === undefined) {
       stream.on('error', noop);
-      respondTrailersOnly(stream, GrpcStatus.UNIMPLEMENTED, unknownMethodMessage(path, this.services));
+      respondTrailersOnly(stream, GrpcCode.Unimplemented, unknownMethodMessage(path, this.services));
       return true;
     }
     let timeoutMs = Infinity;
@@ -216,7 +216,7 @@ export class GrpcServer {
       const parsed = parseGrpcTimeoutMs(timeout as string);
       if (typeof parsed !== 'number') {
         stream.on('error', noop);
-        respondTrailersOnly(stream, GrpcStatus.INTERNAL, `malformed grpc-timeout: ${parsed.message}`);
+        respondTrailersOnly(stream, GrpcCode.Internal, `malformed grpc-timeout: ${parsed.message}`);
         return true;
       }
       timeoutMs = parsed;

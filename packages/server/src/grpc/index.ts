@@ -1,5 +1,5 @@
 // gRPC over node:http2 and etcd's shared client port (gRPC + HTTP/1.1 + TLS on one port).
-export { GrpcError, GrpcStatus, type GrpcStatusCode, statusOf, TransportUsageError } from './errors.js';
+export { GrpcError, GrpcCode, statusOf, TransportUsageError } from './errors.js';
 export {
   GrpcServer, type GrpcServerOptions, type MethodInterceptor, type LocalMethod, type MethodDefinitionLike, type HandlerFor, type UnaryHandler, type ServerStreamHandler, type BidiHandler,
   defaultMaxReceiveMessageBytes, defaultMaxSendMessageBytes,

@@ -3,7 +3,7 @@
 // messages in one chunk) and hands out payloads without copying when a message lies within
 // one chunk. It rejects an oversize message as soon as its 5-byte header has arrived.
 
-import { GrpcError, GrpcStatus } from './errors.js';
+import { GrpcError, GrpcCode } from './errors.js';
 
 export const messageHeaderBytes = 5;
 /** Largest length a 4-byte prefix can carry. */
@@ -76,7 +76,7 @@ export class MessageDeframer {
       const length = buf.readUInt32BE(offset + 1);
       if (length > this.maxMessageBytes) {
         this.failed = true;
-        throw new GrpcError(GrpcStatus.RESOURCE_EXHAUSTED,
+        throw new GrpcError(GrpcCode.ResourceExhausted,
           `grpc: received message larger than max (${length} vs. ${this.maxMessageBytes})`);
       }
       const end = offset + messageHeaderBytes + length;

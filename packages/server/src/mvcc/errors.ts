@@ -1,24 +1,24 @@
-// MVCC errors with etcd's exact client-visible messages and gRPC status codes.
+// MVCC errors: classes (callers test with instanceof) over the shared table's entries, so the
+// API layer answers with etcd's exact message and gRPC status.
 
-/** gRPC status codes used here (numeric, to keep this module free of grpc-js). */
-export const GrpcCode = { OUT_OF_RANGE: 11, UNAVAILABLE: 14, INVALID_ARGUMENT: 3 } as const;
+import { EtcdError, type EtcdErrorKind, type GrpcCode } from '@tsetcd/common';
 
 export class MvccError extends Error {
   readonly code: string;
   /** gRPC status code the API layer answers with */
-  readonly grpcCode: number;
-  constructor(code: string, grpcCode: number, message: string) {
-    super(message);
+  readonly grpcCode: GrpcCode;
+  constructor(kind: EtcdErrorKind) {
+    super(kind.message);
     this.name = 'MvccError';
-    this.code = code;
-    this.grpcCode = grpcCode;
+    this.code = kind.code;
+    this.grpcCode = kind.grpcCode;
   }
 }
 
 /** etcd rpctypes.ErrGRPCCompacted */
 export class ErrCompacted extends MvccError {
   constructor() {
-    super('ERR_COMPACTED', GrpcCode.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted');
+    super(EtcdError.compacted);
     this.name = 'ErrCompacted';
   }
 }
@@ -26,7 +26,7 @@ export class ErrCompacted extends MvccError {
 /** etcd rpctypes.ErrGRPCFutureRev */
 export class ErrFutureRev extends MvccError {
   constructor() {
-    super('ERR_FUTURE_REV', GrpcCode.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision');
+    super(EtcdError.futureRev);
     this.name = 'ErrFutureRev';
   }
 }
@@ -34,7 +34,7 @@ export class ErrFutureRev extends MvccError {
 /** the store was closed (etcd mvcc.ErrClosed) */
 export class ErrClosed extends MvccError {
   constructor() {
-    super('ERR_CLOSED', GrpcCode.UNAVAILABLE, 'mvcc: closed');
+    super(EtcdError.storeClosed);
     this.name = 'ErrClosed';
   }
 }
@@ -42,7 +42,7 @@ export class ErrClosed extends MvccError {
 /** a second write txn was opened while one is still open */
 export class ErrTxnInProgress extends MvccError {
   constructor() {
-    super('ERR_TXN_IN_PROGRESS', GrpcCode.UNAVAILABLE, 'mvcc: a write txn is already open');
+    super(EtcdError.txnInProgress);
     this.name = 'ErrTxnInProgress';
   }
 }

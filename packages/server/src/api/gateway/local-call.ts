@@ -8,7 +8,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
-import { GrpcError, GrpcStatus, statusOf, type CallStatus, type CancelReason } from '../../grpc/index.js';
+import { GrpcError, GrpcCode, statusOf, type CallStatus, type CancelReason } from '../../grpc/index.js';
 
 /** Where a stream call's messages and its end go (the HTTP response). */
 export interface StreamSink {
@@ -37,7 +37,7 @@ export class LocalCall extends EventEmitter {
   get signal(): AbortSignal {
     if (this.abortController === undefined) {
       this.abortController = new AbortController();
-      if (this.cancelled) this.abortController.abort(new GrpcError(GrpcStatus.CANCELLED, `call ${this.cancelReason}`));
+      if (this.cancelled) this.abortController.abort(new GrpcError(GrpcCode.Canceled, `call ${this.cancelReason}`));
     }
     return this.abortController.signal;
   }
@@ -57,7 +57,7 @@ export class LocalCall extends EventEmitter {
     this.cancelled = true;
     this.cancelReason = reason;
     this.finished = true;
-    this.abortController?.abort(new GrpcError(GrpcStatus.CANCELLED, `call ${reason}`));
+    this.abortController?.abort(new GrpcError(GrpcCode.Canceled, `call ${reason}`));
     this.onCancelled();
     this.emit('cancelled', reason);
   }
