@@ -254,6 +254,7 @@ test('Leases, Services and Metrics: TTLs count down, keep-alive and revoke; go-z
   await leases.getByRole('button', { name: `Keep ${l1.hex} alive once` }).click();
   await leases.getByText(`Lease ${l1.hex} kept alive: TTL 60 s`).waitFor({ timeout: waitMs });
   await leases.getByRole('button', { name: `Revoke ${l3.hex}` }).click();
+  await leases.getByRole('button', { name: `Really revoke ${l3.hex} and delete its keys` }).click();
   await leases.getByText(`Lease ${l3.hex} revoked`).waitFor({ timeout: waitMs });
   await lease(l3.hex).waitFor({ state: 'detached', timeout: waitMs });
   assert.doesNotMatch(await etcdctl(ep, 'lease', 'list'), new RegExp(l3.hex));

@@ -128,7 +128,7 @@ export const clusterScreen: Screen = {
       const leaderId = views.find((v) => v.status?.leader && v.status.leader !== '0')?.status?.leader;
       const leader = views.find((v) => v.m.ID === leaderId);
       const healthy = views.filter((v) => v.healthy).length;
-      summary.textContent = `${views.length} members, ${healthy} healthy; leader ${leader ? leader.m.name || hexId(leader.m.ID) : 'unknown'}.`;
+      summary.textContent = `${views.length} ${views.length === 1 ? 'member' : 'members'}, ${healthy} healthy; leader ${leader ? leader.m.name || hexId(leader.m.ID) : 'unknown'}.`;
       const row = (v: MemberView) => {
         const s = v.status;
         const role = v.m.isLearner ? 'Learner' : v.m.ID === leaderId ? 'Leader' : 'Follower';

@@ -46,12 +46,15 @@ export const leasesScreen: Screen = {
     let gone = false;
     let timer: number | undefined;
     let leases: LeaseInfo[] = [];
+    /** the lease whose revoke waits for a second click */
+    let confirmRevoke: string | undefined;
     const summary = h('p', { class: 'summary' });
     const list = h('div', { class: 'table-wrap' });
     const out = h('div', { 'aria-live': 'polite' });
     replace(root, h('h1', {}, 'Leases'), h('div', { class: 'toolbar' }, h('button', { type: 'button', onclick: () => void refresh() }, 'Refresh')), summary, out, list);
 
     async function act(f: () => Promise<string>): Promise<void> {
+      confirmRevoke = undefined;
       try {
         const msg = await f();
         replace(out, h('p', { class: 'ok' }, msg));
@@ -62,7 +65,7 @@ export const leasesScreen: Screen = {
     }
 
     function draw(): void {
-      summary.textContent = `${leases.length} leases.`;
+      summary.textContent = `${leases.length} ${leases.length === 1 ? 'lease' : 'leases'}.`;
       redraw(
         list,
         h(
@@ -88,7 +91,10 @@ export const leasesScreen: Screen = {
                     'div',
                     { class: 'actions' },
                     h('button', { type: 'button', onclick: () => void act(async () => `Lease ${hexId(l.id)} kept alive: TTL ${await keepAliveOnce(l.id)} s`) }, `Keep ${hexId(l.id)} alive once`),
-                    h('button', { type: 'button', class: 'danger', onclick: () => void act(async () => (await call('/v3/lease/revoke', { ID: l.id }), `Lease ${hexId(l.id)} revoked`)) }, `Revoke ${hexId(l.id)}`),
+                    // revoking deletes the lease's keys: asked twice (the question survives the periodic redraw)
+                    confirmRevoke === l.id
+                      ? h('button', { type: 'button', class: 'danger', 'data-revoke': l.id, onclick: () => void act(async () => (await call('/v3/lease/revoke', { ID: l.id }), `Lease ${hexId(l.id)} revoked`)) }, `Really revoke ${hexId(l.id)} and delete its keys`)
+                      : h('button', { type: 'button', class: 'danger', 'data-revoke': l.id, onclick: () => ((confirmRevoke = l.id), draw(), list.querySelector<HTMLElement>(`button[data-revoke="${l.id}"]`)?.focus()) }, `Revoke ${hexId(l.id)}`),
                   ),
                 ),
               ),
