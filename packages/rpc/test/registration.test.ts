@@ -88,9 +88,10 @@ test('registration: key deleted under us is put back; lost lease is re-granted',
   assert.equal((await current())[0].lease, first);
 
   await reg.revoke(first); // lease gone: keepalive reports it, publisher re-registers
+  // (the key is in etcd a moment before the put's answer reaches the publisher: wait for both)
   await waitFor('re-registered on a new lease', async () => {
     const kvs = await current();
-    return kvs.length === 1 && kvs[0].lease !== first && kvs[0].key === `k.rpc/${kvs[0].lease}`;
+    return kvs.length === 1 && kvs[0].lease !== first && kvs[0].key === `k.rpc/${kvs[0].lease}` && pub.state === 'registered';
   }, 8000);
   assert.equal(pub.state, 'registered');
   assert.equal((await current())[0].value, '10.0.0.9:8080');
