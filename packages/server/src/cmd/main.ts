@@ -11,7 +11,7 @@ import { validateAuthTokenSpec } from '../auth/auth-store.js';
 import { parseUrls, parseUrlsMap, UrlsError } from '@tsetcd/common';
 import { gatewayMain } from './gateway.js';
 import { grpcProxyMain } from './grpc-proxy.js';
-import { conflictingBootstrap, logOutputs, memberBehaviourOptions, refuseProxyMode, startupWarnings } from './member-flags.js';
+import { discoveryFallback, conflictingBootstrap, logOutputs, memberBehaviourOptions, refuseProxyMode, startupWarnings } from './member-flags.js';
 
 function fail(msg: string, code = 2): never {
   process.stderr.write(`tsetcd: ${msg}\n`);
@@ -195,7 +195,9 @@ async function main(): Promise<void> {
       logger: log,
     });
   } catch (e) {
-    log.error('failed to start tsetcd', { error: (e as Error).message });
+    const why = discoveryFallback(values, e as Error);
+    if (why !== undefined) log.warn(why.warn, why.fields);
+    log.error('failed to start tsetcd', { error: why?.error ?? (e as Error).message });
     process.exit(1);
   }
   member.server.onFatal = () => {

@@ -12,6 +12,7 @@ export function memberBehaviourOptions(v: FlagValues): Partial<StartServerOption
     preVote: Boolean(v['pre-vote']),
     strictReconfigCheck: Boolean(v['strict-reconfig-check']),
     discoverySrv: String(v['discovery-srv'] || '') || undefined,
+    discoveryProxy: String(v['discovery-proxy'] || '') || undefined,
     discoverySrvName: String(v['discovery-srv-name'] || ''),
     leaseCheckpoint: Boolean(v['experimental-enable-lease-checkpoint']),
     leaseCheckpointPersist: Boolean(v['experimental-enable-lease-checkpoint-persist']),
@@ -45,6 +46,19 @@ export function logOutputs(v: FlagValues, set: Set<string>): string[] {
 export function conflictingBootstrap(v: FlagValues, set: Set<string>): string | undefined {
   const n = [set.has('initial-cluster'), String(v.discovery ?? '') !== '', String(v['discovery-srv'] ?? '') !== ''].filter(Boolean).length;
   return n > 1 ? 'multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", "discovery" or "discovery-srv"' : undefined;
+}
+
+/**
+ * etcd's --discovery-fallback: a full discovery cluster with 'proxy' (the default) makes etcd a
+ * v2 proxy, which tsetcd is not; the start fails with that reason. With 'exit' the error stands.
+ */
+export function discoveryFallback(v: FlagValues, e: Error): { warn: string; fields: Record<string, unknown>; error: string } | undefined {
+  if (!/discovery: cluster is full/.test(e.message) || v['discovery-fallback'] !== 'proxy') return undefined;
+  return {
+    warn: 'discovery cluster is full, falling back to proxy',
+    fields: { 'fallback-proxy': 'proxy', error: e.message },
+    error: `${e.message}; --discovery-fallback=proxy would start etcd's v2 proxy, which tsetcd does not implement (use --discovery-fallback=exit)`,
+  };
 }
 
 /** Why tsetcd refuses a --proxy mode (undefined for 'off'). */

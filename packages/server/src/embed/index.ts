@@ -71,6 +71,8 @@ export interface StartServerOptions extends TlsFlags {
   leaseCheckpoint?: boolean;
   leaseCheckpointPersist?: boolean;
   leaseCheckpointIntervalMs?: number;
+  /** etcd --discovery-proxy: HTTP proxy for the --discovery traffic */
+  discoveryProxy?: string;
   /** etcd --discovery-srv / --discovery-srv-name: bootstrap from DNS SRV records */
   discoverySrv?: string;
   discoverySrvName?: string;

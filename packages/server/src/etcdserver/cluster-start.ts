@@ -13,7 +13,7 @@ import { findSelf, newInitialCluster, parseInitialCluster } from '../membership/
 import { fetchRemoteCluster, validateJoin } from '../membership/remote-cluster.js';
 import { BootstrapError } from '../membership/errors.js';
 import { Errors } from '../errors.js';
-import { joinDiscovery } from '../membership/discovery.js';
+import { joinDiscovery, parseDiscoveryProxy } from '../membership/discovery.js';
 import { computeMemberId } from '@tsetcd/common';
 import { silentLogger, type ServerLogger } from './config.js';
 import { srvInitialCluster } from '../membership/srv-discovery.js';
@@ -31,6 +31,8 @@ export interface ClusterStartOptions {
   initialAdvertisePeerUrls: string[];
   /** peer TLS (etcd --peer-cert-file, ..., --peer-auto-tls): used to ask the cluster when joining */
   peerTls?: TlsInfo;
+  /** etcd --discovery-proxy: HTTP proxy for the --discovery traffic */
+  discoveryProxy?: string;
   /** etcd --discovery-srv / --discovery-srv-name: the initial cluster from DNS SRV records */
   discoverySrv?: string;
   discoverySrvName?: string;
@@ -48,7 +50,9 @@ export async function planBootstrap(o: ClusterStartOptions): Promise<ClusterBoot
     // etcd: the discovery URL is the cluster token; this member registers as "name=url,..."
     const selfId = computeMemberId(o.initialAdvertisePeerUrls, o.discovery);
     const selfConfig = o.initialAdvertisePeerUrls.map((u) => `${o.name}=${u}`).join(',');
-    const str = await joinDiscovery(o.discovery, selfId.toString(16), selfConfig);
+    const proxy = parseDiscoveryProxy(o.discoveryProxy ?? '');
+    if (proxy !== undefined) o.log?.info('running proxy with discovery', { 'proxy-url': proxy.href });
+    const str = await joinDiscovery(o.discovery, selfId.toString(16), selfConfig, undefined, proxy);
     const ic = newInitialCluster(parseInitialCluster(str), o.discovery);
     const self = findSelf(ic, o.name, o.initialAdvertisePeerUrls);
     return { memberId: self.id, clusterId: ic.clusterId, join: false, members: ic.members.map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: [], isLearner: false })) };
