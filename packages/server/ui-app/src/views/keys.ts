@@ -101,7 +101,8 @@ export const keysScreen: Screen = {
     function go(p: Bytes): void {
       prefix = p;
       prefixInput.value = toText(p);
-      void load(true);
+      // the button that was pressed is gone: the keyboard continues in the new list
+      void load(true).then(() => list.querySelector<HTMLElement>('button')?.focus());
     }
 
     function drawCrumbs(): void {
