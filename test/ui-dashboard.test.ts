@@ -72,7 +72,20 @@ test('Keys: tree and flat list with paging, JSON/YAML/hex values, history, creat
   await gatewayPut(ep, '/tree/leaf', 'x');
 
   const page = await open(ep, 'keys');
-  // keyboard only: the prefix field by its label, Enter searches
+  // keyboard only: the first Tab reaches the skip link, which moves on to the screen
+  await page.getByLabel('Key prefix').waitFor({ timeout: waitMs });
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+  // a screen chosen from the navigation puts the focus on its heading
+  await page.getByRole('link', { name: 'Leases' }).focus();
+  await page.keyboard.press('Enter');
+  await eventually('focus on the Leases heading', waitMs, async () => ((await page.evaluate(() => document.activeElement?.textContent)) === 'Leases' ? true : undefined));
+  await page.getByRole('link', { name: 'Keys' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Keys' }).waitFor({ timeout: waitMs });
+  // the prefix field by its label, Enter searches
   await page.getByLabel('Key prefix').focus();
   await page.keyboard.type('/app/');
   await page.keyboard.press('Enter');
