@@ -26,7 +26,7 @@ const VARIANTS = [
   // go-zero style registration, discovery and failover (kill -9, restart, outage) on tsetcd.
   {
     label: 'tsetcd',
-    match: (f) => ['registration', 'etcd-registry', 'cluster', 'go-zero-parity'].some((n) => f === `packages/rpc/test/${n}.test.ts`),
+    match: (f) => ['registration', 'client-registry', 'cluster', 'go-zero-parity'].some((n) => f === `packages/rpc/test/${n}.test.ts`),
     env: { TSETCD_RPC_ETCD_BIN: join(root, 'bin/tsetcd') },
   },
 ];

@@ -28,7 +28,6 @@ export { expandEnv } from './config/env-expand.js';
 export { serviceLogger, type ServiceLogger } from './server/service-logger.js';
 export type { EtcdConf } from './discov/etcd-auth.js';
 export { prefixEnd, type Registry, type RegistryKeyValue, type RegistryEvent, type RegistryWatch, type RegistryWatchBatch, type LeaseKeeper } from './discov/registry.js';
-export { EtcdRegistry, etcdTarget } from './discov/etcd-registry.js';
 export { ClientRegistry, clientOptionsFor } from './discov/client-registry.js';
 export { defaultRegistry } from './discov/default-registry.js';
 export { Publisher, registrationTtlSec, reregisterIntervalMs, type PublisherOptions, type PublisherState } from './discov/publisher.js';

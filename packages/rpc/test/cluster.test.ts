@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { RpcClient, unary, EtcdRegistry, prefixEnd } from '../src/index.js';
+import { RpcClient, unary, ClientRegistry, prefixEnd } from '../src/index.js';
 import { GreeterClient } from '../../../examples/greeter/gen/hello.js';
 import { startEtcd } from './helpers/etcd.js';
 import { startGreeter, killGreeter, greeterDir } from './helpers/greeter-process.js';
@@ -59,7 +59,7 @@ test('cluster: kill -9, restart, SIGTERM and etcd outage with continuous calls',
   const etcd = await startEtcd();
   t.after(() => etcd.close());
   const key = 'hello.rpc';
-  const reg = new EtcdRegistry({ Hosts: [etcd.endpoint] });
+  const reg = new ClientRegistry({ Hosts: [etcd.endpoint] });
   t.after(() => reg.close());
   const ttl = 3;
   let a = await startGreeter({ etcd: etcd.endpoint, key, leaseTtlSec: ttl });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { pino } from 'pino';
-import { RpcServer, RpcClient, unary, EtcdRegistry, Publisher, prefixEnd, ServingStatus } from '../src/index.js';
+import { RpcServer, RpcClient, unary, ClientRegistry, Publisher, prefixEnd, ServingStatus } from '../src/index.js';
 import { GreeterService, GreeterClient } from '../../../examples/greeter/gen/hello.js';
 import { startEtcd } from './helpers/etcd.js';
 
@@ -25,7 +25,7 @@ async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs: numb
 test('registration: <Key>/<lease decimal> = host:port on a 10 s lease, meta sibling, revoked on stop', async (t) => {
   const etcd = await startEtcd();
   t.after(() => etcd.close());
-  const reg = new EtcdRegistry({ Hosts: [etcd.endpoint] });
+  const reg = new ClientRegistry({ Hosts: [etcd.endpoint] });
   t.after(() => reg.close());
 
   const server = new RpcServer({ Name: 'hello.rpc', ListenOn: '127.0.0.1:0', Etcd: { Hosts: [etcd.endpoint], Key: 'hello.rpc' } }, { logger: silent, meta: { weight: 10, zone: 'z1', version: '1.2.3' } });
@@ -59,7 +59,7 @@ test('registration: <Key>/<lease decimal> = host:port on a 10 s lease, meta sibl
 test('registration: Etcd.ID names the key; 0.0.0.0 advertises POD_IP', async (t) => {
   const etcd = await startEtcd();
   t.after(() => etcd.close());
-  const reg = new EtcdRegistry({ Hosts: [etcd.endpoint] });
+  const reg = new ClientRegistry({ Hosts: [etcd.endpoint] });
   t.after(() => reg.close());
   const before = process.env.POD_IP;
   process.env.POD_IP = '10.1.2.3';
@@ -74,7 +74,7 @@ test('registration: Etcd.ID names the key; 0.0.0.0 advertises POD_IP', async (t)
 test('registration: key deleted under us is put back; lost lease is re-granted', async (t) => {
   const etcd = await startEtcd();
   t.after(() => etcd.close());
-  const reg = new EtcdRegistry({ Hosts: [etcd.endpoint] });
+  const reg = new ClientRegistry({ Hosts: [etcd.endpoint] });
   t.after(() => reg.close());
   const pub = new Publisher(reg, { key: 'k.rpc', value: '10.0.0.9:8080', logger: silent });
   t.after(() => pub.stop());

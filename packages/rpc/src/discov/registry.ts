@@ -1,5 +1,5 @@
-// The few etcd operations service discovery needs, behind one interface so the
-// implementation can be the in-package etcd wire client or @tsetcd/client.
+// The few etcd operations service discovery needs, behind one interface: ClientRegistry
+// (over @tsetcd/client) is the implementation; tests and embedders may pass their own.
 
 import { prefixEnd as keyPrefixEnd } from '@tsetcd/common';
 

@@ -2,7 +2,7 @@
 // service name is the whole server. Unknown services get NOT_FOUND "unknown service"
 // on Check and SERVICE_UNKNOWN on Watch, like grpc-go's health server.
 import * as grpc from '@grpc/grpc-js';
-import { ProtoWriter, decodeFields, bytesOf } from '../internal/proto-wire.js';
+import { healthpb } from '@tsetcd/proto';
 
 export enum ServingStatus {
   UNKNOWN = 0,
@@ -18,10 +18,10 @@ export interface HealthCheckResponse {
   status: ServingStatus;
 }
 
-const encodeResponse = (r: HealthCheckResponse): Buffer => new ProtoWriter().uint(1, r.status).finish();
-const decodeResponse = (b: Buffer): HealthCheckResponse => ({ status: Number(decodeFields(b).get(1)?.[0] ?? 0n) as ServingStatus });
-const encodeRequest = (r: HealthCheckRequest): Buffer => new ProtoWriter().bytes(1, r.service).finish();
-const decodeRequest = (b: Buffer): HealthCheckRequest => ({ service: bytesOf(decodeFields(b), 1).toString() });
+const encodeResponse = (r: HealthCheckResponse): Buffer => Buffer.from(healthpb.HealthCheckResponse.encode({ status: r.status as number }).finish());
+const decodeResponse = (b: Buffer): HealthCheckResponse => ({ status: healthpb.HealthCheckResponse.decode(b).status as number as ServingStatus });
+const encodeRequest = (r: HealthCheckRequest): Buffer => Buffer.from(healthpb.HealthCheckRequest.encode({ service: r.service }).finish());
+const decodeRequest = (b: Buffer): HealthCheckRequest => ({ service: healthpb.HealthCheckRequest.decode(b).service });
 
 export const healthServiceDefinition: grpc.ServiceDefinition = {
   Check: {

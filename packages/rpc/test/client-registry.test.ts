@@ -1,18 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EtcdRegistry } from '../src/discov/etcd-registry.js';
 import { ClientRegistry } from '../src/discov/client-registry.js';
 import type { Registry } from '../src/discov/registry.js';
 import { prefixEnd } from '../src/discov/registry.js';
 import { WatchCompactedError } from '../src/errors.js';
 import { startEtcd } from './helpers/etcd.js';
 
-const impls: Array<[string, (hosts: string[]) => Registry]> = [
-  ['EtcdRegistry', (h) => new EtcdRegistry({ Hosts: h })],
-  ['ClientRegistry', (h) => new ClientRegistry({ Hosts: h })],
-];
+// The registry over @tsetcd/client, the one etcd client of @tsetcd/rpc.
+const name = 'ClientRegistry';
+const make = (hosts: string[]): Registry => new ClientRegistry({ Hosts: hosts });
 
-for (const [name, make] of impls) {
 test(`${name}: lease, put, range, watch, keepalive, revoke against real etcd`, async (t) => {
   const etcd = await startEtcd();
   t.after(() => etcd.close());
@@ -76,4 +73,3 @@ test(`${name}: compacted watch fails with WatchCompactedError`, async (t) => {
     for await (const _ of watch) void _;
   }, (err: unknown) => err instanceof WatchCompactedError && err.compactRevision === rev);
 });
-}
