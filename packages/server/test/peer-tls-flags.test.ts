@@ -10,20 +10,11 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, type Member, type StartServerOptions } from '../src/embed/index.js';
-import type { ServerLogger } from '../src/etcdserver/config.js';
 import { sanError } from '../src/tls/cert-checks.js';
 import { tempDir } from './server-helpers.js';
 import { freePort } from './auth-test-kit.js';
 import { until } from './grpc-test-kit.js';
-import { makeCa } from './tls-test-kit.js';
-
-interface Line { level: string; msg: string; fields: Record<string, unknown> }
-
-function captureLog(): ServerLogger & { lines: Line[] } {
-  const lines: Line[] = [];
-  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, fields: fields ?? {} });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
+import { captureLog, makeCa } from './tls-test-kit.js';
 
 interface Started { member: Member; log: ReturnType<typeof captureLog>; dataDir: string }
 

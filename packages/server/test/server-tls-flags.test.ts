@@ -11,19 +11,10 @@ import { join } from 'node:path';
 import * as tls from 'node:tls';
 import * as https from 'node:https';
 import { startServer } from '../src/embed/index.js';
-import type { ServerLogger } from '../src/etcdserver/config.js';
 import { startMember, tempDir } from './server-helpers.js';
 import { freePort, run } from './auth-test-kit.js';
-import { makeCa } from './tls-test-kit.js';
+import { captureLog, makeCa } from './tls-test-kit.js';
 import { until } from './grpc-test-kit.js';
-
-interface Line { level: string; msg: string; fields: Record<string, unknown> }
-
-function captureLog(): ServerLogger & { lines: Line[] } {
-  const lines: Line[] = [];
-  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, fields: fields ?? {} });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 function ctl(ep: string, args: string[]): ReturnType<typeof run> {
   return run('etcdctl', ['--endpoints', ep, '--dial-timeout=3s', '--command-timeout=3s', ...args]);

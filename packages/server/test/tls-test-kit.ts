@@ -1,11 +1,13 @@
 // Certificates for the TLS flag tests, made with the openssl command line: a CA, leaf
-// certificates with chosen CN, SANs and usages, and a CRL revoking some of them.
+// certificates with chosen CN, SANs and usages, and a CRL revoking some of them; and a logger
+// that keeps a member's log lines for the tests to look for.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { ServerLogger } from '../src/etcdserver/config.js';
 
 export interface Leaf {
   cert: string;
@@ -56,4 +58,19 @@ export function makeCa(t: TestContext, caName = 'ca'): TestCa {
 
 export function read(path: string): Buffer {
   return readFileSync(path);
+}
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+/** A member logger that records its lines. */
+export function captureLog(): ServerLogger & { lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const at = (level: string) => (msg: string, fields?: Record<string, unknown>): void => {
+    lines.push({ level, msg, fields: fields ?? {} });
+  };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
