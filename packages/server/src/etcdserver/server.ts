@@ -639,7 +639,12 @@ export class EtcdServer {
       .catch((e) => this.log.warn('failed to publish local member to cluster through raft', { error: String(e) }))
       .finally(() => {
         this.publishing = false;
-        if (this.cluster.version !== undefined) this.versionLogged = true;
+        // a member that learned the cluster version from its data or a snapshot (a restart, a
+        // joining member) says so once published, as etcd does when it recovers the cluster
+        if (this.cluster.version !== undefined && this.published && !this.versionLogged) {
+          this.versionLogged = true;
+          this.log.info('enabled capabilities for version', { 'cluster-version': majorMinor(this.cluster.version) });
+        }
       });
   }
 
