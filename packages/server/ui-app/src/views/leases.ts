@@ -18,6 +18,7 @@ interface LeaseInfo {
 }
 
 const refreshMs = 5000;
+const maxShown = 200;
 
 export async function timeToLive(id: string, keys: boolean): Promise<LeaseInfo> {
   const at = Date.now();
@@ -49,9 +50,10 @@ export const leasesScreen: Screen = {
     /** the lease whose revoke waits for a second click */
     let confirmRevoke: string | undefined;
     const summary = h('p', { class: 'summary' });
+    const note = h('p', { class: 'muted' });
     const list = h('div', { class: 'table-wrap' });
     const out = h('div', { 'aria-live': 'polite' });
-    replace(root, h('h1', {}, 'Leases'), h('div', { class: 'toolbar' }, h('button', { type: 'button', onclick: () => void refresh() }, 'Refresh')), summary, out, list);
+    replace(root, h('h1', {}, 'Leases'), h('div', { class: 'toolbar' }, h('button', { type: 'button', onclick: () => void refresh() }, 'Refresh')), summary, note, out, list);
 
     async function act(f: () => Promise<string>): Promise<void> {
       confirmRevoke = undefined;
@@ -116,7 +118,10 @@ export const leasesScreen: Screen = {
       window.clearTimeout(timer);
       try {
         const r = await call<{ leases?: Array<{ ID?: string }> }>('/v3/lease/leases');
-        const ids = (r.leases ?? []).map((l) => l.ID ?? '0');
+        const all = (r.leases ?? []).map((l) => l.ID ?? '0');
+        // each shown lease is asked for its TTL every refresh: a bounded number of them
+        const ids = all.slice(0, maxShown);
+        note.textContent = all.length > maxShown ? `Showing the first ${maxShown} of ${all.length} leases.` : '';
         const infos = await Promise.all(
           ids.map((id) =>
             timeToLive(id, true).catch(async (e: Error) => {
