@@ -206,3 +206,14 @@ test('--grpc-keepalive-min-time: a client pinging too often is sent GOAWAY too_m
   // the server pinged this client on its own every 50 ms
   assert.ok(r2.serverPings >= 1, `server pings: ${r2.serverPings}`);
 });
+
+test('--experimental-warning-apply-duration: slower applies are logged and counted', async (t) => {
+  const m = await startTsetcd(t, await tempDir(t), ['--experimental-warning-apply-duration', '1ns']);
+  await putMany(m.endpoint, 1, 'slow');
+  const line = await eventually('the warning', 10_000, async () => m.logs.find((l) => l.includes('"apply request took too long"') && l.includes('slow0')));
+  const rec = JSON.parse(line) as Record<string, string>;
+  assert.equal(rec['expected-duration'], '1ns');
+  assert.match(rec.request, /put:<key:"slow0" value_size:7 >/);
+  const text = await (await fetch(`http://${m.endpoint}/metrics`)).text();
+  assert.ok(Number(/^etcd_server_slow_apply_total (\d+)$/m.exec(text)?.[1]) >= 1);
+});

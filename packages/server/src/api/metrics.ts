@@ -16,6 +16,7 @@ export function createMetrics(s: EtcdServer): Registry {
   counter('etcd_server_leader_changes_seen_total', 'The number of leader changes seen.', () => s.stats.leaderChanges);
   counter('etcd_server_proposals_committed_total', 'The total number of consensus proposals committed.', () => s.stats.proposalsCommitted);
   counter('etcd_server_proposals_applied_total', 'The total number of consensus proposals applied.', () => s.stats.proposalsApplied);
+  counter('etcd_server_slow_apply_total', 'The total number of slow apply requests (likely overloaded from slow disk).', () => s.stats.slowApplies);
   counter('etcd_server_proposals_failed_total', 'The total number of failed proposals seen.', () => s.stats.proposalsFailed);
   gauge('etcd_server_proposals_pending', 'The current number of pending proposals to commit.', () => s.pendingCount());
   gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', () => s.store.backend.size());

@@ -67,7 +67,7 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'grpc-keepalive-min-time': { kind: 'duration', def: 5000, help: 'Minimum duration interval that a client should wait before pinging server.' },
   'grpc-keepalive-interval': { kind: 'duration', def: 7200000, help: 'Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).' },
   'grpc-keepalive-timeout': { kind: 'duration', def: 20000, help: 'Additional duration of wait before closing a non-responsive connection (0 to disable).' },
-  'experimental-warning-apply-duration': { kind: 'duration', def: 100, help: 'Warning is generated if requests take more than this duration.', ignored: true },
+  'experimental-warning-apply-duration': { kind: 'duration', def: 100, help: 'Warning is generated if requests take more than this duration.' },
 
   // Raft, recovery and storage
   'initial-election-tick-advance': { kind: 'bool', def: true, help: 'Whether to fast-forward initial election ticks on boot for faster election.' },

@@ -76,6 +76,8 @@ export interface StartServerOptions extends TlsFlags {
   /** etcd --discovery-srv / --discovery-srv-name: bootstrap from DNS SRV records */
   discoverySrv?: string;
   discoverySrvName?: string;
+  /** etcd --experimental-warning-apply-duration (ms, default 100) */
+  warningApplyDurationMs?: number;
   /** etcd --strict-reconfig-check (default true) */
   strictReconfigCheck?: boolean;
   /** etcd --pre-vote, --initial-election-tick-advance (default true), --force-new-cluster */
@@ -170,6 +172,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     unsafeNoFsync: opts.unsafeNoFsync,
     preVote: opts.preVote,
     strictReconfigCheck: opts.strictReconfigCheck,
+    warningApplyDurationMs: opts.warningApplyDurationMs,
     leaseCheckpoint: opts.leaseCheckpoint,
     leaseCheckpointPersist: opts.leaseCheckpointPersist,
     leaseCheckpointIntervalMs: opts.leaseCheckpointIntervalMs,

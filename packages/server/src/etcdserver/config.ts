@@ -27,6 +27,8 @@ export const defaults = {
   quotaBackendBytes: 2 * 1024 * 1024 * 1024,
   /** etcd's request timeout: 5s + 2 * election timeout */
   requestTimeoutBaseMs: 5000,
+  /** etcd --experimental-warning-apply-duration */
+  warningApplyDurationMs: 100,
   /** etcd's leaseCheckpointInterval */
   leaseCheckpointIntervalMs: 5 * 60 * 1000,
   /** etcd --max-snapshots, --max-wals */
@@ -67,6 +69,8 @@ export interface ServerConfig {
   leaseCheckpoint?: boolean;
   leaseCheckpointPersist?: boolean;
   leaseCheckpointIntervalMs?: number;
+  /** etcd --experimental-warning-apply-duration: applies slower than this are logged */
+  warningApplyDurationMs?: number;
   /** etcd --strict-reconfig-check (default true): refuse membership changes that risk quorum */
   strictReconfigCheck?: boolean;
   /** etcd --pre-vote (default false) */

@@ -41,6 +41,7 @@ import { computeClusterId, computeMemberId, idToHex } from '@tsetcd/common';
 import { clusterVersion, defaults, type ServerConfig, type ServerLogger } from './config.js';
 import type { ClusterBootstrap } from './cluster-bootstrap.js';
 import { forceNewClusterEntries } from './force-new-cluster.js';
+import { warnIfSlowApply } from './slow-apply.js';
 import { RaftCluster, majorMinor } from '../membership/raft-cluster.js';
 import { reloadLessor, reloadStore, replaceBackendContent, resetWatchRing, stageSnapshotDb } from './snapshot-install.js';
 
@@ -544,6 +545,7 @@ export class EtcdServer {
     const req = tsetcdpb.InternalRaftRequest.decode(e.data);
     const id = req.header?.ID ?? req.ID;
     this.stats.proposalsCommitted++;
+    const t0 = performance.now();
     let result: ApplyResult;
     if (req.clusterMemberAttrSet) {
       this.applyMemberAttrs(req.clusterMemberAttrSet);
@@ -554,6 +556,7 @@ export class EtcdServer {
     } else {
       result = this.applier.apply(req);
     }
+    if (warnIfSlowApply(this.log, this.cfg.warningApplyDurationMs ?? defaults.warningApplyDurationMs, t0, req, result.err)) this.stats.slowApplies++;
     this.stats.proposalsApplied++;
     if (result.err) this.stats.proposalsFailed++;
     this.waits.trigger(id, result);
