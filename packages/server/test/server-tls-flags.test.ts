@@ -1,16 +1,19 @@
 // The client-side TLS flags, driven through real clients: --auto-tls (etcdctl with
 // --insecure-skip-tls-verify, certificates in the data dir, reused on restart), --cipher-suites,
 // --client-crl-file and --client-cert-allowed-hostname (refusals logged as etcd's
-// "rejected connection"), and --listen-metrics-urls over TLS.
+// "rejected connection"), --listen-metrics-urls over TLS, and certificate files replaced while
+// serving.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import * as https from 'node:https';
 import { startServer } from '../src/embed/index.js';
+import { peerTlsServer } from '../src/rafthttp/peer-tls-server.js';
 import { startMember, tempDir } from './server-helpers.js';
 import { freePort, run } from './auth-test-kit.js';
 import { captureLog, makeCa } from './tls-test-kit.js';
@@ -168,4 +171,45 @@ test('--listen-metrics-urls over https: /metrics and /health with the client TLS
   // plaintext is not served on an https metrics URL
   const plain = await fetch(`http://127.0.0.1:${p}/metrics`).then(() => 'served', () => 'refused');
   assert.equal(plain, 'refused');
+});
+
+test('certificate files replaced while serving take effect from the next handshake (client port and peer listener), as etcd reads them per handshake', async (t) => {
+  const ca = makeCa(t);
+  const first = ca.issue('first', { cn: 'first', san: 'IP:127.0.0.1' });
+  const second = ca.issue('second', { cn: 'second', san: 'IP:127.0.0.1' });
+  const other = ca.issue('other', { cn: 'other', san: 'IP:127.0.0.1' });
+  const dir = await tempDir(t);
+  const certFile = join(dir, 'server.crt');
+  const keyFile = join(dir, 'server.key');
+  const install = (l: { cert: string; key: string }): void => {
+    copyFileSync(l.cert, certFile);
+    copyFileSync(l.key, keyFile);
+  };
+  install(first);
+  const servedCn = (port: number): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port, ca: readFileSync(ca.ca), ALPNProtocols: ['http/1.1'] }, () => {
+        resolve(String(s.getPeerCertificate().subject.CN));
+        s.destroy();
+      });
+      s.once('error', reject);
+    });
+
+  const log = captureLog();
+  const m = await startMember(t, { certFile, keyFile, listenClientUrls: ['https://127.0.0.1:0'], logger: log });
+  const clientPort = Number(new URL(m.clientUrls[0]).port);
+  const srv = peerTlsServer({ certFile, keyFile }, (_req, res) => res.end(), log);
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => srv.close(() => resolve())));
+  const peerPort = (srv.address() as AddressInfo).port;
+
+  assert.equal(await servedCn(clientPort), 'first');
+  assert.equal(await servedCn(peerPort), 'first');
+  install(second);
+  assert.equal(await servedCn(clientPort), 'second');
+  assert.equal(await servedCn(peerPort), 'second');
+  // a certificate that does not go with the key keeps the pair in use, with etcd's warning
+  copyFileSync(other.cert, certFile);
+  assert.equal(await servedCn(clientPort), 'second');
+  assert.ok(log.lines.some((l) => l.level === 'warn' && l.msg === 'failed to create peer certificate' && l.fields['cert-file'] === certFile));
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ServerLogger } from '../etcdserver/config.js';
 import { opensslCiphers } from '../tls/cipher-suites.js';
 import { selfCert } from '../tls/self-cert.js';
+import { certReloader } from '../tls/cert-reloader.js';
 import { acceptedConnectionError, handshakeErrorMessage, rejectedConnectionFields, serverTlsOptions, type TlsInfo } from '../tls/tls-info.js';
 import type { ClientPortTlsOptions } from '../grpc/index.js';
 
@@ -103,6 +104,7 @@ export function listenerTls(info: TlsInfo, checkSan: boolean, log: ServerLogger)
     rejectUnauthorized: false,
     ciphers: info.ciphers,
     verify: (socket) => acceptedConnectionError(info, socket, checkSan),
+    reload: certReloader(info.certFile, info.keyFile, log),
     onRejected: (socket, reason) => log.warn('rejected connection', rejectedConnectionFields(socket, typeof reason === 'string' ? reason : handshakeErrorMessage(reason))),
   };
 }

@@ -42,6 +42,12 @@ export interface ClientPortTlsOptions {
   verify?: (socket: tls.TLSSocket) => Promise<string | undefined>;
   /** A connection refused in its handshake or by `verify` (etcd logs "rejected connection"). */
   onRejected?: (socket: tls.TLSSocket, reason: string | Error) => void;
+  /**
+   * Asked before each TLS handshake: a new certificate and key to serve from now on (etcd
+   * reads its certificate files for every handshake, so replaced files take effect), or
+   * undefined to keep the current ones.
+   */
+  reload?: () => { cert: Buffer; key: Buffer } | undefined;
 }
 
 export interface ClientPortListenerOptions {
@@ -237,6 +243,18 @@ export class ClientPortListener {
     }
   }
 
+  private reloadCertificate(): void {
+    const t = this.options.tls;
+    const fresh = t?.reload?.();
+    if (t === undefined || fresh === undefined || this.tlsServer === undefined) return;
+    this.tlsServer.setSecureContext({
+      key: fresh.key,
+      cert: fresh.cert,
+      ca: t.ca,
+      ciphers: t.ciphers,
+    });
+  }
+
   /** Bind and start accepting. Resolves with the bound address. */
   listen(): Promise<net.AddressInfo> {
     if (this.bound !== undefined || this.net.listening) throw new TransportUsageError('ClientPortListener: already listening');
@@ -278,6 +296,7 @@ export class ClientPortListener {
     this.sniffFirstBytes(socket, (head) => {
       if (head[0] === tlsHandshakeRecord) {
         if (this.tlsServer === undefined) return socket.destroy();
+        this.reloadCertificate();
         this.tlsServer.emit('connection', socket);
         return;
       }

@@ -6,6 +6,7 @@
 import type * as http from 'node:http';
 import * as https from 'node:https';
 import type * as tls from 'node:tls';
+import { certReloader } from '../tls/cert-reloader.js';
 import { acceptedConnectionError, handshakeErrorMessage, rejectedConnectionFields, serverTlsOptions, type TlsInfo } from '../tls/tls-info.js';
 
 interface Log {
@@ -14,6 +15,7 @@ interface Log {
 
 export function peerTlsServer(info: TlsInfo, handler: http.RequestListener, log?: Log): https.Server {
   const srv = https.createServer(serverTlsOptions(info), handler);
+
   // HTTP's own connection listener runs once the checks have passed
   const toHttp = srv.listeners('secureConnection') as Array<(socket: tls.TLSSocket) => void>;
   srv.removeAllListeners('secureConnection');
@@ -34,8 +36,15 @@ export function peerTlsServer(info: TlsInfo, handler: http.RequestListener, log?
       () => socket.destroy(),
     );
   });
-  // remember the address now: a connection reset in its handshake no longer knows it
-  srv.on('connection', (raw: { remoteAddress?: string; remotePort?: number }) => void [raw.remoteAddress, raw.remotePort]);
+  const base = serverTlsOptions(info);
+  const reload = certReloader(info.certFile, info.keyFile, log);
+  srv.prependListener('connection', (raw: { remoteAddress?: string; remotePort?: number }) => {
+    // remember the address now: a connection reset in its handshake no longer knows it
+    void [raw.remoteAddress, raw.remotePort];
+    // replaced certificate files take effect from the next handshake, as in etcd
+    const fresh = reload();
+    if (fresh !== undefined) srv.setSecureContext({ ca: base.ca, ciphers: base.ciphers, minVersion: base.minVersion, ...fresh });
+  });
   srv.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
     log?.warn('rejected connection', rejectedConnectionFields(socket, handshakeErrorMessage(err)));
     socket.destroy();
