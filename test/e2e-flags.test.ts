@@ -217,3 +217,34 @@ test('--experimental-warning-apply-duration: slower applies are logged and count
   const text = await (await fetch(`http://${m.endpoint}/metrics`)).text();
   assert.ok(Number(/^etcd_server_slow_apply_total (\d+)$/m.exec(text)?.[1]) >= 1);
 });
+
+test('--enable-grpc-gateway=false: no JSON API under /v3/, gRPC and /health still served', async (t) => {
+  const on = await startTsetcd(t, await tempDir(t));
+  const body = JSON.stringify({ key: Buffer.from('k').toString('base64'), value: Buffer.from('v').toString('base64') });
+  assert.equal((await fetch(`http://${on.endpoint}/v3/kv/put`, { method: 'POST', body })).status, 200);
+  const off = await startTsetcd(t, await tempDir(t), ['--enable-grpc-gateway=false']);
+  const r = await fetch(`http://${off.endpoint}/v3/kv/put`, { method: 'POST', body });
+  assert.equal(r.status, 404);
+  assert.equal((await fetch(`http://${off.endpoint}/health`)).status, 200);
+  await putMany(off.endpoint, 1);
+});
+
+test('--experimental-compaction-batch-limit: a compaction deletes (and commits) that many revisions at a time', async (t) => {
+  const commitsForCompaction = async (args: string[]): Promise<number> => {
+    const m = await startTsetcd(t, await tempDir(t), ['--backend-batch-interval', '1h', '--backend-batch-limit', '1000000', ...args]);
+    const c = new Client({ endpoints: [`http://${m.endpoint}`] });
+    try {
+      let rev = 0n;
+      for (let i = 0; i < 60; i++) rev = (await c.put('k', `v${i}`)).header.revision;
+      const before = await backendCommits(m.endpoint);
+      await c.compact(rev, { physical: true });
+      return (await backendCommits(m.endpoint)) - before;
+    } finally {
+      await c.close();
+    }
+  };
+  const small = await commitsForCompaction(['--experimental-compaction-batch-limit', '5']);
+  const dflt = await commitsForCompaction([]);
+  assert.ok(small >= 12, `commits with batches of 5: ${small}`);
+  assert.ok(dflt <= 5, `commits with the default batch of 1000: ${dflt}`);
+});

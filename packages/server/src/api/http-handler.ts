@@ -33,11 +33,12 @@ export function createHttpHandler(s: EtcdServer, metrics: Registry, gatewayOptio
   const handler = ((req: Req, res: Res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
-    if (limit !== undefined && /^\/v3(beta)?(\/|$)/.test(path)) {
+    const served = gatewayOptions.disabled !== true;
+    if (served && limit !== undefined && /^\/v3(beta)?(\/|$)/.test(path)) {
       limit.run(req, res, () => void gateway(req, res, path));
       return;
     }
-    if (gateway(req, res, path)) return;
+    if (served && gateway(req, res, path)) return;
     if (ui?.(req, res, path)) return;
     if (path === '/health') {
       if (req.method !== 'GET') {

@@ -154,6 +154,8 @@ export interface JsonGatewayOptions {
   grpc: GrpcServer;
   /** etcd --client-cert-auth */
   clientCertAuth?: boolean;
+  /** etcd --enable-grpc-gateway=false: /v3/ and /v3beta/ are not served */
+  disabled?: boolean;
 }
 
 export interface JsonGateway {

@@ -11,6 +11,7 @@ export function memberBehaviourOptions(v: FlagValues): Partial<StartServerOption
   return {
     preVote: Boolean(v['pre-vote']),
     strictReconfigCheck: Boolean(v['strict-reconfig-check']),
+    enableGrpcGateway: Boolean(v['enable-grpc-gateway']),
     warningApplyDurationMs: Number(v['experimental-warning-apply-duration']),
     discoverySrv: String(v['discovery-srv'] || '') || undefined,
     discoveryProxy: String(v['discovery-proxy'] || '') || undefined,

@@ -78,6 +78,8 @@ export interface StartServerOptions extends TlsFlags {
   discoverySrvName?: string;
   /** etcd --experimental-warning-apply-duration (ms, default 100) */
   warningApplyDurationMs?: number;
+  /** etcd --enable-grpc-gateway (default true): the JSON API under /v3/ */
+  enableGrpcGateway?: boolean;
   /** etcd --strict-reconfig-check (default true) */
   strictReconfigCheck?: boolean;
   /** etcd --pre-vote, --initial-election-tick-advance (default true), --force-new-cluster */
@@ -232,7 +234,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`);
     }
     const ui = opts.enableUi ? createUiRoute({ memberClientUrls: () => server.cluster.members().flatMap((m) => m.clientUrls), tls: clientTls && clientTlsOptions(clientTls) }) : undefined;
-    httpHandler = createHttpHandler(server, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false }, opts.maxConcurrentStreams ?? 0, ui);
+    httpHandler = createHttpHandler(server, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false, disabled: opts.enableGrpcGateway === false }, opts.maxConcurrentStreams ?? 0, ui);
     listeners = clientPortListeners(listenClientUrls, {
       grpc,
       httpHandler: withAccessControl(httpHandler, { cors: opts.cors, hostWhitelist: opts.hostWhitelist, log }),

@@ -392,7 +392,8 @@ export class MvccStore {
         const subEnc = encodeSub(readRev(k, 8), isTombstoneKey(k));
         if (ki === undefined || indexOfRev(ki, readRev(k, 0), subEnc) < 0) this.backend.delete(Buckets.key, k);
       }
-      this.backend.commitIfFull();
+      // etcd commits each compaction batch at once (--experimental-compaction-batch-limit)
+      if (entries.length > 0) this.backend.commitSync();
       if (entries.length < step) break;
       from = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);
       failpoint('compactDuring');
