@@ -7,3 +7,5 @@ export { readU64LE, writeU64LE } from './u64.js';
 export { parseUrls, parseUrlsMap, UrlsError } from './urls.js';
 export { GrpcCode, grpcCodeName } from './grpc-code.js';
 export { EtcdError, etcdErrorNameOf, type EtcdErrorKind, type EtcdErrorName } from './etcd-errors.js';
+export * from './bolt-format.js';
+export { BoltReader, BoltReadError, looksLikeBolt, type BoltEntry, type BoltMeta } from './bolt-reader.js';

@@ -6,4 +6,4 @@ export { BufferOutput, processOutput, type Output } from './output.js';
 export { CtlExit, ExitCode } from './errors.js';
 export { goQuote, humanizeBytes } from './go-format.js';
 export { formatGoDuration as goDuration } from '@tsetcd/common';
-export { readBoltStatus } from './bolt-reader.js';
+export { readBoltStatus } from './snapshot-status.js';

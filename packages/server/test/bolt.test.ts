@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { writeBolt, fnv64a, type BoltBucket } from '../src/bolt/bolt-writer.js';
-import { BoltReader, BoltReadError } from '../src/bolt/bolt-reader.js';
+import { BoltReader, BoltReadError, fnv64a } from '@tsetcd/common';
+import { writeBolt, type BoltBucket } from '../src/bolt/bolt-writer.js';
 import { tempDir } from './server-helpers.js';
 
 function sortedEntries(m: Map<string, Buffer>): Array<[Buffer, Buffer]> {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BoltReader } from '../src/bolt/bolt-reader.js';
+import { BoltReader } from '@tsetcd/common';
 import { tempDir } from './server-helpers.js';
 
 const tsetcdBin = fileURLToPath(new URL('../../../bin/tsetcd', import.meta.url));

@@ -7,7 +7,7 @@ import { grpcErrorText } from '../connection.js';
 import { CtlExit, ExitCode } from '../errors.js';
 import { humanizeBytes } from '../go-format.js';
 import { goJsonString } from '../go-json.js';
-import { readBoltStatus } from '../bolt-reader.js';
+import { readBoltStatus } from '../snapshot-status.js';
 import { restoreSnapshot } from './snapshot-restore.js';
 
 const bad = (msg: string): never => {

@@ -11,8 +11,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { BoltFile } from '../bolt-reader.js';
-import { computeClusterId, computeMemberId, crc32c, parseUrlsMap, UrlsError } from '@tsetcd/common';
+import { BoltReader, computeClusterId, computeMemberId, crc32c, parseUrlsMap, UrlsError } from '@tsetcd/common';
 import { CtlExit, ExitCode } from '../errors.js';
 import { goJsonString } from '../go-json.js';
 import { goQuote } from '../go-format.js';
@@ -104,7 +103,7 @@ function saveDb(cfg: RestoreConfig, snapDir: string, commit: number): void {
     throw new CtlExit(ExitCode.Error, 'snapshot missing hash but --skip-hash-check=false');
   }
   const out = Buffer.from(db);
-  const bolt = new BoltFile(out);
+  const bolt = new BoltReader(out);
   let patched = false;
   for (const b of bolt.rootEntries()) {
     if (b.key.toString('latin1') !== 'meta' || !b.isBucket) continue;

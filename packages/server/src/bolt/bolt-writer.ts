@@ -13,19 +13,21 @@
 // A node larger than one page spans consecutive pages (header `overflow` = extra pages).
 // All integers are little-endian (bbolt uses the host order; etcd runs on little-endian hosts).
 
-export const boltMagic = 0xed0cdaed;
-export const boltVersion = 2;
-export const boltPageSizeBytes = 4096;
-export const boltPageHeaderBytes = 16;
-export const boltElementBytes = 16;
-export const boltMetaBytes = 64;
-export const boltBucketHeaderBytes = 16;
-
-export const BoltPageFlag = { branch: 0x01, leaf: 0x02, meta: 0x04, freelist: 0x10 } as const;
-export const boltBucketLeafFlag = 0x01;
+import {
+  BoltPageFlag,
+  boltBucketHeaderBytes,
+  boltBucketLeafFlag,
+  boltElementBytes,
+  boltMagic,
+  boltMetaBytes,
+  boltMetaChecksumOffsetBytes as metaChecksumOffsetBytes,
+  boltPageHeaderBytes,
+  boltPageSizeBytes,
+  boltVersion,
+  fnv64a,
+} from '@tsetcd/common';
 
 const maxElementsPerPage = 0xffff;
-const metaChecksumOffsetBytes = 56;
 const freelistPgid = 2n;
 const firstDataPgid = 3n;
 
@@ -41,16 +43,6 @@ export interface BoltBucket {
   name: Buffer;
   /** key/value pairs in strictly increasing key order (bytewise) */
   entries: Array<[Buffer, Buffer]>;
-}
-
-/** FNV-1a 64-bit, the meta page checksum. */
-export function fnv64a(b: Uint8Array): bigint {
-  let h = 0xcbf29ce484222325n;
-  for (const byte of b) {
-    h ^= BigInt(byte);
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return h;
 }
 
 interface LeafItem {

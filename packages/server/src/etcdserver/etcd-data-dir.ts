@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { ConfChangeType, EntryType, encodeConfChange, type Entry, type HardState } from '@tsetcd/raft';
 import { tsetcdpb } from '@tsetcd/proto';
 import { Backend, Buckets } from '../backend/backend.js';
-import { BoltReader, looksLikeBolt } from '../bolt/bolt-reader.js';
+import { BoltReader, looksLikeBolt } from '@tsetcd/common';
 import { importEtcdBuckets } from '../bolt/etcd-layout.js';
 import { Wal } from '../wal/index.js';
 

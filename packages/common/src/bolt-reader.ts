@@ -1,7 +1,7 @@
 // Reads a bbolt database file held in memory: the current meta page (valid magic, version and
-// FNV-64a checksum; the higher txid of the two wins), then the top-level buckets and their
-// key/values in key order (inline buckets included). Nested buckets are not descended into
-// (etcd has none).
+// FNV-64a checksum; the higher txid of the two wins, as bbolt does), then buckets and their
+// key/values in key order (inline buckets included). Every offset is checked against the file,
+// so a damaged or hostile file ends in BoltReadError, never a crash or a hang.
 
 import {
   BoltPageFlag,
@@ -9,13 +9,18 @@ import {
   boltBucketLeafFlag,
   boltElementBytes,
   boltMagic,
+  boltMetaChecksumOffsetBytes,
   boltPageHeaderBytes,
   boltVersion,
   fnv64a,
-} from './bolt-writer.js';
+} from './bolt-format.js';
 
 export class BoltReadError extends Error {
   readonly code = 'BOLT_READ';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BoltReadError';
+  }
 }
 
 export interface BoltMeta {
@@ -27,8 +32,15 @@ export interface BoltMeta {
   txid: bigint;
 }
 
-const metaChecksumOffsetBytes = 56;
+export interface BoltEntry {
+  key: Buffer;
+  /** for a bucket: its header (root pgid, sequence, and an inline page when root is 0) */
+  value: Buffer;
+  isBucket: boolean;
+}
+
 const metaReadBytes = 64;
+const maxTreeDepth = 64;
 
 /** True if `b` starts like a bbolt file (meta page 0 magic). */
 export function looksLikeBolt(b: Buffer): boolean {
@@ -38,6 +50,7 @@ export function looksLikeBolt(b: Buffer): boolean {
 export class BoltReader {
   readonly meta: BoltMeta;
 
+  /** The file's bytes; entries are views into this buffer (writing a value changes the file image). */
   constructor(private readonly buf: Buffer) {
     const m0 = this.readMeta(0);
     // page 1 sits one page in: take the page size from meta 0 if it is valid, else try the default
@@ -48,14 +61,21 @@ export class BoltReader {
     this.meta = valid[0];
   }
 
+  /** tx.Size(): the high-water page id times the page size. */
+  get size(): bigint {
+    return this.meta.highWaterPgid * BigInt(this.meta.pageSize);
+  }
+
   private readMeta(off: number): BoltMeta | undefined {
     const m = off + boltPageHeaderBytes;
     if (m + metaReadBytes > this.buf.length) return undefined;
     if (this.buf.readUInt32LE(m) !== boltMagic || this.buf.readUInt32LE(m + 4) !== boltVersion) return undefined;
-    const sum = fnv64a(this.buf.subarray(m, m + metaChecksumOffsetBytes));
-    if (sum !== this.buf.readBigUInt64LE(m + metaChecksumOffsetBytes)) return undefined;
+    const sum = fnv64a(this.buf.subarray(m, m + boltMetaChecksumOffsetBytes));
+    if (sum !== this.buf.readBigUInt64LE(m + boltMetaChecksumOffsetBytes)) return undefined;
+    const pageSize = this.buf.readUInt32LE(m + 8);
+    if (pageSize < boltPageHeaderBytes + boltElementBytes) return undefined;
     return {
-      pageSize: this.buf.readUInt32LE(m + 8),
+      pageSize,
       rootPgid: this.buf.readBigUInt64LE(m + 16),
       freelistPgid: this.buf.readBigUInt64LE(m + 32),
       highWaterPgid: this.buf.readBigUInt64LE(m + 40),
@@ -71,12 +91,14 @@ export class BoltReader {
   }
 
   /** In-order leaf elements under the node at byte offset `off`. */
-  private *walk(off: number, depth: number): Generator<{ key: Buffer; value: Buffer; flags: number }> {
-    if (depth > 64) throw new BoltReadError('tree too deep');
+  private *walk(off: number, depth: number): Generator<BoltEntry> {
+    if (depth > maxTreeDepth) throw new BoltReadError('tree too deep');
     const b = this.buf;
+    if (off + boltPageHeaderBytes > b.length) throw new BoltReadError(`node beyond the end of the file at ${off}`);
     const flags = b.readUInt16LE(off + 8);
     const count = b.readUInt16LE(off + 10);
     const elems = off + boltPageHeaderBytes;
+    if (elems + count * boltElementBytes > b.length) throw new BoltReadError(`elements beyond the end of the file at ${off}`);
     if (flags & BoltPageFlag.branch) {
       for (let i = 0; i < count; i++) yield* this.walk(this.pageOffset(b.readBigUInt64LE(elems + i * boltElementBytes + 8)), depth + 1);
     } else if (flags & BoltPageFlag.leaf) {
@@ -86,9 +108,22 @@ export class BoltReader {
         const ksize = b.readUInt32LE(e + 8);
         const vsize = b.readUInt32LE(e + 12);
         if (k + ksize + vsize > b.length) throw new BoltReadError(`element beyond the end of the file at ${off}`);
-        yield { key: b.subarray(k, k + ksize), value: b.subarray(k + ksize, k + ksize + vsize), flags: b.readUInt32LE(e) };
+        yield { key: b.subarray(k, k + ksize), value: b.subarray(k + ksize, k + ksize + vsize), isBucket: (b.readUInt32LE(e) & boltBucketLeafFlag) !== 0 };
       }
     } else throw new BoltReadError(`unexpected page flags ${flags} at offset ${off}`);
+  }
+
+  /** Entries of the root bucket: the top-level bucket names with their headers. */
+  rootEntries(): Generator<BoltEntry> {
+    return this.walk(this.pageOffset(this.meta.rootPgid), 0);
+  }
+
+  /** Entries of a bucket, given its header (the value of its entry in the parent). */
+  bucketEntries(header: Buffer): Generator<BoltEntry> {
+    if (header.length < boltBucketHeaderBytes) throw new BoltReadError('short bucket header');
+    const root = header.readBigUInt64LE(0);
+    if (root !== 0n) return this.walk(this.pageOffset(root), 0);
+    return this.walk(header.byteOffset - this.buf.byteOffset + boltBucketHeaderBytes, 0);
   }
 
   /** Names of the top-level buckets, in order. */
@@ -96,16 +131,13 @@ export class BoltReader {
     return this.buckets().map((b) => b.name);
   }
 
-  /** Top-level buckets with their key/values (views into the file buffer). */
+  /** Top-level buckets with their key/values (views into the file buffer); nested buckets are left out (etcd has none). */
   buckets(): Array<{ name: string; entries: Array<[Buffer, Buffer]> }> {
     const out: Array<{ name: string; entries: Array<[Buffer, Buffer]> }> = [];
-    for (const e of this.walk(this.pageOffset(this.meta.rootPgid), 0)) {
-      if ((e.flags & boltBucketLeafFlag) === 0) throw new BoltReadError(`root entry ${e.key.toString('latin1')} is not a bucket`);
-      if (e.value.length < boltBucketHeaderBytes) throw new BoltReadError('short bucket header');
-      const root = e.value.readBigUInt64LE(0);
-      const off = root === 0n ? e.value.byteOffset - this.buf.byteOffset + boltBucketHeaderBytes : this.pageOffset(root);
+    for (const e of this.rootEntries()) {
+      if (!e.isBucket) throw new BoltReadError(`root entry ${e.key.toString('latin1')} is not a bucket`);
       const entries: Array<[Buffer, Buffer]> = [];
-      for (const kv of this.walk(off, 0)) if ((kv.flags & boltBucketLeafFlag) === 0) entries.push([kv.key, kv.value]);
+      for (const kv of this.bucketEntries(e.value)) if (!kv.isBucket) entries.push([kv.key, kv.value]);
       out.push({ name: e.key.toString('latin1'), entries });
     }
     return out;
