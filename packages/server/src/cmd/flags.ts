@@ -100,11 +100,11 @@ export const flagSpecs: Record<string, FlagSpec> = {
 
   // v2 proxy (only 'off': tsetcd does not run the v2 proxy)
   'proxy': { kind: 'string', def: 'off', choices: ['off', 'readonly', 'on'], help: "Proxy mode setting ('off', 'readonly' or 'on'). tsetcd runs only 'off'." },
-  'proxy-failure-wait': { kind: 'uint', def: 5000, help: 'Time (in milliseconds) an endpoint will be held in a failed state.' },
-  'proxy-refresh-interval': { kind: 'uint', def: 30000, help: 'Time (in milliseconds) of the endpoints refresh interval.' },
-  'proxy-dial-timeout': { kind: 'uint', def: 1000, help: 'Time (in milliseconds) for a dial to timeout.' },
-  'proxy-write-timeout': { kind: 'uint', def: 5000, help: 'Time (in milliseconds) for a write to timeout.' },
-  'proxy-read-timeout': { kind: 'uint', def: 0, help: 'Time (in milliseconds) for a read to timeout.' },
+  'proxy-failure-wait': { kind: 'uint', def: 5000, help: 'Time (in milliseconds) an endpoint will be held in a failed state.', ignored: true },
+  'proxy-refresh-interval': { kind: 'uint', def: 30000, help: 'Time (in milliseconds) of the endpoints refresh interval.', ignored: true },
+  'proxy-dial-timeout': { kind: 'uint', def: 1000, help: 'Time (in milliseconds) for a dial to timeout.', ignored: true },
+  'proxy-write-timeout': { kind: 'uint', def: 5000, help: 'Time (in milliseconds) for a write to timeout.', ignored: true },
+  'proxy-read-timeout': { kind: 'uint', def: 0, help: 'Time (in milliseconds) for a read to timeout.', ignored: true },
 
   // TLS and serving
   'auto-tls': { kind: 'bool', def: false, help: 'Client TLS using generated certificates' },
