@@ -7,6 +7,7 @@ import { serverVersion } from '../etcdserver/config.js';
 import { Errors } from '../errors.js';
 import { writeBolt } from '../bolt/bolt-writer.js';
 import { etcdBucketsOf } from '../bolt/etcd-layout.js';
+import { etcdBackendHash } from '../bolt/etcd-hash.js';
 import type { ServerStreamCall } from '../grpc/index.js';
 
 /** etcd streams snapshots in 32 KiB blobs (snapshotSendBufferSize). */
@@ -43,7 +44,7 @@ export class MaintenanceApi {
   }
 
   hash(): etcdserverpb.HashResponse {
-    return { header: this.s.header(), hash: this.s.store.hash() };
+    return { header: this.s.header(), hash: etcdBackendHash(this.s.store.backend) };
   }
 
   hashKV(r: etcdserverpb.HashKVRequest): etcdserverpb.HashKVResponse {

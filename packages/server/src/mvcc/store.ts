@@ -458,12 +458,6 @@ export class MvccStore {
     return { hash: h >>> 0, compactRevision: BigInt(compactRev), revision: BigInt(this.currentRev) };
   }
 
-  /** CRC32 over the whole backend (every bucket). */
-  hash(): number {
-    this.checkOpen();
-    return this.backend.hash();
-  }
-
   // ---- history for watchers ----
 
   /**
