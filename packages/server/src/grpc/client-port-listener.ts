@@ -73,7 +73,7 @@ export interface ClientPortListenerOptions {
   keepaliveMinTimeMs?: number;
   /** A connection must show its first bytes (or finish its TLS handshake) within this. */
   handshakeTimeoutMs?: number;
-  /** close(): how long open streams and requests may finish before sockets are destroyed. */
+  /** close(): how long unary calls and HTTP requests still running may take before sockets are destroyed. */
   closeGraceMs?: number;
   /** HTTP/2 streams one connection may have open at once (etcd --max-concurrent-streams). */
   maxConcurrentStreams?: number;
@@ -379,8 +379,10 @@ export class ClientPortListener {
   }
 
   /**
-   * Stop accepting; send GOAWAY on HTTP/2 sessions and close idle HTTP/1 connections; after
-   * `closeGraceMs` destroy whatever is still open. Resolves when every socket is closed.
+   * Stop accepting; end open gRPC streams with UNAVAILABLE "transport is closing", send GOAWAY
+   * on HTTP/2 sessions and close idle HTTP/1 connections; unary calls and HTTP requests still
+   * running get `closeGraceMs` to finish, then whatever is still open is destroyed. Resolves
+   * when every socket is closed.
    */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing;
@@ -392,6 +394,9 @@ export class ClientPortListener {
       });
       for (const session of this.sessions) {
         markServerClosing(session);
+        // Streams (watches, lease keepalives) would hold the grace period for nothing: they end
+        // now with what grpc-go clients of a stopping etcd get, and fail over on.
+        abortSessionCalls(session, GrpcCode.Unavailable, 'transport is closing', true);
         if (!session.closed) session.close();
       }
       for (const socket of this.sockets) {

@@ -80,11 +80,15 @@ export function markServerClosing(session: Http2Session): void {
   (session as SessionWithCalls)[kServerClosing] = true;
 }
 
-/** End every open call on the session with this status (server shutdown); handlers see 'closing'. */
-export function abortSessionCalls(session: Http2Session, code: number, message: string): void {
+/**
+ * End the open calls on the session with this status (server shutdown); handlers see 'closing'.
+ * `streamsOnly`: only server-streaming and bidi calls (watches, keepalives), which never end
+ * by themselves; unary calls are left to finish.
+ */
+export function abortSessionCalls(session: Http2Session, code: number, message: string, streamsOnly = false): void {
   const calls = (session as SessionWithCalls)[kCalls];
   if (calls === undefined) return;
-  for (const call of [...calls]) call._abort(code, message, 'closing');
+  for (const call of [...calls]) if (!streamsOnly || call.type !== 'unary') call._abort(code, message, 'closing');
 }
 type StreamWithCall = ServerHttp2Stream & { [kCall]?: ServerCall };
 
