@@ -3,58 +3,23 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BoltReader, BoltReadError, looksLikeBolt } from '../src/bolt-reader.js';
 import { mulberry32 } from '../src/prng.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A snapshot file written by the real etcd (keys a..e, one overwritten, one deleted). */
-async function etcdSnapshot(dir: string): Promise<Buffer> {
-  const [client, peer] = [await freePort(), await freePort()];
-  const endpoint = `http://127.0.0.1:${client}`;
-  const etcd = spawn('etcd', ['--data-dir', join(dir, 'data'), '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-    '--initial-cluster', `default=http://127.0.0.1:${peer}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let log = '';
-      etcd.stderr.on('data', (d: Buffer) => {
-        log += d.toString();
-        if (log.includes('ready to serve client requests')) resolve();
-      });
-      etcd.once('exit', (code) => reject(new Error(`etcd exited (${code}): ${log}`)));
-    });
-    const ctl = (...args: string[]) => execFileSync('etcdctl', ['--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
-    for (const k of ['a', 'b', 'c', 'd', 'e']) ctl('put', k, `v-${k}`);
-    ctl('put', 'a', 'again');
-    ctl('del', 'e');
-    ctl('snapshot', 'save', join(dir, 'snap.db'));
-    return readFileSync(join(dir, 'snap.db'));
-  } finally {
-    const exited = new Promise((r) => etcd.once('exit', r));
-    etcd.kill('SIGTERM');
-    await exited;
-  }
-}
+import { startRealEtcd } from './real-etcd.js';
 
 test('bbolt reader: buckets and keys of a snapshot the real etcd wrote', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tsetcd-bolt-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = await etcdSnapshot(dir);
+  const etcd = await startRealEtcd(dir);
+  for (const k of ['a', 'b', 'c', 'd', 'e']) etcd.ctl('put', k, `v-${k}`);
+  etcd.ctl('put', 'a', 'again');
+  etcd.ctl('del', 'e');
+  etcd.ctl('snapshot', 'save', join(dir, 'snap.db'));
+  await etcd.stop();
+  const file = readFileSync(join(dir, 'snap.db'));
   assert.ok(looksLikeBolt(file));
   const r = new BoltReader(file.subarray(0, file.length - 32)); // the sha256 trailer is not part of the db
   assert.deepEqual(r.bucketNames(), ['alarm', 'auth', 'authRoles', 'authUsers', 'cluster', 'key', 'lease', 'members', 'members_removed', 'meta']);

@@ -7,8 +7,7 @@ import type { CommandDef, RunContext } from '../command.js';
 import { Connection, grpcErrorText, type ConnectionConfig } from '../connection.js';
 import { CtlExit, ExitCode } from '../errors.js';
 import type { Output } from '../output.js';
-import { prefixEnd } from '@tsetcd/common';
-import { formatGoDuration } from '@tsetcd/common';
+import { encodeVarint, formatGoDuration, prefixEnd } from '@tsetcd/common';
 
 export interface PerfLoad {
   /** puts per second */
@@ -45,13 +44,8 @@ interface LatencyStats {
 /** Go's binary.PutVarint of a random non-negative int63 into a zeroed key of `size` bytes. */
 function randomKey(size: number): Buffer {
   const k = Buffer.alloc(size);
-  let v = (randomBytes(8).readBigUInt64BE(0) >> 1n) << 1n; // zig-zag of a non-negative number
-  let i = 0;
-  while (v >= 0x80n) {
-    k[i++] = Number(v & 0x7fn) | 0x80;
-    v >>= 7n;
-  }
-  k[i] = Number(v);
+  const v = (randomBytes(8).readBigUInt64BE(0) >> 1n) << 1n; // zig-zag of a non-negative number
+  k.set(encodeVarint(v).slice(0, size));
   return k;
 }
 

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { BoltReader, computeClusterId, computeMemberId, crc32c, parseUrlsMap, UrlsError } from '@tsetcd/common';
+import { BoltReader, computeClusterId, computeMemberId, crc32c, EtcdWalRecordType, EtcdWalWriter, parseUrlsMap, pbBytesField, pbVarintField, UrlsError } from '@tsetcd/common';
 import { CtlExit, ExitCode } from '../errors.js';
 import { goJsonString } from '../go-json.js';
 import { goQuote } from '../go-format.js';
@@ -31,24 +31,8 @@ export interface RestoreConfig {
 const sha256Bytes = 32;
 const walSegmentBytes = 64 * 1000 * 1000;
 const v2EventHistoryCapacity = 1000;
-const walRecordType = { metadata: 1, entry: 2, state: 3, crc: 4, snapshot: 5 } as const;
 const entryConfChange = 1;
 const confChangeAddNode = 0;
-
-// ---- protobuf encoding (proto2, gogo nullable=false: every field is written) ----
-
-function varint(v: bigint | number): number[] {
-  let x = BigInt.asUintN(64, BigInt(v));
-  const out: number[] = [];
-  while (x >= 0x80n) {
-    out.push(Number(x & 0x7fn) | 0x80);
-    x >>= 7n;
-  }
-  out.push(Number(x));
-  return out;
-}
-const fVarint = (field: number, v: bigint | number) => [...varint((field << 3) | 0), ...varint(v)];
-const fBytes = (field: number, b: Uint8Array) => [...varint((field << 3) | 2), ...varint(b.length), ...b];
 
 interface Member {
   id: bigint;
@@ -125,27 +109,6 @@ function saveDb(cfg: RestoreConfig, snapDir: string, commit: number): void {
   }
 }
 
-/** etcd's WAL record framing: length (with padding flag) + walpb.Record, 8-byte aligned, rolling crc32c. */
-class WalWriter {
-  private crc = 0;
-  private readonly chunks: Buffer[] = [];
-
-  record(type: number, data?: Uint8Array): void {
-    if (data) this.crc = crc32c(data, this.crc);
-    const body = Buffer.from([...fVarint(1, type), ...fVarint(2, this.crc), ...(data ? fBytes(3, data) : [])]);
-    const pad = (8 - (body.length % 8)) % 8;
-    let len = BigInt(body.length);
-    if (pad !== 0) len |= BigInt(0x80 | pad) << 56n;
-    const head = Buffer.alloc(8);
-    head.writeBigUInt64LE(len);
-    this.chunks.push(head, body, Buffer.alloc(pad));
-  }
-
-  bytes(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-}
-
 export function restoreSnapshot(cfg: RestoreConfig): void {
   const { members, clusterId } = membersOf(cfg);
   if (existsSync(cfg.outputDataDir)) throw new CtlExit(ExitCode.Error, `data-dir ${goJsonString(cfg.outputDataDir)} exists`);
@@ -159,17 +122,18 @@ export function restoreSnapshot(cfg: RestoreConfig): void {
   saveDb(cfg, snapDir, commit);
 
   // WAL: crc, metadata, empty snapshot marker (wal.Create), entries + hard state, snapshot marker.
-  const w = new WalWriter();
-  w.record(walRecordType.crc);
-  w.record(walRecordType.metadata, Buffer.from([...fVarint(1, self.id), ...fVarint(2, clusterId)]));
-  w.record(walRecordType.snapshot, Buffer.from([...fVarint(1, 0), ...fVarint(2, 0)]));
+  // Messages are proto2 with gogo nullable=false: every field is written.
+  const w = new EtcdWalWriter();
+  w.record(EtcdWalRecordType.crc);
+  w.record(EtcdWalRecordType.metadata, Buffer.from([...pbVarintField(1, self.id), ...pbVarintField(2, clusterId)]));
+  w.record(EtcdWalRecordType.snapshot, Buffer.from([...pbVarintField(1, 0), ...pbVarintField(2, 0)]));
   members.forEach((m, i) => {
     const memberJson = `{"id":${m.id},"peerURLs":[${m.peerURLs.map(goJsonString).join(',')}],"name":${goJsonString(m.name)}}`;
-    const cc = Buffer.from([...fVarint(1, 0), ...fVarint(2, confChangeAddNode), ...fVarint(3, m.id), ...fBytes(4, Buffer.from(memberJson))]);
-    w.record(walRecordType.entry, Buffer.from([...fVarint(1, entryConfChange), ...fVarint(2, term), ...fVarint(3, i + 1), ...fBytes(4, cc)]));
+    const cc = Buffer.from([...pbVarintField(1, 0), ...pbVarintField(2, confChangeAddNode), ...pbVarintField(3, m.id), ...pbBytesField(4, Buffer.from(memberJson))]);
+    w.record(EtcdWalRecordType.entry, Buffer.from([...pbVarintField(1, entryConfChange), ...pbVarintField(2, term), ...pbVarintField(3, i + 1), ...pbBytesField(4, cc)]));
   });
-  w.record(walRecordType.state, Buffer.from([...fVarint(1, term), ...fVarint(2, members[0].id), ...fVarint(3, commit)]));
-  w.record(walRecordType.snapshot, Buffer.from([...fVarint(1, commit), ...fVarint(2, term)]));
+  w.record(EtcdWalRecordType.state, Buffer.from([...pbVarintField(1, term), ...pbVarintField(2, members[0].id), ...pbVarintField(3, commit)]));
+  w.record(EtcdWalRecordType.snapshot, Buffer.from([...pbVarintField(1, commit), ...pbVarintField(2, term)]));
   mkdirSync(cfg.outputWalDir, { recursive: true, mode: 0o700 });
   const walFile = join(cfg.outputWalDir, '0000000000000000-0000000000000000.wal');
   const fd = openSync(walFile, 'w', 0o600);
@@ -198,10 +162,10 @@ export function restoreSnapshot(cfg: RestoreConfig): void {
   const stats = `{"getsSuccess":0,"getsFail":0,"setsSuccess":0,"setsFail":0,"deleteSuccess":0,"deleteFail":0,"updateSuccess":0,"updateFail":0,"createSuccess":${n},"createFail":0,"compareAndSwapSuccess":0,"compareAndSwapFail":0,"compareAndDeleteSuccess":0,"compareAndDeleteFail":0,"expireCount":0,"watchers":0}`;
   const root = node('/', 0, null, `{"0":${node('/0', 0, null, `{"members":${node('/0/members', 1, null, `{${memberNodes.join(',')}}`)}}`)},"1":${node('/1', 0, null, '{}')}}`);
   const store = `{"Root":${root},"WatcherHub":{"EventHistory":{"Queue":{"Events":[${events.join(',')}],"Size":${n},"Front":0,"Back":${n % v2EventHistoryCapacity},"Capacity":${v2EventHistoryCapacity}},"StartIndex":1,"LastIndex":${n}}},"CurrentIndex":${n},"Stats":${stats},"CurrentVersion":2}`;
-  const confState = members.flatMap((m) => fVarint(1, m.id)).concat(fVarint(5, 0));
-  const snapMeta = [...fBytes(1, Buffer.from(confState)), ...fVarint(2, commit), ...fVarint(3, term)];
-  const raftSnap = Buffer.from([...fBytes(1, Buffer.from(store)), ...fBytes(2, Buffer.from(snapMeta))]);
-  const snapFile = Buffer.from([...fVarint(1, crc32c(raftSnap)), ...fBytes(2, raftSnap)]);
+  const confState = members.flatMap((m) => pbVarintField(1, m.id)).concat(pbVarintField(5, 0));
+  const snapMeta = [...pbBytesField(1, Buffer.from(confState)), ...pbVarintField(2, commit), ...pbVarintField(3, term)];
+  const raftSnap = Buffer.from([...pbBytesField(1, Buffer.from(store)), ...pbBytesField(2, Buffer.from(snapMeta))]);
+  const snapFile = Buffer.from([...pbVarintField(1, crc32c(raftSnap)), ...pbBytesField(2, raftSnap)]);
   const snapName = `${term.toString(16).padStart(16, '0')}-${commit.toString(16).padStart(16, '0')}.snap`;
   writeFileSync(join(snapDir, snapName), snapFile, { mode: 0o644 });
   cfg.log('restored snapshot', { path: cfg.snapshotPath, 'wal-dir': cfg.outputWalDir, 'data-dir': cfg.outputDataDir, 'snap-dir': snapDir });

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { ConfChangeType, EntryType, encodeConfChange, type Entry, type HardState } from '@tsetcd/raft';
 import { tsetcdpb } from '@tsetcd/proto';
 import { Backend, Buckets } from '../backend/backend.js';
-import { BoltReader, looksLikeBolt } from '@tsetcd/common';
+import { BoltReader, decodePbFields, EtcdWalError, etcdWalRecords, EtcdWalRecordType, looksLikeBolt, pbBytes, pbUint, ProtobufWireError, type PbFields } from '@tsetcd/common';
 import { importEtcdBuckets } from '../bolt/etcd-layout.js';
 import { Wal } from '../wal/index.js';
 
@@ -24,70 +24,14 @@ export class EtcdDataDirError extends Error {
   readonly code = 'ETCD_DATA_DIR';
 }
 
-const etcdWalRecord = { metadata: 1, entry: 2, state: 3, crc: 4, snapshot: 5 } as const;
-const frameLengthMask = (1n << 56n) - 1n;
-
-// ---- minimal protobuf reading (varint and length-delimited fields only) ----
-
-type PbFields = Map<number, Array<bigint | Buffer>>;
-
-function readVarint(b: Buffer, pos: { o: number }): bigint {
-  let v = 0n;
-  let shift = 0n;
-  for (;;) {
-    if (pos.o >= b.length) throw new EtcdDataDirError('truncated protobuf varint');
-    const byte = b[pos.o++];
-    v |= BigInt(byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0) return v;
-    shift += 7n;
-    if (shift > 63n) throw new EtcdDataDirError('protobuf varint too long');
-  }
-}
-
+/** A protobuf message of the etcd dir; its damage is this dir's error. */
 function pbFields(b: Buffer): PbFields {
-  const out: PbFields = new Map();
-  const pos = { o: 0 };
-  while (pos.o < b.length) {
-    const tag = Number(readVarint(b, pos));
-    const field = tag >>> 3;
-    let v: bigint | Buffer;
-    switch (tag & 7) {
-      case 0:
-        v = readVarint(b, pos);
-        break;
-      case 2: {
-        const n = Number(readVarint(b, pos));
-        if (pos.o + n > b.length) throw new EtcdDataDirError('truncated protobuf field');
-        v = b.subarray(pos.o, pos.o + n);
-        pos.o += n;
-        break;
-      }
-      case 1:
-        v = b.readBigUInt64LE(pos.o);
-        pos.o += 8;
-        break;
-      case 5:
-        v = BigInt(b.readUInt32LE(pos.o));
-        pos.o += 4;
-        break;
-      default:
-        throw new EtcdDataDirError(`unsupported protobuf wire type ${tag & 7}`);
-    }
-    const list = out.get(field) ?? [];
-    list.push(v);
-    out.set(field, list);
+  try {
+    return decodePbFields(b);
+  } catch (e) {
+    if (e instanceof ProtobufWireError) throw new EtcdDataDirError(e.message);
+    throw e;
   }
-  return out;
-}
-
-function pbUint(f: PbFields, n: number): bigint {
-  const v = f.get(n)?.at(-1);
-  return typeof v === 'bigint' ? v : 0n;
-}
-
-function pbBytes(f: PbFields, n: number): Buffer {
-  const v = f.get(n)?.at(-1);
-  return Buffer.isBuffer(v) ? v : Buffer.alloc(0);
 }
 
 // ---- etcd's WAL ----
@@ -113,24 +57,19 @@ export function readEtcdWal(walDir: string): EtcdWal {
   let entries: Entry[] = [];
   const hs: HardState = { term: 0, vote: 0n, commit: 0 };
   for (const name of names) {
-    const b = readFileSync(join(walDir, name));
-    let o = 0;
-    while (o + 8 <= b.length) {
-      const frame = b.readBigUInt64LE(o);
-      const len = Number(frame & frameLengthMask);
-      if (len === 0) break; // preallocated zeros: end of the log
-      const top = Number(frame >> 56n);
-      const pad = top & 0x80 ? top & 0x07 : 0;
-      // the length counts the record only; padding to 8 bytes follows it
-      if (o + 8 + len + pad > b.length) throw new EtcdDataDirError(`${name}: torn record at ${o}`);
-      const rec = pbFields(b.subarray(o + 8, o + 8 + len));
-      o += 8 + len + pad;
-      const data = pbBytes(rec, 3);
-      switch (Number(pbUint(rec, 1))) {
-        case etcdWalRecord.metadata:
+    let records: Array<{ type: number; data: Buffer }>;
+    try {
+      records = [...etcdWalRecords(readFileSync(join(walDir, name)))];
+    } catch (e) {
+      if (e instanceof EtcdWalError || e instanceof ProtobufWireError) throw new EtcdDataDirError(`${name}: ${e.message}`);
+      throw e;
+    }
+    for (const { type, data } of records) {
+      switch (type) {
+        case EtcdWalRecordType.metadata:
           meta = pbFields(data);
           break;
-        case etcdWalRecord.entry: {
+        case EtcdWalRecordType.entry: {
           const e = pbFields(data);
           const ent: Entry = { type: Number(pbUint(e, 1)), term: Number(pbUint(e, 2)), index: Number(pbUint(e, 3)), data: Buffer.from(pbBytes(e, 4)) };
           // a later record for an index replaces it and everything after it
@@ -138,11 +77,11 @@ export function readEtcdWal(walDir: string): EtcdWal {
           entries.push(ent);
           break;
         }
-        case etcdWalRecord.state: {
-          const s = pbFields(data);
-          hs.term = Number(pbUint(s, 1));
-          hs.vote = pbUint(s, 2);
-          hs.commit = Number(pbUint(s, 3));
+        case EtcdWalRecordType.state: {
+          const st = pbFields(data);
+          hs.term = Number(pbUint(st, 1));
+          hs.vote = pbUint(st, 2);
+          hs.commit = Number(pbUint(st, 3));
           break;
         }
         default:
