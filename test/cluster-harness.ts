@@ -198,12 +198,24 @@ export class TsetcdCluster {
 
   /** Prepares ports (and a proxy) for one more member; returns its index. */
   async addSpec(name = `etcd0${this.members.length + 1}`): Promise<number> {
-    const clientPort = await freePort();
-    const peerPort = await freePort();
+    // freePort() releases its port at once, so two calls may return the same one: keep the
+    // ports of this cluster distinct
+    const taken = new Set(this.members.flatMap((m) => [m.clientPort, m.peerPort, m.advertisedPeerPort]));
+    const distinctPort = async (): Promise<number> => {
+      for (;;) {
+        const p = await freePort();
+        if (!taken.has(p)) {
+          taken.add(p);
+          return p;
+        }
+      }
+    };
+    const clientPort = await distinctPort();
+    const peerPort = await distinctPort();
     const m: MemberSpec = { name, clientPort, peerPort, advertisedPeerPort: peerPort, dataDir: join(this.root, name), logs: [] };
     if (this.o.proxies) {
       m.proxy = new PeerProxy(peerPort);
-      await m.proxy.listen(await freePort());
+      await m.proxy.listen(await distinctPort());
       m.advertisedPeerPort = m.proxy.port;
     }
     this.members.push(m);
