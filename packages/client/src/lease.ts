@@ -8,7 +8,7 @@ import { etcdserverpb } from '@tsetcd/proto';
 import { toInt64 } from './bytes.js';
 import { ClientClosedError, DeadlineExceededError, InvalidAuthTokenError, LeaseLostError, toClientError, type EtcdClientError } from './errors.js';
 import { header, type ResponseHeader } from './kv.js';
-import { streamRetryInitialMs, streamRetryMaxMs } from './options.js';
+import { StreamRetry } from './stream-retry.js';
 import type { RawClient } from './raw.js';
 import type { CallOptions, Transport } from './transport.js';
 
@@ -136,8 +136,7 @@ export class KeepAliveManager {
   private closed = false;
   private readonly leases = new Map<bigint, LeaseState>();
   private timer: NodeJS.Timeout | undefined;
-  private retryDelayMs = streamRetryInitialMs;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly retry = new StreamRetry();
   private readonly abort = new AbortController();
 
   constructor(private readonly transport: Transport) {}
@@ -177,8 +176,7 @@ export class KeepAliveManager {
     if (this.leases.size > 0) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.retry.cancel();
     const s = this.stream;
     this.stream = undefined;
     if (s !== undefined) {
@@ -224,16 +222,11 @@ export class KeepAliveManager {
   private onStreamFailure(err: EtcdClientError | undefined): void {
     if (this.closed || this.leases.size === 0) return;
     if (err instanceof InvalidAuthTokenError) this.transport.invalidateToken();
-    const delay = this.retryDelayMs;
-    this.retryDelayMs = Math.min(this.retryDelayMs * 2, streamRetryMaxMs);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.connect();
-    }, delay);
+    this.retry.schedule(() => this.connect());
   }
 
   private onResponse(r: etcdserverpb.LeaseKeepAliveResponse): void {
-    this.retryDelayMs = streamRetryInitialMs;
+    this.retry.reset();
     const st = this.leases.get(r.ID);
     if (st === undefined) return;
     if (r.TTL <= 0n) {

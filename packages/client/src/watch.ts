@@ -20,7 +20,7 @@ import {
   toClientError,
 } from './errors.js';
 import { header, type KeyValue, type ResponseHeader } from './kv.js';
-import { streamRetryInitialMs, streamRetryMaxMs } from './options.js';
+import { StreamRetry } from './stream-retry.js';
 import type { Transport } from './transport.js';
 import { EtcdError } from '@tsetcd/common';
 
@@ -277,8 +277,7 @@ export class WatchManager {
   private readonly byId = new Map<bigint, Watcher>();
   private createQueue: Watcher[] = [];
   private creating: Watcher | undefined;
-  private retryDelayMs = streamRetryInitialMs;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly retry = new StreamRetry();
   private readonly abort = new AbortController();
 
   constructor(
@@ -318,15 +317,12 @@ export class WatchManager {
     const s = this.stream;
     this.stream = undefined;
     this.byId.clear();
-    this.retryDelayMs = streamRetryInitialMs;
+    this.retry.reset();
     if (s !== undefined) {
       s.removeAllListeners('data');
       s.cancel();
     }
-    if (this.retryTimer !== undefined) {
-      clearTimeout(this.retryTimer);
-      this.retryTimer = undefined;
-    }
+    this.retry.cancel();
   }
 
   private connect(): void {
@@ -379,7 +375,7 @@ export class WatchManager {
   }
 
   private onResponse(r: etcdserverpb.WatchResponse): void {
-    this.retryDelayMs = streamRetryInitialMs;
+    this.retry.reset();
     if (r.created) {
       const w = this.creating;
       this.creating = undefined;
@@ -449,12 +445,7 @@ export class WatchManager {
       return;
     }
     if (err instanceof InvalidAuthTokenError) this.transport.invalidateToken();
-    const delay = this.retryDelayMs;
-    this.retryDelayMs = Math.min(this.retryDelayMs * 2, streamRetryMaxMs);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.connect();
-    }, delay);
+    this.retry.schedule(() => this.connect());
   }
 
   close(): void {
