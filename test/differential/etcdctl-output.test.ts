@@ -79,8 +79,20 @@ class Ids {
       .replace(/"keys":\[([^\]]*)\]/g, (_m, ks: string) => `"keys":[${ks.split(',').sort().join(',')}]`)
       .replace(/attached keys\(\[([^\]]*)\]\)/g, (_m, ks: string) => `attached keys([${ks.split(' ').sort().join(' ')}])`)
       // bbolt and lmdb files differ in size
-      .replace(/("DBSize(?:InUse)?" : )\d+/g, '$1<size>');
+      .replace(/("DBSize(?:InUse)?" : )\d+/g, '$1<size>')
+      // table columns are as wide as their widest cell, and IDs print as %x (15 or 16 digits)
+      .replace(/^\+[-+]+\+$/gm, (l) => l.replace(/-+/g, '-'))
+      .replace(/^\|.*\|$/gm, (l) => l.split('|').map(tableCell).join('|'));
   }
+}
+
+/** A table cell without its padding, tagged with its alignment (left, right, centred/full). */
+function tableCell(c: string): string {
+  if (c === '') return c;
+  const lead = c.length - c.trimStart().length;
+  const trail = c.length - c.trimEnd().length;
+  const align = lead === trail || (lead !== 1 && trail !== 1) ? 'C' : lead === 1 ? 'L' : 'R';
+  return `${align}:${c.trim()}`;
 }
 
 test('differential: the real etcdctl prints the same for etcd 3.4.23 and tsetcd', async (t) => {
