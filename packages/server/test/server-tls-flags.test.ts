@@ -14,6 +14,7 @@ import * as tls from 'node:tls';
 import * as https from 'node:https';
 import { startServer } from '../src/embed/index.js';
 import { peerTlsServer } from '../src/rafthttp/peer-tls-server.js';
+import { clientTlsOptions } from '../src/tls/tls-info.js';
 import { startMember, tempDir } from './server-helpers.js';
 import { freePort, run } from './auth-test-kit.js';
 import { captureLog, makeCa } from './tls-test-kit.js';
@@ -212,4 +213,22 @@ test('certificate files replaced while serving take effect from the next handsha
   copyFileSync(other.cert, certFile);
   assert.equal(await servedCn(clientPort), 'second');
   assert.ok(log.lines.some((l) => l.level === 'warn' && l.msg === 'failed to create peer certificate' && l.fields['cert-file'] === certFile));
+
+  // the dialing side too: a peer listener that admits only CN "second" sees the replaced client certificate
+  install(first);
+  const strict = peerTlsServer({ certFile: second.cert, keyFile: second.key, trustedCaFile: ca.ca, clientCertAuth: true, allowedCn: 'second' }, (_req, res) => res.end('in'));
+  await new Promise<void>((resolve) => strict.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => strict.close(() => resolve())));
+  const dial = clientTlsOptions({ certFile, keyFile, trustedCaFile: ca.ca });
+  const get = (): Promise<string> =>
+    new Promise((resolve) => {
+      https.get({ host: '127.0.0.1', port: (strict.address() as AddressInfo).port, path: '/', ...dial, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve(body));
+      }).on('error', (e) => resolve(`refused: ${e.message}`));
+    });
+  assert.match(await get(), /^refused/);
+  install(second);
+  assert.equal(await get(), 'in');
 });

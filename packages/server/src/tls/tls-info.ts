@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import type * as https from 'node:https';
 import * as tls from 'node:tls';
 import { RefusalAlertAgent } from './refusal-alert.js';
+import { certReloader } from './cert-reloader.js';
 import { checkCrl } from './crl.js';
 import { identityError, sanError, sans } from './cert-checks.js';
 
@@ -51,13 +52,22 @@ export function serverTlsOptions(info: TlsInfo): tls.TlsOptions {
 
 /**
  * Options for dialing with these settings (peer streams, snapshots, /members). With an allowed
- * CN or hostname, an agent that refuses a server certificate with a TLS alert, as Go does.
+ * CN or hostname, an agent that refuses a server certificate with a TLS alert, as Go does. The
+ * certificate and key are getters: replaced files are used from the next dial, as in etcd.
  */
 export function clientTlsOptions(info: TlsInfo): tls.ConnectionOptions & { agent?: https.Agent } {
+  // read when the options are spread into a request: replaced files are used from the next dial
+  let pair: { cert: Buffer; key: Buffer } = { cert: readFileSync(info.certFile), key: readFileSync(info.keyFile) };
+  const reload = certReloader(info.certFile, info.keyFile);
+  const current = (): typeof pair => (pair = reload() ?? pair);
   return {
     ...(info.allowedCn || info.allowedHostname ? { agent: new RefusalAlertAgent() } : {}),
-    cert: readFileSync(info.certFile),
-    key: readFileSync(info.keyFile),
+    get cert() {
+      return current().cert;
+    },
+    get key() {
+      return current().key;
+    },
     ca: info.trustedCaFile ? readFileSync(info.trustedCaFile) : undefined,
     ciphers: info.ciphers,
     minVersion: 'TLSv1.2',
