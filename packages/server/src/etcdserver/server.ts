@@ -218,6 +218,8 @@ export class EtcdServer {
         fromSnapshot: snap ? { index: snap.metadata.index, term: snap.metadata.term } : undefined,
       });
       this.wal = r.wal;
+      // segments before the loaded snapshot are released again (the purge job keeps --max-wals)
+      if (snap !== undefined) await this.wal.releaseTo(snap.metadata.index, cfg.maxWals ?? defaults.maxWals);
       if (cfg.unsafeNoFsync) this.wal.setUnsafeNoFsync();
       const meta = decodeWalMetadata(r.metadata);
       this.cluster.setIds(meta.memberId, meta.clusterId);
