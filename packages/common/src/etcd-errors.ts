@@ -92,6 +92,9 @@ export const EtcdError = {
   authStoreUserNotFound: e('ERR_USER_NOT_FOUND', C.Unknown, 'auth: user not found'),
   authStorePermissionDenied: e('ERR_PERMISSION_DENIED', C.Unknown, 'auth: permission denied'),
   authStoreInvalidAuthToken: e('ERR_INVALID_AUTH_TOKEN', C.Unknown, 'auth: invalid auth token'),
+  // CheckPassword's error for a user created with --no-password: not in rpctypes' table, so
+  // Authenticate answers it untranslated
+  authStoreNoPasswordUser: e('ERR_NO_PASSWORD_USER', C.Unknown, 'auth: authentication failed, password was given for no password user'),
   // mvcc's own text of compacted / future revision (a peer's /members/hashkv answer)
   mvccCompacted: e('ERR_COMPACTED', C.OutOfRange, 'mvcc: required revision has been compacted'),
   mvccFutureRev: e('ERR_FUTURE_REV', C.OutOfRange, 'mvcc: required revision is a future revision'),

@@ -44,6 +44,8 @@ export class AuthApi {
       const auth = this.auth;
       if (!auth.isEnabled()) throw Errors.authNotEnabled();
       const checkedRev = auth.revision();
+      // etcd's CheckPassword: a no-password user is told so, whatever password came
+      if (auth.isNoPasswordUser(r.name)) throw Errors.authStoreNoPasswordUser();
       const hash = auth.passwordHash(r.name);
       if (hash === undefined || !(await verifyPassword(r.password, hash))) throw Errors.authFailed();
       // the password stays here: only the name and a fresh token prefix go through raft

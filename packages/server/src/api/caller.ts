@@ -20,8 +20,9 @@ function firstHeader(v: string | string[] | undefined): string | undefined {
 
 /**
  * The caller's user name: from the token, else the verified client certificate's CN; undefined
- * when anonymous. An unknown or expired token is "invalid auth token". Nothing is looked up while
- * auth is disabled.
+ * when anonymous or while auth is disabled. An unknown or expired token is "invalid auth token",
+ * even while auth is disabled: etcd resolves any token a request carries (a disabled store
+ * knows no simple token).
  */
 export function callerOf(auth: AuthStore, call: CallerSource): string | undefined {
   return callerInfoOf(auth, call)?.user;
@@ -29,13 +30,13 @@ export function callerOf(auth: AuthStore, call: CallerSource): string | undefine
 
 /** The caller and the auth revision its credentials stand for (a JWT's own; otherwise now). */
 export function callerInfoOf(auth: AuthStore, call: CallerSource): Caller | undefined {
-  if (!auth.isEnabled()) return undefined;
   const token = firstHeader(call.metadata['token']) ?? firstHeader(call.metadata['authorization']);
   if (token !== undefined && token !== '') {
     const info = auth.tokens.info(token);
     if (info === undefined) throw Errors.invalidAuthToken();
-    return { user: info.user, authRevision: info.revision ?? auth.revision() };
+    return auth.isEnabled() ? { user: info.user, authRevision: info.revision ?? auth.revision() } : undefined;
   }
+  if (!auth.isEnabled()) return undefined;
   const cn = call.peerCertificate?.subject?.CN;
   const name = Array.isArray(cn) ? cn[0] : cn;
   return name !== undefined && name !== '' ? { user: name, authRevision: auth.revision() } : undefined;

@@ -21,6 +21,9 @@ const defaultSessionTtl = 60n;
 const electionNoLeader = () => toGrpcError(Errors.electionNoLeader());
 const electionNotLeader = () => toGrpcError(Errors.electionNotLeader());
 
+/** Proclaim/Resign without a leader (etcd's v3election server checks it before anything else). */
+export const leaderMissing = (): GrpcError => new GrpcError(GrpcCode.Unknown, '"leader" field must be provided');
+
 export class ElectionLockApi {
   private readonly kv: KvApi;
   private readonly lease: LeaseApi;
@@ -125,7 +128,7 @@ export class ElectionLockApi {
 
   async proclaim(r: v3electionpb.ProclaimRequest): Promise<v3electionpb.ProclaimResponse> {
     const l = r.leader;
-    if (l === undefined) throw new GrpcError(GrpcCode.Unknown, '"leader" field must be provided');
+    if (l === undefined) throw leaderMissing();
     const t = await this.kv.txn(P.TxnRequest.fromPartial({
       compare: [{ key: l.key, target: P.Compare_CompareTarget.CREATE, result: P.Compare_CompareResult.EQUAL, targetUnion: { $case: 'createRevision', value: l.rev } }],
       success: [{ request: { $case: 'requestPut', value: P.PutRequest.fromPartial({ key: l.key, value: r.value, lease: l.lease }) } }],
@@ -143,7 +146,7 @@ export class ElectionLockApi {
 
   async resign(r: v3electionpb.ResignRequest): Promise<v3electionpb.ResignResponse> {
     const l = r.leader;
-    if (l === undefined) throw new GrpcError(GrpcCode.Unknown, '"leader" field must be provided');
+    if (l === undefined) throw leaderMissing();
     const t = await this.kv.txn(P.TxnRequest.fromPartial({
       compare: [{ key: l.key, target: P.Compare_CompareTarget.CREATE, result: P.Compare_CompareResult.EQUAL, targetUnion: { $case: 'createRevision', value: l.rev } }],
       success: [{ request: { $case: 'requestDeleteRange', value: P.DeleteRangeRequest.fromPartial({ key: l.key }) } }],

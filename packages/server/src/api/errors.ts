@@ -25,3 +25,20 @@ export function grpcErrors<A extends unknown[], R>(fn: (...args: A) => Promise<R
     }
   };
 }
+
+export function isLockElectionPath(grpcPath: string): boolean {
+  return grpcPath.startsWith('/v3lockpb.') || grpcPath.startsWith('/v3electionpb.');
+}
+
+/**
+ * Errors of the v3lock and v3election services. etcd serves them through an in-process clientv3,
+ * which turns every etcd status it gets back from KV, Lease or the auth checks into a typed error
+ * without a gRPC status: the caller sees Unknown with etcd's text ("etcdserver: invalid auth
+ * token", "etcdserver: requested lease not found"). Statuses raised by the services themselves
+ * keep their code.
+ */
+export function toLockElectionError(e: unknown): GrpcError {
+  if (e instanceof GrpcError) return e;
+  const g = toGrpcError(e);
+  return g.code === GrpcCode.Unknown ? g : new GrpcError(GrpcCode.Unknown, g.message);
+}

@@ -13,7 +13,7 @@ import { LeaseApi } from './lease.js';
 import { MaintenanceApi } from './maintenance.js';
 import { ClusterApi } from './cluster.js';
 import { serveLeaseKeepAlive, serveWatch } from './watch.js';
-import { toGrpcError } from './errors.js';
+import { isLockElectionPath, toGrpcError, toLockElectionError } from './errors.js';
 import { grpcOverheadBytes } from '../etcdserver/config.js';
 import { Errors } from '../errors.js';
 
@@ -28,7 +28,7 @@ function learnerServes(path: string, r: unknown): boolean {
 
 /** The member's permission checks (its auth store, the keys of its leases). */
 export function permissionGate(s: EtcdServer): PermissionGate {
-  return new PermissionGate(s.applier.auth, s.applier.authRequests, (id) => s.lessor.lookup(id)?.keyBuffers());
+  return new PermissionGate(s.applier.auth, s.applier.authRequests, (id) => s.lessor.lookup(id)?.keyBuffers(), s.cfg.maxTxnOps);
 }
 
 export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcServer {
@@ -51,6 +51,7 @@ export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcSe
   const dec = <T>(c: Codec<T>) => (b: Uint8Array) => c.decode(b);
   const enc = <T>(c: Codec<T>) => (m: T) => c.encode(m).finish();
   function unary<Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>, fn: (r: Req) => Promise<Res> | Res): void {
+    const convert = isLockElectionPath(path) ? toLockElectionError : toGrpcError;
     g.addUnary<Req, Res>(path, dec(req), enc(res), async (r) => {
       if (s.isStopped()) throw toGrpcError(Errors.stopped());
       // etcd 3.4: a learner serves only Status and serializable Range
@@ -58,7 +59,7 @@ export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcSe
       try {
         return await fn(r);
       } catch (e) {
-        throw toGrpcError(e);
+        throw convert(e);
       }
     });
   }
@@ -102,7 +103,7 @@ export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcSe
     try {
       return await el.lock(r, call.signal);
     } catch (e) {
-      throw toGrpcError(e);
+      throw toLockElectionError(e);
     }
   });
   unary('/v3lockpb.Lock/Unlock', v3lockpb.UnlockRequest, v3lockpb.UnlockResponse, (r) => el.unlock(r));
@@ -110,14 +111,14 @@ export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcSe
     try {
       return await el.campaign(r, call.signal);
     } catch (e) {
-      throw toGrpcError(e);
+      throw toLockElectionError(e);
     }
   });
   unary('/v3electionpb.Election/Proclaim', v3electionpb.ProclaimRequest, v3electionpb.ProclaimResponse, (r) => el.proclaim(r));
   unary('/v3electionpb.Election/Leader', v3electionpb.LeaderRequest, v3electionpb.LeaderResponse, (r) => el.leader(r));
   unary('/v3electionpb.Election/Resign', v3electionpb.ResignRequest, v3electionpb.ResignResponse, (r) => el.resign(r));
   g.addServerStream('/v3electionpb.Election/Observe', dec(v3electionpb.LeaderRequest), enc(v3electionpb.LeaderResponse), (r, call) =>
-    el.observe(r, call).then(() => call.end(), (e) => call.end(toGrpcError(e))),
+    el.observe(r, call).then(() => call.end(), (e) => call.end(toLockElectionError(e))),
   );
   return g;
 }

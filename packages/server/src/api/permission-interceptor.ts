@@ -6,10 +6,11 @@
 
 import { etcdserverpb } from '@tsetcd/proto';
 import type { BidiCall, BidiHandler, MethodInterceptor } from '../grpc/index.js';
-import { Errors } from '../errors.js';
+import { Errors, ServerError } from '../errors.js';
+import { grpcCodeName } from '@tsetcd/common';
 import { runAsCaller, type Caller } from '../auth/caller-context.js';
 import { callerOf } from './caller.js';
-import { toGrpcError } from './errors.js';
+import { isLockElectionPath, toGrpcError, toLockElectionError } from './errors.js';
 import { declaredRule, open, watchCreates, type PermissionGate } from './permission-rules.js';
 
 const P = etcdserverpb;
@@ -19,24 +20,26 @@ export function permissionInterceptor(gate: PermissionGate, header: () => Header
   return {
     unary(path, handler) {
       if (declaredRule(path) === watchCreates) throw new Error(`gRPC method ${path}: its rule is for the Watch stream`);
+      const convert = isLockElectionPath(path) ? toLockElectionError : toGrpcError;
       return (req, call) => {
         let caller: Caller | undefined;
         try {
           caller = gate.check(path, req, call);
         } catch (e) {
-          throw toGrpcError(e);
+          throw convert(e);
         }
         return runAsCaller(caller, () => handler(req, call));
       };
     },
     serverStream(path, handler) {
       if (declaredRule(path) === watchCreates) throw new Error(`gRPC method ${path}: its rule is for the Watch stream`);
+      const convert = isLockElectionPath(path) ? toLockElectionError : toGrpcError;
       return (req, call) => {
         let caller: Caller | undefined;
         try {
           caller = gate.check(path, req, call);
         } catch (e) {
-          call.end(toGrpcError(e));
+          call.end(convert(e));
           return;
         }
         return runAsCaller(caller, () => handler(req, call));
@@ -53,25 +56,41 @@ export function permissionInterceptor(gate: PermissionGate, header: () => Header
   };
 }
 
+/** etcd's clientv3.InvalidWatchID: the ID of a watch refused at creation */
+const invalidWatchId = -1n;
+/** Refusals a watch's cancel reason names as they are; any other refusal reads as permission denied. */
+const namedWatchRefusals = new Set(['ERR_INVALID_AUTH_TOKEN', 'ERR_AUTH_OLD_REVISION', 'ERR_USER_EMPTY']);
+
 /**
- * The Watch stream as its handler sees it: create requests the caller may not read are answered
- * here — created and canceled at once with "permission denied", as etcd does — and never reach
- * the handler. Everything else is the call itself.
+ * The refusal of a watch the caller may not create, or undefined when it may (etcd's
+ * isWatchPermitted: a token is resolved even while auth is disabled). The reason is the whole
+ * gRPC error text, which etcdctl prints as "watch was canceled (rpc error: code =
+ * PermissionDenied desc = etcdserver: permission denied)".
+ */
+function watchRefusal(gate: PermissionGate, call: BidiCall<etcdserverpb.WatchRequest>, c: etcdserverpb.WatchCreateRequest): string | undefined {
+  let refusal: ServerError;
+  try {
+    const user = callerOf(gate.auth, call);
+    if (gate.auth.isEnabled()) gate.range(user, P.RangeRequest.fromPartial({ key: c.key, rangeEnd: c.rangeEnd }));
+    return undefined;
+  } catch (e) {
+    refusal = e instanceof ServerError && namedWatchRefusals.has(e.code) ? e : Errors.permissionDenied();
+  }
+  return `rpc error: code = ${grpcCodeName(refusal.grpcCode)} desc = ${refusal.message}`;
+}
+
+/**
+ * The Watch stream as its handler sees it: create requests the caller may not make are answered
+ * here — created and canceled at once, with watch ID -1, as etcd does — and never reach the
+ * handler. Everything else is the call itself.
  */
 function gatedWatchCall(gate: PermissionGate, header: () => Header, call: BidiCall<etcdserverpb.WatchRequest>): BidiCall<etcdserverpb.WatchRequest> {
-  const permitted = (c: etcdserverpb.WatchCreateRequest): boolean => {
-    try {
-      gate.range(callerOf(gate.auth, call), P.RangeRequest.fromPartial({ key: c.key, rangeEnd: c.rangeEnd }));
-      return true;
-    } catch {
-      return false;
-    }
-  };
   async function* filtered(): AsyncGenerator<etcdserverpb.WatchRequest> {
     for await (const req of call) {
       const u = req.requestUnion;
-      if (u?.$case === 'createRequest' && gate.auth.isEnabled() && !permitted(u.value)) {
-        const denied = P.WatchResponse.fromPartial({ header: header(), watchId: u.value.watchId, created: true, canceled: true, cancelReason: Errors.permissionDenied().message });
+      const reason = u?.$case === 'createRequest' ? watchRefusal(gate, call, u.value) : undefined;
+      if (reason !== undefined) {
+        const denied = P.WatchResponse.fromPartial({ header: header(), watchId: invalidWatchId, created: true, canceled: true, cancelReason: reason });
         if (!call.write(denied)) await call.drained();
         continue;
       }

@@ -11,6 +11,12 @@ import type { LeaseKeys, RequestPermissions } from '../auth/request-permissions.
 import type { Caller } from '../auth/caller-context.js';
 import { callerInfoOf, callerOf, type CallerSource } from './caller.js';
 import { EtcdError, prefixEnd, type EtcdErrorKind } from '@tsetcd/common';
+import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxn } from '../apply/validate.js';
+import { checkPeerUrls } from '../membership/peer-urls.js';
+import { leaderMissing } from './election-lock.js';
+import { defaults as serverDefaults } from '../etcdserver/config.js';
+
+const defaultMaxTxnOps = serverDefaults.maxTxnOps;
 
 const P = etcdserverpb;
 const noBytes = Buffer.alloc(0);
@@ -21,6 +27,8 @@ export class PermissionGate {
     readonly auth: AuthStore,
     private readonly requests: RequestPermissions,
     private readonly leaseKeys: LeaseKeys,
+    /** etcd --max-txn-ops, for the request checks that precede the permission checks */
+    private readonly maxTxnOps: number = defaultMaxTxnOps,
   ) {}
 
   private need(user: string | undefined, kind: PermissionKind, key: Buffer, rangeEnd: Buffer): void {
@@ -75,15 +83,23 @@ export class PermissionGate {
   check(path: string, req: unknown, call: CallerSource): Caller | undefined {
     const rule = rules[path];
     if (rule === undefined) throw Errors.permissionDenied();
+    if (rule === open || rule === watchCreates) return undefined;
+    // etcd's request checks (v3rpc check*Request, URL parsing) come before any credential
+    requestChecks[path]?.(req as never, this.maxTxnOps);
     const auth = this.auth;
-    if (!auth.isEnabled() || rule === open || rule === watchCreates) return undefined;
     // etcd reads no credentials for a LeaseTimeToLive without keys
-    if (rule === leaseTimeToLive && !(req as etcdserverpb.LeaseTimeToLiveRequest).keys) return undefined;
+    if (rule === leaseTimeToLive && (!auth.isEnabled() || !(req as etcdserverpb.LeaseTimeToLiveRequest).keys)) return undefined;
+    // the rest resolve a token the request carries even while auth is disabled (etcd's
+    // AuthInfoFromCtx runs either way; a disabled store knows no token)
     if (rule === maintenanceAdmin) {
-      maintenanceAdminCheck(this, () => callerOf(auth, call));
+      untranslated(() => {
+        const user = callerOf(auth, call);
+        if (auth.isEnabled()) this.admin(user);
+      });
       return undefined;
     }
-    const caller = callerInfoOf(auth, call);
+    const caller = rule === tokenOnlyUntranslated ? untranslated(() => callerInfoOf(auth, call)) : callerInfoOf(auth, call);
+    if (!auth.isEnabled()) return undefined;
     // key checks refuse credentials from before the last auth change (a JWT's revision)
     if (caller !== undefined && caller.authRevision < auth.revision() && keyCheckedServices.some((p) => path.startsWith(p))) throw Errors.authOldRevision();
     rule(this, caller?.user, req as never);
@@ -100,17 +116,19 @@ const rawAuthErrors: Record<string, EtcdErrorKind> = {
   ERR_PERMISSION_DENIED: EtcdError.authStorePermissionDenied,
   ERR_INVALID_AUTH_TOKEN: EtcdError.authStoreInvalidAuthToken,
 };
-const maintenanceAdminCheck = (g: PermissionGate, user: () => string | undefined): void => {
+function untranslated<T>(fn: () => T): T {
   try {
-    g.admin(user());
+    return fn();
   } catch (e) {
     const raw = e instanceof ServerError ? rawAuthErrors[e.code] : undefined;
     if (raw === undefined) throw e;
     throw new ServerError(raw.code, raw.grpcCode, raw.message);
   }
-};
+}
 /** Requests that go through raft carry the caller: a bad token fails even without a key check. */
 const tokenOnly: Rule = () => undefined;
+/** tokenOnly, the token's error untranslated (etcd 3.4's maintenanceServer.Alarm returns it as is). */
+const tokenOnlyUntranslated: Rule = () => undefined;
 /** No check at all, not even of the token (as etcd 3.4 serves Status, MemberList, ...). */
 export const open: Rule = () => undefined;
 /** etcd's authMaintenanceServer: admin only, its errors untranslated (gRPC Unknown). */
@@ -144,7 +162,7 @@ const rules: Record<string, Rule> = {
   '/etcdserverpb.Lease/LeaseLeases': open,
   '/etcdserverpb.Lease/LeaseKeepAlive': open,
   '/etcdserverpb.Watch/Watch': watchCreates,
-  '/etcdserverpb.Maintenance/Alarm': tokenOnly,
+  '/etcdserverpb.Maintenance/Alarm': tokenOnlyUntranslated,
   '/etcdserverpb.Maintenance/Status': open,
   '/etcdserverpb.Maintenance/MoveLeader': open,
   '/etcdserverpb.Maintenance/Defragment': maintenanceAdmin,
@@ -180,10 +198,32 @@ const rules: Record<string, Rule> = {
   '/v3lockpb.Lock/Lock': (g, u, r: v3lockpb.LockRequest) => g.election(u, r.name),
   '/v3lockpb.Lock/Unlock': (g, u, r: v3lockpb.UnlockRequest) => g.deleteRange(u, P.DeleteRangeRequest.fromPartial({ key: r.key })),
   '/v3electionpb.Election/Campaign': (g, u, r: v3electionpb.CampaignRequest) => g.election(u, r.name),
-  '/v3electionpb.Election/Proclaim': (g, u, r: v3electionpb.ProclaimRequest) => g.election(u, r.leader?.name ?? noBytes),
-  '/v3electionpb.Election/Resign': (g, u, r: v3electionpb.ResignRequest) => g.election(u, r.leader?.name ?? noBytes),
+  '/v3electionpb.Election/Proclaim': (g, u, r: v3electionpb.ProclaimRequest) => g.election(u, r.leader!.name),
+  '/v3electionpb.Election/Resign': (g, u, r: v3electionpb.ResignRequest) => g.election(u, r.leader!.name),
   '/v3electionpb.Election/Leader': (g, u, r: v3electionpb.LeaderRequest) => g.election(u, r.name),
   '/v3electionpb.Election/Observe': (g, u, r: v3electionpb.LeaderRequest) => g.election(u, r.name),
+};
+
+type RequestCheck = (req: never, maxTxnOps: number) => void;
+/** Proclaim/Resign without a leader fail in the election service itself, before any KV call. */
+const leaderGiven = (r: { leader?: unknown }): void => {
+  if (r.leader === undefined) throw leaderMissing();
+};
+
+/**
+ * etcd's stateless request checks, which its API layer runs before the call's credentials are
+ * looked at (an empty key is "key is not provided" whoever asks). The handlers run them again.
+ */
+const requestChecks: Record<string, RequestCheck> = {
+  '/etcdserverpb.KV/Range': (r: etcdserverpb.RangeRequest) => checkRangeRequest(r),
+  '/etcdserverpb.KV/Put': (r: etcdserverpb.PutRequest) => checkPutRequest(r),
+  '/etcdserverpb.KV/DeleteRange': (r: etcdserverpb.DeleteRangeRequest) => checkDeleteRequest(r),
+  '/etcdserverpb.KV/Txn': (r: etcdserverpb.TxnRequest, maxTxnOps) => checkTxn(r, maxTxnOps),
+  '/etcdserverpb.Cluster/MemberAdd': (r: etcdserverpb.MemberAddRequest) => checkPeerUrls(r.peerURLs),
+  '/etcdserverpb.Cluster/MemberUpdate': (r: etcdserverpb.MemberUpdateRequest) => checkPeerUrls(r.peerURLs),
+  '/v3lockpb.Lock/Unlock': (r: v3lockpb.UnlockRequest) => checkDeleteRequest(P.DeleteRangeRequest.fromPartial({ key: r.key })),
+  '/v3electionpb.Election/Proclaim': (r: v3electionpb.ProclaimRequest) => leaderGiven(r),
+  '/v3electionpb.Election/Resign': (r: v3electionpb.ResignRequest) => leaderGiven(r),
 };
 
 const keyCheckedServices = ['/etcdserverpb.KV/', '/etcdserverpb.Lease/', '/v3lockpb.', '/v3electionpb.'];

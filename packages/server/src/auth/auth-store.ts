@@ -330,6 +330,11 @@ export class AuthStore {
     return this.users.get(user)?.roles.includes(role) ?? false;
   }
 
+  /** Whether the user exists and was created with --no-password (may not log in with a password). */
+  isNoPasswordUser(name: string): boolean {
+    return this.users.get(name)?.options?.noPassword === true;
+  }
+
   /** The stored password hash of a user who may log in with a password, else undefined. */
   passwordHash(name: string): string | undefined {
     const u = this.users.get(name);

@@ -9,6 +9,7 @@ import type { EtcdServer } from './server.js';
 import type { MemberInfo } from '../membership/raft-cluster.js';
 import { idToHex } from '@tsetcd/common';
 import { membersFromJson } from '../membership/remote-cluster.js';
+import { checkPeerUrls } from '../membership/peer-urls.js';
 import { etcdErrorNameOf } from '@tsetcd/common';
 import { Errors, GrpcCode, ServerError } from '../errors.js';
 
@@ -157,18 +158,6 @@ export class ClusterOps {
     return this.s.cluster.members().sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
-  private checkUrls(peerUrls: string[]): void {
-    if (peerUrls.length === 0) throw Errors.memberBadUrls();
-    for (const u of peerUrls) {
-      try {
-        const url = new URL(u);
-        if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.port === '' || (url.pathname !== '/' && url.pathname !== '')) throw new Error('bad');
-      } catch {
-        throw Errors.memberBadUrls();
-      }
-    }
-  }
-
   private urlInUse(peerUrls: string[], except?: bigint): boolean {
     for (const m of this.s.cluster.members()) {
       if (m.id === except) continue;
@@ -178,20 +167,26 @@ export class ClusterOps {
   }
 
   async memberAdd(peerUrls: string[], isLearner: boolean): Promise<MemberInfo> {
-    this.checkUrls(peerUrls);
+    checkPeerUrls(peerUrls);
     const s = this.s;
+    // etcd's mayAddMember first (strict reconfig check), then ValidateConfigurationChange:
+    // ID, then peer URLs, then the learner count
+    if (s.cfg.strictReconfigCheck !== false) {
+      if (!isLearner) {
+        // IsReadyToAddVotingMember: started voters must stay a quorum of the grown cluster
+        const nmembers = this.votingMembers().length + 1;
+        const nstarted = this.startedVoters();
+        if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1) throw Errors.memberNotEnoughStarted();
+      }
+      // a learner too needs every voter connected (isConnectedFullySince)
+      if (!this.connectedFully()) throw Errors.unhealthy();
+    }
     const id = newMemberId(peerUrls, Math.floor(Date.now() / 1000));
     if (s.cluster.has(id) || s.cluster.isRemoved(id)) throw Errors.memberExist();
     if (this.urlInUse(peerUrls)) throw Errors.peerUrlExist();
     if (isLearner) {
       const learners = s.cluster.members().filter((m) => m.isLearner).length;
       if (learners + 1 > maxLearners) throw Errors.tooManyLearners();
-    } else if (s.cfg.strictReconfigCheck !== false) {
-      // etcd's IsReadyToAddVotingMember: started voters must stay a quorum of the grown cluster
-      const nmembers = this.votingMembers().length + 1;
-      const nstarted = this.startedVoters();
-      if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1) throw Errors.memberNotEnoughStarted();
-      if (!this.connectedFully()) throw Errors.unhealthy();
     }
     const info: MemberInfo = { id, name: '', peerUrls: [...peerUrls], clientUrls: [], isLearner };
     const context = tsetcdpb.Member.encode({ ID: id, name: '', peerUrls: info.peerUrls, clientUrls: [], isLearner }).finish();
@@ -219,7 +214,7 @@ export class ClusterOps {
   }
 
   async memberUpdate(id: bigint, peerUrls: string[]): Promise<void> {
-    this.checkUrls(peerUrls);
+    checkPeerUrls(peerUrls);
     const m = this.s.cluster.member(id);
     if (m === undefined) throw Errors.memberNotFound();
     if (this.urlInUse(peerUrls, id)) throw Errors.peerUrlExist();
