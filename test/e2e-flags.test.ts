@@ -248,3 +248,26 @@ test('--experimental-compaction-batch-limit: a compaction deletes (and commits) 
   assert.ok(small >= 12, `commits with batches of 5: ${small}`);
   assert.ok(dflt <= 5, `commits with the default batch of 1000: ${dflt}`);
 });
+
+test('--listen-peer-urls unix://name:1 listens on a unix socket named by host:port in the cwd (etcd e2e TestEtcdUnixPeers)', async (t) => {
+  const cwd = await tempDir(t);
+  const client = `http://127.0.0.1:${await freePort()}`;
+  const child = spawn(tsetcdBin, ['--name', 'e1', '--data-dir', 'e1.etcd', '--listen-peer-urls', 'unix://etcd.unix:1', '--initial-advertise-peer-urls', 'unix://etcd.unix:1', '--initial-cluster', 'e1=unix://etcd.unix:1', '--listen-client-urls', client, '--advertise-client-urls', client], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise((r) => child.on('exit', r));
+  t.after(async () => {
+    child.kill('SIGKILL');
+    await exited;
+  });
+  let logs = '';
+  child.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
+  await eventually('the member to serve', 30_000, async () => (logs.includes('"enabled capabilities for version"') ? true : undefined));
+  const { statSync } = await import('node:fs');
+  assert.ok(statSync(join(cwd, 'etcd.unix:1')).isSocket());
+  const c = new Client({ endpoints: [client] });
+  try {
+    const list = await c.cluster.memberList();
+    assert.deepEqual(list.members[0].peerURLs, ['unix://etcd.unix:1']);
+  } finally {
+    await c.close();
+  }
+});

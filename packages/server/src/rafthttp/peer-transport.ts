@@ -10,7 +10,7 @@
 
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
@@ -112,8 +112,10 @@ export class PeerTransport {
     const out: string[] = [];
     for (const raw of this.o.listenPeerUrls) {
       const u = new URL(raw.replace('://localhost:', '://127.0.0.1:'));
+      // etcd: a unix:// (unixs:// with TLS) URL listens on a socket named by its host:port, in the cwd
+      const unixPath = u.protocol === 'unix:' || u.protocol === 'unixs:' ? new URL(raw).host : undefined;
       let srv: http.Server;
-      if (u.protocol === 'https:') {
+      if (u.protocol === 'https:' || u.protocol === 'unixs:') {
         const t = this.o.tls;
         if (t === undefined) throw new Error('TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url with HTTPS scheme');
         srv = peerTlsServer(t, handler, this.o.log);
@@ -126,11 +128,19 @@ export class PeerTransport {
       this.servers.push(srv);
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
-        srv.listen(Number(u.port || (u.protocol === 'https:' ? 443 : 80)), u.hostname, () => {
+        const done = (): void => {
           srv.off('error', reject);
           resolve();
-        });
+        };
+        if (unixPath !== undefined) {
+          rmSync(unixPath, { force: true });
+          srv.listen(unixPath, done);
+        } else srv.listen(Number(u.port || (u.protocol === 'https:' ? 443 : 80)), u.hostname, done);
       });
+      if (unixPath !== undefined) {
+        out.push(raw.replace(/\/$/, ''));
+        continue;
+      }
       u.port = String((srv.address() as AddressInfo).port);
       out.push(u.toString().replace(/\/$/, ''));
     }
