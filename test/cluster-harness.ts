@@ -10,22 +10,14 @@ import * as net from 'node:net';
 import type { TestContext } from 'node:test';
 import { Client } from '@tsetcd/client';
 import { tsetcdBin } from './tsetcd-process.js';
+import { freePort } from './kit/real-etcd.js';
 
 export const heartbeatMs = 50;
 export const electionMs = 500;
 /** how long a member may take to serve clients after its process started */
 export const memberStartBudgetMs = 60_000;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+export { freePort };
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

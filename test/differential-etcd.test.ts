@@ -5,26 +5,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { etcdserverpb } from '@tsetcd/proto';
 import { startServer } from '@tsetcd/server/embed/index';
+import { startRealEtcd } from './kit/real-etcd.js';
 
 const P = etcdserverpb;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 interface Target {
   kv: InstanceType<typeof P.KVClient>;
@@ -131,25 +120,8 @@ test('differential: a seeded scenario gives the same answers from etcd and tsetc
   const etcdDir = await mkdtemp(join(tmpdir(), 'diff-etcd-'));
   const tsDir = await mkdtemp(join(tmpdir(), 'diff-tsetcd-'));
   dirs.push(etcdDir, tsDir);
-  const cport = await freePort();
-  const pport = await freePort();
-  const etcd = spawn('etcd', ['--data-dir', etcdDir, '--listen-client-urls', `http://127.0.0.1:${cport}`, '--advertise-client-urls', `http://127.0.0.1:${cport}`, '--listen-peer-urls', `http://127.0.0.1:${pport}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const etcdExit = new Promise((r) => etcd.on('exit', r));
-  t.after(async () => {
-    etcd.kill('SIGKILL');
-    await etcdExit;
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('etcd did not start')), 15000);
-    let buf = '';
-    etcd.stderr!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('ready to serve client requests')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
+  const etcd = await startRealEtcd({ dir: etcdDir });
+  t.after(() => etcd.kill());
   const ts = await startServer({ dataDir: tsDir, listenClientUrls: ['http://127.0.0.1:0'] });
   t.after(() => ts.close());
   await ts.ready;
@@ -173,7 +145,7 @@ test('differential: a seeded scenario gives the same answers from etcd and tsetc
     for (const c of Object.values(target)) (c as { close(): void }).close();
     return { answers, events: normalise(watchEvents, base) };
   };
-  const want = await run(`127.0.0.1:${cport}`);
+  const want = await run(etcd.endpoint);
   const got = await run(new URL(ts.clientUrls[0]).host);
   for (let i = 0; i < want.answers.length; i++) assert.deepEqual(got.answers[i], want.answers[i], `operation ${i} differs`);
   assert.deepEqual(got.events, want.events);

@@ -8,17 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePki } from '../packages/server/test/grpc-test-kit.js';
 import { startTsetcd, tempDir } from './tsetcd-process.js';
-import { createServer } from 'node:net';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+import { freePort } from './kit/real-etcd.js';
 
 function etcdctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

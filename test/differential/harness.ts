@@ -2,15 +2,14 @@
 // ports, temp dirs, stopped by t.after), raw grpc-js clients from @tsetcd/proto, and the
 // normalisation of what may legitimately differ between two servers.
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import type { TestContext } from 'node:test';
 import { etcdserverpb } from '@tsetcd/proto';
 import { startServer } from '@tsetcd/server';
+import { freePort, startRealEtcd, type RealEtcd } from '../kit/real-etcd.js';
 
 export const P = etcdserverpb;
 
@@ -19,16 +18,7 @@ export const heartbeatIntervalMs = 100;
 export const electionTimeoutMs = 1000;
 const startTimeoutMs = 20_000;
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+export { freePort };
 
 export interface Endpoints {
   /** host:port of the client listener */
@@ -54,50 +44,19 @@ async function tempDir(t: TestContext, prefix: string): Promise<string> {
   return dir;
 }
 
-/** A real etcd on random ports in a temp dir; killed by t.after. */
+/** A real etcd on random ports in a temp dir (test/kit); stopped by t.after. */
 export async function startEtcd(t: TestContext, at?: StartAt): Promise<Endpoints> {
   const dir = at?.dir ?? (await tempDir(t, 'diff-etcd-'));
-  const clientPort = at?.clientPort ?? (await freePort());
-  const peerPort = at?.peerPort ?? (await freePort());
-  const c = `http://127.0.0.1:${clientPort}`;
-  const p = `http://127.0.0.1:${peerPort}`;
-  const etcd = spawn(
-    'etcd',
-    [
-      '--data-dir', join(dir, 'data'),
-      '--listen-client-urls', c, '--advertise-client-urls', c,
-      '--listen-peer-urls', p, '--initial-advertise-peer-urls', p, '--initial-cluster', `default=${p}`,
-      '--heartbeat-interval', String(heartbeatIntervalMs), '--election-timeout', String(electionTimeoutMs),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const exited = new Promise((r) => etcd.on('exit', r));
-  const stop = async () => {
-    if (etcd.exitCode === null && etcd.signalCode === null) {
-      etcd.kill('SIGTERM');
-      await exited;
-    }
-  };
-  t.after(stop);
-  await new Promise<void>((resolve, reject) => {
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`etcd did not start:\n${log}`)), startTimeoutMs);
-    const onData = (d: Buffer) => {
-      log += d.toString();
-      if (log.includes('ready to serve client requests')) {
-        clearTimeout(timer);
-        etcd.stderr!.off('data', onData);
-        etcd.stderr!.resume();
-        resolve();
-      }
-    };
-    etcd.stderr!.on('data', onData);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`etcd exited before ready:\n${log}`));
-    });
+  let etcd: RealEtcd | undefined;
+  t.after(() => etcd?.stop());
+  etcd = await startRealEtcd({
+    dir,
+    clientPort: at?.clientPort,
+    peerPort: at?.peerPort,
+    args: ['--heartbeat-interval', String(heartbeatIntervalMs), '--election-timeout', String(electionTimeoutMs)],
+    readyTimeoutMs: startTimeoutMs,
   });
-  return { client: `127.0.0.1:${clientPort}`, clientPort, peerPort, dir, stop };
+  return { client: etcd.endpoint, clientPort: etcd.clientPort, peerPort: etcd.peerPort, dir, stop: etcd.stop };
 }
 
 /** tsetcd in this process with the same flags; closed by t.after. */

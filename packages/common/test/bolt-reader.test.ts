@@ -8,16 +8,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BoltReader, BoltReadError, looksLikeBolt } from '../src/bolt-reader.js';
 import { mulberry32 } from '../src/prng.js';
-import { startRealEtcd } from './real-etcd.js';
+import { execFileSync } from 'node:child_process';
+import { startRealEtcd } from '../../../test/kit/real-etcd.js';
+
+const etcdctl = (endpoint: string, ...args: string[]): string =>
+  execFileSync('etcdctl', ['--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' } }).toString();
 
 test('bbolt reader: buckets and keys of a snapshot the real etcd wrote', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tsetcd-bolt-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const etcd = await startRealEtcd(dir);
-  for (const k of ['a', 'b', 'c', 'd', 'e']) etcd.ctl('put', k, `v-${k}`);
-  etcd.ctl('put', 'a', 'again');
-  etcd.ctl('del', 'e');
-  etcd.ctl('snapshot', 'save', join(dir, 'snap.db'));
+  const etcd = await startRealEtcd({ dir });
+  t.after(() => etcd.kill());
+  for (const k of ['a', 'b', 'c', 'd', 'e']) etcdctl(etcd.endpoint, 'put', k, `v-${k}`);
+  etcdctl(etcd.endpoint, 'put', 'a', 'again');
+  etcdctl(etcd.endpoint, 'del', 'e');
+  etcdctl(etcd.endpoint, 'snapshot', 'save', join(dir, 'snap.db'));
   await etcd.stop();
   const file = readFileSync(join(dir, 'snap.db'));
   assert.ok(looksLikeBolt(file));

@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdWalError, etcdWalRecords, EtcdWalRecordType, EtcdWalWriter } from '../src/etcd-wal.js';
 import { decodePbFields, pbUint, pbVarintField } from '../src/protobuf-wire.js';
-import { startRealEtcd } from './real-etcd.js';
+import { execFileSync } from 'node:child_process';
+import { startRealEtcd } from '../../../test/kit/real-etcd.js';
+
+const etcdctl = (endpoint: string, ...args: string[]): string =>
+  execFileSync('etcdctl', ['--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' } }).toString();
 
 test('etcd WAL: records round-trip, 8-byte aligned, zeros end the log, a torn record is refused', () => {
   const w = new EtcdWalWriter();
@@ -28,9 +32,10 @@ test('etcd WAL: records round-trip, 8-byte aligned, zeros end the log, a torn re
 test("etcd WAL: the reader reads the real etcd's segment", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tsetcd-wal-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const etcd = await startRealEtcd(dir);
-  etcd.ctl('put', 'k', 'v');
-  const memberId = BigInt(`0x${etcd.ctl('member', 'list').split(',')[0]}`);
+  const etcd = await startRealEtcd({ dir });
+  t.after(() => etcd.kill());
+  etcdctl(etcd.endpoint, 'put', 'k', 'v');
+  const memberId = BigInt(`0x${etcdctl(etcd.endpoint, 'member', 'list').split(',')[0]}`);
   await etcd.stop();
   const walDir = join(etcd.dataDir, 'member', 'wal');
   const segment = readFileSync(join(walDir, readdirSync(walDir).filter((n) => n.endsWith('.wal')).sort()[0]));

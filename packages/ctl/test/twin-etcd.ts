@@ -1,58 +1,25 @@
 // Test harness for golden tests: two real etcd 3.4 servers started identically (same name,
 // advertised URLs and cluster token, hence the same cluster and member IDs), one driven by the
 // real etcdctl and one by tsetcdctl. Running the same command sequence on both gives the same
-// server state, so outputs can be compared byte for byte (lease IDs and timings aside).
+// server state, so outputs can be compared byte for byte (lease IDs and timings aside). The
+// processes are started and run through test/kit.
 
-import { isUtf8 } from 'node:buffer';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { BufferOutput, runCtl } from '../src/index.js';
+import { cleanEnv, decodeOutput, run as runProcess, type RunOptions as KitRunOptions, type RunResult } from '../../../test/kit/processes.js';
+import { freePort, startRealEtcd, type RealEtcd } from '../../../test/kit/real-etcd.js';
 
 export const tsetcdctlBin = fileURLToPath(new URL('../../../bin/tsetcdctl', import.meta.url));
 
-export interface RunResult {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
+export { decodeOutput, freePort, type RunResult };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCDCTL_') && !k.startsWith('ETCD_')) env[k] = v;
-  return { ...env, ETCDCTL_API: '3', ...extra };
-}
-
-export interface RunOptions {
-  stdin?: string;
-  env?: Record<string, string>;
-  timeoutMs?: number;
+export interface RunOptions extends KitRunOptions {
   /** Run tsetcdctl as a process (./bin/tsetcdctl) instead of in this process. */
   viaBin?: boolean;
-}
-
-/**
- * An output as text, byte for byte: UTF-8 text as such (etcdctl prints durations as `µs`), any
- * other bytes (`-w protobuf`, binary values) as latin1 behind a marker, so that two outputs
- * compare equal exactly when their bytes do.
- */
-export function decodeOutput(bytes: Buffer): string {
-  return isUtf8(bytes) ? bytes.toString('utf8') : `<not UTF-8> ${bytes.toString('latin1')}`;
 }
 
 /** Runs tsetcdctl's runCtl in this process (same code as the binary, without node's startup). */
@@ -63,25 +30,11 @@ export async function runInProcess(args: string[], opts: RunOptions = {}): Promi
 }
 
 export function run(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ stdout: decodeOutput(Buffer.concat(out)), stderr: decodeOutput(Buffer.concat(err)), code });
-    });
-    child.stdin.on('error', () => undefined); // the command may exit before reading stdin
-    child.stdin.end(opts.stdin ?? '');
-  });
+  return runProcess(bin, args, opts);
 }
 
 export class EtcdServer {
-  private proc: ChildProcess | undefined;
+  private etcd: RealEtcd | undefined;
   readonly dataDir: string;
   clientPort = 0;
   private peerPort = 0;
@@ -103,32 +56,19 @@ export class EtcdServer {
       this.clientPort = await freePort();
       this.peerPort = await freePort();
     }
-    const peerPort = this.peerPort;
     // Advertised URLs are fixed (not the real ports) so that both twins get identical IDs.
-    this.proc = spawn(
-      'etcd',
-      [
-        '--name', existing?.name ?? 'twin',
-        '--data-dir', existing?.dataDir ?? join(this.dataDir, 'data'),
-        '--listen-client-urls', `http://127.0.0.1:${this.clientPort}`,
-        '--advertise-client-urls', 'http://127.0.0.1:2379',
-        '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-advertise-peer-urls', existing?.peerUrl ?? 'http://127.0.0.1:2380',
-        '--initial-cluster', existing?.cluster ?? 'twin=http://127.0.0.1:2380',
-        '--initial-cluster-token', existing?.token ?? 'tsetcdctl-golden',
-        '--log-level', 'error',
-        ...this.extraArgs,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv() },
-    );
-    this.proc.stderr!.resume();
-    const deadline = Date.now() + 20000;
-    for (;;) {
-      const r = await run('etcdctl', ['--endpoints', this.endpoint, '--command-timeout=500ms', 'endpoint', 'health']);
-      if (r.code === 0) return;
-      if (Date.now() > deadline) throw new Error(`etcd ${this.label} did not start: ${r.stderr}`);
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    this.etcd = await startRealEtcd({
+      dir: this.dataDir,
+      dataDir: existing?.dataDir,
+      clientPort: this.clientPort,
+      peerPort: this.peerPort,
+      name: existing?.name ?? 'twin',
+      advertiseClientUrl: 'http://127.0.0.1:2379',
+      initialAdvertisePeerUrl: existing?.peerUrl ?? 'http://127.0.0.1:2380',
+      initialCluster: existing?.cluster ?? 'twin=http://127.0.0.1:2380',
+      initialClusterToken: existing?.token ?? 'tsetcdctl-golden',
+      args: this.extraArgs,
+    });
   }
 
   /** Backend commits so far (etcd's etcd_disk_backend_commit_duration_seconds_count). */
@@ -153,12 +93,7 @@ export class EtcdServer {
 
   /** Kills etcd (keeping its data dir). */
   async kill(): Promise<void> {
-    const p = this.proc;
-    if (p && p.exitCode === null) {
-      const exited = new Promise((res) => p.once('exit', res));
-      p.kill('SIGKILL');
-      await exited;
-    }
+    await this.etcd?.kill();
   }
 
   async stop(): Promise<void> {

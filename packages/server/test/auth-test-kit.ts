@@ -1,93 +1,34 @@
-// Shared by the auth test files: real etcd 3.4.23 on free ports, etcdctl runs and their
+// Shared by the auth test files: real etcd 3.4.23 on free ports (over test/kit), etcdctl runs and their
 // comparable parts, grpc-js clients of the Auth/KV/Watch/Lease/Maintenance services with a token,
 // and the standard auth setup (root:pw with root, role ro = READ /app/, alice:apw with ro).
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata, credentials, type CallOptions, type ServiceError, type Client } from '@grpc/grpc-js';
 import { etcdserverpb } from '@tsetcd/proto';
 import { b } from './server-helpers.js';
+import { cleanEnv, run as runProcess, type RunResult } from '../../../test/kit/processes.js';
+import { freePort, startRealEtcd as startEtcdProcess, type RealEtcd } from '../../../test/kit/real-etcd.js';
 
-export interface RunResult {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
-
-export function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCDCTL_') && !k.startsWith('ETCD_')) env[k] = v;
-  return { ...env, ETCDCTL_API: '3' };
-}
+export { cleanEnv, freePort, type RunResult };
 
 export function run(bin: string, args: string[], timeoutMs = 40_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code });
-    });
-  });
+  return runProcess(bin, args, { timeoutMs });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A real etcd 3.4.23 on free ports, killed and removed by t.after. */
+/** A real etcd 3.4.23 on free ports (test/kit/real-etcd.ts), killed and removed by t.after. */
 export async function startRealEtcd(t: { after(fn: () => unknown): void }, extraArgs: string[] = []): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tsetcd-auth-etcd-'));
-  const [cport, pport] = [await freePort(), await freePort()];
-  const proc: ChildProcess = spawn(
-    'etcd',
-    [
-      '--data-dir', join(dir, 'data'),
-      '--listen-client-urls', `http://127.0.0.1:${cport}`,
-      '--advertise-client-urls', `http://127.0.0.1:${cport}`,
-      '--listen-peer-urls', `http://127.0.0.1:${pport}`,
-      '--initial-advertise-peer-urls', `http://127.0.0.1:${pport}`,
-      '--initial-cluster', `default=http://127.0.0.1:${pport}`,
-      '--log-level', 'error',
-      // bcrypt at its cheapest: the comparison is about behaviour, not hashing strength
-      '--bcrypt-cost', '4',
-      ...extraArgs,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv() },
-  );
-  proc.stderr!.resume();
+  let etcd: RealEtcd | undefined;
   t.after(async () => {
-    if (proc.exitCode === null) {
-      const exited = new Promise((res) => proc.once('exit', res));
-      proc.kill('SIGKILL');
-      await exited;
-    }
+    await etcd?.kill();
     await rm(dir, { recursive: true, force: true });
   });
-  const endpoint = `127.0.0.1:${cport}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const r = await run('etcdctl', ['--endpoints', endpoint, '--command-timeout=500ms', 'endpoint', 'health']);
-    if (r.code === 0) return endpoint;
-    if (Date.now() > deadline) throw new Error(`etcd did not start: ${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  // bcrypt at its cheapest: the comparison is about behaviour, not hashing strength
+  etcd = await startEtcdProcess({ dir, args: ['--bcrypt-cost', '4', ...extraArgs] });
+  return etcd.endpoint;
 }
 
 /** What must match between etcd and tsetcd: stdout (JSON headers dropped), the exit code, the Error line. */
@@ -109,21 +50,7 @@ export function ctl(endpoint: string, args: string[]): Promise<RunResult> {
 
 
 export function runWithStdin(args: string[], stdin: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('etcdctl', args, { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(stdin);
-  });
+  return runProcess('etcdctl', args, { stdin, timeoutMs: 40_000 });
 }
 
 // ---- raw gRPC ----

@@ -3,11 +3,11 @@
 //   const cluster = await startCluster({ members: 1 });  t.after(() => cluster.close());
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, type TlsOptions } from '../../src/index.js';
+import { freePort } from '../../../../test/kit/real-etcd.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
@@ -20,17 +20,7 @@ export function etcdBinary(): string {
 }
 
 /** A TCP port the OS considers free right now. */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr !== null ? res(addr.port) : rej(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
 
 export interface MemberProcess {
   name: string;
