@@ -47,7 +47,21 @@ export interface Config {
   /** seeded source in [0, 1) for the randomised election timeout */
   random: () => number;
   logger?: Logger;
+  /**
+   * Pipelined storage writes (etcd-raft's AsyncStorageWrites): the application may call
+   * advance() once a Ready's writes are started, before they are durable, and reports
+   * durability with RawNode.persisted(). Messages that promise durable state (append and vote
+   * answers, vote requests) then come in Ready.messagesAfterWrite, and the leader counts its
+   * own log towards the commit quorum only up to what was reported durable.
+   */
+  asyncStorageWrites?: boolean;
 }
+
+/**
+ * Messages that promise what this node has persisted: an append or vote answer, or a vote
+ * request (the candidate's own vote, counted at once, must be durable before another arrives).
+ */
+const afterWriteTypes = new Set<MessageType>([MessageType.MsgAppResp, MessageType.MsgVoteResp, MessageType.MsgPreVoteResp, MessageType.MsgVote, MessageType.MsgPreVote]);
 
 /** Context of a MsgVote sent because of a leader transfer: it may bypass leader stickiness. */
 export const CAMPAIGN_TRANSFER_CTX = new TextEncoder().encode('CampaignTransfer');
@@ -77,6 +91,9 @@ export class Raft {
   state: StateType = 'Follower';
   isLearner = false;
   msgs: Message[] = [];
+  /** asyncStorageWrites: messages to send once the writes they follow are durable */
+  msgsAfterWrite: Message[] = [];
+  readonly asyncStorageWrites: boolean;
   lead: NodeId = NONE;
   /** target of an ongoing leadership transfer, or NONE */
   leadTransferee: NodeId = NONE;
@@ -112,6 +129,7 @@ export class Raft {
     this.prs = new ProgressTracker(maxInflight);
     this.checkQuorum = c.checkQuorum ?? false;
     this.preVote = c.preVote ?? false;
+    this.asyncStorageWrites = c.asyncStorageWrites ?? false;
     this.heartbeatTimeoutTicks = c.heartbeatTick;
     this.electionTimeoutTicks = c.electionTick;
     this.random = c.random;
@@ -172,7 +190,8 @@ export class Raft {
       // Proposals and read requests are forwarded to the leader as if local: no term.
       if (t !== MessageType.MsgProp && t !== MessageType.MsgReadIndex) m.term = this.term;
     }
-    this.msgs.push(m);
+    if (this.asyncStorageWrites && afterWriteTypes.has(t)) this.msgsAfterWrite.push(m);
+    else this.msgs.push(m);
   }
 
   /** Sends a MsgApp (or MsgSnap) to `to` if its progress allows. */
@@ -285,11 +304,28 @@ export class Raft {
       return false;
     }
     li = this.log.append(es);
+    // with asyncStorageWrites the leader counts its own entries once they are durable (selfPersisted)
+    if (this.asyncStorageWrites) return true;
     this.prs.progress.get(this.id)!.maybeUpdate(li);
     // Single voter: appending is committing. (With more voters no follower can hold entries we
     // just appended, so the quorum index cannot move here.)
     if (this.prs.voters.size === 1) this.maybeCommit();
     return true;
+  }
+
+  /**
+   * asyncStorageWrites: this node's log up to (index, term) is durable. A leader acknowledges
+   * its own entries here, and only here: the commit index never counts a leader's log that a
+   * crash could still lose. Ignored when the entry was since replaced or this node is not leader.
+   */
+  selfPersisted(index: number, term: number): void {
+    if (this.state !== 'Leader' || !this.log.matchTerm(index, term)) return;
+    const pr = this.prs.progress.get(this.id);
+    if (pr === undefined || !pr.maybeUpdate(index)) return;
+    if (this.maybeCommit()) {
+      this.releasePendingReadIndexMessages();
+      this.bcastAppend();
+    }
   }
 
   private increaseUncommittedSize(es: Entry[]): boolean {

@@ -7,6 +7,19 @@
 //      b. send rd.messages (only after a. — they may promise what was persisted)
 //      c. apply rd.snapshot, then rd.committedEntries in order (applyConfChange for conf changes)
 //      d. advance(rd)
+//
+// Pipelined (Config.asyncStorageWrites, etcd-raft's AsyncStorageWrites): the writes of a Ready
+// may still be in flight when advance(rd) is called and the next Ready is taken, so that they
+// share one fsync. The contract:
+//   - put rd.entries / rd.hardState / rd.snapshot into the Storage before advance(rd), and make
+//     them durable in Ready order;
+//   - rd.messages may be sent at once; rd.messagesAfterWrite only once rd's writes are durable
+//     (they answer for them: append and vote responses, vote requests);
+//   - call persisted(rd) once rd's writes are durable: a leader counts its own log towards the
+//     commit quorum only from then on, so nothing commits on the strength of a write a crash
+//     could lose, and a follower never answers for an entry before it is durable;
+//   - rd.committedEntries are committed on a quorum of durable logs; apply them after rd's
+//     writes are durable if the state machine must never be ahead of the local log.
 import type { ConfChange, ConfState, Entry, HardState, NodeId, Snapshot } from './types.js';
 import { EntryType, NONE } from './types.js';
 import {
@@ -35,8 +48,10 @@ export interface Ready {
   snapshot?: Snapshot;
   /** committed entries to apply, in order */
   committedEntries: Entry[];
-  /** messages to send once entries/hardState are persisted */
+  /** messages to send once entries/hardState are persisted (with asyncStorageWrites: at once) */
   messages: Message[];
+  /** asyncStorageWrites only: messages to send once this Ready's writes are durable */
+  messagesAfterWrite: Message[];
   readStates: ReadState[];
   /** hardState term/vote changed or entries were added: fsync before sending */
   mustSync: boolean;
@@ -161,7 +176,7 @@ export class RawNode {
     if (r.lead !== this.prevSoft.lead || r.state !== this.prevSoft.state) return true;
     if (r.term !== this.prevHard.term || r.vote !== this.prevHard.vote || r.log.committed !== this.prevHard.commit) return true;
     if (r.log.hasPendingSnapshot()) return true;
-    if (r.msgs.length > 0 || r.log.unstable.entries.length > 0 || r.log.hasNextEnts()) return true;
+    if (r.msgs.length > 0 || r.msgsAfterWrite.length > 0 || r.log.unstable.entries.length > 0 || r.log.hasNextEnts()) return true;
     if (r.readStates.length > 0) return true;
     return false;
   }
@@ -178,6 +193,7 @@ export class RawNode {
       entries: entries.length > 0 ? entries.slice() : [],
       committedEntries: r.log.nextEnts(),
       messages: r.msgs,
+      messagesAfterWrite: r.msgsAfterWrite,
       readStates: r.readStates,
       mustSync: false,
     };
@@ -194,6 +210,7 @@ export class RawNode {
     if (r.log.hasPendingSnapshot()) rd.snapshot = r.log.unstable.snapshot;
     rd.mustSync = rd.entries.length > 0 || term !== this.prevHard.term || vote !== this.prevHard.vote;
     r.msgs = [];
+    r.msgsAfterWrite = [];
     r.readStates = [];
     return rd;
   }
@@ -212,6 +229,16 @@ export class RawNode {
       r.log.stableTo(e.index, e.term);
     }
     if (rd.snapshot) r.log.stableSnapTo(rd.snapshot.metadata.index);
+  }
+
+  /**
+   * asyncStorageWrites: the writes of `rd` (and of every Ready before it) are durable. A leader
+   * acknowledges its own entries from here (the commit index may move: check hasReady()).
+   */
+  persisted(rd: Ready): void {
+    if (rd.entries.length === 0) return;
+    const last = rd.entries[rd.entries.length - 1];
+    this.raft.selfPersisted(last.index, last.term);
   }
 
   status(): Status {

@@ -360,7 +360,10 @@ test('JSON gateway: Grpc-Timeout bounds the call as in etcd (a waiting lock give
       const held = await post(base, '/v3/lock/lock', `{"name":"${b64('lk')}","lease":"777"}`);
       const invalid = await post(base, '/v3/kv/range', `{"key":"${b64('lk')}"}`, 'xx');
       const waited = await post(base, '/v3/lock/lock', `{"name":"${b64('lk')}"}`, '300m');
-      const keys = await post(base, '/v3/kv/range', `{"key":"${b64('lk/')}","range_end":"${b64('lk0')}","count_only":true}`);
+      // the waiter's key is deleted once its call gave up; the 504 may come first (in etcd too)
+      const countKeys = () => post(base, '/v3/kv/range', `{"key":"${b64('lk/')}","range_end":"${b64('lk0')}","count_only":true}`);
+      let keys = await countKeys();
+      for (const until = Date.now() + 5000; keys.body !== '{"count":"1"}' && Date.now() < until; ) keys = await countKeys();
       const watch = await post(base, '/v3/watch', `{"create_request":{"key":"${b64('w')}"}}`, '2S');
       return { held: held.status, invalid, waited, keys, watch };
     }),

@@ -281,6 +281,7 @@ export class EtcdServer {
       checkQuorum: true,
       preVote: cfg.preVote ?? false,
       random: Math.random,
+      asyncStorageWrites: true,
     });
     this.tickTimer = setInterval(() => this.tick(), cfg.heartbeatIntervalMs);
     this.waits.startExpiry(proposalExpiryCheckMs, () => Errors.timeout(), (n) => (this.stats.proposalsFailed += n));
@@ -375,23 +376,30 @@ export class EtcdServer {
   private processReady(rd: Ready): void {
     if (rd.softState) this.onSoftState(rd.softState);
     for (const rs of rd.readStates) this.reads.onReadState(rs);
-    // etcd: the leader replicates in parallel with its own fsync (its messages carry no promise
-    // about its own log); followers answer only once what they acknowledge is durable
-    const sentEarly = this.isLeaderNow && rd.messages.length > 0;
-    if (sentEarly) this.transport.send(rd.messages);
+    // raft's asyncStorageWrites contract: these messages promise nothing about this Ready's
+    // writes (the leader replicates in parallel with its own fsync); answers wait (below)
+    if (rd.messages.length > 0) this.transport.send(rd.messages);
     if (rd.snapshot) {
       // a snapshot from the leader: snap file + WAL marker first, then this Ready's records
       const snap = rd.snapshot;
-      this.lastSave = this.lastSave.then(async () => {
+      const snapSaved = this.lastSave.then(async () => {
         await this.snapshotter.save(snap);
         await this.wal.saveSnapshotMarker({ index: snap.metadata.index, term: snap.metadata.term });
       });
+      this.snapshotSaving = snapSaved;
+      const done = (): void => {
+        if (this.snapshotSaving === snapSaved) this.snapshotSaving = undefined;
+      };
+      snapSaved.then(done, done);
+      this.lastSave = snapSaved;
       this.storage.applySnapshot(snap);
     }
     let saved = this.lastSave;
     if (rd.hardState || rd.entries.length > 0) {
       const t0 = performance.now();
-      const after = rd.snapshot ? this.lastSave : undefined;
+      // records after a snapshot follow its WAL marker (this Ready's, or a later one's: raft
+      // moves on before the snapshot is saved)
+      const after = this.snapshotSaving;
       saved = after ? after.then(() => this.wal.save(rd.hardState, rd.entries, rd.mustSync)) : this.wal.save(rd.hardState, rd.entries, rd.mustSync);
       if (rd.mustSync && this.onWalFsync) saved.then(() => this.onWalFsync?.((performance.now() - t0) / 1000), () => undefined);
       this.lastSave = saved;
@@ -403,14 +411,20 @@ export class EtcdServer {
       this.committedIndex = rd.hardState.commit;
     }
     this.node.advance(rd);
-    this.applyingReadies++;
     const durable = saved;
+    // durable: append and vote answers go out, and a leader counts its own entries from now
+    durable.then(() => {
+      if (this.stopped || this.fatalError) return;
+      if (rd.messagesAfterWrite.length > 0) this.transport.send(rd.messagesAfterWrite);
+      this.node.persisted(rd);
+      this.scheduleReady();
+    }, () => undefined);
+    this.applyingReadies++;
     this.applyChain = this.applyChain
       .then(() => durable)
       .then(async () => {
         this.applyingReadies--;
         if (this.fatalError) return;
-        if (!sentEarly && rd.messages.length > 0) this.transport.send(rd.messages);
         if (rd.snapshot) await this.applySnapshotDb(rd.snapshot.metadata.index);
         if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
         this.afterApply();
@@ -420,6 +434,8 @@ export class EtcdServer {
   }
 
   private lastSave: Promise<void> = Promise.resolve();
+  /** a received snapshot's file + WAL marker being saved; WAL records wait for it */
+  private snapshotSaving: Promise<void> | undefined;
   private applyChain: Promise<void> = Promise.resolve();
   private applyingReadies = 0;
 
@@ -726,8 +742,11 @@ export class EtcdServer {
 
   // ---- cluster: raft inputs from the peer transport and the Cluster API ----
 
-  /** database of a snapshot being received, waiting for raft to hand the snapshot out */
-  private pendingSnapshotDb: { index: number; dir: string } | undefined;
+  /**
+   * databases of received snapshots by index, waiting for raft to hand the snapshot out (a
+   * newer one may arrive before raft hands out the older)
+   */
+  private readonly stagedSnapshotDbs = new Map<number, string>();
 
   /**
    * A MsgSnap with the leader's database (written to `file`): the database is staged, then the
@@ -737,9 +756,10 @@ export class EtcdServer {
     const idx = m.snapshot?.metadata.index ?? 0;
     if (this.stopped) throw Errors.stopped();
     if (idx > this.appliedIndex) {
-      const dir = await stageSnapshotDb(file, idx);
-      if (this.pendingSnapshotDb !== undefined) await rm(this.pendingSnapshotDb.dir, { recursive: true, force: true }).catch(() => undefined);
-      this.pendingSnapshotDb = { index: idx, dir };
+      const old = this.stagedSnapshotDbs.get(idx);
+      this.stagedSnapshotDbs.delete(idx);
+      if (old !== undefined) await rm(old, { recursive: true, force: true }).catch(() => undefined);
+      this.stagedSnapshotDbs.set(idx, await stageSnapshotDb(file, idx));
       this.log.info('received database snapshot', { 'remote-peer-id': idToHex(m.from), 'incoming-snapshot-index': idx });
     }
     this.step(m);
@@ -748,11 +768,16 @@ export class EtcdServer {
   /** etcd's applySnapshot: replace the backend's content, rebuild what derives from it. */
   private async applySnapshotDb(idx: number): Promise<void> {
     if (idx <= this.appliedIndex) return;
-    const pending = this.pendingSnapshotDb;
-    if (pending === undefined || pending.index !== idx) throw new Error(`etcdserver: raft snapshot at index ${idx} arrived without its database`);
-    this.pendingSnapshotDb = undefined;
+    const dir = this.stagedSnapshotDbs.get(idx);
+    if (dir === undefined) throw new Error(`etcdserver: raft snapshot at index ${idx} arrived without its database`);
+    // this one and older ones are done with
+    for (const [i, d] of this.stagedSnapshotDbs) {
+      if (i > idx) continue;
+      this.stagedSnapshotDbs.delete(i);
+      if (d !== dir) await rm(d, { recursive: true, force: true }).catch(() => undefined);
+    }
     this.log.info('applying snapshot', { 'local-member-id': idToHex(this.memberId), 'incoming-snapshot-index': idx, 'local-member-applied-index': this.appliedIndex });
-    const ci = await replaceBackendContent(this.store.backend, pending.dir);
+    const ci = await replaceBackendContent(this.store.backend, dir);
     await reloadStore(this.store);
     reloadLessor(this.lessor, this.store);
     this.applier.auth.recover();
