@@ -11,32 +11,17 @@ import type { TestContext } from 'node:test';
 import { Client } from '@tsetcd/client';
 import { tsetcdBin } from './tsetcd-process.js';
 import { freePort } from './kit/real-etcd.js';
+import { eventually } from './kit/wait.js';
 
 export const heartbeatMs = 50;
 export const electionMs = 500;
 /** how long a member may take to serve clients after its process started */
 export const memberStartBudgetMs = 60_000;
 
-export { freePort };
+export { eventually, freePort };
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls `fn` until it returns a value other than undefined, or fails after `budgetMs`. */
-export async function eventually<T>(what: string, budgetMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + budgetMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(50);
-  }
 }
 
 /**

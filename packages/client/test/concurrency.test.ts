@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { startCluster } from './helpers/etcd-cluster.js';
-import { waitFor } from './helpers/wait.js';
+import { waitFor } from '../../../test/kit/wait.js';
 import {
   Client,
   Election,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster } from './helpers/etcd-cluster.js';
-import { waitFor } from './helpers/wait.js';
+import { waitFor } from '../../../test/kit/wait.js';
 import { Client, CompactedError, type WatchEvent, type Watcher } from '../src/index.js';
 
 /** Collects `n` events from a watcher (fails after `timeoutMs`). */

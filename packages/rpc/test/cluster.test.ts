@@ -8,6 +8,7 @@ import { GreeterClient } from '../../../examples/greeter/gen/hello.js';
 import { startEtcd } from './helpers/etcd.js';
 import { startGreeter, killGreeter, greeterDir } from './helpers/greeter-process.js';
 import { pino } from 'pino';
+import { waitFor } from '../../../test/kit/wait.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,14 +45,6 @@ class Load {
   async stop() {
     this.running = false;
     await Promise.all(this.loops);
-  }
-}
-
-async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
   }
 }
 

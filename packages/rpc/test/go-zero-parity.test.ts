@@ -8,20 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { RpcServer, RpcClient, unary, DialError, RegistryError, ClientRegistry, prefixEnd, loadClientConf } from '../src/index.js';
 import { GreeterService, GreeterClient } from '../../../examples/greeter/gen/hello.js';
 import { startEtcd, freePort } from './helpers/etcd.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 const silent = pino({ level: 'silent' });
 const greeter = { sayHello: (call: { request: { name: string } }, cb: (e: null, r: { message: string }) => void) => cb(null, { message: `hi ${call.request.name}` }) };
 
 async function registered(reg: ClientRegistry, key: string): Promise<string[]> {
   return (await reg.range(`${key}/`, prefixEnd(`${key}/`))).kvs.map((kv) => kv.value);
-}
-
-async function eventually(what: string, budgetMs: number, fn: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + budgetMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test("targets: go-zero's etcd:///h1,h2?key=k and the older etcd://h/k both discover the server", async (t) => {
@@ -73,10 +66,10 @@ test('registration: pauseRegistration() revokes the lease (clients drop the serv
   // the re-registration after a lost lease keeps working after a resume
   const [kv] = (await reg.range('pause.rpc/', prefixEnd('pause.rpc/'))).kvs;
   await reg.revoke(kv.lease);
-  await eventually('re-registered on a new lease', 10_000, async () => {
+  await waitFor('re-registered on a new lease', async () => {
     const kvs = (await reg.range('pause.rpc/', prefixEnd('pause.rpc/'))).kvs;
     return kvs.length === 1 && kvs[0].lease !== kv.lease && kvs[0].value === address;
-  });
+  }, 10_000, 50);
 });
 
 test('errors name what failed: etcd unreachable (client and server name the endpoints)', async (t) => {

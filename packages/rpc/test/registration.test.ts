@@ -6,20 +6,13 @@ import { pino } from 'pino';
 import { RpcServer, RpcClient, unary, ClientRegistry, Publisher, prefixEnd, ServingStatus } from '../src/index.js';
 import { GreeterService, GreeterClient } from '../../../examples/greeter/gen/hello.js';
 import { startEtcd } from './helpers/etcd.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 const silent = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function etcdctl(endpoint: string, ...args: string[]): string {
   return execFileSync('etcdctl', ['--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' } }).toString();
-}
-
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 test('registration: <Key>/<lease decimal> = host:port on a 10 s lease, meta sibling, revoked on stop', async (t) => {

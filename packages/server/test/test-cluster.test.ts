@@ -7,22 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster } from '../src/testing.js';
-
-/** Polls fn until it returns a value other than undefined (bounded). */
-async function eventually<T>(what: string, budgetMs: number, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + budgetMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { eventually } from '../../../test/kit/wait.js';
 
 test('three members: kill and restart the leader, partition and heal, close removes data dirs', async (t) => {
   const base = await mkdtemp(join(tmpdir(), 'tsetcd-cluster-test-'));
