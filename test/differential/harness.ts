@@ -5,11 +5,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import type { TestContext } from 'node:test';
 import { etcdserverpb } from '@tsetcd/proto';
 import { startServer } from '@tsetcd/server';
 import { freePort, startRealEtcd, type RealEtcd } from '../kit/real-etcd.js';
+import { connectEtcd, type EtcdClients } from '../kit/etcd-clients.js';
 
 export const P = etcdserverpb;
 
@@ -81,29 +82,7 @@ export async function startTsetcd(t: TestContext, at?: StartAt): Promise<Endpoin
   return { client: `127.0.0.1:${clientPort}`, clientPort, peerPort, dir, stop };
 }
 
-export interface Clients {
-  kv: InstanceType<typeof P.KVClient>;
-  lease: InstanceType<typeof P.LeaseClient>;
-  watch: InstanceType<typeof P.WatchClient>;
-  maintenance: InstanceType<typeof P.MaintenanceClient>;
-  cluster: InstanceType<typeof P.ClusterClient>;
-}
-
-export function connect(t: TestContext, addr: string): Clients {
-  const c = credentials.createInsecure();
-  const opts = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
-  const clients: Clients = {
-    kv: new P.KVClient(addr, c, opts),
-    lease: new P.LeaseClient(addr, c, opts),
-    watch: new P.WatchClient(addr, c, opts),
-    maintenance: new P.MaintenanceClient(addr, c, opts),
-    cluster: new P.ClusterClient(addr, c, opts),
-  };
-  t.after(() => {
-    for (const x of Object.values(clients)) (x as { close(): void }).close();
-  });
-  return clients;
-}
+export { connectEtcd as connect, type EtcdClients as Clients };
 
 export interface RpcError {
   error: { code: number; details: string };

@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Metadata, credentials, type CallOptions, type ServiceError, type Client } from '@grpc/grpc-js';
+import { Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { etcdserverpb } from '@tsetcd/proto';
 import { b } from './server-helpers.js';
 import { cleanEnv, run as runProcess, type RunResult } from '../../../test/kit/processes.js';
 import { freePort, startRealEtcd as startEtcdProcess, type RealEtcd } from '../../../test/kit/real-etcd.js';
+import { connectEtcd, type EtcdClients } from '../../../test/kit/etcd-clients.js';
 
 export { cleanEnv, freePort, type RunResult };
 
@@ -55,29 +56,7 @@ export function runWithStdin(args: string[], stdin: string): Promise<RunResult> 
 
 // ---- raw gRPC ----
 
-export interface AuthClients {
-  kv: InstanceType<typeof etcdserverpb.KVClient>;
-  watch: InstanceType<typeof etcdserverpb.WatchClient>;
-  lease: InstanceType<typeof etcdserverpb.LeaseClient>;
-  auth: InstanceType<typeof etcdserverpb.AuthClient>;
-  maintenance: InstanceType<typeof etcdserverpb.MaintenanceClient>;
-}
-
-export function connectAuth(t: { after(fn: () => unknown): void }, url: string): AuthClients {
-  const addr = new URL(url).host;
-  const c = credentials.createInsecure();
-  const clients: AuthClients = {
-    kv: new etcdserverpb.KVClient(addr, c),
-    watch: new etcdserverpb.WatchClient(addr, c),
-    lease: new etcdserverpb.LeaseClient(addr, c),
-    auth: new etcdserverpb.AuthClient(addr, c),
-    maintenance: new etcdserverpb.MaintenanceClient(addr, c),
-  };
-  t.after(() => {
-    for (const cl of Object.values(clients)) (cl as Client).close();
-  });
-  return clients;
-}
+export { connectEtcd as connectAuth, type EtcdClients as AuthClients };
 
 /** The generated clients' fullest overload (a bound method resolves to it). */
 export type Unary<Req, Res> = (req: Req, md: Metadata, opts: Partial<CallOptions>, cb: (err: ServiceError | null, res: Res) => void) => unknown;

@@ -5,9 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { credentials, type Client, type ServiceError } from '@grpc/grpc-js';
-import { etcdserverpb } from '@tsetcd/proto';
+import type { ServiceError } from '@grpc/grpc-js';
 import { startServer, type Member, type StartServerOptions } from '../src/embed/index.js';
+import { connectEtcd, type EtcdClients } from '../../../test/kit/etcd-clients.js';
 
 export async function tempDir(t: TestContext, prefix = 'tsetcd-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -23,30 +23,7 @@ export async function startMember(t: TestContext, opts: StartServerOptions = {})
   return Object.assign(m, { dataDir });
 }
 
-export interface Clients {
-  kv: InstanceType<typeof etcdserverpb.KVClient>;
-  watch: InstanceType<typeof etcdserverpb.WatchClient>;
-  lease: InstanceType<typeof etcdserverpb.LeaseClient>;
-  maintenance: InstanceType<typeof etcdserverpb.MaintenanceClient>;
-  cluster: InstanceType<typeof etcdserverpb.ClusterClient>;
-}
-
-export function connect(t: TestContext, url: string): Clients {
-  const addr = new URL(url).host;
-  const c = credentials.createInsecure();
-  const opts = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 };
-  const clients: Clients = {
-    kv: new etcdserverpb.KVClient(addr, c, opts),
-    watch: new etcdserverpb.WatchClient(addr, c, opts),
-    lease: new etcdserverpb.LeaseClient(addr, c, opts),
-    maintenance: new etcdserverpb.MaintenanceClient(addr, c, opts),
-    cluster: new etcdserverpb.ClusterClient(addr, c, opts),
-  };
-  t.after(() => {
-    for (const cl of Object.values(clients)) (cl as Client).close();
-  });
-  return clients;
-}
+export { connectEtcd as connect, type EtcdClients as Clients };
 
 /** Promisified unary call: call(client.put.bind(client), req). */
 export function call<Req, Res>(fn: (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
