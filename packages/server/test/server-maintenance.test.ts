@@ -101,3 +101,49 @@ test('NOSPACE recovery: compact + defragment + disarm, then a put sent at once s
     assert.deepEqual(after.alarms, [], `round ${round}: the put after recovery raised NOSPACE again`);
   }
 });
+
+test("quota: the backend's size plus the request's cost (etcd's estimate) must stay under it; requests adding nothing pass", async (t) => {
+  const m = await startMember(t);
+  const { kv, lease, maintenance: mt } = connect(t, m.clientUrls[0]);
+  const nospace = { memberID: m.server.memberId, alarm: P.AlarmType.NOSPACE };
+  const size = async () => Number((await call(mt.status.bind(mt), P.StatusRequest.fromPartial({}))).dbSize);
+  const disarm = async () => {
+    const r = await call(mt.alarm.bind(mt), P.AlarmRequest.fromPartial({ action: P.AlarmRequest_AlarmAction.DEACTIVATE, ...nospace }));
+    assert.deepEqual(r.alarms, [nospace], 'the refusal raised NOSPACE');
+  };
+  await call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b('gone'), value: b('1') }));
+
+  // a put costs 256 bytes plus its key and value: 357 here, more than the 300 left
+  let now = await size();
+  m.server.cfg.quotaBackendBytes = now + 300;
+  const put = await grpcError(call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b('k'), value: b('v'.repeat(100)) })));
+  assert.equal(put.code, 8);
+  assert.equal(put.details, 'etcdserver: mvcc: database space exceeded');
+  assert.ok(now < m.server.cfg.quotaBackendBytes, 'refused by its cost, not by the size alone');
+  await disarm();
+
+  // a lease costs 64 bytes
+  now = await size();
+  m.server.cfg.quotaBackendBytes = now + 50;
+  const grant = await grpcError(call(lease.leaseGrant.bind(lease), P.LeaseGrantRequest.fromPartial({ TTL: 60n })));
+  assert.equal(grant.code, 8);
+  assert.equal(grant.details, 'etcdserver: mvcc: database space exceeded');
+  await disarm();
+
+  // far over the quota: a txn that only deletes costs nothing and frees space; one that puts is refused
+  m.server.cfg.quotaBackendBytes = 1;
+  const del = P.RequestOp.fromPartial({ request: { $case: 'requestDeleteRange', value: P.DeleteRangeRequest.fromPartial({ key: b('gone') }) } });
+  const freed = await call(kv.txn.bind(kv), P.TxnRequest.fromPartial({ success: [del] }));
+  assert.equal(freed.succeeded, true);
+  const listed = await call(mt.alarm.bind(mt), P.AlarmRequest.fromPartial({ action: P.AlarmRequest_AlarmAction.GET }));
+  assert.deepEqual(listed.alarms, [], 'a request costing nothing raises no alarm');
+  const putOp = P.RequestOp.fromPartial({ request: { $case: 'requestPut', value: P.PutRequest.fromPartial({ key: b('k'), value: b('v') }) } });
+  const refused = await grpcError(call(kv.txn.bind(kv), P.TxnRequest.fromPartial({ success: [del], failure: [putOp] })));
+  assert.equal(refused.code, 8);
+  await disarm();
+
+  // with room for the cost, the same requests pass
+  m.server.cfg.quotaBackendBytes = (await size()) + 1024 * 1024;
+  await call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b('k'), value: b('v'.repeat(100)) }));
+  await call(lease.leaseGrant.bind(lease), P.LeaseGrantRequest.fromPartial({ TTL: 60n }));
+});

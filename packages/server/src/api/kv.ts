@@ -4,7 +4,7 @@ import { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxn } from '../apply/validate.js';
 import type { ApplyResult } from '../apply/applier.js';
-import { Errors } from '../errors.js';
+import { checkQuota } from './quota.js';
 
 type Header = etcdserverpb.ResponseHeader;
 
@@ -37,19 +37,6 @@ export class KvApi {
     return resp;
   }
 
-  /** etcd's quota check: writes fail with NOSPACE once the alarm is raised or the backend is over quota. */
-  private async checkQuota(): Promise<void> {
-    const s = this.s;
-    // (a raised NOSPACE alarm alone does not stop the request here: as in etcd, it goes through
-    // raft and the applier refuses it)
-    if (s.cfg.quotaBackendBytes > 0 && s.store.backend.size() > s.cfg.quotaBackendBytes) {
-      await s
-        .propose({ alarm: { action: etcdserverpb.AlarmRequest_AlarmAction.ACTIVATE, memberID: s.memberId, alarm: etcdserverpb.AlarmType.NOSPACE } })
-        .catch(() => undefined);
-      throw Errors.noSpace();
-    }
-  }
-
   async range(r: etcdserverpb.RangeRequest): Promise<etcdserverpb.RangeResponse> {
     checkRangeRequest(r);
     if (!r.serializable) await this.s.linearizableReadNotify();
@@ -58,7 +45,7 @@ export class KvApi {
 
   async put(r: etcdserverpb.PutRequest): Promise<etcdserverpb.PutResponse> {
     checkPutRequest(r);
-    await this.checkQuota();
+    await checkQuota(this.s, { put: r });
     return this.fill((await this.s.propose({ put: r })) as etcdserverpb.PutResponse);
   }
 
@@ -73,7 +60,7 @@ export class KvApi {
       if (!isTxnSerializable(r)) await this.s.linearizableReadNotify();
       return this.fill(this.s.applier.txn(r));
     }
-    await this.checkQuota();
+    await checkQuota(this.s, { txn: r });
     return this.fill((await this.s.propose({ txn: r })) as etcdserverpb.TxnResponse);
   }
 

@@ -5,6 +5,7 @@ import type { EtcdServer } from '../etcdserver/server.js';
 import { Errors, isServerError } from '../errors.js';
 import { noLease } from '../lease/lessor.js';
 import { clusterOpsOf } from '../etcdserver/cluster-ops.js';
+import { checkQuota } from './quota.js';
 
 const positiveMask = (1n << 63n) - 1n;
 
@@ -13,7 +14,8 @@ export class LeaseApi {
 
   async grant(r: etcdserverpb.LeaseGrantRequest): Promise<etcdserverpb.LeaseGrantResponse> {
     const s = this.s;
-    // (under NOSPACE the grant goes through raft and the applier refuses it, as in etcd)
+    // (under a raised NOSPACE alarm the grant goes through raft and the applier refuses it, as in etcd)
+    await checkQuota(s, { leaseGrant: r });
     let id = r.ID;
     // no ID given: choose a positive one
     while (id === noLease) id = s.nextId() & positiveMask;
