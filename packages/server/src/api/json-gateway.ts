@@ -24,7 +24,25 @@ type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
 
 /** grpc-gateway v1.9.5's HTTPStatusFromCode. */
-const httpStatusOf: Record<number, number> = { 0: 200, 1: 408, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429, 9: 412, 10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401 };
+const httpStatusOf: Record<number, number> = {
+  [GrpcCode.OK]: 200,
+  [GrpcCode.Canceled]: 408,
+  [GrpcCode.Unknown]: 500,
+  [GrpcCode.InvalidArgument]: 400,
+  [GrpcCode.DeadlineExceeded]: 504,
+  [GrpcCode.NotFound]: 404,
+  [GrpcCode.AlreadyExists]: 409,
+  [GrpcCode.PermissionDenied]: 403,
+  [GrpcCode.ResourceExhausted]: 429,
+  [GrpcCode.FailedPrecondition]: 412,
+  [GrpcCode.Aborted]: 409,
+  [GrpcCode.OutOfRange]: 400,
+  [GrpcCode.Unimplemented]: 501,
+  [GrpcCode.Internal]: 500,
+  [GrpcCode.Unavailable]: 503,
+  [GrpcCode.DataLoss]: 500,
+  [GrpcCode.Unauthenticated]: 401,
+};
 
 const cnRefusal = 'CommonName of client sending a request against gateway will be ignored and not used as expected';
 

@@ -6,6 +6,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import { request as httpsRequest } from 'node:https';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { ConnectionOptions } from 'node:tls';
+import { GrpcCode } from '@tsetcd/common';
 
 export type Req = IncomingMessage | Http2ServerRequest;
 export type Res = ServerResponse | Http2ServerResponse;
@@ -31,7 +32,7 @@ export function sendProxyError(res: Res, status: number, message: string): void 
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('Cache-Control', 'no-store');
-  res.end(JSON.stringify({ error: message, message, code: 14 }));
+  res.end(JSON.stringify({ error: message, message, code: GrpcCode.Unavailable }));
 }
 
 /**
