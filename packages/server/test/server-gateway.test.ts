@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startMember } from './server-helpers.js';
+import { GrpcCode } from '@tsetcd/common';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -30,7 +31,7 @@ test('JSON gateway: kv, txn, lease, status, member list, errors', async (t) => {
   assert.ok(tx.json.responses[0].response_put);
   const e = await post('/v3/kv/range', { key: '' });
   assert.equal(e.status, 400);
-  assert.deepEqual(e.json, { error: 'etcdserver: key is not provided', message: 'etcdserver: key is not provided', code: 3 });
+  assert.deepEqual(e.json, { error: 'etcdserver: key is not provided', message: 'etcdserver: key is not provided', code: GrpcCode.InvalidArgument });
   const lg = await post('/v3/lease/grant', { TTL: 60, ID: 99 });
   assert.deepEqual([lg.json.ID, lg.json.TTL], ['99', '60']);
   const ttl = await post('/v3/kv/lease/timetolive', { ID: 99 });

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { etcdserverpb } from '@tsetcd/proto';
 import { startMember, connect, call, b, grpcError } from './server-helpers.js';
+import { GrpcCode } from '@tsetcd/common';
 
 const P = etcdserverpb;
 const put = (key: string, value: string, extra: Partial<etcdserverpb.PutRequest> = {}) => P.PutRequest.fromPartial({ key: b(key), value: b(value), ...extra });
@@ -87,7 +88,7 @@ test('KV: etcd errors with exact codes and messages', async (t) => {
   const g = await call(lease.leaseGrant.bind(lease), P.LeaseGrantRequest.fromPartial({ TTL: 60n, ID: 77n }));
   assert.equal(g.ID, 77n);
   const dup = await grpcError(call(lease.leaseGrant.bind(lease), P.LeaseGrantRequest.fromPartial({ TTL: 60n, ID: 77n })));
-  assert.equal(dup.code, 9);
+  assert.equal(dup.code, GrpcCode.FailedPrecondition);
   assert.equal(dup.details, 'etcdserver: lease already exists');
 
   // txn limits and duplicate keys
@@ -97,7 +98,7 @@ test('KV: etcd errors with exact codes and messages', async (t) => {
   const dupKey = await grpcError(
     call(kv.txn.bind(kv), P.TxnRequest.fromPartial({ success: [{ request: { $case: 'requestPut', value: put('d', '1') } }, { request: { $case: 'requestPut', value: put('d', '2') } }] })),
   );
-  assert.equal(dupKey.code, 3);
+  assert.equal(dupKey.code, GrpcCode.InvalidArgument);
   assert.equal(dupKey.details, 'etcdserver: duplicate key given in txn request');
   const putInDeleted = await grpcError(
     call(kv.txn.bind(kv), P.TxnRequest.fromPartial({
@@ -118,7 +119,7 @@ test('KV: etcd errors with exact codes and messages', async (t) => {
   const cur = (await call(kv.range.bind(kv), range('c'))).header!.revision;
   await call(kv.compact.bind(kv), P.CompactionRequest.fromPartial({ revision: cur - 1n, physical: true }));
   const compacted = await grpcError(call(kv.range.bind(kv), range('c', { revision: cur - 2n })));
-  assert.equal(compacted.code, 11);
+  assert.equal(compacted.code, GrpcCode.OutOfRange);
   assert.equal(compacted.details, 'etcdserver: mvcc: required revision has been compacted');
   const again = await grpcError(call(kv.compact.bind(kv), P.CompactionRequest.fromPartial({ revision: cur - 2n })));
   assert.equal(again.details, 'etcdserver: mvcc: required revision has been compacted');
@@ -198,7 +199,7 @@ test('bad input never crashes or hangs: malformed protobuf, odd enums, deep txns
         resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '' }));
     });
   const bad = await raw('/etcdserverpb.KV/Put', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
-  assert.equal(bad.code, 13);
+  assert.equal(bad.code, GrpcCode.Internal);
   assert.match(bad.details, /^grpc: error unmarshalling request/);
   // seeded random payloads to every KV method: each gets an answer
   let seed = 12345;

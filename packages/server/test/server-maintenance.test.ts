@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { ServiceError } from '@grpc/grpc-js';
 import { etcdserverpb } from '@tsetcd/proto';
 import { startMember, connect, call, b, grpcError } from './server-helpers.js';
+import { GrpcCode } from '@tsetcd/common';
 
 const P = etcdserverpb;
 
@@ -56,7 +57,7 @@ test('alarm: NOSPACE over --quota-backend-bytes refuses writes until disarmed', 
   const m = await startMember(t, { quotaBackendBytes: 1 });
   const { kv, maintenance: mt } = connect(t, m.clientUrls[0]);
   const e = await grpcError(call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b('x'), value: b('1') })));
-  assert.equal(e.code, 8);
+  assert.equal(e.code, GrpcCode.ResourceExhausted);
   assert.equal(e.details, 'etcdserver: mvcc: database space exceeded');
   const alarms = await call(mt.alarm.bind(mt), P.AlarmRequest.fromPartial({ action: P.AlarmRequest_AlarmAction.GET }));
   assert.deepEqual(alarms.alarms, [{ memberID: m.server.memberId, alarm: P.AlarmType.NOSPACE }]);
@@ -83,7 +84,7 @@ test('NOSPACE recovery: compact + defragment + disarm, then a put sent at once s
       err = await put(`/big/${i % 4}`, big).then(() => undefined, (e: unknown) => e as ServiceError);
     }
     assert.ok(err !== undefined, `round ${round}: no NOSPACE after 64 puts of 64 KiB`);
-    assert.equal(err.code, 8);
+    assert.equal(err.code, GrpcCode.ResourceExhausted);
     assert.equal(err.details, 'etcdserver: mvcc: database space exceeded');
     await call(kv.deleteRange.bind(kv), P.DeleteRangeRequest.fromPartial({ key: b('/big/'), rangeEnd: b('/big0') }));
     const rev = (await call(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: b('/none') }))).header!.revision;
@@ -117,7 +118,7 @@ test("quota: the backend's size plus the request's cost (etcd's estimate) must s
   let now = await size();
   m.server.cfg.quotaBackendBytes = now + 300;
   const put = await grpcError(call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b('k'), value: b('v'.repeat(100)) })));
-  assert.equal(put.code, 8);
+  assert.equal(put.code, GrpcCode.ResourceExhausted);
   assert.equal(put.details, 'etcdserver: mvcc: database space exceeded');
   assert.ok(now < m.server.cfg.quotaBackendBytes, 'refused by its cost, not by the size alone');
   await disarm();
@@ -126,7 +127,7 @@ test("quota: the backend's size plus the request's cost (etcd's estimate) must s
   now = await size();
   m.server.cfg.quotaBackendBytes = now + 50;
   const grant = await grpcError(call(lease.leaseGrant.bind(lease), P.LeaseGrantRequest.fromPartial({ TTL: 60n })));
-  assert.equal(grant.code, 8);
+  assert.equal(grant.code, GrpcCode.ResourceExhausted);
   assert.equal(grant.details, 'etcdserver: mvcc: database space exceeded');
   await disarm();
 
@@ -139,7 +140,7 @@ test("quota: the backend's size plus the request's cost (etcd's estimate) must s
   assert.deepEqual(listed.alarms, [], 'a request costing nothing raises no alarm');
   const putOp = P.RequestOp.fromPartial({ request: { $case: 'requestPut', value: P.PutRequest.fromPartial({ key: b('k'), value: b('v') }) } });
   const refused = await grpcError(call(kv.txn.bind(kv), P.TxnRequest.fromPartial({ success: [del], failure: [putOp] })));
-  assert.equal(refused.code, 8);
+  assert.equal(refused.code, GrpcCode.ResourceExhausted);
   await disarm();
 
   // with room for the cost, the same requests pass
