@@ -3,6 +3,7 @@
 
 import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import { ElectionLockApi } from './election-lock.js';
+import { registerHealthService } from './health-service.js';
 import { AuthApi, authMethods } from './auth-service.js';
 import { PermissionGate } from './permission-rules.js';
 import { permissionInterceptor } from './permission-interceptor.js';
@@ -97,6 +98,8 @@ export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcSe
     mt.snapshot(call).catch((e) => call.end(toGrpcError(e))),
   );
   unary('/etcdserverpb.Maintenance/MoveLeader', pb.MoveLeaderRequest, pb.MoveLeaderResponse, (r) => cl.moveLeader(r));
+
+  registerHealthService(g);
 
   const el = new ElectionLockApi(s);
   g.addUnary('/v3lockpb.Lock/Lock', dec(v3lockpb.LockRequest), enc(v3lockpb.LockResponse), async (r, call) => {

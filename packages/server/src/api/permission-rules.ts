@@ -170,6 +170,8 @@ const rules: Record<string, Rule> = {
   '/etcdserverpb.Maintenance/HashKV': maintenanceAdmin,
   '/etcdserverpb.Maintenance/Snapshot': maintenanceAdmin,
   '/etcdserverpb.Cluster/MemberList': open,
+  '/grpc.health.v1.Health/Check': open,
+  '/grpc.health.v1.Health/Watch': open,
   '/etcdserverpb.Auth/Authenticate': open,
   '/etcdserverpb.Cluster/MemberAdd': admin,
   '/etcdserverpb.Cluster/MemberRemove': admin,

@@ -7,6 +7,7 @@ import { defaults, silentLogger, type ServerConfig, type ServerLogger } from '..
 import { createGrpcServer } from '../api/grpc-services.js';
 import { createHttpHandler, type HttpHandler } from '../api/http-handler.js';
 import { createMetrics } from '../api/metrics.js';
+import { grpcServerMetrics } from '../api/grpc-metrics.js';
 import { clientPortListeners, type ClientPortListener } from '../grpc/index.js';
 import { idToHex } from '@tsetcd/common';
 import { createUiRoute } from '../ui/ui-route.js';
@@ -228,7 +229,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       onRemovedSelf: () => void closeMember?.().finally(() => opts.onRemoved?.()),
     });
     const metrics = createMetrics(server);
-    const grpc = createGrpcServer(server);
+    const grpcMetrics = grpcServerMetrics(metrics);
+    const grpc = createGrpcServer(server, grpcMetrics);
+    grpcMetrics.preregister(grpc);
     if (listenClientUrls.some((u) => u.startsWith('https:')) && clientTls === undefined) {
       const u = (opts.listenClientUrls ?? []).find((x) => x.startsWith('https:'));
       throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`);

@@ -34,10 +34,17 @@ export interface CallContext {
 
 export type CallType = 'unary' | 'server_stream' | 'bidi_stream';
 
-/** Hooks for metrics (etcd's grpc_server_started_total / grpc_server_handled_total). */
+/**
+ * Hooks for metrics (etcd's go-grpc-prometheus: grpc_server_started_total, _handled_total,
+ * _msg_received_total, _msg_sent_total). As there, a unary call counts from the moment its
+ * request decoded (a request that fails to decode never reaches the interceptor); streams count
+ * from their first byte; every decoded request message and every sent response is counted.
+ */
 export interface CallObserver {
   started(path: string, type: CallType): void;
   handled(path: string, type: CallType, code: number): void;
+  received?(path: string, type: CallType): void;
+  sent?(path: string, type: CallType): void;
 }
 
 const responseHeaders = {
@@ -161,7 +168,27 @@ export abstract class ServerCall extends EventEmitter {
       // setTimeout cannot wait longer than 2^31-1 ms (~24.8 days); such a deadline is as good as none.
       if (timeoutMs <= 0x7fff_ffff) this._deadlineTimer = setTimeout(onDeadline, timeoutMs, this);
     }
-    ctx.observer?.started(path, type);
+    if (type !== 'unary') this.observeStart();
+  }
+
+  /** Whether the observer has seen this call start (and so must see it end). */
+  private observed = false;
+
+  /** @internal */
+  protected observeStart(): void {
+    if (this.observed) return;
+    this.observed = true;
+    this.ctx.observer?.started(this.path, this.type);
+  }
+
+  /** @internal */
+  protected observeEnd(code: number): void {
+    if (this.observed) this.ctx.observer?.handled(this.path, this.type, code);
+  }
+
+  /** @internal */
+  protected observeSent(): void {
+    this.ctx.observer?.sent?.(this.path, this.type);
   }
 
   /** "ip:port" of the client, "[ip6]:port" for IPv6. */
@@ -224,6 +251,8 @@ export abstract class ServerCall extends EventEmitter {
       }
       return;
     }
+    if (this.type === 'unary') this.observeStart();
+    this.ctx.observer?.received?.(this.path, this.type);
     this.received(message);
   }
 
@@ -298,7 +327,7 @@ export abstract class ServerCall extends EventEmitter {
     this.finished = true;
     this.clearDeadline();
     this.deframer.stop();
-    this.ctx.observer?.handled(this.path, this.type, code);
+    this.observeEnd(code);
     const stream = this.stream;
     if (stream.destroyed) return;
     if (!stream.headersSent) {
@@ -352,7 +381,7 @@ export abstract class ServerCall extends EventEmitter {
       // connection went away, or the server is shutting the session down.
       this.finished = true;
       this.deframer.stop();
-      this.ctx.observer?.handled(this.path, this.type, GrpcCode.Canceled);
+      this.observeEnd(GrpcCode.Canceled);
       const session = this.session as SessionWithCalls | undefined;
       this.cancel(session?.[kServerClosing] === true ? 'closing' : 'client');
     } else if (!this.cancelled && !this.stream.writableFinished && this.stream.rstCode !== 0) {
@@ -415,7 +444,8 @@ export class UnaryCall extends ServerCall {
       this._deadlineTimer = undefined;
     }
     this.deframer.stop();
-    this.ctx.observer?.handled(this.path, this.type, GrpcCode.OK);
+    this.observeEnd(GrpcCode.OK);
+    this.observeSent();
     if (this.stream.destroyed) return;
     try {
       this.writePayload(payload, true);
@@ -461,7 +491,9 @@ export abstract class StreamingCall extends ServerCall {
       process.nextTick(uncorkCall, this);
     }
     try {
-      return this.writePayload(payload, false);
+      const ok = this.writePayload(payload, false);
+      this.observeSent();
+      return ok;
     } catch {
       // The stream was reset under us; 'close' is on its way and will cancel the call.
       return false;
