@@ -11,3 +11,4 @@ export * from './bolt-format.js';
 export { BoltReader, BoltReadError, looksLikeBolt, type BoltEntry, type BoltMeta } from './bolt-reader.js';
 export { decodePbFields, encodeVarint, pbBytes, pbBytesField, pbUint, pbVarintField, ProtobufWireError, type PbFields } from './protobuf-wire.js';
 export { EtcdWalError, etcdWalRecords, EtcdWalRecordType, EtcdWalWriter } from './etcd-wal.js';
+export { decodeUtf8Rune, goEscapeRune, goQuote, isGoPrint } from './go-quote.js';

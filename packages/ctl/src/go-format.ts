@@ -1,62 +1,13 @@
 // Formatting helpers that reproduce what Go's fmt/strconv/time/humanize print, since etcdctl's
 // output is built from those and we must match it byte for byte.
 
-const printableRe = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+import { goQuote } from '@tsetcd/common';
 
-function isGoPrintable(cp: number): boolean {
-  if (cp < 0x20 || cp === 0x7f) return false;
-  if (cp < 0x7f) return true;
-  return printableRe.test(String.fromCodePoint(cp));
-}
-
-/** Decodes one UTF-8 sequence at `i`; returns [codePoint, length] or [-1, 1] when invalid. */
-function decodeRune(b: Uint8Array, i: number): [number, number] {
-  const c0 = b[i];
-  if (c0 < 0x80) return [c0, 1];
-  const need = c0 >= 0xf0 && c0 <= 0xf4 ? 4 : c0 >= 0xe0 ? 3 : c0 >= 0xc2 && c0 <= 0xdf ? 2 : 0;
-  if (need === 0 || c0 > 0xf4 || i + need > b.length) return [-1, 1];
-  let cp = c0 & (need === 2 ? 0x1f : need === 3 ? 0x0f : 0x07);
-  for (let k = 1; k < need; k++) {
-    const c = b[i + k];
-    if ((c & 0xc0) !== 0x80) return [-1, 1];
-    cp = (cp << 6) | (c & 0x3f);
-  }
-  const min = need === 2 ? 0x80 : need === 3 ? 0x800 : 0x10000;
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return [-1, 1];
-  return [cp, need];
-}
+/** strconv.Quote / fmt's %q (in @tsetcd/common, shared with the server's gateway). */
+export { goQuote };
 
 function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');
-}
-
-/** strconv.Quote / fmt's %q for a byte string (Go strings are bytes, usually UTF-8). */
-export function goQuote(input: string | Uint8Array): string {
-  const b = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-  let out = '"';
-  for (let i = 0; i < b.length; ) {
-    const [cp, n] = decodeRune(b, i);
-    if (cp === -1) {
-      out += '\\x' + hex2(b[i]);
-      i += 1;
-      continue;
-    }
-    i += n;
-    if (cp === 0x22) out += '\\"';
-    else if (cp === 0x5c) out += '\\\\';
-    else if (isGoPrintable(cp)) out += String.fromCodePoint(cp);
-    else if (cp === 7) out += '\\a';
-    else if (cp === 8) out += '\\b';
-    else if (cp === 12) out += '\\f';
-    else if (cp === 10) out += '\\n';
-    else if (cp === 13) out += '\\r';
-    else if (cp === 9) out += '\\t';
-    else if (cp === 11) out += '\\v';
-    else if (cp < 0x20 || cp === 0x7f) out += '\\x' + hex2(cp);
-    else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0');
-    else out += '\\U' + cp.toString(16).padStart(8, '0');
-  }
-  return out + '"';
 }
 
 /** Unquotes a Go double-quoted string literal (as fmt.Sscanf("%q") does); returns undefined when malformed. */

@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { lookup, lookupService } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { goQuote } from '@tsetcd/common';
 
 export const certAuthFailed = 'client certificate authentication failed';
 
@@ -53,7 +54,7 @@ export function identityError(allowed: AllowedIdentity, verifiedLeaf: X509Certif
 }
 
 function goQuoteList(items: string[]): string {
-  return `[${items.map((s) => JSON.stringify(s)).join(' ')}]`;
+  return `[${items.map((s) => goQuote(s)).join(' ')}]`;
 }
 
 /** etcd's checkCertSAN: the connecting address must be one of the certificate's SANs. */

@@ -8,6 +8,8 @@
 // Text is handled as bytes: callers pass a latin1 string (one char per byte), so positions and
 // the non-ASCII bytes in error messages are Go's.
 
+import { decodeUtf8Rune, goEscapeRune } from '@tsetcd/common';
+
 /** A refusal worded as Go words it (the message is all a client sees). */
 export class GoJsonError extends Error {}
 
@@ -34,73 +36,11 @@ function isHex(c: number): boolean {
   return isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 }
 
-/** strconv.IsPrint for one rune (graphic, and of the spaces only U+0020). */
-function isPrint(r: number): boolean {
-  if (r === 0x20) return true;
-  if (r < 0x20 || r === 0x7f) return false;
-  return /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(String.fromCodePoint(r));
-}
-
-function quoteRune(r: number): string {
-  switch (r) {
-    case 0x07: return '\\a';
-    case 0x08: return '\\b';
-    case 0x0c: return '\\f';
-    case 0x0a: return '\\n';
-    case 0x0d: return '\\r';
-    case 0x09: return '\\t';
-    case 0x0b: return '\\v';
-    case 0x5c: return '\\\\';
-  }
-  if (isPrint(r)) return String.fromCodePoint(r);
-  if (r < 0x20 || r === 0x7f) return `\\x${r.toString(16).padStart(2, '0')}`;
-  if (r < 0x10000) return `\\u${r.toString(16).padStart(4, '0')}`;
-  return `\\U${r.toString(16).padStart(8, '0')}`;
-}
-
 /** The scanner's quoteChar: the offending byte as a Go rune literal. */
 export function quoteChar(c: number): string {
   if (c === 0x27) return "'\\''";
   if (c === 0x22) return "'\"'";
-  return `'${quoteRune(c)}'`;
-}
-
-/** One UTF-8 sequence at i, as Go's utf8.DecodeRune: [rune, size], or [-1, 1] when invalid. */
-function decodeRune(b: Uint8Array, i: number): [number, number] {
-  const c0 = b[i];
-  if (c0 < 0x80) return [c0, 1];
-  let need: number;
-  if (c0 >= 0xc2 && c0 <= 0xdf) need = 1;
-  else if (c0 >= 0xe0 && c0 <= 0xef) need = 2;
-  else if (c0 >= 0xf0 && c0 <= 0xf4) need = 3;
-  else return [-1, 1];
-  if (i + need >= b.length) return [-1, 1];
-  let r = need === 1 ? c0 & 0x1f : need === 2 ? c0 & 0x0f : c0 & 0x07;
-  // the second byte's range depends on the first (no overlongs, surrogates or > U+10FFFF)
-  const c1 = b[i + 1];
-  const lo = c0 === 0xe0 ? 0xa0 : c0 === 0xf0 ? 0x90 : 0x80;
-  const hi = c0 === 0xed ? 0x9f : c0 === 0xf4 ? 0x8f : 0xbf;
-  if (c1 < lo || c1 > hi) return [-1, 1];
-  r = (r << 6) | (c1 & 0x3f);
-  for (let k = 2; k <= need; k++) {
-    const c = b[i + k];
-    if (c < 0x80 || c > 0xbf) return [-1, 1];
-    r = (r << 6) | (c & 0x3f);
-  }
-  return [r, need + 1];
-}
-
-/** strconv.Quote of a byte string. */
-export function goQuote(bytes: Uint8Array): string {
-  let out = '"';
-  for (let i = 0; i < bytes.length; ) {
-    const [r, n] = decodeRune(bytes, i);
-    if (r < 0) out += `\\x${bytes[i].toString(16).padStart(2, '0')}`;
-    else if (r === 0x22) out += '\\"';
-    else out += quoteRune(r);
-    i += n;
-  }
-  return out + '"';
+  return `'${goEscapeRune(c)}'`;
 }
 
 function syntaxError(c: number, context: string): GoJsonError {
@@ -474,7 +414,7 @@ export function unquote(raw: string): Buffer {
       i++;
       continue;
     }
-    const [r, n] = decodeRune(bytes.subarray(0, end), i);
+    const [r, n] = decodeUtf8Rune(bytes.subarray(0, end), i);
     if (r < 0) {
       out.push(0xef, 0xbf, 0xbd);
       i++;

@@ -8,7 +8,8 @@
 // array of byte values. The first error ends the decode, worded as Go words it.
 
 import { jsonSchema } from '@tsetcd/proto';
-import { GoJsonError, goBase64Decode, goQuote, parseWhole, typeError, unquote, valueWord, type JsonNode } from './go-json.js';
+import { goQuote } from '@tsetcd/common';
+import { GoJsonError, goBase64Decode, parseWhole, typeError, unquote, valueWord, type JsonNode } from './go-json.js';
 
 type Partial = Record<string, unknown>;
 type JsonField = jsonSchema.JsonField;
