@@ -1,32 +1,14 @@
-// EtcdServer: one member. Drives raft (ticks, Ready processing), persists to the WAL, applies
-// committed entries to MVCC through the applier, and answers proposers and readers.
-//
-// The Ready loop is strictly ordered: WAL save (fsync when mustSync) → storage append → send
-// messages → apply committed entries (one backend batch) → advance. Proposals arriving while a
-// WAL fsync is in flight accumulate and go to raft together on the next turn (group commit).
+// EtcdServer: one member (etcd's etcdserver/server.go). Composes the raft node driver
+// (raft-node.ts) with the apply loop: committed entries go to MVCC, leases and auth through the
+// applier, membership changes to the RaftCluster; proposers wait for their entry to be applied,
+// linearizable readers for the read index (read-index.ts). It also publishes the member's
+// attributes and the cluster version once it can, and installs snapshots received from a leader.
 
-import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
-import {
-  RawNode,
-  MemoryStorage,
-  EntryType,
-  ConfChangeType,
-  ErrProposalDropped,
-  bootstrapEntries,
-  decodeConfChange,
-  type Entry,
-  type HardState,
-  type Message,
-  type SoftState,
-  type Ready,
-  type NodeId,
-  type ConfChange,
-  type Status,
-} from '@tsetcd/raft';
+import { join } from 'node:path';
+import { EntryType, ConfChangeType, decodeConfChange, type Entry, type Message, type SoftState, type Snapshot, type ConfChange, type Status } from '@tsetcd/raft';
 import { tsetcdpb, etcdserverpb } from '@tsetcd/proto';
-import { Wal } from '../wal/index.js';
-import { Snapshotter } from '../snap/index.js';
+import { idToHex } from '@tsetcd/common';
 import { MvccStore } from '../mvcc/store.js';
 import { Buckets } from '../backend/backend.js';
 import { Applier, type ApplyResult } from '../apply/applier.js';
@@ -37,42 +19,22 @@ import { currentCaller } from '../auth/caller-context.js';
 import { WaitRegistry } from './wait.js';
 import { ReadIndexLoop } from './read-index.js';
 import { IdGenerator } from './id-generator.js';
-import { computeClusterId, computeMemberId, idToHex } from '@tsetcd/common';
 import { clusterVersion, defaults, type ServerConfig, type ServerLogger } from './config.js';
 import type { ClusterBootstrap } from './cluster-bootstrap.js';
-import { forceNewClusterEntries } from './force-new-cluster.js';
 import { warnIfSlowApply } from './slow-apply.js';
 import { RaftCluster, majorMinor } from '../membership/raft-cluster.js';
 import { reloadLessor, reloadStore, replaceBackendContent, resetWatchRing, stageSnapshotDb } from './snapshot-install.js';
+import { bootRaft } from './boot.js';
+import { RaftNode, type Transport } from './raft-node.js';
 
-/** Sends raft messages to peers. One member has no peers; the cluster work plugs a real one in. */
-export interface Transport {
-  send(msgs: Message[]): void;
-}
-
-const noPeers: Transport = { send() {} };
-
+export type { Transport } from './raft-node.js';
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(`etcdserver invariant violated: ${msg}`);
 }
 
-function encodeWalMetadata(memberId: bigint, clusterId: bigint): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeBigUInt64BE(memberId, 0);
-  b.writeBigUInt64BE(clusterId, 8);
-  return b;
-}
-
-function decodeWalMetadata(b: Buffer): { memberId: bigint; clusterId: bigint } {
-  if (b.length !== 16) throw new Error(`etcdserver: WAL metadata of ${b.length} bytes, want 16`);
-  return { memberId: b.readBigUInt64BE(0), clusterId: b.readBigUInt64BE(8) };
-}
-
 /** How often proposals past their request timeout are failed. */
 const proposalExpiryCheckMs = 500;
-/** Readies whose WAL write / apply may be in flight at once (the pipeline depth). */
-const maxPipelinedReadies = 8;
 const emptyInternalRequest: tsetcdpb.InternalRaftRequest = Object.freeze(tsetcdpb.InternalRaftRequest.fromPartial({})) as tsetcdpb.InternalRaftRequest;
 
 export class EtcdServer {
@@ -84,31 +46,15 @@ export class EtcdServer {
   readonly hub: WatchHub;
   /** the members, removed IDs and cluster version this member has applied */
   readonly cluster: RaftCluster;
-  transport: Transport = noPeers;
 
-  private wal!: Wal;
-  private snapshotter!: Snapshotter;
-  private snapshotting = false;
-  private readonly storage = new MemoryStorage();
-  private node!: RawNode;
+  private raft!: RaftNode;
   private idGen!: IdGenerator;
   private readonly waits = new WaitRegistry<ApplyResult>();
-  private pendingProposals: Buffer[] = [];
-  private proposeScheduled = false;
-  private readyRunning = false;
-  private readyAgain = false;
-  private readyDone: Promise<void> = Promise.resolve();
-  private tickTimer: NodeJS.Timeout | undefined;
-  private purgeTimer: NodeJS.Timeout | undefined;
-  private purging: Promise<void> | undefined;
   private stopped = false;
   private fatalError: Error | undefined;
 
   private appliedIndex = 0;
-  private committedIndex = 0;
-  private snapshotIndex = 0;
-  private term = 0;
-  private lead: NodeId = 0n;
+  private lead = 0n;
   private isLeaderNow = false;
   private published = false;
   private publishing = false;
@@ -144,9 +90,9 @@ export class EtcdServer {
     this.applier = new Applier({ store, lessor: this.lessor, onEvents: (rev, evs) => this.hub.notify(rev, evs) });
     this.reads = new ReadIndexLoop(
       {
-        readIndex: (ctx) => this.node.readIndex(ctx),
+        readIndex: (ctx) => this.raft.readIndex(ctx),
         nextId: () => this.idGen.next(),
-        wake: () => this.scheduleReady(),
+        wake: () => this.raft.wake(),
         appliedIndex: () => this.appliedIndex,
         hasLeader: () => this.lead !== 0n,
         isStopped: () => this.stopped,
@@ -197,129 +143,62 @@ export class EtcdServer {
 
   private async boot(): Promise<void> {
     const cfg = this.cfg;
-    const walDir = cfg.walDir ?? join(cfg.dataDir, 'member', 'wal');
     this.restoreBackendState();
-    let restarting = await Wal.exists(walDir);
-    let applied = 0;
-    this.snapshotter = new Snapshotter(join(cfg.dataDir, 'member', 'snap'), { keep: cfg.maxSnapshots ?? defaults.maxSnapshots, onWarning: (m) => this.log.warn(m) });
-    if (restarting) {
-      // the newest snapshot file the WAL vouches for, then the WAL after it
-      const snap = await this.snapshotter.loadNewestAvailable(await Wal.validSnapshotMarkers(walDir));
-      if (snap !== undefined) {
-        this.storage.applySnapshot(snap);
-        this.snapshotIndex = snap.metadata.index;
-        applied = snap.metadata.index;
-        this.appliedIndex = applied;
-        this.log.info('recovered v3 backend from snapshot', { 'snapshot-index': applied });
-      }
-      const r = await Wal.open(walDir, {
-        segmentBytes: cfg.walSegmentBytes,
-        onWarning: (m) => this.log.warn(m),
-        fromSnapshot: snap ? { index: snap.metadata.index, term: snap.metadata.term } : undefined,
-      });
-      this.wal = r.wal;
-      // segments before the loaded snapshot are released again (the purge job keeps --max-wals)
-      if (snap !== undefined) await this.wal.releaseTo(snap.metadata.index, cfg.maxWals ?? defaults.maxWals);
-      if (cfg.unsafeNoFsync) this.wal.setUnsafeNoFsync();
-      const meta = decodeWalMetadata(r.metadata);
-      this.cluster.setIds(meta.memberId, meta.clusterId);
-      if (cfg.forceNewCluster) {
-        // etcd's restartAsStandaloneNode: drop uncommitted entries, then commit ConfChanges that
-        // remove every other member (and add this one if the log does not have it)
-        const forced = forceNewClusterEntries({ memberId: this.memberId, confState: snap?.metadata.confState, entries: r.entries, hardState: r.hardState });
-        r.entries.splice(0, r.entries.length, ...forced.entries);
-        r.hardState = forced.hardState;
-        await this.wal.save(forced.hardState, forced.appended, true);
-        this.log.warn('forcing restart member', { 'cluster-id': idToHex(this.clusterId), 'local-member-id': idToHex(this.memberId), 'commit-index': forced.hardState.commit, 'removed-member-ids': forced.removed.map(idToHex) });
-      }
-      if (r.entries.length > 0) this.storage.append(r.entries);
-      this.storage.setHardState(r.hardState);
-      this.committedIndex = r.hardState.commit;
-      this.term = r.hardState.term;
-      this.log.info('restarting local member', {
-        'cluster-id': idToHex(this.clusterId),
-        'local-member-id': idToHex(this.memberId),
-        'commit-index': r.hardState.commit,
-      });
-    } else if (this.clusterBoot !== undefined) {
-      await this.bootCluster(walDir, this.clusterBoot);
-    } else {
-      const memberId = computeMemberId(cfg.initialAdvertisePeerUrls, cfg.initialClusterToken);
-      this.cluster.setIds(memberId, computeClusterId([memberId]));
-      const self: tsetcdpb.Member = {
-        ID: this.memberId,
-        name: cfg.name,
-        peerUrls: cfg.initialAdvertisePeerUrls,
-        clientUrls: [],
-        isLearner: false,
-      };
-      const ents = bootstrapEntries([{ id: this.memberId, context: tsetcdpb.Member.encode(self).finish() }]);
-      const hs: HardState = { term: 1, vote: 0n, commit: ents.length };
-      this.wal = await Wal.create(walDir, encodeWalMetadata(this.memberId, this.clusterId), { segmentBytes: this.cfg.walSegmentBytes });
-      if (cfg.unsafeNoFsync) this.wal.setUnsafeNoFsync();
-      await this.wal.save(hs, ents, true);
-      this.storage.append(ents);
-      this.storage.setHardState(hs);
-      this.committedIndex = hs.commit;
-      this.term = 1;
-      this.log.info('starting local member', {
-        'local-member-id': idToHex(this.memberId),
-        'cluster-id': idToHex(this.clusterId),
-      });
-    }
+    const boot = await bootRaft(cfg, this.cluster, this.clusterBoot);
+    const applied = boot.snapshotIndex;
+    this.appliedIndex = applied;
     // entries at or below the backend's consistent index were applied before the restart
     const ci = this.store.consistentIndex();
-    if (ci < applied) throw new Error(`etcdserver: backend consistent index ${ci} is behind the raft snapshot at ${applied}`);
+    if (ci < applied) {
+      await boot.wal.close().catch(() => undefined);
+      throw new Error(`etcdserver: backend consistent index ${ci} is behind the raft snapshot at ${applied}`);
+    }
     this.skipUpTo = ci;
     this.idGen = new IdGenerator(this.memberId);
-    this.node = new RawNode({
-      id: this.memberId,
-      electionTick: this.electionTicks(),
-      heartbeatTick: 1,
-      storage: this.storage,
+    this.raft = new RaftNode(
+      boot,
       applied,
-      checkQuorum: true,
-      preVote: cfg.preVote ?? false,
-      random: Math.random,
-      asyncStorageWrites: true,
-    });
-    this.tickTimer = setInterval(() => this.tick(), cfg.heartbeatIntervalMs);
+      {
+        memberId: this.memberId,
+        electionTicks: this.electionTicks(),
+        heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+        preVote: cfg.preVote ?? false,
+        snapshotCount: cfg.snapshotCount,
+        snapshotCatchUpEntries: cfg.snapshotCatchUpEntries ?? defaults.snapshotCatchUpEntries,
+        maxWals: cfg.maxWals ?? defaults.maxWals,
+        purgeIntervalMs: cfg.purgeIntervalMs ?? defaults.purgeIntervalMs,
+        log: this.log,
+      },
+      {
+        onSoftState: (ss) => this.onSoftState(ss),
+        onReadState: (rs) => this.reads.onReadState(rs),
+        apply: (snap, ents) => this.applyReady(snap, ents),
+        appliedIndex: () => this.appliedIndex,
+        proposalsDropped: (batch) => this.proposalsDropped(batch),
+        commitBackend: () => this.store.backend.commitDurable(),
+        onFatal: (e) => this.fatal(e),
+        onWalFsync: (sec) => this.onWalFsync?.(sec),
+      },
+    );
     this.waits.startExpiry(proposalExpiryCheckMs, () => Errors.timeout(), (n) => (this.stats.proposalsFailed += n));
     this.lessor.startExpiry({
       revoke: (id) => this.proposeRaw({ leaseRevoke: { ID: id } }),
       checkpoint: (cps) => this.proposeRaw({ leaseCheckpoint: { checkpoints: cps.map((c) => ({ ID: c.id, remainingTTL: BigInt(c.remainingTtlSeconds) })) } }),
     });
-    this.purgeTimer = setInterval(() => void this.purgeFiles(), cfg.purgeIntervalMs ?? defaults.purgeIntervalMs);
-    this.purgeTimer.unref();
-    this.scheduleReady();
-    void restarting;
+    this.raft.start();
   }
 
   /** entries with index <= this were applied to the backend before a restart */
   private skipUpTo = 0;
   private clusterBoot: ClusterBootstrap | undefined;
 
-  /** A multi-member start without a WAL: bootstrap entries of a new cluster, or an empty log to join. */
-  private async bootCluster(walDir: string, cb: ClusterBootstrap): Promise<void> {
-    this.cluster.setIds(cb.memberId, cb.clusterId);
-    this.wal = await Wal.create(walDir, encodeWalMetadata(this.memberId, this.clusterId), { segmentBytes: this.cfg.walSegmentBytes });
-    if (this.cfg.unsafeNoFsync) this.wal.setUnsafeNoFsync();
-    if (cb.join) {
-      // the leader's log (or snapshot) brings the membership; peers are known meanwhile
-      this.cluster.addKnown(cb.members);
-      this.log.info('starting local member', { 'local-member-id': idToHex(this.memberId), 'cluster-id': idToHex(this.clusterId), join: true });
-      return;
-    }
-    const ents = bootstrapEntries(
-      cb.members.map((m) => ({ id: m.id, context: tsetcdpb.Member.encode({ ID: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: [], isLearner: false }).finish() })),
-    );
-    const hs: HardState = { term: 1, vote: 0n, commit: ents.length };
-    await this.wal.save(hs, ents, true);
-    this.storage.append(ents);
-    this.storage.setHardState(hs);
-    this.committedIndex = hs.commit;
-    this.term = 1;
-    this.log.info('starting local member', { 'local-member-id': idToHex(this.memberId), 'cluster-id': idToHex(this.clusterId) });
+  /** Sends raft messages to peers (the cluster layer plugs the peer transport in). */
+  set transport(t: Transport) {
+    this.raft.transport = t;
+  }
+
+  get transport(): Transport {
+    return this.raft.transport;
   }
 
   private restoreBackendState(): void {
@@ -331,162 +210,9 @@ export class EtcdServer {
     this.cluster.recover(b);
   }
 
-  // ---- raft driving ----
-
-  private tick(): void {
-    if (this.stopped) return;
-    this.node.tick();
-    this.scheduleReady();
-  }
-
-  private scheduleReady(): void {
-    if (this.readyRunning) {
-      this.readyAgain = true;
-      return;
-    }
-    this.readyRunning = true;
-    this.readyDone = this.runReady().catch((e) => this.fatal(e));
-  }
-
-  private async runReady(): Promise<void> {
-    try {
-      for (;;) {
-        if (this.stopped) return;
-        this.readyAgain = false;
-        this.flushProposals();
-        if (!this.node.hasReady()) {
-          if (this.readyAgain) continue;
-          return;
-        }
-        const rd = this.node.ready();
-        this.processReady(rd);
-        // bounded pipeline: at most maxPipelinedReadies Readies wait for their fsync + apply
-        if (this.applyingReadies >= maxPipelinedReadies) await this.applyChain;
-      }
-    } finally {
-      this.readyRunning = false;
-    }
-  }
-
-  /**
-   * One Ready, pipelined: its WAL write starts now and raft moves on (entries are in the log
-   * storage, advance() called) so the next Ready's write can join the WAL's group commit, while
-   * messages, applies and replies of this Ready wait — in order — until its records are durable.
-   */
-  private processReady(rd: Ready): void {
-    if (rd.softState) this.onSoftState(rd.softState);
-    for (const rs of rd.readStates) this.reads.onReadState(rs);
-    // raft's asyncStorageWrites contract: these messages promise nothing about this Ready's
-    // writes (the leader replicates in parallel with its own fsync); answers wait (below)
-    if (rd.messages.length > 0) this.transport.send(rd.messages);
-    if (rd.snapshot) {
-      // a snapshot from the leader: snap file + WAL marker first, then this Ready's records
-      const snap = rd.snapshot;
-      const snapSaved = this.lastSave.then(async () => {
-        await this.snapshotter.save(snap);
-        await this.wal.saveSnapshotMarker({ index: snap.metadata.index, term: snap.metadata.term });
-      });
-      this.snapshotSaving = snapSaved;
-      const done = (): void => {
-        if (this.snapshotSaving === snapSaved) this.snapshotSaving = undefined;
-      };
-      snapSaved.then(done, done);
-      this.lastSave = snapSaved;
-      this.storage.applySnapshot(snap);
-    }
-    let saved = this.lastSave;
-    if (rd.hardState || rd.entries.length > 0) {
-      const t0 = performance.now();
-      // records after a snapshot follow its WAL marker (this Ready's, or a later one's: raft
-      // moves on before the snapshot is saved)
-      const after = this.snapshotSaving;
-      saved = after ? after.then(() => this.wal.save(rd.hardState, rd.entries, rd.mustSync)) : this.wal.save(rd.hardState, rd.entries, rd.mustSync);
-      if (rd.mustSync && this.onWalFsync) saved.then(() => this.onWalFsync?.((performance.now() - t0) / 1000), () => undefined);
-      this.lastSave = saved;
-    }
-    if (rd.entries.length > 0) this.storage.append(rd.entries);
-    if (rd.hardState) {
-      this.storage.setHardState(rd.hardState);
-      this.term = rd.hardState.term;
-      this.committedIndex = rd.hardState.commit;
-    }
-    this.node.advance(rd);
-    const durable = saved;
-    // durable: append and vote answers go out, and a leader counts its own entries from now
-    durable.then(() => {
-      if (this.stopped || this.fatalError) return;
-      if (rd.messagesAfterWrite.length > 0) this.transport.send(rd.messagesAfterWrite);
-      this.node.persisted(rd);
-      this.scheduleReady();
-    }, () => undefined);
-    this.applyingReadies++;
-    this.applyChain = this.applyChain
-      .then(() => durable)
-      .then(async () => {
-        this.applyingReadies--;
-        if (this.fatalError) return;
-        if (rd.snapshot) await this.applySnapshotDb(rd.snapshot.metadata.index);
-        if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
-        this.afterApply();
-        if (this.appliedIndex - this.snapshotIndex > this.cfg.snapshotCount && !this.snapshotting) await this.snapshot();
-      })
-      .catch((e) => this.fatal(e));
-  }
-
-  private lastSave: Promise<void> = Promise.resolve();
-  /** a received snapshot's file + WAL marker being saved; WAL records wait for it */
-  private snapshotSaving: Promise<void> | undefined;
-  private applyChain: Promise<void> = Promise.resolve();
-  private applyingReadies = 0;
-
-  /**
-   * etcd's triggerSnapshot: the backend is committed (its consistent index covers the snapshot),
-   * a snapshot file + WAL marker are written, the in-memory raft log keeps only a catch-up tail,
-   * and WAL segments before the snapshot are released.
-   */
-  private async snapshot(): Promise<void> {
-    this.snapshotting = true;
-    try {
-      const index = this.appliedIndex;
-      this.log.info('triggering snapshot', { 'local-member-id': idToHex(this.memberId), 'local-member-applied-index': index, 'local-member-snapshot-index': this.snapshotIndex, 'local-member-snapshot-count': this.cfg.snapshotCount });
-      await this.store.backend.commitDurable();
-      const snap = this.storage.createSnapshot(index, this.node.status().confState, new Uint8Array(0));
-      await this.snapshotter.save(snap);
-      await this.wal.saveSnapshotMarker({ index, term: snap.metadata.term });
-      this.snapshotIndex = index;
-      this.log.info('saved snapshot', { 'snapshot-index': index });
-      const compactIndex = index - (this.cfg.snapshotCatchUpEntries ?? defaults.snapshotCatchUpEntries);
-      if (compactIndex > this.storage.firstIndex()) {
-        this.storage.compact(compactIndex);
-        this.log.info('compacted Raft logs', { 'compact-index': compactIndex });
-      }
-      await this.wal.releaseTo(index, this.cfg.maxWals ?? defaults.maxWals);
-    } finally {
-      this.snapshotting = false;
-    }
-  }
-
-  /** etcd's purgeFile job: snapshot files beyond --max-snapshots, released WAL files beyond --max-wals. */
-  private purgeFiles(): Promise<void> {
-    if (this.purging || this.stopped) return this.purging ?? Promise.resolve();
-    this.purging = (async () => {
-      try {
-        const snaps = await this.snapshotter.purge();
-        const wals = await this.wal.purge(this.cfg.maxWals ?? defaults.maxWals);
-        for (const f of snaps) this.log.info('purged', { path: join(this.snapshotter.dir, f) });
-        for (const f of wals) this.log.info('purged', { path: join(this.wal.dir, f) });
-      } catch (e) {
-        this.log.warn('failed to purge old files', { error: String(e) });
-      } finally {
-        this.purging = undefined;
-      }
-    })();
-    return this.purging;
-  }
-
   /** Runs the purge job now (tests; the job also runs every purgeIntervalMs). */
   purgeNow(): Promise<void> {
-    return this.purgeFiles();
+    return this.raft.purgeFiles();
   }
 
   /** Members this member knows of (from its data, or the bootstrap plan before it is applied). */
@@ -497,8 +223,7 @@ export class EtcdServer {
   /** etcd's advanceTicks: fast-forwards the election clock (initial election tick advance). */
   advanceTicks(n: number): void {
     if (this.stopped) return;
-    for (let i = 0; i < n; i++) this.node.tick();
-    this.scheduleReady();
+    this.raft.advanceTicks(n);
   }
 
   private onSoftState(ss: SoftState): void {
@@ -507,7 +232,7 @@ export class EtcdServer {
       this.log.info(ss.lead === 0n ? 'raft.node lost leader' : 'raft.node elected leader', {
         'local-member-id': idToHex(this.memberId),
         'leader-member-id': idToHex(ss.lead),
-        term: this.node.status().term,
+        term: this.raft.status().term,
       });
     }
     this.lead = ss.lead;
@@ -521,30 +246,28 @@ export class EtcdServer {
     }
   }
 
-  private flushProposals(): void {
-    if (this.pendingProposals.length === 0) return;
-    const batch = this.pendingProposals;
-    this.pendingProposals = [];
-    try {
-      this.node.proposeBatch(batch);
-    } catch (e) {
-      if (!(e instanceof ErrProposalDropped)) throw e;
-      if (this.lead === 0n && !this.stopped) {
-        // like etcd's raft node, proposals wait for a leader (until their request times out);
-        // the next tick tries again
-        const still = batch.filter((data) => this.waits.isRegistered(tsetcdpb.InternalRaftRequest.decode(data).header?.ID ?? 0n));
-        this.pendingProposals = still.concat(this.pendingProposals);
-        return;
-      }
-      for (const data of batch) {
-        const id = tsetcdpb.InternalRaftRequest.decode(data).header?.ID ?? 0n;
-        this.stats.proposalsFailed++;
-        this.waits.fail(id, Errors.proposalDropped());
-      }
+  /** Proposals raft refused: while there is no leader they wait for one (until their request times out). */
+  private proposalsDropped(batch: Buffer[]): Buffer[] {
+    if (this.lead === 0n && !this.stopped) {
+      // like etcd's raft node; the next Ready tries again
+      return batch.filter((data) => this.waits.isRegistered(tsetcdpb.InternalRaftRequest.decode(data).header?.ID ?? 0n));
     }
+    for (const data of batch) {
+      const id = tsetcdpb.InternalRaftRequest.decode(data).header?.ID ?? 0n;
+      this.stats.proposalsFailed++;
+      this.waits.fail(id, Errors.proposalDropped());
+    }
+    return [];
   }
 
   // ---- applying ----
+
+  /** One Ready's snapshot and committed entries, its writes durable. */
+  private async applyReady(snap: Snapshot | undefined, ents: Entry[]): Promise<void> {
+    if (snap) await this.applySnapshotDb(snap.metadata.index);
+    if (ents.length > 0) this.applyEntries(ents);
+    this.afterApply();
+  }
 
   private applyEntries(ents: Entry[]): void {
     for (const e of ents) {
@@ -582,7 +305,7 @@ export class EtcdServer {
 
   private applyConfChange(e: Entry): void {
     const cc = decodeConfChange(e.data);
-    this.node.applyConfChange(cc);
+    this.raft.applyConfChange(cc);
     if (e.index > this.skipUpTo) this.cluster.applyConfChange(cc);
     this.onConfChangeApplied?.(cc);
   }
@@ -615,16 +338,15 @@ export class EtcdServer {
   private afterApply(): void {
     this.reads.onApplied(this.appliedIndex);
     if (!this.isLeaderNow && this.lead === 0n) {
-      const st = this.node.status();
+      const st = this.raft.status();
       // a one-member cluster need not wait an election timeout to elect itself
-      if (st.state === 'Follower' && st.confState.voters.length === 1 && st.confState.voters[0] === this.memberId) {
-        this.node.campaign();
-        this.scheduleReady();
-      }
+      if (st.state === 'Follower' && st.confState.voters.length === 1 && st.confState.voters[0] === this.memberId) this.raft.campaign();
     }
     if (this.isLeaderNow) {
-      if (!this.published && !this.publishing && this.publishAllowed && this.appliedIndex >= this.committedIndex) this.publish();
-      if (this.cluster.version === undefined && !this.versionProposing && this.published) {
+      if (!this.published && !this.publishing && this.publishAllowed && this.appliedIndex >= this.raft.commit) this.publish();
+      // proposed with the publication (one batch, applied together), as etcd proposes it at the
+      // leader's first commit of its term
+      if (this.cluster.version === undefined && !this.versionProposing && (this.published || this.publishing)) {
         this.versionProposing = true;
         this.proposeRaw({ clusterVersionSet: { ver: clusterVersion } }).finally(() => {
           this.versionProposing = false;
@@ -646,7 +368,7 @@ export class EtcdServer {
     if (this.publishAllowed || this.stopped) return;
     this.publishAllowed = true;
     this.afterApply();
-    this.scheduleReady();
+    this.raft.wake();
   }
 
   private publish(): void {
@@ -695,14 +417,7 @@ export class EtcdServer {
     const data = Buffer.from(tsetcdpb.InternalRaftRequest.encode(msg).finish());
     if (data.length > this.cfg.maxRequestBytes) return Promise.reject(Errors.requestTooLarge());
     const p = this.waits.register(id, performance.now() + this.requestTimeoutMs());
-    this.pendingProposals.push(data);
-    if (!this.proposeScheduled) {
-      this.proposeScheduled = true;
-      setImmediate(() => {
-        this.proposeScheduled = false;
-        this.scheduleReady();
-      });
-    }
+    this.raft.propose(data);
     return p;
   }
 
@@ -784,7 +499,6 @@ export class EtcdServer {
     resetWatchRing(this.hub);
     this.cluster.recover(this.store.backend);
     this.appliedIndex = idx;
-    this.snapshotIndex = idx;
     this.skipUpTo = Math.max(this.skipUpTo, ci);
     this.log.info('applied snapshot', { 'local-member-id': idToHex(this.memberId), 'applied-index': idx, 'backend-consistent-index': ci });
     // membership may have changed: let the cluster layer resync its peers
@@ -793,43 +507,34 @@ export class EtcdServer {
 
   /** A raft message from a peer. */
   step(m: Message): void {
-    if (this.stopped || this.node === undefined) return;
-    try {
-      this.node.step(m);
-    } catch (e) {
-      this.log.warn('failed to process raft message', { error: (e as Error).message, 'message-type': m.type });
-      return;
-    }
-    this.scheduleReady();
+    if (this.stopped || this.raft === undefined) return;
+    this.raft.step(m);
   }
 
   reportUnreachable(id: bigint): void {
     if (this.stopped) return;
-    this.node.reportUnreachable(id);
+    this.raft.reportUnreachable(id);
   }
 
   reportSnapshot(id: bigint, ok: boolean): void {
     if (this.stopped) return;
-    this.node.reportSnapshot(id, ok);
-    this.scheduleReady();
+    this.raft.reportSnapshot(id, ok);
   }
 
   /** Asks raft to hand leadership to `id` (MoveLeader). */
   transferLeadership(id: bigint): void {
     if (this.stopped) throw Errors.stopped();
-    this.node.transferLeader(id);
-    this.scheduleReady();
+    this.raft.transferLeader(id);
   }
 
   /** Proposes a membership change; the caller waits for it through onConfChangeApplied. */
   proposeConfChange(cc: ConfChange): void {
     if (this.stopped) throw Errors.stopped();
-    this.node.proposeConfChange(cc);
-    this.scheduleReady();
+    this.raft.proposeConfChange(cc);
   }
 
   raftStatus(): Status {
-    return this.node.status();
+    return this.raft.status();
   }
 
   // ---- status ----
@@ -839,7 +544,7 @@ export class EtcdServer {
       clusterId: this.clusterId,
       memberId: this.memberId,
       revision: revision ?? this.store.currentRevision(),
-      raftTerm: BigInt(this.term),
+      raftTerm: BigInt(this.raft.term),
     };
   }
 
@@ -852,11 +557,11 @@ export class EtcdServer {
   }
 
   raftTerm(): number {
-    return this.term;
+    return this.raft.term;
   }
 
   raftIndex(): number {
-    return this.committedIndex;
+    return this.raft.commit;
   }
 
   raftAppliedIndex(): number {
@@ -883,19 +588,16 @@ export class EtcdServer {
     if (this.closing) return this.closing;
     this.closing = (async () => {
       this.stopped = true;
-      if (this.tickTimer) clearInterval(this.tickTimer);
+      const raftStopped = this.raft.stop();
       this.lessor.stopExpiry();
       this.waits.stopExpiry();
-      if (this.purgeTimer) clearInterval(this.purgeTimer);
-      await this.purging;
-      await this.readyDone.catch(() => undefined);
-      await this.applyChain.catch(() => undefined);
+      await raftStopped;
       const stopped = Errors.stopped();
       this.waits.failAll(stopped);
       this.reads.close(stopped);
       this.rejectReady(stopped);
       this.hub.close();
-      await this.wal?.close().catch(() => undefined);
+      await this.raft.closeWal();
       await this.store.close();
     })();
     return this.closing;
