@@ -12,3 +12,5 @@ export { BoltReader, BoltReadError, looksLikeBolt, type BoltEntry, type BoltMeta
 export { decodePbFields, encodeVarint, pbBytes, pbBytesField, pbUint, pbVarintField, ProtobufWireError, type PbFields } from './protobuf-wire.js';
 export { EtcdWalError, etcdWalRecords, EtcdWalRecordType, EtcdWalWriter } from './etcd-wal.js';
 export { decodeUtf8Rune, goEscapeRune, goQuote, isGoPrint } from './go-quote.js';
+export { goJsonString } from './go-json.js';
+export { etcdMemberJson, type EtcdMemberFields } from './etcd-member-json.js';

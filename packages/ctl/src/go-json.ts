@@ -1,6 +1,7 @@
 // Go's encoding/json applied to etcd's gogo-protobuf structs, described by small schemas: field
 // order is the Go struct order, names are the json tags, `omit` mirrors `omitempty`.
 // int64/uint64 are printed as exact numbers, []byte as base64, enums as numbers.
+import { goJsonString } from '@tsetcd/common';
 
 export type Kind =
   | 'int'
@@ -24,22 +25,8 @@ function f(json: string, key: string, kind: Kind, omit = true): Field {
   return { json, key, kind, omit };
 }
 
-/** Go json string escaping (HTML-safe, as json.Marshal does). */
-export function goJsonString(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (cp < 0x20 || ch === '<' || ch === '>' || ch === '&' || cp === 0x2028 || cp === 0x2029)
-      out += '\\u' + cp.toString(16).padStart(4, '0');
-    else out += ch;
-  }
-  return out + '"';
-}
+/** Go json string escaping (HTML-safe, as json.Marshal does), from @tsetcd/common. */
+export { goJsonString };
 
 function isEmpty(kind: Kind, v: unknown): boolean {
   if (v === undefined || v === null) return true;

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { BoltReader, computeClusterId, computeMemberId, crc32c, EtcdWalRecordType, EtcdWalWriter, parseUrlsMap, pbBytesField, pbVarintField, UrlsError } from '@tsetcd/common';
+import { BoltReader, etcdMemberJson, computeClusterId, computeMemberId, crc32c, EtcdWalRecordType, EtcdWalWriter, parseUrlsMap, pbBytesField, pbVarintField, UrlsError } from '@tsetcd/common';
 import { CtlExit, ExitCode } from '../errors.js';
 import { goJsonString } from '../go-json.js';
 import { goQuote } from '../go-format.js';
@@ -128,7 +128,7 @@ export function restoreSnapshot(cfg: RestoreConfig): void {
   w.record(EtcdWalRecordType.metadata, Buffer.from([...pbVarintField(1, self.id), ...pbVarintField(2, clusterId)]));
   w.record(EtcdWalRecordType.snapshot, Buffer.from([...pbVarintField(1, 0), ...pbVarintField(2, 0)]));
   members.forEach((m, i) => {
-    const memberJson = `{"id":${m.id},"peerURLs":[${m.peerURLs.map(goJsonString).join(',')}],"name":${goJsonString(m.name)}}`;
+    const memberJson = etcdMemberJson({ id: m.id, name: m.name, peerUrls: m.peerURLs });
     const cc = Buffer.from([...pbVarintField(1, 0), ...pbVarintField(2, confChangeAddNode), ...pbVarintField(3, m.id), ...pbBytesField(4, Buffer.from(memberJson))]);
     w.record(EtcdWalRecordType.entry, Buffer.from([...pbVarintField(1, entryConfChange), ...pbVarintField(2, term), ...pbVarintField(3, i + 1), ...pbBytesField(4, cc)]));
   });

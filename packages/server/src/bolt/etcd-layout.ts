@@ -15,6 +15,7 @@ import { encodeKv, encodeTombstone, etcdKvBytes } from '../mvcc/kv-codec.js';
 import { etcdRevKey, isTombstoneKey, readRev, revKey } from '../mvcc/revision.js';
 import { decodeLeaseRecord, encodeLeaseRecord } from '../lease/lessor.js';
 import type { BoltBucket } from './bolt-writer.js';
+import { etcdMemberJson } from '@tsetcd/common';
 
 const etcdRevKeyBytes = 17;
 const consistentIndexKey = 'consistent_index';
@@ -39,12 +40,8 @@ function etcdCompactRev(ours: Buffer): Buffer {
 }
 
 /** encoding/json of etcd's membership.Member (field order and omitempty as in Go). */
-export function etcdMemberJson(m: tsetcdpb.Member): string {
-  let s = `{"id":${BigInt.asUintN(64, m.ID)},"peerURLs":${m.peerUrls.length > 0 ? JSON.stringify(m.peerUrls) : 'null'}`;
-  if (m.isLearner) s += ',"isLearner":true';
-  if (m.name !== '') s += `,"name":${JSON.stringify(m.name)}`;
-  if (m.clientUrls.length > 0) s += `,"clientURLs":${JSON.stringify(m.clientUrls)}`;
-  return s + '}';
+export function etcdMemberJsonOf(m: tsetcdpb.Member): string {
+  return etcdMemberJson({ id: m.ID, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner });
 }
 
 function toEtcd(bucket: string, k: Buffer, v: Buffer, consistentIndex: number): [Buffer, Buffer] {
@@ -68,7 +65,7 @@ function toEtcd(bucket: string, k: Buffer, v: Buffer, consistentIndex: number): 
       return [k, Buffer.from(tsetcdpb.Lease.encode({ ID: r.id, TTL: BigInt(r.ttlSeconds), RemainingTTL: BigInt(r.remainingTtlSeconds) }).finish())];
     }
     case Buckets.members:
-      return [k, Buffer.from(etcdMemberJson(tsetcdpb.Member.decode(v)))];
+      return [k, Buffer.from(etcdMemberJsonOf(tsetcdpb.Member.decode(v)))];
     case Buckets.alarm:
       return [Buffer.from(etcdserverpb.AlarmMember.encode({ memberID: k.readBigUInt64BE(0), alarm: k.readInt32BE(8) }).finish()), Buffer.alloc(0)];
     default:
