@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, target } from './helpers/etcd-cluster.js';
+import { waitFor } from '../../../test/kit/wait.js';
 import { Client, LeaseLostError, LeaseNotFoundError, type KeepAliveResponse } from '../src/index.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('leases against a real server', { timeout: 120_000 }, async (t) => {
   const cluster = await startCluster();
@@ -33,6 +33,7 @@ test('leases against a real server', { timeout: 120_000 }, async (t) => {
   });
 
   await t.test('keepAlive keeps a 2 s lease alive well past its TTL, on one shared stream', async () => {
+    const granted = Date.now();
     const a = await client.lease.grant(2);
     const b = await client.lease.grant(2);
     await client.put('/ka/a', 'x', { lease: a.id });
@@ -40,9 +41,10 @@ test('leases against a real server', { timeout: 120_000 }, async (t) => {
     const kaB = client.lease.keepAlive(b.id);
     const seen: KeepAliveResponse[] = [];
     kaA.on('keepalive', (r) => seen.push(r));
-    await sleep(3_500);
-    // 2 s TTL refreshed every ~667 ms: about 5 refreshes in 3.5 s (at least 4 on a loaded machine).
-    assert.ok(seen.length >= 4, `refreshed every TTL/3: ${seen.length}`);
+    // 2 s TTL refreshed every TTL/3 (~667 ms): the fifth refresh comes well past the TTL, and
+    // the lease must still be alive then (refreshing too slowly would lose it, too fast come early)
+    await waitFor('5 keep-alive refreshes', () => seen.length >= 5, 15_000);
+    assert.ok(Date.now() - granted > 2_000, `5 refreshes within ${Date.now() - granted} ms: faster than TTL/3`);
     assert.ok(seen.every((r) => r.id === a.id && r.ttl === 2n));
     assert.equal((await client.get('/ka/a')).count, 1n);
     assert.ok((await client.lease.timeToLive(b.id)).ttl > 0n);
@@ -72,7 +74,7 @@ test('leases against a real server', { timeout: 120_000 }, async (t) => {
       () => assert.fail('iterator must throw'),
       (e: unknown) => e,
     );
-    await sleep(1_200);
+    await new Promise((r) => ka.once('keepalive', r)); // kept alive once, then lost
     await client.lease.revoke(l.id);
     const [fromEvent, fromPromise, fromIterator] = await Promise.all([evt, ka.lost, iterated]);
     assert.ok(fromEvent instanceof LeaseLostError);
