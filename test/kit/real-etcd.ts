@@ -1,6 +1,6 @@
-// The one way tests start a real etcd 3.4 (the `etcd` on PATH): free ports, a data dir the caller
-// owns, ready once etcd logs that it serves clients (the event, not a guess), stopped by the
-// caller (SIGTERM and wait, or SIGKILL and wait). The per-suite kits (server auth kit, ctl twins,
+// The one way tests start a real etcd 3.4 (the `etcd` on PATH, or tsetcd's binary with the same
+// flags): free ports, a data dir the caller owns, ready once the member logs that it serves
+// clients (the event, not a guess), stopped by the caller (SIGTERM and wait, or SIGKILL and wait). The per-suite kits (server auth kit, ctl twins,
 // differential harness, common's file-format tests) build on it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,6 +22,8 @@ export function freePort(): Promise<number> {
 }
 
 export interface RealEtcdOptions {
+  /** the server binary: `etcd` from PATH by default (./bin/tsetcd takes the same flags) */
+  bin?: string;
   /** the directory etcd keeps its data in (--data-dir is `<dir>/data` unless dataDir is given) */
   dir: string;
   /** an existing data dir to start on (e.g. one written by `snapshot restore`) */
@@ -62,7 +64,7 @@ export async function startRealEtcd(o: RealEtcdOptions): Promise<RealEtcd> {
   const dataDir = o.dataDir ?? join(o.dir, 'data');
   const advertisedPeer = o.initialAdvertisePeerUrl ?? peer;
   const proc: ChildProcess = spawn(
-    'etcd',
+    o.bin ?? 'etcd',
     [
       '--name', name,
       '--data-dir', dataDir,
