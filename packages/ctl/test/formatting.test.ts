@@ -3,19 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FlagParseError, FlagSet, flagUsages, type FlagSpec } from '../src/flag-set.js';
-import { goQuote, goUnquote, hex16, hexPad16, humanizeBytes, parseGoInt } from '../src/go-format.js';
+import { goUnquote, hex16, hexPad16, humanizeBytes, parseGoInt } from '../src/go-format.js';
 import { goJson, KeyValueSchema, LeaseTimeToLiveSchema } from '../src/go-json.js';
 import { renderTable, tabAlign } from '../src/text-columns.js';
 import { argify, parseCompare } from '../src/commands/kv-commands.js';
-
-test('goQuote follows strconv.Quote', () => {
-  assert.equal(goQuote('plain'), '"plain"');
-  assert.equal(goQuote('tab\there "q" \\'), '"tab\\there \\"q\\" \\\\"');
-  assert.equal(goQuote('ünï'), '"ünï"');
-  assert.equal(goQuote(Buffer.from([0x00, 0x7f, 0xff, 0x41])), '"\\x00\\x7f\\xffA"');
-  assert.equal(goQuote('\u200b'), '"\\u200b"');
-  assert.equal(goQuote('\x07\x08\x0c\n\r\v'), '"\\a\\b\\f\\n\\r\\v"');
-});
 
 test('goUnquote reads Go string literals', () => {
   assert.deepEqual(goUnquote('"a\\x41\\n" rest'), { value: 'aA\n', rest: ' rest' });
