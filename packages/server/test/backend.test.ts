@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -190,4 +190,37 @@ test('copyTo makes a point-in-time snapshot that restoreFrom installs', async (t
   assert.deepEqual(entries(r.rangeAux(Buckets.alarm)), [['x', 'nospace']]);
   be.delete(Buckets.key, b('b'));
   assert.equal(r.hash(), be.hash());
+});
+
+test('a read view holds every write made before it opened and none after; a defragment waits for it', async (t) => {
+  const path = join(tmpDir(t), 'db');
+  const be = Backend.open({ path, batchIntervalMs: 60_000 });
+  t.after(() => be.close());
+  be.put(Buckets.key, b('a'), b('1'));
+  be.putAux(Buckets.lease, 'l1', b('x'));
+  be.setConsistentIndex(7);
+  const view = await be.openReadView();
+  // staged after it opened: not in the view
+  be.put(Buckets.key, b('b'), b('2'));
+  be.put(Buckets.key, b('c'), b('3'));
+  be.delete(Buckets.key, b('a'));
+  await be.forceCommit();
+  assert.deepEqual(entries(view.range(Buckets.key)), [['a', '1']]);
+  assert.deepEqual(entries(view.range(Buckets.lease)), [['l1', 'x']]);
+  assert.ok(view.bucketNames().includes(Buckets.meta));
+  assert.equal(view.range(Buckets.meta).find(([k]) => k.toString() === 'consistent_index')?.[1].readBigUInt64BE(0), 7n);
+  assert.deepEqual(entries(be.range(Buckets.key)), [['b', '2'], ['c', '3']]);
+
+  let defragged = false;
+  const defrag = be.defragment().then(() => (defragged = true));
+  // the compacted copy is in place: without waiting for the view, the old file would be closed now
+  await until(() => existsSync(join(path, 'defrag.mdb.tmp')), 10_000);
+  assert.deepEqual(entries(view.range(Buckets.key, b('a'), undefined, 1)), [['a', '1']]);
+  assert.equal(defragged, false);
+  view.close();
+  await defrag;
+  assert.deepEqual(entries(be.range(Buckets.key)), [['b', '2'], ['c', '3']]);
+  const after = await be.openReadView();
+  assert.deepEqual(entries(after.range(Buckets.key)), [['b', '2'], ['c', '3']]);
+  after.close();
 });

@@ -72,7 +72,7 @@ function fakeHost(id: bigint, dir: string, db?: Buffer): Fake {
     versions: () => ({ etcdserver: '3.4.23', etcdcluster: '3.4.0' }),
     removedByPeer: () => void h.removed++,
     leaseRenew: () => 5,
-    hashKV: () => ({ hash: 77, revision: 5n, compactRevision: 0n }),
+    hashKV: async () => ({ hash: 77, revision: 5n, compactRevision: 0n }),
   };
   return h;
 }

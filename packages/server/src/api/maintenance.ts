@@ -5,9 +5,9 @@ import { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { serverVersion } from '../etcdserver/config.js';
 import { Errors } from '../errors.js';
-import { writeBolt } from '../bolt/bolt-writer.js';
-import { etcdBucketsOf } from '../bolt/etcd-layout.js';
 import { etcdBackendHash } from '../bolt/etcd-hash.js';
+import { dirname } from 'node:path';
+import { createEtcdSnapshot } from '../bolt/etcd-snapshot.js';
 import type { ServerStreamCall } from '../grpc/index.js';
 
 /** etcd streams snapshots in 32 KiB blobs (snapshotSendBufferSize). */
@@ -47,8 +47,8 @@ export class MaintenanceApi {
     return { header: this.s.header(), hash: etcdBackendHash(this.s.store.backend) };
   }
 
-  hashKV(r: etcdserverpb.HashKVRequest): etcdserverpb.HashKVResponse {
-    const h = this.s.store.hashKV(r.revision);
+  async hashKV(r: etcdserverpb.HashKVRequest): Promise<etcdserverpb.HashKVResponse> {
+    const h = await this.s.store.hashKV(r.revision);
     return { header: this.s.header(h.revision), hash: h.hash, compactRevision: h.compactRevision };
   }
 
@@ -61,32 +61,28 @@ export class MaintenanceApi {
   }
 
   /**
-   * Streams the backend as etcd's snapshot: a bbolt file in etcd's bucket layout (taken at one
-   * point in time, synchronously), then its sha256 as the last blob (as etcd does).
+   * Streams the backend as etcd's snapshot: a bbolt file in etcd's bucket layout (one point in
+   * time, written to a temporary file in slices, see bolt/etcd-snapshot.ts) in 32 KiB blobs,
+   * then its sha256 as the last blob (as etcd does).
    */
   async snapshot(call: ServerStreamCall): Promise<void> {
-    const pages = writeBolt(etcdBucketsOf(this.s.store.backend));
-    let total = 0;
-    for (const p of pages) total += p.length;
-    const h = createHash('sha256');
-    let sent = 0;
-    let chunk: Buffer[] = [];
-    let chunkBytes = 0;
-    for (let i = 0; i < pages.length; i++) {
-      chunk.push(pages[i]);
-      chunkBytes += pages[i].length;
-      if (chunkBytes < snapshotChunkBytes && i < pages.length - 1) continue;
-      const blob = Buffer.concat(chunk, chunkBytes);
-      chunk = [];
-      chunkBytes = 0;
-      sent += blob.length;
-      h.update(blob);
-      // etcd 3.4 sends snapshot chunks without a response header
-      if (!call.write({ header: undefined, remainingBytes: BigInt(total - sent), blob })) await call.drained();
-      if (call.cancelled) return;
+    const backend = this.s.store.backend;
+    const snap = await createEtcdSnapshot(backend, dirname(backend.path));
+    try {
+      const h = createHash('sha256');
+      for (let sent = 0; sent < snap.size; ) {
+        const blob = await snap.read(sent, snapshotChunkBytes);
+        sent += blob.length;
+        h.update(blob);
+        // etcd 3.4 sends snapshot chunks without a response header
+        if (!call.write({ header: undefined, remainingBytes: BigInt(snap.size - sent), blob })) await call.drained();
+        if (call.cancelled) return;
+      }
+      call.write({ header: undefined, remainingBytes: 0n, blob: h.digest() });
+      call.end();
+    } finally {
+      await snap.close();
     }
-    call.write({ header: undefined, remainingBytes: 0n, blob: h.digest() });
-    call.end();
   }
 
   moveLeader(r: etcdserverpb.MoveLeaderRequest): etcdserverpb.MoveLeaderResponse {

@@ -13,7 +13,7 @@
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { BackendBusyError, BackendClosedError } from './errors.js';
 import { failpoint } from '../failpoint/index.js';
 
@@ -54,6 +54,19 @@ interface PendingWrite {
 
 type StagedWrites = Map<string, Map<string, PendingWrite>>;
 
+/**
+ * A read-only view of the backend at one point in time, for reads spread over many event-loop
+ * turns (snapshots): writes made after it opened are not seen. Close it when done (a defragment
+ * waits for open views).
+ */
+export interface BackendReadView {
+  /** names of the buckets present (those with data committed) */
+  bucketNames(): string[];
+  /** as Backend.range, over the view (bucket: one of bucketNames()) */
+  range(bucket: string, start?: Buffer, end?: Buffer, limit?: number): Array<[Buffer, Buffer]>;
+  close(): void;
+}
+
 function ignoreOutcome(p: unknown): void {
   if (p instanceof Promise) p.catch(() => undefined);
 }
@@ -83,6 +96,9 @@ export class Backend {
   private defragDone: Promise<void> | undefined;
   private commits = 0;
   private holds = 0;
+  /** read views open (on the current environment) */
+  private views = 0;
+  private viewsClosed: (() => void) | undefined;
   /** Bytes of the data file, re-read whenever it can change (commit, bucket creation, defragment). */
   private fileBytes = 0;
   private readonly noFsync: boolean;
@@ -450,14 +466,20 @@ export class Backend {
     return pages * st.pageSize;
   }
 
-  /** Names of the buckets present in the environment. */
-  bucketNames(): string[] {
-    this.checkOpen();
+  /** Names of the buckets in the environment (in `txn`, else as committed). */
+  private envBucketNames(txn?: Transaction): string[] {
     const names: string[] = [];
-    for (const { key } of this.env.getRange({})) {
+    for (const { key } of this.env.getRange(txn === undefined ? {} : { transaction: txn })) {
       // LMDB stores database names NUL-terminated
       names.push((Buffer.isBuffer(key) ? key.toString('latin1') : String(key)).replace(/\0$/, ''));
     }
+    return names;
+  }
+
+  /** Names of the buckets present in the environment. */
+  bucketNames(): string[] {
+    this.checkOpen();
+    const names = this.envBucketNames();
     for (const b of this.pending.keys()) if (!names.includes(b)) names.push(b);
     for (const batch of this.inflight) for (const b of batch.keys()) if (!names.includes(b)) names.push(b);
     return names.sort();
@@ -505,6 +527,55 @@ export class Backend {
   }
 
   /**
+   * Commits everything staged, then opens a view of the committed data (see BackendReadView):
+   * it holds every write made before the call, none made after it resolved.
+   */
+  async openReadView(): Promise<BackendReadView> {
+    this.checkOpen();
+    for (;;) {
+      if (this.defragDone !== undefined) await this.defragDone.catch(() => undefined);
+      await this.settled();
+      this.commitAsync();
+      await this.settled();
+      this.checkOpen();
+      // a defragment begun meanwhile holds writes back until its swap: wait for it again
+      if (this.defragDone === undefined) break;
+    }
+    // LMDB lets a read transaction use only the databases opened before it began
+    for (const name of this.envBucketNames()) this.db(name);
+    const txn = this.env.useReadTransaction();
+    this.views++;
+    let open = true;
+    return {
+      bucketNames: () => this.envBucketNames(txn),
+      range: (bucket, start, end, limit = 0) => {
+        assert(open, 'read of a closed view');
+        this.checkOpen();
+        const opts: { start?: Buffer; end?: Buffer; limit?: number; transaction: Transaction } = { transaction: txn };
+        if (start !== undefined) opts.start = start;
+        if (end !== undefined) opts.end = end;
+        if (limit > 0) opts.limit = limit;
+        const out: Array<[Buffer, Buffer]> = [];
+        for (const { key, value } of this.db(bucket).getRange(opts)) out.push([key, value]);
+        return out;
+      },
+      close: () => {
+        if (!open) return;
+        open = false;
+        // the environment may have been closed under the view (backend closed): nothing to release
+        if (!this.closed) txn.done();
+        if (--this.views === 0) this.viewsClosed?.();
+      },
+    };
+  }
+
+  /** Resolves once no read view is open. */
+  private async noViews(): Promise<void> {
+    while (this.views > 0) await new Promise<void>((resolve) => (this.viewsClosed = resolve));
+    this.viewsClosed = undefined;
+  }
+
+  /**
    * Rewrites the live data into a fresh, compact file and swaps it in. Reads and writes keep
    * working meanwhile (writes stay staged until the swap).
    */
@@ -529,6 +600,8 @@ export class Backend {
       rmSync(tmp, { force: true });
       await this.backupToFile(tmp, true);
       failpoint('defragDuring');
+      // open views read the old environment: the swap waits for them
+      await this.noViews();
       // Swap: close the old environment, move the compacted copy into place, reopen. LMDB
       // closes synchronously when no async write is queued (we never queue one), so no read
       // can observe the closed environment.

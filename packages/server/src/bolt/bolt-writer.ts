@@ -1,6 +1,7 @@
 // Writes a fresh bbolt database file (go.etcd.io/bbolt's on-disk format, as etcd keeps its
-// backend and sends its snapshots) from buckets given in full: one transaction's worth of data,
-// laid out bottom-up with no free pages.
+// backend and sends its snapshots): one transaction's worth of data, laid out bottom-up with no
+// free pages, produced as a stream of pages while the entries come in (BoltStreamWriter) or all
+// at once from buckets given in full (writeBolt).
 //
 // Layout written here:
 //   page 0, 1   meta pages (txid 0 and 1; the one with txid 1 is the current one)
@@ -109,66 +110,11 @@ function branchImage(items: BranchItem[], pgid: bigint, pageSize: number): Buffe
   return b;
 }
 
-/** Splits items into page-sized groups (a single oversized item gets a group of its own). */
-function pack<T>(items: T[], bytesOf: (i: T) => number, pageSize: number): T[][] {
-  const groups: T[][] = [];
-  let cur: T[] = [];
-  let size = boltPageHeaderBytes;
-  for (const it of items) {
-    const n = bytesOf(it);
-    if (cur.length > 0 && (size + n > pageSize || cur.length === maxElementsPerPage)) {
-      groups.push(cur);
-      cur = [];
-      size = boltPageHeaderBytes;
-    }
-    cur.push(it);
-    size += n;
-  }
-  groups.push(cur);
-  return groups;
-}
-
-/** Accumulates page images in page id order. */
-class PageSink {
-  readonly images: Buffer[] = [];
-  next = firstDataPgid;
-
-  constructor(readonly pageSize: number) {}
-
-  add(make: (pgid: bigint) => Buffer): bigint {
-    const pgid = this.next;
-    const img = make(pgid);
-    assert(img.length % this.pageSize === 0 && img.length > 0, 'page image not page aligned');
-    this.images.push(img);
-    this.next += BigInt(img.length / this.pageSize);
-    return pgid;
-  }
-}
-
-/** Writes the B+tree of `items` (sorted); returns its root page id. */
-function writeTree(sink: PageSink, items: LeafItem[]): bigint {
-  const ps = sink.pageSize;
-  let level: BranchItem[] = pack(items, leafItemBytes, ps).map((g) => ({
-    key: g.length > 0 ? g[0].key : Buffer.alloc(0),
-    pgid: sink.add((id) => leafImage(g, id, ps, false)),
-  }));
-  while (level.length > 1) {
-    level = pack(level, branchItemBytes, ps).map((g) => ({ key: g[0].key, pgid: sink.add((id) => branchImage(g, id, ps)) }));
-  }
-  return level[0].pgid;
-}
-
 function bucketHeader(root: bigint, sequence = 0n): Buffer {
   const b = Buffer.alloc(boltBucketHeaderBytes);
   b.writeBigUInt64LE(root, 0);
   b.writeBigUInt64LE(sequence, 8);
   return b;
-}
-
-function checkSorted(name: string, items: LeafItem[]): void {
-  for (let i = 1; i < items.length; i++) {
-    assert(Buffer.compare(items[i - 1].key, items[i].key) < 0, `keys of bucket ${name} not strictly increasing at ${i}`);
-  }
 }
 
 function metaImage(pgid: bigint, txid: bigint, rootPgid: bigint, highWater: bigint, pageSize: number): Buffer {
@@ -189,34 +135,171 @@ function metaImage(pgid: bigint, txid: bigint, rootPgid: bigint, highWater: bigi
   return b;
 }
 
+/** Hands out page ids in order and passes each page image on. */
+class PageSink {
+  next = firstDataPgid;
+
+  constructor(
+    readonly pageSize: number,
+    private readonly emit: (image: Buffer) => void,
+  ) {}
+
+  add(make: (pgid: bigint) => Buffer): bigint {
+    const pgid = this.next;
+    const img = make(pgid);
+    assert(img.length % this.pageSize === 0 && img.length > 0, 'page image not page aligned');
+    this.emit(img);
+    this.next += BigInt(img.length / this.pageSize);
+    return pgid;
+  }
+}
+
+/**
+ * Builds the B+tree of one sorted sequence of items bottom-up: leaves are emitted as they fill,
+ * branch levels once the last item is in (only their first keys are kept until then).
+ */
+class TreeBuilder {
+  private cur: LeafItem[] = [];
+  private curBytes = boltPageHeaderBytes;
+  private readonly leaves: BranchItem[] = [];
+
+  constructor(private readonly sink: PageSink) {}
+
+  add(it: LeafItem): void {
+    const n = leafItemBytes(it);
+    if (this.cur.length > 0 && (this.curBytes + n > this.sink.pageSize || this.cur.length === maxElementsPerPage)) this.flushLeaf();
+    this.cur.push(it);
+    this.curBytes += n;
+  }
+
+  private flushLeaf(): void {
+    const items = this.cur;
+    const ps = this.sink.pageSize;
+    this.leaves.push({ key: items.length > 0 ? Buffer.from(items[0].key) : Buffer.alloc(0), pgid: this.sink.add((id) => leafImage(items, id, ps, false)) });
+    this.cur = [];
+    this.curBytes = boltPageHeaderBytes;
+  }
+
+  /** Writes the last leaf and the branch levels; returns the root page id. */
+  finish(): bigint {
+    this.flushLeaf();
+    const ps = this.sink.pageSize;
+    let level = this.leaves;
+    while (level.length > 1) {
+      const next: BranchItem[] = [];
+      let group: BranchItem[] = [];
+      let size = boltPageHeaderBytes;
+      const flush = (): void => {
+        const g = group;
+        next.push({ key: g[0].key, pgid: this.sink.add((id) => branchImage(g, id, ps)) });
+        group = [];
+        size = boltPageHeaderBytes;
+      };
+      for (const it of level) {
+        const n = branchItemBytes(it);
+        if (group.length > 0 && (size + n > ps || group.length === maxElementsPerPage)) flush();
+        group.push(it);
+        size += n;
+      }
+      flush();
+      level = next;
+    }
+    return level[0].pgid;
+  }
+}
+
+/**
+ * Writes a bbolt file as a stream of page images, one bucket after another, without holding
+ * the data: `emit` receives the pages from page 3 on, in page order (each a whole number of
+ * pages); finish() returns the first three pages (the meta pages and the freelist), which
+ * belong at the start of the file and can only be written once everything else is known.
+ * Buckets come in increasing name order, each bucket's keys strictly increasing.
+ */
+export class BoltStreamWriter {
+  private readonly sink: PageSink;
+  private readonly rootItems: LeafItem[] = [];
+  private name: Buffer | undefined;
+  private lastKey: Buffer | undefined;
+  /** items of the current bucket while it may still be stored inline */
+  private small: LeafItem[] | undefined;
+  private smallBytes = 0;
+  private tree: TreeBuilder | undefined;
+
+  constructor(emit: (image: Buffer) => void, readonly pageSize = boltPageSizeBytes) {
+    assert(pageSize >= 1024 && (pageSize & (pageSize - 1)) === 0, 'page size must be a power of two >= 1024');
+    this.sink = new PageSink(pageSize, emit);
+  }
+
+  /** Bytes of the file so far (pages emitted, plus the three leading pages). */
+  get bytes(): number {
+    return Number(this.sink.next) * this.pageSize;
+  }
+
+  beginBucket(name: Buffer): void {
+    assert(this.name === undefined, 'bucket begun inside another');
+    const prev = this.rootItems.at(-1);
+    assert(prev === undefined || Buffer.compare(prev.key, name) < 0, `bucket ${name.toString('latin1')} not in increasing name order`);
+    this.name = Buffer.from(name);
+    this.lastKey = undefined;
+    this.small = [];
+    this.smallBytes = boltPageHeaderBytes;
+    this.tree = undefined;
+  }
+
+  put(key: Buffer, value: Buffer): void {
+    assert(this.name !== undefined, 'put outside a bucket');
+    assert(this.lastKey === undefined || Buffer.compare(this.lastKey, key) < 0, `keys of bucket ${this.name.toString('latin1')} not strictly increasing`);
+    this.lastKey = key;
+    const it: LeafItem = { key, value, flags: 0 };
+    if (this.small !== undefined) {
+      this.small.push(it);
+      this.smallBytes += leafItemBytes(it);
+      // bbolt inlines a bucket whose leaf fits in a quarter page
+      if (this.smallBytes <= this.pageSize / 4) return;
+      this.tree = new TreeBuilder(this.sink);
+      for (const s of this.small) this.tree.add(s);
+      this.small = undefined;
+      return;
+    }
+    this.tree!.add(it);
+  }
+
+  endBucket(): void {
+    assert(this.name !== undefined, 'end of a bucket not begun');
+    const value = this.small !== undefined ? Buffer.concat([bucketHeader(0n), leafImage(this.small, 0n, this.pageSize, true)]) : bucketHeader(this.tree!.finish());
+    this.rootItems.push({ key: this.name, value, flags: boltBucketLeafFlag });
+    this.name = undefined;
+    this.small = undefined;
+    this.tree = undefined;
+  }
+
+  /** Writes the root bucket's tree; returns the meta pages and the freelist (pages 0-2). */
+  finish(): Buffer[] {
+    assert(this.name === undefined, 'finish inside a bucket');
+    const tree = new TreeBuilder(this.sink);
+    for (const it of this.rootItems) tree.add(it);
+    const rootPgid = tree.finish();
+    const highWater = this.sink.next;
+    const ps = this.pageSize;
+    const freelist = Buffer.alloc(ps);
+    freelist.writeBigUInt64LE(freelistPgid, 0);
+    freelist.writeUInt16LE(BoltPageFlag.freelist, 8);
+    return [metaImage(0n, 0n, rootPgid, highWater, ps), metaImage(1n, 1n, rootPgid, highWater, ps), freelist];
+  }
+}
+
 /**
  * The pages of a bbolt file holding `buckets` (top-level buckets, any order; their entries sorted).
  * Concatenated, the returned buffers are the file; its size is the high-water page id times the
  * page size (bbolt's tx.Size()).
  */
 export function writeBolt(buckets: BoltBucket[], pageSize = boltPageSizeBytes): Buffer[] {
-  assert(pageSize >= 1024 && (pageSize & (pageSize - 1)) === 0, 'page size must be a power of two >= 1024');
-  const sink = new PageSink(pageSize);
-  const sorted = [...buckets].sort((a, b) => Buffer.compare(a.name, b.name));
-  const rootItems: LeafItem[] = [];
-  for (const bk of sorted) {
-    const items: LeafItem[] = bk.entries.map(([key, value]) => ({ key, value, flags: 0 }));
-    checkSorted(bk.name.toString('latin1'), items);
-    let inlineBytes = boltPageHeaderBytes;
-    for (const it of items) inlineBytes += leafItemBytes(it);
-    let value: Buffer;
-    if (inlineBytes <= pageSize / 4) {
-      value = Buffer.concat([bucketHeader(0n), leafImage(items, 0n, pageSize, true)]);
-    } else {
-      value = bucketHeader(writeTree(sink, items));
-    }
-    rootItems.push({ key: bk.name, value, flags: boltBucketLeafFlag });
+  const pages: Buffer[] = [];
+  const w = new BoltStreamWriter((img) => pages.push(img), pageSize);
+  for (const bk of [...buckets].sort((a, b) => Buffer.compare(a.name, b.name))) {
+    w.beginBucket(bk.name);
+    for (const [k, v] of bk.entries) w.put(k, v);
+    w.endBucket();
   }
-  checkSorted('(root)', rootItems);
-  const rootPgid = writeTree(sink, rootItems);
-  const highWater = sink.next;
-  const freelist = Buffer.alloc(pageSize);
-  freelist.writeBigUInt64LE(freelistPgid, 0);
-  freelist.writeUInt16LE(BoltPageFlag.freelist, 8);
-  return [metaImage(0n, 0n, rootPgid, highWater, pageSize), metaImage(1n, 1n, rootPgid, highWater, pageSize), freelist, ...sink.images];
+  return [...w.finish(), ...pages];
 }

@@ -44,7 +44,8 @@ export function etcdMemberJsonOf(m: tsetcdpb.Member): string {
   return etcdMemberJson({ id: m.ID, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner });
 }
 
-function toEtcd(bucket: string, k: Buffer, v: Buffer, consistentIndex: number): [Buffer, Buffer] {
+/** One tsetcd entry in etcd's form (the meta bucket's consistent index: `consistentIndex`). */
+export function toEtcd(bucket: string, k: Buffer, v: Buffer, consistentIndex: number): [Buffer, Buffer] {
   switch (bucket) {
     case Buckets.key: {
       const tomb = isTombstoneKey(k);

@@ -1,3 +1,4 @@
-export { writeBolt, BoltWriteError, type BoltBucket } from './bolt-writer.js';
+export { writeBolt, BoltStreamWriter, BoltWriteError, type BoltBucket } from './bolt-writer.js';
 export { BoltReader, BoltReadError, fnv64a, boltPageSizeBytes, looksLikeBolt, type BoltMeta } from '@tsetcd/common';
-export { etcdBucketsOf, importEtcdBuckets, etcdMemberJsonOf, etcdBucketNames, EtcdLayoutError } from './etcd-layout.js';
+export { etcdBucketsOf, toEtcd, importEtcdBuckets, etcdMemberJsonOf, etcdBucketNames, EtcdLayoutError } from './etcd-layout.js';
+export { createEtcdSnapshot, type EtcdSnapshotFile } from './etcd-snapshot.js';

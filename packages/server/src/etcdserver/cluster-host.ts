@@ -35,7 +35,7 @@ export class ClusterHost implements RaftHost {
     this.s.reportSnapshot(id, ok);
   }
 
-  hashKV(rev: bigint): { hash: number; revision: bigint; compactRevision: bigint } {
+  hashKV(rev: bigint): Promise<{ hash: number; revision: bigint; compactRevision: bigint }> {
     return this.s.store.hashKV(rev);
   }
 

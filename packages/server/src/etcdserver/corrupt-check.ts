@@ -82,7 +82,7 @@ async function peerHashes(s: EtcdServer, rev: bigint, tls: https.RequestOptions 
 export async function checkInitialHashKV(s: EtcdServer, tls?: https.RequestOptions): Promise<void> {
   const id = idToHex(s.memberId);
   s.log.info('starting initial corruption check', { 'local-member-id': id, timeout: `${s.requestTimeoutMs() / 1000}s` });
-  const h = s.store.hashKV(0n);
+  const h = await s.store.hashKV(0n);
   const rev = h.revision;
   let mismatch = 0;
   for (const p of await peerHashes(s, rev, tls)) {
@@ -108,10 +108,10 @@ export async function checkInitialHashKV(s: EtcdServer, tls?: https.RequestOptio
 
 /** etcd's checkHashKV (leader only): raises the CORRUPT alarm when a follower's data differs. */
 export async function checkHashKV(s: EtcdServer, tls?: https.RequestOptions): Promise<void> {
-  const h = s.store.hashKV(0n);
+  const h = await s.store.hashKV(0n);
   const peers = await peerHashes(s, h.revision, tls);
   await s.linearizableReadNotify();
-  const h2 = s.store.hashKV(0n);
+  const h2 = await s.store.hashKV(0n);
   let alarmed = false;
   const mismatch = (): void => {
     if (alarmed) return;

@@ -12,7 +12,7 @@ import { idToHex } from '@tsetcd/common';
 import { MvccStore } from '../mvcc/store.js';
 import { Buckets } from '../backend/backend.js';
 import { Applier, type ApplyResult } from '../apply/applier.js';
-import { Lessor, decodeLeaseRecord, noLease } from '../lease/lessor.js';
+import { Lessor, decodeLeaseRecord } from '../lease/lessor.js';
 import { WatchHub } from '../watch/watch-hub.js';
 import { Errors } from '../errors.js';
 import { currentCaller } from '../auth/caller-context.js';
@@ -143,7 +143,7 @@ export class EtcdServer {
 
   private async boot(): Promise<void> {
     const cfg = this.cfg;
-    this.restoreBackendState();
+    await this.restoreBackendState();
     const boot = await bootRaft(cfg, this.cluster, this.clusterBoot);
     const applied = boot.snapshotIndex;
     this.appliedIndex = applied;
@@ -201,12 +201,11 @@ export class EtcdServer {
     return this.raft.transport;
   }
 
-  private restoreBackendState(): void {
+  private async restoreBackendState(): Promise<void> {
     const b = this.store.backend;
     for (const [, v] of b.rangeAux(Buckets.lease)) this.lessor.restore(decodeLeaseRecord(v));
     // re-attach keys to their leases
-    const all = this.store.range(Buffer.of(0), { rangeEnd: Buffer.of(0) });
-    for (const kv of all.kvs) if (kv.lease !== noLease && this.lessor.lookup(kv.lease)) this.lessor.attach(kv.lease, kv.key);
+    for (const { key, lease } of await this.store.leasedKeys()) if (this.lessor.lookup(lease)) this.lessor.attach(lease, key);
     this.cluster.recover(b);
   }
 

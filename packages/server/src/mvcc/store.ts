@@ -4,6 +4,8 @@
 
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { TurnBudget } from '../loop/turn-budget.js';
+import { sortInSlices } from '../loop/sort-in-slices.js';
 import { Backend, Buckets } from '../backend/backend.js';
 import { failpoint } from '../failpoint/index.js';
 import { crc32c } from '@tsetcd/common';
@@ -33,9 +35,10 @@ import {
 } from './types.js';
 
 export const defaultCompactionBatchKeys = 1000; // etcd compactionBatchLimit
-const restoreChunkEntries = 10_000;
-const hashChunkEntries = 10_000;
+const restoreChunkEntries = 2000;
+const hashChunkEntries = 1000;
 const eventsChunkEntries = 1000;
+const leaseScanKeys = 1000;
 const metaScheduledCompactKey = Buffer.from('scheduledCompactRev', 'latin1');
 const metaFinishedCompactKey = Buffer.from('finishedCompactRev', 'latin1');
 const emptyBuffer = Buffer.alloc(0);
@@ -74,6 +77,10 @@ function rangeEndOf(rangeEnd: Buffer | undefined): string | null | undefined {
   return rangeEnd.toString('latin1');
 }
 
+function byIndexKey(x: KeyIndex, y: KeyIndex): number {
+  return x.key < y.key ? -1 : 1;
+}
+
 function cmpBig(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -89,7 +96,11 @@ export class MvccStore {
   private compactMainRev = -1;
   private txnOpen = false;
   private closed = false;
+  /** until the index is rebuilt from the backend */
+  private loading = true;
   private compactChain: Promise<void> = Promise.resolve();
+  /** hashKV runs in progress: compaction steps wait for them */
+  private readonly runningHashes = new Set<Promise<number>>();
   /** resolves when a compaction resumed on open has finished */
   readonly restored: Promise<void>;
   /** operations of read views and write txns, for etcd's etcd_mvcc_{range,put,delete,txn}_total (a txn: more than one op) */
@@ -100,7 +111,7 @@ export class MvccStore {
     this.ownsBackend = ownsBackend;
     this.compactionBatchKeys = opts.compactionBatchKeys ?? defaultCompactionBatchKeys;
     assert(this.compactionBatchKeys > 0, 'compactionBatchKeys must be positive');
-    this.restored = this.restore();
+    this.restored = this.restore(true);
   }
 
   /** A store on an open backend (the caller closes the backend). */
@@ -119,8 +130,14 @@ export class MvccStore {
     return new MvccStore(backend, true, opts);
   }
 
-  private restore(): Promise<void> {
+  /**
+   * Rebuilds the index from the key bucket. On open (`sliced`) in slices of the event loop: a
+   * small store is loaded before the constructor returns, a big one before `restored` resolves
+   * (the store refuses use until then). Otherwise in one go (a snapshot install reloads it so).
+   */
+  private async restore(sliced = false): Promise<void> {
     const b = this.backend;
+    const budget = sliced ? new TurnBudget() : undefined;
     const byKey = new Map<string, KeyIndex>();
     let from: Buffer | undefined = undefined;
     for (;;) {
@@ -147,8 +164,15 @@ export class MvccStore {
       }
       if (entries.length < restoreChunkEntries) break;
       from = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);
+      // no await while the slice lasts: a small store is restored synchronously
+      if (budget?.spent()) {
+        await budget.next();
+        if (this.closed) return;
+      }
     }
-    const sorted = [...byKey.values()].sort((x, y) => (x.key < y.key ? -1 : 1));
+    const kis = [...byKey.values()];
+    const sorted = budget === undefined || kis.length <= restoreChunkEntries ? kis.sort(byIndexKey) : await sortInSlices(kis, byIndexKey, budget);
+    if (this.closed) return;
     this.index.bulkLoad(sorted, byKey);
     const sched = b.get(Buckets.meta, metaScheduledCompactKey);
     const fin = b.get(Buckets.meta, metaFinishedCompactKey);
@@ -157,18 +181,19 @@ export class MvccStore {
     this.compactMainRev = finRev;
     if (schedRev > this.currentRev) this.currentRev = schedRev;
     if (finRev > this.currentRev) this.currentRev = finRev;
+    this.loading = false;
     if (schedRev > finRev) {
       this.compactMainRev = schedRev;
       const resumed = this.runCompaction(schedRev);
       // handled here too: nobody has to await `restored`
       this.compactChain = resumed.catch(() => undefined);
-      return resumed;
+      await resumed;
     }
-    return Promise.resolve();
   }
 
   private checkOpen(): void {
     if (this.closed) throw new ErrClosed();
+    assert(!this.loading, 'store used before `restored` resolved');
   }
 
   currentRevision(): bigint {
@@ -344,6 +369,35 @@ export class MvccStore {
     return { kvs, count, more, revision: header };
   }
 
+  /**
+   * The keys live now that are attached to a lease, with their leases (to re-attach keys to
+   * leases on start-up), read in slices of the event loop. Keys and leases as of the call.
+   */
+  async leasedKeys(): Promise<Array<{ key: Buffer; lease: bigint }>> {
+    this.checkOpen();
+    const rev = this.currentRev;
+    const budget = new TurnBudget();
+    const out: Array<{ key: Buffer; lease: bigint }> = [];
+    let start = '';
+    for (;;) {
+      let scanned = 0;
+      let last = '';
+      this.index.ascend(start, null, (ki) => {
+        last = ki.key;
+        const i = liveAt(ki, rev);
+        if (i >= 0) {
+          const kv = this.fetch(ki, i);
+          if (kv.lease !== 0n) out.push({ key: Buffer.from(kv.key), lease: kv.lease });
+        }
+        return ++scanned < leaseScanKeys;
+      });
+      if (scanned < leaseScanKeys) return out;
+      start = last + '\u0000';
+      await budget.pause();
+      this.checkOpen();
+    }
+  }
+
   // ---- compaction ----
 
   /**
@@ -364,11 +418,17 @@ export class MvccStore {
     return { done };
   }
 
+  /** Resolves once no hashKV is running (a compaction step would change what it reads). */
+  private async hashesSettled(): Promise<void> {
+    while (this.runningHashes.size > 0) await Promise.allSettled([...this.runningHashes]);
+  }
+
   private async runCompaction(r: number): Promise<void> {
     const step = this.compactionBatchKeys;
     // 1. the index, a batch of keys at a time
     let start = '';
     for (;;) {
+      await this.hashesSettled();
       if (this.closed) return;
       const batch: KeyIndex[] = [];
       this.index.ascend(start, null, (ki) => {
@@ -385,6 +445,7 @@ export class MvccStore {
     const end = revStartKey(r + 1);
     let from: Buffer = revStartKey(0);
     for (;;) {
+      await this.hashesSettled();
       if (this.closed) return;
       const entries = this.backend.range(Buckets.key, from, end, step);
       for (const [k, v] of entries) {
@@ -414,7 +475,7 @@ export class MvccStore {
    * at rev at all; so the hash does not depend on how far a compaction has got, and equals
    * etcd's for the same history.
    */
-  hashKV(rev: bigint): HashKVResult {
+  async hashKV(rev: bigint): Promise<HashKVResult> {
     this.checkOpen();
     const r = Number(rev);
     if (r > 0 && r <= this.compactMainRev) throw new ErrCompacted();
@@ -422,17 +483,41 @@ export class MvccStore {
     // etcd reads 0 as "current"; a negative revision hashes no entry at all
     const upper = r === 0 ? this.currentRev : Math.max(r, 0);
     const compactRev = this.compactMainRev;
-    let anyLive: boolean | undefined;
-    const isAnyLive = (): boolean => {
-      if (anyLive === undefined) {
-        anyLive = false;
-        this.index.ascend('', null, (ki) => {
-          if (liveAt(ki, upper) >= 0) anyLive = true;
-          return !anyLive;
-        });
-      }
-      return anyLive;
-    };
+    const currentRev = this.currentRev;
+    // Hashed in slices: writes in between add revisions above `upper` only, and compaction
+    // steps (which delete entries the hash may not have reached) wait for running hashes.
+    const running = this.hashUpTo(upper, compactRev);
+    this.runningHashes.add(running);
+    try {
+      return { hash: await running, compactRevision: BigInt(compactRev), revision: BigInt(currentRev) };
+    } finally {
+      this.runningHashes.delete(running);
+    }
+  }
+
+  /** Whether any key is live at rev (scanning the index in slices). */
+  private async anyLiveAt(rev: number, budget: TurnBudget): Promise<boolean> {
+    let start = '';
+    for (;;) {
+      let live = false;
+      let seen = 0;
+      let last = '';
+      this.index.ascend(start, null, (ki) => {
+        last = ki.key;
+        if (liveAt(ki, rev) >= 0) live = true;
+        return !live && ++seen < hashChunkEntries;
+      });
+      if (live) return true;
+      if (seen < hashChunkEntries) return false;
+      start = last + '\u0000';
+      await budget.pause();
+      this.checkOpen();
+    }
+  }
+
+  private async hashUpTo(upper: number, compactRev: number): Promise<number> {
+    const budget = new TurnBudget();
+    const anyLive = compactRev >= 0 && (await this.anyLiveAt(upper, budget));
     let h = crc32c(Buffer.from(Buckets.key, 'latin1'));
     const end = revStartKey(upper + 1);
     let from: Buffer = revStartKey(0);
@@ -441,7 +526,7 @@ export class MvccStore {
       for (const [k, v] of entries) {
         const main = readRev(k, 0);
         const tomb = isTombstoneKey(k);
-        if (main <= compactRev && isAnyLive()) {
+        if (main <= compactRev && anyLive) {
           // kept only as the key's live revision at `upper`
           if (tomb) continue;
           const ki = this.index.get(decodeKeyString(v));
@@ -454,8 +539,10 @@ export class MvccStore {
       }
       if (entries.length < hashChunkEntries) break;
       from = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);
+      await budget.pause();
+      this.checkOpen();
     }
-    return { hash: h >>> 0, compactRevision: BigInt(compactRev), revision: BigInt(this.currentRev) };
+    return h >>> 0;
   }
 
   // ---- history for watchers ----

@@ -56,7 +56,7 @@ export interface RaftHost {
   /** promotes a learner (peer endpoint used by followers to reach the leader) */
   promoteMember?(id: bigint): Promise<string>;
   /** etcd's peer /members/hashkv: the KV hash at a revision (0: current); throws mvcc errors */
-  hashKV?(rev: bigint): { hash: number; revision: bigint; compactRevision: bigint };
+  hashKV?(rev: bigint): Promise<{ hash: number; revision: bigint; compactRevision: bigint }>;
 }
 
 export interface PeerTransportOptions {
@@ -421,9 +421,9 @@ export class PeerTransport {
           } catch {
             throw new PeerRefusal(400, 'error unmarshalling request');
           }
-          let h: ReturnType<typeof hashKV>;
+          let h: Awaited<ReturnType<typeof hashKV>>;
           try {
-            h = hashKV(rev);
+            h = await hashKV(rev);
           } catch (e) {
             throw new PeerRefusal(400, (e as Error).message.replace(/^etcdserver: /, ''));
           }
