@@ -1,6 +1,6 @@
 // One member in this process, loaded with `keys` keys (each written twice, so a compaction has
 // history to remove), then, while a client keeps doing puts and reads: an idle baseline, a
-// snapshot stream, HashKV, a physical compaction, a defragment and a restart. A StallProbe
+// snapshot stream, HashKV, Hash, a physical compaction, a defragment and a restart. A StallProbe
 // measures the event loop's longest stall in each phase. Used by the event-loop stall test and
 // bench/event-loop-stalls.ts.
 
@@ -145,12 +145,17 @@ export async function runStallScenario(opts: StallScenarioOptions): Promise<Stal
 
     const rev = await revisionNow();
     await hashAt(rev);
+    end('hash');
+
+    await unary(mt.hash.bind(mt), P.HashRequest.fromPartial({}));
     end('compaction');
 
     await unary(kv.compact.bind(kv), P.CompactionRequest.fromPartial({ revision: rev, physical: true }));
     end('defragment');
 
     await unary(mt.defragment.bind(mt), P.DefragmentRequest.fromPartial({}));
+    end('hashKV-2');
+
     const rev2 = await revisionNow();
     const hashBefore = await hashAt(rev2);
     end('restart');
@@ -162,7 +167,7 @@ export async function runStallScenario(opts: StallScenarioOptions): Promise<Stal
     // the channel may be backing off after the refused connections: wait until it reconnects
     await new Promise<void>((resolve, reject) => kv.waitForReady(Date.now() + 30_000, (e) => (e ? reject(e) : resolve())));
     await unary(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: keyOf(0) }));
-    end('after');
+    end('hashKV-3');
 
     const hashAfterRestart = await hashAt(rev2);
     await client.stop();

@@ -43,8 +43,9 @@ export class MaintenanceApi {
     return resp;
   }
 
-  hash(): etcdserverpb.HashResponse {
-    return { header: this.s.header(), hash: etcdBackendHash(this.s.store.backend) };
+  async hash(): Promise<etcdserverpb.HashResponse> {
+    const header = this.s.header();
+    return { header, hash: await etcdBackendHash(this.s.store.backend) };
   }
 
   async hashKV(r: etcdserverpb.HashKVRequest): Promise<etcdserverpb.HashKVResponse> {

@@ -420,13 +420,18 @@ export class Backend {
     if (this.asyncFailure !== undefined) throw this.asyncFailure;
   }
 
+  /** Hands everything staged to LMDB's write thread and resolves once it is committed. */
+  private async commitStaged(): Promise<void> {
+    await this.settled();
+    this.commitAsync();
+    await this.settled();
+  }
+
   /** Commits now (after a running defragment, if any); resolves once committed. */
   async forceCommit(): Promise<void> {
     this.checkOpen();
     if (this.defragDone !== undefined) await this.defragDone.catch(() => undefined);
-    await this.settled();
-    this.commitSync();
-    await this.settled();
+    await this.commitStaged();
   }
 
   /** Commits everything staged and waits until it is flushed to disk (e.g. before releasing WAL segments). */
@@ -505,9 +510,7 @@ export class Backend {
   async copyTo(file: string, compact = false): Promise<void> {
     this.checkOpen();
     if (this.defragDone !== undefined) await this.defragDone.catch(() => undefined);
-    await this.settled();
-    this.commitSync();
-    await this.settled();
+    await this.commitStaged();
     mkdirSync(dirname(file), { recursive: true });
     rmSync(file, { force: true });
     await this.backupToFile(file, compact);
@@ -534,9 +537,7 @@ export class Backend {
     this.checkOpen();
     for (;;) {
       if (this.defragDone !== undefined) await this.defragDone.catch(() => undefined);
-      await this.settled();
-      this.commitAsync();
-      await this.settled();
+      await this.commitStaged();
       this.checkOpen();
       // a defragment begun meanwhile holds writes back until its swap: wait for it again
       if (this.defragDone === undefined) break;
@@ -591,9 +592,7 @@ export class Backend {
   }
 
   private async doDefragment(): Promise<void> {
-    await this.settled();
-    this.commitSync();
-    await this.settled();
+    await this.commitStaged();
     this.defragging = true;
     const tmp = join(this.path, 'defrag.mdb.tmp');
     try {
@@ -615,7 +614,8 @@ export class Backend {
       if (existsSync(tmp)) rmSync(tmp, { force: true });
       this.defragging = false;
     }
-    this.commitSync();
+    // the writes staged meanwhile, committed to the new file off the event loop
+    await this.commitStaged();
   }
 
   async close(): Promise<void> {

@@ -5,22 +5,31 @@
 
 import type { Backend } from '../backend/backend.js';
 import { crc32c } from '@tsetcd/common';
-import { etcdBucketsOf } from './etcd-layout.js';
+import { visitEtcdLayout } from './etcd-layout.js';
 
 /** bucket -> keys left out of the hash (etcd's DefaultIgnores: the stored consistent index) */
 const defaultIgnores: ReadonlyMap<string, ReadonlySet<string>> = new Map([['meta', new Set(['consistent_index'])]]);
 
-export function etcdBackendHash(backend: Backend): number {
-  const buckets = etcdBucketsOf(backend).sort((a, b) => Buffer.compare(a.name, b.name));
-  let h = 0;
-  for (const b of buckets) {
-    h = crc32c(b.name, h);
-    const ignored = defaultIgnores.get(b.name.toString('latin1'));
-    for (const [k, v] of b.entries) {
-      if (ignored?.has(k.toString('latin1'))) continue;
-      h = crc32c(k, h);
-      h = crc32c(v, h);
-    }
+/** Computed over a read view (everything committed first), in slices of the event loop. */
+export async function etcdBackendHash(backend: Backend): Promise<number> {
+  const view = await backend.openReadView();
+  try {
+    let h = 0;
+    let ignored: ReadonlySet<string> | undefined;
+    await visitEtcdLayout(view, {
+      beginBucket: (name) => {
+        h = crc32c(name, h);
+        ignored = defaultIgnores.get(name.toString('latin1'));
+      },
+      entry: (k, v) => {
+        if (ignored?.has(k.toString('latin1'))) return;
+        h = crc32c(k, h);
+        h = crc32c(v, h);
+      },
+      endBucket: () => undefined,
+    });
+    return h >>> 0;
+  } finally {
+    view.close();
   }
-  return h >>> 0;
 }

@@ -10,11 +10,11 @@
 //   auth, authUsers, authRoles, members_removed, cluster: identical.
 
 import { etcdserverpb, mvccpb, tsetcdpb } from '@tsetcd/proto';
-import { Buckets, type Backend } from '../backend/backend.js';
+import { Buckets, type Backend, type BackendReadView } from '../backend/backend.js';
+import { TurnBudget } from '../loop/turn-budget.js';
 import { encodeKv, encodeTombstone, etcdKvBytes } from '../mvcc/kv-codec.js';
 import { etcdRevKey, isTombstoneKey, readRev, revKey } from '../mvcc/revision.js';
 import { decodeLeaseRecord, encodeLeaseRecord } from '../lease/lessor.js';
-import type { BoltBucket } from './bolt-writer.js';
 import { etcdMemberJson } from '@tsetcd/common';
 
 const etcdRevKeyBytes = 17;
@@ -74,24 +74,53 @@ export function toEtcd(bucket: string, k: Buffer, v: Buffer, consistentIndex: nu
   }
 }
 
+/** buckets whose conversion adds or renames keys: small, converted whole and re-sorted */
+const resortedBuckets = new Set<string>([Buckets.meta, Buckets.alarm]);
+const visitChunkEntries = 1000;
+
+export interface EtcdLayoutVisitor {
+  beginBucket(name: Buffer): void;
+  entry(key: Buffer, value: Buffer): void;
+  endBucket(): void;
+  /** awaited between slices (e.g. to write out what was produced) */
+  between?(): Promise<void>;
+}
+
 /**
- * A point-in-time copy of the backend in etcd's layout (staged writes included; taken
- * synchronously, so no write can interleave). The meta bucket always carries the consistent index.
+ * Walks a backend read view in etcd's layout and bbolt's order (buckets by name, each bucket's
+ * entries by key), in slices of the event loop. Every bucket etcd creates is visited, maybe
+ * empty; the meta bucket always carries the consistent index committed with the data.
  */
-export function etcdBucketsOf(backend: Backend): BoltBucket[] {
-  const names = new Set([...etcdBucketNames, ...backend.bucketNames()]);
-  const ci = backend.consistentIndex();
-  const out: BoltBucket[] = [];
-  for (const name of names) {
-    const entries = backend.range(name).map(([k, v]) => toEtcd(name, k, v, ci));
-    if (name === Buckets.meta && !entries.some(([k]) => k.toString('latin1') === consistentIndexKey)) {
-      entries.push(toEtcd(name, Buffer.from(consistentIndexKey, 'latin1'), Buffer.alloc(8), ci));
+export async function visitEtcdLayout(view: BackendReadView, v: EtcdLayoutVisitor, budget = new TurnBudget()): Promise<void> {
+  const present = new Set(view.bucketNames());
+  const names = [...new Set([...etcdBucketNames, ...present])].map((n) => Buffer.from(n, 'latin1')).sort(Buffer.compare);
+  const meta = present.has(Buckets.meta) ? view.range(Buckets.meta) : [];
+  const ciEntry = meta.find(([k]) => k.toString('latin1') === consistentIndexKey);
+  const ci = ciEntry === undefined ? 0 : Number(ciEntry[1].readBigUInt64BE(0));
+  for (const nameBuf of names) {
+    const name = nameBuf.toString('latin1');
+    v.beginBucket(nameBuf);
+    if (resortedBuckets.has(name)) {
+      const entries = (name === Buckets.meta ? meta : present.has(name) ? view.range(name) : []).map(([k, val]) => toEtcd(name, k, val, ci));
+      if (name === Buckets.meta && ciEntry === undefined) entries.push(toEtcd(name, Buffer.from(consistentIndexKey, 'latin1'), Buffer.alloc(8), ci));
+      for (const [k, val] of entries.sort(byKey)) v.entry(k, val);
+    } else if (present.has(name)) {
+      // the other buckets' conversions keep the key order: streamed
+      let from: Buffer | undefined;
+      for (;;) {
+        const chunk = view.range(name, from, undefined, visitChunkEntries);
+        for (const [k, val] of chunk) {
+          const [ek, ev] = toEtcd(name, k, val, ci);
+          v.entry(ek, ev);
+        }
+        if (chunk.length < visitChunkEntries) break;
+        from = Buffer.concat([chunk[chunk.length - 1][0], Buffer.of(0)]);
+        await v.between?.();
+        await budget.pause();
+      }
     }
-    // conversions that change keys (key, alarm) keep or need re-establishing the order
-    entries.sort(byKey);
-    out.push({ name: Buffer.from(name, 'latin1'), entries });
+    v.endBucket();
   }
-  return out;
 }
 
 // ---- etcd -> tsetcd ----

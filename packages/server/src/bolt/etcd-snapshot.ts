@@ -6,16 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Buckets, type Backend, type BackendReadView } from '../backend/backend.js';
-import { TurnBudget } from '../loop/turn-budget.js';
+import type { Backend, BackendReadView } from '../backend/backend.js';
 import { boltPageSizeBytes } from '@tsetcd/common';
 import { BoltStreamWriter } from './bolt-writer.js';
-import { etcdBucketNames, toEtcd } from './etcd-layout.js';
+import { visitEtcdLayout } from './etcd-layout.js';
 
-const consistentIndexKey = 'consistent_index';
-/** buckets whose conversion adds or renames keys: small, converted whole and re-sorted */
-const resortedBuckets = new Set<string>([Buckets.meta, Buckets.alarm]);
-const readChunkEntries = 1000;
 const flushBytes = 1 << 20;
 /** meta pages and the freelist, written last */
 const headPages = 3;
@@ -39,20 +34,8 @@ async function writeAllAt(fh: FileHandle, bufs: Buffer[], position: number): Pro
   }
 }
 
-function sortByKey(entries: Array<[Buffer, Buffer]>): Array<[Buffer, Buffer]> {
-  return entries.sort((a, b) => Buffer.compare(a[0], b[0]));
-}
-
 /** Writes the view's buckets in etcd's layout as a bbolt file into fh; returns its size. */
 async function writeBuckets(view: BackendReadView, fh: FileHandle): Promise<number> {
-  const budget = new TurnBudget();
-  const present = new Set(view.bucketNames());
-  const names = [...new Set([...etcdBucketNames, ...present])].map((n) => Buffer.from(n, 'latin1')).sort(Buffer.compare);
-  const meta = present.has(Buckets.meta) ? view.range(Buckets.meta) : [];
-  // the consistent index committed with the data (0 on a store that never applied an entry)
-  const ciEntry = meta.find(([k]) => k.toString('latin1') === consistentIndexKey);
-  const ci = ciEntry === undefined ? 0 : Number(ciEntry[1].readBigUInt64BE(0));
-
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let position = headPages * boltPageSizeBytes;
@@ -69,31 +52,14 @@ async function writeBuckets(view: BackendReadView, fh: FileHandle): Promise<numb
     await writeAllAt(fh, bufs, position);
     position += n;
   };
-
-  for (const nameBuf of names) {
-    const name = nameBuf.toString('latin1');
-    w.beginBucket(nameBuf);
-    if (resortedBuckets.has(name)) {
-      const entries = (name === Buckets.meta ? meta : present.has(name) ? view.range(name) : []).map(([k, v]) => toEtcd(name, k, v, ci));
-      if (name === Buckets.meta && ciEntry === undefined) entries.push(toEtcd(name, Buffer.from(consistentIndexKey, 'latin1'), Buffer.alloc(8), ci));
-      for (const [k, v] of sortByKey(entries)) w.put(k, v);
-    } else if (present.has(name)) {
-      // conversions of the other buckets keep the key order: stream them
-      let from: Buffer | undefined;
-      for (;;) {
-        const chunk = view.range(name, from, undefined, readChunkEntries);
-        for (const [k, v] of chunk) {
-          const [ek, ev] = toEtcd(name, k, v, ci);
-          w.put(ek, ev);
-        }
-        if (chunk.length < readChunkEntries) break;
-        from = Buffer.concat([chunk[chunk.length - 1][0], Buffer.of(0)]);
-        if (pendingBytes >= flushBytes) await flush();
-        await budget.pause();
-      }
-    }
-    w.endBucket();
-  }
+  await visitEtcdLayout(view, {
+    beginBucket: (name) => w.beginBucket(name),
+    entry: (k, v) => w.put(k, v),
+    endBucket: () => w.endBucket(),
+    between: async () => {
+      if (pendingBytes >= flushBytes) await flush();
+    },
+  });
   const head = w.finish();
   await flush();
   await writeAllAt(fh, head, 0);

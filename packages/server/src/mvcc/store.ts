@@ -453,8 +453,9 @@ export class MvccStore {
         const subEnc = encodeSub(readRev(k, 8), isTombstoneKey(k));
         if (ki === undefined || indexOfRev(ki, readRev(k, 0), subEnc) < 0) this.backend.delete(Buckets.key, k);
       }
-      // etcd commits each compaction batch at once (--experimental-compaction-batch-limit)
-      if (entries.length > 0) this.backend.commitSync();
+      // etcd commits each compaction batch at once (--experimental-compaction-batch-limit); on
+      // LMDB's write thread, the next batch waits for it
+      if (entries.length > 0) await this.backend.forceCommit();
       if (entries.length < step) break;
       from = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);
       failpoint('compactDuring');
@@ -462,7 +463,7 @@ export class MvccStore {
     }
     if (this.closed) return;
     this.backend.put(Buckets.meta, metaFinishedCompactKey, u64(r));
-    this.backend.commitSync();
+    await this.backend.forceCommit();
   }
 
   // ---- hashes ----
