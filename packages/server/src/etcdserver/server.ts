@@ -4,7 +4,7 @@
 // linearizable readers for the read index (read-index.ts). It also publishes the member's
 // attributes and the cluster version once it can, and installs snapshots received from a leader.
 
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EntryType, ConfChangeType, decodeConfChange, type Entry, type Message, type SoftState, type Snapshot, type ConfChange, type Status } from '@tsetcd/raft';
 import { tsetcdpb, etcdserverpb } from '@tsetcd/proto';
@@ -19,12 +19,13 @@ import { currentCaller } from '../auth/caller-context.js';
 import { WaitRegistry } from './wait.js';
 import { ReadIndexLoop } from './read-index.js';
 import { IdGenerator } from './id-generator.js';
-import { clusterVersion, defaults, type ServerConfig, type ServerLogger } from './config.js';
+import { defaults, type ServerConfig, type ServerLogger } from './config.js';
 import type { ClusterBootstrap } from './cluster-bootstrap.js';
 import { warnIfSlowApply } from './slow-apply.js';
-import { RaftCluster, majorMinor } from '../membership/raft-cluster.js';
-import { reloadLessor, reloadStore, replaceBackendContent, resetWatchRing, stageSnapshotDb } from './snapshot-install.js';
+import { RaftCluster } from '../membership/raft-cluster.js';
+import { SnapshotInstaller } from './snapshot-install.js';
 import { bootRaft } from './boot.js';
+import { Publisher } from './publisher.js';
 import { RaftNode, type Transport } from './raft-node.js';
 
 export type { Transport } from './raft-node.js';
@@ -56,16 +57,11 @@ export class EtcdServer {
   private appliedIndex = 0;
   private lead = 0n;
   private isLeaderNow = false;
-  private published = false;
-  private publishing = false;
-  private versionProposing = false;
 
   private readonly reads: ReadIndexLoop;
 
-  /** resolves once this member's attributes are committed (etcd's "published" milestone) */
-  readonly readyToServe: Promise<void>;
-  private resolveReady!: () => void;
-  private rejectReady!: (e: Error) => void;
+  private readonly publisher: Publisher;
+  private readonly installer: SnapshotInstaller;
 
   /** counters for metrics */
   readonly stats = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, proposalsPending: 0, leaderChanges: 0, walFsyncSeconds: [] as number[], slowApplies: 0 };
@@ -73,7 +69,7 @@ export class EtcdServer {
   /** called once if the raft loop fails (WAL write error, broken invariant); the server closes itself */
   onFatal: ((e: Error) => void) | undefined;
 
-  private constructor(cfg: ServerConfig, store: MvccStore) {
+  private constructor(cfg: ServerConfig, store: MvccStore, deferPublish: boolean) {
     this.cfg = cfg;
     this.log = cfg.logger;
     this.store = store;
@@ -99,11 +95,21 @@ export class EtcdServer {
       },
       { heartbeatIntervalMs: cfg.heartbeatIntervalMs, electionTimeoutMs: cfg.electionTimeoutMs, requestTimeoutMs: this.requestTimeoutMs() },
     );
-    this.readyToServe = new Promise((res, rej) => {
-      this.resolveReady = res;
-      this.rejectReady = rej;
+    this.installer = new SnapshotInstaller({ store, lessor: this.lessor, auth: this.applier.auth, hub: this.hub, cluster: this.cluster, log: this.log });
+    this.publisher = new Publisher({
+      name: cfg.name,
+      advertiseClientUrls: () => this.cfg.advertiseClientUrls,
+      electionTimeoutMs: cfg.electionTimeoutMs,
+      allowed: !deferPublish,
+      log: this.log,
+      cluster: this.cluster,
+      propose: (r) => this.proposeRaw(r),
     });
-    this.readyToServe.catch(() => undefined);
+  }
+
+  /** resolves once this member's attributes are applied (etcd's "published" milestone) */
+  get readyToServe(): Promise<void> {
+    return this.publisher.ready;
   }
 
   get memberId(): bigint {
@@ -129,8 +135,7 @@ export class EtcdServer {
       compactionBatchKeys: cfg.compactionBatchLimit || undefined,
     });
     await store.restored;
-    const s = new EtcdServer(cfg, store);
-    if (opts.deferPublish) s.publishAllowed = false;
+    const s = new EtcdServer(cfg, store, opts.deferPublish === true);
     s.clusterBoot = opts.cluster;
     try {
       await s.boot();
@@ -314,26 +319,15 @@ export class EtcdServer {
 
   private applyMemberAttrs(r: tsetcdpb.ClusterMemberAttrSetRequest): void {
     const m = this.cluster.setAttributes(r.memberID, r.memberAttributes);
-    if (m === undefined) return;
-    if (r.memberID === this.memberId && !this.published) {
-      this.published = true;
-      this.log.info('published local member to cluster through raft', {
-        'local-member-id': idToHex(this.memberId),
-        'local-member-attributes': `{Name:${m.name} ClientURLs:[${m.clientUrls.join(' ')}]}`,
-        'request-path': `/0/members/${idToHex(this.memberId)}/attributes`,
-        'cluster-id': idToHex(this.clusterId),
-        'publish-timeout': `${defaults.requestTimeoutBaseMs / 1000 + (2 * this.cfg.electionTimeoutMs) / 1000}s`,
-      });
-      this.resolveReady();
-    }
+    if (m !== undefined) this.publisher.memberAttributesApplied(m);
   }
 
   private applyClusterVersion(ver: string): void {
     this.cluster.setVersion(ver);
-    this.versionLogged = true;
+    this.publisher.versionApplied();
   }
 
-  /** Work that depends on the applied index: reads waiting for it, publishing, first campaign. */
+  /** Work that depends on the applied index: reads waiting for it, first campaign, publishing. */
   private afterApply(): void {
     this.reads.onApplied(this.appliedIndex);
     if (!this.isLeaderNow && this.lead === 0n) {
@@ -341,53 +335,14 @@ export class EtcdServer {
       // a one-member cluster need not wait an election timeout to elect itself
       if (st.state === 'Follower' && st.confState.voters.length === 1 && st.confState.voters[0] === this.memberId) this.raft.campaign();
     }
-    if (this.isLeaderNow) {
-      if (!this.published && !this.publishing && this.publishAllowed && this.appliedIndex >= this.raft.commit) this.publish();
-      // proposed with the publication (one batch, applied together), as etcd proposes it at the
-      // leader's first commit of its term
-      if (this.cluster.version === undefined && !this.versionProposing && (this.published || this.publishing)) {
-        this.versionProposing = true;
-        this.proposeRaw({ clusterVersionSet: { ver: clusterVersion } }).finally(() => {
-          this.versionProposing = false;
-        }).catch(() => undefined);
-      } else if (this.cluster.version !== undefined && this.published && !this.versionLogged) {
-        this.versionLogged = true;
-        this.log.info('enabled capabilities for version', { 'cluster-version': majorMinor(this.cluster.version) });
-      }
-    } else if (!this.published && this.lead !== 0n && !this.publishing && this.publishAllowed) {
-      this.publish();
-    }
+    this.publisher.afterApply({ isLeader: this.isLeaderNow, lead: this.lead, applied: this.appliedIndex, committed: this.raft.commit });
   }
-
-  private versionLogged = false;
-  private publishAllowed = true;
 
   /** Lets the member publish its attributes (the embedder calls it once client URLs are bound). */
   allowPublish(): void {
-    if (this.publishAllowed || this.stopped) return;
-    this.publishAllowed = true;
+    if (this.stopped || !this.publisher.allow()) return;
     this.afterApply();
     this.raft.wake();
-  }
-
-  private publish(): void {
-    this.publishing = true;
-    this.proposeRaw({
-      clusterMemberAttrSet: {
-        memberID: this.memberId,
-        memberAttributes: { name: this.cfg.name, clientUrls: this.cfg.advertiseClientUrls },
-      },
-    })
-      .catch((e) => this.log.warn('failed to publish local member to cluster through raft', { error: String(e) }))
-      .finally(() => {
-        this.publishing = false;
-        // a member that learned the cluster version from its data or a snapshot (a restart, a
-        // joining member) says so once published, as etcd does when it recovers the cluster
-        if (this.cluster.version !== undefined && this.published && !this.versionLogged) {
-          this.versionLogged = true;
-          this.log.info('enabled capabilities for version', { 'cluster-version': majorMinor(this.cluster.version) });
-        }
-      });
   }
 
   // ---- proposing ----
@@ -457,49 +412,21 @@ export class EtcdServer {
   // ---- cluster: raft inputs from the peer transport and the Cluster API ----
 
   /**
-   * databases of received snapshots by index, waiting for raft to hand the snapshot out (a
-   * newer one may arrive before raft hands out the older)
-   */
-  private readonly stagedSnapshotDbs = new Map<number, string>();
-
-  /**
    * A MsgSnap with the leader's database (written to `file`): the database is staged, then the
    * message goes to raft; the database is installed when raft hands the snapshot out (Ready).
    */
   async receiveSnapshot(m: Message, file: string): Promise<void> {
-    const idx = m.snapshot?.metadata.index ?? 0;
     if (this.stopped) throw Errors.stopped();
-    if (idx > this.appliedIndex) {
-      const old = this.stagedSnapshotDbs.get(idx);
-      this.stagedSnapshotDbs.delete(idx);
-      if (old !== undefined) await rm(old, { recursive: true, force: true }).catch(() => undefined);
-      this.stagedSnapshotDbs.set(idx, await stageSnapshotDb(file, idx));
-      this.log.info('received database snapshot', { 'remote-peer-id': idToHex(m.from), 'incoming-snapshot-index': idx });
-    }
+    await this.installer.stage(m, file, this.appliedIndex);
     this.step(m);
   }
 
   /** etcd's applySnapshot: replace the backend's content, rebuild what derives from it. */
   private async applySnapshotDb(idx: number): Promise<void> {
     if (idx <= this.appliedIndex) return;
-    const dir = this.stagedSnapshotDbs.get(idx);
-    if (dir === undefined) throw new Error(`etcdserver: raft snapshot at index ${idx} arrived without its database`);
-    // this one and older ones are done with
-    for (const [i, d] of this.stagedSnapshotDbs) {
-      if (i > idx) continue;
-      this.stagedSnapshotDbs.delete(i);
-      if (d !== dir) await rm(d, { recursive: true, force: true }).catch(() => undefined);
-    }
-    this.log.info('applying snapshot', { 'local-member-id': idToHex(this.memberId), 'incoming-snapshot-index': idx, 'local-member-applied-index': this.appliedIndex });
-    const ci = await replaceBackendContent(this.store.backend, dir);
-    await reloadStore(this.store);
-    reloadLessor(this.lessor, this.store);
-    this.applier.auth.recover();
-    resetWatchRing(this.hub);
-    this.cluster.recover(this.store.backend);
+    const ci = await this.installer.install(idx, this.appliedIndex);
     this.appliedIndex = idx;
     this.skipUpTo = Math.max(this.skipUpTo, ci);
-    this.log.info('applied snapshot', { 'local-member-id': idToHex(this.memberId), 'applied-index': idx, 'backend-consistent-index': ci });
     // membership may have changed: let the cluster layer resync its peers
     this.onConfChangeApplied?.({ type: ConfChangeType.UpdateNode, nodeId: 0n, context: new Uint8Array(0) });
   }
@@ -594,7 +521,7 @@ export class EtcdServer {
       const stopped = Errors.stopped();
       this.waits.failAll(stopped);
       this.reads.close(stopped);
-      this.rejectReady(stopped);
+      this.publisher.close(stopped);
       this.hub.close();
       await this.raft.closeWal();
       await this.store.close();

@@ -10,6 +10,11 @@ import type { MvccStore } from '../mvcc/store.js';
 import type { Lessor } from '../lease/lessor.js';
 import { decodeLeaseRecord, noLease } from '../lease/lessor.js';
 import type { WatchHub } from '../watch/watch-hub.js';
+import type { AuthStore } from '../auth/auth-store.js';
+import type { RaftCluster } from '../membership/raft-cluster.js';
+import type { ServerLogger } from './config.js';
+import type { Message } from '@tsetcd/raft';
+import { idToHex } from '@tsetcd/common';
 
 /** Rows copied per staged batch while replacing a bucket. */
 export const installBatchRows = 10_000;
@@ -77,4 +82,55 @@ export function resetWatchRing(hub: WatchHub): void {
   h.ringEvents = 0;
   h.ringBytes = 0;
   hub.schedulePump();
+}
+
+/** What a database snapshot replaces and rebuilds. */
+export interface SnapshotTargets {
+  store: MvccStore;
+  lessor: Lessor;
+  auth: AuthStore;
+  hub: WatchHub;
+  cluster: RaftCluster;
+  log: ServerLogger;
+}
+
+/** Received snapshot databases: staged as they arrive, installed when raft hands the snapshot out. */
+export class SnapshotInstaller {
+  /** staged databases by snapshot index (a newer one may arrive before raft hands out the older) */
+  private readonly staged = new Map<number, string>();
+
+  constructor(private readonly t: SnapshotTargets) {}
+
+  /** Stages the database of MsgSnap `m` (received into `file`) unless the member is past it. */
+  async stage(m: Message, file: string, applied: number): Promise<void> {
+    const idx = m.snapshot?.metadata.index ?? 0;
+    if (idx <= applied) return;
+    const old = this.staged.get(idx);
+    this.staged.delete(idx);
+    if (old !== undefined) await rm(old, { recursive: true, force: true }).catch(() => undefined);
+    this.staged.set(idx, await stageSnapshotDb(file, idx));
+    this.t.log.info('received database snapshot', { 'remote-peer-id': idToHex(m.from), 'incoming-snapshot-index': idx });
+  }
+
+  /** Installs the database of the snapshot at `idx`; returns its consistent index. */
+  async install(idx: number, applied: number): Promise<number> {
+    const { store, lessor, auth, hub, cluster, log } = this.t;
+    const dir = this.staged.get(idx);
+    if (dir === undefined) throw new Error(`etcdserver: raft snapshot at index ${idx} arrived without its database`);
+    // this one and older ones are done with
+    for (const [i, d] of this.staged) {
+      if (i > idx) continue;
+      this.staged.delete(i);
+      if (d !== dir) await rm(d, { recursive: true, force: true }).catch(() => undefined);
+    }
+    log.info('applying snapshot', { 'local-member-id': idToHex(cluster.localId), 'incoming-snapshot-index': idx, 'local-member-applied-index': applied });
+    const ci = await replaceBackendContent(store.backend, dir);
+    await reloadStore(store);
+    reloadLessor(lessor, store);
+    auth.recover();
+    resetWatchRing(hub);
+    cluster.recover(store.backend);
+    log.info('applied snapshot', { 'local-member-id': idToHex(cluster.localId), 'applied-index': idx, 'backend-consistent-index': ci });
+    return ci;
+  }
 }
