@@ -1,12 +1,13 @@
 // etcd_mvcc_{range,put,delete,txn}_total (what the dashboard's reads/s and writes/s come from)
-// move the same way on tsetcd as on a real etcd 3.4.23 for the same etcdctl commands.
+// and etcd_debugging_mvcc_keys_total (keys that exist) move the same way on tsetcd as on a real
+// etcd 3.4.23 for the same etcdctl commands.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { startEtcd, startTsetcd } from './harness.js';
 
-const names = ['etcd_mvcc_range_total', 'etcd_mvcc_put_total', 'etcd_mvcc_delete_total', 'etcd_mvcc_txn_total'];
+const names = ['etcd_mvcc_range_total', 'etcd_mvcc_put_total', 'etcd_mvcc_delete_total', 'etcd_mvcc_txn_total', 'etcd_debugging_mvcc_keys_total'];
 
 async function counters(client: string): Promise<Record<string, number>> {
   const text = await (await fetch(`http://${client}/metrics`)).text();
@@ -33,6 +34,8 @@ test('mvcc operation counters: the same deltas as etcd for put, get, del and txn
       const before = await counters(c);
       await etcdctl(c, ['put', 'a', '1']);
       await etcdctl(c, ['put', 'b', '2']);
+      await etcdctl(c, ['put', 'b', '2b']);
+      await etcdctl(c, ['del', 'missing']);
       await etcdctl(c, ['get', 'a']);
       await etcdctl(c, ['get', '', '--prefix']);
       await etcdctl(c, ['del', 'b']);
@@ -42,6 +45,7 @@ test('mvcc operation counters: the same deltas as etcd for put, get, del and txn
     }),
   );
   // etcd counts the txn's compare as a range too
-  assert.deepEqual(deltas[0], { etcd_mvcc_range_total: 4, etcd_mvcc_put_total: 3, etcd_mvcc_delete_total: 1, etcd_mvcc_txn_total: 1 });
+  // (keys: a and b created, b put again, b deleted, c created by the txn)
+  assert.deepEqual(deltas[0], { etcd_mvcc_range_total: 4, etcd_mvcc_put_total: 4, etcd_mvcc_delete_total: 2, etcd_mvcc_txn_total: 1, etcd_debugging_mvcc_keys_total: 2 });
   assert.deepEqual(deltas[1], deltas[0]);
 });

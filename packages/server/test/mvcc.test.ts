@@ -191,6 +191,7 @@ test('restart keeps revisions, compact revision, consistent index and aux data',
   s.setConsistentIndex(42);
   s.backend.putAux(Buckets.lease, b('lease1'), b('ttl'));
   const hash = await s.hashKV(0n);
+  assert.equal(s.liveKeys, 2);
   await s.close();
   const s2 = MvccStore.openDir(dir);
   t.after(() => s2.close());
@@ -201,7 +202,10 @@ test('restart keeps revisions, compact revision, consistent index and aux data',
   assert.deepEqual(s2.backend.rangeAux(Buckets.lease).map(([k, v]) => [k.toString(), v.toString()]), [['lease1', 'ttl']]);
   assert.deepEqual(keysOf(s2.range(b('a'), { rangeEnd: all }).kvs), ['b', 'c']);
   assert.deepEqual(await s2.hashKV(0n), hash);
+  // etcd_debugging_mvcc_keys_total: the keys that exist, counted again on restart
+  assert.equal(s2.liveKeys, 2);
   assert.equal(put(s2, 'd', '4'), 6n);
+  assert.equal(s2.liveKeys, 3);
 });
 
 test('eventsBetween filters keys and stops at revision boundaries', (t) => {

@@ -23,6 +23,7 @@ export function createMetrics(s: EtcdServer): Registry {
   gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', () => s.store.backend.sizeInUse());
   gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => Number(s.store.currentRevision()));
   gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', () => Number(s.store.compactRevision()));
+  gauge('etcd_debugging_mvcc_keys_total', 'Total number of keys.', () => s.store.liveKeys);
   gauge('etcd_debugging_mvcc_watcher_total', 'Total number of watchers.', () => s.hub.watcherCount());
   gauge('etcd_debugging_mvcc_watch_stream_total', 'Total number of watch streams.', () => s.hub.streamCount());
   counter('etcd_mvcc_range_total', 'Total number of ranges seen by this member.', () => s.store.opCounts.range);

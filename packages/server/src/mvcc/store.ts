@@ -105,6 +105,8 @@ export class MvccStore {
   readonly restored: Promise<void>;
   /** operations of read views and write txns, for etcd's etcd_mvcc_{range,put,delete,txn}_total (a txn: more than one op) */
   readonly opCounts = { range: 0, put: 0, delete: 0, txn: 0 };
+  /** keys whose latest revision is not a tombstone (etcd's etcd_debugging_mvcc_keys_total) */
+  private liveKeyCount = 0;
 
   private constructor(backend: Backend, ownsBackend: boolean, opts: MvccStoreOptions) {
     this.backend = backend;
@@ -174,6 +176,8 @@ export class MvccStore {
     const sorted = budget === undefined || kis.length <= restoreChunkEntries ? kis.sort(byIndexKey) : await sortInSlices(kis, byIndexKey, budget);
     if (this.closed) return;
     this.index.bulkLoad(sorted, byKey);
+    this.liveKeyCount = 0;
+    for (const ki of sorted) if (ki.revs.length > 0 && ki.revs[ki.revs.length - 1] >= 0) this.liveKeyCount++;
     const sched = b.get(Buckets.meta, metaScheduledCompactKey);
     const fin = b.get(Buckets.meta, metaFinishedCompactKey);
     const schedRev = sched === undefined ? -1 : readRev(sched, 0);
@@ -287,6 +291,16 @@ export class MvccStore {
   }
 
   /** @internal a new KeyIndex for a key absent from the index */
+  /** Number of keys that exist now (not deleted). */
+  get liveKeys(): number {
+    return this.liveKeyCount;
+  }
+
+  /** @internal a write created a key (it did not exist) or deleted one */
+  countLiveKeys(delta: number): void {
+    this.liveKeyCount += delta;
+  }
+
   indexCreate(key: string): KeyIndex {
     return this.index.create(key);
   }
@@ -658,6 +672,7 @@ class StoreWriteTxn implements WriteTxn {
     const enc = encodeKv(key, created, version, lease, value);
     this.store.backend.put(Buckets.key, revKey(rev, sub, false), enc);
     appendRev(existing ?? this.store.indexCreate(ks), rev, sub, false);
+    if (prev === undefined) this.store.countLiveKeys(1);
     this.events.push({ type: EventType.PUT, kv: decodeKv(enc, BigInt(rev)) });
     return prev === undefined ? {} : { prev };
   }
@@ -679,6 +694,7 @@ class StoreWriteTxn implements WriteTxn {
       const sub = this.events.length;
       this.store.backend.put(Buckets.key, revKey(rev, sub, true), encodeTombstone(prev.key));
       appendRev(ki, rev, sub, true);
+      this.store.countLiveKeys(-1);
       this.events.push({
         type: EventType.DELETE,
         kv: { key: prev.key, createRevision: 0n, modRevision, version: 0n, value: emptyBuffer, lease: 0n },
