@@ -1,3 +1,6 @@
+// @tsetcd/common: etcd's formats and helpers shared by the server, the client, tsetcdctl and
+// @tsetcd/rpc (see README.md for the map).
+
 export { mulberry32 } from './prng.js';
 export { formatGoDuration, GoDurationError, goTimeQuote, parseGoDuration, parseGoDurationMs } from './go-duration.js';
 export { computeClusterId, computeMemberId, idToHex } from './member-id.js';
