@@ -3,17 +3,20 @@
 import type { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import type { MemberInfo } from '../membership/raft-cluster.js';
-import { ClusterOps, clusterOpsOf } from '../etcdserver/cluster-ops.js';
+import type { ClusterOps } from '../etcdserver/cluster-ops.js';
 
 function toPb(m: MemberInfo): etcdserverpb.Member {
   return { ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner };
 }
 
 export class ClusterApi {
-  constructor(private readonly s: EtcdServer) {}
+  constructor(
+    private readonly s: EtcdServer,
+    private readonly clusterOps: ClusterOps,
+  ) {}
 
   private ops(): ClusterOps {
-    return clusterOpsOf(this.s) ?? new ClusterOps(this.s);
+    return this.clusterOps;
   }
 
   /** etcd's cluster service header carries no revision */

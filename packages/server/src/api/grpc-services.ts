@@ -17,6 +17,7 @@ import { serveLeaseKeepAlive, serveWatch } from './watch.js';
 import { isLockElectionPath, toGrpcError, toLockElectionError } from './errors.js';
 import { grpcOverheadBytes } from '../etcdserver/config.js';
 import { Errors } from '../errors.js';
+import type { ClusterOps } from '../etcdserver/cluster-ops.js';
 
 interface Codec<T> {
   encode(m: T): { finish(): Uint8Array };
@@ -32,7 +33,7 @@ export function permissionGate(s: EtcdServer): PermissionGate {
   return new PermissionGate(s.applier.auth, s.applier.authRequests, (id) => s.lessor.lookup(id)?.keyBuffers(), s.cfg.maxTxnOps);
 }
 
-export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcServer {
+export function createGrpcServer(s: EtcdServer, ops: ClusterOps, observer?: CallObserver): GrpcServer {
   const interceptor = permissionInterceptor(permissionGate(s), () => s.header());
   const g = new GrpcServer({ maxReceiveMessageBytes: s.cfg.maxRequestBytes + grpcOverheadBytes, observer, interceptor });
   for (const r of authMethods(new AuthApi(s, s.applier.auth))) {
@@ -46,9 +47,9 @@ export function createGrpcServer(s: EtcdServer, observer?: CallObserver): GrpcSe
     });
   }
   const kv = new KvApi(s);
-  const lease = new LeaseApi(s);
+  const lease = new LeaseApi(s, (id) => ops.forwardLeaseRenew(id));
   const mt = new MaintenanceApi(s);
-  const cl = new ClusterApi(s);
+  const cl = new ClusterApi(s, ops);
   const dec = <T>(c: Codec<T>) => (b: Uint8Array) => c.decode(b);
   const enc = <T>(c: Codec<T>) => (m: T) => c.encode(m).finish();
   function unary<Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>, fn: (r: Req) => Promise<Res> | Res): void {

@@ -4,13 +4,16 @@ import { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { Errors, isServerError } from '../errors.js';
 import { noLease } from '../lease/lessor.js';
-import { clusterOpsOf } from '../etcdserver/cluster-ops.js';
 import { checkQuota } from './quota.js';
 
 const positiveMask = (1n << 63n) - 1n;
 
 export class LeaseApi {
-  constructor(private readonly s: EtcdServer) {}
+  /** `forwardRenew`: a follower's keep-alive asked of the leader (the cluster layer); none: "no leader" */
+  constructor(
+    private readonly s: EtcdServer,
+    private readonly forwardRenew?: (id: bigint) => Promise<number>,
+  ) {}
 
   async grant(r: etcdserverpb.LeaseGrantRequest): Promise<etcdserverpb.LeaseGrantResponse> {
     const s = this.s;
@@ -34,9 +37,8 @@ export class LeaseApi {
   keepAliveOnce(id: bigint): etcdserverpb.LeaseKeepAliveResponse | Promise<etcdserverpb.LeaseKeepAliveResponse> {
     // a follower forwards the renewal to the leader, which owns lease expiry
     if (!this.s.isLeader() && this.s.leader() !== 0n && this.s.cluster.size > 1) {
-      const ops = clusterOpsOf(this.s);
-      if (ops === undefined) throw Errors.noLeader();
-      return ops.forwardLeaseRenew(id).then((ttl) => ({ header: this.s.header(), ID: id, TTL: BigInt(ttl) }));
+      if (this.forwardRenew === undefined) throw Errors.noLeader();
+      return this.forwardRenew(id).then((ttl) => ({ header: this.s.header(), ID: id, TTL: BigInt(ttl) }));
     }
     let ttl = 0;
     try {

@@ -37,7 +37,7 @@ export function createMetrics(s: EtcdServer): Registry {
     buckets: Array.from({ length: 14 }, (_, i) => 0.001 * 2 ** i),
     registers: [reg],
   });
-  s.onWalFsync = (sec) => fsync.observe(sec);
+  s.addListener({ walFsync: (sec) => fsync.observe(sec) });
   const backendCommit = new Histogram({
     name: 'etcd_disk_backend_commit_duration_seconds',
     help: 'The latency distributions of commit called by backend.',

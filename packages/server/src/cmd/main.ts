@@ -200,10 +200,10 @@ async function main(): Promise<void> {
     log.error('failed to start tsetcd', { error: why?.error ?? (e as Error).message });
     process.exit(1);
   }
-  member.server.onFatal = () => {
+  member.server.addListener({
     // like etcd's fatal log: the process exits; acknowledged writes are in the WAL
-    process.exit(1);
-  };
+    fatal: () => process.exit(1),
+  });
   let stopping = false;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stopping) return;

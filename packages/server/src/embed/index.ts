@@ -230,7 +230,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     });
     const metrics = createMetrics(server);
     const grpcMetrics = grpcServerMetrics(metrics);
-    const grpc = createGrpcServer(server, grpcMetrics);
+    const grpc = createGrpcServer(server, peers.ops, grpcMetrics);
     grpcMetrics.preregister(grpc);
     if (listenClientUrls.some((u) => u.startsWith('https:')) && clientTls === undefined) {
       const u = (opts.listenClientUrls ?? []).find((x) => x.startsWith('https:'));

@@ -34,13 +34,6 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-const registry = new WeakMap<EtcdServer, ClusterOps>();
-
-/** The ClusterOps attached to a server (undefined if it runs without one). */
-export function clusterOpsOf(s: EtcdServer): ClusterOps | undefined {
-  return registry.get(s);
-}
-
 /** etcd's NewMember with a time: sha1(sorted peer URLs + cluster name "" + unix seconds). */
 export function newMemberId(peerUrls: string[], nowSeconds: number): bigint {
   const b = [...peerUrls].sort().join('') + String(nowSeconds);
@@ -57,8 +50,7 @@ export class ClusterOps {
   constructor(s: EtcdServer, peers?: PeerActivity) {
     this.s = s;
     this.peers = peers;
-    registry.set(s, this);
-    s.onConfChangeApplied = (cc) => this.onApplied(cc);
+    s.addListener({ confChangeApplied: (cc) => this.onApplied(cc) });
   }
 
   setPeers(peers: PeerActivity): void {

@@ -26,6 +26,7 @@ import { RaftCluster } from '../membership/raft-cluster.js';
 import { SnapshotInstaller } from './snapshot-install.js';
 import { bootRaft } from './boot.js';
 import { Publisher } from './publisher.js';
+import { ServerListeners, type ServerListener } from './server-listener.js';
 import { RaftNode, type Transport } from './raft-node.js';
 
 export type { Transport } from './raft-node.js';
@@ -65,9 +66,7 @@ export class EtcdServer {
 
   /** counters for metrics */
   readonly stats = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, proposalsPending: 0, leaderChanges: 0, walFsyncSeconds: [] as number[], slowApplies: 0 };
-  onWalFsync: ((seconds: number) => void) | undefined;
-  /** called once if the raft loop fails (WAL write error, broken invariant); the server closes itself */
-  onFatal: ((e: Error) => void) | undefined;
+  private readonly listeners = new ServerListeners();
 
   private constructor(cfg: ServerConfig, store: MvccStore, deferPublish: boolean) {
     this.cfg = cfg;
@@ -125,7 +124,7 @@ export class EtcdServer {
   }
 
   /** Opens (or creates) the member's data dir and starts raft. Resolves when raft is running. */
-  static async start(cfg: ServerConfig, opts: { deferPublish?: boolean; cluster?: ClusterBootstrap } = {}): Promise<EtcdServer> {
+  static async start(cfg: ServerConfig, opts: { deferPublish?: boolean; cluster?: ClusterBootstrap; listeners?: ServerListener[] } = {}): Promise<EtcdServer> {
     const memberDir = join(cfg.dataDir, 'member');
     await mkdir(memberDir, { recursive: true });
     const store = MvccStore.openDir(cfg.dataDir, {
@@ -136,6 +135,7 @@ export class EtcdServer {
     });
     await store.restored;
     const s = new EtcdServer(cfg, store, opts.deferPublish === true);
+    for (const l of opts.listeners ?? []) s.listeners.add(l);
     s.clusterBoot = opts.cluster;
     try {
       await s.boot();
@@ -182,7 +182,7 @@ export class EtcdServer {
         proposalsDropped: (batch) => this.proposalsDropped(batch),
         commitBackend: () => this.store.backend.commitDurable(),
         onFatal: (e) => this.fatal(e),
-        onWalFsync: (sec) => this.onWalFsync?.(sec),
+        onWalFsync: (sec) => this.listeners.walFsync(sec),
       },
     );
     this.waits.startExpiry(proposalExpiryCheckMs, () => Errors.timeout(), (n) => (this.stats.proposalsFailed += n));
@@ -311,11 +311,13 @@ export class EtcdServer {
     const cc = decodeConfChange(e.data);
     this.raft.applyConfChange(cc);
     if (e.index > this.skipUpTo) this.cluster.applyConfChange(cc);
-    this.onConfChangeApplied?.(cc);
+    this.listeners.confChangeApplied(cc);
   }
 
-  /** Called after each applied ConfChange (cluster layer: peer streams, waiters). */
-  onConfChangeApplied: ((cc: ConfChange) => void) | undefined;
+  /** Adds a listener (parts built after the server: the cluster layer, metrics); returns its removal. */
+  addListener(l: ServerListener): () => void {
+    return this.listeners.add(l);
+  }
 
   private applyMemberAttrs(r: tsetcdpb.ClusterMemberAttrSetRequest): void {
     const m = this.cluster.setAttributes(r.memberID, r.memberAttributes);
@@ -428,7 +430,7 @@ export class EtcdServer {
     this.appliedIndex = idx;
     this.skipUpTo = Math.max(this.skipUpTo, ci);
     // membership may have changed: let the cluster layer resync its peers
-    this.onConfChangeApplied?.({ type: ConfChangeType.UpdateNode, nodeId: 0n, context: new Uint8Array(0) });
+    this.listeners.confChangeApplied({ type: ConfChangeType.UpdateNode, nodeId: 0n, context: new Uint8Array(0) });
   }
 
   /** A raft message from a peer. */
@@ -453,7 +455,7 @@ export class EtcdServer {
     this.raft.transferLeader(id);
   }
 
-  /** Proposes a membership change; the caller waits for it through onConfChangeApplied. */
+  /** Proposes a membership change; the caller waits for it through a listener's confChangeApplied. */
   proposeConfChange(cc: ConfChange): void {
     if (this.stopped) throw Errors.stopped();
     this.raft.proposeConfChange(cc);
@@ -506,7 +508,7 @@ export class EtcdServer {
     this.fatalError = e instanceof Error ? e : new Error(String(e));
     this.log.error('etcdserver: fatal error in the raft loop', { error: String((e as Error)?.stack ?? e) });
     void this.close();
-    this.onFatal?.(this.fatalError);
+    this.listeners.fatal(this.fatalError);
   }
 
   /** Stops raft, lets the in-flight Ready finish (its applies land), closes WAL and backend. */
