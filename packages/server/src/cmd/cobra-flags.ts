@@ -81,3 +81,32 @@ export function cobraUsage(use: string, short: string, specs: Record<string, Cob
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The front of a cobra command whose one verb is `start` (etcd's gateway, grpc-proxy): -h/--help
+ * prints the command's help (the start usage after `start`), a bad flag ends the process with
+ * cobra's `Error: …` line and exit code 1, any word but `start` prints the help. Returns the
+ * parsed flags for `start`, undefined when the command has nothing more to do.
+ */
+export function startVerbFlags(
+  args: string[],
+  o: { use: string; short: string; specs: Record<string, CobraFlag>; help: string },
+): { values: CobraValues; set: Set<string> } | undefined {
+  if (args.includes('-h') || args.includes('--help')) {
+    process.stdout.write(args.includes('start') ? cobraUsage(o.use, o.short, o.specs) : o.help);
+    return undefined;
+  }
+  let parsed;
+  try {
+    parsed = parseCobraFlags(args, o.specs);
+  } catch (e) {
+    if (!(e instanceof FlagError)) throw e;
+    process.stderr.write(`Error: ${e.message}\n`);
+    process.exit(1);
+  }
+  if (parsed.words[0] !== 'start') {
+    process.stdout.write(o.help);
+    return undefined;
+  }
+  return { values: parsed.values, set: parsed.set };
+}

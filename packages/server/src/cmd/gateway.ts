@@ -6,8 +6,7 @@ import { lookup } from 'node:dns/promises';
 import { createZapLogger } from '../embed/zap-logger.js';
 import { TcpProxy, type SrvTarget } from '../proxy/tcp-proxy.js';
 import { srvClients } from '../membership/srv-discovery.js';
-import { cobraUsage, parseCobraFlags, type CobraFlag } from './cobra-flags.js';
-import { FlagError } from './flags.js';
+import { startVerbFlags, type CobraFlag } from './cobra-flags.js';
 
 const startFlags: Record<string, CobraFlag> = {
   'listen-addr': { kind: 'string', def: '127.0.0.1:23790', help: 'listen address' },
@@ -57,23 +56,9 @@ async function addresses(host: string): Promise<string[]> {
 
 /** Runs `tsetcd gateway ...`; resolves once the proxy serves (it runs until the process is signalled). */
 export async function gatewayMain(args: string[]): Promise<void> {
-  if (args.includes('-h') || args.includes('--help')) {
-    process.stdout.write(args.includes('start') ? cobraUsage('tsetcd gateway start', 'start the gateway', startFlags) : gatewayHelp);
-    return;
-  }
-  let parsed;
-  try {
-    parsed = parseCobraFlags(args, startFlags);
-  } catch (e) {
-    if (!(e instanceof FlagError)) throw e;
-    process.stderr.write(`Error: ${e.message}\n`);
-    process.exit(1);
-  }
-  const { values, words } = parsed;
-  if (words[0] !== 'start') {
-    process.stdout.write(gatewayHelp);
-    return;
-  }
+  const start = startVerbFlags(args, { use: 'tsetcd gateway start', short: 'start the gateway', specs: startFlags, help: gatewayHelp });
+  if (start === undefined) return;
+  const { values } = start;
   const log = createZapLogger('info', ['stderr'], 'tcpproxy/userspace.go');
   let endpoints: string[] = [];
   let srvs: SrvTarget[] = [];

@@ -16,8 +16,7 @@ import { GrpcForwarder } from '../proxy/grpc-proxy.js';
 import { srvClients } from '../membership/srv-discovery.js';
 import { opensslCiphers } from '../tls/cipher-suites.js';
 import { selfCert } from '../tls/self-cert.js';
-import { cobraUsage, parseCobraFlags, type CobraFlag } from './cobra-flags.js';
-import { FlagError } from './flags.js';
+import { startVerbFlags, type CobraFlag } from './cobra-flags.js';
 
 const startFlags: Record<string, CobraFlag> = {
   'listen-addr': { kind: 'string', def: '127.0.0.1:23790', help: 'listen address' },
@@ -82,22 +81,9 @@ function checkEmptyCn(certFile: string): void {
 }
 
 export async function grpcProxyMain(args: string[]): Promise<void> {
-  if (args.includes('-h') || args.includes('--help')) {
-    process.stdout.write(args.includes('start') ? cobraUsage('tsetcd grpc-proxy start', 'start the grpc proxy', startFlags) : proxyHelp);
-    return;
-  }
-  let parsed;
-  try {
-    parsed = parseCobraFlags(args, startFlags);
-  } catch (e) {
-    if (!(e instanceof FlagError)) throw e;
-    die(`Error: ${e.message}`);
-  }
-  const { values: v, words } = parsed;
-  if (words[0] !== 'start') {
-    process.stdout.write(proxyHelp);
-    return;
-  }
+  const start = startVerbFlags(args, { use: 'tsetcd grpc-proxy start', short: 'start the grpc proxy', specs: startFlags, help: proxyHelp });
+  if (start === undefined) return;
+  const { values: v } = start;
   // etcd's checkArgs
   if (String(v['resolver-prefix']) !== '' && Number(v['resolver-ttl']) < 1) die(`invalid resolver-ttl ${v['resolver-ttl']}`);
   if (String(v['resolver-prefix']) === '' && Number(v['resolver-ttl']) > 0) die(`invalid resolver-prefix "${v['resolver-prefix']}"`);
