@@ -1,36 +1,20 @@
 // `tsetcd gateway start`: etcd's L4 gateway in front of a member, driven by the real etcdctl.
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { startTsetcd, tempDir, tsetcdBin } from './tsetcd-process.js';
-import { eventually, freePort } from './cluster-harness.js';
+import { execFile } from 'node:child_process';
+import { startTsetcd, startTsetcdCommand, tempDir, tsetcdBin } from './tsetcd-process.js';
+import { freePort } from './cluster-harness.js';
 import { DnsTestServer } from './dns-test-server.js';
+
+/** Starts `tsetcd gateway <args>` and resolves once it logged that it proxies. */
+const startGateway = (t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}) => startTsetcdCommand(t, ['gateway', ...args], '"ready to proxy client requests"', { env });
 
 function etcdctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile('etcdctl', args, { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
   });
-}
-
-/** Starts `tsetcd gateway <args>` and resolves once it logged that it proxies. */
-async function startGateway(t: import('node:test').TestContext, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ logs: string[] }> {
-  const child = spawn(tsetcdBin, ['gateway', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const logs: string[] = [];
-  const exited = new Promise((r) => child.on('exit', r));
-  t.after(async () => {
-    child.kill('SIGKILL');
-    await exited;
-  });
-  const onData = (d: Buffer) => logs.push(...d.toString().split('\n').filter((l) => l !== ''));
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  await eventually('the gateway to proxy', 30_000, async () => {
-    if (child.exitCode !== null) throw new Error(`gateway exited: ${logs.join('\n')}`);
-    return logs.some((l) => l.includes('"ready to proxy client requests"')) ? true : undefined;
-  });
-  return { logs };
 }
 
 test('gateway start: etcdctl through --listen-addr reaches the member; a dead endpoint is skipped', async (t) => {

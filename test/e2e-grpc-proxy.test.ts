@@ -1,13 +1,13 @@
 // `tsetcd grpc-proxy start`: the v3 API through the proxy with the real etcdctl (KV, watch,
 // leases, members, auth), its own TLS, and etcd's certificate and cipher-suite checks.
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePki } from '../packages/server/test/grpc-test-kit.js';
-import { startTsetcd, tempDir, tsetcdBin } from './tsetcd-process.js';
+import { startTsetcd, startTsetcdCommand, tempDir, tsetcdBin } from './tsetcd-process.js';
 import { eventually, freePort } from './cluster-harness.js';
 
 function etcdctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -17,29 +17,14 @@ function etcdctl(args: string[]): Promise<{ code: number; stdout: string; stderr
   });
 }
 
+/** Starts `tsetcd grpc-proxy start <args>` (in a temp dir) and resolves once it logged that it started. */
+const startProxy = async (t: TestContext, args: string[]) => startTsetcdCommand(t, ['grpc-proxy', 'start', ...args], '"started gRPC proxy"', { cwd: await tempDir(t) });
+
 function runProxy(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     execFile(tsetcdBin, ['grpc-proxy', 'start', ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code) : 0, out: stdout + stderr }));
   });
-}
-
-async function startProxy(t: import('node:test').TestContext, args: string[]): Promise<{ logs: string[] }> {
-  const child = spawn(tsetcdBin, ['grpc-proxy', 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: await tempDir(t) });
-  const logs: string[] = [];
-  const exited = new Promise((r) => child.on('exit', r));
-  t.after(async () => {
-    child.kill('SIGKILL');
-    await exited;
-  });
-  const onData = (d: Buffer) => logs.push(...d.toString().split('\n').filter((l) => l !== ''));
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  await eventually('the proxy to start', 30_000, async () => {
-    if (child.exitCode !== null) throw new Error(`grpc-proxy exited: ${logs.join('\n')}`);
-    return logs.some((l) => l.includes('"started gRPC proxy"')) ? true : undefined;
-  });
-  return { logs };
 }
 
 test('grpc-proxy start: etcdctl through the proxy (KV, watch, lease, members, auth, /health)', async (t) => {

@@ -67,3 +67,39 @@ export function startTsetcd(t: TestContext, dataDir: string, args: string[] = []
     });
   });
 }
+
+/**
+ * Starts `tsetcd <args>` (a sub-command such as gateway or grpc-proxy) and resolves once a line of
+ * its output holds `readyText`; killed by t.after. `logs` keeps every line as it comes.
+ */
+export function startTsetcdCommand(
+  t: TestContext,
+  args: string[],
+  readyText: string,
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ logs: string[] }> {
+  const child = spawn(tsetcdBin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env }, cwd: opts.cwd });
+  const logs: string[] = [];
+  const exited = new Promise((r) => child.on('exit', r));
+  t.after(async () => {
+    child.kill('SIGKILL');
+    await exited;
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tsetcd ${args[0]} not ready:\n${logs.join('\n')}`)), opts.timeoutMs ?? 30_000);
+    const onData = (d: Buffer) => {
+      const lines = d.toString().split('\n').filter((l) => l !== '');
+      logs.push(...lines);
+      if (lines.some((l) => l.includes(readyText))) {
+        clearTimeout(timer);
+        resolve({ logs });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`tsetcd ${args[0]} exited:\n${logs.join('\n')}`));
+    });
+  });
+}
