@@ -1,6 +1,10 @@
 // The Raft state machine proper. Pure: no I/O, no clocks, no randomness of its own. Inputs are
 // tick() and step(message); outputs accumulate in `msgs`, `readStates` and the log's unstable
 // tail / commit index, which RawNode packages into a Ready.
+//
+// Long (~1000 lines) on purpose, like etcd-raft's raft.go: elections, replication, reads,
+// snapshots and membership all step the same role state; the parts that stand alone (log,
+// progress, inflights, read-only queue) have their own files.
 import type { ConfChange, ConfState, Entry, HardState, NodeId } from './types.js';
 import { ConfChangeType, EntryType, NONE } from './types.js';
 import {

@@ -9,6 +9,9 @@
 // committed. commitSync() commits on the event loop; while a batch is in flight it queues behind
 // it instead (LMDB commits async transactions in order, a synchronous one could overtake them).
 // commitDurable() waits for everything to be committed and flushed (before releasing the WAL).
+//
+// Long (~600 lines) on purpose: the batch, its in-flight commit and the reads that look through
+// both are one piece of state; the bucket API is thin around it.
 
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';

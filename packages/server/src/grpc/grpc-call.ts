@@ -6,6 +6,9 @@
 // deadline); `cancelled` when it ended for a reason other than the handler's own end
 // (client RST_STREAM or gone, deadline, transport error, server closing). A handler learns
 // of cancellation through `cancelled`, the 'cancelled' event, `signal` or `onCancel`.
+//
+// Long (~700 lines) on purpose: the three call kinds share one stream lifecycle (deadline,
+// cancellation, flow control, trailers); kept together so the lifecycle is read in one place.
 
 import { EventEmitter } from 'node:events';
 import { constants as http2Constants, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';

@@ -1,6 +1,9 @@
 // The MVCC key space (etcd's mvcc.store): every change gets a (main, sub) revision; the key
 // bucket maps revision -> KeyValue; the in-memory TreeIndex maps user key -> its revisions.
 // Reads at any revision >= the compact revision see exactly the state at that revision.
+//
+// Long (~700 lines) on purpose: reads, writes, txns, compaction and recovery share the revision
+// counters, the index and the backend batch; split, each part would reach into the others.
 
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';

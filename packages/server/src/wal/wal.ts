@@ -1,6 +1,9 @@
 // The write-ahead log: raft hard state, entries and snapshot markers appended to preallocated
 // segment files, made durable with group commit (saves that arrive during an fsync share the next
 // one). See record.ts for the record format and replay.ts for recovery rules.
+//
+// A little over 500 lines: appending, group commit, segment cutting and release share the
+// segment state; the record format and replay live apart.
 
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
