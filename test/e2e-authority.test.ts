@@ -4,16 +4,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { startTsetcd, tempDir } from './tsetcd-process.js';
 import { bareAuthority, huffmanDecodeString, rewriteAuthority } from '../packages/server/src/grpc/h2c-authority.js';
+import { run } from './kit/processes.js';
 
-function etcdctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('etcdctl', ['--command-timeout', '5s', ...args], { env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+const etcdctl = (args: string[]) => run('etcdctl', ['--command-timeout', '5s', ...args], { timeoutMs: 20_000 });
 
 test('HPACK pieces: Huffman decoding (RFC 7541 C.4.1) and the :authority rewrite', () => {
   assert.equal(huffmanDecodeString(Buffer.from('f1e3c2e5f23a6ba0ab90f4ff', 'hex')).toString(), 'www.example.com');

@@ -6,16 +6,12 @@ import { execFile } from 'node:child_process';
 import { startTsetcd, startTsetcdCommand, tempDir, tsetcdBin } from './tsetcd-process.js';
 import { freePort } from './cluster-harness.js';
 import { DnsTestServer } from './dns-test-server.js';
+import { run } from './kit/processes.js';
 
 /** Starts `tsetcd gateway <args>` and resolves once it logged that it proxies. */
 const startGateway = (t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}) => startTsetcdCommand(t, ['gateway', ...args], '"ready to proxy client requests"', { env });
 
-function etcdctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('etcdctl', args, { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+const etcdctl = (args: string[]) => run('etcdctl', [...args], { timeoutMs: 30_000 });
 
 test('gateway start: etcdctl through --listen-addr reaches the member; a dead endpoint is skipped', async (t) => {
   const m = await startTsetcd(t, await tempDir(t));

@@ -9,13 +9,9 @@ import { join } from 'node:path';
 import { makePki } from '../packages/server/test/grpc-test-kit.js';
 import { startTsetcd, startTsetcdCommand, tempDir, tsetcdBin } from './tsetcd-process.js';
 import { eventually, freePort } from './cluster-harness.js';
+import { run } from './kit/processes.js';
 
-function etcdctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('etcdctl', args, { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+const etcdctl = (args: string[]) => run('etcdctl', [...args], { timeoutMs: 30_000 });
 
 /** Starts `tsetcd grpc-proxy start <args>` (in a temp dir) and resolves once it logged that it started. */
 const startProxy = async (t: TestContext, args: string[]) => startTsetcdCommand(t, ['grpc-proxy', 'start', ...args], '"started gRPC proxy"', { cwd: await tempDir(t) });

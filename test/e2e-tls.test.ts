@@ -3,19 +3,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePki } from '../packages/server/test/grpc-test-kit.js';
 import { startTsetcd, tempDir } from './tsetcd-process.js';
 import { freePort } from './kit/real-etcd.js';
+import { run } from './kit/processes.js';
 
-function etcdctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('etcdctl', ['--command-timeout', '5s', '--dial-timeout', '3s', ...args], { env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+const etcdctl = (args: string[]) => run('etcdctl', ['--command-timeout', '5s', '--dial-timeout', '3s', ...args], { timeoutMs: 20_000 });
 
 test('TLS with client certificates, and plaintext on the same port', async (t) => {
   const pki = makePki();

@@ -3,13 +3,14 @@
 // The toy service is only here to give etcdctl something to talk to; the real one lives in
 // the server's API layer.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { etcdserverpb as E, mvccpb } from '@tsetcd/proto';
 import { type BidiCall, ClientPortListener, GrpcError, GrpcServer, GrpcCode } from '../src/grpc/index.js';
 import { makePki, until } from './grpc-test-kit.js';
+import { run } from '../../../test/kit/processes.js';
 
 function toyEtcd(server: GrpcServer) {
   const store = new Map<string, mvccpb.KeyValue>();
@@ -68,12 +69,7 @@ test('addService registers implemented methods by name; the rest are UNIMPLEMENT
   assert.throws(() => server.addService(E.KVService as never, { nope: () => ({}) } as never), /no method nope/);
 });
 
-function etcdctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('etcdctl', ['--dial-timeout=3s', '--command-timeout=5s', ...args], { env: { ...process.env, ETCDCTL_API: '3' } },
-      (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr }));
-  });
-}
+const etcdctl = (args: string[]) => run('etcdctl', ['--dial-timeout=3s', '--command-timeout=5s', ...args], { timeoutMs: 20_000 });
 
 test('etcdctl (grpc-go, h2c): put, get, error status, watch stream and its cancel', async (t) => {
   const server = new GrpcServer();

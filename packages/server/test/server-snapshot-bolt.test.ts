@@ -6,13 +6,14 @@
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BoltReader } from '@tsetcd/common';
 import { tempDir } from './server-helpers.js';
+import { run } from '../../../test/kit/processes.js';
 
 const tsetcdBin = fileURLToPath(new URL('../../../bin/tsetcd', import.meta.url));
 const tsetcdctlBin = fileURLToPath(new URL('../../../bin/tsetcdctl', import.meta.url));
@@ -23,14 +24,7 @@ interface Proc {
   child: ChildProcess;
 }
 
-function etcdctl(args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('etcdctl', args, { env: { ...process.env, ETCDCTL_API: '3' }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: unknown }).code as number | undefined) ?? 1 : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
+const etcdctl = (args: string[], timeoutMs = 20_000) => run('etcdctl', args, { timeoutMs });
 
 async function ctlOk(args: string[]): Promise<string> {
   const r = await etcdctl(args);
