@@ -23,7 +23,7 @@ test('simple tokens: format, TTL renewed on use then expiry, invalidated by pass
   const c = connectAuth(t, m.clientUrls[0]);
   await setupAuth(c);
   // generous margins: the machine may be loaded (the exact renewal rule is unit-tested below)
-  m.server.applier.auth.tokens.ttlMs = 2000;
+  m.server.auth.tokens.ttlMs = 2000;
   const token = await login(c, 'alice', 'apw');
   assert.match(token, /^[a-zA-Z]{16}\.\d+$/);
   const get = (tok?: string) => callAs(c.kv.range.bind(c.kv), etcdserverpb.RangeRequest.fromPartial({ key: b('/app/x') }), tok);
@@ -37,7 +37,7 @@ test('simple tokens: format, TTL renewed on use then expiry, invalidated by pass
   await rejectsWith(get(token), 16, 'etcdserver: invalid auth token');
   await rejectsWith(get(), 3, 'etcdserver: user name is empty');
 
-  m.server.applier.auth.tokens.ttlMs = 60_000;
+  m.server.auth.tokens.ttlMs = 60_000;
   const rootToken = await login(c, 'root', 'pw');
   const t2 = await login(c, 'alice', 'apw');
   await get(t2);
@@ -279,7 +279,7 @@ test('apply-time checks: a proposal names its caller; an old auth revision or a 
   const c = connectAuth(t, m.clientUrls[0]);
   await setupAuth(c);
   const s = m.server;
-  const rev = s.applier.auth.revision();
+  const rev = s.auth.revision();
   const put = (key: string) => s.propose({ put: etcdserverpb.PutRequest.fromPartial({ key: b(key), value: b('v') }) });
   await assert.rejects(runAsCaller({ user: 'root', authRevision: rev - 1n }, () => put('/app/a')), (e: Error) => e.message === 'etcdserver: revision of auth store is old');
   await runAsCaller({ user: 'root', authRevision: rev }, () => put('/app/a'));

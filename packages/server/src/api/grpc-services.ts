@@ -30,13 +30,13 @@ function learnerServes(path: string, r: unknown): boolean {
 
 /** The member's permission checks (its auth store, the keys of its leases). */
 export function permissionGate(s: EtcdServer): PermissionGate {
-  return new PermissionGate(s.applier.auth, s.applier.authRequests, (id) => s.lessor.lookup(id)?.keyBuffers(), s.cfg.maxTxnOps);
+  return new PermissionGate(s.auth, s.applier.authRequests, (id) => s.lessor.lookup(id)?.keyBuffers(), s.cfg.maxTxnOps);
 }
 
 export function createGrpcServer(s: EtcdServer, ops: ClusterOps, observer?: CallObserver): GrpcServer {
   const interceptor = permissionInterceptor(permissionGate(s), () => s.header());
   const g = new GrpcServer({ maxReceiveMessageBytes: s.cfg.maxRequestBytes + grpcOverheadBytes, observer, interceptor });
-  for (const r of authMethods(new AuthApi(s, s.applier.auth))) {
+  for (const r of authMethods(new AuthApi(s, s.auth))) {
     g.addUnary(r.grpcPath, (b) => r.codec.decode(b), (m) => r.out.encode(m).finish(), async (req) => {
       try {
         if (s.isStopped()) throw Errors.stopped();

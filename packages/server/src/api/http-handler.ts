@@ -50,7 +50,7 @@ export function createHttpHandler(s: EtcdServer, metrics: Registry, gatewayOptio
         res.end('Method Not Allowed\n');
         return;
       }
-      const healthy = s.leader() !== 0n && !s.isStopped() && s.applier.alarmList().length === 0;
+      const healthy = s.leader() !== 0n && !s.isStopped() && s.alarmList().length === 0;
       if (!healthy) {
         json(res, 503, { health: 'false' });
         return;

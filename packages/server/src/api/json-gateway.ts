@@ -218,7 +218,7 @@ export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): Json
     // etcd's accessController: with --client-cert-auth and auth on, a certificate's CN would
     // not be the user the gateway's own gRPC call runs as; such requests are refused
     const socket = req.socket as TLSSocket | undefined;
-    if (opts.clientCertAuth === true && socket?.encrypted === true && s.applier.auth.isEnabled() && socket.authorized === true) {
+    if (opts.clientCertAuth === true && socket?.encrypted === true && s.auth.isEnabled() && socket.authorized === true) {
       const cn = socket.getPeerCertificate()?.subject?.CN;
       if (cn !== undefined && (Array.isArray(cn) ? cn.length > 0 && cn[0] !== '' : cn !== '')) {
         sendText(res, 400, cnRefusal);

@@ -25,13 +25,13 @@ export class MaintenanceApi {
     return {
       header: s.header(),
       version: serverVersion,
-      dbSize: BigInt(s.store.backend.size()),
+      dbSize: BigInt(s.backend.size()),
       leader: s.leader(),
       raftIndex: BigInt(s.raftIndex()),
       raftTerm: BigInt(s.raftTerm()),
       raftAppliedIndex: BigInt(s.raftAppliedIndex()),
-      errors: s.applier.alarmList().map((a) => `memberID:${a.memberID} alarm:${alarmName(a.alarm)} `),
-      dbSizeInUse: BigInt(s.store.backend.sizeInUse()),
+      errors: s.alarmList().map((a) => `memberID:${a.memberID} alarm:${alarmName(a.alarm)} `),
+      dbSizeInUse: BigInt(s.backend.sizeInUse()),
       isLearner: s.cluster.member(s.memberId)?.isLearner ?? false,
     };
   }
@@ -45,7 +45,7 @@ export class MaintenanceApi {
 
   async hash(): Promise<etcdserverpb.HashResponse> {
     const header = this.s.header();
-    return { header, hash: await etcdBackendHash(this.s.store.backend) };
+    return { header, hash: await etcdBackendHash(this.s.backend) };
   }
 
   async hashKV(r: etcdserverpb.HashKVRequest): Promise<etcdserverpb.HashKVResponse> {
@@ -55,7 +55,7 @@ export class MaintenanceApi {
 
   async defragment(): Promise<etcdserverpb.DefragmentResponse> {
     this.s.log.info('starting defragment');
-    await this.s.store.backend.defragment();
+    await this.s.backend.defragment();
     this.s.log.info('finished defragment');
     // etcd 3.4 answers without a response header
     return { header: undefined };
@@ -67,7 +67,7 @@ export class MaintenanceApi {
    * then its sha256 as the last blob (as etcd does).
    */
   async snapshot(call: ServerStreamCall): Promise<void> {
-    const backend = this.s.store.backend;
+    const backend = this.s.backend;
     const snap = await createEtcdSnapshot(backend, dirname(backend.path));
     try {
       const h = createHash('sha256');

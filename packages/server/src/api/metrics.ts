@@ -19,8 +19,8 @@ export function createMetrics(s: EtcdServer): Registry {
   counter('etcd_server_slow_apply_total', 'The total number of slow apply requests (likely overloaded from slow disk).', () => s.stats.slowApplies);
   counter('etcd_server_proposals_failed_total', 'The total number of failed proposals seen.', () => s.stats.proposalsFailed);
   gauge('etcd_server_proposals_pending', 'The current number of pending proposals to commit.', () => s.pendingCount());
-  gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', () => s.store.backend.size());
-  gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', () => s.store.backend.sizeInUse());
+  gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', () => s.backend.size());
+  gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', () => s.backend.sizeInUse());
   gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => Number(s.store.currentRevision()));
   gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', () => Number(s.store.compactRevision()));
   gauge('etcd_debugging_mvcc_keys_total', 'Total number of keys.', () => s.store.liveKeys);
@@ -44,7 +44,7 @@ export function createMetrics(s: EtcdServer): Registry {
     buckets: Array.from({ length: 14 }, (_, i) => 0.001 * 2 ** i),
     registers: [reg],
   });
-  s.store.backend.onCommit = (sec) => backendCommit.observe(sec);
+  s.backend.onCommit = (sec) => backendCommit.observe(sec);
   const ver = new Gauge({ name: 'etcd_server_version', help: 'Which version is running. 1 for \'server_version\' label with current version.', labelNames: ['server_version'], registers: [reg] });
   ver.set({ server_version: serverVersion }, 1);
   new Gauge({

@@ -39,7 +39,7 @@ export async function checkQuota(s: EtcdServer, q: QuotaRequest): Promise<void> 
   const cost = quotaCost(q);
   // a raised alarm alone does not stop the request here: as in etcd it goes through raft and
   // the applier refuses it
-  if (cost === 0 || s.store.backend.size() + cost < quota) return;
+  if (cost === 0 || s.backend.size() + cost < quota) return;
   await s
     .propose({ alarm: { action: etcdserverpb.AlarmRequest_AlarmAction.ACTIVATE, memberID: s.memberId, alarm: etcdserverpb.AlarmType.NOSPACE } })
     .catch(() => undefined);

@@ -211,7 +211,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     }
   }
   try {
-    server.applier.auth.configure({ authToken: opts.authToken, tokenTtlSeconds: opts.authTokenTtlSeconds, bcryptCost: opts.bcryptCost });
+    server.auth.configure({ authToken: opts.authToken, tokenTtlSeconds: opts.authTokenTtlSeconds, bcryptCost: opts.bcryptCost });
   } catch (e) {
     await server.close();
     throw e;

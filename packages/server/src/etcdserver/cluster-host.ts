@@ -49,7 +49,7 @@ export class ClusterHost implements RaftHost {
 
   async snapshotDbFile(m: Message): Promise<string> {
     const file = join(this.snapshotDir(), `outgoing-${m.to.toString(16)}-${++this.seq}.snap.db`);
-    await this.s.store.backend.copyTo(file);
+    await this.s.backend.copyTo(file);
     // The raft snapshot may predate the recipient's addition (its ConfState lacks it, and raft
     // refuses such a snapshot). The database sent is newer than the snapshot anyway (it holds
     // every applied entry), so the message carries the current membership; the entries between

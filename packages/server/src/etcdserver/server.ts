@@ -13,7 +13,8 @@ import { EntryType, ConfChangeType, decodeConfChange, type Entry, type Message, 
 import { tsetcdpb, etcdserverpb } from '@tsetcd/proto';
 import { idToHex } from '@tsetcd/common';
 import { MvccStore } from '../mvcc/store.js';
-import { Buckets } from '../backend/backend.js';
+import { Buckets, type Backend } from '../backend/backend.js';
+import type { AuthStore } from '../auth/auth-store.js';
 import { Applier, type ApplyResult } from '../apply/applier.js';
 import { Lessor, decodeLeaseRecord } from '../lease/lessor.js';
 import { WatchHub } from '../watch/watch-hub.js';
@@ -315,6 +316,21 @@ export class EtcdServer {
     this.raft.applyConfChange(cc);
     if (e.index > this.skipUpTo) this.cluster.applyConfChange(cc);
     this.listeners.confChangeApplied(cc);
+  }
+
+  /** users, roles, permissions and tokens (etcd's AuthStore()) */
+  get auth(): AuthStore {
+    return this.applier.auth;
+  }
+
+  /** the storage backend (etcd's Backend()): sizes, hashes, defragmentation, snapshots */
+  get backend(): Backend {
+    return this.store.backend;
+  }
+
+  /** active alarms (etcd's Alarms()) */
+  alarmList(): ReturnType<Applier['alarmList']> {
+    return this.applier.alarmList();
   }
 
   /** Adds a listener (parts built after the server: the cluster layer, metrics); returns its removal. */
