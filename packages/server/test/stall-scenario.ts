@@ -5,7 +5,8 @@
 // bench/event-loop-stalls.ts.
 
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
@@ -92,17 +93,27 @@ function backgroundClient(kv: Kv, keys: number): { stop(): Promise<void>; ops():
 
 /** Receives a snapshot, checks its sha256 trailer; writes it to `file` if given. Returns its size. */
 async function receiveSnapshot(mt: Mt, file: string | undefined): Promise<number> {
-  const blobs: Buffer[] = [];
+  // the client's own work stays in small pieces too: hashed and written blob by blob
+  const out = file === undefined ? undefined : createWriteStream(file);
+  const h = createHash('sha256');
+  let size = 0;
+  let last: Buffer | undefined;
   await new Promise<void>((resolve, reject) => {
     const s = mt.snapshot(P.SnapshotRequest.fromPartial({}));
-    s.on('data', (r: etcdserverpb.SnapshotResponse) => blobs.push(r.blob));
+    s.on('data', (r: etcdserverpb.SnapshotResponse) => {
+      if (last !== undefined) {
+        h.update(last);
+        out?.write(last);
+        size += last.length;
+      }
+      last = Buffer.from(r.blob.buffer, r.blob.byteOffset, r.blob.byteLength);
+    });
     s.on('end', resolve);
     s.on('error', reject);
   });
-  const data = Buffer.concat(blobs.slice(0, -1));
-  if (!createHash('sha256').update(data).digest().equals(blobs[blobs.length - 1])) throw new Error('snapshot sha256 trailer does not match its data');
-  if (file !== undefined) await writeFile(file, data);
-  return data.length;
+  if (out !== undefined) await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  if (last === undefined || !h.digest().equals(last)) throw new Error('snapshot sha256 trailer does not match its data');
+  return size;
 }
 
 export async function runStallScenario(opts: StallScenarioOptions): Promise<StallScenarioResult> {

@@ -24,13 +24,18 @@ export interface EtcdSnapshotFile {
   close(): Promise<void>;
 }
 
+/** Writes the buffers one after another from `position` (no copy into one buffer). */
 async function writeAllAt(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
-  let buf = bufs.length === 1 ? bufs[0] : Buffer.concat(bufs);
+  let rest = bufs;
   let pos = position;
-  while (buf.length > 0) {
-    const { bytesWritten } = await fh.write(buf, 0, buf.length, pos);
-    buf = buf.subarray(bytesWritten);
+  while (rest.length > 0) {
+    let { bytesWritten } = await fh.writev(rest, pos);
     pos += bytesWritten;
+    // a short write: drop what went out, go on with the remainder
+    let i = 0;
+    while (i < rest.length && bytesWritten >= rest[i].length) bytesWritten -= rest[i++].length;
+    rest = rest.slice(i);
+    if (bytesWritten > 0) rest[0] = rest[0].subarray(bytesWritten);
   }
 }
 

@@ -63,6 +63,8 @@ const kvFieldLease = 6;
 const wireVarint = 0;
 const wireBytes = 2;
 
+const twoTo53 = 2 ** 53;
+
 function varintBytes(n: bigint): number {
   let u = BigInt.asUintN(64, n);
   let len = 1;
@@ -83,32 +85,79 @@ function writeVarint(b: Buffer, o: number, n: bigint): number {
   return o;
 }
 
+/** varint length of a safe non-negative integer (no BigInt: this runs once per entry hashed) */
+function varintBytesN(n: number): number {
+  let len = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    len++;
+  }
+  return len;
+}
+
+function writeVarintN(b: Buffer, o: number, n: number): number {
+  while (n >= 0x80) {
+    b[o++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  b[o++] = n;
+  return o;
+}
+
+/** A u64 field read as a number when it is a safe integer, else as a bigint. */
+function readU64(b: Buffer, o: number): number | bigint {
+  const hi = b.readUInt32BE(o);
+  if (hi < 0x200000) return hi * 0x100000000 + b.readUInt32BE(o + 4);
+  return b.readBigUInt64BE(o);
+}
+
+function fieldBytes(x: number | bigint): number {
+  if (x === 0 || x === 0n) return 0;
+  return 1 + (typeof x === 'number' ? varintBytesN(x) : varintBytes(x));
+}
+
+function writeField(b: Buffer, o: number, field: number, x: number | bigint): number {
+  if (x === 0 || x === 0n) return o;
+  b[o++] = (field << 3) | wireVarint;
+  return typeof x === 'number' ? writeVarintN(b, o, x) : writeVarint(b, o, x);
+}
+
 /** The bytes etcd keeps in its key bucket for the entry `stored` (our layout) at revision main. */
 export function etcdKvBytes(stored: Buffer, main: number, tombstone: boolean): Buffer {
-  const key = decodeKey(stored);
-  const fields: Array<[number, bigint | Buffer]> = [[kvFieldKey, key]];
-  if (!tombstone) {
-    const kv = decodeKv(stored, BigInt(main));
-    fields.push([kvFieldCreate, kv.createRevision], [kvFieldMod, kv.modRevision], [kvFieldVersion, kv.version], [kvFieldValue, kv.value], [kvFieldLease, kv.lease]);
+  const keyLen = stored.readUInt32BE(0);
+  const keyEnd = 4 + keyLen;
+  let size = keyLen === 0 ? 0 : 1 + varintBytesN(keyLen) + keyLen;
+  if (tombstone) {
+    const out = Buffer.allocUnsafe(size);
+    if (keyLen === 0) return out;
+    out[0] = (kvFieldKey << 3) | wireBytes;
+    const o = writeVarintN(out, 1, keyLen);
+    stored.copy(out, o, 4, keyEnd);
+    return out;
   }
-  let size = 0;
-  for (const [, x] of fields) {
-    if (typeof x === 'bigint') size += x === 0n ? 0 : 1 + varintBytes(x);
-    else size += x.length === 0 ? 0 : 1 + varintBytes(BigInt(x.length)) + x.length;
-  }
+  const create = readU64(stored, keyEnd);
+  const version = readU64(stored, keyEnd + 8);
+  // the lease is an int64: negative ones are 10-byte varints of their two's complement
+  const leaseHi = stored.readInt32BE(keyEnd + 16);
+  const lease: number | bigint = leaseHi >= 0 && leaseHi < 0x200000 ? leaseHi * 0x100000000 + stored.readUInt32BE(keyEnd + 20) : stored.readBigInt64BE(keyEnd + 16);
+  const valueStart = keyEnd + 24;
+  const valueLen = stored.length - valueStart;
+  size += fieldBytes(create) + fieldBytes(main) + fieldBytes(version) + (valueLen === 0 ? 0 : 1 + varintBytesN(valueLen) + valueLen) + fieldBytes(lease);
   const out = Buffer.allocUnsafe(size);
   let o = 0;
-  for (const [field, x] of fields) {
-    if (typeof x === 'bigint') {
-      if (x === 0n) continue;
-      out[o++] = (field << 3) | wireVarint;
-      o = writeVarint(out, o, x);
-    } else {
-      if (x.length === 0) continue;
-      out[o++] = (field << 3) | wireBytes;
-      o = writeVarint(out, o, BigInt(x.length));
-      o += x.copy(out, o);
-    }
+  if (keyLen > 0) {
+    out[o++] = (kvFieldKey << 3) | wireBytes;
+    o = writeVarintN(out, o, keyLen);
+    o += stored.copy(out, o, 4, keyEnd);
   }
+  o = writeField(out, o, kvFieldCreate, create);
+  o = writeField(out, o, kvFieldMod, main);
+  o = writeField(out, o, kvFieldVersion, version);
+  if (valueLen > 0) {
+    out[o++] = (kvFieldValue << 3) | wireBytes;
+    o = writeVarintN(out, o, valueLen);
+    o += stored.copy(out, o, valueStart);
+  }
+  o = writeField(out, o, kvFieldLease, lease);
   return out;
 }
