@@ -429,8 +429,13 @@ export class MvccStore {
     if (r > this.currentRev) throw new ErrFutureRev();
     this.compactMainRev = r;
     this.backend.put(Buckets.meta, metaScheduledCompactKey, u64(r));
-    this.backend.commitSync();
-    const done = this.compactChain.then(() => this.runCompaction(r));
+    // the schedule is committed (on LMDB's write thread) before the first step removes anything;
+    // until then a crash loses it together with the consistent index of the request that made it
+    const done = this.compactChain.then(async () => {
+      if (this.closed) return;
+      await this.backend.forceCommit();
+      await this.runCompaction(r);
+    });
     this.compactChain = done.catch(() => undefined);
     return { done };
   }
