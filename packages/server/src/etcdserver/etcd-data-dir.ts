@@ -19,6 +19,7 @@ import { Backend, Buckets } from '../backend/backend.js';
 import { BoltReader, decodePbFields, EtcdWalError, etcdWalRecords, EtcdWalRecordType, looksLikeBolt, pbBytes, pbUint, ProtobufWireError, type PbFields } from '@tsetcd/common';
 import { importEtcdBuckets } from '../bolt/etcd-layout.js';
 import { Wal } from '../wal/index.js';
+import { Snapshotter } from '../snap/index.js';
 
 export class EtcdDataDirError extends Error {
   readonly code = 'ETCD_DATA_DIR';
@@ -175,8 +176,11 @@ export async function importEtcdDataDir(dataDir: string, walDir?: string): Promi
   rmSync(tmpWal, { recursive: true, force: true });
   const be = Backend.open(tmpDb);
   try {
-    // restore dropped the old cluster's members: the WAL's membership is the current one
-    importEtcdBuckets(be, bolt.buckets().filter((b) => b.name !== Buckets.members && b.name !== Buckets.membersRemoved));
+    // restore dropped the old cluster's members: the WAL's membership is the current one. The
+    // cluster version is left out too: etcd reads a restored member's version from its v2 store,
+    // which restore writes without one, so the first leader sets it again through raft and every
+    // member (one joining later too) applies and logs it
+    importEtcdBuckets(be, bolt.buckets().filter((b) => b.name !== Buckets.members && b.name !== Buckets.membersRemoved && b.name !== Buckets.cluster));
     for (const m of members.values()) be.put(Buckets.members, Buffer.from(m.ID.toString(16)), Buffer.from(tsetcdpb.Member.encode(m).finish()));
     // the bootstrap entries are applied: the backend covers the whole log
     be.setConsistentIndex(Math.max(lastIndex, be.consistentIndex()));
@@ -184,9 +188,15 @@ export async function importEtcdDataDir(dataDir: string, walDir?: string): Promi
   } finally {
     await be.close();
   }
+  // As etcd's restore, a raft snapshot at the last bootstrap entry: the imported data is in no
+  // log entry, so a member that joins later must be sent a snapshot (the log starts after it),
+  // not the bootstrap entries alone
+  const lastTerm = ents[ents.length - 1].term;
+  const snapshot = { data: new Uint8Array(0), metadata: { index: lastIndex, term: lastTerm, confState: { voters: [...members.keys()], learners: [] } } };
   const w = await Wal.create(tmpWal, walMetadata(wal.memberId, wal.clusterId));
   try {
     await w.save(wal.hardState, entries, true);
+    await w.saveSnapshotMarker({ index: lastIndex, term: lastTerm });
   } finally {
     await w.close();
   }
@@ -198,6 +208,7 @@ export async function importEtcdDataDir(dataDir: string, walDir?: string): Promi
   renameSync(tmpDb, dbFile);
   renameSync(tmpWal, wdir);
   for (const n of readdirSync(snapDir)) if (n.endsWith('.snap')) rmSync(join(snapDir, n), { force: true });
+  await new Snapshotter(snapDir).save(snapshot);
   rmSync(oldDb, { force: true });
   rmSync(oldWal, { recursive: true, force: true });
   return true;

@@ -11,7 +11,7 @@ import type { Lessor } from '../lease/lessor.js';
 import { decodeLeaseRecord, noLease } from '../lease/lessor.js';
 import type { WatchHub } from '../watch/watch-hub.js';
 import type { AuthStore } from '../auth/auth-store.js';
-import type { RaftCluster } from '../membership/raft-cluster.js';
+import { majorMinor, type RaftCluster } from '../membership/raft-cluster.js';
 import type { ServerLogger } from './config.js';
 import type { Message } from '@tsetcd/raft';
 import { idToHex } from '@tsetcd/common';
@@ -130,6 +130,12 @@ export class SnapshotInstaller {
     auth.recover();
     resetWatchRing(hub);
     cluster.recover(store.backend);
+    // etcd's RaftCluster.Recover: the version the snapshot carries enables its capabilities (a
+    // member that joined through a snapshot says so here; etcd's e2e waits for this line)
+    if (cluster.version !== undefined) {
+      log.info('set cluster version from store', { 'cluster-version': majorMinor(cluster.version) });
+      log.info('enabled capabilities for version', { 'cluster-version': majorMinor(cluster.version) });
+    }
     log.info('applied snapshot', { 'local-member-id': idToHex(cluster.localId), 'applied-index': idx, 'backend-consistent-index': ci });
     return ci;
   }
