@@ -3,7 +3,7 @@
 // Passwords are hashed here, at the member that took the call; only the hash is proposed.
 
 import { etcdserverpb } from '@tsetcd/proto';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServerView } from '../etcdserver/server-view.js';
 import { Errors } from '../errors.js';
 import { hashPassword, verifyPassword } from '../auth/password-hash.js';
 import { newSimpleTokenPrefix } from '../auth/simple-token.js';
@@ -17,7 +17,7 @@ const maxAuthenticateAttempts = 3;
 /** The Auth service. Mutations go through raft; reads are served from the member's state. */
 export class AuthApi {
   constructor(
-    private readonly s: EtcdServer,
+    private readonly s: ServerView,
     private readonly auth: AuthStore,
   ) {}
 
@@ -25,7 +25,7 @@ export class AuthApi {
     return this.s.header();
   }
 
-  private async mutate<T extends { header: Header | undefined }>(r: Parameters<EtcdServer['propose']>[0]): Promise<T> {
+  private async mutate<T extends { header: Header | undefined }>(r: Parameters<ServerView['propose']>[0]): Promise<T> {
     const resp = (await this.s.propose(r)) as T;
     resp.header = this.header();
     return resp;

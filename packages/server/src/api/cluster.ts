@@ -1,7 +1,7 @@
 // The Cluster service (etcd's v3rpc/member.go): member add/remove/update/list/promote.
 
 import type { etcdserverpb } from '@tsetcd/proto';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServerView } from '../etcdserver/server-view.js';
 import type { MemberInfo } from '../membership/raft-cluster.js';
 import type { ClusterOps } from '../etcdserver/cluster-ops.js';
 
@@ -11,7 +11,7 @@ function toPb(m: MemberInfo): etcdserverpb.Member {
 
 export class ClusterApi {
   constructor(
-    private readonly s: EtcdServer,
+    private readonly s: ServerView,
     private readonly clusterOps: ClusterOps,
   ) {}
 

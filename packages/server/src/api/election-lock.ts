@@ -4,7 +4,7 @@
 
 import { etcdserverpb, mvccpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import { prefixEnd } from '@tsetcd/common';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServerView } from '../etcdserver/server-view.js';
 import { WatchStream } from '../watch/watch-stream.js';
 import { KvApi } from './kv.js';
 import { LeaseApi } from './lease.js';
@@ -27,7 +27,7 @@ export const leaderMissing = (): GrpcError => new GrpcError(GrpcCode.Unknown, '"
 export class ElectionLockApi {
   private readonly kv: KvApi;
   private readonly lease: LeaseApi;
-  constructor(private readonly s: EtcdServer) {
+  constructor(private readonly s: ServerView) {
     this.kv = new KvApi(s);
     this.lease = new LeaseApi(s);
   }

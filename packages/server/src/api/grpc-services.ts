@@ -7,7 +7,7 @@ import { registerHealthService } from './health-service.js';
 import { AuthApi, authMethods } from './auth-service.js';
 import { PermissionGate } from './permission-rules.js';
 import { permissionInterceptor } from './permission-interceptor.js';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServerView } from '../etcdserver/server-view.js';
 import { GrpcServer, GrpcError, type CallObserver } from '../grpc/index.js';
 import { KvApi } from './kv.js';
 import { LeaseApi } from './lease.js';
@@ -29,11 +29,11 @@ function learnerServes(path: string, r: unknown): boolean {
 }
 
 /** The member's permission checks (its auth store, the keys of its leases). */
-export function permissionGate(s: EtcdServer): PermissionGate {
+export function permissionGate(s: ServerView): PermissionGate {
   return new PermissionGate(s.auth, s.applier.authRequests, (id) => s.lessor.lookup(id)?.keyBuffers(), s.cfg.maxTxnOps);
 }
 
-export function createGrpcServer(s: EtcdServer, ops: ClusterOps, observer?: CallObserver): GrpcServer {
+export function createGrpcServer(s: ServerView, ops: ClusterOps, observer?: CallObserver): GrpcServer {
   const interceptor = permissionInterceptor(permissionGate(s), () => s.header());
   const g = new GrpcServer({ maxReceiveMessageBytes: s.cfg.maxRequestBytes + grpcOverheadBytes, observer, interceptor });
   for (const r of authMethods(new AuthApi(s, s.auth))) {

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Registry } from 'prom-client';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServerView } from '../etcdserver/server-view.js';
 import { clusterVersion, serverVersion } from '../etcdserver/config.js';
 import { idToHex } from '@tsetcd/common';
 import { createJsonGateway, type JsonGatewayOptions } from './json-gateway.js';
@@ -27,7 +27,7 @@ export interface HttpHandler {
 }
 
 /** `gatewayStreams`: etcd --max-concurrent-streams as it limits the JSON gateway (0: no limit). */
-export function createHttpHandler(s: EtcdServer, metrics: Registry, gatewayOptions: JsonGatewayOptions, gatewayStreams = 0, ui?: UiRoute): HttpHandler {
+export function createHttpHandler(s: ServerView, metrics: Registry, gatewayOptions: JsonGatewayOptions, gatewayStreams = 0, ui?: UiRoute): HttpHandler {
   const gateway = createJsonGateway(s, gatewayOptions);
   const limit = gatewayStreams > 0 ? new GatewayStreamLimit(gatewayStreams) : undefined;
   const handler = ((req: Req, res: Res) => {

@@ -12,7 +12,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServerView } from '../etcdserver/server-view.js';
 import { toGrpcError } from './errors.js';
 import { GrpcCode, type CallStatus, type GrpcServer, type LocalMethod } from '../grpc/index.js';
 import { GoJsonError, decodeNext, peekValue, type ScanState } from './gateway/go-json.js';
@@ -183,7 +183,7 @@ export interface JsonGateway {
   closeStreams(): void;
 }
 
-export function createJsonGateway(s: EtcdServer, opts: JsonGatewayOptions): JsonGateway {
+export function createJsonGateway(s: ServerView, opts: JsonGatewayOptions): JsonGateway {
   const routes = new Map<string, { route: GatewayRoute; method: LocalMethod }>();
   for (const route of gatewayRoutes) {
     const method = opts.grpc.localMethod(route.grpcPath);

@@ -1,7 +1,7 @@
 // KV service: Range, Put, DeleteRange, Txn, Compact (etcd's v3rpc/key.go + v3_server.go).
 
 import { etcdserverpb } from '@tsetcd/proto';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServerView } from '../etcdserver/server-view.js';
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxn } from '../apply/validate.js';
 import type { ApplyResult } from '../apply/applier.js';
 import { checkQuota } from './quota.js';
@@ -30,7 +30,7 @@ function isTxnSerializable(r: etcdserverpb.TxnRequest): boolean {
 }
 
 export class KvApi {
-  constructor(private readonly s: EtcdServer) {}
+  constructor(private readonly s: ServerView) {}
 
   private fill<T extends { header: Header | undefined }>(resp: T): T {
     resp.header = this.s.header(resp.header?.revision);

@@ -1,7 +1,7 @@
 // Lease service: Grant, Revoke, KeepAlive (stream), TimeToLive, Leases (etcd's v3rpc/lease.go).
 
 import { etcdserverpb } from '@tsetcd/proto';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServerView } from '../etcdserver/server-view.js';
 import { Errors, isServerError } from '../errors.js';
 import { noLease } from '../lease/lessor.js';
 import { checkQuota } from './quota.js';
@@ -11,7 +11,7 @@ const positiveMask = (1n << 63n) - 1n;
 export class LeaseApi {
   /** `forwardRenew`: a follower's keep-alive asked of the leader (the cluster layer); none: "no leader" */
   constructor(
-    private readonly s: EtcdServer,
+    private readonly s: ServerView,
     private readonly forwardRenew?: (id: bigint) => Promise<number>,
   ) {}
 

@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { etcdserverpb } from '@tsetcd/proto';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServerView } from '../etcdserver/server-view.js';
 import { serverVersion } from '../etcdserver/config.js';
 import { Errors } from '../errors.js';
 import { etcdBackendHash } from '../bolt/etcd-hash.js';
@@ -18,7 +18,7 @@ function alarmName(t: etcdserverpb.AlarmType): string {
 }
 
 export class MaintenanceApi {
-  constructor(private readonly s: EtcdServer) {}
+  constructor(private readonly s: ServerView) {}
 
   status(): etcdserverpb.StatusResponse {
     const s = this.s;

@@ -2,10 +2,10 @@
 // member (several members can live in one process, e.g. in tests).
 
 import { Registry, Gauge, Counter, Histogram } from 'prom-client';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServerView } from '../etcdserver/server-view.js';
 import { serverVersion } from '../etcdserver/config.js';
 
-export function createMetrics(s: EtcdServer): Registry {
+export function createMetrics(s: ServerView): Registry {
   const reg = new Registry();
   const gauge = (name: string, help: string, value: () => number) =>
     new Gauge({ name, help, registers: [reg], collect() { this.set(value()); } });

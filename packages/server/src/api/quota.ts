@@ -4,7 +4,7 @@
 // add nothing (deletes, reads, delete-only txns) cost 0 and always pass, so space can be freed.
 
 import { etcdserverpb } from '@tsetcd/proto';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServerView } from '../etcdserver/server-view.js';
 import { Errors } from '../errors.js';
 
 /** etcd's estimate of a key-value's bytes beyond its key and value. */
@@ -33,7 +33,7 @@ export function quotaCost(q: QuotaRequest): number {
 }
 
 /** Refuses a request that does not fit under the quota (raising the NOSPACE alarm first). */
-export async function checkQuota(s: EtcdServer, q: QuotaRequest): Promise<void> {
+export async function checkQuota(s: ServerView, q: QuotaRequest): Promise<void> {
   const quota = s.cfg.quotaBackendBytes;
   if (quota <= 0) return;
   const cost = quotaCost(q);

@@ -1,12 +1,12 @@
 // Watch service: one bidirectional stream per client carrying many watchers.
 
 import { etcdserverpb } from '@tsetcd/proto';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServerView } from '../etcdserver/server-view.js';
 import { WatchStream } from '../watch/watch-stream.js';
 import type { BidiCall } from '../grpc/index.js';
 import { toGrpcError } from './errors.js';
 
-export async function serveWatch(s: EtcdServer, call: BidiCall<etcdserverpb.WatchRequest>): Promise<void> {
+export async function serveWatch(s: ServerView, call: BidiCall<etcdserverpb.WatchRequest>): Promise<void> {
   const ws = new WatchStream({
     hub: s.hub,
     send: (resp) => call.write(resp),
