@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   type BidiCall, ClientPortListener, clientPortListeners, frameMessage, GrpcServer, type HttpHandler,
 } from '../src/grpc/index.js';
+import { heldConnectionsLimit } from '../src/grpc/client-port-listener.js';
 import { collect, fromJson, makePki, type Pki, sleep, startHarness, toJson, unary, until } from './grpc-test-kit.js';
 
 const echoHttp: HttpHandler = (req, res) => {
@@ -206,6 +207,57 @@ test('clientPortListeners: http:// and https:// URLs on one port become one list
   assert.equal((await httpGet(`http://127.0.0.1:${port}/b`)).body.url, '/b');
   assert.throws(() => clientPortListeners(['https://127.0.0.1:0'], {}), /needs TLS/);
   assert.throws(() => clientPortListeners(['unix://x'], {}), /scheme/);
+});
+
+test('serveAfter: connections made before it resolves are accepted but not served, then served', async (t) => {
+  let ready!: () => void;
+  const serveAfter = new Promise<void>((r) => (ready = r));
+  const h = await startHarness(t, registerEcho, { listener: { httpHandler: echoHttp, serveAfter } });
+  let answered = 0;
+  const get = httpGet(`http://${h.target}/health`).finally(() => answered++);
+  const rpc = unary(h.client, '/test.Echo/Say', 1).finally(() => answered++);
+  await until(() => h.listener.connections === 2); // both accepted (the port is bound)...
+  // ...and neither answered while the requests sit on their sockets
+  await new Promise((r) => setImmediate(r));
+  assert.equal(answered, 0);
+  ready();
+  assert.equal((await get).status, 200);
+  assert.deepEqual(await rpc, { req: 1, cn: null });
+  // once ready, new connections are served at once
+  assert.equal((await httpGet(`http://${h.target}/again`)).body.url, '/again');
+});
+
+test('serveAfter: held connections end unserved when the listener closes first', async () => {
+  const listener = new ClientPortListener({ httpHandler: echoHttp, serveAfter: new Promise(() => undefined), closeGraceMs: 100 });
+  const { port } = await listener.listen();
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  let got = '';
+  socket.on('data', (d: Buffer) => (got += d.toString()));
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  await until(() => listener.connections === 1);
+  await listener.close();
+  await closed;
+  assert.equal(got, '', 'nothing was served');
+});
+
+test('serveAfter: at most heldConnectionsLimit connections wait; more are dropped', async (t) => {
+  const listener = new ClientPortListener({ httpHandler: echoHttp, serveAfter: new Promise(() => undefined), closeGraceMs: 100 });
+  const { port } = await listener.listen();
+  t.after(() => listener.close());
+  const sockets: net.Socket[] = [];
+  t.after(() => sockets.forEach((s) => s.destroy()));
+  for (let i = 0; i < heldConnectionsLimit; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => undefined);
+    sockets.push(s);
+  }
+  await until(() => listener.connections === heldConnectionsLimit, 20_000);
+  const extra = net.connect(port, '127.0.0.1');
+  extra.on('error', () => undefined);
+  await new Promise<void>((r) => extra.once('close', () => r()));
+  assert.equal(listener.connections, heldConnectionsLimit);
 });
 
 test('keepalive pings both ways do not break the connection', async (t) => {

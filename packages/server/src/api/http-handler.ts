@@ -20,6 +20,22 @@ function json(res: Res, status: number, body: unknown): void {
   res.end(text);
 }
 
+/**
+ * etcd's /health answer: healthy is the JSON written plain (Go sniffs text/plain), unhealthy goes
+ * through http.Error (503, nosniff, a trailing newline).
+ */
+function health(res: Res, healthy: boolean): void {
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  if (healthy) {
+    res.statusCode = 200;
+    res.end('{"health":"true"}');
+    return;
+  }
+  res.statusCode = 503;
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.end('{"health":"false"}\n');
+}
+
 export interface HttpHandler {
   (req: Req, res: Res): void;
   /** The member is shutting down: end the JSON gateway's open streams. */
@@ -52,13 +68,13 @@ export function createHttpHandler(s: ServerView, metrics: Registry, gatewayOptio
       }
       const healthy = s.leader() !== 0n && !s.isStopped() && s.alarmList().length === 0;
       if (!healthy) {
-        json(res, 503, { health: 'false' });
+        health(res, false);
         return;
       }
       // like etcd 3.4, the health check goes through a linearizable read path
       s.linearizableReadNotify().then(
-        () => json(res, 200, { health: 'true' }),
-        () => json(res, 503, { health: 'false' }),
+        () => health(res, true),
+        () => health(res, false),
       );
       return;
     }

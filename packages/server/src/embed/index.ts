@@ -246,6 +246,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       keepaliveMinTimeMs: opts.grpcKeepaliveMinTimeMs,
       keepaliveIntervalMs: opts.grpcKeepaliveIntervalMs,
       keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
+      // as etcd: the client port is bound now (connections queue) and served once the member has
+      // published itself; the metrics listeners below serve at once, as etcd's do
+      serveAfter: server.readyToServe,
     });
     await Promise.all(listeners.map((l) => l.listen()));
     metricsListeners = await serveMetrics(opts.listenMetricsUrls ?? [], httpHandler, clientTls, log);

@@ -77,6 +77,12 @@ export interface ClientPortListenerOptions {
   closeGraceMs?: number;
   /** HTTP/2 streams one connection may have open at once (etcd --max-concurrent-streams). */
   maxConcurrentStreams?: number;
+  /**
+   * Connections are accepted at once (the port is bound, so port 0 resolves) but nothing of them is
+   * read until this resolves, as etcd serves its client port only once the member is ready. Until
+   * then at most `heldConnectionsLimit` wait; more are dropped, as a full accept backlog would.
+   */
+  serveAfter?: Promise<unknown>;
 }
 
 const defaultStreamWindowBytes = 4 * 1024 * 1024;
@@ -93,6 +99,8 @@ const tlsHandshakeRecord = 0x16;
 /** Enough of the preface to tell it from an HTTP/1 method ("PRI " vs "POST", "PUT ", "PATCH"). */
 const prefaceSniffBytes = 4;
 const defaultMaxConcurrentStreams = 0xffff_ffff;
+/** Connections waiting for serveAfter (node's default listen backlog). */
+export const heldConnectionsLimit = 511;
 /** nghttp2 session memory budget, MB (node's default 10 is low for watch floods). */
 const maxSessionMemoryMegabytes = 128;
 
@@ -135,6 +143,8 @@ export class ClientPortListener {
   private bound: net.AddressInfo | undefined;
   private closing: Promise<void> | undefined;
   private socketsGone: (() => void) | undefined;
+  /** Connections accepted before serveAfter resolved; undefined once serving. */
+  private held: Set<net.Socket> | undefined;
 
   constructor(private readonly options: ClientPortListenerOptions = {}) {
     this.grpc = options.grpc;
@@ -147,6 +157,18 @@ export class ClientPortListener {
 
     this.net = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
     this.net.on('error', () => {}); // accept errors (EMFILE...) must not kill the process
+    if (options.serveAfter !== undefined) {
+      const held = new Set<net.Socket>();
+      this.held = held;
+      options.serveAfter.then(
+        () => {
+          this.held = undefined;
+          for (const socket of held) if (!socket.destroyed && this.closing === undefined) this.route(socket);
+          held.clear();
+        },
+        () => undefined, // never ready: held connections end with close()
+      );
+    }
 
     this.h2 = http2.createServer({
       settings: {
@@ -293,6 +315,19 @@ export class ClientPortListener {
       if (this.sockets.size === 0 && this.socketsGone !== undefined) this.socketsGone();
     });
     socket.on('error', () => {});
+    const held = this.held;
+    if (held !== undefined) {
+      if (held.size >= heldConnectionsLimit) return void socket.destroy();
+      socket.pause();
+      held.add(socket);
+      socket.once('close', () => held.delete(socket));
+      return;
+    }
+    this.route(socket);
+  }
+
+  /** Reads a new connection's first bytes and hands it to TLS, HTTP/2 or HTTP/1.1. */
+  private route(socket: net.Socket): void {
     this.sniffFirstBytes(socket, (head) => {
       if (head[0] === tlsHandshakeRecord) {
         if (this.tlsServer === undefined) return socket.destroy();
