@@ -3,7 +3,7 @@
 
 import { Registry, Gauge, Counter, Histogram } from 'prom-client';
 import type { ServerView } from '../etcdserver/server-view.js';
-import { serverVersion } from '../etcdserver/config.js';
+import { backendQuotaBytes, serverVersion } from '../etcdserver/config.js';
 
 export function createMetrics(s: ServerView): Registry {
   const reg = new Registry();
@@ -67,6 +67,6 @@ export function createMetrics(s: ServerView): Registry {
       this.set({ server_id: s.memberId.toString(16) }, 1);
     },
   });
-  gauge('etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', () => s.cfg.quotaBackendBytes);
+  gauge('etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', () => backendQuotaBytes(s.cfg) ?? s.cfg.quotaBackendBytes);
   return reg;
 }

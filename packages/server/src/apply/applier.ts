@@ -10,6 +10,7 @@ import { Errors, ServerError } from '../errors.js';
 import { Lessor, encodeLeaseRecord, leaseBucketKey, noLease } from '../lease/lessor.js';
 import { AuthStore } from '../auth/auth-store.js';
 import { RequestPermissions } from '../auth/request-permissions.js';
+import { quotaAvailable, type QuotaRequest } from './quota-cost.js';
 
 type Compare = etcdserverpb.Compare;
 type RequestOp = etcdserverpb.RequestOp;
@@ -63,6 +64,8 @@ export interface ApplierOptions {
   onEvents?: EventSink;
   /** simple auth token TTL (etcd --auth-token-ttl) */
   authTokenTtlMs?: number;
+  /** the backend quota in force, undefined when disabled (checked again for each applied write) */
+  quotaBytes?: () => number | undefined;
 }
 
 export class Applier {
@@ -74,10 +77,12 @@ export class Applier {
   /** per-request key permission checks (the gRPC gate and the apply-time checks share them) */
   readonly authRequests: RequestPermissions;
   private alarms: AlarmRecord[] = [];
+  private readonly quotaBytes: () => number | undefined;
 
   constructor(opts: ApplierOptions) {
     this.store = opts.store;
     this.lessor = opts.lessor;
+    this.quotaBytes = opts.quotaBytes ?? (() => undefined);
     this.onEvents = opts.onEvents;
     const backend = this.store.backend;
     this.lessor.persistence = {
@@ -107,12 +112,12 @@ export class Applier {
       if (user !== '' && this.auth.isEnabled()) this.checkCaller(user, r.header?.authRevision ?? 0n, r);
       // etcd's applierV3Corrupt: with a CORRUPT alarm raised, writes (and ranges through raft) fail
       if ((r.put || r.range || r.deleteRange || r.txn || r.compaction || r.leaseGrant || r.leaseRevoke) && this.hasAlarm(AlarmType.CORRUPT)) return { err: Errors.corrupt() };
-      if (r.put) return { resp: this.put(r.put) };
+      if (r.put) return this.withinQuota({ put: r.put }, () => this.put(r.put!));
       if (r.range) return { resp: this.range(this.store.read(), r.range) };
       if (r.deleteRange) return { resp: this.deleteRange(r.deleteRange) };
-      if (r.txn) return { resp: this.txn(r.txn) };
+      if (r.txn) return this.withinQuota({ txn: r.txn }, () => this.txn(r.txn!));
       if (r.compaction) return this.compaction(r.compaction);
-      if (r.leaseGrant) return { resp: this.leaseGrant(r.leaseGrant) };
+      if (r.leaseGrant) return this.withinQuota({ leaseGrant: r.leaseGrant }, () => this.leaseGrant(r.leaseGrant!));
       if (r.leaseRevoke) return { resp: this.leaseRevoke(r.leaseRevoke) };
       if (r.leaseCheckpoint) {
         for (const c of r.leaseCheckpoint.checkpoints) this.lessor.checkpoint(c.ID, Number(c.remainingTTL));
@@ -125,6 +130,17 @@ export class Applier {
       if (e instanceof Error && (e as { grpcCode?: unknown }).grpcCode !== undefined) return { err: e };
       throw e;
     }
+  }
+
+  /**
+   * etcd's quotaApplierV3: whether the write fits is judged before it is applied; one that did
+   * not fit is applied all the same, and its caller gets NOSPACE (the gRPC gate refuses most
+   * such writes earlier; this catches those that raced past it).
+   */
+  private withinQuota(q: QuotaRequest, write: () => unknown): ApplyResult {
+    const fits = quotaAvailable(this.store.backend.size(), this.quotaBytes(), q);
+    const resp = write();
+    return fits ? { resp } : { err: Errors.noSpace() };
   }
 
   /**

@@ -155,7 +155,7 @@ async function main(): Promise<void> {
       snapshotCatchUpEntries: Number(values['experimental-snapshot-catchup-entries']),
       maxTxnOps: Number(values['max-txn-ops']),
       maxRequestBytes: Number(values['max-request-bytes']),
-      quotaBackendBytes: quota > 0 ? quota : undefined,
+      quotaBackendBytes: quota,
       autoCompaction: retention,
       unsafeNoFsync: Boolean(values['unsafe-no-fsync']),
       // etcd keeps its default for a zero or negative interval

@@ -60,6 +60,7 @@ export interface ServerConfig {
   snapshotCatchUpEntries?: number;
   maxTxnOps: number;
   maxRequestBytes: number;
+  /** etcd --quota-backend-bytes: 0 means the default (2 GiB), below 0 disables the quota */
   quotaBackendBytes: number;
   /** watch progress_notify interval (etcd: 10 minutes; tests shorten it) */
   watchProgressNotifyIntervalMs?: number;
@@ -90,4 +91,10 @@ export interface ServerConfig {
   /** etcd --experimental-compaction-batch-limit: keys compacted per backend batch */
   compactionBatchLimit?: number;
   logger: ServerLogger;
+}
+
+/** The backend quota in force (etcd's NewBackendQuota): undefined when disabled (below 0), the default for 0. */
+export function backendQuotaBytes(cfg: Pick<ServerConfig, 'quotaBackendBytes'>): number | undefined {
+  if (cfg.quotaBackendBytes < 0) return undefined;
+  return cfg.quotaBackendBytes === 0 ? defaults.quotaBackendBytes : cfg.quotaBackendBytes;
 }

@@ -23,7 +23,7 @@ import { currentCaller } from '../auth/caller-context.js';
 import { WaitRegistry } from './wait.js';
 import { ReadIndexLoop } from './read-index.js';
 import { IdGenerator } from './id-generator.js';
-import { defaults, type ServerConfig, type ServerLogger } from './config.js';
+import { backendQuotaBytes, defaults, type ServerConfig, type ServerLogger } from './config.js';
 import type { ClusterBootstrap } from './cluster-bootstrap.js';
 import { warnIfSlowApply } from './slow-apply.js';
 import { RaftCluster } from '../membership/raft-cluster.js';
@@ -86,7 +86,9 @@ export class EtcdServer {
       persistCheckpoints: cfg.leaseCheckpointPersist,
     });
     this.hub = new WatchHub({ store, progressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs });
-    this.applier = new Applier({ store, lessor: this.lessor, onEvents: (rev, evs) => this.hub.notify(rev, evs) });
+    this.applier = new Applier({ store, lessor: this.lessor, onEvents: (rev, evs) => this.hub.notify(rev, evs), quotaBytes: () => backendQuotaBytes(this.cfg) });
+    // (etcd logs its quota once, from the applier's)
+    if (cfg.quotaBackendBytes < 0) this.log.info('disabled backend quota', { 'quota-name': 'v3-applier', 'quota-size-bytes': cfg.quotaBackendBytes });
     this.reads = new ReadIndexLoop(
       {
         readIndex: (ctx) => this.raft.readIndex(ctx),
