@@ -3,7 +3,8 @@
 // grpc_server_msg_sent_total) after the same etcdctl session on both, line for line: every
 // service etcd registers listed from the start at 0 for every code, errors counted with their
 // code, a watch and a lock's keepalive ended by their client, v3lock counted once used, the
-// gRPC health service.
+// gRPC health service, and the JSON gateway's calls (a range, a refused put, a watch the HTTP
+// client leaves).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,6 +58,17 @@ async function watcherCreated(endpoint: string): Promise<void> {
   throw new Error('no watcher on the server');
 }
 
+/** Waits (bounded) until the server has no watch stream open (etcd_debugging_mvcc_watch_stream_total). */
+async function noWatchStreams(endpoint: string): Promise<void> {
+  const deadline = Date.now() + outputWaitMs;
+  while (Date.now() < deadline) {
+    const text = await (await fetch(`http://${endpoint}/metrics`)).text();
+    if (/^etcd_debugging_mvcc_watch_stream_total 0$/m.test(text)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('a watch stream stayed open on the server');
+}
+
 function healthCheck(endpoint: string, service: string): Promise<string> {
   const c = new healthpb.HealthClient(endpoint, credentials.createInsecure());
   return new Promise((resolve) =>
@@ -82,6 +94,14 @@ async function session(endpoint: string): Promise<string[]> {
   });
   // a lock (v3lock, a lease and its keepalive stream) held, then its client goes away
   await etcdctlUntil(endpoint, ['lock', 'l'], 'l/');
+  // the JSON gateway: etcd's is a gRPC client of its own server, so its calls count too
+  await (await fetch(`http://${endpoint}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: 'YQ==' }) })).text();
+  await (await fetch(`http://${endpoint}/v3/kv/put`, { method: 'POST', body: '{}' })).text(); // InvalidArgument
+  const ac = new AbortController();
+  const watch = await fetch(`http://${endpoint}/v3/watch`, { method: 'POST', body: JSON.stringify({ create_request: { key: 'YQ==' } }), signal: ac.signal });
+  await watch.body!.getReader().read(); // the created response
+  ac.abort();
+  await noWatchStreams(endpoint);
   const health = [await healthCheck(endpoint, ''), await healthCheck(endpoint, 'nope')];
   const res = await fetch(`http://${endpoint}/metrics`);
   const lines = (await res.text()).split('\n').filter((l) => l.startsWith('grpc_server_'));

@@ -4,9 +4,9 @@
 // ClientPortListener does, next to HTTP/1.1 and TLS on the same port).
 
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { GrpcCode, TransportUsageError } from './errors.js';
+import { GrpcCode, TransportUsageError, statusOf } from './errors.js';
 import {
-  BidiCall, type CallContext, type CallObserver, type CallType, type Decoder, type Encoder, respondTrailersOnly,
+  BidiCall, type CallContext, type CallObserver, type CallStatus, type CallType, type Decoder, type Encoder, respondTrailersOnly,
   ServerStreamCall, UnaryCall,
 } from './grpc-call.js';
 import { parseGrpcTimeoutMs } from './grpc-timeout.js';
@@ -167,7 +167,9 @@ export class GrpcServer {
     const m = this.methods.get(path);
     if (m === undefined) return undefined;
     const kind = m.kind === kindUnary ? 'unary' : m.kind === kindServerStream ? 'server_stream' : 'bidi_stream';
-    return { kind, handler: m.handler as LocalMethod['handler'] };
+    const handler = m.handler as LocalMethod['handler'];
+    const observer = this.ctx.observer;
+    return { kind, handler: observer === undefined ? handler : observedLocal(observer, path, kind, handler) };
   }
 
   /** The largest request message accepted (grpc-go's "received message larger than max"). */
@@ -251,3 +253,77 @@ function intercepted(i: MethodInterceptor, path: string, m: Method): Method['han
 }
 
 function noop(): void {}
+
+/** What observedLocal needs from an in-process call object (the gateway's LocalCall). */
+interface ObservableLocalCall {
+  write?(message: unknown): boolean;
+  end?(status?: CallStatus): void;
+  once(event: 'cancelled', fn: () => void): unknown;
+  [Symbol.asyncIterator]?(): AsyncIterator<unknown>;
+}
+
+/**
+ * An in-process caller's handler, counted by the observer as a call over the wire would be (etcd's
+ * gateway is a gRPC client of its own server, so its calls show in grpc_server_* metrics): start,
+ * each request read and response written, and the final status (the handler's outcome, the
+ * call's end(status), or Canceled when the caller goes away first).
+ */
+function observedLocal(o: CallObserver, path: string, type: CallType, handler: LocalMethod['handler']): LocalMethod['handler'] {
+  if (type === 'unary') {
+    return async (req: unknown, call: unknown) => {
+      o.started(path, type);
+      o.received?.(path, type);
+      try {
+        const res = await handler(req, call);
+        o.handled(path, type, GrpcCode.OK);
+        o.sent?.(path, type);
+        return res;
+      } catch (e) {
+        o.handled(path, type, statusOf(e).code);
+        throw e;
+      }
+    };
+  }
+  return (...args: unknown[]) => {
+    const call = args[args.length - 1] as ObservableLocalCall;
+    o.started(path, type);
+    let ended = false;
+    const end = (code: number): void => {
+      if (ended) return;
+      ended = true;
+      o.handled(path, type, code);
+    };
+    call.once('cancelled', () => end(GrpcCode.Canceled));
+    const write = call.write;
+    if (write !== undefined) {
+      call.write = function (this: ObservableLocalCall, message: unknown) {
+        const ok = write.call(this, message);
+        if (!ended) o.sent?.(path, type);
+        return ok;
+      };
+    }
+    const endCall = call.end;
+    if (endCall !== undefined) {
+      call.end = function (this: ObservableLocalCall, status?: CallStatus) {
+        end(status?.code ?? GrpcCode.OK);
+        endCall.call(this, status);
+      };
+    }
+    if (type === 'server_stream') o.received?.(path, type);
+    const iterate = call[Symbol.asyncIterator];
+    if (type === 'bidi_stream' && iterate !== undefined) {
+      call[Symbol.asyncIterator] = function (this: ObservableLocalCall) {
+        const it = iterate.call(this);
+        return {
+          next: async () => {
+            const r = await it.next();
+            if (r.done !== true) o.received?.(path, type);
+            return r;
+          },
+          return: it.return?.bind(it),
+        };
+      };
+    }
+    return handler(...args);
+  };
+}
