@@ -5,6 +5,7 @@
 import { etcdserverpb } from '@tsetcd/proto';
 import type { ServerView } from '../etcdserver/server-view.js';
 import { Errors } from '../errors.js';
+import { callerInfoOf, type CallerSource } from './caller.js';
 import { hashPassword, verifyPassword } from '../auth/password-hash.js';
 import { newSimpleTokenPrefix } from '../auth/simple-token.js';
 import type { AuthStore } from '../auth/auth-store.js';
@@ -39,7 +40,11 @@ export class AuthApi {
     return this.mutate({ authDisable: {} });
   }
 
-  async authenticate(r: etcdserverpb.AuthenticateRequest): Promise<etcdserverpb.AuthenticateResponse> {
+  /**
+   * etcd's Authenticate: the password is checked first; then, as every request that goes through
+   * raft, the token the request carries, if any (an unknown one is "invalid auth token").
+   */
+  async authenticate(r: etcdserverpb.AuthenticateRequest, caller?: CallerSource): Promise<etcdserverpb.AuthenticateResponse> {
     for (let attempt = 1; ; attempt++) {
       const auth = this.auth;
       if (!auth.isEnabled()) throw Errors.authNotEnabled();
@@ -48,6 +53,7 @@ export class AuthApi {
       if (auth.isNoPasswordUser(r.name)) throw Errors.authStoreNoPasswordUser();
       const hash = auth.passwordHash(r.name);
       if (hash === undefined || !(await verifyPassword(r.password, hash))) throw Errors.authFailed();
+      if (caller !== undefined) callerInfoOf(auth, caller);
       // the password stays here: only the name and a fresh token prefix go through raft
       const resp = await this.mutate<etcdserverpb.AuthenticateResponse>({ authenticate: { name: r.name, password: '', simpleToken: newSimpleTokenPrefix() } });
       if (auth.revision() === checkedRev || attempt >= maxAuthenticateAttempts) return resp;
@@ -128,21 +134,22 @@ export interface AuthMethod {
   gatewayPath: string;
   codec: Codec<any>;
   out: Codec<any>;
-  fn: (r: any) => Promise<unknown>;
+  /** `caller`: where the request's credentials come from (Authenticate checks them last) */
+  fn: (r: any, caller?: CallerSource) => Promise<unknown>;
 }
 
 export function authMethods(api: AuthApi): AuthMethod[] {
-  const m = <Req, Res>(name: string, gatewayPath: string, codec: Codec<Req>, out: Codec<Res>, fn: (r: Req) => Promise<Res>): AuthMethod => ({
+  const m = <Req, Res>(name: string, gatewayPath: string, codec: Codec<Req>, out: Codec<Res>, fn: (r: Req, caller?: CallerSource) => Promise<Res>): AuthMethod => ({
     grpcPath: `/etcdserverpb.Auth/${name}`,
     gatewayPath,
     codec,
     out,
-    fn: fn as (r: any) => Promise<unknown>,
+    fn: fn as (r: any, caller?: CallerSource) => Promise<unknown>,
   });
   return [
     m('AuthEnable', '/v3/auth/enable', P.AuthEnableRequest, P.AuthEnableResponse, () => api.authEnable()),
     m('AuthDisable', '/v3/auth/disable', P.AuthDisableRequest, P.AuthDisableResponse, () => api.authDisable()),
-    m('Authenticate', '/v3/auth/authenticate', P.AuthenticateRequest, P.AuthenticateResponse, (r) => api.authenticate(r)),
+    m('Authenticate', '/v3/auth/authenticate', P.AuthenticateRequest, P.AuthenticateResponse, (r, caller) => api.authenticate(r, caller)),
     m('UserAdd', '/v3/auth/user/add', P.AuthUserAddRequest, P.AuthUserAddResponse, (r) => api.userAdd(r)),
     m('UserGet', '/v3/auth/user/get', P.AuthUserGetRequest, P.AuthUserGetResponse, (r) => api.userGet(r)),
     m('UserList', '/v3/auth/user/list', P.AuthUserListRequest, P.AuthUserListResponse, () => api.userList()),

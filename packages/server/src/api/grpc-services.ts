@@ -37,10 +37,10 @@ export function createGrpcServer(s: ServerView, ops: ClusterOps, observer?: Call
   const interceptor = permissionInterceptor(permissionGate(s), () => s.header());
   const g = new GrpcServer({ maxReceiveMessageBytes: s.cfg.maxRequestBytes + grpcOverheadBytes, observer, interceptor });
   for (const r of authMethods(new AuthApi(s, s.auth))) {
-    g.addUnary(r.grpcPath, (b) => r.codec.decode(b), (m) => r.out.encode(m).finish(), async (req) => {
+    g.addUnary(r.grpcPath, (b) => r.codec.decode(b), (m) => r.out.encode(m).finish(), async (req, call) => {
       try {
         if (s.isStopped()) throw Errors.stopped();
-        return await r.fn(req);
+        return await r.fn(req, call);
       } catch (e) {
         throw toGrpcError(e);
       }
