@@ -23,6 +23,8 @@ export interface StallScenarioOptions {
   keys: number;
   /** how long the idle baseline phase lasts */
   baselineMs?: number;
+  /** WAL and backend fsync as in production (default: --unsafe-no-fsync, a faster load) */
+  fsync?: boolean;
   /** where to keep the snapshot received */
   snapshotFile?: string;
   /** told each phase's result as it ends */
@@ -118,7 +120,7 @@ async function receiveSnapshot(mt: Mt, file: string | undefined): Promise<number
 
 export async function runStallScenario(opts: StallScenarioOptions): Promise<StallScenarioResult> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tsetcd-stalls-'));
-  const memberOpts = { dataDir, heartbeatIntervalMs: 100, electionTimeoutMs: 1000, unsafeNoFsync: true };
+  const memberOpts = { dataDir, heartbeatIntervalMs: 100, electionTimeoutMs: 1000, unsafeNoFsync: !opts.fsync };
   let m: Member | undefined;
   let probe: StallProbe | undefined;
   const clients: Array<{ close(): void }> = [];

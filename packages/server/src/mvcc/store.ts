@@ -176,11 +176,17 @@ export class MvccStore {
       }
     }
     const kis = [...byKey.values()];
-    const sorted = budget === undefined || kis.length <= restoreChunkEntries ? kis.sort(byIndexKey) : await sortInSlices(kis, byIndexKey, budget);
-    if (this.closed) return;
-    this.index.bulkLoad(sorted, byKey);
+    // a small store stays synchronous here too
+    if (budget === undefined || kis.length <= restoreChunkEntries) {
+      this.index.bulkLoad(kis.sort(byIndexKey), byKey);
+    } else {
+      const sorted = await sortInSlices(kis, byIndexKey, budget);
+      if (this.closed) return;
+      await this.index.bulkLoadInSlices(sorted, byKey, budget);
+      if (this.closed) return;
+    }
     this.liveKeyCount = 0;
-    for (const ki of sorted) if (ki.revs.length > 0 && ki.revs[ki.revs.length - 1] >= 0) this.liveKeyCount++;
+    for (const ki of kis) if (ki.revs.length > 0 && ki.revs[ki.revs.length - 1] >= 0) this.liveKeyCount++;
     const sched = b.get(Buckets.meta, metaScheduledCompactKey);
     const fin = b.get(Buckets.meta, metaFinishedCompactKey);
     const schedRev = sched === undefined ? -1 : readRev(sched, 0);

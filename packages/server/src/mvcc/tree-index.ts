@@ -3,6 +3,7 @@
 // Keys are latin1 strings, whose code-unit order equals byte order.
 
 import { KeyIndex } from './key-index.js';
+import type { TurnBudget } from '../loop/turn-budget.js';
 
 const maxChunkKeys = 512;
 
@@ -32,20 +33,36 @@ export class TreeIndex {
    * O(n) instead of n inserts). Chunks are filled to 3/4 to leave room for inserts.
    */
   bulkLoad(kis: KeyIndex[], byKey?: Map<string, KeyIndex>): void {
+    for (const _ of this.loadSteps(kis, byKey));
+  }
+
+  /** bulkLoad in slices of the event loop; the contents are replaced at the end. */
+  async bulkLoadInSlices(kis: KeyIndex[], byKey: Map<string, KeyIndex> | undefined, budget: TurnBudget): Promise<void> {
+    for (const _ of this.loadSteps(kis, byKey)) if (budget.spent()) await budget.next();
+  }
+
+  /** The work of bulkLoad, one chunk per step. */
+  private *loadSteps(kis: KeyIndex[], byKey: Map<string, KeyIndex> | undefined): Generator<void> {
     const fill = (maxChunkKeys * 3) >> 2;
-    this.chunks = [];
-    for (let i = 0; i < kis.length; i += fill) this.chunks.push(kis.slice(i, i + fill));
-    for (let i = 1; i < kis.length; i++) {
-      if (!(kis[i - 1].key < kis[i].key)) throw new Error('mvcc invariant violated: bulk load not sorted');
+    const chunks: KeyIndex[][] = [];
+    for (let i = 0; i < kis.length; i += fill) {
+      const end = Math.min(kis.length, i + fill);
+      for (let j = Math.max(1, i); j < end; j++) {
+        if (!(kis[j - 1].key < kis[j].key)) throw new Error('mvcc invariant violated: bulk load not sorted');
+      }
+      chunks.push(kis.slice(i, end));
+      yield;
     }
-    if (byKey !== undefined) {
+    let map = byKey;
+    if (map !== undefined) {
       // the caller hands over a map holding exactly these entries
-      if (byKey.size !== kis.length) throw new Error('mvcc invariant violated: bulk load map size');
-      this.byKey = byKey;
+      if (map.size !== kis.length) throw new Error('mvcc invariant violated: bulk load map size');
     } else {
-      this.byKey = new Map();
-      for (const ki of kis) this.byKey.set(ki.key, ki);
+      map = new Map();
+      for (const ki of kis) map.set(ki.key, ki);
     }
+    this.chunks = chunks;
+    this.byKey = map;
   }
 
   /** Adds a KeyIndex for a key known to be absent (one hash lookup less than getOrCreate). */
