@@ -44,7 +44,7 @@ export function createMetrics(s: ServerView): Registry {
     buckets: Array.from({ length: 14 }, (_, i) => 0.001 * 2 ** i),
     registers: [reg],
   });
-  s.backend.onCommit = (sec) => backendCommit.observe(sec);
+  s.addListener({ backendCommit: (sec) => backendCommit.observe(sec) });
   const ver = new Gauge({ name: 'etcd_server_version', help: 'Which version is running. 1 for \'server_version\' label with current version.', labelNames: ['server_version'], registers: [reg] });
   ver.set({ server_version: serverVersion }, 1);
   new Gauge({

@@ -11,6 +11,8 @@ export interface ServerListener {
   fatal?(e: Error): void;
   /** seconds each WAL fsync took */
   walFsync?(seconds: number): void;
+  /** seconds each backend batch commit took */
+  backendCommit?(seconds: number): void;
 }
 
 /** The listeners of one server. */
@@ -33,5 +35,9 @@ export class ServerListeners {
 
   walFsync(seconds: number): void {
     for (const l of this.all) l.walFsync?.(seconds);
+  }
+
+  backendCommit(seconds: number): void {
+    for (const l of this.all) l.backendCommit?.(seconds);
   }
 }

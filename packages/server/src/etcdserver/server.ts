@@ -142,6 +142,7 @@ export class EtcdServer {
     await store.restored;
     const s = new EtcdServer(cfg, store, opts.deferPublish === true);
     for (const l of opts.listeners ?? []) s.listeners.add(l);
+    store.backend.onCommit = (sec) => s.listeners.backendCommit(sec);
     s.clusterBoot = opts.cluster;
     try {
       await s.boot();
