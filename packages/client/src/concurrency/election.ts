@@ -6,7 +6,7 @@ import type { GetResult, KeyValue, ResponseHeader } from '../kv.js';
 import { compare, op } from '../txn.js';
 import type { Watcher } from '../watch.js';
 import type { Session } from './session.js';
-import { waitDeletes } from './wait-deletes.js';
+import { isAborted, waitDeletes } from './wait-deletes.js';
 
 export class Election {
   private readonly pfx: string;
@@ -27,8 +27,10 @@ export class Election {
     const s = this.session;
     const client = s.client;
     const k = `${this.pfx}${s.lease.toString(16)}`;
+    if (isAborted(opts?.signal)) throw new CanceledError('context canceled');
+    // Not cancelled in flight (see Mutex.lock): an abort during the put is seen by waitDeletes.
     const r = await client
-      .txn({ signal: opts?.signal })
+      .txn()
       .if(compare.createRevision(k, '=', 0))
       .then(op.put(k, value, { lease: s.lease }))
       .else(op.get(k))
@@ -51,7 +53,7 @@ export class Election {
     try {
       await waitDeletes(client, this.pfx, this.leaderRev - 1n, opts?.signal);
     } catch (err) {
-      if (opts?.signal?.aborted === true) await this.resign().catch(() => undefined);
+      if (isAborted(opts?.signal)) await this.resign().catch(() => undefined);
       else this.leaderSession = undefined;
       throw err;
     }

@@ -2,11 +2,12 @@
 // TypeScript processes exclude each other: each contender puts `<prefix>/<lease id in hex>`
 // under its session lease; the key with the lowest create revision holds the lock; the others
 // wait for the deletion of the key created just before theirs.
+import { CanceledError } from '../errors.js';
 import { toBuffer } from '../bytes.js';
 import type { GetResult, ResponseHeader } from '../kv.js';
 import { compare, op, type Compare } from '../txn.js';
 import type { Session } from './session.js';
-import { waitDeletes } from './wait-deletes.js';
+import { isAborted, waitDeletes } from './wait-deletes.js';
 
 export class Mutex {
   private readonly pfx: string;
@@ -26,8 +27,11 @@ export class Mutex {
     const client = this.session.client;
     this.myKey = `${this.pfx}${this.session.lease.toString(16)}`;
     const getOwner = op.get(this.pfx, { prefix: true, sort: { target: 'create', order: 'ascend' }, limit: 1 });
+    if (isAborted(opts?.signal)) throw new CanceledError('context canceled');
+    // The put is not cancelled in flight: once it may have reached the server, its answer is
+    // needed to know the key is ours. An abort during it is seen by waitDeletes, which releases.
     const r = await client
-      .txn({ signal: opts?.signal })
+      .txn()
       .if(compare.createRevision(this.myKey, '=', 0))
       .then(op.put(this.myKey, '', { lease: this.session.lease }), getOwner)
       .else(op.get(this.myKey), getOwner)

@@ -42,3 +42,8 @@ export async function waitDeletes(client: Client, prefix: Bytes, maxCreateRevisi
     await waitDelete(client, r.kvs[0].key, r.header.revision, signal);
   }
 }
+
+/** Whether `signal` has fired (a call, so TypeScript does not narrow it across awaits). */
+export function isAborted(signal?: AbortSignal): boolean {
+  return signal?.aborted === true;
+}
