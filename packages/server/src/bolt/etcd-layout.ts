@@ -76,7 +76,7 @@ export function toEtcd(bucket: string, k: Buffer, v: Buffer, consistentIndex: nu
 
 /** buckets whose conversion adds or renames keys: small, converted whole and re-sorted */
 const resortedBuckets = new Set<string>([Buckets.meta, Buckets.alarm]);
-const visitChunkEntries = 1000;
+const visitChunkEntries = 256;
 
 export interface EtcdLayoutVisitor {
   beginBucket(name: Buffer): void;
