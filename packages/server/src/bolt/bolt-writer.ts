@@ -182,6 +182,15 @@ class TreeBuilder {
 
   /** Writes the last leaf and the branch levels; returns the root page id. */
   finish(): bigint {
+    const steps = this.finishSteps();
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /** finish() one branch page per step (a big bucket has thousands of them). */
+  *finishSteps(): Generator<void, bigint> {
     this.flushLeaf();
     const ps = this.sink.pageSize;
     let level = this.leaves;
@@ -197,7 +206,10 @@ class TreeBuilder {
       };
       for (const it of level) {
         const n = branchItemBytes(it);
-        if (group.length > 0 && (size + n > ps || group.length === maxElementsPerPage)) flush();
+        if (group.length > 0 && (size + n > ps || group.length === maxElementsPerPage)) {
+          flush();
+          yield;
+        }
         group.push(it);
         size += n;
       }
@@ -265,8 +277,14 @@ export class BoltStreamWriter {
   }
 
   endBucket(): void {
+    const steps = this.endBucketSteps();
+    while (!steps.next().done);
+  }
+
+  /** endBucket() in steps: the bucket's branch pages one at a time. */
+  *endBucketSteps(): Generator<void, void> {
     assert(this.name !== undefined, 'end of a bucket not begun');
-    const value = this.small !== undefined ? Buffer.concat([bucketHeader(0n), leafImage(this.small, 0n, this.pageSize, true)]) : bucketHeader(this.tree!.finish());
+    const value = this.small !== undefined ? Buffer.concat([bucketHeader(0n), leafImage(this.small, 0n, this.pageSize, true)]) : bucketHeader(yield* this.tree!.finishSteps());
     this.rootItems.push({ key: this.name, value, flags: boltBucketLeafFlag });
     this.name = undefined;
     this.small = undefined;

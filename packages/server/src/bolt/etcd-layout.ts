@@ -81,7 +81,8 @@ const visitChunkEntries = 256;
 export interface EtcdLayoutVisitor {
   beginBucket(name: Buffer): void;
   entry(key: Buffer, value: Buffer): void;
-  endBucket(): void;
+  /** awaited when it returns a promise */
+  endBucket(): void | Promise<void>;
   /** awaited between slices (e.g. to write out what was produced) */
   between?(): Promise<void>;
 }
@@ -119,7 +120,7 @@ export async function visitEtcdLayout(view: BackendReadView, v: EtcdLayoutVisito
         await budget.pause();
       }
     }
-    v.endBucket();
+    await v.endBucket();
   }
 }
 

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend, BackendReadView } from '../backend/backend.js';
+import { TurnBudget } from '../loop/turn-budget.js';
 import { boltPageSizeBytes } from '@tsetcd/common';
 import { BoltStreamWriter } from './bolt-writer.js';
 import { visitEtcdLayout } from './etcd-layout.js';
@@ -57,14 +58,22 @@ async function writeBuckets(view: BackendReadView, fh: FileHandle): Promise<numb
     await writeAllAt(fh, bufs, position);
     position += n;
   };
-  await visitEtcdLayout(view, {
-    beginBucket: (name) => w.beginBucket(name),
-    entry: (k, v) => w.put(k, v),
-    endBucket: () => w.endBucket(),
-    between: async () => {
-      if (pendingBytes >= flushBytes) await flush();
+  const budget = new TurnBudget();
+  await visitEtcdLayout(
+    view,
+    {
+      beginBucket: (name) => w.beginBucket(name),
+      entry: (k, v) => w.put(k, v),
+      // a big bucket's branch levels are written in slices too
+      endBucket: async () => {
+        for (const _ of w.endBucketSteps()) if (budget.spent()) await budget.next();
+      },
+      between: async () => {
+        if (pendingBytes >= flushBytes) await flush();
+      },
     },
-  });
+    budget,
+  );
   const head = w.finish();
   await flush();
   await writeAllAt(fh, head, 0);
