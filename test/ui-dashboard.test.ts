@@ -370,8 +370,21 @@ test('Cluster: three members with leader, raft term/index and DB size; a killed 
   const spare = `http://127.0.0.1:${await freePort()}`;
   await page.getByLabel('Peer URLs').fill(spare);
   await page.getByLabel('as a learner').check();
-  await page.getByRole('button', { name: 'Add member' }).click();
-  await page.getByText(`Added member with peer URLs ${spare}`).waitFor({ timeout: waitMs });
+  // etcd (and tsetcd) refuse an add until the leader has been connected to every peer for 5 s
+  // ("etcdserver: unhealthy cluster"); the page shows that answer and the add is asked again
+  const added = page.getByText(`Added member with peer URLs ${spare}`);
+  const addDeadline = Date.now() + 20_000;
+  for (;;) {
+    const answered = page.waitForResponse((r) => r.url().includes('/v3/cluster/member/add'), { timeout: waitMs });
+    await page.getByRole('button', { name: 'Add member' }).click();
+    const res = await answered;
+    if (res.ok()) break;
+    const body = await res.text();
+    assert.match(body, /unhealthy cluster/, `member add refused: ${body}`);
+    assert.ok(Date.now() < addDeadline, 'member add still refused as unhealthy after 20 s');
+    await page.waitForTimeout(250); // poll interval while the 5 s peer rule runs out
+  }
+  await added.waitFor({ timeout: waitMs });
   const learner = page.locator('tr[data-member=""]', { hasText: spare });
   await learner.filter({ hasText: 'Learner' }).waitFor({ timeout: waitMs });
   await learner.getByRole('button', { name: /^Promote / }).click();
