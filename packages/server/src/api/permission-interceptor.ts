@@ -5,11 +5,11 @@
 // must be declared open.
 
 import { etcdserverpb } from '@tsetcd/proto';
-import type { BidiCall, BidiHandler, MethodInterceptor } from '../grpc/index.js';
+import type { BidiCall, BidiHandler, GrpcError, MethodInterceptor } from '../grpc/index.js';
 import { Errors, ServerError } from '../errors.js';
 import { grpcCodeName } from '@tsetcd/common';
 import { runAsCaller, type Caller } from '../auth/caller-context.js';
-import { callerOf } from './caller.js';
+import { callerOf, type CallerSource } from './caller.js';
 import { isLockElectionPath, toGrpcError, toLockElectionError } from './errors.js';
 import { declaredRule, open, watchCreates, type PermissionGate } from './permission-rules.js';
 
@@ -19,27 +19,20 @@ type Header = etcdserverpb.ResponseHeader;
 export function permissionInterceptor(gate: PermissionGate, header: () => Header): MethodInterceptor {
   return {
     unary(path, handler) {
-      if (declaredRule(path) === watchCreates) throw new Error(`gRPC method ${path}: its rule is for the Watch stream`);
-      const convert = isLockElectionPath(path) ? toLockElectionError : toGrpcError;
+      const check = requestCheck(gate, path);
       return (req, call) => {
-        let caller: Caller | undefined;
-        try {
-          caller = gate.check(path, req, call);
-        } catch (e) {
-          throw convert(e);
-        }
+        const caller = check(req, call);
         return runAsCaller(caller, () => handler(req, call));
       };
     },
     serverStream(path, handler) {
-      if (declaredRule(path) === watchCreates) throw new Error(`gRPC method ${path}: its rule is for the Watch stream`);
-      const convert = isLockElectionPath(path) ? toLockElectionError : toGrpcError;
+      const check = requestCheck(gate, path);
       return (req, call) => {
         let caller: Caller | undefined;
         try {
-          caller = gate.check(path, req, call);
+          caller = check(req, call);
         } catch (e) {
-          call.end(convert(e));
+          call.end(e as GrpcError);
           return;
         }
         return runAsCaller(caller, () => handler(req, call));
@@ -53,6 +46,22 @@ export function permissionInterceptor(gate: PermissionGate, header: () => Header
       const watch = handler as unknown as BidiHandler<etcdserverpb.WatchRequest>;
       return ((call: BidiCall<etcdserverpb.WatchRequest>) => watch(gatedWatchCall(gate, header, call))) as unknown as BidiHandler<unknown>;
     },
+  };
+}
+
+/**
+ * The check of one unary or server-stream method's requests: the caller it runs as, or throws
+ * the refusal as that method's gRPC error (lock and election methods word theirs their own way).
+ */
+function requestCheck(gate: PermissionGate, path: string): (req: unknown, call: CallerSource) => Caller | undefined {
+  if (declaredRule(path) === watchCreates) throw new Error(`gRPC method ${path}: its rule is for the Watch stream`);
+  const convert = isLockElectionPath(path) ? toLockElectionError : toGrpcError;
+  return (req, call) => {
+    try {
+      return gate.check(path, req, call);
+    } catch (e) {
+      throw convert(e);
+    }
   };
 }
 
