@@ -318,6 +318,8 @@ export class PeerTransport {
 
   private routes(): PeerRoute[] {
     const host = this.host;
+    /** the headers of a JSON answer that names this member's cluster */
+    const clusterJson = () => ({ 'content-type': 'application/json', [PeerHeader.clusterId]: host.clusterId.toString(16) });
     const stream = (kind: StreamKind): PeerRoute => ({
       method: 'POST',
       path: kind === 'msgapp' ? PeerPath.streamMsgApp : PeerPath.streamMessage,
@@ -344,7 +346,7 @@ export class PeerTransport {
         method: 'GET',
         path: PeerPath.members,
         access: 'public',
-        serve: (_req, res) => void res.writeHead(200, { 'content-type': 'application/json', [PeerHeader.clusterId]: host.clusterId.toString(16) }).end(host.membersJson()),
+        serve: (_req, res) => void res.writeHead(200, clusterJson()).end(host.membersJson()),
       },
       {
         method: 'GET',
@@ -368,10 +370,10 @@ export class PeerTransport {
             json = await promote(id);
           } catch (e) {
             const err = e as Error & { code?: string };
-            res.writeHead(412, { 'content-type': 'application/json', [PeerHeader.clusterId]: host.clusterId.toString(16) }).end(JSON.stringify({ code: err.code ?? 'ERR', message: err.message }));
+            res.writeHead(412, clusterJson()).end(JSON.stringify({ code: err.code ?? 'ERR', message: err.message }));
             return;
           }
-          res.writeHead(200, { 'content-type': 'application/json', [PeerHeader.clusterId]: host.clusterId.toString(16) }).end(json);
+          res.writeHead(200, clusterJson()).end(json);
         },
       });
     }
@@ -429,7 +431,7 @@ export class PeerTransport {
           }
           const out: Record<string, unknown> = { header: { revision: Number(h.revision) }, hash: h.hash };
           if (h.compactRevision !== 0n) out.compact_revision = Number(h.compactRevision);
-          res.writeHead(200, { 'content-type': 'application/json', [PeerHeader.clusterId]: host.clusterId.toString(16) }).end(JSON.stringify(out));
+          res.writeHead(200, clusterJson()).end(JSON.stringify(out));
         },
       });
     }
@@ -453,6 +455,11 @@ export class PeerTransport {
     if (this.closed || this.isolated === on) return;
     this.isolated = on;
     if (!on) return; // send() re-creates the peer streams on the next message
+    this.cutStreams();
+  }
+
+  /** Closes every outgoing stream and cuts every inbound one. */
+  private cutStreams(): void {
     for (const p of this.peers.values()) {
       p.msgapp.close();
       p.message.close();
@@ -465,13 +472,7 @@ export class PeerTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const p of this.peers.values()) {
-      p.msgapp.close();
-      p.message.close();
-    }
-    this.peers.clear();
-    for (const r of this.inbound.keys()) r.destroy();
-    this.inbound.clear();
+    this.cutStreams();
     await Promise.all(
       this.servers.map(
         (s) =>
