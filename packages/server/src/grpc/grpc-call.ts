@@ -10,10 +10,10 @@
 // Long (~700 lines) on purpose: the three call kinds share one stream lifecycle (deadline,
 // cancellation, flow control, trailers); kept together so the lifecycle is read in one place.
 
-import { EventEmitter } from 'node:events';
 import { constants as http2Constants, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
+import { CancellableCall, type CancelReason } from './cancellable-call.js';
 import { GrpcError, GrpcCode, statusOf } from './errors.js';
 import { encodeGrpcMessage } from './grpc-message-encoding.js';
 import { frameHeader, frameMessage, MessageDeframer } from './message-framing.js';
@@ -128,20 +128,17 @@ function onDeadline(call: ServerCall): void {
   call._abort(GrpcCode.DeadlineExceeded, 'context deadline exceeded', 'deadline');
 }
 
-export type CancelReason = 'client' | 'deadline' | 'error' | 'closing';
+export type { CancelReason };
 
-export abstract class ServerCall extends EventEmitter {
+export abstract class ServerCall extends CancellableCall {
   /** Request headers: `authorization`/`token`, `hasleader`, `grpc-timeout`, ... (lower-case names). */
   readonly metadata: IncomingHttpHeaders;
   /** Absolute deadline in ms since the epoch (Date.now() clock); Infinity when the client set none. */
   readonly deadline: number;
-  cancelled = false;
-  cancelReason: CancelReason | undefined = undefined;
   finished = false;
   /** @internal */ _trailers: Record<string, string> | undefined = undefined;
   /** @internal */ _deadlineTimer: NodeJS.Timeout | undefined = undefined;
   protected readonly deframer: MessageDeframer;
-  private abortController: AbortController | undefined = undefined;
   private readonly session: Http2Session | undefined;
 
   constructor(
@@ -208,25 +205,6 @@ export abstract class ServerCall extends EventEmitter {
     if (socket === undefined || socket.encrypted !== true || socket.authorized !== true) return undefined;
     const cert = socket.getPeerCertificate();
     return cert !== null && cert.subject !== undefined ? cert : undefined;
-  }
-
-  /** Aborted when the call is cancelled (created on first use). */
-  get signal(): AbortSignal {
-    if (this.abortController === undefined) {
-      this.abortController = new AbortController();
-      if (this.cancelled) this.abortController.abort(new GrpcError(GrpcCode.Canceled, `call ${this.cancelReason}`));
-    }
-    return this.abortController.signal;
-  }
-
-  /** Run `fn` once when the call is cancelled (at once if it already is). Returns an unsubscribe. */
-  onCancel(fn: () => void): () => void {
-    if (this.cancelled) {
-      fn();
-      return noop;
-    }
-    this.once('cancelled', fn);
-    return () => this.off('cancelled', fn);
   }
 
   /** @internal a DATA chunk arrived. */
@@ -369,7 +347,7 @@ export abstract class ServerCall extends EventEmitter {
     this.cancelReason = reason;
     this.clearDeadline();
     this.onCancelled();
-    this.abortController?.abort(new GrpcError(GrpcCode.Canceled, `call ${reason}`));
+    this.abortSignal(reason);
     this.emit('cancelled', reason);
   }
 

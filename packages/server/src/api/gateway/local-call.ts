@@ -6,9 +6,9 @@
 //
 // The gateway never presents a client certificate: peerCertificate is always undefined.
 
-import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
-import { GrpcError, GrpcCode, statusOf, type CallStatus, type CancelReason } from '../../grpc/index.js';
+import { CancellableCall } from '../../grpc/cancellable-call.js';
+import { statusOf, type CallStatus, type CancelReason } from '../../grpc/index.js';
 
 /** Where a stream call's messages and its end go (the HTTP response). */
 export interface StreamSink {
@@ -18,13 +18,10 @@ export interface StreamSink {
   end(status: CallStatus | undefined): void;
 }
 
-export class LocalCall extends EventEmitter {
+export class LocalCall extends CancellableCall {
   readonly deadline = Infinity;
   readonly peerCertificate = undefined;
-  cancelled = false;
-  cancelReason: CancelReason | undefined = undefined;
   finished = false;
-  private abortController: AbortController | undefined;
 
   constructor(
     readonly path: string,
@@ -34,30 +31,13 @@ export class LocalCall extends EventEmitter {
     super();
   }
 
-  get signal(): AbortSignal {
-    if (this.abortController === undefined) {
-      this.abortController = new AbortController();
-      if (this.cancelled) this.abortController.abort(new GrpcError(GrpcCode.Canceled, `call ${this.cancelReason}`));
-    }
-    return this.abortController.signal;
-  }
-
-  onCancel(fn: () => void): () => void {
-    if (this.cancelled) {
-      fn();
-      return () => undefined;
-    }
-    this.once('cancelled', fn);
-    return () => this.off('cancelled', fn);
-  }
-
   /** The HTTP client went away, or the member is shutting down. */
   cancel(reason: CancelReason): void {
     if (this.cancelled) return;
     this.cancelled = true;
     this.cancelReason = reason;
     this.finished = true;
-    this.abortController?.abort(new GrpcError(GrpcCode.Canceled, `call ${reason}`));
+    this.abortSignal(reason);
     this.onCancelled();
     this.emit('cancelled', reason);
   }
