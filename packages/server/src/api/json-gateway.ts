@@ -19,6 +19,7 @@ import { GoJsonError, decodeNext, peekValue, type ScanState } from './gateway/go
 import { decodeMessageNode } from './gateway/jsonpb-decode.js';
 import { gatewayRoutes, type GatewayRoute } from './gateway/routes.js';
 import { LocalBidiCall, LocalCall, LocalStreamCall } from './gateway/local-call.js';
+import { readUpTo } from './request-body.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -153,18 +154,9 @@ function armDeadline(ms: number | undefined, onDeadline: () => void): () => void
 }
 
 /** The body as a latin1 string (bytes), or 'too large' once it passes `limit` (the rest is drained). */
-function readBody(req: Req, limit: number): Promise<string | { tooLarge: number }> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n <= limit) chunks.push(c);
-      else chunks.length = 0;
-    });
-    req.on('end', () => resolve(n > limit ? { tooLarge: n } : Buffer.concat(chunks).toString('latin1')));
-    req.on('error', () => resolve(n > limit ? { tooLarge: n } : Buffer.concat(chunks).toString('latin1')));
-  });
+async function readBody(req: Req, limit: number): Promise<string | { tooLarge: number }> {
+  const r = await readUpTo(req, limit);
+  return r.total > limit ? { tooLarge: r.total } : r.bytes.toString('latin1');
 }
 
 export interface JsonGatewayOptions {

@@ -7,6 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { ConnectionOptions } from 'node:tls';
 import { GrpcCode } from '@tsetcd/common';
+import { readUpTo } from '../api/request-body.js';
 
 export type Req = IncomingMessage | Http2ServerRequest;
 export type Res = ServerResponse | Http2ServerResponse;
@@ -101,15 +102,7 @@ export function forward(base: string, path: string, res: Res, opts: ForwardOptio
 }
 
 /** The request body, or undefined once it passes `limit` bytes. */
-export function readBounded(req: Req, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n <= limit) chunks.push(c);
-    });
-    req.on('end', () => resolve(n <= limit ? Buffer.concat(chunks) : undefined));
-    req.on('error', () => resolve(undefined));
-  });
+export async function readBounded(req: Req, limit: number): Promise<Buffer | undefined> {
+  const r = await readUpTo(req, limit);
+  return r.failed || r.total > limit ? undefined : r.bytes;
 }
