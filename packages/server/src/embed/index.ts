@@ -22,7 +22,14 @@ import { clientTlsInfo, listenerTls, peerTlsInfo, type TlsFlags } from './tls-se
 import { serveMetrics } from './serve-metrics.js';
 import { clientTlsOptions } from '../tls/tls-info.js';
 
-export interface StartServerOptions extends TlsFlags {
+/** The server settings a member passes through as they are (documented in etcdserver/config.ts). */
+type PassedServerSettings = Pick<
+  ServerConfig,
+  | 'strictReconfigCheck' | 'preVote' | 'forceNewCluster' | 'maxSnapshots' | 'maxWals' | 'purgeIntervalMs'
+  | 'walSegmentBytes' | 'backendBatchIntervalMs' | 'backendBatchLimit' | 'compactionBatchLimit'
+>;
+
+export interface StartServerOptions extends TlsFlags, PassedServerSettings {
   name?: string;
   dataDir?: string;
   walDir?: string;
@@ -81,23 +88,8 @@ export interface StartServerOptions extends TlsFlags {
   warningApplyDurationMs?: number;
   /** etcd --enable-grpc-gateway (default true): the JSON API under /v3/ */
   enableGrpcGateway?: boolean;
-  /** etcd --strict-reconfig-check (default true) */
-  strictReconfigCheck?: boolean;
-  /** etcd --pre-vote, --initial-election-tick-advance (default true), --force-new-cluster */
-  preVote?: boolean;
+  /** etcd --initial-election-tick-advance (default true) */
   initialElectionTickAdvance?: boolean;
-  forceNewCluster?: boolean;
-  /** etcd --max-snapshots / --max-wals (default 5; 0 keeps all), purged every purgeIntervalMs (30 s) */
-  maxSnapshots?: number;
-  maxWals?: number;
-  purgeIntervalMs?: number;
-  /** WAL segment size (default 64 MiB) */
-  walSegmentBytes?: number;
-  /** etcd --backend-batch-interval (ms) / --backend-batch-limit (ops); 0: 100 ms / 10000 */
-  backendBatchIntervalMs?: number;
-  backendBatchLimit?: number;
-  /** etcd --experimental-compaction-batch-limit */
-  compactionBatchLimit?: number;
   /** etcd --experimental-initial-corrupt-check / --experimental-corrupt-check-time (ms; 0 off) */
   initialCorruptCheck?: boolean;
   corruptCheckTimeMs?: number;

@@ -85,7 +85,7 @@ export interface ServerConfig {
   purgeIntervalMs?: number;
   /** WAL segment size (etcd: 64 MiB; tests use small segments) */
   walSegmentBytes?: number;
-  /** etcd --backend-batch-interval / --backend-batch-limit (0: the backend's defaults) */
+  /** etcd --backend-batch-interval (ms) / --backend-batch-limit (ops); 0: the backend's defaults, 100 ms / 10000 */
   backendBatchIntervalMs?: number;
   backendBatchLimit?: number;
   /** etcd --experimental-compaction-batch-limit: keys compacted per backend batch */
