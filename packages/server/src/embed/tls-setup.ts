@@ -48,49 +48,64 @@ function checkExclusive(info: TlsInfo): TlsInfo {
   return info;
 }
 
-/** Client TLS (undefined: none); throws etcd's errors (unknown cipher suite, files not writable). */
-export function clientTlsInfo(o: TlsFlags, dataDir: string, listenClientUrls: string[], log: ServerLogger): TlsInfo | undefined {
-  const ciphers = opensslCiphers(o.cipherSuites ?? []);
-  if (o.certFile && o.keyFile) {
-    if (o.autoTls) log.warn('ignoring client auto TLS since certs given');
-    return checkExclusive({
-      certFile: o.certFile,
-      keyFile: o.keyFile,
-      trustedCaFile: o.trustedCaFile || undefined,
-      clientCertAuth: o.clientCertAuth ?? false,
-      crlFile: o.clientCrlFile || undefined,
-      allowedHostname: o.clientCertAllowedHostname || undefined,
-      ciphers,
-    });
+/**
+ * One side's TLS as etcd chooses it: the given certificate files (auto TLS then ignored), else
+ * with auto TLS a self-signed certificate in <data-dir>/fixtures/<side> for the listen URLs'
+ * hosts, which replaces the whole TLS info (so allowed CN/hostname, CRL and client-cert-auth do
+ * not apply), else none.
+ */
+function chooseTls(
+  side: 'client' | 'peer',
+  given: Omit<TlsInfo, 'ciphers'> | undefined,
+  autoTls: boolean | undefined,
+  ciphers: TlsInfo['ciphers'],
+  dataDir: string,
+  listenUrls: string[],
+  log: ServerLogger,
+): TlsInfo | undefined {
+  if (given !== undefined) {
+    if (autoTls) log.warn(`ignoring ${side} auto TLS since certs given`);
+    return checkExclusive({ ...given, ciphers });
   }
-  if (!o.autoTls) return undefined;
-  // etcd replaces the whole client TLS info with the generated certificate's
-  const files = selfCert(join(dataDir, 'fixtures', 'client'), hostsOf(listenClientUrls), log);
+  if (!autoTls) return undefined;
+  const files = selfCert(join(dataDir, 'fixtures', side), hostsOf(listenUrls), log);
   return { ...files, selfCert: true, ciphers };
 }
 
-/** Peer TLS (undefined: none). */
+/** Client TLS (undefined: none); throws etcd's errors (unknown cipher suite, files not writable). */
+export function clientTlsInfo(o: TlsFlags, dataDir: string, listenClientUrls: string[], log: ServerLogger): TlsInfo | undefined {
+  const ciphers = opensslCiphers(o.cipherSuites ?? []);
+  const given =
+    o.certFile && o.keyFile
+      ? {
+          certFile: o.certFile,
+          keyFile: o.keyFile,
+          trustedCaFile: o.trustedCaFile || undefined,
+          clientCertAuth: o.clientCertAuth ?? false,
+          crlFile: o.clientCrlFile || undefined,
+          allowedHostname: o.clientCertAllowedHostname || undefined,
+        }
+      : undefined;
+  return chooseTls('client', given, o.autoTls, ciphers, dataDir, listenClientUrls, log);
+}
+
+/** Peer TLS (undefined: none); a member dials its peers without verifying an auto TLS certificate. */
 export function peerTlsInfo(o: TlsFlags, dataDir: string, listenPeerUrls: string[], log: ServerLogger): TlsInfo | undefined {
   const ciphers = opensslCiphers(o.cipherSuites ?? []);
-  if (o.peerCertFile && o.peerKeyFile) {
-    if (o.peerAutoTls) log.warn('ignoring peer auto TLS since certs given');
-    return checkExclusive({
-      certFile: o.peerCertFile,
-      keyFile: o.peerKeyFile,
-      trustedCaFile: o.peerTrustedCaFile || undefined,
-      clientCertAuth: o.peerClientCertAuth ?? false,
-      crlFile: o.peerCrlFile || undefined,
-      allowedCn: o.peerCertAllowedCn || undefined,
-      allowedHostname: o.peerCertAllowedHostname || undefined,
-      skipClientSanVerify: o.peerSkipClientSanVerification ?? false,
-      ciphers,
-    });
-  }
-  if (!o.peerAutoTls) return undefined;
-  // etcd replaces the whole peer TLS info with the generated certificate's (so allowed CN,
-  // CRL and client-cert-auth do not apply); a member dials its peers without verifying them
-  const files = selfCert(join(dataDir, 'fixtures', 'peer'), hostsOf(listenPeerUrls), log);
-  return { ...files, selfCert: true, ciphers };
+  const given =
+    o.peerCertFile && o.peerKeyFile
+      ? {
+          certFile: o.peerCertFile,
+          keyFile: o.peerKeyFile,
+          trustedCaFile: o.peerTrustedCaFile || undefined,
+          clientCertAuth: o.peerClientCertAuth ?? false,
+          crlFile: o.peerCrlFile || undefined,
+          allowedCn: o.peerCertAllowedCn || undefined,
+          allowedHostname: o.peerCertAllowedHostname || undefined,
+          skipClientSanVerify: o.peerSkipClientSanVerification ?? false,
+        }
+      : undefined;
+  return chooseTls('peer', given, o.peerAutoTls, ciphers, dataDir, listenPeerUrls, log);
 }
 
 /** A listener's TLS options for these settings, refusals logged as etcd's "rejected connection". */
