@@ -104,10 +104,9 @@ export class SnapshotInstaller {
   /** Stages the database of MsgSnap `m` (received into `file`) unless the member is past it. */
   async stage(m: Message, file: string, applied: number): Promise<void> {
     const idx = m.snapshot?.metadata.index ?? 0;
-    if (idx <= applied) return;
-    const old = this.staged.get(idx);
-    this.staged.delete(idx);
-    if (old !== undefined) await rm(old, { recursive: true, force: true }).catch(() => undefined);
+    // A second send of a snapshot already staged (the leader retried) keeps the first database:
+    // replacing it would leave a moment with none staged, and raft may hand the snapshot out then.
+    if (idx <= applied || this.staged.has(idx)) return;
     this.staged.set(idx, await stageSnapshotDb(file, idx));
     this.t.log.info('received database snapshot', { 'remote-peer-id': idToHex(m.from), 'incoming-snapshot-index': idx });
   }
