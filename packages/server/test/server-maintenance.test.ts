@@ -153,7 +153,7 @@ test("quota: the backend's size plus the request's cost (etcd's estimate) must s
   await call(lease.leaseGrant.bind(lease), P.LeaseGrantRequest.fromPartial({ TTL: 60n }));
 });
 
-test("quota when applying (etcd's quotaApplierV3): a write that did not fit is applied all the same and answered NOSPACE", async (t) => {
+test("quota when applying (etcd's quotaApplierV3): a write that did not fit is applied all the same, answered NOSPACE, and raises the alarm", async (t) => {
   const m = await startMember(t);
   const s = m.server;
   const { kv } = connect(t, m.clientUrls[0]);
@@ -162,14 +162,23 @@ test("quota when applying (etcd's quotaApplierV3): a write that did not fit is a
   s.cfg.quotaBackendBytes = s.store.backend.size() + 100;
   await assert.rejects(s.propose({ put: P.PutRequest.fromPartial({ key: b('over'), value: b('v') }) }), /database space exceeded/);
   assert.deepEqual(await get('over'), ['v'], 'applied all the same, as etcd does');
+  // etcd's applyEntryNormal raises the NOSPACE alarm through raft before it answers
+  const nospace = { memberID: s.memberId, alarm: etcdserverpb.AlarmType.NOSPACE };
+  assert.deepEqual(s.applier.alarmList(), [nospace]);
+  const disarm = () => s.propose({ alarm: { action: etcdserverpb.AlarmRequest_AlarmAction.DEACTIVATE, ...nospace } });
+  await disarm();
   const putOp = P.RequestOp.fromPartial({ request: { $case: 'requestPut', value: P.PutRequest.fromPartial({ key: b('txn-over'), value: b('t') }) } });
   await assert.rejects(s.propose({ txn: P.TxnRequest.fromPartial({ success: [putOp] }) }), /database space exceeded/);
   assert.deepEqual(await get('txn-over'), ['t']);
+  await disarm();
   s.cfg.quotaBackendBytes = s.store.backend.size() + 10;
   await assert.rejects(s.propose({ leaseGrant: P.LeaseGrantRequest.fromPartial({ ID: 77n, TTL: 60n }) }), /database space exceeded/);
   assert.ok(s.lessor.lookup(77n) !== undefined, 'the lease was granted all the same');
-  // requests adding nothing pass; no alarm is raised when applying (only the gate raises it)
+  // with the alarm up, writes are refused unapplied (etcd's capped applier); deletes pass
+  await assert.rejects(s.propose({ put: P.PutRequest.fromPartial({ key: b('refused'), value: b('v') }) }), /database space exceeded/);
+  assert.deepEqual(await get('refused'), []);
   await s.propose({ deleteRange: P.DeleteRangeRequest.fromPartial({ key: b('over') }) });
+  await disarm();
   assert.deepEqual(s.applier.alarmList(), []);
   // with room again, the same writes are answered normally
   s.cfg.quotaBackendBytes = -1;

@@ -311,7 +311,26 @@ export class EtcdServer {
     if (warnIfSlowApply(this.log, this.cfg.warningApplyDurationMs ?? defaults.warningApplyDurationMs, t0, req, result.err)) this.stats.slowApplies++;
     this.stats.proposalsApplied++;
     if (result.err) this.stats.proposalsFailed++;
+    if ((result.err as { code?: string } | undefined)?.code === 'ERR_NO_SPACE' && !this.applier.hasAlarm(etcdserverpb.AlarmType.NOSPACE)) {
+      this.raiseNoSpaceAlarm(id, result);
+      return;
+    }
     this.waits.trigger(id, result);
+  }
+
+  /**
+   * etcd's applyEntryNormal: a write the applier found over the quota raises the NOSPACE alarm
+   * through raft (unless it is already raised), and its caller is answered once that is done.
+   */
+  private raiseNoSpaceAlarm(id: bigint, result: ApplyResult): void {
+    this.log.warn('message exceeded backend quota; raising alarm', {
+      'quota-size-bytes': backendQuotaBytes(this.cfg),
+      'current-db-size-bytes': this.store.backend.size(),
+    });
+    const alarm = { action: etcdserverpb.AlarmRequest_AlarmAction.ACTIVATE, memberID: this.memberId, alarm: etcdserverpb.AlarmType.NOSPACE };
+    this.propose({ alarm })
+      .catch(() => undefined)
+      .finally(() => this.waits.trigger(id, result));
   }
 
   private applyConfChange(e: Entry): void {
