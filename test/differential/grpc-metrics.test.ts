@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { healthpb } from '@tsetcd/proto';
 import { startEtcd, startTsetcd } from './harness.js';
+import { waitFor } from '../kit/wait.js';
 
 const outputWaitMs = 10_000;
 
@@ -47,26 +48,9 @@ function etcdctlUntil(endpoint: string, args: string[], until: string, meanwhile
   });
 }
 
-/** Waits (bounded) until the server reports a watcher (etcd_debugging_mvcc_watcher_total). */
-async function watcherCreated(endpoint: string): Promise<void> {
-  const deadline = Date.now() + outputWaitMs;
-  while (Date.now() < deadline) {
-    const text = await (await fetch(`http://${endpoint}/metrics`)).text();
-    if (/^etcd_debugging_mvcc_watcher_total [1-9]/m.test(text)) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('no watcher on the server');
-}
-
-/** Waits (bounded) until the server has no watch stream open (etcd_debugging_mvcc_watch_stream_total). */
-async function noWatchStreams(endpoint: string): Promise<void> {
-  const deadline = Date.now() + outputWaitMs;
-  while (Date.now() < deadline) {
-    const text = await (await fetch(`http://${endpoint}/metrics`)).text();
-    if (/^etcd_debugging_mvcc_watch_stream_total 0$/m.test(text)) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('a watch stream stayed open on the server');
+/** Waits (bounded) until the server's /metrics shows a line matching `line`. */
+function metricsShow(endpoint: string, what: string, line: RegExp): Promise<void> {
+  return waitFor(what, async () => line.test(await (await fetch(`http://${endpoint}/metrics`)).text()), outputWaitMs);
 }
 
 function healthCheck(endpoint: string, service: string): Promise<string> {
@@ -89,7 +73,7 @@ async function session(endpoint: string): Promise<string[]> {
   await etcdctl(endpoint, ['endpoint', 'status']);
   // a watch that sees one event, then its client goes away
   await etcdctlUntil(endpoint, ['watch', 'w'], 'PUT', async () => {
-    await watcherCreated(endpoint);
+    await metricsShow(endpoint, 'a watcher on the server', /^etcd_debugging_mvcc_watcher_total [1-9]/m);
     await etcdctl(endpoint, ['put', 'w', '1']);
   });
   // a lock (v3lock, a lease and its keepalive stream) held, then its client goes away
@@ -101,7 +85,7 @@ async function session(endpoint: string): Promise<string[]> {
   const watch = await fetch(`http://${endpoint}/v3/watch`, { method: 'POST', body: JSON.stringify({ create_request: { key: 'YQ==' } }), signal: ac.signal });
   await watch.body!.getReader().read(); // the created response
   ac.abort();
-  await noWatchStreams(endpoint);
+  await metricsShow(endpoint, 'no watch stream open on the server', /^etcd_debugging_mvcc_watch_stream_total 0$/m);
   const health = [await healthCheck(endpoint, ''), await healthCheck(endpoint, 'nope')];
   const res = await fetch(`http://${endpoint}/metrics`);
   const lines = (await res.text()).split('\n').filter((l) => l.startsWith('grpc_server_'));

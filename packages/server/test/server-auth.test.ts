@@ -4,18 +4,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Metadata, credentials } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { Etcd3 } from 'etcd3';
 import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
-import { startMember, b, tempDir } from './server-helpers.js';
+import { startMember, startCertAuthMember, b, tempDir } from './server-helpers.js';
 import { IntervalSet, keyInterval } from '../src/auth/range-perms.js';
 import { hashPassword, verifyPassword } from '../src/auth/password-hash.js';
 import { runAsCaller } from '../src/auth/caller-context.js';
 import { SimpleTokenProvider, newSimpleTokenPrefix } from '../src/auth/simple-token.js';
-import { makePki } from './grpc-test-kit.js';
 import { callAs, connectAuth, login, rejectsWith, run, setupAuth } from './auth-test-kit.js';
 
 test('simple tokens: format, TTL renewed on use then expiry, invalidated by password change and user delete', async (t) => {
@@ -154,17 +151,7 @@ test('auth state survives a restart: users, roles, enabled flag', async (t) => {
 });
 
 test('TLS client certificate CN is the user when no token is sent', async (t) => {
-  const pki = makePki();
-  t.after(() => rm(pki.dir, { recursive: true, force: true }));
-  const m = await startMember(t, {
-    listenClientUrls: ['https://127.0.0.1:0'],
-    certFile: join(pki.dir, 'server.crt'),
-    keyFile: join(pki.dir, 'server.key'),
-    trustedCaFile: join(pki.dir, 'ca.crt'),
-    clientCertAuth: true,
-  });
-  const ep = new URL(m.clientUrls[0]).host;
-  const tls = ['--endpoints', ep, '--cacert', join(pki.dir, 'ca.crt'), '--cert', join(pki.dir, 'client.crt'), '--key', join(pki.dir, 'client.key'), '--dial-timeout=10s', '--command-timeout=30s'];
+  const { etcdctlTls: tls } = await startCertAuthMember(t);
   for (const args of [['user', 'add', 'root:pw'], ['user', 'grant-role', 'root', 'root'], ['auth', 'enable']]) {
     const r = await run('etcdctl', [...tls, ...args]);
     assert.equal(r.code, 0, r.stderr);

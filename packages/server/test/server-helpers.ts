@@ -8,6 +8,7 @@ import type { TestContext } from 'node:test';
 import type { ServiceError } from '@grpc/grpc-js';
 import { startServer, type Member, type StartServerOptions } from '../src/embed/index.js';
 import { connectEtcd, type EtcdClients } from '../../../test/kit/etcd-clients.js';
+import { makePki, type Pki } from './grpc-test-kit.js';
 
 export async function tempDir(t: TestContext, prefix = 'tsetcd-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -21,6 +22,25 @@ export async function startMember(t: TestContext, opts: StartServerOptions = {})
   t.after(() => m.close());
   await m.ready;
   return Object.assign(m, { dataDir });
+}
+
+/**
+ * A member serving TLS on its client port with --client-cert-auth (certificates from makePki,
+ * removed by t.after), and the etcdctl flags that reach it with the client certificate (CN root).
+ */
+export async function startCertAuthMember(t: TestContext): Promise<{ m: Member & { dataDir: string }; pki: Pki; etcdctlTls: string[] }> {
+  const pki = makePki();
+  t.after(() => rm(pki.dir, { recursive: true, force: true }));
+  const m = await startMember(t, {
+    listenClientUrls: ['https://127.0.0.1:0'],
+    certFile: join(pki.dir, 'server.crt'),
+    keyFile: join(pki.dir, 'server.key'),
+    trustedCaFile: join(pki.dir, 'ca.crt'),
+    clientCertAuth: true,
+  });
+  const ep = new URL(m.clientUrls[0]).host;
+  const etcdctlTls = ['--endpoints', ep, '--cacert', join(pki.dir, 'ca.crt'), '--cert', join(pki.dir, 'client.crt'), '--key', join(pki.dir, 'client.key'), '--dial-timeout=10s', '--command-timeout=30s'];
+  return { m, pki, etcdctlTls };
 }
 
 export { connectEtcd as connect, type EtcdClients as Clients };
