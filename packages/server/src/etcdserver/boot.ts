@@ -73,7 +73,9 @@ export async function bootRaft(cfg: ServerConfig, cluster: RaftCluster, clusterB
     });
     const wal = r.wal;
     // segments before the loaded snapshot are released again (the purge job keeps --max-wals)
-    if (snap !== undefined) await wal.releaseTo(snap.metadata.index, cfg.maxWals ?? defaults.maxWals);
+    if (snap !== undefined) {
+      for (const f of await wal.releaseTo(snap.metadata.index, cfg.maxWals ?? defaults.maxWals)) log.info('purged', { path: join(wal.dir, f) });
+    }
     if (cfg.unsafeNoFsync) wal.setUnsafeNoFsync();
     const meta = decodeWalMetadata(r.metadata);
     cluster.setIds(meta.memberId, meta.clusterId);

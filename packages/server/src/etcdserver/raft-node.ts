@@ -337,7 +337,8 @@ export class RaftNode {
         storage.compact(compactIndex);
         this.o.log.info('compacted Raft logs', { 'compact-index': compactIndex });
       }
-      await wal.releaseTo(index, this.o.maxWals);
+      // every deleted file is logged, whichever path deletes it (here or the purge job)
+      for (const f of await wal.releaseTo(index, this.o.maxWals)) this.o.log.info('purged', { path: join(wal.dir, f) });
     } finally {
       this.snapshotting = false;
     }

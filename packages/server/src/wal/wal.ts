@@ -372,14 +372,15 @@ export class Wal {
    * Releases segments that hold only records before `index` (call with the index of a snapshot
    * whose marker is durable): they are no longer needed to replay the log. Without `maxFiles`
    * they are deleted at once; with it, purge(maxFiles) runs (etcd --max-wals: released files are
-   * deleted only while the log has more than maxFiles segments; 0 keeps them all).
+   * deleted only while the log has more than maxFiles segments; 0 keeps them all). Returns the
+   * deleted file names, for the caller to log as the purge job does.
    */
-  async releaseTo(index: number, maxFiles?: number): Promise<void> {
+  async releaseTo(index: number, maxFiles?: number): Promise<string[]> {
     if (this.failure) throw this.failure;
     if (this.closed) throw new WalClosedError();
     checkCount('release index', index);
     if (index > this.releasedIndex) this.releasedIndex = index;
-    await this.purge(maxFiles);
+    return this.purge(maxFiles);
   }
 
   /**
