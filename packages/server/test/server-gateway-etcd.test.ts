@@ -15,6 +15,7 @@ import { startRealEtcd, connectAuth, setupAuth, login, callAs, rejectsWith, run 
 import { GrpcServer } from '../src/grpc/index.js';
 import { permissionInterceptor } from '../src/api/permission-interceptor.js';
 import { permissionGate } from '../src/api/grpc-services.js';
+import { serverView } from '../src/etcdserver/server-view.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -325,7 +326,7 @@ test('LeaseTimeToLive with keys lists them only to a user who may read them (CVE
 
 test('the permission gate is closed by default: a gRPC method without a declared rule cannot be registered', async (t) => {
   const m = await startMember(t);
-  const g = new GrpcServer({ interceptor: permissionInterceptor(permissionGate(m.server), () => m.server.header()) });
+  const g = new GrpcServer({ interceptor: permissionInterceptor(permissionGate(serverView(m.server)), () => m.server.header()) });
   const noop = () => ({});
   assert.throws(() => g.addUnary('/etcdserverpb.KV/Undeclared', (x) => x, () => new Uint8Array(), noop), /has no permission rule/);
   assert.throws(() => g.addServerStream('/etcdserverpb.Maintenance/Undeclared', (x) => x, () => new Uint8Array(), noop), /has no permission rule/);

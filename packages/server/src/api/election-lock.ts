@@ -5,7 +5,6 @@
 import { etcdserverpb, mvccpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
 import { prefixEnd } from '@tsetcd/common';
 import type { ServerView } from '../etcdserver/server-view.js';
-import { WatchStream } from '../watch/watch-stream.js';
 import { KvApi } from './kv.js';
 import { LeaseApi } from './lease.js';
 import { GrpcError } from '../grpc/index.js';
@@ -45,8 +44,7 @@ export class ElectionLockApi {
   /** Resolves when the watched range sees an event matching `pred`, from `fromRev` on. */
   private waitFor(key: Buffer, rangeEnd: Buffer | undefined, fromRev: bigint, pred: (e: mvccpb.Event) => boolean, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      const ws = new WatchStream({
-        hub: this.s.hub,
+      const ws = this.s.newWatchStream({
         send: (resp) => {
           if (resp.events.some(pred)) {
             ws.close();
@@ -172,7 +170,7 @@ export class ElectionLockApi {
         last = kv;
         if (!call.write(cur)) await call.drained();
       }
-      const from = (cur?.header?.revision ?? this.s.store.currentRevision()) + 1n;
+      const from = (cur?.header?.revision ?? this.s.currentRevision()) + 1n;
       await this.waitFor(prefix, prefixEnd(prefix), from, () => true, ac.signal).catch(() => undefined);
     }
   }

@@ -30,7 +30,7 @@ function learnerServes(path: string, r: unknown): boolean {
 
 /** The member's permission checks (its auth store, the keys of its leases). */
 export function permissionGate(s: ServerView): PermissionGate {
-  return new PermissionGate(s.auth, s.applier.authRequests, (id) => s.lessor.lookup(id)?.keyBuffers(), s.cfg.maxTxnOps);
+  return new PermissionGate(s.auth, s.authRequests, (id) => s.leaseLookup(id)?.keys(), s.cfg.maxTxnOps);
 }
 
 export function createGrpcServer(s: ServerView, ops: ClusterOps, observer?: CallObserver): GrpcServer {
@@ -57,7 +57,7 @@ export function createGrpcServer(s: ServerView, ops: ClusterOps, observer?: Call
     g.addUnary<Req, Res>(path, dec(req), enc(res), async (r) => {
       if (s.isStopped()) throw toGrpcError(Errors.stopped());
       // etcd 3.4: a learner serves only Status and serializable Range
-      if (s.cluster.member(s.memberId)?.isLearner && !learnerServes(path, r)) throw toGrpcError(Errors.notSupportedForLearner());
+      if (s.isLearner() && !learnerServes(path, r)) throw toGrpcError(Errors.notSupportedForLearner());
       try {
         return await fn(r);
       } catch (e) {

@@ -40,7 +40,7 @@ export class KvApi {
   async range(r: etcdserverpb.RangeRequest): Promise<etcdserverpb.RangeResponse> {
     checkRangeRequest(r);
     if (!r.serializable) await this.s.linearizableReadNotify();
-    return this.fill(this.s.applier.range(this.s.store.read(), r));
+    return this.fill(this.s.range(r));
   }
 
   async put(r: etcdserverpb.PutRequest): Promise<etcdserverpb.PutResponse> {
@@ -58,7 +58,7 @@ export class KvApi {
     checkTxn(r, this.s.cfg.maxTxnOps);
     if (isTxnReadOnly(r)) {
       if (!isTxnSerializable(r)) await this.s.linearizableReadNotify();
-      return this.fill(this.s.applier.txn(r));
+      return this.fill(this.s.readTxn(r));
     }
     await checkQuota(this.s, { txn: r });
     return this.fill((await this.s.propose({ txn: r })) as etcdserverpb.TxnResponse);

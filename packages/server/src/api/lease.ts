@@ -51,16 +51,15 @@ export class LeaseApi {
 
   timeToLive(r: etcdserverpb.LeaseTimeToLiveRequest): etcdserverpb.LeaseTimeToLiveResponse {
     const s = this.s;
-    const l = s.lessor.lookup(r.ID);
+    const l = s.leaseLookup(r.ID);
     // etcd answers an unknown lease with TTL -1 (etcdctl prints "already expired")
     if (l === undefined) return { header: s.header(), ID: r.ID, TTL: -1n, grantedTTL: 0n, keys: [] };
-    const remainingMs = s.lessor.remainingMs(l);
     // etcd: int64(Remaining().Seconds()), truncated toward zero; negative once expired and not yet revoked
-    const ttl = Number.isFinite(remainingMs) ? Math.trunc(remainingMs / 1000) : l.ttlSeconds;
-    return { header: s.header(), ID: r.ID, TTL: BigInt(ttl), grantedTTL: BigInt(l.ttlSeconds), keys: r.keys ? l.keyBuffers() : [] };
+    const ttl = Number.isFinite(l.remainingMs) ? Math.trunc(l.remainingMs / 1000) : l.grantedTtlSeconds;
+    return { header: s.header(), ID: r.ID, TTL: BigInt(ttl), grantedTTL: BigInt(l.grantedTtlSeconds), keys: r.keys ? l.keys() : [] };
   }
 
   leases(): etcdserverpb.LeaseLeasesResponse {
-    return { header: this.s.header(), leases: this.s.lessor.list().map((l) => ({ ID: l.id })) };
+    return { header: this.s.header(), leases: this.s.leaseIds().map((id) => ({ ID: id })) };
   }
 }

@@ -5,9 +5,6 @@ import { etcdserverpb } from '@tsetcd/proto';
 import type { ServerView } from '../etcdserver/server-view.js';
 import { serverVersion } from '../etcdserver/config.js';
 import { Errors } from '../errors.js';
-import { etcdBackendHash } from '../bolt/etcd-hash.js';
-import { dirname } from 'node:path';
-import { createEtcdSnapshot } from '../bolt/etcd-snapshot.js';
 import type { ServerStreamCall } from '../grpc/index.js';
 
 /** etcd streams snapshots in 32 KiB blobs (snapshotSendBufferSize). */
@@ -25,14 +22,14 @@ export class MaintenanceApi {
     return {
       header: s.header(),
       version: serverVersion,
-      dbSize: BigInt(s.backend.size()),
+      dbSize: BigInt(s.dbSize()),
       leader: s.leader(),
       raftIndex: BigInt(s.raftIndex()),
       raftTerm: BigInt(s.raftTerm()),
       raftAppliedIndex: BigInt(s.raftAppliedIndex()),
       errors: s.alarmList().map((a) => `memberID:${a.memberID} alarm:${alarmName(a.alarm)} `),
-      dbSizeInUse: BigInt(s.backend.sizeInUse()),
-      isLearner: s.cluster.member(s.memberId)?.isLearner ?? false,
+      dbSizeInUse: BigInt(s.dbSizeInUse()),
+      isLearner: s.isLearner(),
     };
   }
 
@@ -45,17 +42,17 @@ export class MaintenanceApi {
 
   async hash(): Promise<etcdserverpb.HashResponse> {
     const header = this.s.header();
-    return { header, hash: await etcdBackendHash(this.s.backend) };
+    return { header, hash: await this.s.backendHash() };
   }
 
   async hashKV(r: etcdserverpb.HashKVRequest): Promise<etcdserverpb.HashKVResponse> {
-    const h = await this.s.store.hashKV(r.revision);
+    const h = await this.s.hashKV(r.revision);
     return { header: this.s.header(h.revision), hash: h.hash, compactRevision: h.compactRevision };
   }
 
   async defragment(): Promise<etcdserverpb.DefragmentResponse> {
     this.s.log.info('starting defragment');
-    await this.s.backend.defragment();
+    await this.s.defragment();
     this.s.log.info('finished defragment');
     // etcd 3.4 answers without a response header
     return { header: undefined };
@@ -67,8 +64,7 @@ export class MaintenanceApi {
    * then its sha256 as the last blob (as etcd does).
    */
   async snapshot(call: ServerStreamCall): Promise<void> {
-    const backend = this.s.backend;
-    const snap = await createEtcdSnapshot(backend, dirname(backend.path));
+    const snap = await this.s.snapshot();
     try {
       const h = createHash('sha256');
       for (let sent = 0; sent < snap.size; ) {

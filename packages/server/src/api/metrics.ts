@@ -19,18 +19,18 @@ export function createMetrics(s: ServerView): Registry {
   counter('etcd_server_slow_apply_total', 'The total number of slow apply requests (likely overloaded from slow disk).', () => s.stats.slowApplies);
   counter('etcd_server_proposals_failed_total', 'The total number of failed proposals seen.', () => s.stats.proposalsFailed);
   gauge('etcd_server_proposals_pending', 'The current number of pending proposals to commit.', () => s.pendingCount());
-  gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', () => s.backend.size());
-  gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', () => s.backend.sizeInUse());
-  gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => Number(s.store.currentRevision()));
-  gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', () => Number(s.store.compactRevision()));
-  gauge('etcd_debugging_mvcc_keys_total', 'Total number of keys.', () => s.store.liveKeys);
-  gauge('etcd_debugging_mvcc_watcher_total', 'Total number of watchers.', () => s.hub.watcherCount());
-  gauge('etcd_debugging_mvcc_watch_stream_total', 'Total number of watch streams.', () => s.hub.streamCount());
-  counter('etcd_mvcc_range_total', 'Total number of ranges seen by this member.', () => s.store.opCounts.range);
-  counter('etcd_mvcc_put_total', 'Total number of puts seen by this member.', () => s.store.opCounts.put);
-  counter('etcd_mvcc_delete_total', 'Total number of deletes seen by this member.', () => s.store.opCounts.delete);
-  counter('etcd_mvcc_txn_total', 'Total number of txns seen by this member.', () => s.store.opCounts.txn);
-  gauge('etcd_debugging_lease_total', 'The number of leases.', () => s.lessor.size);
+  gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', () => s.dbSize());
+  gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', () => s.dbSizeInUse());
+  gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => Number(s.currentRevision()));
+  gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', () => Number(s.compactRevision()));
+  gauge('etcd_debugging_mvcc_keys_total', 'Total number of keys.', () => s.keyCount());
+  gauge('etcd_debugging_mvcc_watcher_total', 'Total number of watchers.', () => s.watcherCount());
+  gauge('etcd_debugging_mvcc_watch_stream_total', 'Total number of watch streams.', () => s.watchStreamCount());
+  counter('etcd_mvcc_range_total', 'Total number of ranges seen by this member.', () => s.mvccOpCounts().range);
+  counter('etcd_mvcc_put_total', 'Total number of puts seen by this member.', () => s.mvccOpCounts().put);
+  counter('etcd_mvcc_delete_total', 'Total number of deletes seen by this member.', () => s.mvccOpCounts().delete);
+  counter('etcd_mvcc_txn_total', 'Total number of txns seen by this member.', () => s.mvccOpCounts().txn);
+  gauge('etcd_debugging_lease_total', 'The number of leases.', () => s.leaseCount());
   const fsync = new Histogram({
     name: 'etcd_disk_wal_fsync_duration_seconds',
     help: 'The latency distributions of fsync called by WAL.',

@@ -14,7 +14,7 @@ import { Errors } from '../errors.js';
 export async function checkQuota(s: ServerView, q: QuotaRequest): Promise<void> {
   // a raised alarm alone does not stop the request here: as in etcd it goes through raft and
   // the applier refuses it
-  if (quotaAvailable(s.backend.size(), backendQuotaBytes(s.cfg), q)) return;
+  if (quotaAvailable(s.dbSize(), backendQuotaBytes(s.cfg), q)) return;
   await s
     .propose({ alarm: { action: etcdserverpb.AlarmRequest_AlarmAction.ACTIVATE, memberID: s.memberId, alarm: etcdserverpb.AlarmType.NOSPACE } })
     .catch(() => undefined);

@@ -2,13 +2,11 @@
 
 import { etcdserverpb } from '@tsetcd/proto';
 import type { ServerView } from '../etcdserver/server-view.js';
-import { WatchStream } from '../watch/watch-stream.js';
 import type { BidiCall } from '../grpc/index.js';
 import { toGrpcError } from './errors.js';
 
 export async function serveWatch(s: ServerView, call: BidiCall<etcdserverpb.WatchRequest>): Promise<void> {
-  const ws = new WatchStream({
-    hub: s.hub,
+  const ws = s.newWatchStream({
     send: (resp) => call.write(resp),
     drained: () => call.drained(),
     header: (rev) => s.header(rev),

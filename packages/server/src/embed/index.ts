@@ -3,6 +3,7 @@
 //   await m.ready; ... await m.close();
 
 import { EtcdServer } from '../etcdserver/server.js';
+import { serverView } from '../etcdserver/server-view.js';
 import { defaults, silentLogger, type ServerConfig, type ServerLogger } from '../etcdserver/config.js';
 import { createGrpcServer } from '../api/grpc-services.js';
 import { createHttpHandler, type HttpHandler } from '../api/http-handler.js';
@@ -194,6 +195,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
   // etcd checks a restarted member's data against its peers' before serving anything
   const memberInitialized = await Wal.exists(cfg.walDir ?? join(cfg.dataDir, 'member', 'wal'));
   const server = await EtcdServer.start(cfg, { deferPublish: true, cluster });
+  const view = serverView(server);
   if (memberInitialized && opts.initialCorruptCheck) {
     try {
       await checkInitialHashKV(server, peerTls ? clientTlsOptions(peerTls) : undefined);
@@ -203,7 +205,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     }
   }
   try {
-    server.auth.configure({ authToken: opts.authToken, tokenTtlSeconds: opts.authTokenTtlSeconds, bcryptCost: opts.bcryptCost });
+    view.auth.configure({ authToken: opts.authToken, tokenTtlSeconds: opts.authTokenTtlSeconds, bcryptCost: opts.bcryptCost });
   } catch (e) {
     await server.close();
     throw e;
@@ -220,16 +222,16 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       log,
       onRemovedSelf: () => void closeMember?.().finally(() => opts.onRemoved?.()),
     });
-    const metrics = createMetrics(server);
+    const metrics = createMetrics(view);
     const grpcMetrics = grpcServerMetrics(metrics);
-    const grpc = createGrpcServer(server, peers.ops, grpcMetrics);
+    const grpc = createGrpcServer(view, peers.ops, grpcMetrics);
     grpcMetrics.preregister(grpc);
     if (listenClientUrls.some((u) => u.startsWith('https:')) && clientTls === undefined) {
       const u = (opts.listenClientUrls ?? []).find((x) => x.startsWith('https:'));
       throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`);
     }
-    const ui = opts.enableUi ? createUiRoute({ memberClientUrls: () => server.cluster.members().flatMap((m) => m.clientUrls), tls: clientTls && clientTlsOptions(clientTls) }) : undefined;
-    httpHandler = createHttpHandler(server, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false, disabled: opts.enableGrpcGateway === false }, opts.maxConcurrentStreams ?? 0, ui);
+    const ui = opts.enableUi ? createUiRoute({ memberClientUrls: () => view.cluster.members().flatMap((m) => m.clientUrls), tls: clientTls && clientTlsOptions(clientTls) }) : undefined;
+    httpHandler = createHttpHandler(view, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false, disabled: opts.enableGrpcGateway === false }, opts.maxConcurrentStreams ?? 0, ui);
     listeners = clientPortListeners(listenClientUrls, {
       grpc,
       httpHandler: withAccessControl(httpHandler, { cors: opts.cors, hostWhitelist: opts.hostWhitelist, log }),
@@ -262,8 +264,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     : undefined;
   const compactor = opts.autoCompaction
     ? new Compactor(opts.autoCompaction, {
-        currentRevision: () => server.store.currentRevision(),
-        compactRevision: () => server.store.compactRevision(),
+        currentRevision: () => view.currentRevision(),
+        compactRevision: () => view.compactRevision(),
         isLeader: () => server.isLeader(),
         compact: async (rev) => {
           await server.propose({ compaction: { revision: rev, physical: false } });
