@@ -17,3 +17,4 @@ export { EtcdWalError, etcdWalRecords, EtcdWalRecordType, EtcdWalWriter } from '
 export { decodeUtf8Rune, goEscapeRune, goQuote, isGoPrint } from './go-quote.js';
 export { goJsonString } from './go-json.js';
 export { etcdMemberJson, type EtcdMemberFields } from './etcd-member-json.js';
+export { readUpTo, type BoundedBody, type BoundedReadOptions } from './bounded-read.js';

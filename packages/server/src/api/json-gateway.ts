@@ -19,7 +19,7 @@ import { GoJsonError, decodeNext, peekValue, type ScanState } from './gateway/go
 import { decodeMessageNode } from './gateway/jsonpb-decode.js';
 import { gatewayRoutes, type GatewayRoute } from './gateway/routes.js';
 import { LocalBidiCall, LocalCall, LocalStreamCall } from './gateway/local-call.js';
-import { readUpTo } from './request-body.js';
+import { readUpTo } from '@tsetcd/common';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;

@@ -5,6 +5,7 @@
 import type * as http from 'node:http';
 import { PeerHeader } from './peer-headers.js';
 import { PeerRefusal } from './errors.js';
+import { readUpTo } from '@tsetcd/common';
 
 /** Body bytes read and discarded after a refusal before the connection is cut (Go's net/http reads 256 KiB). */
 export const maxDiscardBytes = 256 * 1024;
@@ -39,25 +40,8 @@ export function discardRest(req: http.IncomingMessage): void {
 }
 
 /** The whole body of a short request; more than `limit` bytes is refused (400). */
-export function readBody(req: http.IncomingMessage, limit: number, what: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    let over = false;
-    req.on('data', (d: Buffer) => {
-      if (over) return;
-      n += d.length;
-      if (n > limit) {
-        over = true;
-        req.pause();
-        reject(new PeerRefusal(400, `error reading ${what}`));
-        return;
-      }
-      chunks.push(d);
-    });
-    req.on('end', () => {
-      if (!over) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', () => reject(new PeerRefusal(400, `error reading ${what}`)));
-  });
+export async function readBody(req: http.IncomingMessage, limit: number, what: string): Promise<Buffer> {
+  const r = await readUpTo(req, limit, { stopPastLimit: true });
+  if (r.failed || r.total > limit) throw new PeerRefusal(400, `error reading ${what}`);
+  return r.bytes;
 }

@@ -7,7 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { ConnectionOptions } from 'node:tls';
 import { GrpcCode } from '@tsetcd/common';
-import { readUpTo } from '../api/request-body.js';
+import { readUpTo } from '@tsetcd/common';
 
 export type Req = IncomingMessage | Http2ServerRequest;
 export type Res = ServerResponse | Http2ServerResponse;
