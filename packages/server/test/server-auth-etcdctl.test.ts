@@ -4,13 +4,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { etcdserverpb } from '@tsetcd/proto';
 import { startMember, b, tempDir } from './server-helpers.js';
-import { callAs, comparable, connectAuth, ctl, freePort, login, rejectsWith, run, runWithStdin, startRealEtcd, cleanEnv, type AuthClients, type RunResult } from './auth-test-kit.js';
+import { startRealEtcd as startEtcdProcess } from '../../../test/kit/real-etcd.js';
+import { callAs, comparable, connectAuth, ctl, login, rejectsWith, run, runWithStdin, startRealEtcd, type AuthClients, type RunResult } from './auth-test-kit.js';
 
 test('etcdctl against tsetcd and etcd 3.4.23: users, roles, prefix permissions, auth enable/disable give the same outputs', async (t) => {
   const [m, real] = await Promise.all([startMember(t, { bcryptCost: 4 }), startRealEtcd(t)]);
@@ -177,26 +177,12 @@ test('bin/tsetcd: --auth-token-ttl expires idle tokens (etcdctl logs in again), 
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr + unknown.stdout, /failed to create token provider: auth: invalid auth options/);
 
-  const dir = await tempDir(t);
-  const port = await freePort();
-  const proc = spawn(bin, [
-    '--data-dir', join(dir, 'd'), '--listen-client-urls', `http://127.0.0.1:${port}`, '--advertise-client-urls', `http://127.0.0.1:${port}`,
-    '--auth-token', 'simple', '--auth-token-ttl', '1', '--bcrypt-cost', '4', '--log-level', 'error',
-  ], { stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv() });
-  proc.stderr!.resume();
-  t.after(async () => {
-    if (proc.exitCode === null) {
-      const exited = new Promise((res) => proc.once('exit', res));
-      proc.kill('SIGTERM');
-      await exited;
-    }
+  // ready when it logs that it serves clients (the kit waits for that line)
+  const member = await startEtcdProcess({
+    bin, dir: await tempDir(t), args: ['--auth-token', 'simple', '--auth-token-ttl', '1', '--bcrypt-cost', '4'],
   });
-  const ep = `127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while ((await run('etcdctl', ['--endpoints', ep, '--command-timeout=1s', 'endpoint', 'health'])).code !== 0) {
-    assert.ok(Date.now() < deadline, 'tsetcd did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  t.after(() => member.stop());
+  const ep = member.endpoint;
   for (const args of [['user', 'add', 'root:pw'], ['user', 'grant-role', 'root', 'root'], ['auth', 'enable']]) {
     const r = await ctl(ep, args);
     assert.equal(r.code, 0, r.stderr);
@@ -204,7 +190,8 @@ test('bin/tsetcd: --auth-token-ttl expires idle tokens (etcdctl logs in again), 
   const c = connectAuth(t, `http://${ep}`);
   const token = await login(c, 'root', 'pw');
   await callAs(c.kv.put.bind(c.kv), etcdserverpb.PutRequest.fromPartial({ key: b('k'), value: b('v') }), token);
-  // etcd's TTL keeper drops expired tokens on its 1 s ticks: an idle token dies between TTL and TTL + 1 s
+  // etcd's TTL keeper drops expired tokens on its 1 s ticks: an idle token dies between TTL and TTL + 1 s.
+  // The expiry is the behaviour under test, so this wait is real time (TTL + tick + margin).
   await new Promise((r) => setTimeout(r, 2500));
   await rejectsWith(callAs(c.kv.range.bind(c.kv), etcdserverpb.RangeRequest.fromPartial({ key: b('k') }), token), 16, 'etcdserver: invalid auth token');
   const r = await ctl(ep, ['--user', 'root:pw', 'get', 'k', '--print-value-only']);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { etcdserverpb } from '@tsetcd/proto';
 import { startCluster } from '../src/embed/test-cluster.js';
 import { connect, call } from './server-helpers.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 const P = etcdserverpb;
 
@@ -18,13 +19,8 @@ async function ttlAfterFailover(t: import('node:test').TestContext, leaseCheckpo
   const { ID } = await call(c.lease.leaseGrant.bind(c.lease), P.LeaseGrantRequest.fromPartial({ TTL: 30n }));
   const follower = (lead + 1) % 3;
   // time passes on the leader's clock: wait until 3 s of the lease are gone there
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const r = await call(c.lease.leaseTimeToLive.bind(c.lease), P.LeaseTimeToLiveRequest.fromPartial({ ID }));
-    if (r.TTL <= 26n) break;
-    assert.ok(Date.now() < deadline, 'lease TTL did not go down');
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  await waitFor('the lease TTL to go down to 26 s on the leader', async () =>
+    (await call(c.lease.leaseTimeToLive.bind(c.lease), P.LeaseTimeToLiveRequest.fromPartial({ ID }))).TTL <= 26n, 15_000, 100);
   if (leaseCheckpoint) {
     // a follower learned a remaining TTL from a checkpoint
     const seen = cluster.member(follower)!.server.lessor.lookup(ID)!.remainingTtlSeconds;

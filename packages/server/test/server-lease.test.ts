@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { etcdserverpb } from '@tsetcd/proto';
 import { startMember, connect, call, b } from './server-helpers.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 const P = etcdserverpb;
 
@@ -46,13 +47,8 @@ test('lease: grant, keep-alive stream, timetolive, leases, revoke; expiry delete
 
   // expiry: the 1s lease runs out; both keys go in one revision
   const before = (await call(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: b('e1') }))).header!.revision;
-  const deadline = Date.now() + 5000;
-  let gone = false;
-  while (Date.now() < deadline && !gone) {
-    await new Promise((r) => setTimeout(r, 100));
-    gone = (await call(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: b('e'), rangeEnd: b('f') }))).kvs.length === 0;
-  }
-  assert.ok(gone, 'expired lease keys still there');
+  await waitFor('the expired lease\'s keys to go', async () =>
+    (await call(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: b('e'), rangeEnd: b('f') }))).kvs.length === 0, 10_000, 50);
   const after = await call(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: b('keep') }));
   assert.equal(after.header!.revision, before + 1n);
   const expired = await call(lease.leaseTimeToLive.bind(lease), P.LeaseTimeToLiveRequest.fromPartial({ ID: short.ID }));

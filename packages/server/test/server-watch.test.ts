@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { etcdserverpb, mvccpb } from '@tsetcd/proto';
 import { startMember, connect, call, b } from './server-helpers.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 const P = etcdserverpb;
 type WR = etcdserverpb.WatchResponse;
@@ -152,14 +153,7 @@ test('watch: a slow reader is buffered by flow control and caught up from histor
   const got: WR[] = [];
   s.on('data', (r: WR) => got.push(r));
   s.write({ requestUnion: { $case: 'createRequest', value: P.WatchCreateRequest.fromPartial({ key: b('big/'), rangeEnd: b('big0') }) } });
-  const waitFor = async (pred: () => boolean, ms = 20000): Promise<void> => {
-    const deadline = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > deadline) throw new Error('timeout');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  await waitFor(() => got.some((r) => r.created));
+  await waitFor('the watch created', () => got.some((r) => r.created), 20_000);
   s.pause(); // stop reading: HTTP/2 windows fill up, the server must hold back
   const value = Buffer.alloc(16 * 1024, 7);
   const n = 600; // ~10 MB of events, more than the flow-control windows
@@ -167,7 +161,7 @@ test('watch: a slow reader is buffered by flow control and caught up from histor
     await Promise.all(Array.from({ length: 50 }, (_, j) => call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b(`big/${String(i + j).padStart(4, '0')}`), value }))));
   }
   s.resume();
-  await waitFor(() => got.flatMap((r) => r.events).length >= n);
+  await waitFor(`all ${n} events`, () => got.flatMap((r) => r.events).length >= n, 20_000);
   const evs = got.flatMap((r) => r.events);
   assert.equal(evs.length, n);
   const revs = evs.map((e) => e.kv!.modRevision);
