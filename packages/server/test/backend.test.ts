@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Backend, Buckets } from '../src/backend/backend.js';
 import { BackendClosedError } from '../src/backend/errors.js';
-import { until } from './grpc-test-kit.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const entries = (xs: Array<[Buffer, Buffer]>): string[][] => xs.map(([k, v]) => [k.toString(), v.toString()]);
@@ -54,7 +54,7 @@ test('staged writes are visible at once and committed in batches', async (t) => 
   assert.deepEqual(entries(be.range(Buckets.key, undefined, undefined, 1)), [['b', '22']]);
   assert.equal(be.get(Buckets.key, b('a')), undefined);
   // the interval commits what is left
-  await until(() => be.pendingCount() === 0);
+  await waitFor('the pending writes committed', () => be.pendingCount() === 0);
   assert.equal(be.pendingCount(), 0);
   assert.ok(be.commitCount() >= c0 + 2);
   assert.deepEqual(entries(be.range(Buckets.key)), [['b', '22'], ['d', '4']]);
@@ -214,7 +214,7 @@ test('a read view holds every write made before it opened and none after; a defr
   let defragged = false;
   const defrag = be.defragment().then(() => (defragged = true));
   // the compacted copy is in place: without waiting for the view, the old file would be closed now
-  await until(() => existsSync(join(path, 'defrag.mdb.tmp')), 10_000);
+  await waitFor('the defrag temp file', () => existsSync(join(path, 'defrag.mdb.tmp')), 10_000);
   assert.deepEqual(entries(view.range(Buckets.key, b('a'), undefined, 1)), [['a', '1']]);
   assert.equal(defragged, false);
   view.close();

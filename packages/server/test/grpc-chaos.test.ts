@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { type BidiCall, ClientPortListener, GrpcError, GrpcServer, GrpcCode, type ServerCall } from '../src/grpc/index.js';
-import { fromJson, sleep, toJson, until } from './grpc-test-kit.js';
+import { fromJson, sleep, toJson } from './grpc-test-kit.js';
+import { waitFor } from '../../../test/kit/wait.js';
 import { mulberry32 } from '@tsetcd/common';
 
 test('chaos: random calls, cancels, deadlines and errors, then close with calls open', async (t) => {
@@ -16,6 +17,8 @@ test('chaos: random calls, cancels, deadlines and errors, then close with calls 
   const track = (call: ServerCall) => {
     serverCalls.add(call);
   };
+  // The random delays below (handler durations, cancel moments, pauses between calls) are the
+  // chaos itself, not guesses of when something happened.
   const server = new GrpcServer();
   server.addUnary('/chaos.S/Unary', fromJson, toJson, async (req: { delayMs: number; fail: boolean }, call) => {
     track(call);
@@ -81,8 +84,10 @@ test('chaos: random calls, cancels, deadlines and errors, then close with calls 
     }
     if (rand() < 0.1) await sleep(1);
   }
-  // Let most calls settle, then close with whatever is still open.
-  await sleep(150);
+  // Let most calls settle, then close with whatever is still open (held bidi calls at least).
+  let settled = 0;
+  for (const o of outcomes) void o.then(() => settled++);
+  await waitFor('half of the calls to settle', () => settled >= totalCalls / 2, 20_000, 5);
   const closeStarted = Date.now();
   await listener.close();
   const results = await Promise.all(outcomes);
@@ -102,6 +107,6 @@ test('chaos: random calls, cancels, deadlines and errors, then close with calls 
     }
   }
   assert.ok(results.some((r) => r.code === 0), 'no call succeeded');
-  await until(() => [...serverCalls].every((c) => c.finished || c.cancelled));
+  await waitFor('every server call to end', () => [...serverCalls].every((c) => c.finished || c.cancelled));
   assert.equal(listener.connections, 0);
 });

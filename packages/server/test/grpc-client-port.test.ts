@@ -15,7 +15,8 @@ import {
   type BidiCall, ClientPortListener, clientPortListeners, frameMessage, GrpcServer, type HttpHandler,
 } from '../src/grpc/index.js';
 import { heldConnectionsLimit } from '../src/grpc/client-port-listener.js';
-import { collect, fromJson, makePki, type Pki, sleep, startHarness, toJson, unary, until } from './grpc-test-kit.js';
+import { collect, fromJson, makePki, type Pki, sleep, startHarness, toJson, unary } from './grpc-test-kit.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 const echoHttp: HttpHandler = (req, res) => {
   let body = 0;
@@ -96,10 +97,8 @@ test('the HTTP/2 preface may arrive a byte at a time; "P..." HTTP/1 methods are 
   const socket = net.connect(h.port, '127.0.0.1');
   await new Promise((r) => socket.once('connect', r));
   const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-  for (const b of preface) {
-    socket.write(Buffer.from([b]));
-    await sleep(1);
-  }
+  socket.setNoDelay(true);
+  for (const b of preface) await new Promise((r) => socket.write(Buffer.from([b]), r)); // each byte flushed before the next
   const session = http2.connect(`http://${h.target}`, { createConnection: () => socket });
   t.after(() => session.destroy());
   // node's client writes its own preface; the server must see ours first, then SETTINGS...
@@ -216,7 +215,7 @@ test('serveAfter: connections made before it resolves are accepted but not serve
   let answered = 0;
   const get = httpGet(`http://${h.target}/health`).finally(() => answered++);
   const rpc = unary(h.client, '/test.Echo/Say', 1).finally(() => answered++);
-  await until(() => h.listener.connections === 2); // both accepted (the port is bound)...
+  await waitFor('two connections', () => h.listener.connections === 2); // both accepted (the port is bound)...
   // ...and neither answered while the requests sit on their sockets
   await new Promise((r) => setImmediate(r));
   assert.equal(answered, 0);
@@ -236,7 +235,7 @@ test('serveAfter: held connections end unserved when the listener closes first',
   let got = '';
   socket.on('data', (d: Buffer) => (got += d.toString()));
   const closed = new Promise<void>((r) => socket.once('close', () => r()));
-  await until(() => listener.connections === 1);
+  await waitFor('the connection held', () => listener.connections === 1);
   await listener.close();
   await closed;
   assert.equal(got, '', 'nothing was served');
@@ -253,7 +252,7 @@ test('serveAfter: at most heldConnectionsLimit connections wait; more are droppe
     s.on('error', () => undefined);
     sockets.push(s);
   }
-  await until(() => listener.connections === heldConnectionsLimit, 20_000);
+  await waitFor('heldConnectionsLimit connections held', () => listener.connections === heldConnectionsLimit, 20_000);
   const extra = net.connect(port, '127.0.0.1');
   extra.on('error', () => undefined);
   await new Promise<void>((r) => extra.once('close', () => r()));
@@ -266,6 +265,8 @@ test('keepalive pings both ways do not break the connection', async (t) => {
     client: { 'grpc.keepalive_time_ms': 50, 'grpc.keepalive_timeout_ms': 1000, 'grpc.keepalive_permit_without_calls': 1 },
   });
   assert.deepEqual(await unary(h.client, '/test.Echo/Say', 1), { req: 1, cn: null });
+  // The span is the behaviour: the connection must outlive a stretch of pings both ways (every
+  // 50 ms each); neither side exposes its pings as events to count instead.
   await sleep(400);
   assert.equal(h.listener.connections, 1);
   assert.deepEqual(await unary(h.client, '/test.Echo/Say', 2), { req: 2, cn: null });
@@ -294,14 +295,14 @@ test('close() with streams open: they end at once (not after the grace), GOAWAY,
   let echoed = 0;
   bidi.on('data', () => { echoed++; });
   bidi.write({ hello: 1 });
-  await until(() => echoed === 1);
+  await waitFor('the echo', () => echoed === 1);
   const tail = client.makeServerStreamRequest('/test.Chat/Tail', toJson, fromJson, {});
   const tailDone = collect(tail);
   // And an idle HTTP/1.1 keep-alive connection.
   const agent = new http.Agent({ keepAlive: true });
   t.after(() => agent.destroy());
   await new Promise<void>((resolve) => http.get(`http://127.0.0.1:${port}/idle`, { agent }, (res) => { res.resume(); res.on('end', resolve); }));
-  await until(() => listener.connections === 2);
+  await waitFor('two connections', () => listener.connections === 2);
   const started = Date.now();
   await listener.close();
   assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`);
@@ -313,7 +314,7 @@ test('close() with streams open: they end at once (not after the grace), GOAWAY,
   assert.equal(b.error?.code, grpc.status.UNAVAILABLE);
   assert.equal(b.error?.details, 'transport is closing');
   assert.equal(s.error?.code, grpc.status.UNAVAILABLE);
-  await until(() => reasons.length === 2);
+  await waitFor('both handlers cancelled', () => reasons.length === 2);
   assert.deepEqual(reasons, ['closing', 'closing']);
   // Closed for good: new connections are refused.
   await assert.rejects(httpGet(`http://127.0.0.1:${port}/x`), /ECONNREFUSED/);
@@ -322,9 +323,12 @@ test('close() with streams open: they end at once (not after the grace), GOAWAY,
 test('close() with a unary call in flight and a stream open: the stream ends at once, the unary call finishes', async (t) => {
   const server = new GrpcServer();
   let arrived = 0;
+  // the unary call stays in flight until the test lets it go (after the stream has ended)
+  let finishSlow!: () => void;
+  const slowMayFinish = new Promise<void>((r) => { finishSlow = r; });
   server.addUnary('/test.Slow/Call', fromJson, toJson, async (req: unknown) => {
     arrived++;
-    await sleep(300);
+    await slowMayFinish;
     return { done: req };
   });
   server.addServerStream('/test.Slow/Tail', fromJson, toJson, (_r, call) => {
@@ -337,13 +341,14 @@ test('close() with a unary call in flight and a stream open: the stream ends at 
   const tail = client.makeServerStreamRequest('/test.Slow/Tail', toJson, fromJson, {});
   const tailDone = collect(tail);
   const slow = unary(client, '/test.Slow/Call', 'x');
-  await until(() => arrived === 1);
+  await waitFor('the call to arrive', () => arrived === 1);
   const started = Date.now();
   const closed = listener.close();
   const s = await tailDone;
   assert.ok(Date.now() - started < 250, `stream ended after ${Date.now() - started} ms`);
   assert.equal(s.error?.code, grpc.status.UNAVAILABLE);
   assert.equal(s.error?.details, 'transport is closing');
+  finishSlow();
   assert.deepEqual(await slow, { done: 'x' });
   await closed;
   assert.ok(Date.now() - started < 1500, `close took ${Date.now() - started} ms`);
@@ -368,25 +373,27 @@ test('garbage after any first bytes (HTTP/2 preface, TLS record, HTTP/1, other) 
     });
   }), { numRuns: 40 });
   assert.deepEqual(await unary(h.client, '/test.Echo/Say', 'still alive'), { req: 'still alive', cn: null });
-  await until(() => h.listener.connections <= 1);
+  await waitFor('the fuzzed connections gone', () => h.listener.connections <= 1);
 });
 
 test('close() lets an in-flight HTTPS/1.1 request finish within the grace period', async (t) => {
   const pki = pkiFor(t);
-  let arrived = 0;
+  let inFlight: (() => void) | undefined;
   const listener = new ClientPortListener({
     tls: { key: pki.serverKey, cert: pki.serverCert }, closeGraceMs: 3000,
     httpHandler: (req, res) => {
-      arrived++;
-      setTimeout(() => res.end(`slow ${req.url}`), 150);
+      inFlight = () => res.end(`slow ${req.url}`);
     },
   });
   const { port } = await listener.listen();
   t.after(() => listener.close());
   const response = httpGet(`https://127.0.0.1:${port}/slow`, { ca: pki.ca });
-  await until(() => arrived === 1);
+  await waitFor('the request to arrive', () => inFlight !== undefined);
   const started = Date.now();
-  await listener.close();
+  const closed = listener.close();
+  // the request's own duration, counted from the close: close() must wait it out
+  setTimeout(inFlight!, 150);
+  await closed;
   const elapsed = Date.now() - started;
   assert.deepEqual(await response, { status: 200, body: 'slow /slow' });
   assert.ok(elapsed >= 100 && elapsed < 2500, `close took ${elapsed} ms`);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { etcdserverpb as E, mvccpb } from '@tsetcd/proto';
 import { type BidiCall, ClientPortListener, GrpcError, GrpcServer, GrpcCode } from '../src/grpc/index.js';
-import { makePki, until } from './grpc-test-kit.js';
+import { makePki } from './grpc-test-kit.js';
+import { waitFor } from '../../../test/kit/wait.js';
 import { run } from '../../../test/kit/processes.js';
 
 function toyEtcd(server: GrpcServer) {
@@ -92,11 +93,11 @@ test('etcdctl (grpc-go, h2c): put, get, error status, watch stream and its cance
   t.after(() => watch.kill('SIGKILL'));
   let out = '';
   watch.stdout.on('data', (d) => { out += d; });
-  await until(() => toy.watchers.size === 1, 10_000);
+  await waitFor('the watcher', () => toy.watchers.size === 1, 10_000);
   assert.equal((await etcdctl([ep, 'put', 'foo', 'baz'])).code, 0);
-  await until(() => out === 'PUT\nfoo\nbaz\n', 10_000);
+  await waitFor('the PUT event printed', () => out === 'PUT\nfoo\nbaz\n', 10_000);
   watch.kill('SIGINT');
-  await until(() => toy.watchCancels.length === 1, 10_000);
+  await waitFor('the watch cancel', () => toy.watchCancels.length === 1, 10_000);
   assert.equal(toy.watchCancels[0], 'client');
   assert.equal(toy.watchers.size, 0);
 });

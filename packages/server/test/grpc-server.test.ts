@@ -6,13 +6,14 @@ import * as grpc from '@grpc/grpc-js';
 import {
   type BidiCall, frameMessage, GrpcError, GrpcCode, type ServerCall,
 } from '../src/grpc/index.js';
-import { collect, fromJson, rawBytes, sleep, startHarness, toJson, unary, unaryError, until } from './grpc-test-kit.js';
+import { collect, fromJson, rawBytes, sleep, startHarness, toJson, unary, unaryError } from './grpc-test-kit.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 test('unary: request and response round trip, sync and async handlers, many concurrent calls', async (t) => {
   const h = await startHarness(t, (s) => {
     s.addUnary('/test.Echo/Sync', fromJson, toJson, (req: { n: number }) => ({ n: req.n + 1 }));
     s.addUnary('/test.Echo/Async', fromJson, toJson, async (req: { n: number }) => {
-      await sleep(1);
+      await new Promise((r) => setImmediate(r)); // answered on a later turn of the event loop
       return { n: req.n * 2 };
     });
   });
@@ -146,7 +147,7 @@ test('deadline: the client gets DEADLINE_EXCEEDED and the handler is cancelled',
   })));
   const err = await unaryError(h.client, '/test.Echo/Hang', {}, { deadline: Date.now() + 150 });
   assert.equal(err.code, grpc.status.DEADLINE_EXCEEDED);
-  await until(() => cancelled.length === 1);
+  await waitFor('the cancel', () => cancelled.length === 1);
   assert.ok(cancelled[0] === 'deadline' || cancelled[0] === 'client', cancelled[0]);
 });
 
@@ -222,9 +223,14 @@ test('back-pressure: a client that does not read holds the server writer (bounde
   let written = 0;
   const total = 3000;
   const payload = 'y'.repeat(1000);
+  let waiting = false;
   const h = await startHarness(t, (s) => s.addBidi('/test.Flood/Out', fromJson, toJson, async (call: BidiCall) => {
     while (!call.cancelled && written < total) {
-      if (!call.write({ payload, n: written++ })) await call.drained();
+      if (!call.write({ payload, n: written++ })) {
+        waiting = true;
+        await call.drained();
+        waiting = false;
+      }
     }
   }));
   // grpc-js clients buffer without limit in their own process, so a raw HTTP/2 client whose
@@ -234,9 +240,15 @@ test('back-pressure: a client that does not read holds the server writer (bounde
   const stream = session.request({ ':method': 'POST', ':path': '/test.Flood/Out', 'content-type': 'application/grpc', 'te': 'trailers' });
   stream.write(frameMessage(toJson({})));
   stream.pause();
-  await until(() => written > 0);
-  await sleep(300);
+  // held: the writer waits on drained() and made no progress since the previous look
+  let last = -1;
+  await waitFor('the writer held by flow control', () => {
+    const held = waiting && written === last;
+    last = written;
+    return held;
+  }, 10_000, 100);
   const plateau = written;
+  // A negative check, so the wait is the behaviour: no write may get through while the client stays paused.
   await sleep(200);
   assert.equal(written, plateau, 'server kept writing into a paused client');
   assert.ok(plateau < 1000, `server wrote ${plateau} KB into a paused client`);
@@ -286,18 +298,24 @@ test('back-pressure: a handler that does not read pauses the client writer', asy
       }
     }
   })();
-  await until(() => blocked && decoded > 0);
-  await sleep(300);
+  // held: the client's writer is blocked and the server decoded nothing since the previous look
+  let last = -1;
+  await waitFor('the client writer held by flow control', () => {
+    const held = blocked && decoded > 0 && decoded === last;
+    last = decoded;
+    return held;
+  }, 10_000, 100);
   const plateau = decoded;
+  // A negative check, so the wait is the behaviour: nothing more may be decoded while the handler does not read.
   await sleep(200);
   assert.equal(decoded, plateau, 'server kept decoding for a handler that does not read');
   assert.ok(sent < 100_000, 'client was never held back');
   // Draining the queue lets the client continue.
   let read = 0;
   void (async () => { for await (const _ of call!) read++; })();
-  await until(() => read > plateau + 100);
+  await waitFor('the client to continue', () => read > plateau + 100);
   stream.cancel();
-  await until(() => call!.cancelled);
+  await waitFor('the handler to see the cancel', () => call!.cancelled);
 });
 
 test('client cancel reaches unary, server-stream and bidi handlers', async (t) => {
@@ -319,11 +337,11 @@ test('client cancel reaches unary, server-stream and bidi handlers', async (t) =
   const bd = h.client.makeBidiStreamRequest('/test.C/Bidi', toJson, fromJson);
   bd.on('error', () => {});
   bd.write({});
-  await until(() => started.length === 3);
+  await waitFor('three handlers started', () => started.length === 3);
   u.cancel();
   ss.cancel();
   bd.cancel();
-  await until(() => cancelled.length === 3);
+  await waitFor('three cancels', () => cancelled.length === 3);
   assert.deepEqual(cancelled.sort(), ['bidi:client', 'stream:client', 'unary:client']);
 });
 
@@ -376,8 +394,8 @@ test('raw HTTP/2: messages split over many DATA frames and several in one frame'
   stream.write(Buffer.concat(msgs.slice(0, 3).map((m) => frameMessage(m))));
   const big = frameMessage(msgs[3]);
   for (let at = 0; at < big.length; at += 7001) {
-    stream.write(big.subarray(at, at + 7001));
-    await sleep(1);
+    // each piece flushed before the next is written: its own DATA frame
+    await new Promise((r) => stream.write(big.subarray(at, at + 7001), r));
   }
   stream.end();
   const { status, body } = await done;
@@ -438,11 +456,19 @@ test('raw HTTP/2: malformed grpc-timeout and a request with no message', async (
 });
 
 test('raw HTTP/2: 1000 concurrent calls on one connection (no low stream limit)', async (t) => {
+  const n = 1000;
   let inFlight = 0;
   let maxInFlight = 0;
+  // every handler holds its call until all n are in flight at once (a server that limits
+  // concurrency never gets there: the deadline guard then lets them go and the assertion fails)
+  let releaseAll!: () => void;
+  const allInFlight = new Promise<void>((r) => { releaseAll = r; });
+  const guard = setTimeout(releaseAll, 20_000);
+  t.after(() => clearTimeout(guard));
   const h = await startHarness(t, (s) => s.addUnary('/test.Raw/Wait', rawBytes, toJson, async (b: Buffer) => {
     maxInFlight = Math.max(maxInFlight, ++inFlight);
-    await sleep(100);
+    if (inFlight === n) releaseAll();
+    await allInFlight;
     inFlight--;
     return b.length;
   }));
@@ -450,12 +476,12 @@ test('raw HTTP/2: 1000 concurrent calls on one connection (no low stream limit)'
   t.after(() => session.close());
   await new Promise((r) => session.once('remoteSettings', r));
   assert.ok(session.remoteSettings.maxConcurrentStreams! >= 1000, `server allows ${session.remoteSettings.maxConcurrentStreams}`);
-  const calls = Array.from({ length: 1000 }, () => {
+  const calls = Array.from({ length: n }, () => {
     const c = rawCall(session, '/test.Raw/Wait');
     c.stream.end(frameMessage(Buffer.from('abc')));
     return c.done;
   });
   const results = await Promise.all(calls);
   assert.ok(results.every((r) => r.status === '0'));
-  assert.ok(maxInFlight > 500, `only ${maxInFlight} calls were in flight at once`);
+  assert.equal(maxInFlight, n, `only ${maxInFlight} calls were in flight at once`);
 });

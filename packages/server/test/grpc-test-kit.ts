@@ -70,18 +70,7 @@ export function collect<T>(stream: grpc.ClientReadableStream<T>): Promise<{ mess
   });
 }
 
-export function until(cond: () => boolean, timeoutMs = 5000, stepMs = 5): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) return resolve();
-      if (Date.now() - start > timeoutMs) return reject(new Error('condition not met in time'));
-      setTimeout(tick, stepMs);
-    };
-    tick();
-  });
-}
-
+/** Real time passing, where the time is the behaviour under test (a negative check, a handler's duration); to wait for something to happen use test/kit's waitFor. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface Pki { dir: string; ca: Buffer; serverKey: Buffer; serverCert: Buffer; clientKey: Buffer; clientCert: Buffer; otherKey: Buffer; otherCert: Buffer; peerKey: Buffer; peerCert: Buffer }

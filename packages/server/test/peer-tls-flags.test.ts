@@ -13,7 +13,7 @@ import { startServer, type Member, type StartServerOptions } from '../src/embed/
 import { sanError } from '../src/tls/cert-checks.js';
 import { tempDir } from './server-helpers.js';
 import { freePort } from './auth-test-kit.js';
-import { until } from './grpc-test-kit.js';
+import { waitFor } from '../../../test/kit/wait.js';
 import { captureLog, makeCa } from './tls-test-kit.js';
 
 interface Started { member: Member; log: ReturnType<typeof captureLog>; dataDir: string }
@@ -62,9 +62,9 @@ test('--peer-cert-allowed-cn: the member whose certificate has another CN is ref
   await Promise.all([e0.member.ready, e1.member.ready]);
   // each side refuses the certificate the other shows: e0/e1 when they dial e2, e2 when it dials them
   const dialRefused = (x: Started): boolean => x.log.lines.some((l) => l.msg === 'failed to dial remote peer' && l.fields.error === 'client certificate authentication failed');
-  await until(() => dialRefused(e2) && (dialRefused(e0) || dialRefused(e1)), 10_000);
+  await waitFor('the dials refused', () => dialRefused(e2) && (dialRefused(e0) || dialRefused(e1)), 10_000);
   // a refused certificate is answered with a TLS alert, as Go does, so the refused side sees why
-  await until(() => rejected(e2.log, 'remote error: tls: bad certificate'), 10_000);
+  await waitFor('the bad-certificate rejection logged', () => rejected(e2.log, 'remote error: tls: bad certificate'), 10_000);
   assert.equal(e0.member.server.cluster.size, 3);
 });
 
@@ -77,7 +77,7 @@ test('--peer-cert-allowed-hostname: a peer certificate without that name is refu
   });
   const [e0, e1, e2] = await startCluster(t, [tls(ok, 'peer.ok'), tls(ok, 'peer.ok'), tls(other, 'peer.other')]);
   await Promise.all([e0.member.ready, e1.member.ready]);
-  await until(() => e2.log.lines.some((l) => l.msg === 'failed to dial remote peer' && l.fields.error === 'client certificate authentication failed'), 10_000);
+  await waitFor('the failed dial logged', () => e2.log.lines.some((l) => l.msg === 'failed to dial remote peer' && l.fields.error === 'client certificate authentication failed'), 10_000);
 
   // both at once: refused at start with etcd's message
   await assert.rejects(
@@ -95,7 +95,7 @@ test('--peer-crl-file: a member whose peer certificate is revoked is refused', a
   const [e0, e1, e2] = await startCluster(t, [tls(good), tls(good), tls(revoked)]);
   await Promise.all([e0.member.ready, e1.member.ready]);
   const serial = revoked.serial.toLowerCase().replace(/^(00)+/, '');
-  await until(() => rejected(e0.log, `transport: certificate serial ${serial} revoked`) || rejected(e1.log, `transport: certificate serial ${serial} revoked`), 10_000);
+  await waitFor('the "revoked" rejection logged', () => rejected(e0.log, `transport: certificate serial ${serial} revoked`) || rejected(e1.log, `transport: certificate serial ${serial} revoked`), 10_000);
   const line = [...e0.log.lines, ...e1.log.lines].find((l) => l.msg === 'rejected connection')!;
   assert.deepEqual(line.fields['ip-addresses'], ['127.0.0.1']);
   assert.match(String(line.fields['remote-addr']), /^127\.0\.0\.1:\d+$/);
@@ -121,7 +121,7 @@ test('--experimental-peer-skip-client-san-verification: members on 127.0.0.2 dia
     peerCertFile: cert.cert, peerKeyFile: cert.key, peerTrustedCaFile: ca.ca, peerClientCertAuth: true, peerSkipClientSanVerification: skip,
   });
   const [a] = await startCluster(t, [tls(false), tls(false)], '127.0.0.2');
-  await until(() => rejected(a.log, 'x509: certificate is valid for 127.0.0.2, not 127.0.0.1'), 10_000);
+  await waitFor('the host-mismatch rejection logged', () => rejected(a.log, 'x509: certificate is valid for 127.0.0.2, not 127.0.0.1'), 10_000);
   const [c, d] = await startCluster(t, [tls(true), tls(true)], '127.0.0.2');
   await Promise.all([c.member.ready, d.member.ready]);
   assert.ok(!rejected(c.log, /./) && !rejected(d.log, /./));

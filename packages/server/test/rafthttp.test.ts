@@ -12,6 +12,8 @@ import { MessageType, newMessage, type Message } from '@tsetcd/raft';
 import { PeerTransport, type RaftHost } from '../src/rafthttp/peer-transport.js';
 import { FrameDecoder, encodeFrame } from '../src/rafthttp/framing.js';
 import { peerCall, isAnswer, frame, rawFrame, lengthPrefix, forgedProposal, type PeerHeaders } from './peer-port-kit.js';
+import { captureLog } from './tls-test-kit.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 test('frame decoder: frames split anywhere, bounded pulls', () => {
   const a = encodeFrame(Buffer.from('hello'));
@@ -82,7 +84,8 @@ async function pair(t: { after(fn: () => Promise<void>): void }, db?: Buffer) {
   const ha = fakeHost(1n, dir, db);
   const hb = fakeHost(2n, dir, db);
   const a = new PeerTransport({ host: ha, listenPeerUrls: ['http://127.0.0.1:0'] });
-  const b = new PeerTransport({ host: hb, listenPeerUrls: ['http://127.0.0.1:0'] });
+  const bLog = captureLog();
+  const b = new PeerTransport({ host: hb, listenPeerUrls: ['http://127.0.0.1:0'], log: bLog });
   await a.listen();
   await b.listen();
   ha.peers.set(2n, b.boundUrls);
@@ -92,15 +95,7 @@ async function pair(t: { after(fn: () => Promise<void>): void }, db?: Buffer) {
     await b.close();
     await rm(dir, { recursive: true, force: true });
   });
-  return { a, b, ha, hb, dir };
-}
-
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  return { a, b, ha, hb, dir, bLog };
 }
 
 const msg = (type: MessageType, index = 0): Message => newMessage(type, 2n, { from: 1n, term: 3, index, commit: index });
@@ -108,9 +103,9 @@ const msg = (type: MessageType, index = 0): Message => newMessage(type, 2n, { fr
 test('messages reach the peer in order on their stream; MsgApp separately from heartbeats', async (t) => {
   const { a, ha, hb } = await pair(t);
   a.syncPeers([1n, 2n]);
-  await until('streams up', () => a.activeSince(2n) > 0);
+  await waitFor('streams up', () => a.activeSince(2n) > 0);
   // the msgapp stream opens on its own: probe it until a MsgApp gets through
-  await until('msgapp stream up', () => {
+  await waitFor('msgapp stream up', () => {
     if (hb.got.some((m) => m.type === MessageType.MsgApp)) return true;
     a.send([msg(MessageType.MsgApp, 0)]);
     return false;
@@ -118,7 +113,7 @@ test('messages reach the peer in order on their stream; MsgApp separately from h
   hb.got.length = 0;
   ha.unreachable.length = 0;
   for (let i = 1; i <= 200; i++) a.send([msg(MessageType.MsgApp, i), msg(MessageType.MsgHeartbeat, i)]);
-  await until('all delivered', () => hb.got.length === 400);
+  await waitFor('all delivered', () => hb.got.length === 400);
   const apps = hb.got.filter((m) => m.type === MessageType.MsgApp).map((m) => m.index);
   const hbs = hb.got.filter((m) => m.type === MessageType.MsgHeartbeat).map((m) => m.index);
   assert.deepEqual(apps, [...Array(200).keys()].map((i) => i + 1));
@@ -127,10 +122,12 @@ test('messages reach the peer in order on their stream; MsgApp separately from h
 });
 
 test('a peer of another cluster refuses the streams; messages to it are reported unreachable', async (t) => {
-  const { a, ha, hb } = await pair(t);
+  const { a, ha, hb, bLog } = await pair(t);
   hb.clusterIdValue = 0xdeadn;
   a.syncPeers([2n]);
-  await new Promise((r) => setTimeout(r, 200));
+  // both streams' dials refused by the peer
+  const refused = (path: string) => bLog.lines.some((l) => l.msg === 'refused peer request' && l.fields.status === 412 && l.fields.path === path);
+  await waitFor('both stream dials refused', () => refused('/raft/stream/message') && refused('/raft/stream/msgapp'));
   assert.equal(a.activeSince(2n), 0);
   a.send([msg(MessageType.MsgHeartbeat)]);
   assert.deepEqual(ha.unreachable, [2n]);
@@ -140,10 +137,10 @@ test('a peer of another cluster refuses the streams; messages to it are reported
 test('a removed member is told so (HTTP 410) and its open streams are cut', async (t) => {
   const { a, b, ha, hb } = await pair(t);
   a.syncPeers([2n]);
-  await until('streams up', () => a.activeSince(2n) > 0);
+  await waitFor('streams up', () => a.activeSince(2n) > 0);
   hb.removedIds.add(1n);
   b.syncPeers([2n]);
-  await until('removal noticed', () => ha.removed > 0);
+  await waitFor('removal noticed', () => ha.removed > 0);
 });
 
 test('MsgSnap carries the database, streamed; both sides report', async (t) => {
@@ -151,7 +148,7 @@ test('MsgSnap carries the database, streamed; both sides report', async (t) => {
   const { a, ha, hb } = await pair(t, db);
   const m = newMessage(MessageType.MsgSnap, 2n, { from: 1n, term: 4, snapshot: { data: new Uint8Array(0), metadata: { index: 42, term: 4, confState: { voters: [1n, 2n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } } as Message['snapshot'] });
   a.send([m]);
-  await until('snapshot received', () => hb.snapshots.length === 1 && ha.snapReports.length === 1, 10_000);
+  await waitFor('snapshot received', () => hb.snapshots.length === 1 && ha.snapReports.length === 1, 10_000);
   assert.equal(hb.snapshots[0].m.snapshot?.metadata.index, 42);
   assert.ok(hb.snapshots[0].bytes.equals(db));
   assert.deepEqual(ha.snapReports, [[2n, true]]);
@@ -160,20 +157,20 @@ test('MsgSnap carries the database, streamed; both sides report', async (t) => {
 test('streams reconnect after the peer restarts; /members and /version answer', async (t) => {
   const { a, b, ha, hb } = await pair(t);
   a.syncPeers([2n]);
-  await until('up', () => a.activeSince(2n) > 0);
+  await waitFor('up', () => a.activeSince(2n) > 0);
   const url = b.boundUrls[0];
   const members = await (await fetch(`${url}/members`)).text();
   assert.equal(members, hb.membersJson());
   assert.deepEqual(await (await fetch(`${url}/version`)).json(), { etcdserver: '3.4.23', etcdcluster: '3.4.0' });
   await b.close();
-  await until('down', () => a.activeSince(2n) === 0);
+  await waitFor('down', () => a.activeSince(2n) === 0);
   const b2 = new PeerTransport({ host: hb, listenPeerUrls: [url] });
   await b2.listen();
   t.after(() => b2.close());
-  await until('up again', () => a.activeSince(2n) > 0, 10_000);
+  await waitFor('up again', () => a.activeSince(2n) > 0, 10_000);
   const before = hb.got.length;
   a.send([msg(MessageType.MsgHeartbeat, 7)]);
-  await until('delivered after reconnect', () => hb.got.length === before + 1);
+  await waitFor('delivered after reconnect', () => hb.got.length === before + 1);
   void ha;
 });
 
@@ -199,7 +196,8 @@ test('peer TLS with client certificate auth: same-CA peers talk, a peer from ano
   const hb = fakeHost(2n, dir);
   const he = fakeHost(3n, dir);
   const a = new PeerTransport({ host: ha, listenPeerUrls: ['https://127.0.0.1:0'], tls });
-  const b = new PeerTransport({ host: hb, listenPeerUrls: ['https://127.0.0.1:0'], tls });
+  const bLog = captureLog();
+  const b = new PeerTransport({ host: hb, listenPeerUrls: ['https://127.0.0.1:0'], tls, log: bLog });
   // the intruder trusts our CA (so it would accept our server) but presents its own client cert
   const e = new PeerTransport({ host: he, listenPeerUrls: ['https://127.0.0.1:0'], tls: { certFile: f('evil.crt'), keyFile: f('evil.key'), trustedCaFile: f('ca.crt'), clientCertAuth: true } });
   for (const x of [a, b, e]) await x.listen();
@@ -213,10 +211,11 @@ test('peer TLS with client certificate auth: same-CA peers talk, a peer from ano
   hb.peers.set(3n, e.boundUrls);
   a.syncPeers([2n]);
   e.syncPeers([2n]);
-  await until('TLS stream up', () => a.activeSince(2n) > 0);
+  await waitFor('TLS stream up', () => a.activeSince(2n) > 0);
   a.send([msg(MessageType.MsgHeartbeat, 1)]);
-  await until('delivered over TLS', () => hb.got.length === 1);
-  await new Promise((res) => setTimeout(res, 300));
+  await waitFor('delivered over TLS', () => hb.got.length === 1);
+  // the intruder's stream dials are refused in the TLS handshake (a's are not: only its show up)
+  await waitFor('the intruder\'s connections rejected', () => bLog.lines.filter((l) => l.msg === 'rejected connection').length >= 2);
   assert.equal(e.activeSince(2n), 0, 'a peer with a certificate from another CA is refused');
   // short requests (forwarded lease renewals, promotions) carry the peer certificate too
   const renew = await a.request(2n, 'POST', '/leases', 5000, { contentType: 'application/json', data: '{"id":"abc"}' });
@@ -313,9 +312,9 @@ test('peer stream: a frame that does not decode is answered 400 on that connecti
   assert.deepEqual(hb.got.map((m) => m.index), [1]);
   // the real peer still gets through
   a.syncPeers([2n]);
-  await until('streams up', () => a.activeSince(2n) > 0);
+  await waitFor('streams up', () => a.activeSince(2n) > 0);
   a.send([msg(MessageType.MsgHeartbeat, 2)]);
-  await until('delivered', () => hb.got.length === 2);
+  await waitFor('delivered', () => hb.got.length === 2);
 });
 
 test('peer handler: an error thrown by raft or the host is a 500 on that connection, not a crash', async (t) => {

@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import { startMember } from './server-helpers.js';
 import { freePort } from './auth-test-kit.js';
-import { until } from './grpc-test-kit.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 interface Reply { status: number; headers: http.IncomingHttpHeaders; body: string }
 
@@ -43,7 +43,7 @@ test('--max-concurrent-streams: advertised in the client port\'s HTTP/2 SETTINGS
   const session = http2.connect(m.clientUrls[0]);
   t.after(() => session.close());
   // (an h2c connection first gets an empty SETTINGS frame, then node's own)
-  await until(() => session.remoteSettings?.maxConcurrentStreams === 3);
+  await waitFor('SETTINGS with MAX_CONCURRENT_STREAMS 3', () => session.remoteSettings?.maxConcurrentStreams === 3);
 });
 
 test('--max-concurrent-streams on the JSON gateway: with N watches open a range waits until one closes', async (t) => {

@@ -18,7 +18,7 @@ import { clientTlsOptions } from '../src/tls/tls-info.js';
 import { startMember, tempDir } from './server-helpers.js';
 import { freePort, run } from './auth-test-kit.js';
 import { captureLog, makeCa } from './tls-test-kit.js';
-import { until } from './grpc-test-kit.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 function ctl(ep: string, args: string[]): ReturnType<typeof run> {
   return run('etcdctl', ['--endpoints', ep, '--dial-timeout=3s', '--command-timeout=3s', ...args]);
@@ -125,7 +125,7 @@ test('--client-crl-file: a revoked client certificate is refused and logged; ano
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /Error:/);
   const serial = revoked.serial.toLowerCase().replace(/^(00)+/, '');
-  await until(() => log.lines.some((l) => l.msg === 'rejected connection' && l.fields.error === `transport: certificate serial ${serial} revoked`));
+  await waitFor('the "revoked" rejection logged', () => log.lines.some((l) => l.msg === 'rejected connection' && l.fields.error === `transport: certificate serial ${serial} revoked`));
   const ok = await ctl(ep, ['--cacert', ca.ca, '--cert', good.cert, '--key', good.key, 'put', 'k', 'v']);
   assert.equal(ok.stdout.trim(), 'OK', ok.stderr);
 });
@@ -143,7 +143,7 @@ test('--client-cert-allowed-hostname: a client certificate without that name is 
   const ep = m.clientUrls[0];
   const bad = await ctl(ep, ['--cacert', ca.ca, '--cert', other.cert, '--key', other.key, 'put', 'k', 'v']);
   assert.notEqual(bad.code, 0);
-  await until(() => log.lines.some((l) => l.msg === 'rejected connection' && l.fields.error === 'client certificate authentication failed'));
+  await waitFor('the client-certificate rejection logged', () => log.lines.some((l) => l.msg === 'rejected connection' && l.fields.error === 'client certificate authentication failed'));
   const line = log.lines.find((l) => l.msg === 'rejected connection')!;
   assert.deepEqual(line.fields['dns-names'], ['other.example']);
   const ok = await ctl(ep, ['--cacert', ca.ca, '--cert', allowed.cert, '--key', allowed.key, 'put', 'k', 'v']);
