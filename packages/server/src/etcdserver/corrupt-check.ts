@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { etcdserverpb } from '@tsetcd/proto';
 import type { EtcdServer } from './server.js';
-import { EtcdError, idToHex } from '@tsetcd/common';
+import { EtcdError, idToHex, readUpTo } from '@tsetcd/common';
 import { PeerHeader } from '../rafthttp/peer-headers.js';
 
 export interface PeerHash {
@@ -17,6 +17,9 @@ export interface PeerHash {
   revision: bigint;
   compactRevision: bigint;
 }
+
+/** the largest /members/hashkv answer read */
+const maxHashAnswerBytes = 65536;
 
 type PeerAnswer = { id: bigint; eps: string[]; resp?: PeerHash; err?: 'compacted' | 'future' | string };
 
@@ -34,12 +37,9 @@ export function fetchPeerHashKV(peerUrl: string, rev: bigint, o: { tls?: https.R
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = mod.request(url, { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [PeerHeader.clusterId]: idToHex(o.clusterId), [PeerHeader.from]: idToHex(o.from), [PeerHeader.to]: idToHex(o.to) }, timeout: o.timeoutMs, ...(url.protocol === 'https:' ? o.tls : {}) }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        if (text.length < 65536) text += d;
-      });
-      res.on('end', () => {
+      void readUpTo(res, maxHashAnswerBytes).then((r) => {
+        const text = r.bytes.toString('utf8');
+        if (r.failed) return reject(new Error('connection closed before the end of the answer'));
         if (res.statusCode === 400 && text.includes(compactedText)) return reject(new Error('compacted'));
         if (res.statusCode === 400 && text.includes(futureText)) return reject(new Error('future'));
         if (res.statusCode !== 200) return reject(new Error(`unknown error: ${text.trim()}`));
@@ -50,7 +50,6 @@ export function fetchPeerHashKV(peerUrl: string, rev: bigint, o: { tls?: https.R
           reject(e as Error);
         }
       });
-      res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('context deadline exceeded')));
     req.on('error', reject);

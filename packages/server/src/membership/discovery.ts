@@ -8,12 +8,15 @@
 
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { readUpTo } from '@tsetcd/common';
 import { BootstrapError } from './errors.js';
 
 /** Pause between polls while waiting for the other members to register. */
 export const discoveryPollMs = 200;
 /** Per-request budget of a discovery call. */
 export const discoveryRequestTimeoutMs = 5000;
+/** the largest answer read from a discovery service */
+const maxDiscoveryAnswerBytes = 1 << 20;
 
 interface V2Node {
   key: string;
@@ -66,11 +69,10 @@ async function call(method: string, url: URL, body?: string, proxy?: URL): Promi
       : { method, timeout: discoveryRequestTimeoutMs, headers, ...(tunnel ? { createConnection: () => tunnel } : {}) };
     const req = proxy !== undefined && tunnel === undefined ? http.request(opts, onResponse) : mod.request(url, opts, onResponse);
     function onResponse(res: http.IncomingMessage): void {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => {
+      void readUpTo(res, maxDiscoveryAnswerBytes).then((r) => {
+        const text = r.bytes.toString('utf8');
         try {
+          if (r.failed || r.total > maxDiscoveryAnswerBytes) throw new Error('unreadable answer');
           resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} });
         } catch {
           reject(new BootstrapError(`discovery: bad answer from ${url.origin} (HTTP ${res.statusCode})`));

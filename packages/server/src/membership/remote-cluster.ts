@@ -4,7 +4,7 @@
 
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { idToHex } from '@tsetcd/common';
+import { idToHex, readUpTo } from '@tsetcd/common';
 import { BootstrapError } from './errors.js';
 import { sameUrls } from './initial-cluster.js';
 
@@ -23,6 +23,8 @@ export interface RemoteCluster {
 
 /** Per-request timeout of the /members fetch. */
 export const remoteFetchTimeoutMs = 2000;
+/** the largest member list a peer's answer may carry */
+const maxRemoteAnswerBytes = 1 << 20;
 
 /** etcd's /members JSON: an array with numeric (uint64) IDs; written without precision loss. */
 export function membersToJson(members: RemoteMember[]): string {
@@ -47,11 +49,11 @@ function get(url: URL, tls: https.RequestOptions | undefined): Promise<{ status:
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = mod.request(url, { method: 'GET', timeout: remoteFetchTimeoutMs, ...(url.protocol === 'https:' ? tls : {}) }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
+      void readUpTo(res, maxRemoteAnswerBytes).then((r) => {
+        if (r.failed) reject(new Error('connection closed before the end of the answer'));
+        else if (r.total > maxRemoteAnswerBytes) reject(new Error(`answer larger than ${maxRemoteAnswerBytes} bytes`));
+        else resolve({ status: res.statusCode ?? 0, headers: res.headers, body: r.bytes.toString('utf8') });
+      });
     });
     req.on('timeout', () => req.destroy(new Error(`timeout after ${remoteFetchTimeoutMs}ms`)));
     req.on('error', reject);

@@ -9,6 +9,10 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { forward, readBounded, sendProxyError, type EndpointTls } from './endpoint-proxy.js';
 import { createUiRoute, isJsonRequest } from './ui-route.js';
+import { readUpTo } from '@tsetcd/common';
+
+/** the largest member-list answer read from an endpoint */
+const maxMemberListBytes = 4 << 20;
 
 export interface UiServerOptions {
   endpoints: string[];
@@ -174,13 +178,12 @@ function fetchJson(url: string, tls: EndpointTls | undefined): Promise<unknown> 
     req.on('timeout', () => req.destroy(new Error(`${url}: no answer`)));
     req.on('error', reject);
     req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
+      void readUpTo(res, maxMemberListBytes).then((r) => {
+        if (r.failed) return reject(new Error(`${url}: connection closed before the end of the answer`));
+        if (r.total > maxMemberListBytes) return reject(new Error(`${url}: answer larger than ${maxMemberListBytes} bytes`));
         if (res.statusCode !== 200) return reject(new Error(`${url}: HTTP ${res.statusCode}`));
         try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          resolve(JSON.parse(r.bytes.toString('utf8')));
         } catch (e) {
           reject(e);
         }
