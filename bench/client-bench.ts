@@ -6,7 +6,7 @@
 // ETCD_TARGET=tsetcd benchmarks against ./bin/tsetcd instead.
 import { Etcd3 } from 'etcd3';
 import { Client } from '../packages/client/src/index.js';
-import { startCluster } from '../packages/client/test/helpers/etcd-cluster.js';
+import { ProcessCluster, targetBin } from '../test/kit/cluster.js';
 
 const secondsPerRun = Number(process.argv[2] ?? 2);
 const rounds = Number(process.argv[3] ?? 3);
@@ -44,7 +44,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 async function main(): Promise<void> {
   // No fsync: the disk would otherwise dominate and hide the clients' own cost.
-  const cluster = await startCluster({ args: ['--unsafe-no-fsync'] });
+  const cluster = await ProcessCluster.start(undefined, { size: 1, bin: targetBin, args: ['--unsafe-no-fsync'] });
   const ep = cluster.endpoints[0];
   const ours = new Client({ endpoints: [ep] });
   const theirs = new Etcd3({ hosts: ep });

@@ -3,7 +3,8 @@
 // first successful put through a surviving member (a client retrying every 10 ms).
 //   node --import tsx bench/cluster-failover.ts [reps]        prints a markdown table
 import { Client } from '@tsetcd/client';
-import { TsetcdCluster, sleep } from '../test/cluster-harness.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProcessCluster as TsetcdCluster } from '../test/kit/cluster.js';
 import { tsetcdBin } from '../test/tsetcd-process.js';
 
 const reps = Number(process.argv[2] ?? 3);

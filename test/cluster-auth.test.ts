@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { Client } from '@tsetcd/client';
-import { TsetcdCluster, eventually } from './cluster-harness.js';
+import { ProcessCluster } from './kit/cluster.js';
+import { eventually } from './kit/wait.js';
 
 function etcdctl(endpoint: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
@@ -28,7 +29,7 @@ function etcdctl(endpoint: string, args: string[]): Promise<{ stdout: string; st
 }
 
 test('cluster auth: replicated users/roles/permissions; a member caught up from a snapshot enforces them', async (t) => {
-  const c = await TsetcdCluster.start(t, { args: ['--snapshot-count', '20', '--experimental-snapshot-catchup-entries', '5', '--bcrypt-cost', '4'] });
+  const c = await ProcessCluster.start(t, { args: ['--snapshot-count', '20', '--experimental-snapshot-catchup-entries', '5', '--bcrypt-cost', '4'] });
   const ep0 = new URL(c.clientUrl(0)).host;
   for (const args of [
     ['user', 'add', 'root:pw'],

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePki } from '../packages/server/test/grpc-test-kit.js';
-import { TsetcdCluster } from './cluster-harness.js';
+import { ProcessCluster } from './kit/cluster.js';
 import { DnsTestServer } from './dns-test-server.js';
 
 async function withDns(t: import('node:test').TestContext): Promise<DnsTestServer> {
@@ -26,7 +26,7 @@ test('--discovery-srv with --discovery-srv-name: a 3-member TLS cluster bootstra
   const dns = await withDns(t);
   const pki = makePki();
   t.after(() => rmSync(pki.dir, { recursive: true, force: true }));
-  const c = await TsetcdCluster.create(t, { peerTls: { certFile: join(pki.dir, 'peer.crt'), keyFile: join(pki.dir, 'peer.key'), caFile: join(pki.dir, 'ca.crt') } });
+  const c = await ProcessCluster.create(t, { peerTls: { certFile: join(pki.dir, 'peer.crt'), keyFile: join(pki.dir, 'peer.key'), caFile: join(pki.dir, 'ca.crt') } });
   for (let i = 0; i < 3; i++) await c.addSpec();
   dns.srv.set('_etcd-server-ssl-prod._tcp.example.test', c.members.map((m) => ({ target: '127.0.0.1', port: m.advertisedPeerPort })));
   await Promise.all([0, 1, 2].map((i) => c.startMember(i, 'new', '', ['--discovery-srv', 'example.test', '--discovery-srv-name', 'prod', '--initial-cluster-token', 'srv-token'])));
@@ -42,7 +42,7 @@ test('--discovery-srv with --discovery-srv-name: a 3-member TLS cluster bootstra
 
 test('--discovery-srv: refusals with etcd 3.4.23\'s messages', async (t) => {
   const dns = await withDns(t);
-  const c = await TsetcdCluster.create(t);
+  const c = await ProcessCluster.create(t);
   await c.addSpec();
   // etcd 3.4.23 bootstraps from the -ssl records only: plain _etcd-server records are not enough
   dns.srv.set('_etcd-server._tcp.example.test', [{ target: '127.0.0.1', port: c.members[0].advertisedPeerPort }]);

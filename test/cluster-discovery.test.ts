@@ -4,17 +4,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newInitialCluster, parseInitialCluster } from '@tsetcd/server/membership/initial-cluster';
-import { TsetcdCluster, freePort } from './cluster-harness.js';
+import { ProcessCluster } from './kit/cluster.js';
+import { freePort } from './kit/real-etcd.js';
 
 test('three members bootstrap through a v2 discovery URL served by real etcd', async (t) => {
-  const disco = await TsetcdCluster.create(t, { bin: 'etcd', args: ['--enable-v2'] });
+  const disco = await ProcessCluster.create(t, { bin: 'etcd', args: ['--enable-v2'] });
   await disco.addSpec('disco');
   await disco.startMember(0, 'new');
   const durl = `${disco.clientUrl(0)}/v2/keys/_etcd/registry/tok-${await freePort()}`;
   const put = await fetch(`${durl}/_config/size`, { method: 'PUT', body: 'value=3', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   assert.equal(put.status, 201);
 
-  const c = await TsetcdCluster.create(t);
+  const c = await ProcessCluster.create(t);
   for (let i = 0; i < 3; i++) await c.addSpec();
   await Promise.all([0, 1, 2].map((i) => c.startMember(i, 'new', '', ['--discovery', durl])));
   const lead = await c.leader();
@@ -33,7 +34,7 @@ test('three members bootstrap through a v2 discovery URL served by real etcd', a
 });
 
 test('--discovery-proxy carries the discovery traffic; --discovery-fallback on a full cluster', async (t) => {
-  const disco = await TsetcdCluster.create(t, { bin: 'etcd', args: ['--enable-v2'] });
+  const disco = await ProcessCluster.create(t, { bin: 'etcd', args: ['--enable-v2'] });
   await disco.addSpec('disco');
   await disco.startMember(0, 'new');
   const durl = `${disco.clientUrl(0)}/v2/keys/_etcd/registry/tok-${await freePort()}`;
@@ -55,7 +56,7 @@ test('--discovery-proxy carries the discovery traffic; --discovery-fallback on a
   t.after(() => new Promise<void>((r) => proxy.close(() => r())));
   const proxyAddr = `127.0.0.1:${(proxy.address() as import('node:net').AddressInfo).port}`;
 
-  const c = await TsetcdCluster.create(t);
+  const c = await ProcessCluster.create(t);
   await c.addSpec();
   // (no scheme: etcd reads it as http://)
   await c.startMember(0, 'new', '', ['--discovery', durl, '--discovery-proxy', proxyAddr]);

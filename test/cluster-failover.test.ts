@@ -5,13 +5,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TsetcdCluster, electionMs, eventually, sleep } from './cluster-harness.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProcessCluster, electionMs } from './kit/cluster.js';
+import { eventually } from './kit/wait.js';
 import { runWorkload } from './cluster-workload.js';
 import { checkHistory } from './linearizability.js';
 import type { WatchEvent } from '@tsetcd/client';
 
 test('kill -9 the leader during writes: fail-over, no acknowledged write lost, linearizable, watch exactly-once', async (t) => {
-  const c = await TsetcdCluster.start(t);
+  const c = await ProcessCluster.start(t);
   const lead = await c.leader();
   const followers = [0, 1, 2].filter((i) => i !== lead);
 

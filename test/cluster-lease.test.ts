@@ -4,10 +4,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TsetcdCluster, electionMs, eventually, sleep } from './cluster-harness.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProcessCluster, electionMs } from './kit/cluster.js';
+import { eventually } from './kit/wait.js';
 
 test('leases: keep-alive through a follower, survive a leader crash, expire on the new leader', async (t) => {
-  const c = await TsetcdCluster.start(t);
+  const c = await ProcessCluster.start(t);
   const lead = await c.leader();
   const f = [0, 1, 2].find((i) => i !== lead)!;
   const fc = c.client(f, 5000);

@@ -5,10 +5,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TsetcdCluster, eventually, electionMs } from './cluster-harness.js';
+import { ProcessCluster, electionMs } from './kit/cluster.js';
+import { eventually } from './kit/wait.js';
 
 test('membership: learner via snapshot, promote, move leader, remove, replace a lost data dir; etcd errors', async (t) => {
-  const c = await TsetcdCluster.start(t, { args: ['--snapshot-count', '20', '--experimental-snapshot-catchup-entries', '5'] });
+  const c = await ProcessCluster.start(t, { args: ['--snapshot-count', '20', '--experimental-snapshot-catchup-entries', '5'] });
   const lead = await c.leader();
   const cl = c.client([0, 1, 2], 8000);
   const putRange = async (from: number, to: number): Promise<void> => {

@@ -5,12 +5,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TsetcdCluster, electionMs, eventually, sleep } from './cluster-harness.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProcessCluster, electionMs } from './kit/cluster.js';
+import { eventually } from './kit/wait.js';
 import { runWorkload } from './cluster-workload.js';
 import { checkHistory } from './linearizability.js';
 
 test('isolate the leader: it steps down, the majority elects and serves, the minority serves no linearizable reads; heal', async (t) => {
-  const c = await TsetcdCluster.start(t, { proxies: true });
+  const c = await ProcessCluster.start(t, { proxies: true });
   const lead = await c.leader();
   const others = [0, 1, 2].filter((i) => i !== lead);
   const leadId = (await c.status(lead))!.id;

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { makePki } from '../packages/server/test/grpc-test-kit.js';
 import { peerCall, isAnswer, frame, forgedProposal } from '../packages/server/test/peer-port-kit.js';
-import { TsetcdCluster } from './cluster-harness.js';
+import { ProcessCluster } from './kit/cluster.js';
 
 test('peer TLS with client certificate auth: replication, forwarded lease renewals, outsiders refused', async (t) => {
   const pki = makePki();
   t.after(() => rmSync(pki.dir, { recursive: true, force: true }));
-  const c = await TsetcdCluster.start(t, {
+  const c = await ProcessCluster.start(t, {
     peerTls: { certFile: join(pki.dir, 'peer.crt'), keyFile: join(pki.dir, 'peer.key'), caFile: join(pki.dir, 'ca.crt') },
     args: ['--peer-client-cert-auth'],
   });

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Backend, Buckets } from '../packages/server/src/backend/index.js';
-import { TsetcdCluster, eventually } from './cluster-harness.js';
+import { ProcessCluster } from './kit/cluster.js';
+import { eventually } from './kit/wait.js';
 
 /** Flips the last byte of the newest stored value (a stopped member's backend): its KV hash changes. */
 async function corruptNewestValue(dataDir: string): Promise<void> {
@@ -22,13 +23,13 @@ async function corruptNewestValue(dataDir: string): Promise<void> {
   }
 }
 
-async function putKeys(c: TsetcdCluster, n: number): Promise<void> {
+async function putKeys(c: ProcessCluster, n: number): Promise<void> {
   const cli = c.client([0, 1, 2]);
   for (let i = 0; i < n; i++) await cli.put(`foo${String(i).padStart(5, '0')}`, `v${String(i).padStart(5, '0')}`);
 }
 
 /** Waits until every running member applied the same revision. */
-async function converged(c: TsetcdCluster, idx: number[]): Promise<bigint> {
+async function converged(c: ProcessCluster, idx: number[]): Promise<bigint> {
   return eventually('members on the same revision', 20_000, async () => {
     const revs = await Promise.all(idx.map(async (i) => (await c.client(i).get('foo00000')).revision));
     return revs.every((r) => r === revs[0]) ? revs[0] : undefined;
@@ -36,7 +37,7 @@ async function converged(c: TsetcdCluster, idx: number[]): Promise<bigint> {
 }
 
 test('--force-new-cluster: one member of a dead 3-member cluster serves its data alone', async (t) => {
-  const c = await TsetcdCluster.start(t);
+  const c = await ProcessCluster.start(t);
   await putKeys(c, 10);
   await converged(c, [0, 1, 2]);
   const before = await c.client(0).cluster.memberList();
@@ -66,7 +67,7 @@ test('--force-new-cluster: one member of a dead 3-member cluster serves its data
 });
 
 test('--experimental-initial-corrupt-check: a member whose data differs from its peers refuses to start', async (t) => {
-  const c = await TsetcdCluster.start(t, { args: ['--experimental-initial-corrupt-check'] });
+  const c = await ProcessCluster.start(t, { args: ['--experimental-initial-corrupt-check'] });
   await putKeys(c, 10);
   await converged(c, [0, 1, 2]);
   const id0 = (await c.client(0).maintenance.status()).header!.memberId.toString(16);
@@ -88,7 +89,7 @@ test('--experimental-initial-corrupt-check: a member whose data differs from its
 });
 
 test('--experimental-corrupt-check-time: the leader raises the CORRUPT alarm when a follower differs', async (t) => {
-  const c = await TsetcdCluster.start(t, { args: ['--experimental-corrupt-check-time', '300ms'] });
+  const c = await ProcessCluster.start(t, { args: ['--experimental-corrupt-check-time', '300ms'] });
   await putKeys(c, 5);
   await converged(c, [0, 1, 2]);
   const lead = await c.leader();
@@ -113,7 +114,7 @@ test('--experimental-corrupt-check-time: the leader raises the CORRUPT alarm whe
 
 test('--strict-reconfig-check=false lets a member add through that loses quorum', async (t) => {
   for (const strict of [true, false]) {
-    const c = await TsetcdCluster.start(t, { args: strict ? [] : ['--strict-reconfig-check=false'] });
+    const c = await ProcessCluster.start(t, { args: strict ? [] : ['--strict-reconfig-check=false'] });
     const lead = await c.leader();
     const down = (lead + 1) % 3;
     const downId = (await c.client(down).maintenance.status()).header!.memberId.toString(16);

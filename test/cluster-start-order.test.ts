@@ -7,10 +7,12 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { TsetcdCluster, electionMs, eventually, freePort } from './cluster-harness.js';
+import { ProcessCluster, electionMs } from './kit/cluster.js';
+import { freePort } from './kit/real-etcd.js';
+import { eventually } from './kit/wait.js';
 
 async function loneMemberWaitsForItsPeer(t: TestContext, bin?: string): Promise<void> {
-  const c = await TsetcdCluster.create(t, { bin });
+  const c = await ProcessCluster.create(t, { bin });
   await c.addSpec();
   await c.addSpec();
   const metricsUrl = `http://127.0.0.1:${await freePort()}`;

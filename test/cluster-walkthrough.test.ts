@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { newInitialCluster, parseInitialCluster } from '@tsetcd/server/membership/initial-cluster';
-import { TsetcdCluster } from './cluster-harness.js';
+import { ProcessCluster } from './kit/cluster.js';
 
 function etcdctl(endpoints: string[], args: string[], api = '3'): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -23,7 +23,7 @@ async function curlJson(url: string): Promise<unknown> {
 }
 
 /** the same observations for either implementation */
-async function observe(c: TsetcdCluster) {
+async function observe(c: ProcessCluster) {
   const eps = c.endpoints;
   const list = await etcdctl(eps, ['member', 'list']);
   // uint64 IDs: quote the digits before JSON.parse so no precision is lost
@@ -40,7 +40,7 @@ async function observe(c: TsetcdCluster) {
 
 test('seed walkthrough: a 3-member tsetcd cluster answers etcdctl and curl like a 3-member etcd', async (t) => {
   const token = 'etcd-cluster-1';
-  const [ts, etcd] = await Promise.all([TsetcdCluster.start(t, { token }), TsetcdCluster.start(t, { token, bin: 'etcd', args: ['--enable-v2'] })]);
+  const [ts, etcd] = await Promise.all([ProcessCluster.start(t, { token }), ProcessCluster.start(t, { token, bin: 'etcd', args: ['--enable-v2'] })]);
   await Promise.all([ts.leader(), etcd.leader()]);
   const [a, b] = await Promise.all([observe(ts), observe(etcd)]);
 

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Client } from '@tsetcd/client';
 import { startTsetcd, tempDir, tsetcdBin } from './tsetcd-process.js';
-import { eventually, freePort, TsetcdCluster } from './cluster-harness.js';
+import { ProcessCluster } from './kit/cluster.js';
+import { freePort } from './kit/real-etcd.js';
+import { eventually } from './kit/wait.js';
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -85,7 +87,7 @@ test('--max-snapshots keeps that many snapshot files; 0 keeps them all', async (
 test('--pre-vote: a member cut off from its peers does not raise its term', async (t) => {
   // a published cluster (a lone unpublished member serves no client, as etcd): member 0 runs
   // with --pre-vote, the others without; then every member is cut off from the others
-  const c = await TsetcdCluster.create(t, { proxies: true, args: ['--heartbeat-interval', '20', '--election-timeout', '200'] });
+  const c = await ProcessCluster.create(t, { proxies: true, args: ['--heartbeat-interval', '20', '--election-timeout', '200'] });
   for (let i = 0; i < 3; i++) await c.addSpec();
   await Promise.all([0, 1, 2].map((i) => c.startMember(i, 'new', undefined, i === 0 ? ['--pre-vote'] : [])));
   await c.leader();
@@ -109,7 +111,7 @@ test('--initial-election-tick-advance: on by default, off waits a whole election
 
   const electionMs = 4000;
   const args = ['--heartbeat-interval', '100', '--election-timeout', String(electionMs)];
-  const on = await TsetcdCluster.create(t, { args });
+  const on = await ProcessCluster.create(t, { args });
   for (let i = 0; i < 3; i++) await on.addSpec();
   await Promise.all([0, 1, 2].map((i) => on.startMember(i, 'new')));
   assert.ok(
@@ -117,7 +119,7 @@ test('--initial-election-tick-advance: on by default, off waits a whole election
     on.members.map((m) => m.logs.filter((l) => /tick|elected|peer became/.test(l)).join('\n')).join('\n--\n'),
   );
 
-  const off = await TsetcdCluster.create(t, { args: [...args, '--initial-election-tick-advance=false'] });
+  const off = await ProcessCluster.create(t, { args: [...args, '--initial-election-tick-advance=false'] });
   for (let i = 0; i < 3; i++) await off.addSpec();
   const started = Date.now();
   await Promise.all([0, 1, 2].map((i) => off.startMember(i, 'new')));

@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { startTsetcd, startTsetcdCommand, tempDir, tsetcdBin } from './tsetcd-process.js';
-import { freePort } from './cluster-harness.js';
+import { freePort } from './kit/real-etcd.js';
 import { DnsTestServer } from './dns-test-server.js';
 import { run } from './kit/processes.js';
 

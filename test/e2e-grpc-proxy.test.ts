@@ -8,7 +8,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePki } from '../packages/server/test/grpc-test-kit.js';
 import { startTsetcd, startTsetcdCommand, tempDir, tsetcdBin } from './tsetcd-process.js';
-import { eventually, freePort } from './cluster-harness.js';
+import { freePort } from './kit/real-etcd.js';
+import { eventually } from './kit/wait.js';
 import { run } from './kit/processes.js';
 
 const etcdctl = (args: string[]) => run('etcdctl', [...args], { timeoutMs: 30_000 });

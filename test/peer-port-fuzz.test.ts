@@ -14,7 +14,8 @@ import assert from 'node:assert/strict';
 import { decodeMessage, encodeMessage, newMessage, EntryType, MessageType, type Message } from '@tsetcd/raft';
 import { Rng } from '../packages/raft/test/sim/prng.js';
 import { maxFrameBytes } from '../packages/server/src/rafthttp/framing.js';
-import { TsetcdCluster, eventually } from './cluster-harness.js';
+import { ProcessCluster } from './kit/cluster.js';
+import { eventually } from './kit/wait.js';
 import { peerCall, isAnswer, frame, rawFrame, lengthPrefix, forgedProposal, type PeerHeaders, type PeerOutcome } from '../packages/server/test/peer-port-kit.js';
 
 const seed = process.env.SEED !== undefined ? Number(process.env.SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -242,7 +243,7 @@ async function clusterId(peerUrl: string): Promise<string> {
 
 async function fuzzCluster(t: TestContext, size: number, rng: Rng): Promise<void> {
   const started = Date.now();
-  const c = await TsetcdCluster.start(t, { size });
+  const c = await ProcessCluster.start(t, { size });
   await c.leader();
   const all = c.members.map((_, i) => i);
   const client = c.client(all, 5000);

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@tsetcd/client';
 import { MessageType, newMessage, type Message } from '@tsetcd/raft';
-import { TsetcdCluster, eventually } from './cluster-harness.js';
+import { ProcessCluster } from './kit/cluster.js';
+import { eventually } from './kit/wait.js';
 import { peerCall, isAnswer, frame, forgedProposal, type PeerOutcome } from '../packages/server/test/peer-port-kit.js';
 
 function answer(o: PeerOutcome): { status: number; body: string } {
@@ -16,7 +17,7 @@ function answer(o: PeerOutcome): { status: number; body: string } {
 }
 
 test('peer port: crash frame, forged proposal, wrong cluster, removed member and forged snapshot are refused; the member keeps serving', async (t) => {
-  const c = await TsetcdCluster.start(t, { size: 1, args: ['--bcrypt-cost', '4'] });
+  const c = await ProcessCluster.start(t, { size: 1, args: ['--bcrypt-cost', '4'] });
   const peer = `http://127.0.0.1:${c.members[0].peerPort}`;
   const admin = c.client(0);
   await admin.auth.userAdd('root', 'pw');

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startCluster } from '@tsetcd/server/testing';
 import { launchChromium, screenshotDir, type Browser } from './chromium.js';
-import { eventually, freePort } from './cluster-harness.js';
+import { freePort } from './kit/real-etcd.js';
+import { eventually } from './kit/wait.js';
 import { startEtcd } from './differential/harness.js';
 import { startTsetcd, tempDir, tsetcdBin, type TsetcdProcess } from './tsetcd-process.js';
 

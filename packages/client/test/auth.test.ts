@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster } from './helpers/etcd-cluster.js';
+import { ProcessCluster, targetBin } from '../../../test/kit/cluster.js';
 import {
   AuthFailedError,
   Client,
@@ -14,8 +14,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 test('auth against a real server', { timeout: 120_000 }, async (t) => {
   // Simple tokens that expire after 1 s of disuse, to exercise re-authentication.
-  const cluster = await startCluster({ args: ['--auth-token=simple', '--auth-token-ttl=1'] });
-  t.after(() => cluster.close());
+  const cluster = await ProcessCluster.start(t, { bin: targetBin, size: 1, args: ['--auth-token=simple', '--auth-token-ttl=1'] });
   const admin = new Client({ endpoints: cluster.endpoints });
   t.after(() => admin.close());
 

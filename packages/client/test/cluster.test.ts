@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { etcdBinary, freePort, startCluster, target } from './helpers/etcd-cluster.js';
+import { ProcessCluster, etcdTarget, targetBin } from '../../../test/kit/cluster.js';
+import { freePort } from '../../../test/kit/real-etcd.js';
 import {
   Client,
   LearnerNotReadyError,
@@ -16,21 +17,20 @@ import {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('three-member cluster: membership, maintenance, failover', { timeout: 120_000 }, async (t) => {
-  const cluster = await startCluster({ members: 3, args: ['--strict-reconfig-check=false'] });
-  t.after(() => cluster.close());
+  const cluster = await ProcessCluster.start(t, { bin: targetBin, size: 3, args: ['--strict-reconfig-check=false'] });
   const client = new Client({ endpoints: cluster.endpoints, dialTimeout: 1_000 });
   t.after(() => client.close());
 
   /** Restarts a stopped member (no-op if running) and waits for the whole cluster. */
   async function restore(i: number): Promise<void> {
-    if (cluster.members[i].proc === undefined) cluster.start(i);
+    if (!cluster.isRunning(i)) await cluster.startMember(i, 'existing');
     await cluster.waitReady();
   }
 
   async function leaderIndex(c: Client = client): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       for (let i = 0; i < cluster.members.length; i++) {
-        if (cluster.members[i].proc === undefined) continue;
+        if (!cluster.isRunning(i)) continue;
         try {
           const st = await c.maintenance.status({ endpoint: cluster.endpoints[i], timeout: 500 });
           if (st.leader !== 0n && st.leader === st.header?.memberId) return i;
@@ -65,14 +65,14 @@ test('three-member cluster: membership, maintenance, failover', { timeout: 120_0
   // the promote forwarded by a follower to the leader's peer URL often fails with 'etcdserver:
   // unhealthy cluster' (the leader's connectivity check, or a failed forward after the promotion
   // was applied, which leaves a voter without a process and breaks the failover cases below).
-  if (target === 'etcd') await t.test('a learner that caught up is promoted to a voting member', async () => {
+  if (etcdTarget === 'etcd') await t.test('a learner that caught up is promoted to a voting member', async () => {
     const peer = `http://127.0.0.1:${await freePort()}`;
     const clientUrl = `http://127.0.0.1:${await freePort()}`;
     const added = await client.cluster.memberAdd([peer], { isLearner: true });
     const id = added.member!.ID;
-    const initial = [...cluster.members.map((m) => `${m.name}=${m.peerUrl}`), `learner=${peer}`].join(',');
+    const initial = `${cluster.initialCluster()},learner=${peer}`;
     const dataDir = mkdtempSync(join(tmpdir(), 'tsetcd-learner-'));
-    const proc = spawn(etcdBinary(), [
+    const proc = spawn(targetBin, [
       '--name=learner', `--data-dir=${dataDir}`, `--listen-client-urls=${clientUrl}`, `--advertise-client-urls=${clientUrl}`,
       `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`, `--initial-cluster=${initial}`,
       '--initial-cluster-state=existing', '--heartbeat-interval=50', '--election-timeout=500',
@@ -164,7 +164,7 @@ test('three-member cluster: membership, maintenance, failover', { timeout: 120_0
       for await (const ev of w) events.push(ev);
     })();
     await sleep(300);
-    await cluster.stop(li);
+    await cluster.stopMember(li);
     try {
       await sleep(1_500);
     } finally {
@@ -198,7 +198,7 @@ test('three-member cluster: membership, maintenance, failover', { timeout: 120_0
     t.after(() => c.close());
     await c.put('/fo3/k', '1');
     const idx = cluster.endpoints.indexOf(c.activeEndpoint);
-    await cluster.stop(idx);
+    await cluster.stopMember(idx);
     try {
       assert.equal((await c.get('/fo3/k')).kvs[0].value.toString(), '1');
       await c.put('/fo3/k', '2');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { startCluster } from './helpers/etcd-cluster.js';
+import { ProcessCluster, targetBin } from '../../../test/kit/cluster.js';
 import { waitFor } from '../../../test/kit/wait.js';
 import {
   Client,
@@ -16,8 +16,7 @@ import {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('concurrency against a real server', { timeout: 120_000 }, async (t) => {
-  const cluster = await startCluster();
-  t.after(() => cluster.close());
+  const cluster = await ProcessCluster.start(t, { size: 1, bin: targetBin });
   const c1 = new Client({ endpoints: cluster.endpoints });
   const c2 = new Client({ endpoints: cluster.endpoints });
   t.after(() => c1.close());

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster } from './helpers/etcd-cluster.js';
+import { ProcessCluster, targetBin } from '../../../test/kit/cluster.js';
 import {
   Client,
   CompactedError,
@@ -15,8 +15,7 @@ import {
 } from '../src/index.js';
 
 test('kv against a real server', { timeout: 120_000 }, async (t) => {
-  const cluster = await startCluster();
-  t.after(() => cluster.close());
+  const cluster = await ProcessCluster.start(t, { size: 1, bin: targetBin });
   const client = new Client({ endpoints: cluster.endpoints });
   t.after(() => client.close());
 

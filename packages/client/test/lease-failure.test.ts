@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster } from './helpers/etcd-cluster.js';
+import { ProcessCluster, targetBin } from '../../../test/kit/cluster.js';
 import { Client, LeaseLostError } from '../src/index.js';
 
 // keepAlive across server failures (a file of its own: it restarts and stops the server).
 test('lease keepAlive across server failures', { timeout: 120_000 }, async (t) => {
-  const cluster = await startCluster();
-  t.after(() => cluster.close());
+  const cluster = await ProcessCluster.start(t, { size: 1, bin: targetBin });
   const client = new Client({ endpoints: cluster.endpoints });
   t.after(() => client.close());
 
@@ -16,7 +15,7 @@ test('lease keepAlive across server failures', { timeout: 120_000 }, async (t) =
     let lost = false;
     ka.on('lost', () => (lost = true));
     await new Promise((r) => ka.once('keepalive', r));
-    await cluster.restart(0);
+    await cluster.restartMember(0);
     const before = ka.last;
     // Refreshed over the new connection (or lost, if the server took longer than the TTL).
     const outcome = await Promise.race([
@@ -37,12 +36,12 @@ test('lease keepAlive across server failures', { timeout: 120_000 }, async (t) =
     const l = await other.lease.grant(2);
     const ka = other.lease.keepAlive(l.id);
     await new Promise((r) => ka.once('keepalive', r));
-    await cluster.stop(0);
+    await cluster.stopMember(0);
     const started = Date.now();
     const err = await ka.lost;
     assert.ok(err instanceof LeaseLostError);
     assert.ok(Date.now() - started < 3_500, 'reported within about one TTL');
-    cluster.start(0);
+    await cluster.startMember(0, 'existing');
     await cluster.waitReady();
     await other.close();
   });

@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, target } from './helpers/etcd-cluster.js';
+import { ProcessCluster, etcdTarget, targetBin } from '../../../test/kit/cluster.js';
 import { waitFor } from '../../../test/kit/wait.js';
 import { Client, LeaseLostError, LeaseNotFoundError, type KeepAliveResponse } from '../src/index.js';
 
 
 test('leases against a real server', { timeout: 120_000 }, async (t) => {
-  const cluster = await startCluster();
-  t.after(() => cluster.close());
+  const cluster = await ProcessCluster.start(t, { size: 1, bin: targetBin });
   const client = new Client({ endpoints: cluster.endpoints });
   t.after(() => client.close());
 
@@ -48,7 +47,7 @@ test('leases against a real server', { timeout: 120_000 }, async (t) => {
     assert.ok(seen.every((r) => r.id === a.id && r.ttl === 2n));
     assert.equal((await client.get('/ka/a')).count, 1n);
     assert.ok((await client.lease.timeToLive(b.id)).ttl > 0n);
-    if (target === 'etcd') {
+    if (etcdTarget === 'etcd') {
       const text = await (await fetch(`${cluster.endpoints[0]}/metrics`)).text();
       const streams = text.split('\n').filter((l) => l.startsWith('grpc_server_started_total{grpc_method="LeaseKeepAlive"'));
       assert.equal(streams.length, 1);

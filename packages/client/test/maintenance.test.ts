@@ -5,13 +5,12 @@ import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { startCluster } from './helpers/etcd-cluster.js';
+import { ProcessCluster, targetBin } from '../../../test/kit/cluster.js';
 import { Client, NoSpaceError } from '../src/index.js';
 
 test('maintenance against a real server', { timeout: 120_000 }, async (t) => {
   // A small quota so the NOSPACE alarm can be raised quickly.
-  const cluster = await startCluster({ args: ['--quota-backend-bytes=1048576'] });
-  t.after(() => cluster.close());
+  const cluster = await ProcessCluster.start(t, { bin: targetBin, size: 1, args: ['--quota-backend-bytes=1048576'] });
   const client = new Client({ endpoints: cluster.endpoints });
   t.after(() => client.close());
   const dir = mkdtempSync(join(tmpdir(), 'tsetcd-snap-'));

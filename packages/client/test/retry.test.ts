@@ -1,14 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster } from './helpers/etcd-cluster.js';
+import { ProcessCluster, targetBin } from '../../../test/kit/cluster.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { Client, UnavailableError } from '../src/index.js';
 
 // Two proxies in front of the same etcd act as two endpoints. Cutting a connection right after a
 // request went through shows whether the client resends it: it must for reads, never for writes.
 test('retries only what is safe', { timeout: 120_000 }, async (t) => {
-  const cluster = await startCluster();
-  t.after(() => cluster.close());
+  const cluster = await ProcessCluster.start(t, { size: 1, bin: targetBin });
   const port = Number(new URL(cluster.endpoints[0]).port);
   const a = await TcpProxy.start(port, '/cut/');
   const b = await TcpProxy.start(port, '/cut/');

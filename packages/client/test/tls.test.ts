@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCluster } from './helpers/etcd-cluster.js';
+import { ProcessCluster, targetBin } from '../../../test/kit/cluster.js';
 import { Client, UnavailableError } from '../src/index.js';
 
 /** A throwaway CA with a server certificate for 127.0.0.1 and a client certificate. */
@@ -29,11 +29,12 @@ test('TLS with client certificates', { timeout: 120_000 }, async (t) => {
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const certs = makeCerts(dir);
   const tls = { ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) };
-  const cluster = await startCluster({
+  const cluster = await ProcessCluster.start(t, {
+    bin: targetBin,
+    size: 1,
     args: [`--cert-file=${certs.serverCert}`, `--key-file=${certs.serverKey}`, `--trusted-ca-file=${certs.ca}`, '--client-cert-auth'],
     clientTls: tls,
   });
-  t.after(() => cluster.close());
 
   await t.test('https endpoint with ca/cert/key: KV and watch work', async () => {
     assert.match(cluster.endpoints[0], /^https:/);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster } from './helpers/etcd-cluster.js';
+import { ProcessCluster, targetBin } from '../../../test/kit/cluster.js';
 import { waitFor } from '../../../test/kit/wait.js';
 import { Client, CompactedError, type WatchEvent, type Watcher } from '../src/index.js';
 
@@ -29,8 +29,7 @@ async function metric(url: string, name: string): Promise<number | undefined> {
 }
 
 test('watch against a real server', { timeout: 120_000 }, async (t) => {
-  const cluster = await startCluster({ args: ['--experimental-watch-progress-notify-interval=300ms'] });
-  t.after(() => cluster.close());
+  const cluster = await ProcessCluster.start(t, { bin: targetBin, size: 1, args: ['--experimental-watch-progress-notify-interval=300ms'] });
   const client = new Client({ endpoints: cluster.endpoints });
   t.after(() => client.close());
   const writer = new Client({ endpoints: cluster.endpoints });
@@ -137,7 +136,7 @@ test('watch against a real server', { timeout: 120_000 }, async (t) => {
     await w.ready;
     const start = (await writer.put('/resume/0', '0')).revision;
     for (let i = 1; i < 10; i++) await writer.put(`/resume/${i}`, String(i));
-    await cluster.restart(0);
+    await cluster.restartMember(0);
     let last = 0n;
     for (let i = 10; i < 20; i++) last = (await writer.put(`/resume/${i}`, String(i))).revision;
     const evs = await take(w, 20, 15_000);
