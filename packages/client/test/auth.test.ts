@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { ProcessCluster, targetBin } from '../../../test/kit/cluster.js';
 import {
@@ -9,8 +10,6 @@ import {
   RoleNotFoundError,
   UserAlreadyExistError,
 } from '../src/index.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('auth against a real server', { timeout: 120_000 }, async (t) => {
   // Simple tokens that expire after 1 s of disuse, to exercise re-authentication.
@@ -62,7 +61,10 @@ test('auth against a real server', { timeout: 120_000 }, async (t) => {
     const w = alice.watch('/pub/', { prefix: true });
     await w.ready;
     const before = (alice.transport as unknown as { token: string }).token;
-    await sleep(2_500); // the simple token expires after 1 s unused
+    // The expiry is what is under test, so this waits out the time: etcd drops a simple token
+    // 1 s (--auth-token-ttl) after its last use, checked once a second, so it is gone after 2 s
+    // at most. No probe can tell earlier: any request with the token renews it.
+    await sleep(2_500);
     assert.equal((await alice.get('/pub/a')).kvs[0].value.toString(), 'public');
     const after = (alice.transport as unknown as { token: string }).token;
     assert.notEqual(after, before, 're-authenticated');

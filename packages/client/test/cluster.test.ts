@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessCluster, etcdTarget, targetBin } from '../../../test/kit/cluster.js';
 import { freePort } from '../../../test/kit/real-etcd.js';
+import { eventually, waitFor } from '../../../test/kit/wait.js';
 import {
   Client,
   LearnerNotReadyError,
@@ -13,8 +14,6 @@ import {
   UnavailableError,
   type WatchEvent,
 } from '../src/index.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('three-member cluster: membership, maintenance, failover', { timeout: 120_000 }, async (t) => {
   const cluster = await ProcessCluster.start(t, { bin: targetBin, size: 3, args: ['--strict-reconfig-check=false'] });
@@ -27,8 +26,9 @@ test('three-member cluster: membership, maintenance, failover', { timeout: 120_0
     await cluster.waitReady();
   }
 
-  async function leaderIndex(c: Client = client): Promise<number> {
-    for (let attempt = 0; ; attempt++) {
+  /** The member that reports itself leader (a bounded poll: members down or electing answer later). */
+  function leaderIndex(c: Client = client): Promise<number> {
+    return eventually('a member that leads', 10_000, async () => {
       for (let i = 0; i < cluster.members.length; i++) {
         if (!cluster.isRunning(i)) continue;
         try {
@@ -38,9 +38,8 @@ test('three-member cluster: membership, maintenance, failover', { timeout: 120_0
           // member down or electing
         }
       }
-      if (attempt > 100) throw new Error('no leader');
-      await sleep(50);
-    }
+      return undefined;
+    });
   }
 
   await t.test('member list / add learner / promote / update / remove', async () => {
@@ -79,17 +78,18 @@ test('three-member cluster: membership, maintenance, failover', { timeout: 120_0
     ], { stdio: 'ignore' });
     const exited = new Promise((r) => proc.once('exit', r));
     try {
-      for (let i = 0; ; i++) {
+      // the leader refuses the promotion until the learner caught up; any other error fails at once
+      await waitFor('the learner to catch up and be promoted', async () => {
         try {
           const promoted = await client.cluster.memberPromote(id);
           const seen = promoted.members.map((m) => `${m.ID.toString(16)}:${m.name}:${m.isLearner ? 'learner' : 'voter'}`);
           assert.equal(promoted.members.find((m) => m.ID === id)?.isLearner, false, `promoted ${id.toString(16)}: ${seen.join(' ')}`);
-          break;
+          return true;
         } catch (err) {
-          if (!(err instanceof LearnerNotReadyError) || i > 200) throw err;
-          await sleep(50);
+          if (err instanceof LearnerNotReadyError) return false;
+          throw err;
         }
-      }
+      }, 15_000, 50);
       const list = await client.cluster.memberList();
       assert.equal(list.members.length, 4);
       assert.equal(list.members.find((m) => m.ID === id)?.isLearner, false);
@@ -111,16 +111,9 @@ test('three-member cluster: membership, maintenance, failover', { timeout: 120_0
       const st = await client.maintenance.status({ endpoint: ep });
       assert.equal(st.header?.memberId !== undefined && st.header.memberId > 0n, true);
       assert.ok(st.dbSize > 0n);
-      // Followers may lag a moment: read the hash at a fixed revision.
-      for (let i = 0; ; i++) {
-        try {
-          hashes.add((await client.maintenance.hashKV(rev, { endpoint: ep })).hash);
-          break;
-        } catch (err) {
-          if (i > 20) throw err;
-          await sleep(50);
-        }
-      }
+      // Followers may lag a moment (a revision they have not applied is refused): read the hash
+      // at a fixed revision once the member has it.
+      hashes.add(await eventually(`${ep} to hash revision ${rev}`, 5_000, async () => (await client.maintenance.hashKV(rev, { endpoint: ep })).hash));
     }
     assert.equal(hashes.size, 1, 'every member has the same data');
     assert.deepEqual(await client.maintenance.alarmList(), []);
@@ -155,7 +148,9 @@ test('three-member cluster: membership, maintenance, failover', { timeout: 120_0
         try {
           revs.push((await writer.put(`/fo/${i % 5}`, String(i), { timeout: 2_000 })).revision);
         } catch {
-          await sleep(20); // election in progress; the write may or may not have happened
+          // election in progress; the write may or may not have happened. Pace the retries of this
+          // background load (nothing waits on this pause).
+          await new Promise((r) => setTimeout(r, 20));
         }
       }
     })();
@@ -163,17 +158,20 @@ test('three-member cluster: membership, maintenance, failover', { timeout: 120_0
     const reading = (async () => {
       for await (const ev of w) events.push(ev);
     })();
-    await sleep(300);
+    // the watcher sees writes before its member dies, and the writer gets writes acknowledged
+    // by the new leader after it
+    await waitFor('the watcher to see writes', () => events.length >= 5);
     await cluster.stopMember(li);
     try {
-      await sleep(1_500);
+      const acked = revs.length;
+      await waitFor('writes acknowledged after the leader died', () => revs.length >= acked + 10, 15_000);
     } finally {
       stop = true;
       await writing;
       await restore(li);
     }
     const last = (await writer.get('/fo/', { prefix: true })).revision;
-    for (let i = 0; i < 100 && (events.length === 0 || events[events.length - 1].kv.modRevision < last); i++) await sleep(50);
+    await waitFor(`the watcher to reach revision ${last}`, () => events.length > 0 && events[events.length - 1].kv.modRevision >= last, 5_000);
     await w.stop();
     await reading;
     assert.notEqual(watching.activeEndpoint, order[0], 'moved to a live member');

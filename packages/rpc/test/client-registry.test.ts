@@ -46,6 +46,7 @@ test(`${name}: lease, put, range, watch, keepalive, revoke against real etcd`, a
   await reg.put('svc/k', 'x', short);
   let lost = '';
   const keeper = reg.keepAlive(short, 2, (r) => (lost = r));
+  // the time is what is under test: the key outlives the lease's TTL only if the keeper renews it
   await new Promise((r) => setTimeout(r, 3000));
   assert.equal((await reg.range('svc/k')).kvs.length, 1);
   assert.equal(lost, '');

@@ -2,6 +2,7 @@
 // continuously through discovery + p2c: kill -9, restart, SIGTERM and an etcd outage.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { RpcClient, unary, ClientRegistry, prefixEnd } from '../src/index.js';
 import { GreeterClient } from '../../../examples/greeter/gen/hello.js';
@@ -10,7 +11,6 @@ import { startGreeter, killGreeter, greeterDir } from './helpers/greeter-process
 import { pino } from 'pino';
 import { waitFor } from '../../../test/kit/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Load {
   ok = 0;
@@ -31,7 +31,7 @@ class Load {
             } catch (err) {
               this.failed.push((err as grpc.ServiceError).details ?? String(err));
             }
-            await sleep(5);
+            await sleep(5); // paces this background load; nothing waits on it
           }
         })(),
       );
@@ -74,10 +74,9 @@ test('cluster: kill -9, restart, SIGTERM and etcd outage with continuous calls',
   // kill -9 server a: only in-flight calls may fail; its key goes when the lease expires
   load.reset();
   await killGreeter(a, 'SIGKILL');
-  await sleep(1000);
+  await waitFor('calls to keep succeeding on b', () => load.ok > 20, 10_000);
   const failedAfterKill = load.failed.length;
   assert.ok(failedAfterKill <= 4, `at most the in-flight calls fail, got ${failedAfterKill}: ${load.failed.slice(0, 3)}`);
-  assert.ok(load.ok > 20, 'calls keep succeeding on b');
   await waitFor('dead server key to expire', async () => !(await registered()).includes(a.address), (ttl + 4) * 1000);
   assert.deepEqual(await registered(), [b.address]);
 
@@ -92,12 +91,14 @@ test('cluster: kill -9, restart, SIGTERM and etcd outage with continuous calls',
   load.reset();
   await killGreeter(b, 'SIGTERM');
   assert.deepEqual(await registered(), [a.address], 'b deregistered on shutdown');
-  await sleep(500);
+  const okAtStop = load.ok;
+  await waitFor('calls to go on to a after b stopped', () => load.ok > okAtStop + 20, 10_000);
   assert.equal(load.failed.length, 0, `SIGTERM must fail no call: ${load.failed.slice(0, 3)}`);
 
   // etcd outage: calls keep flowing to the known server
   await etcd.stop();
   load.reset();
+  // the outage must outlast the servers' lease TTL: its length is what is under test
   await sleep(ttl * 1000 + 1500);
   assert.equal(load.failed.length, 0, `calls during etcd outage: ${load.failed.slice(0, 3)}`);
   assert.ok(load.ok > 20);

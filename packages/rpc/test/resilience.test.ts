@@ -1,14 +1,15 @@
 // Timeouts, breaker, shedding, p2c and auth through real grpc-js servers and clients.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { Registry as PromRegistry } from 'prom-client';
 import { RpcServer, RpcClient, unary, ManualLoadProbe, ProcessLoadProbe, StatusError, MemoryTokenStore, currentSpan, rateLimitInterceptor, PeriodLimiter, MemoryLimitStore, type RpcServerOptions, type RpcClientOptions } from '../src/index.js';
 import { GreeterService, GreeterClient, type GreeterServer } from '../../../examples/greeter/gen/hello.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 const silent = pino({ level: 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Behaviour {
   delayMs: number;
@@ -23,6 +24,7 @@ async function greeter(t: { after: (fn: () => unknown) => void }, conf: Record<s
     sayHello(call, cb) {
       b.calls++;
       const reply = () => (b.fail ? cb(new StatusError(grpc.status.INTERNAL, 'boom')) : cb(null, { message: `hi ${call.request.name} ${server.port}` }));
+      // a slow server (timeouts, p2c, shedding): its latency is the behaviour under test
       if (b.delayMs > 0) setTimeout(reply, b.delayMs);
       else reply();
     },
@@ -73,21 +75,20 @@ async function breakerScenario(call: () => Promise<unknown>, b: Behaviour) {
     const code = (res as grpc.ServiceError).code ?? 0;
     codes.set(code, (codes.get(code) ?? 0) + 1);
     if (code === grpc.status.UNAVAILABLE) open = (res as grpc.ServiceError).details;
+    // the breaker decides over a time window: spread the failures over it as real traffic is
     await sleep(2);
   }
   assert.equal(open, 'circuit breaker is open');
   assert.ok(codes.get(grpc.status.UNAVAILABLE)! > 50, `rejections: ${[...codes]}`);
   assert.ok(b.calls < 200 - 50, `rejected calls never reach the handler (${b.calls})`);
-  // server healthy again: forced passes find out and the breaker closes
+  // server healthy again: forced passes find out and the breaker closes (once the failures
+  // have aged out of its window: a bounded poll, paced over that window)
   b.fail = false;
-  const end = Date.now() + 15_000;
   let streak = 0;
-  while (streak < 50) {
-    assert.ok(Date.now() < end, 'breaker did not recover');
-    const code = await codeOf(call());
-    streak = code === 0 ? streak + 1 : 0;
-    await sleep(10);
-  }
+  await waitFor('the breaker to close (50 calls in a row succeed)', async () => {
+    streak = (await codeOf(call())) === 0 ? streak + 1 : 0;
+    return streak >= 50;
+  }, 15_000, 10);
 }
 
 test('breaker: client side and server side (per method) open under failures and recover', { timeout: 40_000 }, async (t) => {
@@ -126,6 +127,8 @@ test('shedding: RESOURCE_EXHAUSTED "service overloaded" under load, stops after 
   assert.equal(shed[0], `${grpc.status.RESOURCE_EXHAUSTED} service overloaded`);
   assert.ok(s.server.shedder!.dropped > 0);
   probe.millicpu = 100;
+  // the cool-off (1 s after the last drop, go-zero's coolOffDuration) is what is under test:
+  // wait it out, then nothing may be shed
   await sleep(1100);
   assert.ok((await run(600)).every((r) => r === 'ok'), 'cool-off over: all admitted');
 });
@@ -139,6 +142,8 @@ test('p2c: the faster of two servers gets more traffic', { timeout: 30_000 }, as
   const loops = Array.from({ length: 4 }, async () => {
     while (running) await call();
   });
+  // a period of load, not a number of calls: p2c weighs the latencies it measures over time
+  // and force-picks a server left alone for a second
   await sleep(2500);
   running = false;
   await Promise.all(loops);
@@ -182,9 +187,9 @@ test('auth, tracing, metrics, health', async (t) => {
   const stream = hc.makeServerStreamRequest('/grpc.health.v1.Health/Watch', (r: { service: string }) => Buffer.from(r.service ? [10, r.service.length, ...Buffer.from(r.service)] : []), (b: Buffer) => (b.length ? b[1] : 0), { service: 'hello.Greeter' });
   stream.on('data', (st: number) => statuses.push(st));
   stream.on('error', () => undefined);
-  await sleep(200);
+  await waitFor('the watch to report SERVING', () => statuses.length >= 1);
   await s.server.stop();
-  await sleep(100);
+  await waitFor('the watch to report NOT_SERVING', () => statuses.length >= 2);
   assert.deepEqual(statuses, [1, 2], 'SERVING then NOT_SERVING');
 });
 
@@ -201,9 +206,11 @@ test('rate limit interceptor: period limiter per app refuses over quota with RES
 test('consistent_hash balancer: one key always reaches the same server, keys spread', async (t) => {
   const servers = [await greeter(t), await greeter(t), await greeter(t)];
   const { call, c } = await client(t, servers.map((x) => x.port), { BalancerName: 'consistent_hash' });
-  // let every subchannel connect so no key falls back to p2c
-  for (let i = 0; i < 30; i++) await call();
-  await sleep(300);
+  // let every subchannel connect so no key falls back to p2c: each server answered a call
+  await waitFor('every server to answer', async () => {
+    await call();
+    return servers.every((x) => x.b.calls > 0);
+  }, 10_000, 0);
   assert.equal(c.connectivityState, grpc.connectivityState.READY);
   const owner = new Map<string, string>();
   for (let round = 0; round < 3; round++) {
