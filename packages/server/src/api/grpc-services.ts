@@ -17,7 +17,7 @@ import { serveLeaseKeepAlive, serveWatch } from './watch.js';
 import { isLockElectionPath, toGrpcError, toLockElectionError } from './errors.js';
 import { grpcOverheadBytes } from '../etcdserver/config.js';
 import { Errors } from '../errors.js';
-import type { ClusterOps } from '../etcdserver/cluster-ops.js';
+import type { ClusterLayer } from '../etcdserver/cluster-start.js';
 
 interface Codec<T> {
   encode(m: T): { finish(): Uint8Array };
@@ -33,7 +33,8 @@ export function permissionGate(s: ServerView): PermissionGate {
   return new PermissionGate(s.auth, s.authRequests, (id) => s.leaseLookup(id)?.keys(), s.cfg.maxTxnOps);
 }
 
-export function createGrpcServer(s: ServerView, ops: ClusterOps, observer?: CallObserver): GrpcServer {
+/** `cluster`: the Cluster API's logic and the forwarding of a follower's lease renewals to the leader */
+export function createGrpcServer(s: ServerView, cluster: Pick<ClusterLayer, 'ops' | 'leader'>, observer?: CallObserver): GrpcServer {
   const interceptor = permissionInterceptor(permissionGate(s), () => s.header());
   const g = new GrpcServer({ maxReceiveMessageBytes: s.cfg.maxRequestBytes + grpcOverheadBytes, observer, interceptor });
   for (const r of authMethods(new AuthApi(s, s.auth))) {
@@ -47,9 +48,9 @@ export function createGrpcServer(s: ServerView, ops: ClusterOps, observer?: Call
     });
   }
   const kv = new KvApi(s);
-  const lease = new LeaseApi(s, (id) => ops.forwardLeaseRenew(id));
+  const lease = new LeaseApi(s, (id) => cluster.leader.leaseRenew(id));
   const mt = new MaintenanceApi(s);
-  const cl = new ClusterApi(s, ops);
+  const cl = new ClusterApi(s, cluster.ops);
   const dec = <T>(c: Codec<T>) => (b: Uint8Array) => c.decode(b);
   const enc = <T>(c: Codec<T>) => (m: T) => c.encode(m).finish();
   function unary<Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>, fn: (r: Req) => Promise<Res> | Res): void {

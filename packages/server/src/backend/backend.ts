@@ -47,6 +47,8 @@ export interface BackendOptions {
   batchLimitOps?: number;
   /** etcd --unsafe-no-fsync: LMDB commits without flushing to disk (throw-away members, tests) */
   unsafeNoFsync?: boolean;
+  /** told the duration of each committed batch (etcd's etcd_disk_backend_commit_duration_seconds) */
+  onCommit?: (seconds: number) => void;
 }
 
 interface PendingWrite {
@@ -112,6 +114,7 @@ export class Backend {
     this.batchLimitOps = opts.batchLimitOps ?? defaultBatchLimitOps;
     assert(this.batchIntervalMs > 0 && this.batchLimitOps > 0, 'batch limits must be positive');
     this.noFsync = opts.unsafeNoFsync ?? false;
+    this.onCommit = opts.onCommit;
     mkdirSync(this.path, { recursive: true });
     this.env = Backend.openEnv(this.path, this.noFsync);
     const ci = this.db(Buckets.meta).getBinary(metaConsistentIndexKey);
@@ -300,8 +303,7 @@ export class Backend {
     return this.commits;
   }
 
-  /** Told the duration of each committed batch (etcd's etcd_disk_backend_commit_duration_seconds). */
-  onCommit: ((seconds: number) => void) | undefined;
+  private readonly onCommit: ((seconds: number) => void) | undefined;
 
   /**
    * Holds size-triggered commits (commitIfFull) until release(): an MVCC write txn holds them

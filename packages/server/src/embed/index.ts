@@ -17,7 +17,7 @@ import { checkInitialHashKV, monitorKVHash } from '../etcdserver/corrupt-check.j
 import { adjustTicks } from '../etcdserver/tick-advance.js';
 import { Wal } from '../wal/index.js';
 import { join } from 'node:path';
-import { attachCluster, planBootstrap, type ClusterLayer } from '../etcdserver/cluster-start.js';
+import { planBootstrap, startClusterLayer, type ClusterLayer } from '../etcdserver/cluster-start.js';
 import { withAccessControl } from '../api/access-controller.js';
 import { clientTlsInfo, listenerTls, peerTlsInfo, type TlsFlags } from './tls-setup.js';
 import { serveMetrics } from './serve-metrics.js';
@@ -194,37 +194,41 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       : undefined;
   // etcd checks a restarted member's data against its peers' before serving anything
   const memberInitialized = await Wal.exists(cfg.walDir ?? join(cfg.dataDir, 'member', 'wal'));
-  const server = await EtcdServer.start(cfg, { deferPublish: true, cluster });
+  let layer: ClusterLayer | undefined;
+  let closeMember: (() => Promise<void>) | undefined;
+  const server = await EtcdServer.start(cfg, {
+    deferPublish: true,
+    cluster,
+    // once the member knows its ID and members, before raft runs (as etcd between NewServer and
+    // Start): the initial corruption check, then the cluster layer and its peer transport
+    transport: async (s) => {
+      if (memberInitialized && opts.initialCorruptCheck) await checkInitialHashKV(s, peerTls ? clientTlsOptions(peerTls) : undefined);
+      layer = await startClusterLayer(s, {
+        listenPeerUrls: opts.listenPeerUrls,
+        tls: peerTls,
+        log,
+        onRemovedSelf: () => void closeMember?.().finally(() => opts.onRemoved?.()),
+      });
+      return layer.transport;
+    },
+  });
+  // (start() built it before raft ran)
+  const peers: ClusterLayer = layer!;
   const view = serverView(server);
-  if (memberInitialized && opts.initialCorruptCheck) {
-    try {
-      await checkInitialHashKV(server, peerTls ? clientTlsOptions(peerTls) : undefined);
-    } catch (e) {
-      await server.close();
-      throw e;
-    }
-  }
   try {
     view.auth.configure({ authToken: opts.authToken, tokenTtlSeconds: opts.authTokenTtlSeconds, bcryptCost: opts.bcryptCost });
   } catch (e) {
     await server.close();
+    await peers.close();
     throw e;
   }
   let listeners: ClientPortListener[] = [];
   let httpHandler: HttpHandler | undefined;
   let metricsListeners: ClientPortListener[] = [];
-  let peers: ClusterLayer | undefined;
-  let closeMember: (() => Promise<void>) | undefined;
   try {
-    peers = await attachCluster(server, {
-      listenPeerUrls: opts.listenPeerUrls,
-      tls: peerTls,
-      log,
-      onRemovedSelf: () => void closeMember?.().finally(() => opts.onRemoved?.()),
-    });
     const metrics = createMetrics(view);
     const grpcMetrics = grpcServerMetrics(metrics);
-    const grpc = createGrpcServer(view, peers.ops, grpcMetrics);
+    const grpc = createGrpcServer(view, peers, grpcMetrics);
     grpcMetrics.preregister(grpc);
     if (listenClientUrls.some((u) => u.startsWith('https:')) && clientTls === undefined) {
       const u = (opts.listenClientUrls ?? []).find((x) => x.startsWith('https:'));
@@ -249,7 +253,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
   } catch (e) {
     await Promise.all([...listeners, ...metricsListeners].map((l) => l.close().catch(() => undefined)));
     await server.close();
-    await peers?.close();
+    await peers.close();
     throw e;
   }
   const clientUrls = boundUrls(listenClientUrls, listeners);
@@ -258,7 +262,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     cfg.advertiseClientUrls = clientUrls;
   }
   server.allowPublish();
-  const stopTickAdvance = adjustTicks(server, { advance: opts.initialElectionTickAdvance ?? true, activePeers: () => peers?.transport?.activePeers() ?? 0 });
+  const stopTickAdvance = adjustTicks(server, { advance: opts.initialElectionTickAdvance ?? true, activePeers: () => peers.transport?.activePeers() ?? 0 });
   const stopHashMonitor = opts.corruptCheckTimeMs
     ? monitorKVHash(server, opts.corruptCheckTimeMs, peerTls ? clientTlsOptions(peerTls) : undefined)
     : undefined;
@@ -288,7 +292,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     server,
     peerUrls: peers.peerUrls,
     isolate(on) {
-      peers?.transport?.isolate(on);
+      peers.transport?.isolate(on);
     },
     close() {
       if (closing) return closing;
@@ -301,7 +305,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
         httpHandler?.closeStreams();
         await Promise.all([...listeners, ...metricsListeners].map((l) => l.close().catch(() => undefined)));
         await server.close();
-        await peers?.close();
+        await peers.close();
         log.info('stopped serving', { 'local-member-id': idToHex(server.memberId) });
       })();
       return closing;

@@ -1,6 +1,7 @@
 // The Cluster API's logic (etcd's AddMember/RemoveMember/UpdateMember/PromoteMember and
-// MoveLeader) on top of EtcdServer: etcd's safety checks (strict reconfiguration), the
-// ConfChange proposal, and waiting until it is applied locally.
+// MoveLeader) on top of EtcdServer: etcd's safety checks (strict reconfiguration, peer health,
+// learner limits, with etcd's error codes), the ConfChange proposal, and waiting until it is
+// applied locally. What a follower asks of the leader goes through leader-forward.ts.
 
 import { createHash } from 'node:crypto';
 import { ConfChangeType, ErrProposalDropped, type ConfChange } from '@tsetcd/raft';
@@ -8,10 +9,9 @@ import { tsetcdpb } from '@tsetcd/proto';
 import type { EtcdServer } from './server.js';
 import type { MemberInfo } from '../membership/raft-cluster.js';
 import { idToHex } from '@tsetcd/common';
-import { membersFromJson } from '../membership/remote-cluster.js';
 import { checkPeerUrls } from '../membership/peer-urls.js';
-import { etcdErrorNameOf } from '@tsetcd/common';
-import { Errors, GrpcCode, ServerError } from '../errors.js';
+import { Errors } from '../errors.js';
+import { LeaderForward, type PeerRequester } from './leader-forward.js';
 
 /** etcd's HealthInterval: a peer counts as connected if its stream has been up at least this long. */
 export const healthIntervalMs = 5000;
@@ -21,11 +21,18 @@ export const maxLearners = 1;
 export const learnerReadyPercent = 0.9;
 
 /** The parts of the peer transport the Cluster API needs. */
-export interface PeerActivity {
+export interface PeerLink extends PeerRequester {
+  /** since when (ms) the member's streams are up; 0: not connected */
   activeSince(id: bigint): number;
+  /** the members to keep streams to */
   syncPeers(ids: bigint[]): void;
-  /** a short request to a member's peer listener (with the peer headers and TLS credentials) */
-  request(to: bigint, method: 'GET' | 'POST', path: string, timeoutMs: number, body?: { contentType: string; data: string }): Promise<{ status: number; body: string }>;
+}
+
+export interface ClusterOpsOptions {
+  /** builds the peer transport, which serves this ClusterOps to peers (none: no peer listener) */
+  peers?: (ops: ClusterOps) => PeerLink;
+  /** called once this member has applied (or a peer reported) its own removal */
+  onRemovedSelf?: () => void;
 }
 
 interface Waiter {
@@ -42,20 +49,18 @@ export function newMemberId(peerUrls: string[], nowSeconds: number): bigint {
 
 export class ClusterOps {
   private readonly s: EtcdServer;
-  private peers: PeerActivity | undefined;
+  private readonly peers: PeerLink | undefined;
+  private readonly leader: LeaderForward;
   private readonly waiters = new Map<string, Waiter[]>();
-  /** called once this member has applied its own removal */
-  onRemovedSelf: (() => void) | undefined;
+  private readonly onRemovedSelf: (() => void) | undefined;
 
-  constructor(s: EtcdServer, peers?: PeerActivity) {
+  constructor(s: EtcdServer, o: ClusterOpsOptions = {}) {
     this.s = s;
-    this.peers = peers;
+    this.onRemovedSelf = o.onRemovedSelf;
+    this.peers = o.peers?.(this);
+    this.leader = new LeaderForward(s, this.peers);
+    this.peers?.syncPeers(s.cluster.ids());
     s.addListener({ confChangeApplied: (cc) => this.onApplied(cc) });
-  }
-
-  setPeers(peers: PeerActivity): void {
-    this.peers = peers;
-    peers.syncPeers(this.s.cluster.ids());
   }
 
   private onApplied(cc: ConfChange): void {
@@ -224,7 +229,7 @@ export class ClusterOps {
       const lead = s.leader();
       const lm = lead === 0n ? undefined : s.cluster.member(lead);
       if (lm === undefined || lm.peerUrls.length === 0) throw Errors.noLeader();
-      return this.forwardPromote(lead, id);
+      return this.leader.promote(lead, id);
     }
     // A member added through another member may be committed but not yet applied here: catch
     // up first, or a promote right after the add would find no such member.
@@ -261,55 +266,4 @@ export class ClusterOps {
       await new Promise((r) => setTimeout(r, Math.max(5, Math.floor(s.cfg.heartbeatIntervalMs / 2))));
     }
   }
-
-  /**
-   * A follower's LeaseKeepAlive: the leader owns lease expiry, so the renewal goes to it over its
-   * peer URL (etcd forwards to the leader's /leases). Resolves with the TTL (0: no such lease).
-   */
-  async forwardLeaseRenew(id: bigint): Promise<number> {
-    const lead = this.s.leader();
-    if (lead === 0n || this.peers === undefined || this.s.cluster.member(lead) === undefined) throw Errors.noLeader();
-    let a: { status: number; body: string };
-    try {
-      a = await this.peers.request(lead, 'POST', '/leases', leaseForwardTimeoutMs, { contentType: 'application/json', data: JSON.stringify({ id: idToHex(id) }) });
-    } catch (e) {
-      throw (e as { code?: string }).code === 'ERR_RAFTHTTP_TIMEOUT' ? Errors.timeout() : Errors.noLeader();
-    }
-    if (a.status !== 200) throw Errors.noLeader();
-    try {
-      const ttl = (JSON.parse(a.body) as { ttl: number }).ttl;
-      return ttl < 0 ? 0 : ttl;
-    } catch {
-      throw Errors.noLeader();
-    }
-  }
-
-  /** MemberPromote on a follower: asked of the leader over its peer URL. */
-  private async forwardPromote(lead: bigint, id: bigint): Promise<MemberInfo[]> {
-    if (this.peers === undefined) throw Errors.noLeader();
-    let a: { status: number; body: string };
-    try {
-      a = await this.peers.request(lead, 'POST', `/members/promote/${idToHex(id)}`, this.s.requestTimeoutMs());
-    } catch (e) {
-      throw (e as { code?: string }).code === 'ERR_RAFTHTTP_TIMEOUT' ? Errors.timeout() : Errors.unhealthy();
-    }
-    if (a.status === 200) {
-      try {
-        return membersFromJson(a.body).map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: m.clientUrls, isLearner: m.isLearner }));
-      } catch {
-        throw Errors.unhealthy();
-      }
-    }
-    let e: { code: string; message: string };
-    try {
-      e = JSON.parse(a.body) as { code: string; message: string };
-    } catch {
-      throw new ServerError('ERR_PROMOTE_FORWARD', GrpcCode.Unavailable, `etcdserver: promote forwarded to leader failed (HTTP ${a.status})`);
-    }
-    const known = etcdErrorNameOf(String(e.message));
-    throw known !== undefined ? Errors[known]() : new ServerError(String(e.code), GrpcCode.Unknown, String(e.message));
-  }
 }
-
-/** Per-call budget of a lease renewal forwarded to the leader. */
-export const leaseForwardTimeoutMs = 2000;

@@ -1,11 +1,13 @@
 // Wiring a member into a cluster: decide how it bootstraps (from --initial-cluster, new or
-// existing), then attach the peer transport and the Cluster API logic to a started EtcdServer.
+// existing), then build its cluster layer (the Cluster API logic and the peer transport) as
+// EtcdServer starts.
 
 import { join } from 'node:path';
 import { Wal } from '../wal/index.js';
 import type { EtcdServer } from './server.js';
 import type { ClusterBootstrap } from './cluster-bootstrap.js';
 import { ClusterOps } from './cluster-ops.js';
+import { LeaderForward } from './leader-forward.js';
 import { ClusterHost } from './cluster-host.js';
 import { PeerTransport } from '../rafthttp/peer-transport.js';
 import { clientTlsOptions, type TlsInfo } from '../tls/tls-info.js';
@@ -81,35 +83,42 @@ export async function planBootstrap(o: ClusterStartOptions): Promise<ClusterBoot
 }
 
 export interface ClusterLayer {
+  /** the Cluster API's logic */
   ops: ClusterOps;
+  /** what a follower asks of the leader (lease renewals) */
+  leader: LeaderForward;
   transport: PeerTransport | undefined;
   /** bound peer URLs */
   peerUrls: string[];
   close(): Promise<void>;
 }
 
-/** Attaches ClusterOps and (when peer URLs are given) the peer transport to a started server. */
-export async function attachCluster(
+/**
+ * The cluster layer of a member: ClusterOps and (when peer URLs are given) the peer transport,
+ * listening. EtcdServer.start() calls it (its `transport` option) once the member knows its ID
+ * and members, before raft starts.
+ */
+export async function startClusterLayer(
   server: EtcdServer,
   o: { listenPeerUrls?: string[]; tls?: TlsInfo; log: ServerLogger; onRemovedSelf?: () => void },
 ): Promise<ClusterLayer> {
-  const ops = new ClusterOps(server);
-  ops.onRemovedSelf = o.onRemovedSelf;
+  const listenPeerUrls = o.listenPeerUrls ?? [];
   let transport: PeerTransport | undefined;
-  if (o.listenPeerUrls !== undefined && o.listenPeerUrls.length > 0) {
-    transport = new PeerTransport({ host: new ClusterHost(server, ops), listenPeerUrls: o.listenPeerUrls, tls: o.tls, log: o.log });
-    await transport.listen();
-    for (const u of transport.boundUrls) o.log.info('serving peer traffic', { address: new URL(u).host });
-    server.transport = transport;
-    ops.setPeers(transport);
-  }
-  return {
-    ops,
-    transport,
-    peerUrls: transport?.boundUrls ?? [],
-    async close() {
-      ops.close(Errors.stopped());
-      await transport?.close();
-    },
+  const newTransport = (ops: ClusterOps): PeerTransport => (transport = new PeerTransport({ host: new ClusterHost(server, ops), listenPeerUrls, tls: o.tls, log: o.log }));
+  const ops = new ClusterOps(server, { onRemovedSelf: o.onRemovedSelf, peers: listenPeerUrls.length > 0 ? newTransport : undefined });
+  const peers = transport as PeerTransport | undefined;
+  const close = async (): Promise<void> => {
+    ops.close(Errors.stopped());
+    await peers?.close();
   };
+  if (peers !== undefined) {
+    try {
+      await peers.listen();
+    } catch (e) {
+      await close();
+      throw e;
+    }
+    for (const u of peers.boundUrls) o.log.info('serving peer traffic', { address: new URL(u).host });
+  }
+  return { ops, leader: new LeaderForward(server, peers), transport: peers, peerUrls: peers?.boundUrls ?? [], close };
 }

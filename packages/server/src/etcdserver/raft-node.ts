@@ -25,7 +25,7 @@ import { idToHex } from '@tsetcd/common';
 import type { ServerLogger } from './config.js';
 import type { RaftBoot } from './boot.js';
 
-/** Sends raft messages to peers. One member has no peers; the cluster layer plugs a real one in. */
+/** Sends raft messages to peers (the peer transport, given at construction; none for one member alone). */
 export interface Transport {
   send(msgs: Message[]): void;
 }
@@ -76,7 +76,7 @@ export interface RaftNodeOptions {
 export class RaftNode {
   private readonly node: RawNode;
   private readonly boot: RaftBoot;
-  transport: Transport = noPeers;
+  private readonly transport: Transport;
 
   /** raft's term and commit index as last persisted (Ready hard states) */
   term: number;
@@ -105,7 +105,9 @@ export class RaftNode {
     applied: number,
     private readonly o: RaftNodeOptions,
     private readonly listener: RaftNodeListener,
+    transport: Transport = noPeers,
   ) {
+    this.transport = transport;
     this.boot = boot;
     this.term = boot.term;
     this.commit = boot.commit;

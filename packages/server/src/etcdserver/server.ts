@@ -70,10 +70,11 @@ export class EtcdServer {
 
   /** counters for metrics */
   readonly stats = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, proposalsPending: 0, leaderChanges: 0, walFsyncSeconds: [] as number[], slowApplies: 0 };
-  private readonly listeners = new ServerListeners();
+  private readonly listeners: ServerListeners;
 
-  private constructor(cfg: ServerConfig, store: MvccStore, deferPublish: boolean) {
+  private constructor(cfg: ServerConfig, store: MvccStore, deferPublish: boolean, listeners: ServerListeners) {
     this.cfg = cfg;
+    this.listeners = listeners;
     this.log = cfg.logger;
     this.store = store;
     this.cluster = new RaftCluster(this.log);
@@ -129,31 +130,37 @@ export class EtcdServer {
     return Math.max(2, Math.floor(this.cfg.electionTimeoutMs / this.cfg.heartbeatIntervalMs));
   }
 
-  /** Opens (or creates) the member's data dir and starts raft. Resolves when raft is running. */
-  static async start(cfg: ServerConfig, opts: { deferPublish?: boolean; cluster?: ClusterBootstrap; listeners?: ServerListener[] } = {}): Promise<EtcdServer> {
+  /**
+   * Opens (or creates) the member's data dir and starts raft. Resolves when raft is running.
+   * `transport` builds the peer transport once the member knows its ID and members, before raft
+   * starts (the cluster layer: cluster-start.ts); without it the member has no peers.
+   */
+  static async start(cfg: ServerConfig, opts: { deferPublish?: boolean; cluster?: ClusterBootstrap; listeners?: ServerListener[]; transport?: (s: EtcdServer) => Promise<Transport | undefined> } = {}): Promise<EtcdServer> {
     const memberDir = join(cfg.dataDir, 'member');
     await mkdir(memberDir, { recursive: true });
+    const listeners = new ServerListeners();
+    for (const l of opts.listeners ?? []) listeners.add(l);
     const store = MvccStore.openDir(cfg.dataDir, {
       unsafeNoFsync: cfg.unsafeNoFsync,
       batchIntervalMs: cfg.backendBatchIntervalMs || undefined,
       batchLimitOps: cfg.backendBatchLimit || undefined,
       compactionBatchKeys: cfg.compactionBatchLimit || undefined,
+      onCommit: (sec) => listeners.backendCommit(sec),
     });
     await store.restored;
-    const s = new EtcdServer(cfg, store, opts.deferPublish === true);
-    for (const l of opts.listeners ?? []) s.listeners.add(l);
-    store.backend.onCommit = (sec) => s.listeners.backendCommit(sec);
+    const s = new EtcdServer(cfg, store, opts.deferPublish === true, listeners);
     s.clusterBoot = opts.cluster;
     try {
-      await s.boot();
+      await s.boot(opts.transport);
     } catch (e) {
+      s.hub.close();
       await store.close().catch(() => undefined);
       throw e;
     }
     return s;
   }
 
-  private async boot(): Promise<void> {
+  private async boot(transport: ((s: EtcdServer) => Promise<Transport | undefined>) | undefined): Promise<void> {
     const cfg = this.cfg;
     await this.restoreBackendState();
     const boot = await bootRaft(cfg, this.cluster, this.clusterBoot);
@@ -167,6 +174,13 @@ export class EtcdServer {
     }
     this.skipUpTo = ci;
     this.idGen = new IdGenerator(this.memberId);
+    let peers: Transport | undefined;
+    try {
+      peers = await transport?.(this);
+    } catch (e) {
+      await boot.wal.close().catch(() => undefined);
+      throw e;
+    }
     this.raft = new RaftNode(
       boot,
       applied,
@@ -191,6 +205,7 @@ export class EtcdServer {
         onFatal: (e) => this.fatal(e),
         onWalFsync: (sec) => this.listeners.walFsync(sec),
       },
+      peers,
     );
     this.waits.startExpiry(proposalExpiryCheckMs, () => Errors.timeout(), (n) => (this.stats.proposalsFailed += n));
     this.lessor.startExpiry({
@@ -203,15 +218,6 @@ export class EtcdServer {
   /** entries with index <= this were applied to the backend before a restart */
   private skipUpTo = 0;
   private clusterBoot: ClusterBootstrap | undefined;
-
-  /** Sends raft messages to peers (the cluster layer plugs the peer transport in). */
-  set transport(t: Transport) {
-    this.raft.transport = t;
-  }
-
-  get transport(): Transport {
-    return this.raft.transport;
-  }
 
   private async restoreBackendState(): Promise<void> {
     const b = this.store.backend;
@@ -481,12 +487,12 @@ export class EtcdServer {
   }
 
   reportUnreachable(id: bigint): void {
-    if (this.stopped) return;
+    if (this.stopped || this.raft === undefined) return;
     this.raft.reportUnreachable(id);
   }
 
   reportSnapshot(id: bigint, ok: boolean): void {
-    if (this.stopped) return;
+    if (this.stopped || this.raft === undefined) return;
     this.raft.reportSnapshot(id, ok);
   }
 

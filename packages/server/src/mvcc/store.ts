@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { TurnBudget } from '../loop/turn-budget.js';
 import { sortInSlices } from '../loop/sort-in-slices.js';
-import { Backend, Buckets } from '../backend/backend.js';
+import { Backend, Buckets, type BackendOptions } from '../backend/backend.js';
 import { failpoint } from '../failpoint/index.js';
 import { crc32c } from '@tsetcd/common';
 import { ErrClosed, ErrCompacted, ErrFutureRev, ErrTxnInProgress } from './errors.js';
@@ -125,12 +125,13 @@ export class MvccStore {
   }
 
   /** Opens (creating if needed) the backend at <dataDir>/member/snap/db; close() closes it. */
-  static openDir(dataDir: string, opts: MvccStoreOptions & { batchIntervalMs?: number; batchLimitOps?: number; unsafeNoFsync?: boolean } = {}): MvccStore {
+  static openDir(dataDir: string, opts: MvccStoreOptions & Omit<BackendOptions, 'path'> = {}): MvccStore {
     const backend = Backend.open({
       path: join(dataDir, 'member', 'snap', 'db'),
       batchIntervalMs: opts.batchIntervalMs,
       batchLimitOps: opts.batchLimitOps,
       unsafeNoFsync: opts.unsafeNoFsync,
+      onCommit: opts.onCommit,
     });
     return new MvccStore(backend, true, opts);
   }
