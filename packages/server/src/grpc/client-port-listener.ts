@@ -8,6 +8,10 @@
 // The net/tls/http/http2 servers are never listening themselves: connections are handed to
 // them with emit('connection'), after the sniffed bytes are put back with unshift() (node's
 // TLS, HTTP/1 and HTTP/2 layers all take over data already buffered on the socket).
+//
+// About 500 lines on purpose: sniffing, the TLS hand-over and the listener's lifecycle (serve
+// after the member publishes, graceful close) act on the same connection set; the h2c authority
+// fix, ping policy and call aborts already live apart.
 
 import { fixH2cAuthority } from './h2c-authority.js';
 import * as http from 'node:http';
