@@ -202,7 +202,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
     // once the member knows its ID and members, before raft runs (as etcd between NewServer and
     // Start): the initial corruption check, then the cluster layer and its peer transport
     transport: async (s) => {
-      if (memberInitialized && opts.initialCorruptCheck) await checkInitialHashKV(s, peerTls ? clientTlsOptions(peerTls) : undefined);
+      if (memberInitialized && opts.initialCorruptCheck) await checkInitialHashKV(serverView(s), peerTls ? clientTlsOptions(peerTls) : undefined);
       layer = await startClusterLayer(s, {
         listenPeerUrls: opts.listenPeerUrls,
         tls: peerTls,
@@ -264,7 +264,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
   server.allowPublish();
   const stopTickAdvance = adjustTicks(server, { advance: opts.initialElectionTickAdvance ?? true, activePeers: () => peers.transport?.activePeers() ?? 0 });
   const stopHashMonitor = opts.corruptCheckTimeMs
-    ? monitorKVHash(server, opts.corruptCheckTimeMs, peerTls ? clientTlsOptions(peerTls) : undefined)
+    ? monitorKVHash(view, opts.corruptCheckTimeMs, peerTls ? clientTlsOptions(peerTls) : undefined)
     : undefined;
   const compactor = opts.autoCompaction
     ? new Compactor(opts.autoCompaction, {

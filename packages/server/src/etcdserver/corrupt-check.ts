@@ -8,7 +8,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { etcdserverpb } from '@tsetcd/proto';
-import type { EtcdServer } from './server.js';
+import type { ServerView } from './server-view.js';
 import { EtcdError, idToHex, readUpTo } from '@tsetcd/common';
 import { PeerHeader } from '../rafthttp/peer-headers.js';
 
@@ -20,6 +20,9 @@ export interface PeerHash {
 
 /** the largest /members/hashkv answer read */
 const maxHashAnswerBytes = 65536;
+
+/** What the checks read of the member (its API view). */
+type CheckedMember = Pick<ServerView, 'memberId' | 'clusterId' | 'cluster' | 'log' | 'requestTimeoutMs' | 'hashKV' | 'linearizableReadNotify' | 'propose' | 'isLeader' | 'isStopped'>;
 
 type PeerAnswer = { id: bigint; eps: string[]; resp?: PeerHash; err?: 'compacted' | 'future' | string };
 
@@ -57,7 +60,7 @@ export function fetchPeerHashKV(peerUrl: string, rev: bigint, o: { tls?: https.R
   });
 }
 
-async function peerHashes(s: EtcdServer, rev: bigint, tls: https.RequestOptions | undefined): Promise<PeerAnswer[]> {
+async function peerHashes(s: CheckedMember, rev: bigint, tls: https.RequestOptions | undefined): Promise<PeerAnswer[]> {
   const out: PeerAnswer[] = [];
   for (const m of s.cluster.members()) {
     if (m.id === s.memberId || m.peerUrls.length === 0) continue;
@@ -78,10 +81,10 @@ async function peerHashes(s: EtcdServer, rev: bigint, tls: https.RequestOptions 
 }
 
 /** etcd's CheckInitialHashKV. Throws "<id> found data inconsistency with peers" on a mismatch. */
-export async function checkInitialHashKV(s: EtcdServer, tls?: https.RequestOptions): Promise<void> {
+export async function checkInitialHashKV(s: CheckedMember, tls?: https.RequestOptions): Promise<void> {
   const id = idToHex(s.memberId);
   s.log.info('starting initial corruption check', { 'local-member-id': id, timeout: `${s.requestTimeoutMs() / 1000}s` });
-  const h = await s.store.hashKV(0n);
+  const h = await s.hashKV(0n);
   const rev = h.revision;
   let mismatch = 0;
   for (const p of await peerHashes(s, rev, tls)) {
@@ -106,11 +109,11 @@ export async function checkInitialHashKV(s: EtcdServer, tls?: https.RequestOptio
 }
 
 /** etcd's checkHashKV (leader only): raises the CORRUPT alarm when a follower's data differs. */
-export async function checkHashKV(s: EtcdServer, tls?: https.RequestOptions): Promise<void> {
-  const h = await s.store.hashKV(0n);
+export async function checkHashKV(s: CheckedMember, tls?: https.RequestOptions): Promise<void> {
+  const h = await s.hashKV(0n);
   const peers = await peerHashes(s, h.revision, tls);
   await s.linearizableReadNotify();
-  const h2 = await s.store.hashKV(0n);
+  const h2 = await s.hashKV(0n);
   let alarmed = false;
   const mismatch = (): void => {
     if (alarmed) return;
@@ -143,7 +146,7 @@ export async function checkHashKV(s: EtcdServer, tls?: https.RequestOptions): Pr
 }
 
 /** etcd's monitorKVHash: every `intervalMs`, the leader checks. Returns a stop function. */
-export function monitorKVHash(s: EtcdServer, intervalMs: number, tls?: https.RequestOptions): () => void {
+export function monitorKVHash(s: CheckedMember, intervalMs: number, tls?: https.RequestOptions): () => void {
   s.log.info('enabled corruption checking', { 'local-member-id': idToHex(s.memberId), interval: `${intervalMs / 1000}s` });
   let running = false;
   const t = setInterval(() => {

@@ -40,6 +40,8 @@ export interface RaftKV {
   header(revision?: bigint): etcdserverpb.ResponseHeader;
   currentRevision(): bigint;
   hashKV(revision: bigint): Promise<HashKVResult>;
+  /** etcd's request timeout: how long a proposal may wait to be applied */
+  requestTimeoutMs(): number;
 }
 
 /** One lease as LeaseTimeToLive and the permission checks read it. */
@@ -146,6 +148,7 @@ export function serverView(s: EtcdServer): ServerView {
     header: (rev) => s.header(rev),
     currentRevision: () => store.currentRevision(),
     hashKV: (rev) => store.hashKV(rev),
+    requestTimeoutMs: () => s.requestTimeoutMs(),
     // leases
     leaseRenew: (id) => s.leaseRenew(id),
     leaseLookup: (id) => {
