@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { EtcdServer, run, tsetcdctlBin } from './twin-etcd.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 function startHolder(bin: string, args: string[]): { firstLine: Promise<string>; stop: () => Promise<number | null> } {
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
@@ -35,15 +36,9 @@ test('lock: etcdctl and tsetcdctl exclude each other on the same lock', async (t
   await etcd.start();
   const ep = ['--endpoints', etcd.endpoint];
   /** Waits until `n` contenders have their key under `prefix` (a waiter queues its own key). */
-  const queued = async (prefix: string, n: number): Promise<void> => {
-    const deadline = Date.now() + 20000;
-    for (;;) {
-      const r = await run('etcdctl', [...ep, 'get', prefix, '--prefix', '--keys-only']);
-      if (r.stdout.split('\n').filter(Boolean).length >= n) return;
-      assert.ok(Date.now() < deadline, `no ${n} keys under ${prefix}: ${JSON.stringify(r.stdout)}`);
-      await new Promise((res) => setTimeout(res, 50));
-    }
-  };
+  const queued = (prefix: string, n: number): Promise<void> =>
+    waitFor(`${n} keys under ${prefix}`, async () =>
+      (await run('etcdctl', [...ep, 'get', prefix, '--prefix', '--keys-only'])).stdout.split('\n').filter(Boolean).length >= n, 20_000, 50);
 
   // Bad arguments first.
   for (const args of [['lock'], ['elect'], ['elect', 'x'], ['elect', '-l', 'x', 'y']]) {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort, run, runInProcess } from './twin-etcd.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 function openssl(cwd: string, args: string[]): void {
   const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
@@ -31,13 +32,15 @@ test('TLS flags match etcdctl on an https etcd with client certificates', async 
   const clientPort = await freePort();
   const peerPort = await freePort();
   const etcd = spawn('etcd', [
-    '--name', 'tls', '--data-dir', join(dir, 'data'), '--log-level', 'error',
+    '--name', 'tls', '--data-dir', join(dir, 'data'),
     '--listen-client-urls', `https://127.0.0.1:${clientPort}`, '--advertise-client-urls', `https://127.0.0.1:${clientPort}`,
     '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
     '--initial-cluster', `tls=http://127.0.0.1:${peerPort}`,
     '--cert-file', join(dir, 'server.pem'), '--key-file', join(dir, 'server-key.pem'),
     '--client-cert-auth', '--trusted-ca-file', join(dir, 'ca.pem'),
-  ], { stdio: ['ignore', 'ignore', 'ignore'] });
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  etcd.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   t.after(async () => {
     if (etcd.exitCode === null) {
       const exited = new Promise((res) => etcd.once('exit', res));
@@ -47,11 +50,13 @@ test('TLS flags match etcdctl on an https etcd with client certificates', async 
   });
   const ep = `https://127.0.0.1:${clientPort}`;
   const tlsArgs = ['--endpoints', ep, '--cacert', join(dir, 'ca.pem'), '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client-key.pem')];
-  const deadline = Date.now() + 20000;
-  while ((await run('etcdctl', [...tlsArgs, '--command-timeout=500ms', 'put', 'foo', 'over tls'])).code !== 0) {
-    assert.ok(Date.now() < deadline, 'etcd with TLS did not start');
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  // ready when etcd logs that it serves clients
+  await waitFor('etcd with TLS to serve clients', () => {
+    assert.equal(etcd.exitCode, null, `etcd exited:\n${log}`);
+    return log.includes('ready to serve client requests');
+  }, 30_000);
+  const put = await run('etcdctl', [...tlsArgs, 'put', 'foo', 'over tls']);
+  assert.equal(put.code, 0, put.stderr);
 
   const cases: string[][] = [
     [...tlsArgs, 'get', 'foo', '-w', 'json'],

@@ -12,6 +12,7 @@ import type { TestContext } from 'node:test';
 import { BufferOutput, runCtl } from '../src/index.js';
 import { cleanEnv, decodeOutput, run as runProcess, type RunOptions as KitRunOptions, type RunResult } from '../../../test/kit/processes.js';
 import { freePort, startRealEtcd, type RealEtcd } from '../../../test/kit/real-etcd.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 export const tsetcdctlBin = fileURLToPath(new URL('../../../bin/tsetcdctl', import.meta.url));
 
@@ -84,11 +85,7 @@ export class EtcdServer {
    * then in the file, as etcd commits only when writes are pending).
    */
   async commitAfter(count: number, timeoutMs = 20000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((await this.backendCommits()) <= count) {
-      if (Date.now() > deadline) throw new Error(`etcd ${this.label}: no backend commit within ${timeoutMs} ms`);
-      await new Promise((res) => setTimeout(res, 20));
-    }
+    await waitFor(`etcd ${this.label}: a backend commit`, async () => (await this.backendCommits()) > count, timeoutMs);
   }
 
   /** Kills etcd (keeping its data dir). */

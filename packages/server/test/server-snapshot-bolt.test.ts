@@ -6,23 +6,19 @@
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BoltReader } from '@tsetcd/common';
 import { tempDir } from './server-helpers.js';
 import { run } from '../../../test/kit/processes.js';
+import { startRealEtcd, type RealEtcd } from '../../../test/kit/real-etcd.js';
 
 const tsetcdBin = fileURLToPath(new URL('../../../bin/tsetcd', import.meta.url));
 const tsetcdctlBin = fileURLToPath(new URL('../../../bin/tsetcdctl', import.meta.url));
 const startTimeoutMs = 30_000;
-
-interface Proc {
-  endpoint: string;
-  child: ChildProcess;
-}
 
 const etcdctl = (args: string[], timeoutMs = 20_000) => run('etcdctl', args, { timeoutMs });
 
@@ -37,39 +33,11 @@ function randomPorts(): [number, number] {
   return [p, p + 1];
 }
 
-/** Spawns a server (real etcd or bin/tsetcd), waits until it answers; stopped by t.after. */
-async function startProc(t: TestContext, bin: string, dataDir: string, name: string, extra: string[] = []): Promise<Proc> {
-  for (let attempt = 0; ; attempt++) {
-    const [client, peer] = randomPorts();
-    const endpoint = `127.0.0.1:${client}`;
-    const args = [
-      '--name', name, '--data-dir', dataDir,
-      '--listen-client-urls', `http://${endpoint}`, '--advertise-client-urls', `http://${endpoint}`,
-      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-      '--initial-cluster', `${name}=http://127.0.0.1:${peer}`, ...extra,
-    ];
-    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    const exited = new Promise<void>((res) => child.once('exit', () => res()));
-    t.after(async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    });
-    const deadline = Date.now() + startTimeoutMs;
-    while (Date.now() < deadline && child.exitCode === null) {
-      const r = await etcdctl(['--endpoints', endpoint, '--command-timeout=2s', 'endpoint', 'health'], 5000);
-      if (r.code === 0) return { endpoint, child };
-      await new Promise((r2) => setTimeout(r2, 200));
-    }
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
-    // a port taken by someone else: try other ports a few times
-    if (/address already in use/i.test(log) && attempt < 3) continue;
-    throw new Error(`${bin} did not start: ${log.slice(-2000)}`);
-  }
+/** Starts a server (real etcd or bin/tsetcd) through test/kit: ready once it logs that it serves clients; killed by t.after. */
+async function startProc(t: TestContext, bin: string, dataDir: string, name: string): Promise<RealEtcd> {
+  const p = await startRealEtcd({ bin, dir: dirname(dataDir), dataDir, name, readyTimeoutMs: startTimeoutMs });
+  t.after(() => p.kill());
+  return p;
 }
 
 /** The same history on any server: puts, an overwrite, a delete, a leased key, a compaction. */
@@ -189,8 +157,6 @@ test('snapshot: tsetcd starts from a data dir restored from a real etcd snapshot
     const gotAgain = await allKeys(again.endpoint);
     assert.equal(gotAgain.revision, want.revision + 1);
     assert.deepEqual(gotAgain.kvs.filter((kv) => Buffer.from(kv.key, 'base64').toString() !== 'new'), want.kvs);
-    const exited = new Promise((r) => again.child.once('exit', r));
-    again.child.kill('SIGTERM');
-    await exited;
+    await again.stop();
   }
 });
