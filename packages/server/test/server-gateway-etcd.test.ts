@@ -16,6 +16,7 @@ import { GrpcServer } from '../src/grpc/index.js';
 import { permissionInterceptor } from '../src/api/permission-interceptor.js';
 import { permissionGate } from '../src/api/grpc-services.js';
 import { serverView } from '../src/etcdserver/server-view.js';
+import { eventually } from '../../../test/kit/wait.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -350,8 +351,10 @@ test('JSON gateway: Grpc-Timeout bounds the call as in etcd (a waiting lock give
       const waited = await post(base, '/v3/lock/lock', `{"name":"${b64('lk')}"}`, '300m');
       // the waiter's key is deleted once its call gave up; the 504 may come first (in etcd too)
       const countKeys = () => post(base, '/v3/kv/range', `{"key":"${b64('lk/')}","range_end":"${b64('lk0')}","count_only":true}`);
-      let keys = await countKeys();
-      for (const until = Date.now() + 5000; keys.body !== '{"count":"1"}' && Date.now() < until; ) keys = await countKeys();
+      const keys = await eventually(`the lock waiter's key gone on ${base}`, 5000, async () => {
+        const k = await countKeys();
+        return k.body === '{"count":"1"}' ? k : undefined;
+      });
       const watch = await post(base, '/v3/watch', `{"create_request":{"key":"${b64('w')}"}}`, '2S');
       return { held: held.status, invalid, waited, keys, watch };
     }),

@@ -7,6 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { etcdserverpb } from '@tsetcd/proto';
 import { startMember, connect, call, b } from './server-helpers.js';
+import { waitFor } from '../../../test/kit/wait.js';
 
 const walFiles = async (dataDir: string) => (await readdir(join(dataDir, 'member', 'wal'))).filter((f) => f.endsWith('.wal'));
 
@@ -23,11 +24,11 @@ async function writeSegments(t: import('node:test').TestContext, maxWals: number
 
 test('--max-wals 3: released segments are purged down to 3 files', async (t) => {
   const w = await writeSegments(t, 3);
-  const deadline = Date.now() + 10_000;
-  while ((await walFiles(w.dataDir)).length > 3) {
-    assert.ok(Date.now() < deadline, `still ${(await walFiles(w.dataDir)).length} WAL files`);
+  await waitFor('the WAL purged down to 3 files', async () => {
+    if ((await walFiles(w.dataDir)).length <= 3) return true;
     await w.purge();
-  }
+    return false;
+  }, 10_000);
   assert.ok(w.purged.length >= 5, `purged ${w.purged.length} files`);
   assert.ok(w.purged.every((p) => p.endsWith('.wal') || p.endsWith('.snap')));
 });
