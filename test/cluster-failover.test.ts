@@ -5,9 +5,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessCluster, electionMs } from './kit/cluster.js';
-import { eventually } from './kit/wait.js';
+import { eventually, waitFor } from './kit/wait.js';
 import { runWorkload } from './cluster-workload.js';
 import { checkHistory } from './linearizability.js';
 import type { WatchEvent } from '@tsetcd/client';
@@ -25,19 +24,26 @@ test('kill -9 the leader during writes: fail-over, no acknowledged write lost, l
   })();
 
   const w = runWorkload([0, 1, 2].map((i) => c.client(i, 2000)));
-  await w.firstSuccessAfter(performance.now());
-  await sleep(1500);
+  // a history before the kill, one through the new leader after it, and one with the old
+  // leader back: each phase lasts until enough writes were acknowledged (or ops done) in it
+  const moreAcked = (n: number, what: string) => {
+    const from = w.acked.length;
+    return waitFor(`${n} writes acknowledged ${what}`, () => w.acked.length >= from + n, 20_000);
+  };
+  await moreAcked(30, 'before the kill');
   const killedAt = performance.now();
   await c.stopMember(lead, 'SIGKILL');
   const newLead = await c.leader(20 * electionMs);
   const electedMs = performance.now() - killedAt;
   const firstWriteMs = (await w.firstSuccessAfter(performance.now())) - killedAt;
   assert.notEqual(newLead, lead);
-  await sleep(1500);
+  await moreAcked(30, 'after the fail-over');
 
-  // restart the old leader while the workload still runs; it rejoins as a follower
+  // restart the old leader while the workload still runs; it rejoins as a follower and serves
+  // its client's operations again
   await c.startMember(lead, 'new');
-  await sleep(1500);
+  const okOnOld = w.okCount[lead];
+  await waitFor('operations through the restarted member', () => w.okCount[lead] >= okOnOld + 20, 20_000);
   await w.stop();
   t.diagnostic(`fail-over: leader elected after ${Math.round(electedMs)} ms, first write after ${Math.round(firstWriteMs)} ms; ${w.okCount.join('/')} ops ok, ${w.acked.length} writes acked`);
   assert.ok(electedMs < 20 * electionMs, `new leader after ${electedMs} ms`);

@@ -16,7 +16,8 @@ test('leases: keep-alive through a follower, survive a leader crash, expire on t
   const lease = await fc.lease.grant(3);
   await fc.put('leased', 'v', { lease: lease.id });
 
-  // keep-alives sent to the follower reach the leader
+  // keep-alives sent to the follower reach the leader: one a second for three seconds, so the
+  // lease (TTL 3 s) lives past its TTL only through them (the time is what is under test)
   for (let i = 0; i < 3; i++) {
     await sleep(1000);
     const ka = await fc.lease.keepAliveOnce(lease.id);

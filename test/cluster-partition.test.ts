@@ -5,9 +5,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessCluster, electionMs } from './kit/cluster.js';
-import { eventually } from './kit/wait.js';
+import { eventually, waitFor } from './kit/wait.js';
 import { runWorkload } from './cluster-workload.js';
 import { checkHistory } from './linearizability.js';
 
@@ -18,7 +17,8 @@ test('isolate the leader: it steps down, the majority elects and serves, the min
   const leadId = (await c.status(lead))!.id;
 
   const w = runWorkload([0, 1, 2].map((i) => c.client(i, 2000)));
-  await sleep(1500);
+  // a history before the partition
+  await waitFor('30 writes acknowledged before the partition', () => w.acked.length >= 30, 20_000);
 
   // cut every link to and from the leader
   c.members[lead].proxy!.isolate(true);
@@ -50,7 +50,9 @@ test('isolate the leader: it steps down, the majority elects and serves, the min
     const r = await c.client(lead, 2000).get('during').catch(() => undefined);
     return r?.kvs[0]?.value.toString() === 'partition' ? true : undefined;
   });
-  await sleep(500);
+  // the healed member serves its client's operations again
+  const okOnOld = w.okCount[lead];
+  await waitFor('operations through the healed member', () => w.okCount[lead] >= okOnOld + 10, 20_000);
   await w.stop();
   t.diagnostic(`partition: new leader after ${Math.round(electedMs)} ms; leader after heal: member ${healed}; ${w.okCount.join('/')} ops ok, ${w.acked.length} writes acked`);
 

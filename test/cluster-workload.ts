@@ -24,7 +24,7 @@ export interface Workload {
 
 export const workloadKeys = ['k0', 'k1', 'k2', 'k3'];
 
-export function runWorkload(clients: Client[], opts: { prefix?: string; pauseMs?: number } = {}): Workload {
+export function runWorkload(clients: Client[], opts: { prefix?: string } = {}): Workload {
   const prefix = opts.prefix ?? 'lin/';
   const history: HistoryOp[] = [];
   const acked: AckedWrite[] = [];
@@ -87,9 +87,9 @@ export function runWorkload(clients: Client[], opts: { prefix?: string; pauseMs?
           history.push({ key, call, ret: Infinity, op: { kind: 'put', value: putValue }, client: ci });
         }
         if (errors.length < 50) errors.push(String((e as Error).message ?? e));
+        // paces retries while there is no leader; nothing waits on this pause
         await new Promise((res) => setTimeout(res, 20));
       }
-      if (opts.pauseMs) await new Promise((res) => setTimeout(res, opts.pauseMs));
     }
   };
   const running = clients.map((c, i) => loop(c, i));

@@ -12,6 +12,7 @@ import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { etcdserverpb } from '@tsetcd/proto';
 import { startServer } from '@tsetcd/server/embed/index';
 import { startRealEtcd } from './kit/real-etcd.js';
+import { waitFor } from './kit/wait.js';
 
 const P = etcdserverpb;
 
@@ -129,18 +130,28 @@ test('differential: a seeded scenario gives the same answers from etcd and tsetc
   const run = async (addr: string) => {
     const target = connect(addr);
     const watchEvents: unknown[] = [];
+    // a write after the scenario, in the watched range: once the watcher sees it, it has seen
+    // every event before it (it is left out of the compared events)
+    const lastKey = 'k/~after the scenario';
+    let created = false;
+    let sawLast = false;
     const w = target.watch.watch();
     w.on('error', () => undefined);
     w.on('data', (r: etcdserverpb.WatchResponse) => {
-      for (const e of r.events) watchEvents.push(e);
+      if (r.created) created = true;
+      for (const e of r.events) {
+        if (e.kv?.key.toString() === lastKey) sawLast = true;
+        else watchEvents.push(e);
+      }
     });
     w.write({ requestUnion: { $case: 'createRequest', value: P.WatchCreateRequest.fromPartial({ key: Buffer.from('k/'), rangeEnd: Buffer.from('k0'), prevKv: true }) } });
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor('the watch to be created', () => created);
     const first = (await call(target.kv.put.bind(target.kv), P.PutRequest.fromPartial({ key: Buffer.from('base'), value: Buffer.from('0') }))) as etcdserverpb.PutResponse;
     const base = first.header!.revision - 1n;
     const answers: unknown[] = [];
     for (const op of scenario(20261125)) answers.push(normalise(await op(target, base), base));
-    await new Promise((r) => setTimeout(r, 500));
+    await call(target.kv.put.bind(target.kv), P.PutRequest.fromPartial({ key: Buffer.from(lastKey), value: Buffer.from('') }));
+    await waitFor('the watcher to see the write after the scenario', () => sawLast);
     w.end();
     for (const c of Object.values(target)) (c as { close(): void }).close();
     return { answers, events: normalise(watchEvents, base) };

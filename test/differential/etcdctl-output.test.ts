@@ -9,7 +9,11 @@ import { spawn } from 'node:child_process';
 import { startEtcd, startTsetcd, type Endpoints } from './harness.js';
 
 const commandTimeoutMs = 15_000;
-/** how long a watch command listens before it is interrupted */
+/**
+ * A deadline for a watch command: the watches below start before the compacted revision, so
+ * both servers cancel them and etcdctl exits by itself (code 5) at once; SIGINT only ends one
+ * that would listen on.
+ */
 const watchListenMs = 1500;
 
 interface Output {

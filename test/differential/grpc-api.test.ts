@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { etcdserverpb } from '@tsetcd/proto';
 import { mulberry32 } from '@tsetcd/common';
+import { waitFor } from '../kit/wait.js';
 import {
   P,
   Labels,
@@ -29,7 +30,6 @@ import {
 
 const seed = Number(process.env.DIFF_SEED ?? 20261125);
 const randomSteps = 320;
-const settleMs = 400;
 const waitForResponseMs = 5000;
 /** etcd's --max-request-bytes default (1.5 MiB) */
 const maxRequestBytes = 1.5 * 1024 * 1024;
@@ -235,6 +235,8 @@ const watch = {
    */
   create: (req: Partial<etcdserverpb.WatchCreateRequest>): Step['run'] => async (s) => {
     const r = await s.watch.create(req);
+    // etcd's sync loop is a timer of its own, which no response shows (a progress request would
+    // add to the compared stream): wait out three of its periods
     if ((req.startRevision ?? 0n) > 0n) await new Promise((res) => setTimeout(res, etcdWatchSyncMs * 3));
     return r;
   },
@@ -694,7 +696,10 @@ test('differential: etcd 3.4.23 and tsetcd answer a scripted + seeded gRPC scena
   check('final keyspace', index++, (await Promise.all(sides.map((s) => kv.range({ key: b(all), rangeEnd: b(all) })(s)))) as [unknown, unknown]);
   check('final hashKV', index++, (await Promise.all(sides.map((s) => maint.hashKV(0n)(s)))) as [unknown, unknown]);
   check('final progress request', index++, (await Promise.all(sides.map((s) => watch.progress()(s)))) as [unknown, unknown]);
-  await new Promise((r) => setTimeout(r, settleMs));
+  // every stream has delivered what the writes produced once both servers sent as many items per
+  // watch (bounded: when they never agree, the checks below name the differences)
+  const counts = (s: Side) => JSON.stringify(Object.entries(s.watch.byWatch()).map(([id, items]) => [id, items.length]));
+  await waitFor('both servers to deliver as many watch items', () => counts(sides[0]) === counts(sides[1]), 5_000).catch(() => undefined);
   const [we, wt] = sides.map((s) => s.watch.byWatch());
   for (const id of new Set([...Object.keys(we), ...Object.keys(wt)])) check(`watch stream, watch ${id}`, index++, [we[id], wt[id]]);
   if (diffs.length > 0) assert.fail(`${diffs.length} differences:\n${diffs.join('\n\n')}`);
