@@ -167,6 +167,7 @@ async function pingFlood(endpoint: string, n: number): Promise<{ goaway?: { code
   // (the stream's HEADERS frame goes out before the first PING on the same connection)
   for (let i = 0; i < n && !s.closed && !s.destroyed; i++) {
     await new Promise<void>((r) => s.ping(() => r()));
+    // the rate of pings is what is under test (the server's --grpc-keepalive-min-time)
     await new Promise((r) => setTimeout(r, 20));
   }
   s.destroy();

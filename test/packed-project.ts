@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './kit/wait.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const workspacePackages = ['proto', 'raft', 'common', 'server', 'client', 'ctl', 'rpc'];
@@ -123,14 +124,11 @@ export class Job {
   async kill(signal: NodeJS.Signals, timeoutMs = 20_000): Promise<void> {
     if (!this.signalGroup(signal)) return;
     await this.exited;
-    const deadline = Date.now() + timeoutMs;
-    while (this.signalGroup(0)) {
-      if (Date.now() > deadline) {
-        this.signalGroup('SIGKILL');
-        throw new Error(`${this.name}: still running ${timeoutMs} ms after ${signal}; output:\n${this.lines.join('\n')}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // no event tells when a grandchild is gone: a bounded poll of the group
+    await waitFor(`${this.name}'s process group to end`, () => !this.signalGroup(0), timeoutMs, 50).catch(() => {
+      this.signalGroup('SIGKILL');
+      throw new Error(`${this.name}: still running ${timeoutMs} ms after ${signal}; output:\n${this.lines.join('\n')}`);
+    });
   }
 
   /** kill(2) on the group; false when no process of it is left. */
