@@ -5,7 +5,7 @@
 import { Client } from '@tsetcd/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessCluster as TsetcdCluster } from '../test/kit/cluster.js';
-import { tsetcdBin } from '../test/tsetcd-process.js';
+import { tsetcdBin } from '../test/kit/tsetcd-process.js';
 
 const reps = Number(process.argv[2] ?? 3);
 const putRetryMs = 10;

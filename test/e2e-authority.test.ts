@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTsetcd, tempDir } from './tsetcd-process.js';
+import { startTsetcd, tempDir } from './kit/tsetcd-process.js';
 import { bareAuthority, huffmanDecodeString, rewriteAuthority } from '../packages/server/src/grpc/h2c-authority.js';
 import { run } from './kit/processes.js';
 

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startTsetcd, tempDir, tsetcdBin } from './tsetcd-process.js';
+import { startTsetcd, tempDir, tsetcdBin } from './kit/tsetcd-process.js';
 
 /** Runs tsetcd in a scratch directory (a start that should have been refused stays out of the repo). */
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { credentials } from '@grpc/grpc-js';
 import { etcdserverpb } from '@tsetcd/proto';
-import { startTsetcd, tempDir } from './tsetcd-process.js';
+import { startTsetcd, tempDir } from './kit/tsetcd-process.js';
 import { waitFor } from './kit/wait.js';
 
 function kvClient(endpoint: string) {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { startTsetcd, tempDir } from './tsetcd-process.js';
+import { startTsetcd, tempDir } from './kit/tsetcd-process.js';
 
 function etcdctl(endpoint: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

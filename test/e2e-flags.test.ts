@@ -8,7 +8,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Client } from '@tsetcd/client';
-import { startTsetcd, tempDir, tsetcdBin } from './tsetcd-process.js';
+import { startTsetcd, tempDir, tsetcdBin } from './kit/tsetcd-process.js';
 import { ProcessCluster } from './kit/cluster.js';
 import { freePort } from './kit/real-etcd.js';
 import { eventually } from './kit/wait.js';

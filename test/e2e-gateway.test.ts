@@ -3,7 +3,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { startTsetcd, startTsetcdCommand, tempDir, tsetcdBin } from './tsetcd-process.js';
+import { startTsetcd, startTsetcdCommand, tempDir, tsetcdBin } from './kit/tsetcd-process.js';
 import { freePort } from './kit/real-etcd.js';
 import { DnsTestServer } from './dns-test-server.js';
 import { run } from './kit/processes.js';

@@ -7,7 +7,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePki } from '../packages/server/test/grpc-test-kit.js';
-import { startTsetcd, startTsetcdCommand, tempDir, tsetcdBin } from './tsetcd-process.js';
+import { startTsetcd, startTsetcdCommand, tempDir, tsetcdBin } from './kit/tsetcd-process.js';
 import { freePort } from './kit/real-etcd.js';
 import { eventually } from './kit/wait.js';
 import { run } from './kit/processes.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, startEtcd } from './differential/harness.js';
-import { startTsetcd, tempDir } from './tsetcd-process.js';
+import { startTsetcd, tempDir } from './kit/tsetcd-process.js';
 
 function etcdctl(args: string[]): Promise<string> {
   const env: NodeJS.ProcessEnv = { ...process.env, ETCDCTL_API: '3' };

@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { etcdserverpb } from '@tsetcd/proto';
 import { startEtcd } from './differential/harness.js';
-import { startTsetcd, tempDir } from './tsetcd-process.js';
+import { startTsetcd, tempDir } from './kit/tsetcd-process.js';
 
 /** Well under the 1 s close grace tsetcd used to wait for open streams; etcd takes ~10 ms. */
 const promptExitMs = 700;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePki } from '../packages/server/test/grpc-test-kit.js';
-import { startTsetcd, tempDir } from './tsetcd-process.js';
+import { startTsetcd, tempDir } from './kit/tsetcd-process.js';
 import { freePort } from './kit/real-etcd.js';
 import { run } from './kit/processes.js';
 

@@ -15,7 +15,7 @@ import { launchChromium, screenshotDir, type Browser } from './chromium.js';
 import { freePort } from './kit/real-etcd.js';
 import { eventually } from './kit/wait.js';
 import { startEtcd } from './differential/harness.js';
-import { startTsetcd, tempDir, tsetcdBin, type TsetcdProcess } from './tsetcd-process.js';
+import { startTsetcd, tempDir, tsetcdBin, type TsetcdProcess } from './kit/tsetcd-process.js';
 
 const waitMs = 15_000;
 let browser: Browser;

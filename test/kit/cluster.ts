@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, type TlsOptions } from '@tsetcd/client';
-import { tsetcdBin } from '../tsetcd-process.js';
+import { tsetcdBin } from './tsetcd-process.js';
 import { PeerProxy } from './peer-proxy.js';
 import { freePort } from './real-etcd.js';
 import { eventually } from './wait.js';
