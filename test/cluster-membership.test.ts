@@ -59,7 +59,8 @@ test('membership: learner via snapshot, promote, move leader, remove, replace a 
   const list1 = await cl.cluster.memberList();
   assert.equal(list1.members.length, 4);
   assert.ok(list1.members.every((m) => !m.isLearner));
-  assert.equal((await c.status(n))?.isLearner, false);
+  // the leader answered once the promotion committed; the promoted member applies it when the commit reaches it
+  await eventually('the promoted member applied its promotion', 10_000, async () => ((await c.status(n))?.isLearner === false ? true : undefined));
   assert.equal(list1.members.find((m) => m.ID === learnerId)?.name, c.members[n].name);
 
   // MoveLeader hands leadership to the promoted member

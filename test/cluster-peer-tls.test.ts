@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { makePki } from '../packages/server/test/grpc-test-kit.js';
-import { peerCall, isAnswer, frame, forgedProposal } from '../packages/server/test/peer-port-kit.js';
+import { peerCall, isAnswer, payload, forgedProposal } from '../packages/server/test/peer-port-kit.js';
 import { ProcessCluster } from './kit/cluster.js';
 
 test('peer TLS with client certificate auth: replication, forwarded lease renewals, outsiders refused', async (t) => {
@@ -39,11 +39,14 @@ test('peer TLS with client certificate auth: replication, forwarded lease renewa
   // no client certificate, or one from another CA: cut during the handshake
   const anon = await peerCall(url, 'GET', '/members', {}, undefined, 10_000, { ca: pki.ca });
   assert.ok(!isAnswer(anon), `no certificate: ${JSON.stringify(anon)}`);
-  const intruder = await peerCall(url, 'POST', '/raft/stream/message', { clusterId: cid, from: '1234', to: self.toString(16) }, frame(forgedProposal(0x1234n, self)), 10_000, { ca: pki.ca, cert: pki.otherCert, key: pki.otherKey });
+  const intruder = await peerCall(url, 'POST', '/raft', { clusterId: cid, from: '1234', to: self.toString(16) }, payload(forgedProposal(0x1234n, self)), 10_000, { ca: pki.ca, cert: pki.otherCert, key: pki.otherKey });
   assert.ok(!isAnswer(intruder), `another CA: ${JSON.stringify(intruder)}`);
   // the cluster's CA, but not a member: the peer checks still refuse
-  const holder = await peerCall(url, 'POST', '/raft/stream/message', { clusterId: cid, from: '1234', to: self.toString(16) }, frame(forgedProposal(0x1234n, self)), 10_000, { ca: pki.ca, cert: pki.peerCert, key: pki.peerKey });
+  const holder = await peerCall(url, 'POST', '/raft', { clusterId: cid, from: '1234', to: self.toString(16) }, payload(forgedProposal(0x1234n, self)), 10_000, { ca: pki.ca, cert: pki.peerCert, key: pki.peerKey });
   assert.ok(isAnswer(holder));
   assert.deepEqual([holder.status, holder.body], [404, 'error sender not found\n']);
+  const dial = await peerCall(url, 'GET', '/raft/stream/message/1234', { clusterId: cid, to: self.toString(16) }, undefined, 10_000, { ca: pki.ca, cert: pki.peerCert, key: pki.peerKey });
+  assert.ok(isAnswer(dial));
+  assert.deepEqual([dial.status, dial.body], [404, 'error sender not found\n']);
   assert.equal((await c.client(lead).get('injected')).kvs.length, 0);
 });

@@ -1,8 +1,8 @@
 // Seeded fuzzing of a member's peer port (issue 10, section 1). Random and mutated requests —
-// truncated frames, oversized length prefixes, wrong format versions, bit flips, well-formed raft
-// messages from non-members or in another member's name, other clusters' IDs, huge snapshots,
-// garbage lease and promote requests — are sent to every member of a running 1-member and
-// 3-member cluster. Each must get its refusal (or, for a large upload, a cut connection) and
+// truncated messages, wrong format versions, bit flips, well-formed raft messages from
+// non-members or in another member's name (by the pipeline, POST /raft), stream dials with bad
+// paths, versions or senders, other clusters' IDs, huge snapshots, garbage lease and promote
+// requests — are sent to every member of a running 1-member and 3-member cluster. Each must get its refusal (or, for a large upload, a cut connection) and
 // never reach raft; afterwards every member is alive and serving, `hashkv` agrees across members,
 // the revision has not moved and no key appeared.
 //
@@ -16,16 +16,17 @@ import { Rng } from '../packages/raft/test/sim/prng.js';
 import { maxFrameBytes } from '../packages/server/src/rafthttp/framing.js';
 import { ProcessCluster } from './kit/cluster.js';
 import { eventually } from './kit/wait.js';
-import { peerCall, isAnswer, frame, rawFrame, lengthPrefix, forgedProposal, type PeerHeaders, type PeerOutcome } from '../packages/server/test/peer-port-kit.js';
+import { peerCall, isAnswer, frame, rawFrame, lengthPrefix, forgedProposal, payload, streamDial, type PeerHeaders, type PeerOutcome } from '../packages/server/test/peer-port-kit.js';
 
 const seed = process.env.SEED !== undefined ? Number(process.env.SEED) : Math.floor(Math.random() * 2 ** 31);
 const requestsPerCluster = Number(process.env.FUZZ_REQUESTS ?? 400);
 /** requests in flight at once */
 const concurrency = 4;
-/** the member-only routes: [method, path] */
+/** the member-only routes: [method, path] (a stream dial's path ends in the dialer's ID) */
 const memberRoutes = [
-  ['POST', '/raft/stream/message'],
-  ['POST', '/raft/stream/msgapp'],
+  ['GET', '/raft/stream/message/'],
+  ['GET', '/raft/stream/msgapp/'],
+  ['POST', '/raft'],
   ['POST', '/raft/snapshot'],
   ['POST', '/leases'],
   ['POST', '/members/promote/abc'],
@@ -95,34 +96,36 @@ function isUndecodable(payload: Uint8Array): boolean {
   }
 }
 
-/** A frame an admitted sender may send and that must not decode: raft never sees it. */
-function brokenFrame(rng: Rng, t: Target, from: bigint): { what: string; bytes: Buffer } {
+/** A message body an admitted sender may post and that must not decode: raft never sees it. */
+function brokenPayload(rng: Rng, t: Target, from: bigint): { what: string; bytes: Buffer } {
   const valid = encodeMessage(rng.chance(0.3) ? forgedProposal(from, t.self) : randomMessage(rng, from, t.self));
   for (;;) {
     switch (rng.int(5)) {
       case 0: {
         const p = randomBytes(rng, rng.range(1, 300));
         if (p[0] === valid[0]) p[0] ^= 0x80;
-        return { what: 'random payload', bytes: rawFrame(p) };
+        return { what: 'random payload', bytes: p };
       }
       case 1: {
+        // a whole frame (length prefix and all) where the bare message belongs
         const f = frame(decodeMessage(valid));
-        return { what: 'truncated frame', bytes: f.subarray(0, rng.range(1, f.length - 1)) };
+        if (isUndecodable(f)) return { what: 'a framed message', bytes: f };
+        break;
       }
       case 2: {
-        const p = Buffer.from(valid.subarray(0, rng.range(1, valid.length - 1)));
-        if (isUndecodable(p)) return { what: 'truncated payload, consistent prefix', bytes: rawFrame(p) };
+        const p = Buffer.from(valid.subarray(0, rng.range(0, valid.length - 1)));
+        if (isUndecodable(p)) return { what: 'truncated payload', bytes: p };
         break;
       }
       case 3: {
         const p = Buffer.from(valid);
         p[0] = rng.range(2, 255);
-        return { what: `format version ${p[0]}`, bytes: rawFrame(p) };
+        return { what: `format version ${p[0]}`, bytes: p };
       }
       default: {
         const p = Buffer.from(valid);
         for (let k = rng.range(1, 4); k > 0; k--) p[rng.int(p.length)] ^= 1 << rng.int(8);
-        if (isUndecodable(p)) return { what: 'bit flips', bytes: rawFrame(p) };
+        if (isUndecodable(p)) return { what: 'bit flips', bytes: p };
       }
     }
   }
@@ -132,51 +135,57 @@ function brokenFrame(rng: Rng, t: Target, from: bigint): { what: string; bytes: 
 function genCase(rng: Rng, t: Target): FuzzCase {
   const sender = rng.pick(t.senders);
   const admitted: PeerHeaders = { clusterId: t.cid, from: hex(sender), to: hex(t.self) };
-  const streamPath = rng.pick(['/raft/stream/message', '/raft/stream/msgapp']);
-  // a stream announcing a server version (as members' do) gets its 200 before any frame is read
-  const early = rng.chance(0.3);
-  const streamHeaders: PeerHeaders = early ? { ...admitted, 'x-server-version': '3.4.23' } : admitted;
   switch (rng.int(12)) {
     case 0: {
-      // a broken frame from an admitted sender: 400 (or, once answered early, the stream ends)
-      const b = brokenFrame(rng, t, sender);
-      return { what: `${b.what} on ${streamPath}`, method: 'POST', path: streamPath, headers: streamHeaders, body: [b.bytes], expect: early ? [200] : [400], mayReset: early };
+      // a broken message from an admitted sender, by the pipeline: 400
+      const b = brokenPayload(rng, t, sender);
+      return { what: `${b.what} by the pipeline`, method: 'POST', path: '/raft', headers: admitted, body: [b.bytes], expect: [400], mayReset: false };
     }
     case 1: {
-      const n = rng.range(maxFrameBytes + 1, 2 ** 32 - 1);
-      return { what: `length prefix ${n}`, method: 'POST', path: streamPath, headers: streamHeaders, body: [lengthPrefix(n), randomBytes(rng, rng.int(100))], expect: early ? [200] : [400], mayReset: early };
+      // a stream dial from an admitted sender with a path or versions etcd refuses
+      const kind = rng.pick(['message', 'msgapp']);
+      const [what, path, headers, status] = rng.pick([
+        ['unknown stream type', `/raft/stream/msgappv2/${hex(sender)}`, admitted, 404],
+        ['no sender in the path', `/raft/stream/${kind}`, admitted, 404],
+        ['a path too deep', `/raft/stream/${kind}/${hex(sender)}/x`, admitted, 404],
+        ['no server version', streamDial(kind, hex(sender)), { ...admitted, 'x-server-version': undefined }, 412],
+        ['server version 2.3.0', streamDial(kind, hex(sender)), { ...admitted, 'x-server-version': '2.3.0' }, 412],
+        ['garbage server version', streamDial(kind, hex(sender)), { ...admitted, 'x-server-version': randomBytes(rng, 5).toString('latin1').replace(/[^\x21-\x7e]/g, 'q') }, 412],
+        ['minimum cluster version 9.9', streamDial(kind, hex(sender)), { ...admitted, 'x-min-cluster-version': '9.9.0' }, 412],
+      ] as Array<[string, string, PeerHeaders, number]>);
+      return { what: `stream dial: ${what}`, method: 'GET', path, headers, body: [], expect: [status], mayReset: false };
     }
     case 2: {
       // well-formed, admitted sender, but the message speaks for a non-member or is for another member
       const other = nonMember(rng, t);
       const m = rng.chance(0.5) ? randomMessage(rng, other, t.self) : randomMessage(rng, sender, other);
       if (m.type === MessageType.MsgProp && m.from === other) m.entries = forgedProposal(other, t.self).entries;
-      return { what: `${MessageType[m.type]} from ${hex(m.from)} to ${hex(m.to)} via ${hex(sender)}`, method: 'POST', path: streamPath, headers: streamHeaders, body: [frame(m)], expect: early ? [200] : [400, 412], mayReset: early };
+      return { what: `${MessageType[m.type]} from ${hex(m.from)} to ${hex(m.to)} via ${hex(sender)}`, method: 'POST', path: '/raft', headers: admitted, body: [payload(m)], expect: [400, 412], mayReset: false };
     }
     case 3: {
       // a valid message from a non-member (the forged proposal among them), to any member route
       const from = nonMember(rng, t);
       const m = rng.chance(0.5) ? forgedProposal(from, t.self) : randomMessage(rng, from, t.self);
-      return { what: `${MessageType[m.type]} from non-member ${hex(from)}`, ...memberRoute(rng), headers: { ...admitted, from: hex(from) }, body: [frame(m)], expect: [404], mayReset: false };
+      return { what: `${MessageType[m.type]} from non-member ${hex(from)}`, ...memberRoute(rng, hex(from)), headers: { ...admitted, from: hex(from) }, body: [frame(m)], expect: [404], mayReset: false };
     }
     case 4: {
       let cid = rng.chance(0.2) ? '' : hex(BigInt(rng.int(2 ** 31)) * 7919n + 1n);
       if (cid === t.cid) cid += '0';
       const m = forgedProposal(sender, t.self);
-      return { what: `cluster ID "${cid}"`, ...memberRoute(rng), headers: { ...admitted, clusterId: cid === '' ? undefined : cid }, body: [frame(m)], expect: [412], mayReset: false };
+      return { what: `cluster ID "${cid}"`, ...memberRoute(rng, admitted.from), headers: { ...admitted, clusterId: cid === '' ? undefined : cid }, body: [frame(m)], expect: [412], mayReset: false };
     }
     case 5: {
       const bad = rng.pick(['', 'zz', '-1', '0x12', '1'.repeat(17), ' 1', randomBytes(rng, 6).toString('latin1').replace(/[^\x21-\x7e]/g, 'q')]);
       const valid = /^[0-9a-f]{1,16}$/i.test(bad);
-      return { what: `sender header "${bad}"`, ...memberRoute(rng), headers: { ...admitted, from: bad }, body: [frame(forgedProposal(sender, t.self))], expect: valid ? [404, 410] : [404], mayReset: false };
+      return { what: `sender header "${bad}"`, ...memberRoute(rng, bad), headers: { ...admitted, from: bad }, body: [frame(forgedProposal(sender, t.self))], expect: valid ? [404, 410] : [404], mayReset: false };
     }
     case 6: {
       const to = rng.chance(0.5) ? hex(nonMember(rng, t)) : rng.pick(['', 'zz', hex(sender)]);
-      return { what: `receiver header "${to}"`, ...memberRoute(rng), headers: { ...admitted, to: to === '' ? undefined : to }, body: [frame(forgedProposal(sender, t.self))], expect: [412], mayReset: false };
+      return { what: `receiver header "${to}"`, ...memberRoute(rng, admitted.from), headers: { ...admitted, to: to === '' ? undefined : to }, body: [frame(forgedProposal(sender, t.self))], expect: [412], mayReset: false };
     }
     case 7: {
       // the member's own ID as the sender
-      return { what: 'sender is the receiver', ...memberRoute(rng), headers: { ...admitted, from: hex(t.self) }, body: [frame(forgedProposal(t.self, t.self))], expect: [404], mayReset: false };
+      return { what: 'sender is the receiver', ...memberRoute(rng, hex(t.self)), headers: { ...admitted, from: hex(t.self) }, body: [frame(forgedProposal(t.self, t.self))], expect: [404], mayReset: false };
     }
     case 8: {
       // a huge snapshot from someone not allowed to send one
@@ -219,16 +228,19 @@ function genCase(rng: Rng, t: Target): FuzzCase {
     }
     default: {
       // paths and methods the listener does not serve
-      const path = rng.pick(['/', '/raft', '/raft/probing', '/raft/stream', '/raft/stream/x', '/v3/kv/put', '/members/x', '/leases/internal', '/version/', '/debug/vars']);
+      const path = rng.pick(['/', '/raft/other', '/raft/probing', '/raft/stream', '/raft/stream/x', '/v3/kv/put', '/members/x', '/leases/internal', '/version/', '/debug/vars']);
       const method = rng.pick(['GET', 'POST', 'PUT', 'DELETE']);
-      return { what: `${method} ${path}`, method, path, headers: admitted, body: method === 'GET' || method === 'DELETE' ? [] : [randomBytes(rng, rng.int(100))], expect: [404], mayReset: false };
+      // under /raft/stream/ only GET is served (etcd's stream handler: 405 first, then "invalid path")
+      const expect = path === '/raft/stream/x' && method !== 'GET' ? [405] : [404];
+      return { what: `${method} ${path}`, method, path, headers: admitted, body: method === 'GET' || method === 'DELETE' ? [] : [randomBytes(rng, rng.int(100))], expect, mayReset: false };
     }
   }
 }
 
-function memberRoute(rng: Rng): { method: string; path: string } {
+/** A member-only route; a stream dial names `from` (the sender header's value) in its path. */
+function memberRoute(rng: Rng, from: string | undefined): { method: string; path: string } {
   const [method, path] = rng.pick(memberRoutes);
-  return { method, path };
+  return { method, path: path.endsWith('/') ? path + encodeURIComponent(from ?? '') : path };
 }
 
 function describe(o: PeerOutcome): string {

@@ -9,7 +9,7 @@ import { Client } from '@tsetcd/client';
 import { MessageType, newMessage, type Message } from '@tsetcd/raft';
 import { ProcessCluster } from './kit/cluster.js';
 import { eventually } from './kit/wait.js';
-import { peerCall, isAnswer, frame, forgedProposal, type PeerOutcome } from '../packages/server/test/peer-port-kit.js';
+import { peerCall, isAnswer, frame, payload, forgedProposal, streamDial, type PeerOutcome } from '../packages/server/test/peer-port-kit.js';
 
 function answer(o: PeerOutcome): { status: number; body: string } {
   assert.ok(isAnswer(o), `expected an HTTP answer, the connection was cut: ${JSON.stringify(o)}`);
@@ -37,25 +37,26 @@ test('peer port: crash frame, forged proposal, wrong cluster, removed member and
   const lh = learner.toString(16);
   const before = await root.get('\0', { fromKey: true });
 
-  // the issue's crash: 6 bytes from a non-member, then from an admitted sender
+  // the issue's crash: 6 bytes from a non-member, then from an admitted sender (by the pipeline,
+  // the one route that takes a raft message from whoever sends it: streams are dialed by their receiver)
   const crash = Buffer.from([0, 0, 0, 2, 0xff, 0xff]);
-  assert.deepEqual(answer(await peerCall(peer, 'POST', '/raft/stream/message', { clusterId: cid, from: '1234' }, crash)), { status: 404, body: 'error sender not found\n' });
-  assert.deepEqual(answer(await peerCall(peer, 'POST', '/raft/stream/message', { clusterId: cid, from: lh, to }, crash)), {
-    status: 400,
-    body: 'failed to decode raft message (raft codec: unknown message format version 255)\n',
-  });
+  assert.deepEqual(answer(await peerCall(peer, 'POST', '/raft', { clusterId: cid, from: '1234' }, crash)), { status: 404, body: 'error sender not found\n' });
+  assert.deepEqual(answer(await peerCall(peer, 'POST', '/raft', { clusterId: cid, from: lh, to }, crash)), { status: 400, body: 'error unmarshalling raft message\n' });
   assert.ok(c.isRunning(0), 'the member survived the crash frame');
 
+  // a non-member dialing the member's streams (to read what it sends) is refused
+  for (const kind of ['message', 'msgapp'] as const) {
+    assert.deepEqual(answer(await peerCall(peer, 'GET', streamDial(kind, '1234'), { clusterId: cid, to })), { status: 404, body: 'error sender not found\n' });
+  }
   // the forged proposal: put injected + authDisable
   const forged = forgedProposal(0x1234n, self);
-  for (const path of ['/raft/stream/message', '/raft/stream/msgapp']) {
-    assert.deepEqual(answer(await peerCall(peer, 'POST', path, { clusterId: cid, from: '1234', to }, frame(forged))), { status: 404, body: 'error sender not found\n' });
-  }
+  assert.deepEqual(answer(await peerCall(peer, 'POST', '/raft', { clusterId: cid, from: '1234', to }, payload(forged))), { status: 404, body: 'error sender not found\n' });
   // the same through an admitted sender but in a non-member's name
-  assert.deepEqual(answer(await peerCall(peer, 'POST', '/raft/stream/message', { clusterId: cid, from: lh, to }, frame(forged))), { status: 400, body: 'raft message sender mismatch\n' });
+  assert.deepEqual(answer(await peerCall(peer, 'POST', '/raft', { clusterId: cid, from: lh, to }, payload(forged))), { status: 400, body: 'raft message sender mismatch\n' });
   // another cluster's ID, another receiver
-  assert.deepEqual(answer(await peerCall(peer, 'POST', '/raft/stream/message', { clusterId: 'deadbeef', from: lh, to }, frame(forgedProposal(learner, self)))), { status: 412, body: 'cluster ID mismatch\n' });
-  assert.deepEqual(answer(await peerCall(peer, 'POST', '/raft/stream/message', { clusterId: cid, from: lh, to: '42' }, frame(forgedProposal(learner, self)))), { status: 412, body: 'to field mismatch\n' });
+  assert.deepEqual(answer(await peerCall(peer, 'POST', '/raft', { clusterId: 'deadbeef', from: lh, to }, payload(forgedProposal(learner, self)))), { status: 412, body: 'cluster ID mismatch\n' });
+  assert.deepEqual(answer(await peerCall(peer, 'POST', '/raft', { clusterId: cid, from: lh, to: '42' }, payload(forgedProposal(learner, self)))), { status: 412, body: 'to field mismatch\n' });
+  assert.deepEqual(answer(await peerCall(peer, 'GET', streamDial('message', lh), { clusterId: cid, to: '42' })), { status: 412, body: 'to field mismatch\n' });
 
   // a forged snapshot (a database that would replace the member's) from a non-member
   const snap: Message = newMessage(MessageType.MsgSnap, self, { from: 0x1234n, term: 1000, snapshot: { data: new Uint8Array(0), metadata: { index: 1_000_000, term: 1000, confState: { voters: [0x1234n], learners: [] } } } as Message['snapshot'] });
@@ -65,14 +66,17 @@ test('peer port: crash frame, forged proposal, wrong cluster, removed member and
   // a well-formed message from an admitted sender that raft refuses (an empty proposal trips its
   // invariant check): logged and dropped inside the member, which keeps going
   const empty = newMessage(MessageType.MsgProp, self, { from: learner });
-  assert.equal(answer(await peerCall(peer, 'POST', '/raft/stream/message', { clusterId: cid, from: lh, to }, frame(empty))).status, 200);
+  assert.equal(answer(await peerCall(peer, 'POST', '/raft', { clusterId: cid, from: lh, to }, payload(empty))).status, 204);
   await eventually('the refusal is logged', 5000, async () => (c.members[0].logs.some((l) => l.includes('"failed to process raft message"') && l.includes('stepped empty MsgProp')) ? true : undefined));
   assert.ok(c.isRunning(0));
 
   // the removed member: etcd's 410
   await root.cluster.memberRemove(learner);
-  for (const path of ['/raft/stream/message', '/raft/stream/msgapp', '/raft/snapshot', '/leases']) {
-    assert.deepEqual(answer(await peerCall(peer, 'POST', path, { clusterId: cid, from: lh, to }, frame(forgedProposal(learner, self)))), { status: 410, body: 'removed member\n' }, path);
+  for (const path of ['/raft', '/raft/snapshot', '/leases']) {
+    assert.deepEqual(answer(await peerCall(peer, 'POST', path, { clusterId: cid, from: lh, to }, path === '/raft' ? payload(forgedProposal(learner, self)) : frame(forgedProposal(learner, self)))), { status: 410, body: 'removed member\n' }, path);
+  }
+  for (const kind of ['message', 'msgapp'] as const) {
+    assert.deepEqual(answer(await peerCall(peer, 'GET', streamDial(kind, lh), { clusterId: cid, to })), { status: 410, body: 'removed member\n' }, kind);
   }
 
   // the member is alive, auth is still on, nothing was written

@@ -1,6 +1,6 @@
 // A TCP proxy in front of one member's peer listener, so that a test can partition members: it
 // learns the sending member of each connection from rafthttp's X-Server-From header and cuts
-// traffic from chosen members (or all traffic) until healed.
+// traffic from chosen members (or all traffic) until healed, or black-holes the address.
 
 import * as net from 'node:net';
 
@@ -12,7 +12,10 @@ import * as net from 'node:net';
 export class PeerProxy {
   readonly server: net.Server;
   port = 0;
-  private readonly conns = new Set<{ from: string; a: net.Socket; b?: net.Socket }>();
+  private readonly conns = new Set<{ from: string; a: net.Socket; b?: net.Socket; frozen?: boolean }>();
+  /** connections accepted while black-holed: never read, never forwarded */
+  private readonly held = new Set<net.Socket>();
+  private frozen = false;
   private blockAll = false;
   private readonly blocked = new Set<string>();
 
@@ -35,6 +38,11 @@ export class PeerProxy {
   private onConn(a: net.Socket): void {
     let head = Buffer.alloc(0);
     a.on('error', () => undefined);
+    if (this.frozen) {
+      a.pause();
+      this.held.add(a);
+      return;
+    }
     const onData = (d: Buffer): void => {
       head = Buffer.concat([head, d]);
       const end = head.indexOf('\r\n\r\n');
@@ -48,14 +56,16 @@ export class PeerProxy {
         return;
       }
       const b = net.connect(this.targetPort, '127.0.0.1');
-      const c = { from, a, b };
+      const c: { from: string; a: net.Socket; b: net.Socket; frozen?: boolean } = { from, a, b };
       this.conns.add(c);
-      b.on('error', () => a.destroy());
+      // a black-holed connection passes on nothing, not even its end
+      b.on('error', () => void (c.frozen || a.destroy()));
       a.on('close', () => {
+        if (c.frozen) return;
         b.destroy();
         this.conns.delete(c);
       });
-      b.on('close', () => a.destroy());
+      b.on('close', () => void (c.frozen || a.destroy()));
       b.write(head);
       a.pipe(b);
       b.pipe(a);
@@ -71,6 +81,34 @@ export class PeerProxy {
         c.b?.destroy();
         this.conns.delete(c);
       }
+    }
+  }
+
+  /**
+   * Black-holes the address (true), as a firewall dropping its packets would: every connection
+   * through the proxy stays open but carries nothing more either way (not even a close), and new
+   * connections are accepted but never answered. false: the frozen connections are cut (as
+   * long-dead TCP connections end) and new ones are forwarded again.
+   */
+  blackhole(on: boolean): void {
+    if (this.frozen === on) return;
+    this.frozen = on;
+    for (const c of this.conns) {
+      if (on) {
+        c.frozen = true;
+        c.a.unpipe();
+        c.b?.unpipe();
+        c.a.pause();
+        c.b?.pause();
+      } else if (c.frozen) {
+        c.a.destroy();
+        c.b?.destroy();
+        this.conns.delete(c);
+      }
+    }
+    if (!on) {
+      for (const a of this.held) a.destroy();
+      this.held.clear();
     }
   }
 
@@ -93,6 +131,8 @@ export class PeerProxy {
       c.b?.destroy();
     }
     this.conns.clear();
+    for (const a of this.held) a.destroy();
+    this.held.clear();
     return new Promise((r) => this.server.close(() => r()));
   }
 }

@@ -7,6 +7,7 @@ import * as https from 'node:https';
 import { encodeMessage, newMessage, EntryType, MessageType, type Message } from '@tsetcd/raft';
 import { tsetcdpb } from '@tsetcd/proto';
 import { encodeFrame } from '../src/rafthttp/framing.js';
+import { PeerVersion } from '../src/rafthttp/peer-headers.js';
 
 export interface PeerAnswer {
   status: number;
@@ -26,10 +27,12 @@ export interface PeerHeaders {
 
 /**
  * One request to a peer listener (https: with `tls`, e.g. a client certificate); resolves with
- * the answer or the reset, within `timeoutMs`.
+ * the answer or the reset, within `timeoutMs`. It says it is a 3.4 member (X-Server-Version, as
+ * members' raft requests do) unless `h` names 'x-server-version' (undefined: leave it out).
  */
 export function peerCall(baseUrl: string, method: string, path: string, h: PeerHeaders, body?: Buffer | Buffer[], timeoutMs = 10_000, tls?: https.RequestOptions): Promise<PeerOutcome> {
   const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+  if (!('x-server-version' in h)) headers['x-server-version'] = PeerVersion.server;
   for (const [k, v] of Object.entries(h)) {
     if (v === undefined) continue;
     const name = k === 'clusterId' ? 'x-etcd-cluster-id' : k === 'from' ? 'x-server-from' : k === 'to' ? 'x-raft-to' : k;
@@ -84,6 +87,16 @@ export function forgedProposal(from: bigint, to: bigint, key = 'injected'): Mess
       { term: 0, index: 0, type: EntryType.Normal, data: internalRequest(0x7778n, { authDisable: {} }) },
     ],
   });
+}
+
+/** The body of a pipeline POST /raft: one encoded message, unframed. */
+export function payload(m: Message): Buffer {
+  return Buffer.from(encodeMessage(m));
+}
+
+/** The path a member dials to receive `kind` messages, naming `from` as the dialer. */
+export function streamDial(kind: 'msgapp' | 'message', from: string): string {
+  return `/raft/stream/${kind}/${from}`;
 }
 
 export function frame(m: Message): Buffer {

@@ -1,6 +1,7 @@
 // The peer transport between two in-process endpoints with scripted hosts: framing, the two
-// streams, cluster-ID checks, removed members, snapshots streamed with the database, reconnects;
-// the peer handler's checks and error boundary against hostile requests.
+// streams (each dialed by its receiver, as etcd's), the pipeline, cluster-ID checks, removed
+// members, snapshots streamed with the database, reconnects; the peer handler's checks and error
+// boundary against hostile requests, and the dialing side against a hostile peer's answers.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { MessageType, newMessage, type Message } from '@tsetcd/raft';
 import { PeerTransport, type RaftHost } from '../src/rafthttp/peer-transport.js';
 import { FrameDecoder, encodeFrame } from '../src/rafthttp/framing.js';
-import { peerCall, isAnswer, frame, rawFrame, lengthPrefix, forgedProposal, type PeerHeaders } from './peer-port-kit.js';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { maxFrameBytes, linkHeartbeatFrame } from '../src/rafthttp/framing.js';
+import { peerCall, isAnswer, frame, rawFrame, lengthPrefix, forgedProposal, payload, streamDial, type PeerHeaders } from './peer-port-kit.js';
 import { captureLog } from './tls-test-kit.js';
 import { waitFor } from '../../../test/kit/wait.js';
 
@@ -79,13 +83,20 @@ function fakeHost(id: bigint, dir: string, db?: Buffer): Fake {
   return h;
 }
 
+/** Both streams carrying `log`'s member's messages to the peer are attached (the peer dialed them). */
+function writersUp(log: { lines: Array<{ msg: string; fields: Record<string, unknown> }> }): boolean {
+  const up = (t: string) => log.lines.some((l) => l.msg === 'established TCP streaming connection with remote peer' && l.fields['stream-writer-type'] === t);
+  return up('stream MsgApp v2') && up('stream Message');
+}
+
 async function pair(t: { after(fn: () => Promise<void>): void }, db?: Buffer) {
   const dir = await mkdtemp(join(tmpdir(), 'rafthttp-'));
   const ha = fakeHost(1n, dir, db);
   const hb = fakeHost(2n, dir, db);
-  const a = new PeerTransport({ host: ha, listenPeerUrls: ['http://127.0.0.1:0'] });
-  const bLog = captureLog();
-  const b = new PeerTransport({ host: hb, listenPeerUrls: ['http://127.0.0.1:0'], log: bLog });
+  const la = captureLog();
+  const lb = captureLog();
+  const a = new PeerTransport({ host: ha, listenPeerUrls: ['http://127.0.0.1:0'], log: la });
+  const b = new PeerTransport({ host: hb, listenPeerUrls: ['http://127.0.0.1:0'], log: lb });
   await a.listen();
   await b.listen();
   ha.peers.set(2n, b.boundUrls);
@@ -95,23 +106,19 @@ async function pair(t: { after(fn: () => Promise<void>): void }, db?: Buffer) {
     await b.close();
     await rm(dir, { recursive: true, force: true });
   });
-  return { a, b, ha, hb, dir, bLog };
+  return { a, b, ha, hb, dir, la, lb };
 }
+
 
 const msg = (type: MessageType, index = 0): Message => newMessage(type, 2n, { from: 1n, term: 3, index, commit: index });
 
-test('messages reach the peer in order on their stream; MsgApp separately from heartbeats', async (t) => {
-  const { a, ha, hb } = await pair(t);
+test('messages reach the peer in order on the streams the peer dialed; MsgApp separately from heartbeats', async (t) => {
+  const { a, ha, hb, la, lb } = await pair(t);
+  // only a is told about its peer: b's streams to a are dialed when a dials b's
   a.syncPeers([1n, 2n]);
-  await waitFor('streams up', () => a.activeSince(2n) > 0);
-  // the msgapp stream opens on its own: probe it until a MsgApp gets through
-  await waitFor('msgapp stream up', () => {
-    if (hb.got.some((m) => m.type === MessageType.MsgApp)) return true;
-    a.send([msg(MessageType.MsgApp, 0)]);
-    return false;
-  });
-  hb.got.length = 0;
-  ha.unreachable.length = 0;
+  await waitFor('a\'s streams to b attached (b dialed them)', () => writersUp(la));
+  await waitFor('b\'s streams to a attached (a dialed them)', () => writersUp(lb));
+  assert.ok(a.activeSince(2n) > 0);
   for (let i = 1; i <= 200; i++) a.send([msg(MessageType.MsgApp, i), msg(MessageType.MsgHeartbeat, i)]);
   await waitFor('all delivered', () => hb.got.length === 400);
   const apps = hb.got.filter((m) => m.type === MessageType.MsgApp).map((m) => m.index);
@@ -119,28 +126,42 @@ test('messages reach the peer in order on their stream; MsgApp separately from h
   assert.deepEqual(apps, [...Array(200).keys()].map((i) => i + 1));
   assert.deepEqual(hbs, [...Array(200).keys()].map((i) => i + 1));
   assert.deepEqual(ha.unreachable, []);
+  assert.ok(!hb.got.some((m) => m.from === 0n), 'link heartbeats never reach raft');
 });
 
-test('a peer of another cluster refuses the streams; messages to it are reported unreachable', async (t) => {
-  const { a, ha, hb, bLog } = await pair(t);
+test('before the peer dials, messages go by the pipeline (POST /raft)', async (t) => {
+  const { a, ha, hb, lb } = await pair(t);
+  // a knows b, b does not know a yet and a has not dialed: nothing is attached anywhere
+  a.send([msg(MessageType.MsgHeartbeat, 1), msg(MessageType.MsgApp, 2)]);
+  await waitFor('delivered by POST', () => hb.got.length === 2);
+  assert.deepEqual(hb.got.map((m) => m.index).sort(), [1, 2]);
+  assert.deepEqual(ha.unreachable, []);
+  assert.ok(a.activeSince(2n) > 0, 'a delivered POST makes the peer active');
+  void lb;
+});
+
+test('a peer of another cluster refuses the streams and the pipeline; messages to it are reported unreachable', async (t) => {
+  const { a, ha, hb, la } = await pair(t);
   hb.clusterIdValue = 0xdeadn;
   a.syncPeers([2n]);
-  // both streams' dials refused by the peer
-  const refused = (path: string) => bLog.lines.some((l) => l.msg === 'refused peer request' && l.fields.status === 412 && l.fields.path === path);
-  await waitFor('both stream dials refused', () => refused('/raft/stream/message') && refused('/raft/stream/msgapp'));
+  await waitFor('dial refused', () => la.lines.some((l) => l.msg === 'failed to dial remote peer' && /412: cluster ID mismatch/.test(String(l.fields.error))));
   assert.equal(a.activeSince(2n), 0);
   a.send([msg(MessageType.MsgHeartbeat)]);
-  assert.deepEqual(ha.unreachable, [2n]);
+  await waitFor('reported unreachable', () => ha.unreachable.includes(2n));
   assert.equal(hb.got.length, 0);
 });
 
-test('a removed member is told so (HTTP 410) and its open streams are cut', async (t) => {
-  const { a, b, ha, hb } = await pair(t);
+test('a removed member is told so (HTTP 410) and its streams are cut', async (t) => {
+  const { a, b, ha, hb, la, lb } = await pair(t);
   a.syncPeers([2n]);
-  await waitFor('streams up', () => a.activeSince(2n) > 0);
+  await waitFor('streams up', () => writersUp(la) && writersUp(lb));
   hb.removedIds.add(1n);
   b.syncPeers([2n]);
   await waitFor('removal noticed', () => ha.removed > 0);
+  // the removed member's dials and posts are refused with 410 from now on
+  const o = await peerCall(b.boundUrls[0], 'GET', streamDial('message', '1'), { clusterId: 'c1', to: '2' });
+  assert.ok(isAnswer(o));
+  assert.deepEqual([o.status, o.body], [410, 'removed member\n']);
 });
 
 test('MsgSnap carries the database, streamed; both sides report', async (t) => {
@@ -226,10 +247,10 @@ test('peer TLS with client certificate auth: same-CA peers talk, a peer from ano
 
 // ---- the peer handler's checks and error boundary (issue 10: the peer port) ----
 
-test('peer checks: cluster ID, sender, removed member, receiver; each refusal is etcd answer and nothing is stepped', async (t) => {
+test('peer checks: versions, cluster ID, sender, removed member, receiver; each refusal is etcd answer and nothing is stepped', async (t) => {
   const { b, hb } = await pair(t);
   const url = b.boundUrls[0];
-  const good = { clusterId: 'c1', from: '1', to: '2' };
+  const good: PeerHeaders = { clusterId: 'c1', from: '1', to: '2' };
   const cases: Array<[string, PeerHeaders, number, string]> = [
     ['wrong cluster ID', { ...good, clusterId: 'c2' }, 412, 'cluster ID mismatch\n'],
     ['no cluster ID', { from: '1', to: '2' }, 412, 'cluster ID mismatch\n'],
@@ -240,81 +261,218 @@ test('peer checks: cluster ID, sender, removed member, receiver; each refusal is
     ['wrong receiver', { ...good, to: '3' }, 412, 'to field mismatch\n'],
     ['no receiver', { clusterId: 'c1', from: '1' }, 412, 'to field mismatch\n'],
   ];
-  for (const path of ['/raft/stream/message', '/raft/stream/msgapp', '/raft/snapshot', '/leases']) {
-    for (const [what, h, status, body] of cases) {
-      const o = await peerCall(url, 'POST', path, h, frame(msg(MessageType.MsgHeartbeat)));
-      assert.ok(isAnswer(o), `${path} ${what}: ${JSON.stringify(o)}`);
-      assert.equal(o.status, status, `${path} ${what}`);
-      assert.equal(o.body, body, `${path} ${what}`);
+  // stream dials name the dialer in the path (etcd's /raft/stream/<type>/<from>), the rest in X-Server-From
+  const routes: Array<[string, string, (h: PeerHeaders) => string, Buffer | undefined]> = [
+    ['GET', 'stream message', (h) => streamDial('message', h.from ?? ''), undefined],
+    ['GET', 'stream msgapp', (h) => streamDial('msgapp', h.from ?? ''), undefined],
+    ['POST', 'pipeline', () => '/raft', payload(msg(MessageType.MsgHeartbeat))],
+    ['POST', 'snapshot', () => '/raft/snapshot', frame(msg(MessageType.MsgHeartbeat))],
+    ['POST', 'leases', () => '/leases', Buffer.from('{"id":"1"}')],
+  ];
+  for (const [method, name, path, body] of routes) {
+    for (const [what, h, status, text] of cases) {
+      const o = await peerCall(url, method, path(h), h, body);
+      assert.ok(isAnswer(o), `${name} ${what}: ${JSON.stringify(o)}`);
+      assert.equal(o.status, status, `${name} ${what}`);
+      assert.equal(o.body, text, `${name} ${what}`);
       assert.equal(o.headers['x-etcd-cluster-id'], 'c1');
     }
   }
-  for (const [what, h, status, body] of cases) {
+  // raft routes check the member's versions first (etcd's checkClusterCompatibilityFromHeader)
+  const versions: Array<[string, PeerHeaders]> = [
+    ['no server version (etcd 2.0)', { ...good, 'x-server-version': undefined }],
+    ['server version 2.3', { ...good, 'x-server-version': '2.3.8' }],
+    ['unreadable server version', { ...good, 'x-server-version': 'x.y' }],
+    ['minimum cluster version 3.5', { ...good, 'x-min-cluster-version': '3.5.0' }],
+    ['unreadable minimum cluster version', { ...good, 'x-min-cluster-version': '3' }],
+  ];
+  for (const [method, name, path, body] of routes.filter((r) => r[1] !== 'leases')) {
+    for (const [what, h] of versions) {
+      const o = await peerCall(url, method, path(h), { ...h, clusterId: 'c2' }, body);
+      assert.ok(isAnswer(o), `${name} ${what}`);
+      assert.deepEqual([o.status, o.body], [412, 'incompatible version\n'], `${name} ${what}`);
+    }
+  }
+  const newer = await peerCall(url, 'POST', '/raft', { ...good, 'x-server-version': '3.5.1', 'x-min-cluster-version': '3.0.0' }, payload(msg(MessageType.MsgHeartbeat, 9)));
+  assert.ok(isAnswer(newer));
+  assert.equal(newer.status, 204, 'a 3.5 member that still speaks 3.0 is admitted');
+  hb.got.length = 0;
+  // the stream type is checked after the cluster ID, before the sender (etcd's order)
+  for (const p of ['/raft/stream/msgappv3/1', '/raft/stream/message/1/2', '/raft/stream/x']) {
+    const wrong = await peerCall(url, 'GET', p, { ...good, from: undefined });
+    assert.ok(isAnswer(wrong));
+    assert.deepEqual([wrong.status, wrong.body], [404, 'invalid path\n'], p);
+    const other = await peerCall(url, 'GET', p, { ...good, clusterId: 'c2' });
+    assert.ok(isAnswer(other));
+    assert.deepEqual([other.status, other.body], [412, 'cluster ID mismatch\n'], p);
+  }
+  for (const [what, h, status, text] of cases) {
     const o = await peerCall(url, 'GET', '/members/hashkv', h, Buffer.from('{}'));
     assert.ok(isAnswer(o), what);
-    assert.deepEqual([o.status, o.body], [status, body], `/members/hashkv ${what}`);
+    assert.deepEqual([o.status, o.body], [status, text], `/members/hashkv ${what}`);
   }
   const hash = await peerCall(url, 'GET', '/members/hashkv', good, Buffer.from('{}'));
   assert.ok(isAnswer(hash));
   assert.deepEqual([hash.status, JSON.parse(hash.body)], [200, { header: { revision: 5 }, hash: 77 }]);
   hb.removedIds.add(1n);
-  const removed = await peerCall(url, 'POST', '/raft/stream/message', good, frame(msg(MessageType.MsgHeartbeat)));
-  assert.ok(isAnswer(removed));
-  assert.deepEqual([removed.status, removed.body], [410, 'removed member\n']);
+  for (const [method, name, path, body] of routes) {
+    const removed = await peerCall(url, method, path(good), good, body);
+    assert.ok(isAnswer(removed), name);
+    assert.deepEqual([removed.status, removed.body], [410, 'removed member\n'], name);
+  }
   assert.equal(hb.got.length, 0);
   assert.equal(hb.snapshots.length, 0);
 });
 
-test('peer stream: a frame that does not decode is answered 400 on that connection; the listener keeps serving', async (t) => {
+test('stream dial: an admitted member gets 200 at once and reads framed messages and link heartbeats', async (t) => {
   const { a, b, hb } = await pair(t);
+  // member 1's own transport is gone: the only dial of b's stream to 1 is this one
+  await a.close();
+  const url = new URL(streamDial('message', '1'), b.boundUrls[0]);
+  const got: Buffer[] = [];
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = http.request(url, { headers: { 'x-etcd-cluster-id': 'c1', 'x-raft-to': '2', 'x-server-version': '3.4.23' } }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+  t.after(() => res.destroy());
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.headers['x-server-version'], '3.4.23');
+  assert.equal(res.headers['x-etcd-cluster-id'], 'c1');
+  res.on('data', (d: Buffer) => got.push(d));
+  // b's messages to member 1 now go out in this answer
+  b.send([newMessage(MessageType.MsgHeartbeat, 1n, { from: 2n, term: 3, index: 5 })]);
+  const want = frame(newMessage(MessageType.MsgHeartbeat, 1n, { from: 2n, term: 3, index: 5 }));
+  await waitFor('the frame arrives', () => Buffer.concat(got).includes(want));
+  // and a link heartbeat within etcd's ConnReadTimeout/3
+  await waitFor('a link heartbeat', () => Buffer.concat(got).includes(linkHeartbeatFrame), 4000);
+  assert.equal(hb.got.length, 0);
+});
+
+test('pipeline: a body that does not decode or does not belong is refused on that connection; the listener keeps serving', async (t) => {
+  const { a, b, hb, la } = await pair(t);
   const url = b.boundUrls[0];
   const h = { clusterId: 'c1', from: '1', to: '2' };
-  // the issue's 6 bytes: a 2-byte frame with format version 255
-  const crashFrame = Buffer.from([0, 0, 0, 2, 0xff, 0xff]);
-  const crash = await peerCall(url, 'POST', '/raft/stream/message', h, crashFrame);
-  assert.ok(isAnswer(crash));
-  assert.deepEqual([crash.status, crash.body], [400, 'failed to decode raft message (raft codec: unknown message format version 255)\n']);
-  const huge = await peerCall(url, 'POST', '/raft/stream/message', h, lengthPrefix(0xffffffff));
-  assert.ok(isAnswer(huge));
-  assert.equal(huge.status, 400);
-  assert.match(huge.body, /^failed to decode raft message \(rafthttp: frame of 4294967295 bytes exceeds the limit/);
-  const cut = await peerCall(url, 'POST', '/raft/stream/message', h, frame(msg(MessageType.MsgHeartbeat)).subarray(0, 9));
-  assert.ok(isAnswer(cut));
-  assert.deepEqual([cut.status, cut.body], [400, 'failed to decode raft message (unexpected EOF)\n']);
+  // the issue's 6 bytes, and their payload alone
+  for (const body of [Buffer.from([0, 0, 0, 2, 0xff, 0xff]), Buffer.from([0xff, 0xff]), Buffer.alloc(0), Buffer.from([1, 99, 0])]) {
+    const o = await peerCall(url, 'POST', '/raft', h, body);
+    assert.ok(isAnswer(o));
+    assert.deepEqual([o.status, o.body], [400, 'error unmarshalling raft message\n'], body.toString('hex'));
+  }
+  // a body over the frame limit is refused without being kept (the rest may be cut)
+  const huge = await peerCall(url, 'POST', '/raft', h, Buffer.alloc(maxFrameBytes + 1, 1));
+  if (isAnswer(huge)) assert.deepEqual([huge.status, huge.body], [400, 'error reading raft message\n']);
   // well-formed messages that do not belong: another sender's name, another receiver, a MsgSnap
-  // without its database, a local-only type, a MsgApp on the message stream
+  // without its database, a local-only type
   const refused: Array<[string, Message, number, string]> = [
     ['from another member', newMessage(MessageType.MsgHeartbeat, 2n, { from: 3n, term: 3 }), 400, 'raft message sender mismatch\n'],
     ['to another member', newMessage(MessageType.MsgHeartbeat, 3n, { from: 1n, term: 3 }), 412, 'to field mismatch\n'],
-    ['MsgSnap on a stream', newMessage(MessageType.MsgSnap, 2n, { from: 1n, term: 3 }), 400, 'wrong raft message type\n'],
+    ['MsgSnap by the pipeline', newMessage(MessageType.MsgSnap, 2n, { from: 1n, term: 3 }), 400, 'wrong raft message type\n'],
     ['MsgHup', newMessage(MessageType.MsgHup, 2n, { from: 1n }), 400, 'wrong raft message type\n'],
-    ['MsgApp on the message stream', msg(MessageType.MsgApp, 1), 400, 'wrong raft message type\n'],
+    ['a link heartbeat', newMessage(MessageType.MsgHeartbeat, 0n), 400, 'raft message sender mismatch\n'],
     ['forwarded MsgProp naming a non-member', forgedProposal(0x1234n, 2n), 400, 'raft message sender mismatch\n'],
   ];
-  for (const [what, m, status, body] of refused) {
-    const o = await peerCall(url, 'POST', '/raft/stream/message', h, frame(m));
+  for (const [what, m, status, text] of refused) {
+    const o = await peerCall(url, 'POST', '/raft', h, payload(m));
     assert.ok(isAnswer(o), what);
-    assert.deepEqual([o.status, o.body], [status, body], what);
+    assert.deepEqual([o.status, o.body], [status, text], what);
   }
   assert.equal(hb.got.length, 0, 'nothing refused reached raft');
-  // an empty frame is no message either
-  const empty = await peerCall(url, 'POST', '/raft/stream/message', h, rawFrame(new Uint8Array(0)));
-  assert.ok(isAnswer(empty));
-  assert.deepEqual([empty.status, empty.body], [400, 'failed to decode raft message (raft codec: unexpected end of input)\n']);
-  // a stream that announces its version (as members' do) is answered at once; a bad frame then ends it
-  const member = await peerCall(url, 'POST', '/raft/stream/message', { ...h, 'x-server-version': '3.4.23' }, crashFrame);
-  assert.ok(isAnswer(member));
-  assert.deepEqual([member.status, member.body], [200, '']);
-  // a bad frame after good ones: the good ones were stepped, the stream ends
-  const late = await peerCall(url, 'POST', '/raft/stream/message', h, [frame(msg(MessageType.MsgHeartbeat, 1)), Buffer.from([0, 0, 0, 1, 9])]);
-  assert.ok(isAnswer(late));
-  assert.equal(late.status, 200);
+  const ok = await peerCall(url, 'POST', '/raft', h, payload(msg(MessageType.MsgApp, 1)));
+  assert.ok(isAnswer(ok));
+  assert.deepEqual([ok.status, ok.body], [204, '']);
   assert.deepEqual(hb.got.map((m) => m.index), [1]);
   // the real peer still gets through
   a.syncPeers([2n]);
-  await waitFor('streams up', () => a.activeSince(2n) > 0);
+  await waitFor('streams up', () => writersUp(la));
   a.send([msg(MessageType.MsgHeartbeat, 2)]);
   await waitFor('delivered', () => hb.got.length === 2);
+});
+
+/**
+ * A hostile "peer": answers every stream dial with what `script` writes (status, then body
+ * chunks), and counts the dials. Member 1 (transport `a`) believes it is member 2.
+ */
+async function hostilePeer(t: { after(fn: () => Promise<void>): void }, script: (n: number, kind: string, res: http.ServerResponse) => void) {
+  const dir = await mkdtemp(join(tmpdir(), 'rafthttp-hostile-'));
+  const dials: string[] = [];
+  const srv = http.createServer((req, res) => {
+    if (req.method !== 'GET' || !req.url?.startsWith('/raft/stream/')) return void res.writeHead(404).end();
+    const kind = req.url.split('/')[3];
+    dials.push(kind);
+    script(dials.filter((k) => k === kind).length, kind, res);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const ha = fakeHost(1n, dir);
+  ha.peers.set(2n, [`http://127.0.0.1:${(srv.address() as AddressInfo).port}`]);
+  const log = captureLog();
+  const a = new PeerTransport({ host: ha, listenPeerUrls: ['http://127.0.0.1:0'], log });
+  await a.listen();
+  t.after(async () => {
+    await a.close();
+    srv.closeAllConnections();
+    await new Promise<void>((r) => srv.close(() => r()));
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { a, ha, dials, log };
+}
+
+test('stream reader: frames from the dialed peer are bounded, decoded safely and checked (type per stream, from the peer, to us); a bad one ends the connection, nothing of it reaches raft', async (t) => {
+  const good = (i: number) => frame(newMessage(MessageType.MsgHeartbeat, 1n, { from: 2n, term: 3, index: i }));
+  const goodApp = (i: number) => frame(newMessage(MessageType.MsgApp, 1n, { from: 2n, term: 3, index: i }));
+  // what the peer writes on the n-th dial of the message stream (then it ends or is cut)
+  const attacks: Array<[string, Buffer[]]> = [
+    ['the 6-byte crash frame', [good(1), Buffer.from([0, 0, 0, 2, 0xff, 0xff]), good(100)]],
+    ['a 4 GiB length prefix', [good(2), lengthPrefix(0xffffffff), good(100)]],
+    ['an empty frame', [good(3), rawFrame(new Uint8Array(0)), good(100)]],
+    ['a message in another member\'s name', [good(4), frame(newMessage(MessageType.MsgHeartbeat, 1n, { from: 3n, term: 3 })), good(100)]],
+    ['a message for another member', [good(5), frame(newMessage(MessageType.MsgHeartbeat, 3n, { from: 2n, term: 3 })), good(100)]],
+    ['a MsgApp on the message stream', [good(6), goodApp(100), good(100)]],
+    ['a MsgSnap on a stream', [good(7), frame(newMessage(MessageType.MsgSnap, 1n, { from: 2n, term: 3 })), good(100)]],
+    ['a forged proposal from a non-member', [good(8), frame(forgedProposal(0x1234n, 1n)), good(100)]],
+    ['a local-only MsgHup', [good(9), frame(newMessage(MessageType.MsgHup, 1n, { from: 2n })), good(100)]],
+    ['a truncated frame, then the end', [good(10), good(100).subarray(0, 7)]],
+  ];
+  const { a, ha, dials, log } = await hostilePeer(t, (n, kind, res) => {
+    res.writeHead(200, { 'x-etcd-cluster-id': 'c1' });
+    if (kind === 'msgapp') {
+      // the msgapp stream: a heartbeat does not belong there
+      res.write(Buffer.concat([goodApp(50), good(100), goodApp(100)]));
+      return;
+    }
+    const attack = attacks[n - 1];
+    if (attack === undefined) return void res.write(linkHeartbeatFrame);
+    res.write(Buffer.concat(attack[1]));
+    res.end();
+  });
+  a.syncPeers([2n]);
+  await waitFor('every attack dialed and refused', () => dials.filter((k) => k === 'message').length > attacks.length, 20_000);
+  const seen = ha.got.map((m) => `${MessageType[m.type]} ${m.index}`);
+  assert.ok(!seen.includes('MsgHeartbeat 100') && !seen.includes('MsgApp 100'), `nothing after a bad frame, nor the bad frame: ${seen.join(', ')}`);
+  // (a length prefix over the limit fails the whole chunk it arrives in: the frame before it may go too)
+  for (let i = 1; i <= attacks.length; i++) if (i !== 2) assert.ok(seen.includes(`MsgHeartbeat ${i}`), `the good frame before attack ${i} was stepped`);
+  assert.ok(seen.includes('MsgApp 50'));
+  assert.ok(ha.got.every((m) => m.from === 2n && m.to === 1n && m.type !== MessageType.MsgProp));
+  assert.ok(log.lines.some((l) => l.msg === 'lost TCP streaming connection with remote peer' && /wrong raft message type/.test(String(l.fields.error))));
+  assert.ok(log.lines.some((l) => l.msg === 'lost TCP streaming connection with remote peer' && /exceeds the limit/.test(String(l.fields.error))));
+});
+
+test('stream reader: an answer from another cluster, a 410 and a silent peer', async (t) => {
+  let mode = 'other-cluster';
+  const { a, ha, dials, log } = await hostilePeer(t, (_n, _kind, res) => {
+    if (mode === 'other-cluster') return void res.writeHead(200, { 'x-etcd-cluster-id': 'c2' }).write(frame(newMessage(MessageType.MsgHeartbeat, 1n, { from: 2n, term: 3 })));
+    if (mode === 'removed') return void res.writeHead(410).end('removed member\n');
+    res.writeHead(200, { 'x-etcd-cluster-id': 'c1' });
+    res.flushHeaders(); // then nothing, not even link heartbeats
+  });
+  a.syncPeers([2n]);
+  await waitFor('dialed', () => dials.length >= 4);
+  assert.equal(ha.got.length, 0, 'nothing read from another cluster\'s answer');
+  mode = 'removed';
+  await waitFor('told it was removed', () => ha.removed > 0);
+  mode = 'silent';
+  const n = dials.length;
+  await waitFor('a silent stream is given up after ConnReadTimeout and dialed again', () => log.lines.some((l) => /nothing read from the peer for 5000 ms/.test(String(l.fields.error))) && dials.length > n + 2, 15_000);
 });
 
 test('peer handler: an error thrown by raft or the host is a 500 on that connection, not a crash', async (t) => {
@@ -327,7 +485,7 @@ test('peer handler: an error thrown by raft or the host is a 500 on that connect
   };
   const url = b.boundUrls[0];
   const h = { clusterId: 'c1', from: '1', to: '2' };
-  const o = await peerCall(url, 'POST', '/raft/stream/message', h, frame(msg(MessageType.MsgHeartbeat)));
+  const o = await peerCall(url, 'POST', '/raft', h, payload(msg(MessageType.MsgHeartbeat)));
   assert.ok(isAnswer(o));
   assert.deepEqual([o.status, o.body], [500, 'error processing raft message\n']);
   const snap = newMessage(MessageType.MsgSnap, 2n, { from: 1n, term: 4, snapshot: { data: new Uint8Array(0), metadata: { index: 9, term: 4, confState: { voters: [1n, 2n], learners: [] } } } as Message['snapshot'] });
@@ -370,15 +528,15 @@ test('peer snapshot: the head frame is checked before the database is read', asy
 test('peer handler: unknown paths 404, wrong methods 405 with Allow, public reads need no headers', async (t) => {
   const { b } = await pair(t);
   const url = b.boundUrls[0];
-  const nf = await peerCall(url, 'POST', '/raft/stream/other', {});
+  const nf = await peerCall(url, 'POST', '/raft/other', {});
   assert.ok(isAnswer(nf));
   assert.deepEqual([nf.status, nf.body], [404, '404 page not found\n']);
-  const m = await peerCall(url, 'GET', '/raft/stream/message', {});
-  assert.ok(isAnswer(m));
-  assert.deepEqual([m.status, m.body, m.headers.allow], [405, 'Method Not Allowed\n', 'POST']);
-  const pm = await peerCall(url, 'DELETE', '/members', {});
-  assert.ok(isAnswer(pm));
-  assert.deepEqual([pm.status, pm.headers.allow], [405, 'GET']);
+  // streams are dialed with GET, the pipeline and snapshots posted (etcd's Allow headers)
+  for (const [method, path, allow] of [['POST', '/raft/stream/message/1', 'GET'], ['PUT', '/raft/stream/other', 'GET'], ['GET', '/raft', 'POST'], ['GET', '/raft/snapshot', 'POST'], ['DELETE', '/members', 'GET']]) {
+    const m = await peerCall(url, method, path, {});
+    assert.ok(isAnswer(m));
+    assert.deepEqual([m.status, m.body, m.headers.allow], [405, 'Method Not Allowed\n', allow], `${method} ${path}`);
+  }
   const members = await peerCall(url, 'GET', '/members', {});
   assert.ok(isAnswer(members) && members.status === 200 && members.headers['x-etcd-cluster-id'] === 'c1');
 });

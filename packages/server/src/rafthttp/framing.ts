@@ -1,6 +1,10 @@
 // Length-prefixed framing of raft messages on a peer stream: [u32 big-endian length][bytes].
 // The payload is @tsetcd/raft's encodeMessage; a frame larger than maxFrameBytes is a protocol
-// error (the stream is dropped) rather than an allocation the peer controls.
+// error (the stream is dropped) rather than an allocation the peer controls. A stream's writer
+// also sends etcd's link heartbeat (a MsgHeartbeat from 0 to 0) so that its reader can tell a
+// quiet stream from a dead one.
+
+import { encodeMessage, newMessage, MessageType, type Message } from '@tsetcd/raft';
 
 /** Largest raft message accepted on a stream (a MsgApp batch; snapshots go elsewhere). */
 export const maxFrameBytes = 64 * 1024 * 1024;
@@ -11,6 +15,13 @@ export function encodeFrame(payload: Uint8Array): Buffer {
   b.writeUInt32BE(payload.length, 0);
   b.set(payload, headerBytes);
   return b;
+}
+
+/** etcd's linkHeartbeatMessage: keeps a stream's reader from timing out; never reaches raft. */
+export const linkHeartbeatFrame: Buffer = encodeFrame(encodeMessage(newMessage(MessageType.MsgHeartbeat, 0n)));
+
+export function isLinkHeartbeat(m: Message): boolean {
+  return m.type === MessageType.MsgHeartbeat && m.from === 0n && m.to === 0n;
 }
 
 export class FrameTooLargeError extends Error {

@@ -9,10 +9,9 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Message } from '@tsetcd/raft';
+import { decodeMessage, type Message } from '@tsetcd/raft';
 import { FrameDecoder } from './framing.js';
 import { checkMessage, type PeerDirectory } from './peer-checks.js';
-import { decodeFrame } from './inbound-stream.js';
 import { PeerRefusal } from './errors.js';
 
 export interface InboundSnapshotContext {
@@ -22,6 +21,15 @@ export interface InboundSnapshotContext {
   /** installs the database and steps the message */
   receive(m: Message, dbFile: string): Promise<void>;
   log?: { info(m: string, f?: Record<string, unknown>): void; warn(m: string, f?: Record<string, unknown>): void };
+}
+
+/** Decodes the head frame's payload; a malformed one is etcd's 400 "failed to decode raft message (…)". */
+function decodeFrame(payload: Buffer): Message {
+  try {
+    return decodeMessage(payload);
+  } catch (e) {
+    throw new PeerRefusal(400, `failed to decode raft message (${(e as Error).message})`);
+  }
 }
 
 /** The MsgSnap frame at the start of the body, checked, and the body bytes that followed it. */

@@ -5,7 +5,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { MessageType, type Message } from '@tsetcd/raft';
-import { PeerHeader } from './peer-headers.js';
+import { PeerHeader, PeerVersion } from './peer-headers.js';
 import { PeerRefusal } from './errors.js';
 
 /** What the checks need to know about the local member and the membership. */
@@ -25,16 +25,52 @@ export function parseHexId(s: string | string[] | undefined): bigint | undefined
   return BigInt('0x' + s);
 }
 
+/** How a route names its sender and whether it is a raft route (version checks). */
+export interface AdmitOptions {
+  /**
+   * the sender as the request names it (default X-Server-From); stream dials carry it in the path
+   * and check the path first, so a function runs after the cluster ID check and may refuse
+   */
+  from?: () => string;
+  /** raft routes (streams, pipeline, snapshot) check the peer's versions first, as etcd does */
+  versions?: boolean;
+}
+
+const semverPattern = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
+/** major*1e9+minor of a version header; an absent one is etcd 2.0's (which sent none), a malformed one undefined. */
+function majorMinor(v: string | string[] | undefined): number | undefined {
+  if (v === undefined || v === '') return 2e9;
+  if (typeof v !== 'string') return undefined;
+  const m = semverPattern.exec(v);
+  return m === null ? undefined : Number(m[1]) * 1e9 + Number(m[2]);
+}
+
 /**
- * etcd's checks of a peer request, in etcd's order: the cluster ID (412 "cluster ID mismatch"),
- * the sender (404 "invalid from" when unreadable, 410 "removed member" when removed, 404 "error
- * sender not found" when not a current member — the local member itself included), and the
- * receiver (412 "to field mismatch"). Returns the sender's member ID.
+ * etcd's checkVersionCompatibility: the peer's server version must be at least our minimum
+ * cluster version and its minimum cluster version at most our server version (major.minor);
+ * else 412 "incompatible version". A version etcd could not parse is refused the same way.
  */
-export function admitPeer(headers: IncomingHttpHeaders, dir: PeerDirectory): bigint {
+export function checkVersions(headers: IncomingHttpHeaders): void {
+  const server = majorMinor(headers[PeerHeader.serverVersion]);
+  const minCluster = majorMinor(headers[PeerHeader.minClusterVersion]);
+  const localServer = majorMinor(PeerVersion.server)!;
+  const localMinCluster = majorMinor(PeerVersion.minCluster)!;
+  if (server === undefined || minCluster === undefined || server < localMinCluster || minCluster > localServer) throw new PeerRefusal(412, 'incompatible version');
+}
+
+/**
+ * etcd's checks of a peer request, in etcd's order: the versions on raft routes (412
+ * "incompatible version"), the cluster ID (412 "cluster ID mismatch"), the sender (404 "invalid
+ * from" when unreadable, 410 "removed member" when removed, 404 "error sender not found" when
+ * not a current member — the local member itself included), and the receiver (412 "to field
+ * mismatch"). Returns the sender's member ID.
+ */
+export function admitPeer(headers: IncomingHttpHeaders, dir: PeerDirectory, o: AdmitOptions = {}): bigint {
+  if (o.versions === true) checkVersions(headers);
   const cid = headers[PeerHeader.clusterId];
   if (cid !== dir.clusterId.toString(16)) throw new PeerRefusal(412, 'cluster ID mismatch');
-  const from = parseHexId(headers[PeerHeader.from]);
+  const from = parseHexId(o.from !== undefined ? o.from() : headers[PeerHeader.from]);
   if (from === undefined) throw new PeerRefusal(404, 'invalid from');
   if (dir.isRemovedMember(from)) throw new PeerRefusal(410, 'removed member');
   if (from === dir.memberId || dir.peerUrlsOf(from) === undefined) throw new PeerRefusal(404, 'error sender not found');
@@ -60,7 +96,10 @@ export const acceptedTypes = {
     MessageType.MsgPreVoteResp,
   ]),
   snapshot: new Set([MessageType.MsgSnap]),
+  /** etcd's pipeline (POST /raft) carries whatever a stream would while none is attached */
+  pipeline: new Set<MessageType>(),
 } as const;
+for (const t of [...acceptedTypes.msgapp, ...acceptedTypes.message]) acceptedTypes.pipeline.add(t);
 
 export type MessageChannel = keyof typeof acceptedTypes;
 

@@ -9,7 +9,7 @@
 //      that reaches the process.
 
 import type * as http from 'node:http';
-import { admitPeer, type PeerDirectory } from './peer-checks.js';
+import { admitPeer, type AdmitOptions, type PeerDirectory } from './peer-checks.js';
 import { answerRefusal, discardRest } from './peer-http.js';
 import { PeerRefusal } from './errors.js';
 
@@ -19,6 +19,8 @@ export interface PeerRoute {
   path: string;
   /** 'member': only admitted members reach the handler; 'public': anyone (read-only answers) */
   access: 'member' | 'public';
+  /** how a member route names its sender and whether it is a raft route (default: X-Server-From, no version check) */
+  admit?(path: string): AdmitOptions;
   /** `from` is the admitted sender (0n on public routes) */
   serve(req: http.IncomingMessage, res: http.ServerResponse, ctx: PeerRequestContext): void | Promise<void>;
 }
@@ -71,7 +73,7 @@ export function createPeerHandler(routes: PeerRoute[], dir: PeerDirectory, opts:
         res.setHeader('allow', onPath.map((r) => r.method).join(', '));
         throw new PeerRefusal(405, 'Method Not Allowed');
       }
-      if (route.access === 'member') from = admitPeer(req.headers, dir);
+      if (route.access === 'member') from = admitPeer(req.headers, dir, route.admit?.(path));
       const out = route.serve(req, res, { from, path, fail });
       if (out instanceof Promise) out.catch(fail);
     } catch (e) {

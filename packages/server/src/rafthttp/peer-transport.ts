@@ -1,7 +1,12 @@
 // The peer transport: sends raft messages to the other members over their peer URLs and serves
-// this member's peer URLs (streams, snapshots, /members, /version). etcd's rafthttp in spirit:
-//   - per peer, two long-lived streams: "msgapp" for MsgApp only, "message" for everything else
-//     (heartbeats, votes, responses), so a big append never delays a heartbeat;
+// this member's peer URLs (streams, pipeline, snapshots, /members, /version). etcd's rafthttp:
+//   - per peer, two long-lived streams, each dialed by the RECEIVER: this member GETs
+//     /raft/stream/msgapp/<own ID> and /raft/stream/message/<own ID> on the peer's URL and reads
+//     what the peer writes into the answers; the peer's dials here carry this member's messages
+//     to it (MsgApp on "msgapp", everything else on "message", so a big append never delays a
+//     heartbeat). A fault at one member's advertised address therefore silences what that
+//     member sends, as with etcd;
+//   - while no stream is attached, messages go one per POST /raft (etcd's pipeline);
 //   - MsgSnap goes in its own POST whose body is the encoded message followed by the backend
 //     database, streamed with back-pressure (pipeline) and reported to raft when done;
 //   - dropped messages are reported to raft as unreachable (it probes instead of pipelining).
@@ -15,14 +20,15 @@ import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
 import { encodeMessage, MessageType, type Message } from '@tsetcd/raft';
-import { PeerStream } from './peer-stream.js';
+import { Peer } from './peer.js';
 import { encodeFrame } from './framing.js';
-import { PeerHeader, PeerPath, type StreamKind } from './peer-headers.js';
+import { PeerHeader, PeerPath, PeerVersion } from './peer-headers.js';
 import { PeerRefusal, PeerStatusError, RaftHttpError } from './errors.js';
 import { createPeerHandler, type PeerRoute } from './peer-handler.js';
 import { parseHexId } from './peer-checks.js';
 import { readBody } from './peer-http.js';
-import { serveStream } from './inbound-stream.js';
+import { serveStreamDial, streamAdmission } from './stream-handler.js';
+import { servePipeline } from './inbound-pipeline.js';
 import { receiveSnapshot } from './inbound-snapshot.js';
 import { peerRequest, type PeerAnswer } from './peer-request.js';
 import { peerTlsServer } from './peer-tls-server.js';
@@ -67,29 +73,15 @@ export interface PeerTransportOptions {
   log?: { info(m: string, f?: Record<string, unknown>): void; warn(m: string, f?: Record<string, unknown>): void };
 }
 
-interface Peer {
-  id: bigint;
-  msgapp: PeerStream;
-  message: PeerStream;
-  /** ms timestamp since the message stream has been up (0: down) */
-  activeSince: number;
-  snapshotting: boolean;
-  lastErrorLog: number;
-}
-
 /** Largest body of a forwarded lease renewal. */
 const maxLeaseRequestBytes = 4096;
 /** Largest body of a /members/hashkv request (a JSON HashKVRequest). */
 const maxHashKVRequestBytes = 4096;
 
-/** Minimum spacing of repeated "cannot reach peer" warnings, per peer. */
-const errorLogIntervalMs = 5000;
-
 export class PeerTransport {
   private readonly o: PeerTransportOptions;
   private readonly peers = new Map<bigint, Peer>();
   private readonly servers: http.Server[] = [];
-  private readonly inbound = new Map<http.IncomingMessage, bigint>();
   private closed = false;
   /** isolate(true): a network partition around this member (tests) */
   private isolated = false;
@@ -164,46 +156,25 @@ export class PeerTransport {
         void this.sendSnapshot(peer, m);
         continue;
       }
-      const stream = m.type === MessageType.MsgApp ? peer.msgapp : peer.message;
-      if (!stream.write(encodeMessage(m))) (unreachable ??= new Set()).add(m.to);
+      if (!peer.send(m)) (unreachable ??= new Set()).add(m.to);
     }
     if (unreachable) for (const id of unreachable) this.host.reportUnreachable(id);
   }
 
-  /** The peer's stream if `id` is a member (created on first use). */
+  /** The peer if `id` is a member (created on first use: it starts dialing the peer's streams). */
   private peer(id: bigint): Peer | undefined {
     let p = this.peers.get(id);
     if (p !== undefined) return p;
-    if (this.host.peerUrlsOf(id) === undefined) return undefined;
-    const mk = (kind: StreamKind): PeerStream =>
-      new PeerStream({
-        kind,
-        localId: this.host.memberId,
-        peerId: id,
-        clusterId: () => this.host.clusterId,
-        urls: () => this.host.peerUrlsOf(id) ?? [],
-        tls: this.clientTls(),
-        onActive: (active) => {
-          if (kind !== 'message') return;
-          const peer = this.peers.get(id);
-          if (peer === undefined) return;
-          peer.activeSince = active ? Date.now() : 0;
-          this.o.log?.info(active ? 'peer became active' : 'peer became inactive (message send to peer failed)', { 'peer-id': id.toString(16), 'stream-type': 'stream Message' });
-        },
-        onDropped: () => undefined,
-        onError: (err, url) => {
-          if (err instanceof PeerStatusError && err.status === 410) {
-            this.o.log?.warn('the member has been permanently removed from the cluster', { 'remote-peer-id': id.toString(16) });
-            this.host.removedByPeer?.();
-          }
-          const peer = this.peers.get(id);
-          const now = Date.now();
-          if (peer === undefined || now - peer.lastErrorLog < errorLogIntervalMs) return;
-          peer.lastErrorLog = now;
-          this.o.log?.warn('failed to dial remote peer', { 'remote-peer-id': id.toString(16), address: url, 'stream-type': kind, error: err.message });
-        },
-      });
-    p = { id, msgapp: mk('msgapp'), message: mk('message'), activeSince: 0, snapshotting: false, lastErrorLog: 0 };
+    if (this.closed || this.isolated || id === this.host.memberId || this.host.peerUrlsOf(id) === undefined) return undefined;
+    p = new Peer(id, {
+      dir: this.host,
+      localUrls: () => this.host.peerUrlsOf(this.host.memberId) ?? this.boundUrls,
+      tls: this.clientTls(),
+      step: (m) => this.host.step(m),
+      reportUnreachable: (to) => this.host.reportUnreachable(to),
+      removed: () => this.host.removedByPeer?.(),
+      log: this.o.log,
+    });
     this.peers.set(id, p);
     return p;
   }
@@ -216,32 +187,23 @@ export class PeerTransport {
     return (this.dialTls ??= clientTlsOptions(t));
   }
 
-  /** Connects streams to every current member and drops peers that left. */
+  /**
+   * Dials the streams of every current member and drops peers that left: their streams both
+   * ways are cut, so a member removed later learns it (410) when it dials again.
+   */
   syncPeers(ids: bigint[]): void {
     if (this.closed) return;
     const want = new Set(ids.filter((id) => id !== this.host.memberId));
     for (const [id, p] of this.peers) {
-      if (!want.has(id)) {
-        p.msgapp.close();
-        p.message.close();
+      if (!want.has(id) || this.host.isRemovedMember(id)) {
+        p.close();
         this.peers.delete(id);
       }
     }
-    // streams from members removed since they connected are cut; on reconnect they learn (410)
-    for (const [req, from] of this.inbound) {
-      if (this.host.isRemovedMember(from)) {
-        req.destroy();
-        this.inbound.delete(req);
-      }
-    }
-    for (const id of want) {
-      const p = this.peer(id);
-      p?.message.ensure();
-      p?.msgapp.ensure();
-    }
+    for (const id of want) this.peer(id);
   }
 
-  /** Since when the peer's stream has been connected (0 = not connected). */
+  /** Since when the peer has been active (a stream up or a POST delivered; 0 = inactive). */
   activeSince(id: bigint): number {
     return this.peers.get(id)?.activeSince ?? 0;
   }
@@ -271,6 +233,8 @@ export class PeerTransport {
             [PeerHeader.clusterId]: host.clusterId.toString(16),
             [PeerHeader.from]: host.memberId.toString(16),
             [PeerHeader.to]: peer.id.toString(16),
+            [PeerHeader.serverVersion]: PeerVersion.server,
+            [PeerHeader.minClusterVersion]: PeerVersion.minCluster,
           },
         });
         req.on('response', (res) => {
@@ -320,26 +284,33 @@ export class PeerTransport {
     const host = this.host;
     /** the headers of a JSON answer that names this member's cluster */
     const clusterJson = () => ({ 'content-type': 'application/json', [PeerHeader.clusterId]: host.clusterId.toString(16) });
-    const stream = (kind: StreamKind): PeerRoute => ({
-      method: 'POST',
-      path: kind === 'msgapp' ? PeerPath.streamMsgApp : PeerPath.streamMessage,
-      access: 'member',
-      serve: (req, res, c) =>
-        serveStream(req, res, c.from, kind, {
-          dir: host,
-          step: (m) => host.step(m),
-          closed: () => this.closed,
-          track: (r, from, open) => void (open ? this.inbound.set(r, from) : this.inbound.delete(r)),
-          fail: c.fail,
-        }),
-    });
+    const raftRoute = () => ({ versions: true });
     const routes: PeerRoute[] = [
-      stream('msgapp'),
-      stream('message'),
+      {
+        // a peer dials the stream that carries this member's messages to it
+        method: 'GET',
+        path: PeerPath.streamPrefix,
+        access: 'member',
+        admit: streamAdmission,
+        serve: (req, res, c) =>
+          serveStreamDial(req, res, host.clusterId, c.path, (kind, r) => {
+            const p = this.peer(c.from);
+            if (p === undefined) r.destroy();
+            else p.attach(kind, r);
+          }),
+      },
+      {
+        method: 'POST',
+        path: PeerPath.pipeline,
+        access: 'member',
+        admit: raftRoute,
+        serve: (req, res, c) => servePipeline(req, res, c.from, host, (m) => host.step(m)),
+      },
       {
         method: 'POST',
         path: PeerPath.snapshot,
         access: 'member',
+        admit: raftRoute,
         serve: (req, res, c) => receiveSnapshot(req, res, c.from, { dir: host, snapshotDir: () => host.snapshotDir(), receive: (m, f) => host.receiveSnapshot(m, f), log: this.o.log }),
       },
       {
@@ -447,26 +418,21 @@ export class PeerTransport {
 
   /**
    * Cuts (true) or restores (false) all peer traffic of this member, both ways, as a network
-   * partition would: outgoing streams close and sends are dropped (peers reported unreachable),
-   * inbound streams are cut, new peer requests answered 503, and its own short peer requests
-   * (forwarded lease renewals, promotions) refused. Restored streams reconnect.
+   * partition would: every stream both ways is cut and sends are dropped (peers reported
+   * unreachable), new peer requests answered 503, and its own short peer requests (forwarded
+   * lease renewals, promotions) refused. When restored, the next send or sync dials again.
    */
   isolate(on: boolean): void {
     if (this.closed || this.isolated === on) return;
     this.isolated = on;
-    if (!on) return; // send() re-creates the peer streams on the next message
+    if (!on) return; // send() and syncPeers() re-create the peers
     this.cutStreams();
   }
 
-  /** Closes every outgoing stream and cuts every inbound one. */
+  /** Closes every peer: its streams both ways and its pipeline. */
   private cutStreams(): void {
-    for (const p of this.peers.values()) {
-      p.msgapp.close();
-      p.message.close();
-    }
+    for (const p of this.peers.values()) p.close();
     this.peers.clear();
-    for (const r of this.inbound.keys()) r.destroy();
-    this.inbound.clear();
   }
 
   async close(): Promise<void> {
