@@ -6,6 +6,7 @@ import type { ConfChange, ConfState, Entry, Snapshot } from './types.js';
 import { ConfChangeType, EntryType } from './types.js';
 import { MESSAGE_TYPE_COUNT, NO_ENTRIES, type Message, type MessageType } from './message.js';
 import { ErrDecode } from './errors.js';
+import { copyEntryData } from './entry-data.js';
 
 const MESSAGE_FORMAT_VERSION = 1;
 
@@ -91,6 +92,14 @@ class Reader {
     this.pos += n;
     return out;
   }
+  /** Entry data: copied into the log's slabs (entry-data.ts), as it may stay in the log long. */
+  entryData(): Uint8Array {
+    const n = this.uvarint();
+    this.need(n);
+    const out = copyEntryData(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return out;
+  }
   end(): void {
     if (this.pos !== this.buf.byteLength) throw new ErrDecode(`${this.buf.byteLength - this.pos} trailing bytes`);
   }
@@ -108,7 +117,7 @@ function readEntry(r: Reader): Entry {
   const index = r.uvarint();
   const type = r.u8();
   if (type !== EntryType.Normal && type !== EntryType.ConfChange) throw new ErrDecode(`bad entry type ${type}`);
-  return { term, index, type, data: r.bytes() };
+  return { term, index, type, data: r.entryData() };
 }
 
 function writeConfState(w: Writer, cs: ConfState): void {

@@ -2,6 +2,7 @@ export * from './types.js';
 export * from './message.js';
 export * from './errors.js';
 export * from './storage.js';
+export { copyEntryData, copyEntryDataToBuffer } from './entry-data.js';
 export { RaftLog } from './raft-log.js';
 export { Inflights } from './inflights.js';
 export { Progress, ProgressTracker, type ProgressStateType } from './progress.js';

@@ -9,7 +9,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EntryType, ConfChangeType, decodeConfChange, type Entry, type Message, type SoftState, type Snapshot, type ConfChange, type Status } from '@tsetcd/raft';
+import { EntryType, ConfChangeType, copyEntryDataToBuffer, decodeConfChange, type Entry, type Message, type SoftState, type Snapshot, type ConfChange, type Status } from '@tsetcd/raft';
 import { tsetcdpb, etcdserverpb } from '@tsetcd/proto';
 import { idToHex } from '@tsetcd/common';
 import { MvccStore } from '../mvcc/store.js';
@@ -417,7 +417,7 @@ export class EtcdServer {
     // the authenticated caller (auth enabled), for the applier's permission checks
     const caller = currentCaller();
     const msg: tsetcdpb.InternalRaftRequest = { ...emptyInternalRequest, ...r, header: { ID: id, username: caller?.user ?? '', authRevision: caller?.authRevision ?? 0n } };
-    const data = Buffer.from(tsetcdpb.InternalRaftRequest.encode(msg).finish());
+    const data = copyEntryDataToBuffer(tsetcdpb.InternalRaftRequest.encode(msg).finish());
     if (data.length > this.cfg.maxRequestBytes) return Promise.reject(Errors.requestTooLarge());
     const p = this.waits.register(id, performance.now() + this.requestTimeoutMs());
     this.raft.propose(data);

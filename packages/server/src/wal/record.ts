@@ -20,6 +20,7 @@
 //   Snapshot  u64 index, u64 term
 
 import { crc32c, readU64LE, writeU64LE } from '@tsetcd/common';
+import { copyEntryDataToBuffer } from '@tsetcd/raft';
 
 export const RecordType = {
   Crc: 1,
@@ -170,7 +171,7 @@ export function decodeEntryBody(body: Buffer, copyData = true): { index: number;
     index: readU64LE(body, 0),
     term: readU64LE(body, 8),
     type: body[16],
-    data: copyData ? Buffer.from(data) : data, // copy: don't pin the whole segment buffer
+    data: copyData ? copyEntryDataToBuffer(data) : data, // copy: don't pin the whole segment buffer
   };
 }
 
