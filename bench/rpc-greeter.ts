@@ -6,7 +6,8 @@
 //
 //   node --import tsx bench/rpc-greeter.ts [seconds-per-run=3] [rounds=2]
 // RPC_BENCH_SERVER_CONF / RPC_BENCH_CLIENT_CONF (JSON) merge into the framework's confs,
-// e.g. '{"Middlewares":{"Trace":false}}' to price one interceptor.
+// e.g. '{"Middlewares":{"Trace":false}}' to price one interceptor. RPC_BENCH_PROF_DIR=dir writes
+// each server's CPU profile there (run the bench itself with node --cpu-prof for the client's).
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -53,7 +54,8 @@ function childCpuUs(child: ChildProcess): Promise<number> {
 }
 
 function spawnServer(kind: string, etcd: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', kind, etcd], { execArgv: ['--import', 'tsx'] });
+  const prof = process.env.RPC_BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RPC_BENCH_PROF_DIR}/${kind}-server`] : [];
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', kind, etcd], { execArgv: ['--import', 'tsx', ...prof] });
   return new Promise((resolve, reject) => {
     child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
     child.once('exit', (code) => reject(new Error(`${kind} server exited ${code}`)));

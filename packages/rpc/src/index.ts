@@ -73,7 +73,7 @@ export {
   type UnaryServerInterceptor,
   type TokenStore,
 } from './interceptors/server-interceptors.js';
-export { clientInterceptor, type ClientChainOptions } from './interceptors/client-interceptor.js';
+export { clientInterceptor, clientCallTransformer, breakerOpenDetails, type ClientChainOptions } from './interceptors/client-interceptor.js';
 export { builtinServerStage, type BuiltinStageOptions } from './interceptors/server-builtin.js';
 export { DeadlineWheel, deadlineTickMs } from './internal/deadline-wheel.js';
 export { serverMetrics, clientMetrics, durationBucketsMs, type RpcMetrics } from './interceptors/metrics.js';

@@ -14,12 +14,21 @@ export const breakerK = 1.5;
 export const breakerMinK = 1.1;
 export const breakerProtection = 5;
 
+/** Running sums over the window's buckets, kept so that allow() need not visit them all. */
+interface Totals {
+  total: number;
+  accepts: number;
+}
+
 class BreakerBucket implements Bucket {
   sum = 0;
   success = 0;
   failure = 0;
   drop = 0;
+  constructor(private readonly totals: Totals) {}
   reset(): void {
+    this.totals.total -= this.sum;
+    this.totals.accepts -= this.success;
     this.sum = this.success = this.failure = this.drop = 0;
   }
 }
@@ -41,11 +50,12 @@ export class GoogleBreaker {
   private readonly clock: Clock;
   private readonly random: () => number;
   private lastPassMs = 0;
+  private readonly totals: Totals = { total: 0, accepts: 0 };
 
   constructor(readonly name = '', opts: BreakerOptions = {}) {
     this.clock = opts.clock ?? monotonicMs;
     this.random = opts.random ?? Math.random;
-    this.stat = new RollingWindow(() => new BreakerBucket(), breakerBuckets, breakerWindowMs / breakerBuckets, this.clock);
+    this.stat = new RollingWindow(() => new BreakerBucket(this.totals), breakerBuckets, breakerWindowMs / breakerBuckets, this.clock);
   }
 
   history(): BreakerHistory {
@@ -71,6 +81,11 @@ export class GoogleBreaker {
 
   /** True if the request may go; a refusal is recorded as a drop. */
   allow(): boolean {
+    // Fast path: with the smallest k the ratio below is at its largest; if even that is not
+    // positive, no request can be dropped and the per-bucket history is not needed.
+    this.stat.current(); // expire buckets that left the window (their sums leave the totals)
+    const t = this.totals;
+    if (t.total - breakerProtection - breakerMinK * t.accepts <= 0) return true;
     const h = this.history();
     const w = Math.max(breakerK - ((breakerK - breakerMinK) * h.failingBuckets) / breakerBuckets, breakerMinK);
     let ratio = (h.total - breakerProtection - w * h.accepts) / (h.total + 1);
@@ -85,6 +100,7 @@ export class GoogleBreaker {
       const b = this.stat.current();
       b.sum++;
       b.drop++;
+      this.totals.total++;
       return false;
     }
     this.lastPassMs = now;
@@ -95,12 +111,15 @@ export class GoogleBreaker {
     const b = this.stat.current();
     b.sum++;
     b.success++;
+    this.totals.total++;
+    this.totals.accepts++;
   }
 
   markFailure(): void {
     const b = this.stat.current();
     b.sum++;
     b.failure++;
+    this.totals.total++;
   }
 
   /** Runs fn under the breaker; acceptable(err) decides whether an error counts against it. */

@@ -7,7 +7,7 @@ import type { Registry as PromRegistry } from 'prom-client';
 import { parseClientConf, type RpcClientConf } from '../config/rpc-config.js';
 import { RpcError } from '../errors.js';
 import { BreakerRegistry } from '../breaker/google-breaker.js';
-import { clientInterceptor } from '../interceptors/client-interceptor.js';
+import { clientCallTransformer } from '../interceptors/client-interceptor.js';
 import { clientMetrics } from '../interceptors/metrics.js';
 import { registerBalancers, serviceConfigFor, type BalancerConfigJson } from '../balancer/grpc-balancer.js';
 import { buildDiscovTarget, discoveryState, etcdConfOption, registerEtcdConf, registerResolvers, subsetSizeOption, unregisterEtcdConf } from '../discov/resolvers.js';
@@ -51,6 +51,7 @@ export class RpcClient {
   readonly breakers = new BreakerRegistry();
   private readonly channel: grpc.Channel;
   private readonly interceptors: grpc.Interceptor[];
+  private readonly transformer: grpc.CallInvocationTransformer;
   private readonly credentials: grpc.ChannelCredentials;
   private readonly confId: string | undefined;
   private readonly clients: grpc.Client[] = [];
@@ -81,20 +82,19 @@ export class RpcClient {
     this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
     this.channel = new grpc.Channel(this.target, this.credentials, channelOptions);
     const mw = conf.Middlewares;
-    this.interceptors = [
-      clientInterceptor({
-        target: this.target,
-        trace: mw.Trace,
-        duration: mw.Duration,
-        logger,
-        metrics: mw.Prometheus ? clientMetrics(opts.metricsRegistry) : undefined,
-        breakers: mw.Breaker ? this.breakers : undefined,
-        timeoutMs: mw.Timeout ? conf.Timeout : 0,
-        app: conf.App,
-        token: conf.Token,
-      }),
-      ...(opts.interceptors ?? []),
-    ];
+    // the built-in chain runs as each call is made; user interceptors follow it
+    this.transformer = clientCallTransformer({
+      target: this.target,
+      trace: mw.Trace,
+      duration: mw.Duration,
+      logger,
+      metrics: mw.Prometheus ? clientMetrics(opts.metricsRegistry) : undefined,
+      breakers: mw.Breaker ? this.breakers : undefined,
+      timeoutMs: mw.Timeout ? conf.Timeout : 0,
+      app: conf.App,
+      token: conf.Token,
+    });
+    this.interceptors = opts.interceptors ?? [];
   }
 
   /** Creates the client; unless conf.NonBlock, waits until a server is connected. */
@@ -145,7 +145,7 @@ export class RpcClient {
 
   /** A typed service client (e.g. ts-proto's GreeterClient) sharing this channel and chain. */
   service<C extends grpc.Client>(ctor: ClientCtor<C>): C {
-    const c = new ctor(this.target, this.credentials, { channelOverride: this.channel, interceptors: this.interceptors });
+    const c = new ctor(this.target, this.credentials, { channelOverride: this.channel, interceptors: this.interceptors, callInvocationTransformer: this.transformer });
     this.clients.push(c);
     return c;
   }

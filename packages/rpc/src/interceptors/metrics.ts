@@ -12,6 +12,47 @@ export interface RpcMetrics {
   record(method: string, code: number, durationMs: number): void;
 }
 
+// prom-client keeps each labelled series as one object in the metric's hashMap; observe()
+// and inc() rebuild the label hash and allocate on every call, which showed in per-call
+// profiles. Once a series exists we update its object directly, as observe/inc would.
+interface HistEntry {
+  labels?: Record<string, string>;
+  bucketValues: Record<number, number>;
+  sum: number;
+  count: number;
+}
+interface CountEntry {
+  labels?: Record<string, string>;
+  value: number;
+}
+interface Internal<E> {
+  hashMap: Record<string, E>;
+}
+interface Live<E> {
+  hash: string;
+  entry: E;
+}
+interface MethodSeries {
+  child: { observe(v: number): void };
+  /** undefined: not looked up yet; null: not found, always go through observe() */
+  hist: Live<HistEntry> | null | undefined;
+  codes: Map<number, { child: { inc(): void }; live: Live<CountEntry> | null | undefined }>;
+}
+
+/** The series' object in the metric's hashMap, or null when prom-client does not keep one there. */
+function liveEntry<E>(metric: unknown, matches: (e: E) => boolean): Live<E> | null {
+  const map = (metric as Partial<Internal<E>>).hashMap;
+  if (typeof map !== 'object' || map === null) return null;
+  for (const [hash, entry] of Object.entries(map)) if (typeof entry === 'object' && entry !== null && matches(entry)) return { hash, entry };
+  return null;
+}
+
+/** The bucket prom-client's observe() counts a value in (the first bound ≥ value), or undefined above the last. */
+function findBucket(v: number): number | undefined {
+  for (const b of durationBucketsMs) if (v <= b) return b;
+  return undefined;
+}
+
 const cache = new WeakMap<Registry, { server?: RpcMetrics; client?: RpcMetrics }>();
 
 function make(registry: Registry, side: 'server' | 'client'): RpcMetrics {
@@ -32,19 +73,35 @@ function make(registry: Registry, side: 'server' | 'client'): RpcMetrics {
       labelNames: ['method', 'code'],
       registers: [registry],
     });
-  const durationChildren = new Map<string, { observe(v: number): void }>();
-  const codeChildren = new Map<string, { inc(): void }>();
+  const series = new Map<string, MethodSeries>();
   const made: RpcMetrics = {
     duration,
     codes,
     record(method, code, durationMs) {
-      let d = durationChildren.get(method);
-      if (!d) durationChildren.set(method, (d = duration.labels(method)));
-      d.observe(durationMs);
-      const key = `${code}${method}`;
-      let c = codeChildren.get(key);
-      if (!c) codeChildren.set(key, (c = codes.labels(method, String(code))));
-      c.inc();
+      let m = series.get(method);
+      if (!m) series.set(method, (m = { child: duration.labels(method), hist: undefined, codes: new Map() }));
+      // Straight into prom-client's entry for this series while it is the live one (reset()
+      // or a prom-client with another layout sends us back through observe/inc).
+      const h = m.hist;
+      if (h && (duration as unknown as Internal<HistEntry>).hashMap[h.hash] === h.entry) {
+        const e = h.entry;
+        e.sum += durationMs;
+        e.count += 1;
+        const b = findBucket(durationMs);
+        if (b !== undefined) e.bucketValues[b] += 1;
+      } else {
+        m.child.observe(durationMs);
+        if (h !== null) m.hist = liveEntry(duration, (e: HistEntry) => e.labels?.method === method && typeof e.sum === 'number' && typeof e.count === 'number' && typeof e.bucketValues === 'object' && durationBucketsMs.every((b) => typeof e.bucketValues[b] === 'number'));
+      }
+      let c = m.codes.get(code);
+      if (!c) m.codes.set(code, (c = { child: codes.labels(method, String(code)), live: undefined }));
+      const l = c.live;
+      if (l && (codes as unknown as Internal<CountEntry>).hashMap[l.hash] === l.entry) l.entry.value += 1;
+      else {
+        c.child.inc();
+        const codeLabel = String(code);
+        if (l !== null) c.live = liveEntry(codes, (e: CountEntry) => e.labels?.method === method && e.labels?.code === codeLabel && typeof e.value === 'number');
+      }
     },
   };
   entry[side] = made;

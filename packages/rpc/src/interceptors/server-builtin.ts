@@ -1,6 +1,8 @@
 // go-zero's built-in server interceptors fused into one stage (same order and semantics as
 // chaining tracing → recover → stats → prometheus → breaker → shedding → timeout from
-// server-interceptors.ts, but one promise per call instead of one per layer).
+// server-interceptors.ts). BuiltinServerStage.run drives one call with callbacks: RpcServer
+// calls it directly when nothing else is chained (no promise per call), and
+// builtinServerStage() wraps it as an interceptor for longer chains.
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { runInSpan, startSpan, traceparentHeader } from '../trace/trace-context.js';
@@ -10,9 +12,9 @@ import { failureCodes } from '../balancer/failure-codes.js';
 import type { AdaptiveShedder, ShedderPromise } from '../load/adaptive-shedder.js';
 import type { RpcMetrics } from './metrics.js';
 import { DeadlineWheel } from '../internal/deadline-wheel.js';
+import { slowThresholdMs, type ServerCallInfo, type UnaryServerInterceptor } from './server-interceptors.js';
 
 const wheel = new DeadlineWheel();
-import { slowThresholdMs, type ServerCallInfo, type UnaryServerInterceptor } from './server-interceptors.js';
 
 export interface BuiltinStageOptions {
   trace: boolean;
@@ -27,93 +29,132 @@ export interface BuiltinStageOptions {
   methodTimeoutsMs: ReadonlyMap<string, number>;
 }
 
-export function builtinServerStage(o: BuiltinStageOptions): UnaryServerInterceptor {
-  const breakerByMethod = new Map<string, GoogleBreaker>();
-  const useTimeout = o.timeoutMs > 0 || o.methodTimeoutsMs.size > 0;
-  return (info, next) => {
-    const start = performance.now();
-    let breaker: GoogleBreaker | undefined;
-    let promise: ShedderPromise | undefined;
+/** What the stage wraps: runs the call and reports once through done (err null/undefined = success). */
+export type StageHandler = (info: ServerCallInfo, done: (err: unknown, value?: unknown) => void) => void;
+/** Receives the outcome: err undefined = success with value. */
+export type StageRespond = (err: unknown, value: unknown) => void;
 
-    const finish = (err: unknown, value: unknown): unknown => {
-      let code: number = status.OK;
-      if (err !== undefined) {
-        if (o.recover && !(err instanceof StatusError)) {
-          const s = toStatus(err);
-          if (s.code === status.INTERNAL) o.logger?.error({ method: info.method, err }, 'handler failed');
-          err = new StatusError(s.code, s.details, s.metadata);
-        }
-        code = toStatus(err).code;
-      }
-      if (breaker) {
-        if (failureCodes.has(code)) breaker.markFailure();
-        else breaker.markSuccess();
-      }
-      if (promise) {
-        if (code === status.DEADLINE_EXCEEDED) promise.fail();
-        else promise.pass();
-      }
-      const ms = performance.now() - start;
-      o.metrics?.record(info.method, code, ms);
-      if (o.stat && ms > slowThresholdMs) o.logger?.warn({ method: info.method, peer: info.peer, durationMs: Math.round(ms) }, '[RPC] slowcall');
-      if (err !== undefined) throw err;
-      return value;
-    };
+export class BuiltinServerStage {
+  private readonly breakerByMethod = new Map<string, GoogleBreaker>();
+  private readonly useTimeout: boolean;
 
+  constructor(private readonly o: BuiltinStageOptions) {
+    this.useTimeout = o.timeoutMs > 0 || o.methodTimeoutsMs.size > 0;
+  }
+
+  run(info: ServerCallInfo, handler: StageHandler, respond: StageRespond): void {
+    new StageCall(this.o, info, respond).start(this, handler);
+  }
+
+  /** @internal */
+  breaker(method: string, breakers: BreakerRegistry): GoogleBreaker {
+    let b = this.breakerByMethod.get(method);
+    if (!b) this.breakerByMethod.set(method, (b = breakers.get(method)));
+    return b;
+  }
+
+  /** @internal ms until the call must end (Infinity: no timeout) */
+  budget(info: ServerCallInfo): number {
+    if (!this.useTimeout) return Infinity;
+    const ms = this.o.methodTimeoutsMs.get(info.method) ?? this.o.timeoutMs;
+    return Math.min(ms > 0 ? ms : Infinity, info.deadline - Date.now());
+  }
+}
+
+/** One call through the stage: admitted by breaker and shedder, timed, settled once. */
+class StageCall {
+  private readonly startMs = performance.now();
+  private breaker: GoogleBreaker | undefined;
+  private ticket: ShedderPromise | undefined;
+  private cancelTimer: (() => void) | undefined;
+  private settled = false;
+
+  constructor(
+    private readonly o: BuiltinStageOptions,
+    private readonly info: ServerCallInfo,
+    private readonly respond: StageRespond,
+  ) {}
+
+  start(stage: BuiltinServerStage, handler: StageHandler): void {
+    const { o, info } = this;
     try {
       if (o.trace) {
         const incoming = info.metadata.get(traceparentHeader)[0];
         info.span = startSpan(typeof incoming === 'string' ? incoming : undefined);
       }
       if (o.breakers) {
-        breaker = breakerByMethod.get(info.method);
-        if (!breaker) breakerByMethod.set(info.method, (breaker = o.breakers.get(info.method)));
-        if (!breaker.allow()) {
-          breaker = undefined; // a refusal is already counted as a drop
-          return new Promise((resolve) => resolve(finish(new BreakerOpenError(), undefined)));
-        }
+        const breaker = stage.breaker(info.method, o.breakers);
+        // a refusal is already counted as a drop, so the refused call is not marked
+        if (!breaker.allow()) return this.settle(new BreakerOpenError(), undefined);
+        this.breaker = breaker;
       }
-      if (o.shedder) promise = o.shedder.allow();
+      if (o.shedder) this.ticket = o.shedder.allow();
     } catch (err) {
-      return new Promise((resolve) => resolve(finish(err, undefined)));
+      return this.settle(err, undefined);
     }
-
-    const run = (): Promise<unknown> => {
-      const inner = info.span ? runInSpan(info.span, next) : next();
-      return useTimeout ? withTimeout(info, inner, o.timeoutMs, o.methodTimeoutsMs) : inner;
-    };
-    let p: Promise<unknown>;
+    const budget = stage.budget(info);
+    const done = (err: unknown, value?: unknown) => this.settle(err === null ? undefined : err, value);
+    if (budget !== Infinity && budget > 0) {
+      this.cancelTimer = wheel.add(budget, () => {
+        info.abort(new TimeoutError());
+        this.settle(new TimeoutError(), undefined);
+      });
+    }
+    // no time left at all: the call fails at once (the handler still runs, its outcome unused)
+    if (budget <= 0) this.settle(new TimeoutError(), undefined);
     try {
-      p = run();
+      if (info.span) runInSpan(info.span, () => handler(info, done));
+      else handler(info, done);
     } catch (err) {
-      p = Promise.reject(err);
+      done(err);
     }
-    return p.then(
-      (v) => finish(undefined, v),
-      (e) => finish(e, undefined),
-    );
-  };
+  }
+
+  private settle(err: unknown, value: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.cancelTimer?.();
+    const { o, info } = this;
+    let code: number = status.OK;
+    if (err !== undefined) {
+      if (o.recover && !(err instanceof StatusError)) {
+        const s = toStatus(err);
+        if (s.code === status.INTERNAL) o.logger?.error({ method: info.method, err }, 'handler failed');
+        err = new StatusError(s.code, s.details, s.metadata);
+      }
+      code = toStatus(err).code;
+    }
+    const breaker = this.breaker;
+    if (breaker) {
+      if (failureCodes.has(code)) breaker.markFailure();
+      else breaker.markSuccess();
+    }
+    const ticket = this.ticket;
+    if (ticket) {
+      if (code === status.DEADLINE_EXCEEDED) ticket.fail();
+      else ticket.pass();
+    }
+    const ms = performance.now() - this.startMs;
+    o.metrics?.record(info.method, code, ms);
+    if (o.stat && ms > slowThresholdMs) o.logger?.warn({ method: info.method, peer: info.peer, durationMs: Math.round(ms) }, '[RPC] slowcall');
+    this.respond(err, err === undefined ? value : undefined);
+  }
 }
 
-function withTimeout(info: ServerCallInfo, p: Promise<unknown>, defaultMs: number, methodMs: ReadonlyMap<string, number>): Promise<unknown> {
-  const ms = methodMs.get(info.method) ?? defaultMs;
-  const budget = Math.min(ms > 0 ? ms : Infinity, info.deadline - Date.now());
-  if (budget === Infinity) return p;
-  if (budget <= 0) return Promise.reject(new TimeoutError());
-  return new Promise((resolve, reject) => {
-    const cancel = wheel.add(budget, () => {
-      info.abort(new TimeoutError());
-      reject(new TimeoutError());
+/** The stage as an interceptor (for chains with auth or user interceptors after it). */
+export function builtinServerStage(o: BuiltinStageOptions): UnaryServerInterceptor {
+  const stage = new BuiltinServerStage(o);
+  return (info, next) =>
+    new Promise((resolve, reject) => {
+      stage.run(
+        info,
+        (_i, done) => {
+          next().then(
+            (v) => done(undefined, v),
+            (e) => done(e),
+          );
+        },
+        (err, value) => (err !== undefined ? reject(err) : resolve(value)),
+      );
     });
-    p.then(
-      (v) => {
-        cancel();
-        resolve(v);
-      },
-      (e) => {
-        cancel();
-        reject(e);
-      },
-    );
-  });
 }

@@ -7,7 +7,7 @@ import { register as globalPromRegistry, type Registry as PromRegistry } from 'p
 import { parseServerConf, type RpcServerConf } from '../config/rpc-config.js';
 import { RegistryError, ServerStateError, toStatus } from '../errors.js';
 import { HealthService, HealthClient, ServingStatus, healthServiceDefinition } from '../health/health-service.js';
-import { builtinServerStage } from '../interceptors/server-builtin.js';
+import { BuiltinServerStage, builtinServerStage, type BuiltinStageOptions, type StageHandler } from '../interceptors/server-builtin.js';
 import {
   authInterceptor,
   chainServer,
@@ -102,6 +102,8 @@ export class RpcServer {
   private readonly probe: LoadProbe | undefined;
   private readonly ownsProbe: boolean;
   private readonly chain: UnaryServerInterceptor[];
+  /** The built-in stage, run directly (callbacks, no promises) when nothing else is chained. */
+  private readonly direct: BuiltinServerStage | undefined;
   private readonly services: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]> = [];
   private registry: Registry | undefined;
   private publisher: Publisher | undefined;
@@ -135,25 +137,25 @@ export class RpcServer {
       this.ownsProbe = false;
     }
     const mw = this.conf.Middlewares;
-    const chain: UnaryServerInterceptor[] = [
-      builtinServerStage({
-        trace: mw.Trace,
-        recover: mw.Recover,
-        stat: mw.Stat,
-        logger: this.logger,
-        metrics: mw.Prometheus ? serverMetrics(opts.metricsRegistry) : undefined,
-        breakers: mw.Breaker ? this.breakers : undefined,
-        shedder: this.shedder,
-        timeoutMs: this.conf.Timeout,
-        methodTimeoutsMs: new Map(this.conf.MethodTimeouts.map((m) => [m.FullMethod, m.Timeout])),
-      }),
-    ];
+    const stage: BuiltinStageOptions = {
+      trace: mw.Trace,
+      recover: mw.Recover,
+      stat: mw.Stat,
+      logger: this.logger,
+      metrics: mw.Prometheus ? serverMetrics(opts.metricsRegistry) : undefined,
+      breakers: mw.Breaker ? this.breakers : undefined,
+      shedder: this.shedder,
+      timeoutMs: this.conf.Timeout,
+      methodTimeoutsMs: new Map(this.conf.MethodTimeouts.map((m) => [m.FullMethod, m.Timeout])),
+    };
+    const chain: UnaryServerInterceptor[] = [builtinServerStage(stage)];
     if (this.conf.Auth) {
       if (!opts.tokenStore) throw new ServerStateError('conf.Auth is on but no tokenStore was given');
       chain.push(authInterceptor(opts.tokenStore));
     }
     chain.push(...(opts.interceptors ?? []));
     this.chain = chain;
+    this.direct = chain.length === 1 ? new BuiltinServerStage(stage) : undefined;
   }
 
   /** Registers a service; unary handlers may be grpc-js callback style or async (call) => response. */
@@ -171,33 +173,42 @@ export class RpcServer {
   }
 
   private wrapUnary(path: string, original: AnyHandler): grpc.handleUnaryCall<unknown, unknown> {
-    const invoke = (info: UnaryCallInfo) =>
+    // the handler, callback style or async (call) => response; done reports once
+    const callHandler: StageHandler = (info, done) => {
+      const ret = original((info as UnaryCallInfo).call, done);
+      if (ret && typeof (ret as Promise<unknown>).then === 'function') (ret as Promise<unknown>).then((v) => (original.length < 2 ? done(null, v) : undefined), (e: unknown) => done(e));
+    };
+    const replyOk = (callback: grpc.sendUnaryData<unknown>, value: unknown) => {
+      this.inFlight--;
+      callback(null, value);
+    };
+    const replyErr = (callback: grpc.sendUnaryData<unknown>, err: unknown) => {
+      this.inFlight--;
+      const s = toStatus(err);
+      callback({ code: s.code, details: s.details, metadata: s.metadata } as grpc.ServiceError);
+    };
+    const callInfo = (call: grpc.ServerUnaryCall<unknown, unknown>) => {
+      this.inFlight++;
+      const deadline = call.getDeadline();
+      return new UnaryCallInfo(path, call, deadline instanceof Date ? deadline.getTime() : deadline);
+    };
+    const direct = this.direct;
+    if (direct) return (call, callback) => direct.run(callInfo(call), callHandler, (err, value) => (err === undefined ? replyOk(callback, value) : replyErr(callback, err)));
+    const invoke = (info: ServerCallInfo) =>
       new Promise<unknown>((resolve, reject) => {
         let settled = false;
-        const done = (err: grpc.ServiceError | null, value?: unknown) => {
+        callHandler(info, (err, value) => {
           if (settled) return;
           settled = true;
           if (err) reject(err);
           else resolve(value);
-        };
-        const ret = original(info.call, done);
-        if (ret && typeof (ret as Promise<unknown>).then === 'function') (ret as Promise<unknown>).then((v) => (original.length < 2 ? done(null, v) : undefined), (e: grpc.ServiceError) => done(e));
+        });
       });
-    const run = chainServer(this.chain, invoke as (info: ServerCallInfo) => Promise<unknown>);
+    const run = chainServer(this.chain, invoke);
     return (call, callback) => {
-      this.inFlight++;
-      const deadline = call.getDeadline();
-      const info = new UnaryCallInfo(path, call, deadline instanceof Date ? deadline.getTime() : deadline);
-      run(info).then(
-        (value) => {
-          this.inFlight--;
-          callback(null, value);
-        },
-        (err: unknown) => {
-          this.inFlight--;
-          const s = toStatus(err);
-          callback({ code: s.code, details: s.details, metadata: s.metadata } as grpc.ServiceError);
-        },
+      run(callInfo(call)).then(
+        (value) => replyOk(callback, value),
+        (err: unknown) => replyErr(callback, err),
       );
     };
   }
