@@ -109,6 +109,49 @@ test('google breaker: k falls from 1.5 toward 1.1 with consecutive failing bucke
   assert.ok(Math.abs(b.dropRatio() - Math.max(expected, 0)) < 1e-9, `${b.dropRatio()} vs ${expected}`);
 });
 
+test('google breaker: allow() from running window totals decides exactly as the full per-bucket formula', () => {
+  // A reference breaker computed from history() on every call (go-zero's formula) must give
+  // the same answers as allow(), which skips the bucket scan while no drop is possible.
+  const clock = new FakeClock();
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const draws: number[] = [];
+  const b = new GoogleBreaker('m', { clock: clock.read, random: () => draws.shift()! });
+  let lastPass = 0;
+  const reference = (draw: number): boolean => {
+    const h = b.history();
+    const w = Math.max(1.5 - (0.4 * h.failingBuckets) / breakerBuckets, 1.1);
+    const ratio = (h.total - 5 - w * h.accepts) / (h.total + 1);
+    if (ratio <= 0) return true;
+    const now = clock.now;
+    if (lastPass > 0 && now - lastPass > 1000) {
+      lastPass = now;
+      return true;
+    }
+    if (draw < ratio * ((breakerBuckets - h.workingBuckets) / breakerBuckets)) return false;
+    lastPass = now;
+    return true;
+  };
+  let decisions = 0;
+  let drops = 0;
+  for (let i = 0; i < 20_000; i++) {
+    // phases of failures and successes so the ratio crosses zero many times
+    const failing = Math.floor(i / 1500) % 2 === 1;
+    const draw = rand();
+    const expected = reference(draw);
+    draws.length = 0;
+    draws.push(draw);
+    const got = b.allow();
+    assert.equal(got, expected, `call ${i} at ${clock.now}`);
+    decisions++;
+    if (!got) drops++;
+    else if (failing || rand() < 0.05) b.markFailure();
+    else b.markSuccess();
+    clock.advance(Math.floor(rand() * 12));
+  }
+  assert.ok(drops > 100 && drops < decisions, `drops ${drops} of ${decisions}`);
+});
+
 test('adaptive shedder: drops only when overloaded and over maxFlight, cool-off 1 s', () => {
   const clock = new FakeClock();
   const probe = new ManualLoadProbe(0);
