@@ -9,11 +9,21 @@
 // them with emit('connection'), after the sniffed bytes are put back with unshift() (node's
 // TLS, HTTP/1 and HTTP/2 layers all take over data already buffered on the socket).
 //
+// An HTTP/2 connection is served by our own HTTP/2 layer (http2/, cheaper per call) when its
+// first request is gRPC, or when the client sends no request soon after connecting (gRPC
+// clients connect ahead of their calls); otherwise by node:http2, which also serves gRPC
+// streams. A non-gRPC request on a connection our layer took is answered 421 Misdirected
+// Request (the client retries it on a new connection). `leanHttp2: false` keeps every HTTP/2
+// connection on node:http2.
+//
 // About 500 lines on purpose: sniffing, the TLS hand-over and the listener's lifecycle (serve
 // after the member publishes, graceful close) act on the same connection set; the h2c authority
 // fix, ping policy and call aborts already live apart.
 
-import { fixH2cAuthority } from './h2c-authority.js';
+import { fixH2cAuthority, type FirstRequest } from './h2c-authority.js';
+import { Http2Connection } from '../http2/http2-connection.js';
+import { encodeLiteralBlock } from '../http2/hpack-encoder.js';
+import { PingStrikes } from './ping-policy.js';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import { enforcePingPolicy } from './ping-policy.js';
@@ -87,6 +97,11 @@ export interface ClientPortListenerOptions {
    * then at most `heldConnectionsLimit` wait; more are dropped, as a full accept backlog would.
    */
   serveAfter?: Promise<unknown>;
+  /**
+   * Serve gRPC connections with our own HTTP/2 layer (http2/) rather than node:http2. Default:
+   * true, unless the environment sets TSETCD_LEAN_HTTP2=0 (a switch for comparisons).
+   */
+  leanHttp2?: boolean;
 }
 
 const defaultStreamWindowBytes = 4 * 1024 * 1024;
@@ -107,6 +122,14 @@ const defaultMaxConcurrentStreams = 0xffff_ffff;
 export const heldConnectionsLimit = 511;
 /** nghttp2 session memory budget, MB (node's default 10 is low for watch floods). */
 const maxSessionMemoryMegabytes = 128;
+/** SETTINGS_MAX_HEADER_LIST_SIZE (grpc-go's default). */
+const maxHeaderListBytes = 16 * 1024 * 1024;
+const misdirectedBlock = encodeLiteralBlock([[':status', '421']]);
+
+function isGrpcRequest(first: FirstRequest): boolean {
+  const ct = first.headers?.['content-type'];
+  return ct !== undefined && ct.startsWith('application/grpc') && (ct.length === 16 || ct[16] === '+' || ct[16] === ';');
+}
 
 type Route = 'h2' | 'http1';
 
@@ -142,6 +165,7 @@ export class ClientPortListener {
   private readonly grpc: GrpcServer | undefined;
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly leanConnections = new Set<Http2Connection>();
   /** By connection key: in-flight HTTP/1 requests (0 = idle keep-alive), or 'h2' for HTTP/2 sessions. */
   private readonly connState = new Map<string, number | 'h2'>();
   private bound: net.AddressInfo | undefined;
@@ -180,7 +204,7 @@ export class ClientPortListener {
         maxConcurrentStreams: options.maxConcurrentStreams || defaultMaxConcurrentStreams,
         initialWindowSize: streamWindowBytes,
         enablePush: false,
-        maxHeaderListSize: 16 * 1024 * 1024,
+        maxHeaderListSize: maxHeaderListBytes,
       },
       maxSessionMemory: maxSessionMemoryMegabytes,
       maxSessionRejectedStreams: 1000,
@@ -342,7 +366,7 @@ export class ClientPortListener {
       if (!this.plaintext) return socket.destroy();
       const route = sniff(head);
       // The sniffed bytes are back on the socket; fixH2cAuthority reads them again.
-      if (route === 'h2') fixH2cAuthority(socket, Buffer.alloc(0), () => this.h2.emit('connection', socket));
+      if (route === 'h2') fixH2cAuthority(socket, Buffer.alloc(0), (first) => this.toHttp2(socket, first));
       else this.toHttp1(socket);
     });
   }
@@ -366,7 +390,8 @@ export class ClientPortListener {
 
   private onSecure(socket: tls.TLSSocket): void {
     if (socket.alpnProtocol === 'h2') {
-      this.h2.emit('connection', socket);
+      if (!this.leanEnabled) this.h2.emit('connection', socket);
+      else fixH2cAuthority(socket, Buffer.alloc(0), (first) => this.toHttp2(socket, first), false);
     } else if (socket.alpnProtocol === 'http/1.1') {
       this.toHttp1(socket);
     } else {
@@ -375,12 +400,50 @@ export class ClientPortListener {
         if (sniff(head) === 'h2') {
           // node's HTTP/2 server would take a TLS socket without ALPN for HTTP/1.1.
           (socket as { alpnProtocol: string | false }).alpnProtocol = 'h2';
-          this.h2.emit('connection', socket);
+          if (!this.leanEnabled) this.h2.emit('connection', socket);
+          else fixH2cAuthority(socket, Buffer.alloc(0), (first) => this.toHttp2(socket, first), false);
         } else {
           this.toHttp1(socket);
         }
       });
     }
+  }
+
+  /** Whether gRPC connections go to our own HTTP/2 layer. */
+  private get leanEnabled(): boolean {
+    const on = this.options.leanHttp2 ?? process.env.TSETCD_LEAN_HTTP2 !== '0';
+    return on && typeof this.grpc?.serveHttp2Stream === 'function';
+  }
+
+  /** An HTTP/2 connection whose first request (if any came) was looked at: our layer or node's. */
+  private toHttp2(socket: net.Socket, first: FirstRequest): void {
+    if (socket.destroyed) return;
+    if (this.closing !== undefined) return void socket.destroy();
+    if (!this.leanEnabled || (first.requestSeen && !isGrpcRequest(first))) {
+      this.h2.emit('connection', socket);
+      return;
+    }
+    const grpc = this.grpc!;
+    const o = this.options;
+    const minTime = o.keepaliveMinTimeMs ?? defaultKeepaliveMinTimeMs;
+    const conn: Http2Connection = new Http2Connection(socket, {
+      onStream: (stream, headers) => {
+        if (grpc.serveHttp2Stream(stream, headers)) return;
+        stream.resetWhenEnded();
+        stream.respond(misdirectedBlock, true);
+      },
+      onClose: () => this.leanConnections.delete(conn),
+      maxConcurrentStreams: o.maxConcurrentStreams || defaultMaxConcurrentStreams,
+      initialWindowSize: o.streamWindowBytes ?? defaultStreamWindowBytes,
+      connectionWindowSize: o.connectionWindowBytes ?? defaultConnectionWindowBytes,
+      maxHeaderListSize: maxHeaderListBytes,
+      pingPolicy: minTime > 0 ? new PingStrikes(minTime) : undefined,
+      keepaliveIntervalMs: o.keepaliveIntervalMs ?? defaultKeepaliveIntervalMs,
+      keepaliveTimeoutMs: o.keepaliveTimeoutMs ?? defaultKeepaliveTimeoutMs,
+    });
+    this.leanConnections.add(conn);
+    this.connState.set(keyOf(socket), 'h2');
+    conn.start();
   }
 
   private toHttp1(socket: net.Socket): void {
@@ -438,6 +501,11 @@ export class ClientPortListener {
         abortSessionCalls(session, GrpcCode.Unavailable, 'transport is closing', true);
         if (!session.closed) session.close();
       }
+      for (const conn of this.leanConnections) {
+        markServerClosing(conn);
+        abortSessionCalls(conn, GrpcCode.Unavailable, 'transport is closing', true);
+        conn.close();
+      }
       for (const socket of this.sockets) {
         // Idle HTTP/1 keep-alive, or still sniffing / in the TLS handshake: nothing to wait for.
         const state = this.connState.get(keyOf(socket));
@@ -451,6 +519,7 @@ export class ClientPortListener {
         // clients report when a server stops; etcd clients fail over on it). Clients then close
         // their streams and the GOAWAY'd sessions end by themselves.
         for (const session of this.sessions) abortSessionCalls(session, GrpcCode.Unavailable, 'transport is closing');
+        for (const conn of this.leanConnections) abortSessionCalls(conn, GrpcCode.Unavailable, 'transport is closing');
         graceTimer = setTimeout(() => {
           graceTimer = undefined;
           // Then drop what is left by its connection, not its session: destroying an HTTP/2

@@ -10,13 +10,13 @@
 // Long (~700 lines) on purpose: the three call kinds share one stream lifecycle (deadline,
 // cancellation, flow control, trailers); kept together so the lifecycle is read in one place.
 
-import { constants as http2Constants, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http2';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
 import { CancellableCall, type CancelReason } from './cancellable-call.js';
 import { GrpcError, GrpcCode, statusOf } from './errors.js';
-import { encodeGrpcMessage } from './grpc-message-encoding.js';
-import { frameHeader, frameMessage, MessageDeframer } from './message-framing.js';
+import type { CallStream, CallStreamSink } from './call-stream.js';
+import { MessageDeframer } from './message-framing.js';
 
 export type Decoder<T> = (payload: Uint8Array) => T;
 export type Encoder<T> = (message: T) => Uint8Array;
@@ -28,8 +28,6 @@ export type CallStatus = GrpcError | { code: number; message?: string };
 export interface CallContext {
   readonly maxReceiveMessageBytes: number;
   readonly maxSendMessageBytes: number;
-  /** Payloads at least this large are written after their header without a copy. */
-  readonly zeroCopyWriteBytes: number;
   /** Incoming messages a bidi call queues before the HTTP/2 stream is paused. */
   readonly bidiReadQueueMessages: number;
   readonly observer: CallObserver | undefined;
@@ -50,79 +48,27 @@ export interface CallObserver {
   sent?(path: string, type: CallType): void;
 }
 
-const responseHeaders = {
-  ':status': 200,
-  'content-type': 'application/grpc',
-  'grpc-accept-encoding': 'identity,gzip',
-};
-const okTrailers = { 'grpc-status': '0' };
-const respondOptions = { waitForTrailers: true };
-const trailersOnlyOptions = { endStream: true };
-
-/** Send a status as the only response (HEADERS with END_STREAM): no response message was sent. */
-export function respondTrailersOnly(stream: ServerHttp2Stream, code: number, message: string): void {
-  if (stream.destroyed || stream.headersSent) return;
-  const headers: Record<string, string | number> = {
-    ':status': 200,
-    'content-type': 'application/grpc',
-    'grpc-status': String(code),
-  };
-  if (message !== '') headers['grpc-message'] = encodeGrpcMessage(message);
-  try {
-    stream.respond(headers, trailersOnlyOptions);
-    // Like grpc-go: a client still sending (an oversize body, a request to an unknown method)
-    // is told to stop with RST_STREAM(NO_ERROR), sent after our END_STREAM, so the stream does
-    // not sit half-open holding flow-control window.
-    if (!stream.readableEnded) stream.close(http2Constants.NGHTTP2_NO_ERROR);
-  } catch {
-    // The stream was reset in the meantime: nobody is listening for the status.
-  }
-}
-
-const kCall = Symbol('tsetcd.grpcCall');
 const kServerClosing = Symbol('tsetcd.serverClosing');
+const kCalls = Symbol('tsetcd.connectionCalls');
+/** A connection (node:http2 session or our own HTTP/2 connection) with the calls open on it. */
+type ConnectionWithCalls = object & { [kServerClosing]?: boolean; [kCalls]?: Set<ServerCall> };
 
-const kCalls = Symbol('tsetcd.sessionCalls');
-type SessionWithCalls = Http2Session & { [kServerClosing]?: boolean; [kCalls]?: Set<ServerCall> };
-
-/** Calls on this session that end from now on were cancelled by the server shutting down. */
-export function markServerClosing(session: Http2Session): void {
-  (session as SessionWithCalls)[kServerClosing] = true;
+/** Calls on this connection that end from now on were cancelled by the server shutting down. */
+export function markServerClosing(connection: object): void {
+  (connection as ConnectionWithCalls)[kServerClosing] = true;
 }
 
 /**
- * End the open calls on the session with this status (server shutdown); handlers see 'closing'.
+ * End the open calls on the connection with this status (server shutdown); handlers see 'closing'.
  * `streamsOnly`: only server-streaming and bidi calls (watches, keepalives), which never end
  * by themselves; unary calls are left to finish.
  */
-export function abortSessionCalls(session: Http2Session, code: number, message: string, streamsOnly = false): void {
-  const calls = (session as SessionWithCalls)[kCalls];
+export function abortSessionCalls(connection: object, code: number, message: string, streamsOnly = false): void {
+  const calls = (connection as ConnectionWithCalls)[kCalls];
   if (calls === undefined) return;
   for (const call of [...calls]) if (!streamsOnly || call.type !== 'unary') call._abort(code, message, 'closing');
 }
-type StreamWithCall = ServerHttp2Stream & { [kCall]?: ServerCall };
 
-function noop(): void {}
-function onStreamData(this: StreamWithCall, chunk: Buffer): void {
-  this[kCall]!._data(chunk);
-}
-function onStreamEnd(this: StreamWithCall): void {
-  this[kCall]!._halfClosed();
-}
-function onStreamClose(this: StreamWithCall): void {
-  this[kCall]!._streamClosed();
-}
-function onWantTrailers(this: StreamWithCall): void {
-  const call = this[kCall]!;
-  try {
-    this.sendTrailers(call._trailers ?? okTrailers);
-  } catch {
-    // Reset by the peer between END of data and trailers.
-  }
-}
-function onStreamDrain(this: StreamWithCall): void {
-  this[kCall]!._drained();
-}
 function onDeadline(call: ServerCall): void {
   call._deadlineTimer = undefined;
   call._abort(GrpcCode.DeadlineExceeded, 'context deadline exceeded', 'deadline');
@@ -130,20 +76,19 @@ function onDeadline(call: ServerCall): void {
 
 export type { CancelReason };
 
-export abstract class ServerCall extends CancellableCall {
+export abstract class ServerCall extends CancellableCall implements CallStreamSink {
   /** Request headers: `authorization`/`token`, `hasleader`, `grpc-timeout`, ... (lower-case names). */
   readonly metadata: IncomingHttpHeaders;
   /** Absolute deadline in ms since the epoch (Date.now() clock); Infinity when the client set none. */
   readonly deadline: number;
   finished = false;
-  /** @internal */ _trailers: Record<string, string> | undefined = undefined;
   /** @internal */ _deadlineTimer: NodeJS.Timeout | undefined = undefined;
   protected readonly deframer: MessageDeframer;
-  private readonly session: Http2Session | undefined;
+  private readonly connection: ConnectionWithCalls | undefined;
 
   constructor(
     readonly path: string,
-    protected readonly stream: ServerHttp2Stream,
+    protected readonly stream: CallStream,
     headers: IncomingHttpHeaders,
     timeoutMs: number,
     protected readonly ctx: CallContext,
@@ -151,16 +96,11 @@ export abstract class ServerCall extends CancellableCall {
   ) {
     super();
     this.metadata = headers;
-    const session = stream.session as SessionWithCalls | undefined;
-    this.session = session;
-    if (session !== undefined) (session[kCalls] ??= new Set()).add(this);
+    const connection = stream.owner as ConnectionWithCalls | undefined;
+    this.connection = connection;
+    if (connection !== undefined) (connection[kCalls] ??= new Set()).add(this);
     this.deframer = new MessageDeframer(ctx.maxReceiveMessageBytes, this);
-    (stream as StreamWithCall)[kCall] = this;
-    stream.on('error', noop);
-    stream.on('close', onStreamClose);
-    stream.on('wantTrailers', onWantTrailers);
-    stream.on('data', onStreamData);
-    stream.on('end', onStreamEnd);
+    stream.bind(this);
     if (timeoutMs === Infinity) {
       this.deadline = Infinity;
     } else {
@@ -193,7 +133,7 @@ export abstract class ServerCall extends CancellableCall {
 
   /** "ip:port" of the client, "[ip6]:port" for IPv6. */
   get peer(): string {
-    const socket = this.session?.socket;
+    const socket = this.stream.socket;
     if (socket === undefined) return '';
     const host = socket.remoteAddress ?? '';
     return host.includes(':') ? `[${host}]:${socket.remotePort}` : `${host}:${socket.remotePort}`;
@@ -201,7 +141,7 @@ export abstract class ServerCall extends CancellableCall {
 
   /** The client's TLS certificate when it presented one and it was verified against the trusted CA. */
   get peerCertificate(): PeerCertificate | undefined {
-    const socket = this.session?.socket as TLSSocket | undefined;
+    const socket = this.stream.socket as TLSSocket | undefined;
     if (socket === undefined || socket.encrypted !== true || socket.authorized !== true) return undefined;
     const cert = socket.getPeerCertificate();
     return cert !== null && cert.subject !== undefined ? cert : undefined;
@@ -275,31 +215,7 @@ export abstract class ServerCall extends CancellableCall {
   /** Send response headers now (normally they go with the first message). */
   sendHeaders(): void {
     if (this.finished || this.stream.headersSent || this.stream.destroyed) return;
-    try {
-      this.stream.respond(responseHeaders, respondOptions);
-    } catch {
-      // reset meanwhile; 'close' will cancel the call
-    }
-  }
-
-  /** Queue one framed payload on the stream. Returns the stream's back-pressure verdict. */
-  protected writePayload(payload: Uint8Array, last: boolean): boolean {
-    const stream = this.stream;
-    if (!stream.headersSent) stream.respond(responseHeaders, respondOptions);
-    if (payload.length < this.ctx.zeroCopyWriteBytes) {
-      const framed = frameMessage(payload);
-      if (last) {
-        stream.end(framed);
-        return false;
-      }
-      return stream.write(framed);
-    }
-    stream.cork();
-    stream.write(frameHeader(payload.length));
-    const ok = stream.write(payload);
-    if (last) stream.end();
-    stream.uncork();
-    return ok;
+    this.stream.sendHeaders();
   }
 
   /** Send the status and close the server's side. Idempotent: only the first status counts. */
@@ -309,18 +225,7 @@ export abstract class ServerCall extends CancellableCall {
     this.clearDeadline();
     this.deframer.stop();
     this.observeEnd(code);
-    const stream = this.stream;
-    if (stream.destroyed) return;
-    if (!stream.headersSent) {
-      respondTrailersOnly(stream, code, message);
-      return;
-    }
-    if (code !== GrpcCode.OK) {
-      this._trailers = message === ''
-        ? { 'grpc-status': String(code) }
-        : { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
-    }
-    if (!stream.writableEnded) stream.end();
+    this.stream.sendStatus(code, message);
   }
 
   protected finishWithError(err: unknown): void {
@@ -356,16 +261,15 @@ export abstract class ServerCall extends CancellableCall {
 
   /** @internal */
   _streamClosed(): void {
-    (this.session as SessionWithCalls | undefined)?.[kCalls]?.delete(this);
+    this.connection?.[kCalls]?.delete(this);
     if (!this.finished) {
       // The stream closed before our status went out: RST_STREAM from the client, or its
       // connection went away, or the server is shutting the session down.
       this.finished = true;
       this.deframer.stop();
       this.observeEnd(GrpcCode.Canceled);
-      const session = this.session as SessionWithCalls | undefined;
-      this.cancel(session?.[kServerClosing] === true ? 'closing' : 'client');
-    } else if (!this.cancelled && !this.stream.writableFinished && this.stream.rstCode !== 0) {
+      this.cancel(this.connection?.[kServerClosing] === true ? 'closing' : 'client');
+    } else if (!this.cancelled && !this.stream.allSent && this.stream.rstCode !== 0) {
       // Our status was queued but the stream was reset before it was flushed.
       this.cancel('client');
     }
@@ -381,7 +285,7 @@ export class UnaryCall extends ServerCall {
   private gotRequest = false;
 
   constructor(
-    path: string, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, timeoutMs: number, ctx: CallContext,
+    path: string, stream: CallStream, headers: IncomingHttpHeaders, timeoutMs: number, ctx: CallContext,
     private readonly decoder: Decoder<unknown>,
     private readonly encoder: Encoder<unknown>,
     private readonly handler: (req: unknown, call: UnaryCall) => unknown,
@@ -427,12 +331,7 @@ export class UnaryCall extends ServerCall {
     this.deframer.stop();
     this.observeEnd(GrpcCode.OK);
     this.observeSent();
-    if (this.stream.destroyed) return;
-    try {
-      this.writePayload(payload, true);
-    } catch {
-      // reset by the client meanwhile
-    }
+    this.stream.sendUnary(payload);
   }
 
   _halfClosed(): void {
@@ -446,15 +345,13 @@ export class UnaryCall extends ServerCall {
 /** What server-stream and bidi calls share: writing messages with back-pressure, and end(). */
 export abstract class StreamingCall extends ServerCall {
   private drainWaiters: Array<() => void> = [];
-  private corked = false;
 
   constructor(
-    path: string, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, timeoutMs: number, ctx: CallContext,
+    path: string, stream: CallStream, headers: IncomingHttpHeaders, timeoutMs: number, ctx: CallContext,
     type: CallType,
     protected readonly encoder: Encoder<unknown>,
   ) {
     super(path, stream, headers, timeoutMs, ctx, type);
-    stream.on('drain', onStreamDrain);
   }
 
   /**
@@ -465,31 +362,14 @@ export abstract class StreamingCall extends ServerCall {
   write(message: unknown): boolean {
     if (this.finished || this.stream.destroyed) return false;
     const payload = this.encodeResponse(this.encoder, message);
-    if (!this.corked) {
-      // Messages written in the same tick leave in one writev (one or few DATA frames).
-      this.corked = true;
-      this.stream.cork();
-      process.nextTick(uncorkCall, this);
-    }
-    try {
-      const ok = this.writePayload(payload, false);
-      this.observeSent();
-      return ok;
-    } catch {
-      // The stream was reset under us; 'close' is on its way and will cancel the call.
-      return false;
-    }
-  }
-
-  /** @internal */
-  _uncork(): void {
-    this.corked = false;
-    if (!this.stream.destroyed) this.stream.uncork();
+    const ok = this.stream.sendMessage(payload);
+    this.observeSent();
+    return ok;
   }
 
   /** True while the stream's send buffer is over its high-water mark. */
   get needDrain(): boolean {
-    return !this.finished && !this.stream.destroyed && this.stream.writableNeedDrain;
+    return !this.finished && !this.stream.destroyed && this.stream.needDrain;
   }
 
   /** Resolves when there is room to write again, or the call is over (check `cancelled`). */
@@ -527,16 +407,12 @@ export abstract class StreamingCall extends ServerCall {
   }
 }
 
-function uncorkCall(call: StreamingCall): void {
-  call._uncork();
-}
-
 /** A server-streaming call: one request, any number of responses. */
 export class ServerStreamCall extends StreamingCall {
   private gotRequest = false;
 
   constructor(
-    path: string, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, timeoutMs: number, ctx: CallContext,
+    path: string, stream: CallStream, headers: IncomingHttpHeaders, timeoutMs: number, ctx: CallContext,
     private readonly decoder: Decoder<unknown>,
     encoder: Encoder<unknown>,
     private readonly handler: (req: unknown, call: ServerStreamCall) => unknown,
@@ -578,7 +454,7 @@ export class BidiCall<Req = unknown> extends StreamingCall implements AsyncItera
   private paused = false;
 
   constructor(
-    path: string, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, timeoutMs: number, ctx: CallContext,
+    path: string, stream: CallStream, headers: IncomingHttpHeaders, timeoutMs: number, ctx: CallContext,
     private readonly decoder: Decoder<unknown>,
     encoder: Encoder<unknown>,
   ) {
@@ -632,7 +508,7 @@ export class BidiCall<Req = unknown> extends StreamingCall implements AsyncItera
     this.queueHead = 0;
     if (this.paused) {
       this.paused = false;
-      if (!this.stream.destroyed) this.stream.resume();
+      this.stream.resume();
     }
   }
 
@@ -660,7 +536,7 @@ export class BidiCall<Req = unknown> extends StreamingCall implements AsyncItera
       }
       if (this.paused && this.queue.length - this.queueHead < this.ctx.bidiReadQueueMessages / 2) {
         this.paused = false;
-        if (!this.stream.destroyed) this.stream.resume();
+        this.stream.resume();
       }
       return Promise.resolve({ value, done: false });
     }

@@ -1,12 +1,17 @@
-// A small gRPC server on node:http2 streams. It knows nothing about etcd: services are
+// A small gRPC server on HTTP/2 streams. It knows nothing about etcd: services are
 // registered as method paths ("/etcdserverpb.KV/Range") with decode/encode functions and a
-// handler. It does not listen by itself: give it HTTP/2 streams with handleStream() (the
-// ClientPortListener does, next to HTTP/1.1 and TLS on the same port).
+// handler. It does not listen by itself: give it HTTP/2 streams, node:http2's with
+// handleStream() or our own layer's with serveHttp2Stream() (the ClientPortListener does,
+// next to HTTP/1.1 and TLS on the same port).
 
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Http2Stream } from '../http2/http2-stream.js';
+import type { CallStream } from './call-stream.js';
+import { LeanCallStream } from './lean-call-stream.js';
+import { NodeCallStream } from './node-call-stream.js';
 import { GrpcCode, TransportUsageError, statusOf } from './errors.js';
 import {
-  BidiCall, type CallContext, type CallObserver, type CallStatus, type CallType, type Decoder, type Encoder, respondTrailersOnly,
+  BidiCall, type CallContext, type CallObserver, type CallStatus, type CallType, type Decoder, type Encoder,
   ServerStreamCall, UnaryCall,
 } from './grpc-call.js';
 import { parseGrpcTimeoutMs } from './grpc-timeout.js';
@@ -15,7 +20,6 @@ import { parseGrpcTimeoutMs } from './grpc-timeout.js';
 export const defaultMaxReceiveMessageBytes = 4 * 1024 * 1024;
 /** grpc-go's default send limit (math.MaxInt32). */
 export const defaultMaxSendMessageBytes = 0x7fff_ffff;
-const defaultZeroCopyWriteBytes = 16 * 1024;
 const defaultBidiReadQueueMessages = 64;
 
 export interface GrpcServerOptions {
@@ -114,7 +118,6 @@ export class GrpcServer {
     this.ctx = {
       maxReceiveMessageBytes: maxReceive,
       maxSendMessageBytes: maxSend,
-      zeroCopyWriteBytes: defaultZeroCopyWriteBytes,
       bidiReadQueueMessages: queue,
       observer: options.observer,
     };
@@ -191,35 +194,40 @@ export class GrpcServer {
   }
 
   /**
-   * Serve one HTTP/2 stream if it is a gRPC request (content-type application/grpc...).
+   * Serve one node:http2 stream if it is a gRPC request (content-type application/grpc...).
    * Returns false, touching nothing, when it is not, so the caller can serve it as HTTP.
    */
   handleStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean => {
     if (!isGrpcContentType(headers['content-type'])) return false;
+    this.dispatch(new NodeCallStream(stream), headers);
+    return true;
+  };
+
+  /** The same for a stream of our own HTTP/2 layer (http2/). */
+  serveHttp2Stream = (stream: Http2Stream, headers: IncomingHttpHeaders): boolean => {
+    if (!isGrpcContentType(headers['content-type'])) return false;
+    this.dispatch(new LeanCallStream(stream), headers);
+    return true;
+  };
+
+  private dispatch(stream: CallStream, headers: IncomingHttpHeaders): void {
     if (headers[':method'] !== 'POST') {
-      stream.on('error', noop);
-      try {
-        stream.respond({ ':status': 405, 'allow': 'POST' }, { endStream: true });
-      } catch {
-        // reset meanwhile
-      }
-      return true;
+      stream.sendHttpStatus(405, { allow: 'POST' });
+      return;
     }
     const path = headers[':path'] ?? '';
     const method = this.methods.get(path);
     if (method === undefined) {
-      stream.on('error', noop);
-      respondTrailersOnly(stream, GrpcCode.Unimplemented, unknownMethodMessage(path, this.services));
-      return true;
+      stream.sendStatus(GrpcCode.Unimplemented, unknownMethodMessage(path, this.services));
+      return;
     }
     let timeoutMs = Infinity;
     const timeout = headers['grpc-timeout'];
     if (timeout !== undefined) {
       const parsed = parseGrpcTimeoutMs(timeout as string);
       if (typeof parsed !== 'number') {
-        stream.on('error', noop);
-        respondTrailersOnly(stream, GrpcCode.Internal, `malformed grpc-timeout: ${parsed.message}`);
-        return true;
+        stream.sendStatus(GrpcCode.Internal, `malformed grpc-timeout: ${parsed.message}`);
+        return;
       }
       timeoutMs = parsed;
     }
@@ -237,8 +245,7 @@ export class GrpcServer {
           ._start(method.handler as (call: BidiCall) => unknown);
         break;
     }
-    return true;
-  };
+  }
 }
 
 function intercepted(i: MethodInterceptor, path: string, m: Method): Method['handler'] {
@@ -251,8 +258,6 @@ function intercepted(i: MethodInterceptor, path: string, m: Method): Method['han
       return i.bidi(path, m.handler as BidiHandler<unknown>) as Method['handler'];
   }
 }
-
-function noop(): void {}
 
 /** What observedLocal needs from an in-process call object (the gateway's LocalCall). */
 interface ObservableLocalCall {

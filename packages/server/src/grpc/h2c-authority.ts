@@ -12,8 +12,14 @@
 // frame is sent at once and the client's ACK of it is removed from the stream (nghttp2 sends
 // and expects ACKs for its own SETTINGS only). After that the socket goes to node:http2 with
 // the (possibly rewritten) bytes put back: no cost for the rest of the connection.
+//
+// The same wait tells the listener what the connection's first request is (its headers decoded
+// here by a throw-away HPACK decoder): gRPC connections go to our own HTTP/2 layer, others to
+// node:http2. Over TLS the wait is the same, without the rewrite.
 
 import type * as net from 'node:net';
+import { HpackDecoder } from '../http2/hpack-decoder.js';
+import { huffmanDecode } from '../http2/hpack-huffman.js';
 
 const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const frameHeaderBytes = 9;
@@ -34,33 +40,12 @@ const maxWaitMs = 2000;
 
 const emptySettingsFrame = Buffer.from([0, 0, 0, frameSettings, 0, 0, 0, 0, 0]);
 
-// RFC 7541 Appendix B: the Huffman code and its bit length for each byte value.
-const huffmanCodes = [0x1ff8, 0x7fffd8, 0xfffffe2, 0xfffffe3, 0xfffffe4, 0xfffffe5, 0xfffffe6, 0xfffffe7, 0xfffffe8, 0xffffea, 0x3ffffffc, 0xfffffe9, 0xfffffea, 0x3ffffffd, 0xfffffeb, 0xfffffec, 0xfffffed, 0xfffffee, 0xfffffef, 0xffffff0, 0xffffff1, 0xffffff2, 0x3ffffffe, 0xffffff3, 0xffffff4, 0xffffff5, 0xffffff6, 0xffffff7, 0xffffff8, 0xffffff9, 0xffffffa, 0xffffffb, 0x14, 0x3f8, 0x3f9, 0xffa, 0x1ff9, 0x15, 0xf8, 0x7fa, 0x3fa, 0x3fb, 0xf9, 0x7fb, 0xfa, 0x16, 0x17, 0x18, 0x0, 0x1, 0x2, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x5c, 0xfb, 0x7ffc, 0x20, 0xffb, 0x3fc, 0x1ffa, 0x21, 0x5d, 0x5e, 0x5f, 0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72, 0xfc, 0x73, 0xfd, 0x1ffb, 0x7fff0, 0x1ffc, 0x3ffc, 0x22, 0x7ffd, 0x3, 0x23, 0x4, 0x24, 0x5, 0x25, 0x26, 0x27, 0x6, 0x74, 0x75, 0x28, 0x29, 0x2a, 0x7, 0x2b, 0x76, 0x2c, 0x8, 0x9, 0x2d, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7ffe, 0x7fc, 0x3ffd, 0x1ffd, 0xffffffc, 0xfffe6, 0x3fffd2, 0xfffe7, 0xfffe8, 0x3fffd3, 0x3fffd4, 0x3fffd5, 0x7fffd9, 0x3fffd6, 0x7fffda, 0x7fffdb, 0x7fffdc, 0x7fffdd, 0x7fffde, 0xffffeb, 0x7fffdf, 0xffffec, 0xffffed, 0x3fffd7, 0x7fffe0, 0xffffee, 0x7fffe1, 0x7fffe2, 0x7fffe3, 0x7fffe4, 0x1fffdc, 0x3fffd8, 0x7fffe5, 0x3fffd9, 0x7fffe6, 0x7fffe7, 0xffffef, 0x3fffda, 0x1fffdd, 0xfffe9, 0x3fffdb, 0x3fffdc, 0x7fffe8, 0x7fffe9, 0x1fffde, 0x7fffea, 0x3fffdd, 0x3fffde, 0xfffff0, 0x1fffdf, 0x3fffdf, 0x7fffeb, 0x7fffec, 0x1fffe0, 0x1fffe1, 0x3fffe0, 0x1fffe2, 0x7fffed, 0x3fffe1, 0x7fffee, 0x7fffef, 0xfffea, 0x3fffe2, 0x3fffe3, 0x3fffe4, 0x7ffff0, 0x3fffe5, 0x3fffe6, 0x7ffff1, 0x3ffffe0, 0x3ffffe1, 0xfffeb, 0x7fff1, 0x3fffe7, 0x7ffff2, 0x3fffe8, 0x1ffffec, 0x3ffffe2, 0x3ffffe3, 0x3ffffe4, 0x7ffffde, 0x7ffffdf, 0x3ffffe5, 0xfffff1, 0x1ffffed, 0x7fff2, 0x1fffe3, 0x3ffffe6, 0x7ffffe0, 0x7ffffe1, 0x3ffffe7, 0x7ffffe2, 0xfffff2, 0x1fffe4, 0x1fffe5, 0x3ffffe8, 0x3ffffe9, 0xffffffd, 0x7ffffe3, 0x7ffffe4, 0x7ffffe5, 0xfffec, 0xfffff3, 0xfffed, 0x1fffe6, 0x3fffe9, 0x1fffe7, 0x1fffe8, 0x7ffff3, 0x3fffea, 0x3fffeb, 0x1ffffee, 0x1ffffef, 0xfffff4, 0xfffff5, 0x3ffffea, 0x7ffff4, 0x3ffffeb, 0x7ffffe6, 0x3ffffec, 0x3ffffed, 0x7ffffe7, 0x7ffffe8, 0x7ffffe9, 0x7ffffea, 0x7ffffeb, 0xffffffe, 0x7ffffec, 0x7ffffed, 0x7ffffee, 0x7ffffef, 0x7fffff0, 0x3ffffee];
-const huffmanLens = [13, 23, 28, 28, 28, 28, 28, 28, 28, 24, 30, 28, 28, 30, 28, 28, 28, 28, 28, 28, 28, 28, 30, 28, 28, 28, 28, 28, 28, 28, 28, 28, 6, 10, 10, 12, 13, 6, 8, 11, 10, 10, 8, 11, 8, 6, 6, 6, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 7, 8, 15, 6, 12, 10, 13, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 7, 8, 13, 19, 13, 14, 6, 15, 5, 6, 5, 6, 5, 6, 6, 6, 5, 7, 7, 6, 6, 6, 5, 6, 7, 6, 5, 5, 6, 7, 7, 7, 7, 7, 15, 11, 14, 13, 28, 20, 22, 20, 20, 22, 22, 22, 23, 22, 23, 23, 23, 23, 23, 24, 23, 24, 24, 22, 23, 24, 23, 23, 23, 23, 21, 22, 23, 22, 23, 23, 24, 22, 21, 20, 22, 22, 23, 23, 21, 23, 22, 22, 24, 21, 22, 23, 23, 21, 21, 22, 21, 23, 22, 23, 23, 20, 22, 22, 22, 23, 22, 22, 23, 26, 26, 20, 19, 22, 23, 22, 25, 26, 26, 26, 27, 27, 26, 24, 25, 19, 21, 26, 27, 27, 26, 27, 24, 21, 21, 26, 26, 28, 27, 27, 27, 20, 24, 20, 21, 22, 21, 21, 23, 22, 22, 25, 25, 24, 24, 26, 23, 26, 27, 26, 26, 27, 27, 27, 27, 27, 28, 27, 27, 27, 27, 27, 26];
-const huffmanDecode = new Map<number, number>();
-for (let sym = 0; sym < 256; sym++) huffmanDecode.set(huffmanLens[sym] * 2 ** 32 + huffmanCodes[sym], sym);
-
 export function huffmanDecodeString(src: Buffer): Buffer {
-  const out: number[] = [];
-  let code = 0;
-  let len = 0;
-  for (const byte of src) {
-    for (let bit = 7; bit >= 0; bit--) {
-      code = code * 2 + ((byte >> bit) & 1);
-      len++;
-      const sym = huffmanDecode.get(len * 2 ** 32 + code);
-      if (sym !== undefined) {
-        out.push(sym);
-        code = 0;
-        len = 0;
-      } else if (len > 30) {
-        throw new Error('bad huffman code');
-      }
-    }
+  try {
+    return Buffer.from(huffmanDecode(src), 'latin1');
+  } catch (err) {
+    throw new Error((err as Error).message);
   }
-  // what is left must be padding: a prefix of the all-ones EOS code, under 8 bits
-  if (len >= 8 || code !== 2 ** len - 1) throw new Error('bad huffman padding');
-  return Buffer.from(out);
 }
 
 function readInt(buf: Buffer, pos: number, prefixBits: number): { value: number; next: number } {
@@ -171,16 +156,51 @@ export function rewriteHeadersFrame(frame: Buffer): Buffer | undefined {
   return Buffer.concat([header, newPayload]);
 }
 
+/** The headers of a HEADERS frame carrying a whole block, decoded by a fresh HPACK decoder; undefined if it cannot be. */
+export function decodeFirstHeaders(frame: Buffer): Record<string, string> | undefined {
+  const flags = frame[4];
+  if ((flags & flagEndHeaders) === 0) return undefined;
+  let start = frameHeaderBytes;
+  let end = frame.length;
+  if (flags & flagPadded) {
+    if (end <= start) return undefined;
+    end -= frame[start];
+    start++;
+  }
+  if (flags & flagPriority) start += 5;
+  if (end < start) return undefined;
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  try {
+    new HpackDecoder().decode(frame.subarray(start, end), (name, value) => {
+      headers[name] ??= value;
+    }, 64 * 1024);
+  } catch {
+    return undefined;
+  }
+  return headers;
+}
+
+/** What was seen of an HTTP/2 connection before it was handed over. */
+export interface FirstRequest {
+  /** A HEADERS frame came (the client's first request). */
+  requestSeen: boolean;
+  /** Its headers, when its block was whole in that frame and decoded. */
+  headers: Record<string, string> | undefined;
+}
+
 /**
- * Takes over a plaintext HTTP/2 socket whose first bytes `head` (already read and not put
- * back) start with the client preface; fixes its first request's :authority if needed; then
- * puts the bytes back (socket paused) and calls `handOver`.
+ * Takes over an HTTP/2 socket whose first bytes `head` (already read and not put back) start
+ * with the client preface; waits for its first request, fixing the request's :authority if
+ * `rewrite` (h2c) and needed; then puts the bytes back (socket paused) and calls `handOver`
+ * with what it saw.
  */
-export function fixH2cAuthority(socket: net.Socket, head: Buffer, handOver: () => void): void {
+export function fixH2cAuthority(socket: net.Socket, head: Buffer, handOver: (first: FirstRequest) => void, rewrite = true): void {
   let buf: Buffer = head;
   let scanned = 0;
   let ackStripped = false;
+  let headersSeen = false;
   let requestSeen = false;
+  let firstHeaders: Record<string, string> | undefined;
   let done = false;
   let idleTimer: NodeJS.Timeout | undefined;
   const maxTimer = setTimeout(() => finish(), maxWaitMs);
@@ -197,7 +217,7 @@ export function fixH2cAuthority(socket: net.Socket, head: Buffer, handOver: () =
     socket.off('close', onClose);
     socket.pause();
     socket.unshift(buf);
-    handOver();
+    handOver({ requestSeen: headersSeen, headers: firstHeaders });
   }
   function onClose(): void {
     done = true;
@@ -224,9 +244,11 @@ export function fixH2cAuthority(socket: net.Socket, head: Buffer, handOver: () =
       }
       if (type === frameHeaders && !requestSeen) {
         requestSeen = true;
+        headersSeen = true;
+        firstHeaders = decodeFirstHeaders(buf.subarray(scanned, end));
         let fixed: Buffer | undefined;
         try {
-          fixed = rewriteHeadersFrame(buf.subarray(scanned, end));
+          fixed = rewrite ? rewriteHeadersFrame(buf.subarray(scanned, end)) : undefined;
         } catch {
           fixed = undefined; // malformed: node:http2 will answer it
         }
