@@ -34,6 +34,14 @@ export class FrameOutput {
     this.pieces = [];
   }
 
+  /** Make sure a flush happens this turn (beforeFlush may have frames to add). */
+  schedule(): void {
+    if (!this.scheduled && !this.closed) {
+      this.scheduled = true;
+      process.nextTick(flushOutput, this);
+    }
+  }
+
   private reserve(n: number): number {
     if (this.offset + n > this.arena.length) {
       this.cutRun();
@@ -144,9 +152,9 @@ export class FrameOutput {
 
   /** Write everything queued now (normally done once per turn by itself). */
   flush(): void {
-    this.scheduled = false;
     if (this.closed) return;
     this.beforeFlush();
+    this.scheduled = false;
     this.cutRun();
     const pieces = this.pieces;
     if (pieces.length === 0) return;

@@ -69,7 +69,7 @@ export class HpackEncoder {
   private writeString(out: number[], s: string): void {
     if (this.huffman) {
       const n = huffmanEncodedLength(s);
-      if (n < s.length) {
+      if (n <= s.length) {
         writeInt(out, n, 7, 0x80);
         const buf = new Uint8Array(n);
         huffmanEncode(s, buf, 0);

@@ -103,6 +103,8 @@ export class Http2Connection implements FrameSink {
   private recvUnacked = 0;
   private readonly windowUpdates = new Set<Http2Stream>();
   private readonly blockedStreams: Http2Stream[] = [];
+  /** The blocked stream being given the connection window now. */
+  private resuming: Http2Stream | undefined = undefined;
   private firstHeadersSent = false;
   // header block in progress (HEADERS without END_HEADERS, then CONTINUATION)
   private blockStream = 0;
@@ -551,9 +553,12 @@ export class Http2Connection implements FrameSink {
     return length <= this.sendWindow && length <= this.peerMaxFrameSize && this.blockedStreams.length === 0;
   }
 
-  /** @internal The connection window for a stream about to send; 0 (and queued) when none is left. */
+  /**
+   * @internal The connection window for a stream about to send; 0 (and the stream queued) when
+   * none is left or streams queued before it wait for it.
+   */
   _sendWindowFor(stream: Http2Stream): number {
-    if (this.sendWindow > 0 && (this.blockedStreams.length === 0 || stream.blocked)) return this.sendWindow;
+    if (this.sendWindow > 0 && (this.blockedStreams.length === 0 || stream === this.resuming)) return this.sendWindow;
     if (!stream.blocked) {
       stream.blocked = true;
       this.blockedStreams.push(stream);
@@ -561,12 +566,17 @@ export class Http2Connection implements FrameSink {
     return 0;
   }
 
+  /** Streams waiting for connection window send in turn; one that still has more queues again at the end. */
   private resumeBlocked(): void {
-    while (this.blockedStreams.length > 0 && this.sendWindow > 0) {
+    for (let n = this.blockedStreams.length; n > 0 && this.sendWindow > 0; n--) {
       const stream = this.blockedStreams.shift()!;
       stream.blocked = false;
-      if (!stream.closed) stream._pump();
-      if (stream.blocked) break; // it took the window and queued itself again
+      this.resuming = stream;
+      try {
+        if (!stream.closed) stream._pump();
+      } finally {
+        this.resuming = undefined;
+      }
     }
   }
 
@@ -585,9 +595,12 @@ export class Http2Connection implements FrameSink {
     }
   }
 
-  /** Queue the WINDOW_UPDATEs owed now (they leave with this turn's flush). */
+  /**
+   * WINDOW_UPDATEs owed go out with this turn's flush (FrameOutput calls grantWindows() first):
+   * frames that arrived in the same read are all charged before any credit is given back.
+   */
   private scheduleGrant(): void {
-    this.grantWindows();
+    this.output.schedule();
   }
 
   private grantWindows(): void {
