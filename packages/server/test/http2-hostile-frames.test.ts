@@ -471,14 +471,35 @@ test('graceful close: GOAWAY NO_ERROR, open streams end UNAVAILABLE "transport i
   await closed;
 });
 
-test('a non-gRPC request on a gRPC connection is answered 421 (retry elsewhere)', async (t) => {
-  const { port } = await startServer(t);
+test('a non-gRPC request on a gRPC connection is served by the HTTP handler (body in, body out)', async (t) => {
+  const server = new GrpcServer();
+  server.addUnary('/t.S/Echo', (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, (req: Buffer) => req);
+  const l = new ClientPortListener({
+    grpc: server,
+    httpHandler: (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        res.statusCode = 201;
+        res.setHeader('Content-Type', 'text/plain');
+        res.setHeader('Connection', 'close'); // connection-specific: not sent over HTTP/2
+        res.end(`${req.method} ${req.url} ${Buffer.concat(chunks).toString()}`);
+      });
+    },
+  });
+  const { port } = await l.listen();
+  t.after(() => l.close());
   const c = await RawClient.open(port);
   t.after(() => c.close());
   assert.equal((await echo(c, 1)).status, '0');
-  c.send(FrameType.Headers, Flag.EndHeaders | Flag.EndStream, 3, enc.encode([[':method', 'GET'], [':scheme', 'http'], [':path', '/health'], [':authority', 'x']]));
+  c.send(FrameType.Headers, Flag.EndHeaders, 3, enc.encode([[':method', 'POST'], [':scheme', 'http'], [':path', '/x?y=1'], [':authority', 'x']]));
+  c.send(FrameType.Data, Flag.EndStream, 3, Buffer.from('body!'));
   const h = await c.next((f) => f.stream === 3 && f.type === FrameType.Headers);
-  assert.equal(c.headers(h)[':status'], '421');
+  const fields = c.headers(h);
+  assert.deepEqual([fields[':status'], fields['content-type'], fields.connection], ['201', 'text/plain', undefined]);
+  await c.next((f) => f.stream === 3 && (f.flags & Flag.EndStream) !== 0);
+  const body = Buffer.concat(c.frames.filter((f) => f.stream === 3 && f.type === FrameType.Data).map((f) => f.payload)).toString();
+  assert.equal(body, 'POST /x?y=1 body!');
   assert.equal((await echo(c, 5)).status, '0');
 });
 

@@ -12,17 +12,17 @@
 // An HTTP/2 connection is served by our own HTTP/2 layer (http2/, cheaper per call) when its
 // first request is gRPC, or when the client sends no request soon after connecting (gRPC
 // clients connect ahead of their calls); otherwise by node:http2, which also serves gRPC
-// streams. A non-gRPC request on a connection our layer took is answered 421 Misdirected
-// Request (the client retries it on a new connection). `leanHttp2: false` keeps every HTTP/2
-// connection on node:http2.
+// streams. A non-gRPC request on a connection our layer took (a proxy asking /health beside
+// its calls) is served through http2-compat's request/response objects. `leanHttp2: false`
+// keeps every HTTP/2 connection on node:http2.
 //
 // About 500 lines on purpose: sniffing, the TLS hand-over and the listener's lifecycle (serve
 // after the member publishes, graceful close) act on the same connection set; the h2c authority
-// fix, ping policy and call aborts already live apart.
+// fix, ping policy, call aborts and the HTTP/2 layer itself already live apart.
 
 import { fixH2cAuthority, type FirstRequest } from './h2c-authority.js';
 import { Http2Connection } from '../http2/http2-connection.js';
-import { encodeLiteralBlock } from '../http2/hpack-encoder.js';
+import { serveCompat } from '../http2/http2-compat.js';
 import { PingStrikes } from './ping-policy.js';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
@@ -124,7 +124,6 @@ export const heldConnectionsLimit = 511;
 const maxSessionMemoryMegabytes = 128;
 /** SETTINGS_MAX_HEADER_LIST_SIZE (grpc-go's default). */
 const maxHeaderListBytes = 16 * 1024 * 1024;
-const misdirectedBlock = encodeLiteralBlock([[':status', '421']]);
 
 function isGrpcRequest(first: FirstRequest): boolean {
   const ct = first.headers?.['content-type'];
@@ -429,8 +428,7 @@ export class ClientPortListener {
     const conn: Http2Connection = new Http2Connection(socket, {
       onStream: (stream, headers) => {
         if (grpc.serveHttp2Stream(stream, headers)) return;
-        stream.resetWhenEnded();
-        stream.respond(misdirectedBlock, true);
+        serveCompat(stream, headers, socket, this.httpHandler as unknown as Parameters<typeof serveCompat>[3]);
       },
       onClose: () => this.leanConnections.delete(conn),
       maxConcurrentStreams: o.maxConcurrentStreams || defaultMaxConcurrentStreams,

@@ -300,6 +300,7 @@ export class Http2Connection implements FrameSink {
     }
     stream.recvWindow -= length;
     if (data.length < length) this._consumed(stream, length - data.length); // padding
+    if ((flags & Flag.EndStream) !== 0) stream.remoteEnding = true;
     if (data.length > 0) {
       stream._onData(data);
     } else if ((flags & Flag.EndStream) === 0 && ++this.emptyDataFrames > maxEmptyDataFrames) {
@@ -399,6 +400,7 @@ export class Http2Connection implements FrameSink {
       stream.reset(ErrorCode.ProtocolError);
       return;
     }
+    if (endStream) stream.remoteEnding = true;
     this.options.onStream(stream, headers);
     if (endStream && !stream.closed) stream._onRemoteEnd();
   }

@@ -32,6 +32,8 @@ export class Http2Stream {
   localEnded = false;
   /** The peer sent END_STREAM. */
   remoteEnded = false;
+  /** The DATA frame being delivered carries END_STREAM (a response sent meanwhile needs no reset). */
+  remoteEnding = false;
   closed = false;
   /** The RST_STREAM code, sent or received; 0 when the stream was not reset. */
   rstCode = 0;
@@ -71,7 +73,7 @@ export class Http2Stream {
    */
   resetWhenEnded(): void {
     this.resetAfterEnd = true;
-    if (this.localEnded && !this.remoteEnded && !this.closed) this.reset(0);
+    if (this.localEnded && !this.remoteEnded && !this.remoteEnding && !this.closed) this.reset(0);
   }
 
   /** Send a response header block (encoded once by the caller); `endStream` for a header-only response. */
@@ -209,7 +211,7 @@ export class Http2Stream {
   private endLocal(): void {
     this.localEnded = true;
     if (this.remoteEnded) this._close();
-    else if (this.resetAfterEnd) this.reset(0);
+    else if (this.resetAfterEnd && !this.remoteEnding) this.reset(0);
   }
 
   /** @internal Send what the windows allow; END_STREAM once the queue is empty. */
