@@ -167,7 +167,7 @@ async function startServer(t: TestContext, listener: Omit<ClientPortListenerOpti
     call.write(Buffer.from('first'));
     return new Promise<void>((r) => call.onCancel(r));
   });
-  const l = new ClientPortListener({ closeGraceMs: 200, ...listener, grpc: server });
+  const l = new ClientPortListener({ closeGraceMs: 200, leanHttp2: true, ...listener, grpc: server });
   const { port } = await l.listen();
   t.after(() => l.close());
   return { port, listener: l };
@@ -476,6 +476,7 @@ test('a non-gRPC request on a gRPC connection is served by the HTTP handler (bod
   server.addUnary('/t.S/Echo', (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, (req: Buffer) => req);
   const l = new ClientPortListener({
     grpc: server,
+    leanHttp2: true,
     httpHandler: (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
