@@ -77,3 +77,24 @@ test('kill -9 the leader during writes: fail-over, no acknowledged write lost, l
   assert.equal(byRev.size, seen.length, 'duplicate watch events');
   for (const a of w.acked) assert.equal(byRev.get(a.revision)?.kv.value.toString(), a.value, `watch missed ${a.key}@${a.revision}`);
 });
+
+test('a put a follower forwards to a leader that was just killed waits for the next leader and is applied once', async (t) => {
+  const c = await ProcessCluster.start(t);
+  const lead = await c.leader();
+  const f = [0, 1, 2].find((i) => i !== lead)!;
+  const cl = c.client(f, 20_000);
+  const before = await cl.put('handover', 'before');
+  // the follower notices the killed leader's stream to it is gone: forwarding by POST is refused from now on
+  const noticed = c.waitForLog(f, '"msg":"lost TCP streaming connection with remote peer","stream-writer-type":"stream Message"');
+  await c.stopMember(lead, 'SIGKILL');
+  await noticed;
+  const again = c.waitForLog(f, 'proposing again what the previous leader never received');
+  // sent while the follower still follows the dead leader (its election timeout has not passed)
+  const r = await cl.put('handover', 'after');
+  await again;
+  assert.equal(r.header.revision, before.header.revision + 1n, 'applied once');
+  const got = await cl.get('handover');
+  assert.equal(got.kvs[0].value.toString(), 'after');
+  assert.equal(got.kvs[0].version, 2n);
+  assert.equal(got.header.revision, r.header.revision);
+});

@@ -40,6 +40,7 @@ test('frame decoder: frames split anywhere, bounded pulls', () => {
 interface Fake extends RaftHost {
   got: Message[];
   unreachable: bigint[];
+  undelivered: Message[];
   snapshots: Array<{ m: Message; bytes: Buffer }>;
   snapReports: Array<[bigint, boolean]>;
   removed: number;
@@ -57,6 +58,7 @@ function fakeHost(id: bigint, dir: string, db?: Buffer): Fake {
     clusterIdValue: 0xc1n,
     got: [],
     unreachable: [],
+    undelivered: [],
     snapshots: [],
     snapReports: [],
     removed: 0,
@@ -64,6 +66,7 @@ function fakeHost(id: bigint, dir: string, db?: Buffer): Fake {
     removedIds: new Set(),
     step: (m) => void h.got.push(m),
     reportUnreachable: (p) => void h.unreachable.push(p),
+    proposalUndelivered: (m) => void h.undelivered.push(m),
     reportSnapshot: (p, ok) => void h.snapReports.push([p, ok]),
     peerUrlsOf: (p) => h.peers.get(p),
     isRemovedMember: (p) => h.removedIds.has(p),
@@ -138,6 +141,16 @@ test('before the peer dials, messages go by the pipeline (POST /raft)', async (t
   assert.deepEqual(ha.unreachable, []);
   assert.ok(a.activeSince(2n) > 0, 'a delivered POST makes the peer active');
   void lb;
+});
+
+test('a proposal to a peer whose address refuses the connection is handed back as never sent', async (t) => {
+  const { a, b, ha } = await pair(t);
+  await b.close(); // b's address now refuses connections
+  a.send([forgedProposal(1n, 2n), msg(MessageType.MsgHeartbeat)]);
+  await waitFor('the proposal handed back', () => ha.undelivered.length === 1);
+  assert.equal(ha.undelivered[0].type, MessageType.MsgProp);
+  await waitFor('both reported unreachable', () => ha.unreachable.filter((id) => id === 2n).length >= 2);
+  assert.equal(ha.undelivered.length, 1, 'only the proposal: a heartbeat is not handed back');
 });
 
 test('a peer of another cluster refuses the streams and the pipeline; messages to it are reported unreachable', async (t) => {

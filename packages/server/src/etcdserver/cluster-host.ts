@@ -31,6 +31,10 @@ export class ClusterHost implements RaftHost {
     this.s.reportUnreachable(id);
   }
 
+  proposalUndelivered(m: Message): void {
+    this.s.proposalUndelivered(m);
+  }
+
   reportSnapshot(id: bigint, ok: boolean): void {
     this.s.reportSnapshot(id, ok);
   }

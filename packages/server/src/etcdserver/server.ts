@@ -10,6 +10,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EntryType, ConfChangeType, copyEntryDataToBuffer, decodeConfChange, type Entry, type Message, type SoftState, type Snapshot, type ConfChange, type Status } from '@tsetcd/raft';
+import { UndeliveredProposals } from './undelivered-proposals.js';
 import { tsetcdpb, etcdserverpb } from '@tsetcd/proto';
 import { idToHex } from '@tsetcd/common';
 import { MvccStore } from '../mvcc/store.js';
@@ -61,6 +62,8 @@ export class EtcdServer {
 
   private appliedIndex = 0;
   private lead = 0n;
+  /** forwarded proposals whose leader refused the connection, waiting for the next leader */
+  private readonly undelivered = new UndeliveredProposals((data) => this.waits.isRegistered(requestIdOf(data)));
   private isLeaderNow = false;
 
   private readonly reads: ReadIndexLoop;
@@ -252,7 +255,9 @@ export class EtcdServer {
         term: this.raft.status().term,
       });
     }
+    const changed = ss.lead !== this.lead;
     this.lead = ss.lead;
+    if (changed && ss.lead !== 0n && this.undelivered.size > 0) this.reproposeUndelivered();
     const leader = ss.state === 'Leader';
     if (leader && !this.isLeaderNow) {
       this.isLeaderNow = true;
@@ -267,10 +272,10 @@ export class EtcdServer {
   private proposalsDropped(batch: Buffer[]): Buffer[] {
     if (this.lead === 0n && !this.stopped) {
       // like etcd's raft node; the next Ready tries again
-      return batch.filter((data) => this.waits.isRegistered(tsetcdpb.InternalRaftRequest.decode(data).header?.ID ?? 0n));
+      return batch.filter((data) => this.waits.isRegistered(requestIdOf(data)));
     }
     for (const data of batch) {
-      const id = tsetcdpb.InternalRaftRequest.decode(data).header?.ID ?? 0n;
+      const id = requestIdOf(data);
       this.stats.proposalsFailed++;
       this.waits.fail(id, Errors.proposalDropped());
     }
@@ -491,6 +496,21 @@ export class EtcdServer {
     this.raft.reportUnreachable(id);
   }
 
+  /** A proposal forwarded to leader `m.to` that never left (its address refused the connection). */
+  proposalUndelivered(m: Message): void {
+    if (this.stopped || this.raft === undefined) return;
+    this.undelivered.hold(m);
+    // another leader is known already: no need to wait for the next change
+    if (this.lead !== 0n && this.lead !== m.to) this.reproposeUndelivered();
+  }
+
+  private reproposeUndelivered(): void {
+    const again = this.undelivered.release();
+    if (again.length === 0) return;
+    this.log.info('proposing again what the previous leader never received', { 'local-member-id': idToHex(this.memberId), 'leader-member-id': idToHex(this.lead), proposals: again.length });
+    for (const data of again) this.raft.propose(data);
+  }
+
   reportSnapshot(id: bigint, ok: boolean): void {
     if (this.stopped || this.raft === undefined) return;
     this.raft.reportSnapshot(id, ok);
@@ -581,4 +601,9 @@ export class EtcdServer {
   get fatalCause(): Error | undefined {
     return this.fatalError;
   }
+}
+
+/** The request ID a proposal's InternalRaftRequest carries (0 when none). */
+function requestIdOf(data: Uint8Array): bigint {
+  return tsetcdpb.InternalRaftRequest.decode(data).header?.ID ?? 0n;
 }

@@ -42,6 +42,8 @@ export interface RaftHost {
   step(m: Message): void;
   reportUnreachable(id: bigint): void;
   reportSnapshot(id: bigint, ok: boolean): void;
+  /** a proposal forwarded to the leader that provably never left (the leader refused the connection) */
+  proposalUndelivered?(m: Message): void;
   /** peer URLs of a current member (undefined: not a member) */
   peerUrlsOf(id: bigint): string[] | undefined;
   isRemovedMember(id: bigint): boolean;
@@ -156,7 +158,9 @@ export class PeerTransport {
         void this.sendSnapshot(peer, m);
         continue;
       }
-      if (!peer.send(m)) (unreachable ??= new Set()).add(m.to);
+      if (peer.send(m)) continue;
+      (unreachable ??= new Set()).add(m.to);
+      if (m.type === MessageType.MsgProp) this.host.proposalUndelivered?.(m);
     }
     if (unreachable) for (const id of unreachable) this.host.reportUnreachable(id);
   }
@@ -172,6 +176,7 @@ export class PeerTransport {
       tls: this.clientTls(),
       step: (m) => this.host.step(m),
       reportUnreachable: (to) => this.host.reportUnreachable(to),
+      undelivered: (m) => this.host.proposalUndelivered?.(m),
       removed: () => this.host.removedByPeer?.(),
       log: this.o.log,
     });

@@ -30,6 +30,8 @@ export interface PeerContext {
   /** a checked message from the peer */
   step(m: Message): void;
   reportUnreachable(id: bigint): void;
+  /** a MsgProp that provably never left: the peer refused the connection */
+  undelivered(m: Message): void;
   /** the peer answered that this member was removed (410) */
   removed(): void;
   log?: PeerLog;
@@ -97,6 +99,7 @@ export class Peer {
         this.logDialError(url, 'pipeline', err);
         this.deactivate(`pipeline: ${err.message}`);
         ctx.reportUnreachable(m.to);
+        if (m.type === MessageType.MsgProp && (err as NodeJS.ErrnoException).code === 'ECONNREFUSED') ctx.undelivered(m);
       },
     });
     this.readers.message.start();
