@@ -24,6 +24,7 @@ import {
 import { idToHex } from '@tsetcd/common';
 import type { ServerLogger } from './config.js';
 import type { RaftBoot } from './boot.js';
+import { Ticker } from '../loop/ticker.js';
 
 /** Sends raft messages to peers (the peer transport, given at construction; none for one member alone). */
 export interface Transport {
@@ -94,7 +95,7 @@ export class RaftNode {
   private snapshotSaving: Promise<void> | undefined;
   private applyChain: Promise<void> = Promise.resolve();
   private applyingReadies = 0;
-  private tickTimer: NodeJS.Timeout | undefined;
+  private tickTimer: Ticker | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private purging: Promise<void> | undefined;
   private stopped = false;
@@ -127,7 +128,8 @@ export class RaftNode {
 
   /** Starts ticking (one tick per heartbeat interval) and the purge job. */
   start(): void {
-    this.tickTimer = setInterval(() => this.tick(), this.o.heartbeatIntervalMs);
+    // on a fixed schedule (a busy loop must not stretch the election timeout)
+    this.tickTimer = new Ticker(this.o.heartbeatIntervalMs, () => this.tick());
     this.purgeTimer = setInterval(() => void this.purgeFiles(), this.o.purgeIntervalMs);
     this.purgeTimer.unref();
     this.wake();
@@ -373,7 +375,7 @@ export class RaftNode {
   /** Stops ticking and taking Readies; lets the Readies in flight finish (their applies land). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer?.stop();
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     await this.purging;
     await this.readyDone.catch(() => undefined);
