@@ -623,6 +623,28 @@ export class Backend {
     await this.commitStaged();
   }
 
+  /**
+   * Replaces the whole database by the LMDB file `dataFile` (a received snapshot's; it is moved
+   * into place). What is staged is committed first (to the file that goes), open read views and
+   * a running defragment are waited for, then the environment is swapped as a defragment swaps
+   * its copy, and the consistent index is the new file's.
+   */
+  async replaceWith(dataFile: string): Promise<void> {
+    this.checkOpen();
+    if (this.defragDone !== undefined) await this.defragDone.catch(() => undefined);
+    await this.commitStaged();
+    await this.noViews();
+    const closing = this.env.close();
+    if ((this.env as unknown as { status?: string }).status !== 'closed') await closing;
+    renameSync(dataFile, join(this.path, lmdbDataFile));
+    this.dbs.clear();
+    this.env = Backend.openEnv(this.path, this.noFsync);
+    const ci = this.db(Buckets.meta).getBinary(metaConsistentIndexKey);
+    this.consistentIdx = ci === undefined ? 0 : Number(ci.readBigUInt64BE(0));
+    this.consistentIdxDirty = false;
+    this.refreshSize();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.timer !== undefined) clearInterval(this.timer);

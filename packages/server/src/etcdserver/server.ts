@@ -226,7 +226,7 @@ export class EtcdServer {
     const b = this.store.backend;
     for (const [, v] of b.rangeAux(Buckets.lease)) this.lessor.restore(decodeLeaseRecord(v));
     // re-attach keys to their leases
-    for (const { key, lease } of await this.store.leasedKeys()) if (this.lessor.lookup(lease)) this.lessor.attach(lease, key);
+    for (const { key, lease } of this.store.takeRestoredLeasedKeys()) if (this.lessor.lookup(lease)) this.lessor.attach(lease, key);
     this.cluster.recover(b);
   }
 

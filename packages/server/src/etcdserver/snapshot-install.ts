@@ -1,23 +1,20 @@
-// Installing a database snapshot received from the leader (etcd's applySnapshot): the live
-// backend's buckets are replaced by the snapshot's, in place, so every component keeps its
-// Backend/MvccStore/Lessor objects; then the in-memory state derived from the backend (MVCC key
-// index, leases) is rebuilt from it.
+// Installing a database snapshot received from the leader (etcd's applySnapshot): the MVCC key
+// index is rebuilt from the received database in slices of the event loop, then the database is
+// swapped in under the live backend (every component keeps its Backend/MvccStore/Lessor
+// objects) together with the new index; leases, auth and membership are reloaded from it.
 
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { Backend, Buckets } from '../backend/backend.js';
 import type { MvccStore } from '../mvcc/store.js';
 import type { Lessor } from '../lease/lessor.js';
-import { decodeLeaseRecord, noLease } from '../lease/lessor.js';
+import { decodeLeaseRecord } from '../lease/lessor.js';
 import type { WatchHub } from '../watch/watch-hub.js';
 import type { AuthStore } from '../auth/auth-store.js';
 import { majorMinor, type RaftCluster } from '../membership/raft-cluster.js';
 import type { ServerLogger } from './config.js';
 import type { Message } from '@tsetcd/raft';
 import { idToHex } from '@tsetcd/common';
-
-/** Rows copied per staged batch while replacing a bucket. */
-export const installBatchRows = 10_000;
 
 /**
  * Moves the received database file aside for install (the transport deletes its temporary).
@@ -31,45 +28,32 @@ export async function stageSnapshotDb(file: string, index: number): Promise<stri
 }
 
 /**
- * Replaces every bucket of `live` by the content of the database in `stagedDir`, commits, and
- * returns the snapshot's consistent index. The staged directory is removed.
+ * Replaces the store's database by the one in `stagedDir` and rebuilds the key index from it (in
+ * slices of the event loop; the member serves reads from its current state meanwhile, and the
+ * new database and index take over together). Returns the snapshot's consistent index. The
+ * staged directory is removed.
  */
-export async function replaceBackendContent(live: Backend, stagedDir: string): Promise<number> {
+export async function replaceStoreContent(store: MvccStore, stagedDir: string): Promise<number> {
   const src = Backend.open({ path: stagedDir });
+  let srcOpen = true;
   try {
-    const names = new Set([...live.bucketNames(), ...src.bucketNames()]);
-    for (const b of names) {
-      if (b === '') continue;
-      for (const [k] of live.range(b)) live.delete(b, k);
-      for (const [k, v] of src.range(b)) live.put(b, k, v);
-      live.commitSync();
-    }
-    const ci = src.consistentIndex();
-    live.setConsistentIndex(ci);
-    live.commitSync();
-    return ci;
+    await store.reloadFrom(src, async () => {
+      srcOpen = false;
+      await src.close();
+      await store.backend.replaceWith(join(stagedDir, 'data.mdb'));
+    });
+    return store.backend.consistentIndex();
   } finally {
-    await src.close();
+    if (srcOpen) await src.close().catch(() => undefined);
     await rm(stagedDir, { recursive: true, force: true });
   }
 }
 
-/**
- * Rebuilds the MVCC key index and revisions from the (replaced) backend. MvccStore has no
- * public reload yet; its constructor-time restore is reused.
- */
-export function reloadStore(store: MvccStore): Promise<void> {
-  const s = store as unknown as { restore(): Promise<void>; currentRev: number };
-  s.currentRev = 0;
-  return s.restore();
-}
-
-/** Leases as the backend holds them, keys re-attached. */
+/** Leases as the backend holds them, keys re-attached (as the store's rebuild just found them). */
 export function reloadLessor(lessor: Lessor, store: MvccStore): void {
   (lessor as unknown as { leases: Map<bigint, unknown> }).leases.clear();
   for (const [, v] of store.backend.rangeAux(Buckets.lease)) lessor.restore(decodeLeaseRecord(v));
-  const all = store.range(Buffer.of(0), { rangeEnd: Buffer.of(0) });
-  for (const kv of all.kvs) if (kv.lease !== noLease && lessor.lookup(kv.lease)) lessor.attach(kv.lease, kv.key);
+  for (const { key, lease } of store.takeRestoredLeasedKeys()) if (lessor.lookup(lease)) lessor.attach(lease, key);
 }
 
 /**
@@ -123,8 +107,7 @@ export class SnapshotInstaller {
       if (d !== dir) await rm(d, { recursive: true, force: true }).catch(() => undefined);
     }
     log.info('applying snapshot', { 'local-member-id': idToHex(cluster.localId), 'incoming-snapshot-index': idx, 'local-member-applied-index': applied });
-    const ci = await replaceBackendContent(store.backend, dir);
-    await reloadStore(store);
+    const ci = await replaceStoreContent(store, dir);
     reloadLessor(lessor, store);
     auth.recover();
     resetWatchRing(hub);

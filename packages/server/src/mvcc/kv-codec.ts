@@ -31,6 +31,13 @@ export function decodeKey(b: Buffer): Buffer {
   return b.subarray(4, 4 + n);
 }
 
+/** The lease of a stored (non-tombstone) entry, 0n for none (no BigInt built for the common 0). */
+export function leaseOf(b: Buffer): bigint {
+  const o = 4 + b.readUInt32BE(0) + 16;
+  if (b.readUInt32BE(o) === 0 && b.readUInt32BE(o + 4) === 0) return 0n;
+  return b.readBigInt64BE(o);
+}
+
 /** The user key of a stored entry as a latin1 string (no intermediate Buffer). */
 export function decodeKeyString(b: Buffer): string {
   return b.toString('latin1', 4, 4 + b.readUInt32BE(0));

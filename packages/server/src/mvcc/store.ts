@@ -22,7 +22,7 @@ import {
   indexOfRev,
   liveAt,
 } from './key-index.js';
-import { decodeKey, decodeKeyString, decodeKv, encodeKv, encodeTombstone, etcdKvBytes } from './kv-codec.js';
+import { decodeKey, decodeKeyString, decodeKv, encodeKv, encodeTombstone, etcdKvBytes, leaseOf } from './kv-codec.js';
 import { assertSafeRev, etcdRevKey, isTombstoneKey, readRev, revKey, revStartKey, scratchRevKey } from './revision.js';
 import { TreeIndex } from './tree-index.js';
 import {
@@ -41,7 +41,6 @@ export const defaultCompactionBatchKeys = 1000; // etcd compactionBatchLimit
 const restoreChunkEntries = 2000;
 const hashChunkEntries = 1000;
 const eventsChunkEntries = 1000;
-const leaseScanKeys = 1000;
 const metaScheduledCompactKey = Buffer.from('scheduledCompactRev', 'latin1');
 const metaFinishedCompactKey = Buffer.from('finishedCompactRev', 'latin1');
 const emptyBuffer = Buffer.alloc(0);
@@ -80,6 +79,16 @@ function rangeEndOf(rangeEnd: Buffer | undefined): string | null | undefined {
   return rangeEnd.toString('latin1');
 }
 
+/** An index rebuilt from a backend, with what derives from it (MvccStore.buildIndex). */
+interface BuiltIndex {
+  index: TreeIndex;
+  currentRev: number;
+  liveKeyCount: number;
+  leased: Map<string, bigint>;
+  schedRev: number;
+  finRev: number;
+}
+
 function byIndexKey(x: KeyIndex, y: KeyIndex): number {
   return x.key < y.key ? -1 : 1;
 }
@@ -92,7 +101,7 @@ export class MvccStore {
   readonly backend: Backend;
   private readonly ownsBackend: boolean;
   private readonly compactionBatchKeys: number;
-  private readonly index = new TreeIndex();
+  private index = new TreeIndex();
   /** etcd starts a fresh store at revision 1, so the first write is revision 2 */
   private currentRev = 1;
   /** -1: never compacted */
@@ -108,6 +117,8 @@ export class MvccStore {
   readonly restored: Promise<void>;
   /** operations of read views and write txns, for etcd's etcd_mvcc_{range,put,delete,txn}_total (a txn: more than one op) */
   readonly opCounts = { range: 0, put: 0, delete: 0, txn: 0 };
+  /** live keys attached to a lease as the last index rebuild found them (takeRestoredLeasedKeys) */
+  private restoredLeasedKeys = new Map<string, bigint>();
   /** keys whose latest revision is not a tombstone (etcd's etcd_debugging_mvcc_keys_total) */
   private liveKeyCount = 0;
 
@@ -116,7 +127,7 @@ export class MvccStore {
     this.ownsBackend = ownsBackend;
     this.compactionBatchKeys = opts.compactionBatchKeys ?? defaultCompactionBatchKeys;
     assert(this.compactionBatchKeys > 0, 'compactionBatchKeys must be positive');
-    this.restored = this.restore(true);
+    this.restored = this.restore();
   }
 
   /** A store on an open backend (the caller closes the backend). */
@@ -137,14 +148,44 @@ export class MvccStore {
   }
 
   /**
-   * Rebuilds the index from the key bucket. On open (`sliced`) in slices of the event loop: a
-   * small store is loaded before the constructor returns, a big one before `restored` resolves
-   * (the store refuses use until then). Otherwise in one go (a snapshot install reloads it so).
+   * Rebuilds the index from the key bucket on open, in slices of the event loop: a small store is
+   * loaded before the constructor returns, a big one before `restored` resolves (the store
+   * refuses use until then).
    */
-  private async restore(sliced = false): Promise<void> {
-    const b = this.backend;
-    const budget = sliced ? new TurnBudget() : undefined;
+  private async restore(): Promise<void> {
+    // adopted in the same turn as the build ends (a small store: before the constructor returns)
+    await this.buildIndex(this.backend, (built) => this.adopt(built));
+  }
+
+  /**
+   * Replaces the store's content by the database `src` (a received snapshot's), as etcd's
+   * kv.Restore. The new index is built from `src` in slices while the store keeps serving reads
+   * from its current backend and index; then `swapBackend` moves the database in under the
+   * backend and the new index takes over in the same turn. A compaction in progress finishes
+   * first.
+   */
+  async reloadFrom(src: Backend, swapBackend: () => Promise<void>): Promise<void> {
+    this.checkOpen();
+    await this.compactChain.catch(() => undefined);
+    let built: BuiltIndex | undefined;
+    await this.buildIndex(src, (b) => {
+      built = b;
+    });
+    if (built === undefined) throw new ErrClosed();
+    await swapBackend();
+    await this.adopt(built);
+  }
+
+  /**
+   * Builds the index of backend `b` and what derives from it, and hands it to `then` in the turn
+   * the build ends (not at all if the store closed meanwhile).
+   */
+  private async buildIndex(b: Backend, then: (built: BuiltIndex) => Promise<void> | void): Promise<void> {
+    const budget = new TurnBudget();
     const byKey = new Map<string, KeyIndex>();
+    // live keys attached to a lease (latest revision), gathered in the same pass
+    const leased = new Map<string, bigint>();
+    let currentRev = 1; // an empty store is at revision 1
     let from: Buffer | undefined = undefined;
     for (;;) {
       const entries = b.range(Buckets.key, from, undefined, restoreChunkEntries);
@@ -153,52 +194,65 @@ export class MvccStore {
         const sub = readRev(k, 8);
         const tomb = isTombstoneKey(k);
         const ks = decodeKeyString(v);
-        if (main > this.currentRev) this.currentRev = main;
+        if (main > currentRev) currentRev = main;
         let ki = byKey.get(ks);
         if (tomb) {
           // A tombstone whose generation was partly removed by an interrupted compaction is
           // skipped; the resumed compaction deletes it.
           if (ki === undefined || ki.revs.length === 0 || ki.revs[ki.revs.length - 1] < 0) continue;
           appendRev(ki, main, sub, true);
+          if (leased.size > 0) leased.delete(ks);
         } else {
           if (ki === undefined) {
             ki = new KeyIndex(ks);
             byKey.set(ks, ki);
           }
           appendRev(ki, main, sub, false);
+          // revisions come in order: the last one seen is the key's latest
+          const lease = leaseOf(v);
+          if (lease !== 0n) leased.set(ks, lease);
+          else if (leased.size > 0) leased.delete(ks);
         }
       }
       if (entries.length < restoreChunkEntries) break;
       from = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);
       // no await while the slice lasts: a small store is restored synchronously
-      if (budget?.spent()) {
+      if (budget.spent()) {
         await budget.next();
         if (this.closed) return;
       }
     }
     const kis = [...byKey.values()];
+    const index = new TreeIndex();
     // a small store stays synchronous here too
-    if (budget === undefined || kis.length <= restoreChunkEntries) {
-      this.index.bulkLoad(kis.sort(byIndexKey), byKey);
+    if (kis.length <= restoreChunkEntries) {
+      index.bulkLoad(kis.sort(byIndexKey), byKey);
     } else {
       const sorted = await sortInSlices(kis, byIndexKey, budget);
       if (this.closed) return;
-      await this.index.bulkLoadInSlices(sorted, byKey, budget);
+      await index.bulkLoadInSlices(sorted, byKey, budget);
       if (this.closed) return;
     }
-    this.liveKeyCount = 0;
-    for (const ki of kis) if (ki.revs.length > 0 && ki.revs[ki.revs.length - 1] >= 0) this.liveKeyCount++;
+    let liveKeyCount = 0;
+    for (const ki of kis) if (ki.revs.length > 0 && ki.revs[ki.revs.length - 1] >= 0) liveKeyCount++;
     const sched = b.get(Buckets.meta, metaScheduledCompactKey);
     const fin = b.get(Buckets.meta, metaFinishedCompactKey);
     const schedRev = sched === undefined ? -1 : readRev(sched, 0);
     const finRev = fin === undefined ? -1 : readRev(fin, 0);
-    this.compactMainRev = finRev;
-    if (schedRev > this.currentRev) this.currentRev = schedRev;
-    if (finRev > this.currentRev) this.currentRev = finRev;
+    await then({ index, currentRev: Math.max(currentRev, schedRev, finRev), liveKeyCount, leased, schedRev, finRev });
+  }
+
+  /** Takes over a built index (synchronously up to a resumed compaction, which it awaits). */
+  private async adopt(built: BuiltIndex): Promise<void> {
+    this.index = built.index;
+    this.currentRev = built.currentRev;
+    this.liveKeyCount = built.liveKeyCount;
+    this.restoredLeasedKeys = built.leased;
+    this.compactMainRev = built.finRev;
     this.loading = false;
-    if (schedRev > finRev) {
-      this.compactMainRev = schedRev;
-      const resumed = this.runCompaction(schedRev);
+    if (built.schedRev > built.finRev) {
+      this.compactMainRev = built.schedRev;
+      const resumed = this.runCompaction(built.schedRev);
       // handled here too: nobody has to await `restored`
       this.compactChain = resumed.catch(() => undefined);
       await resumed;
@@ -394,32 +448,17 @@ export class MvccStore {
   }
 
   /**
-   * The keys live now that are attached to a lease, with their leases (to re-attach keys to
-   * leases on start-up), read in slices of the event loop. Keys and leases as of the call.
+   * The live keys attached to a lease, with their leases, as the last index rebuild (open, or a
+   * snapshot install) found them: gathered during the rebuild's scan, so re-attaching keys to
+   * leases costs no second pass over the keys. Handed out once (the caller attaches them before
+   * any write).
    */
-  async leasedKeys(): Promise<Array<{ key: Buffer; lease: bigint }>> {
+  takeRestoredLeasedKeys(): Array<{ key: Buffer; lease: bigint }> {
     this.checkOpen();
-    const rev = this.currentRev;
-    const budget = new TurnBudget();
     const out: Array<{ key: Buffer; lease: bigint }> = [];
-    let start = '';
-    for (;;) {
-      let scanned = 0;
-      let last = '';
-      this.index.ascend(start, null, (ki) => {
-        last = ki.key;
-        const i = liveAt(ki, rev);
-        if (i >= 0) {
-          const kv = this.fetch(ki, i);
-          if (kv.lease !== 0n) out.push({ key: Buffer.from(kv.key), lease: kv.lease });
-        }
-        return ++scanned < leaseScanKeys;
-      });
-      if (scanned < leaseScanKeys) return out;
-      start = last + '\u0000';
-      await budget.pause();
-      this.checkOpen();
-    }
+    for (const [k, lease] of this.restoredLeasedKeys) out.push({ key: Buffer.from(k, 'latin1'), lease });
+    this.restoredLeasedKeys = new Map();
+    return out;
   }
 
   // ---- compaction ----
