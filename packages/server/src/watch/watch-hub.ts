@@ -36,7 +36,9 @@ export interface WatchHubOptions {
 export class WatchHub {
   readonly store: MvccStore;
   readonly progressNotifyIntervalMs: number;
+  /** Recent revisions, oldest at ringHead (entries before it are trimmed; compacted now and then). */
   private ring: RevisionEvents[] = [];
+  private ringHead = 0;
   private ringEvents = 0;
   private ringBytes = 0;
   private readonly streams = new Set<WatchStream>();
@@ -55,10 +57,11 @@ export class WatchHub {
 
   /** Called by the applier after each revision that changed something. */
   notify(revision: bigint, events: MvccEvent[]): void {
-    const last = this.ring.length > 0 ? this.ring[this.ring.length - 1].revision : undefined;
+    const last = this.ring.length > this.ringHead ? this.ring[this.ring.length - 1].revision : undefined;
     if (last !== undefined && revision !== last + 1n) {
       // a gap (e.g. a restored snapshot): the ring restarts; older revisions come from history
       this.ring = [];
+      this.ringHead = 0;
       this.ringEvents = 0;
       this.ringBytes = 0;
     }
@@ -66,23 +69,29 @@ export class WatchHub {
     this.ringEvents += events.length;
     this.ringBytes += bytesOf(events);
     while (
-      this.ring.length > recentRevisionsLimit ||
-      ((this.ringEvents > recentEventsLimit || this.ringBytes > recentBytesLimit) && this.ring.length > 1)
+      this.ring.length - this.ringHead > recentRevisionsLimit ||
+      ((this.ringEvents > recentEventsLimit || this.ringBytes > recentBytesLimit) && this.ring.length - this.ringHead > 1)
     ) {
-      const old = this.ring.shift()!;
+      const old = this.ring[this.ringHead];
+      this.ring[this.ringHead++] = undefined as unknown as RevisionEvents;
       this.ringEvents -= old.events.length;
       this.ringBytes -= bytesOf(old.events);
+    }
+    if (this.ringHead >= recentRevisionsLimit) {
+      this.ring = this.ring.slice(this.ringHead);
+      this.ringHead = 0;
     }
     this.schedulePump();
   }
 
   /** Revisions [from, ...] available in memory, or undefined if `from` is older than the ring. */
   recent(from: bigint): RevisionEvents[] | undefined {
-    if (this.ring.length === 0) return from > this.store.currentRevision() ? [] : undefined;
-    const first = this.ring[0].revision;
+    const size = this.ring.length - this.ringHead;
+    if (size === 0) return from > this.store.currentRevision() ? [] : undefined;
+    const first = this.ring[this.ringHead].revision;
     if (from < first) return undefined;
     const i = Number(from - first);
-    return i >= this.ring.length ? [] : this.ring.slice(i);
+    return i >= size ? [] : this.ring.slice(this.ringHead + i);
   }
 
   currentRevision(): bigint {
