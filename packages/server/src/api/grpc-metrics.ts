@@ -49,7 +49,7 @@ export function grpcServerMetrics(reg: Registry): CallObserver & { preregister(g
   // take them when they are read. prom-client's inc() hashes its label set on every call, which
   // was a measurable share of a put's CPU.
   const flush = (): void => {
-    for (const t of tallies.values()) {
+    for (const byType of tallies.values()) for (const t of Object.values(byType)) {
       if (t.started > 0) started.inc(t.labels, t.started);
       if (t.received > 0) received.inc(t.labels, t.received);
       if (t.sent > 0) sent.inc(t.labels, t.sent);
@@ -68,14 +68,13 @@ export function grpcServerMetrics(reg: Registry): CallObserver & { preregister(g
     const { service, method } = split(path);
     return { grpc_method: method, grpc_service: service, grpc_type: type };
   };
-  const tallies = new Map<string, Tally>();
+  // by method path (the same string objects every call), then by call type
+  const tallies = new Map<string, Partial<Record<CallType, Tally>>>();
   const tally = (path: string, type: CallType): Tally => {
-    const key = type + path;
-    let t = tallies.get(key);
-    if (t === undefined) {
-      t = { labels: labels(path, type), started: 0, received: 0, sent: 0, handled: new Map() };
-      tallies.set(key, t);
-    }
+    let byType = tallies.get(path);
+    if (byType === undefined) tallies.set(path, (byType = {}));
+    let t = byType[type];
+    if (t === undefined) byType[type] = t = { labels: labels(path, type), started: 0, received: 0, sent: 0, handled: new Map() };
     return t;
   };
   return {
