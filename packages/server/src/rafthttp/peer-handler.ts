@@ -21,6 +21,8 @@ export interface PeerRoute {
   access: 'member' | 'public';
   /** how a member route names its sender and whether it is a raft route (default: X-Server-From, no version check) */
   admit?(path: string): AdmitOptions;
+  /** headers of every answer once the method matched, refusals included (etcd's stream handler: X-Server-Version) */
+  headers?: Record<string, string>;
   /** `from` is the admitted sender (0n on public routes) */
   serve(req: http.IncomingMessage, res: http.ServerResponse, ctx: PeerRequestContext): void | Promise<void>;
 }
@@ -73,6 +75,7 @@ export function createPeerHandler(routes: PeerRoute[], dir: PeerDirectory, opts:
         res.setHeader('allow', onPath.map((r) => r.method).join(', '));
         throw new PeerRefusal(405, 'Method Not Allowed');
       }
+      for (const [k, v] of Object.entries(route.headers ?? {})) res.setHeader(k, v);
       if (route.access === 'member') from = admitPeer(req.headers, dir, route.admit?.(path));
       const out = route.serve(req, res, { from, path, fail });
       if (out instanceof Promise) out.catch(fail);

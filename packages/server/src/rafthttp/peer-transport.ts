@@ -297,6 +297,7 @@ export class PeerTransport {
         path: PeerPath.streamPrefix,
         access: 'member',
         admit: streamAdmission,
+        headers: { [PeerHeader.serverVersion]: PeerVersion.server },
         serve: (req, res, c) =>
           serveStreamDial(req, res, host.clusterId, c.path, (kind, r) => {
             const p = this.peer(c.from);
