@@ -7,6 +7,8 @@
 //              answered), then the same two times, and the commit rate through the survivors
 //              (10 concurrent put loops for 3 s) before and after.
 //   node --import tsx bench/cluster-failover.ts [reps] [kill|blackhole ...]   prints markdown tables
+// TSETCD_BIN=<path> runs another tsetcd build (e.g. an older commit's worktree); FAILOVER_SERVERS=
+// etcd,tsetcd (the default) picks the servers.
 import { loadavg } from 'node:os';
 import { Client } from '@tsetcd/client';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -86,7 +88,10 @@ const r0 = (x: number): number => Math.round(x);
 const load: number[] = [];
 for (const fault of cases) {
   const rows: string[] = [];
-  for (const [label, bin] of [['etcd 3.4.23', 'etcd'], ['tsetcd', tsetcdBin]] as const) {
+  const servers = (process.env.FAILOVER_SERVERS ?? 'etcd,tsetcd').split(',');
+  const tsetcd = process.env.TSETCD_BIN ?? tsetcdBin;
+  const all: Array<[string, string]> = [['etcd 3.4.23', 'etcd'], [tsetcd === tsetcdBin ? 'tsetcd' : `tsetcd (${tsetcd})`, tsetcd]];
+  for (const [label, bin] of all.filter(([l]) => servers.some((x) => l.startsWith(x)))) {
     const runs: Run[] = [];
     for (let i = 0; i < reps; i++) {
       load.push(loadavg()[0]);
