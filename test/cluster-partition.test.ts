@@ -2,6 +2,8 @@
 // steps down (check-quorum), the majority elects a new leader and keeps serving, the isolated
 // member refuses linearizable reads (serializable ones stay local), and after healing it
 // follows again. The concurrent history stays linearizable and no acknowledged write is lost.
+// Black-hole the leader's address instead: with receiver-dialed streams (etcd's direction) its
+// heartbeats stop, the others elect, and the cut member still hears the new leader and follows.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,4 +73,26 @@ test('isolate the leader: it steps down, the majority elects and serves, the min
   }
   const verdict = checkHistory(w.history);
   assert.ok(verdict.ok, `linearizability violations on keys ${verdict.badKeys.join(', ')}`);
+});
+
+test("black-hole the leader's advertised peer address: the others elect, and the cut member follows the new leader (it still reads the streams it dials)", async (t) => {
+  const c = await ProcessCluster.start(t, { proxies: true });
+  const lead = await c.leader();
+  const others = [0, 1, 2].filter((i) => i !== lead);
+  await c.client(lead, 5000).put('before-cut', 'x');
+  // nothing reaches the leader's address any more, and nothing it sends there leaves: as with
+  // etcd, that address carries the streams of everything the leader sends, so its heartbeats stop
+  c.members[lead].proxy!.blackhole(true);
+  const newLead = await c.leader(20 * electionMs, others);
+  const newId = (await c.status(newLead))!.id;
+  const w = await c.client(others, 10_000).put('after-cut', 'y');
+  // the cut member dialed the others' addresses (not cut): it hears the new leader and follows it
+  await eventually('the cut member follows the new leader', 20 * electionMs, async () => ((await c.status(lead))?.leader === newId ? true : undefined));
+  // heal: the frozen connections end, streams are dialed again and the member catches up
+  c.members[lead].proxy!.blackhole(false);
+  await eventually('the healed member caught up', 20 * electionMs, async () => {
+    const r = await c.client(lead, 5000).get('after-cut', { serializable: true });
+    return r.kvs[0]?.value.toString() === 'y' && r.header.revision >= w.header.revision ? true : undefined;
+  });
+  assert.equal((await c.status(lead))?.leader, newId);
 });
