@@ -16,7 +16,7 @@
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
+import { open, type Database, type DatabaseOptions, type RootDatabase, type Transaction } from 'lmdb';
 import { BackendBusyError, BackendClosedError } from './errors.js';
 import { failpoint } from '../failpoint/index.js';
 
@@ -64,6 +64,14 @@ type StagedWrites = Map<string, Map<string, PendingWrite>>;
  * turns (snapshots): writes made after it opened are not seen. Close it when done (a defragment
  * waits for open views).
  */
+/** Decodes a bucket's entries in place (Backend.scanCommitted). */
+export interface InPlaceDecoder<K, V> {
+  /** the key in b[start, end) */
+  readKey(b: Uint8Array, start: number, end: number): K;
+  /** the value in b[0, size) */
+  readValue(b: Uint8Array, size: number): V;
+}
+
 export interface BackendReadView {
   /** names of the buckets present (those with data committed) */
   bucketNames(): string[];
@@ -86,6 +94,8 @@ export class Backend {
   readonly batchLimitOps: number;
   private env: RootDatabase;
   private dbs = new Map<string, Database<Buffer, Buffer>>();
+  /** scanCommitted's database handles, by decoder (a handle decodes with one decoder) */
+  private decodingDbs = new Map<InPlaceDecoder<unknown, unknown>, unknown>();
   /** bucket -> latin1(key) -> staged write */
   private pending: StagedWrites = new Map();
   /** batches handed to LMDB's write thread, oldest first, until their transaction committed */
@@ -250,6 +260,36 @@ export class Backend {
       if (p.value !== null) out.push([p.key, p.value]);
     }
     return out;
+  }
+
+  /**
+   * Committed entries of `bucket` with key >= start, in key order, decoded in place: the decoder
+   * sees LMDB's own buffers (valid during its call only), so an entry costs no Buffer unless it
+   * makes one. fn returns false to stop. Staged writes are not seen, so a bucket holding any is
+   * refused: for a backend with nothing staged (the index rebuild on open, a received
+   * snapshot's database).
+   */
+  scanCommitted<K, V>(bucket: string, start: Buffer | undefined, dec: InPlaceDecoder<K, V>, fn: (key: K, value: V) => boolean | void): void {
+    this.checkOpen();
+    const staged = this.stagedOf(bucket);
+    if (staged !== undefined && !staged[Symbol.iterator]().next().done) throw new Error(`backend: scanCommitted of bucket ${bucket} with staged writes`);
+    // lmdb's typings want Buffer-like keys; this handle's keys are whatever dec.readKey makes
+    type Decoding = { getRange(o: { start?: Buffer }): Iterable<{ key: K; value: V }> };
+    let db = this.decodingDbs.get(dec) as Decoding | undefined;
+    if (db === undefined) {
+      const h = this.env.openDB({
+        name: bucket,
+        keyEncoding: 'binary',
+        // a value "encoder" is handed LMDB's buffer and the value's size, uncopied
+        encoder: { encode: (v: unknown) => v, decode: dec.readValue },
+      } as unknown as DatabaseOptions & { name: string });
+      // lmdb-js reads each key with the handle's readKey (for binary keys: a Buffer copy); keys
+      // to start from stay binary (writeKey is untouched). mvcc-reload.test.ts checks the result.
+      (h as unknown as { readKey: InPlaceDecoder<K, V>['readKey'] }).readKey = dec.readKey;
+      db = h as unknown as Decoding;
+      this.decodingDbs.set(dec, db);
+    }
+    for (const { key, value } of db.getRange(start === undefined ? {} : { start })) if (fn(key, value) === false) return;
   }
 
   // ---- aux API (lease, auth, members, alarms) ----
@@ -613,6 +653,7 @@ export class Backend {
       if ((this.env as unknown as { status?: string }).status !== 'closed') await closing;
       renameSync(tmp, join(this.path, lmdbDataFile));
       this.dbs.clear();
+      this.decodingDbs.clear();
       this.env = Backend.openEnv(this.path, this.noFsync);
       this.refreshSize();
     } finally {
@@ -638,6 +679,7 @@ export class Backend {
     if ((this.env as unknown as { status?: string }).status !== 'closed') await closing;
     renameSync(dataFile, join(this.path, lmdbDataFile));
     this.dbs.clear();
+    this.decodingDbs.clear();
     this.env = Backend.openEnv(this.path, this.noFsync);
     const ci = this.db(Buckets.meta).getBinary(metaConsistentIndexKey);
     this.consistentIdx = ci === undefined ? 0 : Number(ci.readBigUInt64BE(0));

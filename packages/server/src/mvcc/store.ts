@@ -25,6 +25,7 @@ import {
 import { decodeKey, decodeKeyString, decodeKv, encodeKv, encodeTombstone, etcdKvBytes, leaseOf } from './kv-codec.js';
 import { assertSafeRev, etcdRevKey, isTombstoneKey, readRev, revKey, revStartKey, scratchRevKey } from './revision.js';
 import { TreeIndex } from './tree-index.js';
+import { keyBucketDecoder, type KeyBucketEntry } from './key-bucket-scan.js';
 import {
   EventType,
   SortOrder,
@@ -188,39 +189,43 @@ export class MvccStore {
     let currentRev = 1; // an empty store is at revision 1
     let from: Buffer | undefined = undefined;
     for (;;) {
-      const entries = b.range(Buckets.key, from, undefined, restoreChunkEntries);
-      for (const [k, v] of entries) {
-        const main = readRev(k, 0);
-        const sub = readRev(k, 8);
-        const tomb = isTombstoneKey(k);
-        const ks = decodeKeyString(v);
-        if (main > currentRev) currentRev = main;
+      let scanned = 0;
+      let more = false;
+      let resume: Buffer | undefined = from;
+      b.scanCommitted(Buckets.key, from, keyBucketDecoder, (e: KeyBucketEntry) => {
+        const ks = e.key;
+        if (e.main > currentRev) currentRev = e.main;
         let ki = byKey.get(ks);
-        if (tomb) {
+        if (e.tombstone) {
           // A tombstone whose generation was partly removed by an interrupted compaction is
           // skipped; the resumed compaction deletes it.
-          if (ki === undefined || ki.revs.length === 0 || ki.revs[ki.revs.length - 1] < 0) continue;
-          appendRev(ki, main, sub, true);
-          if (leased.size > 0) leased.delete(ks);
+          if (ki !== undefined && ki.revs.length > 0 && ki.revs[ki.revs.length - 1] >= 0) {
+            appendRev(ki, e.main, e.sub, true);
+            if (leased.size > 0) leased.delete(ks);
+          }
         } else {
           if (ki === undefined) {
             ki = new KeyIndex(ks);
             byKey.set(ks, ki);
           }
-          appendRev(ki, main, sub, false);
+          appendRev(ki, e.main, e.sub, false);
           // revisions come in order: the last one seen is the key's latest
-          const lease = leaseOf(v);
-          if (lease !== 0n) leased.set(ks, lease);
+          if (e.lease !== 0n) leased.set(ks, e.lease);
           else if (leased.size > 0) leased.delete(ks);
         }
-      }
-      if (entries.length < restoreChunkEntries) break;
-      from = Buffer.concat([entries[entries.length - 1][0], Buffer.of(0)]);
-      // no await while the slice lasts: a small store is restored synchronously
-      if (budget.spent()) {
-        await budget.next();
-        if (this.closed) return;
-      }
+        // a chunk ends when the slice is spent (checked every so many entries); the next one
+        // starts right after this entry
+        if (++scanned % restoreChunkEntries === 0 && budget.spent()) {
+          more = true;
+          resume = Buffer.concat([revKey(e.main, e.sub, e.tombstone), Buffer.of(0)]);
+          return false;
+        }
+        return true;
+      });
+      if (!more) break;
+      from = resume;
+      await budget.next();
+      if (this.closed) return;
     }
     const kis = [...byKey.values()];
     const index = new TreeIndex();

@@ -6,6 +6,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { isZero } from './record.js';
 
 export const segmentReadChunkBytes = 1024 * 1024;
+/** Segments up to this size (the default 64 MiB) are read into one buffer allocated up front. */
+const wholeSegmentBytes = 64 * 1024 * 1024;
 
 export class SegmentReader {
   private buf = Buffer.alloc(0);
@@ -38,8 +40,11 @@ export class SegmentReader {
     const want = Math.min(bytes, this.fileBytes);
     while (this.filled < want && !this.eof) {
       if (this.buf.length < want) {
-        const cap = Math.min(this.fileBytes, Math.max(want, this.buf.length * 2, segmentReadChunkBytes));
-        const grown = Buffer.alloc(cap);
+        // Not zero-filled (only view()'s prefix, bytes read from the file, is ever exposed), and
+        // a whole segment of the usual size at once, so it is never copied as reading goes on;
+        // the pages of its unread rest (most of a preallocated last segment) are never touched.
+        const cap = Math.min(this.fileBytes, Math.max(want, this.buf.length * 2, wholeSegmentBytes));
+        const grown = Buffer.allocUnsafeSlow(cap);
         this.buf.copy(grown, 0, 0, this.filled);
         this.buf = grown;
       }
