@@ -113,7 +113,9 @@ export class WatchHub {
   schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
-    setImmediate(() => {
+    // right after the current job (an apply batch notifies synchronously, so its revisions still
+    // go out together), not after every other callback of this loop turn as setImmediate would
+    queueMicrotask(() => {
       this.pumpScheduled = false;
       for (const s of this.streams) s.safePump();
     });
