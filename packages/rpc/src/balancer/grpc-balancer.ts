@@ -59,15 +59,18 @@ interface Entry {
 const p2c = new P2c();
 
 function completePick(entry: Entry): PickResult {
-  const done = p2c.startCall(entry.stats);
-  const breaker = entry.breaker;
+  const start = p2c.now();
+  let ended = false;
   return {
     pickResultType: PickResultType.COMPLETE,
     subchannel: entry.sub,
     status: null,
     onCallStarted: null,
     onCallEnded: (code: grpc.status) => {
-      done(code);
+      if (ended) return;
+      ended = true;
+      p2c.callEnded(entry.stats, start, code);
+      const breaker = entry.breaker;
       if (breaker) {
         if (failureCodes.has(code)) breaker.markFailure();
         else breaker.markSuccess();
@@ -96,7 +99,7 @@ class P2cPicker implements Picker {
     let entries = this.entries;
     for (;;) {
       const chosen = p2c.pick(stats);
-      const i = stats.indexOf(chosen);
+      const i = stats.length === 1 ? 0 : stats.indexOf(chosen);
       const entry = entries[i];
       if (!entry.breaker || entry.breaker.allow()) return completePick(entry);
       // this server's breaker refused: try the others before failing the call

@@ -34,7 +34,8 @@ export class ServerStats {
   }
 }
 
-export const nanoClock: Clock = () => Number(process.hrtime.bigint());
+/** Monotonic nanoseconds (performance.now(): no BigInt per reading, sub-µs resolution). */
+export const nanoClock: Clock = () => performance.now() * 1e6;
 
 export class P2c {
   constructor(
@@ -87,21 +88,31 @@ export class P2c {
 
   /** Returns the function to call when the request picked at this moment ends. */
   startCall(c: ServerStats): (grpcCode: number) => void {
-    const start = this.clockNs();
+    const start = this.now();
     let ended = false;
     return (grpcCode: number) => {
       if (ended) return;
       ended = true;
-      c.inflight--;
-      const now = this.clockNs();
-      const last = c.lastNs;
-      c.lastNs = now;
-      let w = Math.exp(-Math.max(0, now - last) / decayTimeNs);
-      const lag = Math.max(0, now - start);
-      if (c.lagNs === 0) w = 0;
-      c.lagNs = Math.floor(c.lagNs * w + lag * (1 - w));
-      const success = failureCodes.has(grpcCode) ? 0 : initSuccess;
-      c.success = Math.floor(c.success * w + success * (1 - w));
+      this.callEnded(c, start, grpcCode);
     };
+  }
+
+  /** The clock reading to pass to callEnded() for a request starting now. */
+  now(): number {
+    return this.clockNs();
+  }
+
+  /** Ends a request started at startNs (call once per request): EWMA lag and success. */
+  callEnded(c: ServerStats, startNs: number, grpcCode: number): void {
+    c.inflight--;
+    const now = this.clockNs();
+    const last = c.lastNs;
+    c.lastNs = now;
+    let w = Math.exp(-Math.max(0, now - last) / decayTimeNs);
+    const lag = Math.max(0, now - startNs);
+    if (c.lagNs === 0) w = 0;
+    c.lagNs = Math.floor(c.lagNs * w + lag * (1 - w));
+    const success = failureCodes.has(grpcCode) ? 0 : initSuccess;
+    c.success = Math.floor(c.success * w + success * (1 - w));
   }
 }

@@ -8,7 +8,7 @@
 // clientInterceptor() does the same work as an interceptor, for composing by hand.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { currentSpan, formatTraceparent, startSpan, traceparentHeader } from '../trace/trace-context.js';
+import { childTraceparent, currentSpan, formatTraceparent, traceparentHeader } from '../trace/trace-context.js';
 import type { BreakerRegistry, GoogleBreaker } from '../breaker/google-breaker.js';
 import { failureCodes } from '../balancer/failure-codes.js';
 import type { RpcMetrics } from './metrics.js';
@@ -55,8 +55,7 @@ class ClientChain {
     if (o.trace) {
       const explicit = metadata.get(traceparentHeader)[0];
       const parent = currentSpan();
-      const span = startSpan(typeof explicit === 'string' ? explicit : parent ? formatTraceparent(parent) : undefined);
-      metadata.set(traceparentHeader, formatTraceparent(span));
+      metadata.set(traceparentHeader, childTraceparent(typeof explicit === 'string' ? explicit : parent ? formatTraceparent(parent) : undefined));
     }
     if (o.app !== undefined && o.token !== undefined) {
       metadata.set('app', o.app);

@@ -31,6 +31,25 @@ export interface ShedderPromise {
   fail(): void;
 }
 
+/** An admitted request: pass() or fail() once (later calls are ignored). */
+class Ticket implements ShedderPromise {
+  private settled = false;
+  constructor(
+    private readonly shedder: AdaptiveShedder,
+    private readonly startMs: number,
+  ) {}
+  pass(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.shedder.finished(this.startMs, true);
+  }
+  fail(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.shedder.finished(this.startMs, false);
+  }
+}
+
 export class AdaptiveShedder {
   private readonly cpuThreshold: number;
   private readonly windowScale: number;
@@ -65,24 +84,17 @@ export class AdaptiveShedder {
       throw new OverloadedError();
     }
     this.flying++;
-    const start = this.clock();
-    let settled = false;
-    return {
-      pass: () => {
-        if (settled) return;
-        settled = true;
-        const rt = this.clock() - start;
-        this.addFlying(-1);
-        this.rtCounter.current().add(Math.ceil(rt));
-        this.passCounter.current().add(1);
-        this.passed++;
-      },
-      fail: () => {
-        if (settled) return;
-        settled = true;
-        this.addFlying(-1);
-      },
-    };
+    return new Ticket(this, this.clock());
+  }
+
+  /** @internal a request admitted at startMs finished (passed: it completed in time) */
+  finished(startMs: number, passed: boolean): void {
+    this.addFlying(-1);
+    if (!passed) return;
+    const rt = this.clock() - startMs;
+    this.rtCounter.current().add(Math.ceil(rt));
+    this.passCounter.current().add(1);
+    this.passed++;
   }
 
   private addFlying(delta: number): void {
