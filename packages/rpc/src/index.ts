@@ -74,7 +74,7 @@ export {
   type TokenStore,
 } from './interceptors/server-interceptors.js';
 export { clientInterceptor, clientCallTransformer, breakerOpenDetails, type ClientChainOptions } from './interceptors/client-interceptor.js';
-export { builtinServerStage, type BuiltinStageOptions } from './interceptors/server-builtin.js';
+export { BuiltinServerStage, builtinServerStage, type BuiltinStageOptions, type StageHandler, type StageRespond } from './interceptors/server-builtin.js';
 export { DeadlineWheel, deadlineTickMs } from './internal/deadline-wheel.js';
 export { serverMetrics, clientMetrics, durationBucketsMs, type RpcMetrics } from './interceptors/metrics.js';
 export { HealthService, HealthClient, ServingStatus, healthServiceDefinition, type HealthCheckRequest, type HealthCheckResponse } from './health/health-service.js';

@@ -1,6 +1,7 @@
 // The client's built-in chain (run as a call invocation transformer): metrics for unary and
-// streaming calls, the default deadline without touching the caller's options, trace
-// propagation from a handler's span into its outgoing calls, user interceptors after it.
+// streaming calls (also with call-level interceptors), the default deadline without touching
+// the caller's options, trace propagation from a handler's span into its outgoing calls,
+// user interceptors after it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
@@ -57,6 +58,15 @@ test('client chain: metrics for unary and server-streaming calls, default deadli
   const own = Date.now() + 60_000;
   await unary(c.echo.bind(c) as never, { a: 2 }, { deadline: own });
   assert.ok(Math.abs(deadlines[1] - own) < 1000, `the call's own deadline wins (off by ${deadlines[1] - own} ms)`);
+  // call-level interceptors replace the client's in grpc-js; the built-in chain still runs
+  let callLevel = 0;
+  const callInterceptor: grpc.Interceptor = (o, next) => {
+    callLevel++;
+    return new grpc.InterceptingCall(next(o));
+  };
+  await unary(c.echo.bind(c) as never, { a: 3 }, { interceptors: [callInterceptor] } as grpc.CallOptions);
+  assert.equal(callLevel, 1);
+  assert.ok(deadlines[2] <= Date.now() + 3000, 'default deadline with call-level interceptors too');
   const err = (await unary(c.echo.bind(c) as never, { fail: true }).catch((e: unknown) => e)) as grpc.ServiceError;
   assert.equal(err.code, grpc.status.NOT_FOUND);
 
@@ -72,11 +82,11 @@ test('client chain: metrics for unary and server-streaming calls, default deadli
   assert.deepEqual(await stream(-1), { items: 0, code: grpc.status.OUT_OF_RANGE });
 
   const text = await metrics.metrics();
-  assert.match(text, /rpc_client_requests_code_total\{method="\/t.T\/Echo",code="0"\} 2/);
+  assert.match(text, /rpc_client_requests_code_total\{method="\/t.T\/Echo",code="0"\} 3/);
   assert.match(text, /rpc_client_requests_code_total\{method="\/t.T\/Echo",code="5"\} 1/);
   assert.match(text, /rpc_client_requests_code_total\{method="\/t.T\/Count",code="0"\} 1/);
   assert.match(text, /rpc_client_requests_code_total\{method="\/t.T\/Count",code="11"\} 1/);
-  assert.match(text, /rpc_client_requests_duration_ms_count\{method="\/t.T\/Echo"\} 3/);
+  assert.match(text, /rpc_client_requests_duration_ms_count\{method="\/t.T\/Echo"\} 4/);
 });
 
 test('client chain: a call made while serving continues the served trace; user interceptors still run', async (t) => {
