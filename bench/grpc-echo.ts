@@ -5,7 +5,8 @@
 //   node --import tsx bench/grpc-echo.ts [seconds-per-run=2] [payload-bytes=64] [rounds=3]
 // A second load generator, a bare node:http2 client (raw-h2), costs far less CPU than grpc-js
 // and so shows more of what the servers can do. GRPC_BENCH_CLIENTS=grpc-js runs only grpc-js.
-// GRPC_BENCH_SERVERS=tsetcd,grpc-js,bare-h2 adds a bare node:http2 echo handler as the floor.
+// GRPC_BENCH_SERVERS=tsetcd,grpc-js,bare-h2 adds a bare node:http2 echo handler as the floor;
+// tsetcd-node and tsetcd-lean force the client port's HTTP/2 layer (node:http2, or our own http2/).
 import { fork } from 'node:child_process';
 import * as http2 from 'node:http2';
 import { fileURLToPath } from 'node:url';
@@ -14,14 +15,15 @@ import { ClientPortListener, frameMessage, GrpcServer } from '../packages/server
 
 const path = '/bench.Echo/Echo';
 const identity = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-type Kind = 'tsetcd' | 'grpc-js' | 'bare-h2';
+type Kind = 'tsetcd' | 'tsetcd-node' | 'tsetcd-lean' | 'grpc-js' | 'bare-h2';
 
 async function serve(kind: Kind): Promise<void> {
   let port: number;
-  if (kind === 'tsetcd') {
+  if (kind === 'tsetcd' || kind === 'tsetcd-node' || kind === 'tsetcd-lean') {
     const server = new GrpcServer();
     server.addUnary(path, identity, identity, (req: Buffer) => req);
-    const listener = new ClientPortListener({ grpc: server });
+    const leanHttp2 = kind === 'tsetcd' ? undefined : kind === 'tsetcd-lean';
+    const listener = new ClientPortListener({ grpc: server, leanHttp2 });
     port = (await listener.listen()).port;
     process.on('disconnect', () => void listener.close());
   } else if (kind === 'bare-h2') {

@@ -13,8 +13,8 @@
 // first request is gRPC, or when the client sends no request soon after connecting (gRPC
 // clients connect ahead of their calls); otherwise by node:http2, which also serves gRPC
 // streams. A non-gRPC request on a connection our layer took (a proxy asking /health beside
-// its calls) is served through http2-compat's request/response objects. `leanHttp2` (or
-// TSETCD_LEAN_HTTP2=1) switches this on; off, node:http2 serves every HTTP/2 connection.
+// its calls) is served through http2-compat's request/response objects. `leanHttp2: false` (or
+// TSETCD_LEAN_HTTP2=0) switches this off: node:http2 then serves every HTTP/2 connection.
 //
 // About 500 lines on purpose: sniffing, the TLS hand-over and the listener's lifecycle (serve
 // after the member publishes, graceful close) act on the same connection set; the h2c authority
@@ -99,7 +99,7 @@ export interface ClientPortListenerOptions {
   serveAfter?: Promise<unknown>;
   /**
    * Serve gRPC connections with our own HTTP/2 layer (http2/) rather than node:http2. Default:
-   * false, unless the environment sets TSETCD_LEAN_HTTP2=1.
+   * true, unless the environment sets TSETCD_LEAN_HTTP2=0 (node:http2 for all, to compare).
    */
   leanHttp2?: boolean;
 }
@@ -410,7 +410,7 @@ export class ClientPortListener {
 
   /** Whether gRPC connections go to our own HTTP/2 layer. */
   private get leanEnabled(): boolean {
-    const on = this.options.leanHttp2 ?? process.env.TSETCD_LEAN_HTTP2 === '1';
+    const on = this.options.leanHttp2 ?? process.env.TSETCD_LEAN_HTTP2 !== '0';
     return on && typeof this.grpc?.serveHttp2Stream === 'function';
   }
 
