@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -201,14 +203,27 @@ test('group commit: no save resolves before an fdatasync that began after its wr
   const proto = Object.getPrototypeOf(probe) as { writev: Function; datasync: Function };
   await probe.close();
   const { writev, datasync } = proto;
+  const { writevSync } = fs;
   let writtenMax = 0;
   let durableMax = 0;
   let syncCalls = 0;
+  let inlineWrites = 0;
+  const noteWritten = (bufs: Buffer[]): void => {
+    for (const b of bufs) if (b.length >= 24 && b[4] === 3) writtenMax = Math.max(writtenMax, Number(b.readBigUInt64LE(16)));
+  };
   proto.writev = async function (this: unknown, bufs: Buffer[], pos: number) {
     const res = await writev.call(this, bufs, pos);
-    for (const b of bufs) if (b.length >= 24 && b[4] === 3) writtenMax = Math.max(writtenMax, Number(b.readBigUInt64LE(16)));
+    noteWritten(bufs);
     return res;
   };
+  // small passes write on the event loop (walInlineWriteMaxBytes)
+  fs.writevSync = function (fd: number, bufs: NodeJS.ArrayBufferView[], pos?: number | null) {
+    const n = writevSync(fd, bufs, pos);
+    inlineWrites++;
+    noteWritten(bufs as Buffer[]);
+    return n;
+  };
+  syncBuiltinESMExports();
   proto.datasync = async function (this: unknown) {
     const covered = writtenMax;
     syncCalls++;
@@ -218,6 +233,8 @@ test('group commit: no save resolves before an fdatasync that began after its wr
   t.after(() => {
     proto.writev = writev;
     proto.datasync = datasync;
+    fs.writevSync = writevSync;
+    syncBuiltinESMExports();
   });
   const callers = 300;
   const work: Promise<void>[] = [];
@@ -231,6 +248,7 @@ test('group commit: no save resolves before an fdatasync that began after its wr
   assert.equal(resolvedEarly, 0);
   assert.equal(durableMax, callers);
   assert.ok(syncCalls >= 2 && syncCalls < callers / 10, `fsyncs: ${syncCalls}`);
+  assert.ok(inlineWrites >= 2, `small passes are written on the event loop (${inlineWrites} inline writes)`);
 });
 
 test('setUnsafeNoFsync (--unsafe-no-fsync): synced saves skip fdatasync, the log still reads back', async (t) => {

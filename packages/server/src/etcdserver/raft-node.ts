@@ -91,6 +91,8 @@ export class RaftNode {
   private readyAgain = false;
   private readyDone: Promise<void> = Promise.resolve();
   private lastSave: Promise<void> = Promise.resolve();
+  /** the save of the latest Ready that carried entries or a snapshot (what an apply waits for) */
+  private logSaved: Promise<void> = Promise.resolve();
   /** a received snapshot's file + WAL marker being saved; WAL records wait for it */
   private snapshotSaving: Promise<void> | undefined;
   private applyChain: Promise<void> = Promise.resolve();
@@ -299,6 +301,13 @@ export class RaftNode {
     }
     this.node.advance(rd);
     const durable = saved;
+    // The apply waits for the entries it applies to be durable here (the latest save carrying
+    // entries or a snapshot), not for a commit-only hard state: that write may sit behind a later
+    // batch's fsync, and a commit index ahead of the WAL's after a crash is harmless (the entries
+    // up to the backend's consistent index are skipped when re-applied, as in etcd).
+    if (rd.entries.length > 0 || rd.snapshot) this.logSaved = saved;
+    const entriesDurable = this.logSaved;
+    if (entriesDurable !== saved) saved.catch((e) => this.fail(e));
     // durable: append and vote answers go out, and a leader counts its own entries from now
     durable.then(() => {
       if (this.stopped || this.failed) return;
@@ -308,7 +317,7 @@ export class RaftNode {
     }, () => undefined);
     this.applyingReadies++;
     this.applyChain = this.applyChain
-      .then(() => durable)
+      .then(() => entriesDurable)
       .then(async () => {
         this.applyingReadies--;
         if (this.failed) return;
@@ -368,6 +377,7 @@ export class RaftNode {
   }
 
   private fail(e: unknown): void {
+    if (this.failed) return; // the first failure is the one reported
     this.failed = true;
     this.listener.onFatal(e);
   }

@@ -5,6 +5,7 @@
 // A little over 500 lines: appending, group commit, segment cutting and release share the
 // segment state; the record format and replay live apart.
 
+import { writevSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -133,6 +134,35 @@ async function writeFully(fh: FileHandle, frames: Buffer[], position: number): P
   let calls = 0;
   while (left > 0) {
     const { bytesWritten } = await fh.writev(bufs, position);
+    calls++;
+    if (bytesWritten <= 0) throw new Error(`writev wrote ${bytesWritten} bytes`);
+    position += bytesWritten;
+    left -= bytesWritten;
+    if (left === 0) break;
+    let skip = bytesWritten;
+    let i = 0;
+    while (skip >= bufs[i].length) skip -= bufs[i++].length;
+    bufs = [bufs[i].subarray(skip), ...bufs.slice(i + 1)];
+  }
+  return calls;
+}
+
+/**
+ * A pass writing at most this many bytes writes on the event loop (writevSync: a copy into the
+ * page cache) instead of in the thread pool: a small append then costs no thread hand-off (a
+ * wake-up of a pool thread and, when it is done, of the loop), only the fdatasync does. Larger
+ * passes go to the pool so that the loop is never held by a big copy.
+ */
+export const walInlineWriteMaxBytes = 256 * 1024;
+
+/** writeFully on the event loop. */
+function writeFullySync(fd: number, frames: Buffer[], position: number): number {
+  let bufs = frames;
+  let left = 0;
+  for (const b of bufs) left += b.length;
+  let calls = 0;
+  while (left > 0) {
+    const bytesWritten = writevSync(fd, bufs, position);
     calls++;
     if (bytesWritten <= 0) throw new Error(`writev wrote ${bytesWritten} bytes`);
     position += bytesWritten;
@@ -467,7 +497,7 @@ export class Wal {
         }
         if (bytes > 0) {
           failpoint('walBeforeWrite');
-          this.stats.writes += await writeFully(this.fh, frames, this.offset);
+          this.stats.writes += bytes <= walInlineWriteMaxBytes ? writeFullySync(this.fh.fd, frames, this.offset) : await writeFully(this.fh, frames, this.offset);
           this.offset += bytes;
           this.stats.bytesWritten += bytes;
           this.unsynced = true;
