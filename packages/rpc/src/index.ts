@@ -36,7 +36,7 @@ export { stableSubset, subsetSize } from './discov/subset.js';
 export { internalIp, advertiseAddress } from './discov/internal-ip.js';
 export { registerResolvers, parseEtcdTarget, buildDiscovTarget, discoveryState, type DiscoveryState, registerEtcdConf, unregisterEtcdConf, etcdConfOption, subsetSizeOption } from './discov/resolvers.js';
 export { registerBalancers, serviceConfigFor, consistentHashName, defaultHashHeader, type BalancerConfigJson } from './balancer/grpc-balancer.js';
-export { P2c, ServerStats, p2cName, decayTimeNs, forcePickNs, initSuccess, throttleSuccess, penalty, pickTimes } from './balancer/p2c-picker.js';
+export { P2c, ServerStats, nanoClock, p2cName, decayTimeNs, forcePickNs, initSuccess, throttleSuccess, penalty, pickTimes } from './balancer/p2c-picker.js';
 export { HashRing, fnv1a, hashReplicas } from './balancer/consistent-hash.js';
 export { failureCodes, acceptable } from './balancer/failure-codes.js';
 export {

@@ -12,6 +12,7 @@ import {
   TokenLimiter,
   P2c,
   ServerStats,
+  nanoClock,
   HashRing,
   RollingWindow,
   SumBucket,
@@ -216,6 +217,22 @@ test('token limiter: burst then rate', async () => {
   clock.advance(10_000);
   assert.equal(await l.allowN(5), true, 'refilled to burst, not beyond');
   assert.equal(await l.allow(), false);
+});
+
+test('p2c default clock: like go-zero timex, its origin is over a year back, so a never-picked server is forcibly picked', () => {
+  assert.ok(nanoClock() > 365 * 24 * 3600 * 1e9, `${nanoClock()}`);
+  const a = nanoClock();
+  const b = nanoClock();
+  assert.ok(b >= a, 'monotonic');
+  const p = new P2c();
+  const light = new ServerStats('light');
+  const heavy = new ServerStats('heavy');
+  light.lagNs = 1e6;
+  heavy.lagNs = 1e8;
+  heavy.inflight = 10;
+  light.pickNs = nanoClock();
+  assert.equal(p.pick([light, heavy]), heavy, 'never picked: forced');
+  assert.equal(p.pick([light, heavy]), light, 'then the lighter one');
 });
 
 test('p2c: prefers the lower-latency server, forces a pick of the other after 1 s, penalises failures', () => {
