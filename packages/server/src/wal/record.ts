@@ -20,7 +20,6 @@
 //   Snapshot  u64 index, u64 term
 
 import { crc32c, readU64LE, writeU64LE } from '@tsetcd/common';
-import { copyEntryDataToBuffer } from '@tsetcd/raft';
 
 export const RecordType = {
   Crc: 1,
@@ -165,14 +164,9 @@ export function isZero(buf: Buffer, start: number, end: number): boolean {
   return true;
 }
 
-export function decodeEntryBody(body: Buffer, copyData = true): { index: number; term: number; type: number; data: Buffer } {
-  const data = body.subarray(entryFixedBytes);
-  return {
-    index: readU64LE(body, 0),
-    term: readU64LE(body, 8),
-    type: body[16],
-    data: copyData ? copyEntryDataToBuffer(data) : data, // copy: don't pin the whole segment buffer
-  };
+/** An entry record's fields; data is a view into `body` (copy what is kept). */
+export function decodeEntryBody(body: Buffer): { index: number; term: number; type: number; data: Buffer } {
+  return { index: readU64LE(body, 0), term: readU64LE(body, 8), type: body[16], data: body.subarray(entryFixedBytes) };
 }
 
 export function decodeHardStateBody(body: Buffer): { term: number; vote: bigint; commit: number } {

@@ -3,7 +3,7 @@
 // of the last segment starts (everything after it is repaired away by Wal.open).
 
 import { join } from 'node:path';
-import type { Entry, HardState } from '@tsetcd/raft';
+import { copyEntryDataToBuffer, type Entry, type HardState } from '@tsetcd/raft';
 import {
   WalCorruptError,
   WalIndexGapError,
@@ -140,13 +140,14 @@ export async function replaySegments(dir: string, segments: SegmentName[], opts:
             break;
           }
           case RecordType.Entry: {
-            const e = decodeEntryBody(d.body, opts.collectEntries !== false);
+            const e = decodeEntryBody(d.body); // data: a view into the segment
             tailIndex = e.index;
             if (e.index < first || opts.collectEntries === false) break; // covered by the snapshot
             const expected = first + entries.length;
             if (e.index > expected) throw new WalIndexGapError(path, off, expected, e.index);
             entries.length = e.index - first; // a rewritten index drops the old suffix
-            entries.push({ index: e.index, term: e.term, type: e.type, data: e.data });
+            // copied: a kept entry must not pin the whole segment buffer
+            entries.push({ index: e.index, term: e.term, type: e.type, data: copyEntryDataToBuffer(e.data) });
             break;
           }
         }
