@@ -23,6 +23,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const VARIANTS = [
   // The client suite against tsetcd too (its helper starts ./bin/tsetcd instead of etcd).
   { label: 'tsetcd', match: (f) => f.startsWith('packages/client/test/'), env: { ETCD_TARGET: 'tsetcd' } },
+  // The gRPC transport suites on node:http2 too (the client port's own HTTP/2 layer is the default;
+  // node:http2 still serves gRPC on connections that start with plain HTTP, and the grpc proxy).
+  {
+    label: 'node-http2',
+    match: (f) => ['grpc-server', 'grpc-client-port', 'grpc-chaos'].some((n) => f === `packages/server/test/${n}.test.ts`),
+    env: { TSETCD_LEAN_HTTP2: '0' },
+  },
   // go-zero style registration, discovery and failover (kill -9, restart, outage) on tsetcd.
   {
     label: 'tsetcd',
