@@ -11,6 +11,7 @@ import { ClientPortListener, type ClientPortListenerOptions, GrpcServer } from '
 import { ErrorCode, Flag, FrameType } from '../src/http2/frame-types.js';
 import { HpackDecoder } from '../src/http2/hpack-decoder.js';
 import { HpackEncoder } from '../src/http2/hpack-encoder.js';
+import { Http2Connection } from '../src/http2/http2-connection.js';
 
 const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -361,6 +362,34 @@ test('max concurrent streams: advertised, and a stream over it is refused', asyn
   c.send(FrameType.Data, Flag.EndStream, 1, grpcMessage(Buffer.from('abc')));
   await c.next((f) => f.stream === 1 && f.type === FrameType.Headers && (f.flags & Flag.EndStream) !== 0);
   assert.equal((await echo(c, 7)).status, '0');
+});
+
+test('open streams are bounded even when no limit is advertised (maxOpenStreams)', async (t) => {
+  const held: Array<{ respond(b: Buffer, end: boolean): void }> = [];
+  const server = net.createServer((socket) => {
+    new Http2Connection(socket, {
+      maxOpenStreams: 3,
+      onStream: (stream) => {
+        held.push(stream);
+      },
+    }).start();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const c = await RawClient.open((server.address() as net.AddressInfo).port);
+  t.after(() => c.close());
+  const settings = await c.next((f) => f.type === FrameType.Settings && f.payload.length > 0);
+  assert.equal(settings.payload.readUInt16BE(0), 3); // MAX_CONCURRENT_STREAMS...
+  assert.equal(settings.payload.readUInt32BE(2), 0xffffffff); // ...advertised as unlimited
+  for (const id of [1, 3, 5, 7]) c.send(FrameType.Headers, Flag.EndHeaders, id, requestBlock('/t.S/Sink'));
+  assert.equal((await c.next((f) => f.type === FrameType.RstStream && f.stream === 7)).payload.readUInt32BE(0), ErrorCode.RefusedStream);
+  assert.equal(held.length, 3);
+  // one ends: a new stream is taken again
+  held[0].respond(enc.encode([[':status', '200']]), true);
+  c.send(FrameType.Data, Flag.EndStream, 1);
+  c.send(FrameType.Headers, Flag.EndHeaders, 9, requestBlock('/t.S/Sink'));
+  await c.next(() => held.length === 4);
+  c.close();
 });
 
 test('flow control out: the server sends no more than the client\'s windows allow, and resumes on WINDOW_UPDATE', async (t) => {

@@ -32,8 +32,13 @@ export interface Http2ConnectionOptions {
   onStream(stream: Http2Stream, headers: RequestHeaders): void;
   /** The socket closed; every stream is closed. */
   onClose?(): void;
-  /** Advertised and enforced; 0xffffffff for no limit. */
+  /** Advertised and enforced (0xffffffff advertises no limit; `maxOpenStreams` still applies). */
   maxConcurrentStreams?: number;
+  /**
+   * Streams one connection may hold open whatever is advertised: each open stream holds a call
+   * and its state, so a peer opening streams without end must meet a bound. Default 16384.
+   */
+  maxOpenStreams?: number;
   /** Our per-stream receive window. */
   initialWindowSize?: number;
   /** Our connection receive window. */
@@ -61,6 +66,7 @@ const maxEmptyDataFrames = 1024;
 /** Unanswered-control backlog: stop reading while the socket holds more than this unsent. */
 const controlBacklogBytes = 1024 * 1024;
 const defaultResetBurst = 1000;
+const defaultMaxOpenStreams = 16384;
 const defaultResetsPerSecond = 200;
 /** After GOAWAY on an error, how long the peer gets to read it before the socket is destroyed. */
 const errorLingerMs = 1000;
@@ -92,6 +98,7 @@ export class Http2Connection implements FrameSink {
   private readonly reader: FrameReader;
   private readonly decoder: HpackDecoder;
   private readonly maxConcurrentStreams: number;
+  private readonly streamLimit: number;
   private readonly initialWindowSize: number;
   private readonly connectionWindowSize: number;
   private readonly maxHeaderListSize: number;
@@ -131,6 +138,7 @@ export class Http2Connection implements FrameSink {
 
   constructor(readonly socket: Socket, private readonly options: Http2ConnectionOptions) {
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? 0xffff_ffff;
+    this.streamLimit = Math.min(this.maxConcurrentStreams, options.maxOpenStreams ?? defaultMaxOpenStreams);
     this.initialWindowSize = Math.min(options.initialWindowSize ?? defaultInitialWindowSize, maxWindowSize);
     this.connectionWindowSize = Math.min(options.connectionWindowSize ?? defaultInitialWindowSize, maxWindowSize);
     this.maxHeaderListSize = options.maxHeaderListSize ?? defaultMaxHeaderListSize;
@@ -384,7 +392,7 @@ export class Http2Connection implements FrameSink {
       this._sendRst(id, ErrorCode.RefusedStream);
       return;
     }
-    if (this.streams.size >= this.maxConcurrentStreams) {
+    if (this.streams.size >= this.streamLimit) {
       this.countReset();
       this._sendRst(id, ErrorCode.RefusedStream);
       return;
@@ -443,6 +451,7 @@ export class Http2Connection implements FrameSink {
     }
     if (payload.length % 6 !== 0) throw new ConnectionError(ErrorCode.FrameSizeError, 'SETTINGS length');
     this.settingsSeen = true;
+    let morePossible = false;
     for (let off = 0; off < payload.length; off += 6) {
       const key = payload.readUInt16BE(off);
       const value = payload.readUInt32BE(off + 2);
@@ -454,6 +463,7 @@ export class Http2Connection implements FrameSink {
           if (value > maxWindowSize) throw new ConnectionError(ErrorCode.FlowControlError, 'SETTINGS_INITIAL_WINDOW_SIZE');
           const delta = value - this.peerInitialWindow;
           this.peerInitialWindow = value;
+          if (delta > 0) morePossible = true;
           for (const stream of this.streams.values()) {
             stream.sendWindow += delta;
             if (stream.sendWindow > maxWindowSize) throw new ConnectionError(ErrorCode.FlowControlError, 'stream window overflow');
@@ -462,6 +472,7 @@ export class Http2Connection implements FrameSink {
         }
         case Setting.MaxFrameSize:
           if (value < defaultMaxFrameSize || value > maxAllowedFrameSize) throw new ConnectionError(ErrorCode.ProtocolError, 'SETTINGS_MAX_FRAME_SIZE');
+          if (value > this.peerMaxFrameSize) morePossible = true;
           this.peerMaxFrameSize = value;
           break;
         default:
@@ -472,7 +483,9 @@ export class Http2Connection implements FrameSink {
     }
     this.output.frame(FrameType.Settings, Flag.Ack, 0);
     this.checkBacklog();
-    for (const stream of [...this.streams.values()]) stream._pump();
+    // (only a larger window or frame size lets a waiting stream send more: a SETTINGS flood
+    // must not cost a pass over every stream)
+    if (morePossible) for (const stream of [...this.streams.values()]) stream._pump();
   }
 
   private onPing(flags: number, id: number, payload: Buffer): void {
