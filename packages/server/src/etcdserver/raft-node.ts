@@ -5,8 +5,9 @@
 //
 // Pipelined, under @tsetcd/raft's asyncStorageWrites contract: a Ready's WAL write starts, the
 // Ready is advanced at once, and the next Ready's write can join the WAL's group commit. Its
-// ordinary messages go out now; its answers (Ready.messagesAfterWrite) and its applies wait — in
-// order — until its records are durable, when raft also learns it (persisted()).
+// ordinary messages go out now; its answers (Ready.messagesAfterWrite) wait until its records are
+// durable, when raft also learns it (persisted()); its applies wait, in order, until the entries
+// they apply are durable (not for a commit-only hard state behind them).
 
 import { join } from 'node:path';
 import {
