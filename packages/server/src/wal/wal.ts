@@ -128,23 +128,22 @@ async function createSegment(
 
 /** writev until every byte landed (writev may write less than asked). Returns writev calls made. */
 async function writeFully(fh: FileHandle, frames: Buffer[], position: number): Promise<number> {
-  let bufs = frames;
-  let left = 0;
-  for (const b of bufs) left += b.length;
   let calls = 0;
-  while (left > 0) {
-    const { bytesWritten } = await fh.writev(bufs, position);
-    calls++;
+  for (let rest = unwritten(frames, 0); rest !== undefined; calls++) {
+    const { bytesWritten } = await fh.writev(rest, position);
     if (bytesWritten <= 0) throw new Error(`writev wrote ${bytesWritten} bytes`);
     position += bytesWritten;
-    left -= bytesWritten;
-    if (left === 0) break;
-    let skip = bytesWritten;
-    let i = 0;
-    while (skip >= bufs[i].length) skip -= bufs[i++].length;
-    bufs = [bufs[i].subarray(skip), ...bufs.slice(i + 1)];
+    rest = unwritten(rest, bytesWritten);
   }
   return calls;
+}
+
+/** The part of `bufs` a writev that wrote `written` bytes left over (undefined: nothing). */
+function unwritten(bufs: Buffer[], written: number): Buffer[] | undefined {
+  let i = 0;
+  while (i < bufs.length && written >= bufs[i].length) written -= bufs[i++].length;
+  if (i === bufs.length) return undefined;
+  return [bufs[i].subarray(written), ...bufs.slice(i + 1)];
 }
 
 /**
@@ -157,21 +156,12 @@ export const walInlineWriteMaxBytes = 256 * 1024;
 
 /** writeFully on the event loop. */
 function writeFullySync(fd: number, frames: Buffer[], position: number): number {
-  let bufs = frames;
-  let left = 0;
-  for (const b of bufs) left += b.length;
   let calls = 0;
-  while (left > 0) {
-    const bytesWritten = writevSync(fd, bufs, position);
-    calls++;
+  for (let rest = unwritten(frames, 0); rest !== undefined; calls++) {
+    const bytesWritten = writevSync(fd, rest, position);
     if (bytesWritten <= 0) throw new Error(`writev wrote ${bytesWritten} bytes`);
     position += bytesWritten;
-    left -= bytesWritten;
-    if (left === 0) break;
-    let skip = bytesWritten;
-    let i = 0;
-    while (skip >= bufs[i].length) skip -= bufs[i++].length;
-    bufs = [bufs[i].subarray(skip), ...bufs.slice(i + 1)];
+    rest = unwritten(rest, bytesWritten);
   }
   return calls;
 }
