@@ -1,6 +1,11 @@
-// Linearizable reads (etcd's linearizableReadLoop): readers that arrive while one read-index
-// request is in flight share the next one. A batch asks raft for the leader's commit index with a
-// context unique in the cluster, and its readers go once this member has applied that index.
+// Linearizable reads (etcd's linearizableReadLoop): readers that arrive together share one
+// read-index request. A batch asks raft for the leader's commit index with a context unique in the
+// cluster, and its readers go once this member has applied that index. Up to `maxInFlight`
+// requests are in flight at once (etcd 3.4 keeps one): a reader that arrives while a round is
+// under way starts the next round at once instead of waiting for the running one to come back,
+// which on 3 members (a follower's round is two round trips) is most of a read's latency. Each
+// batch's index is the leader's commit index taken after all of its readers arrived, so every
+// batch is linearizable on its own, whatever order the answers come back in.
 
 import { ErrProposalDropped, type ReadState } from '@tsetcd/raft';
 import { Errors } from '../errors.js';
@@ -22,6 +27,8 @@ export interface ReadIndexTimings {
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
   requestTimeoutMs: number;
+  /** read-index requests in flight at once (default 2) */
+  maxInFlight?: number;
 }
 
 interface Waiter {
@@ -37,25 +44,40 @@ interface ReadBatch {
 
 export class ReadIndexLoop {
   private waiting: Waiter[] = [];
-  private inFlight: ReadBatch | undefined;
+  /** batches whose read index was asked for and not yet answered, by context (hex) */
+  private readonly inFlight = new Map<string, ReadBatch>();
   private waitingApply: ReadBatch[] = [];
+  private startScheduled = false;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly raft: ReadIndexRaft,
     private readonly t: ReadIndexTimings,
-  ) {}
+  ) {
+    this.maxInFlight = Math.max(1, t.maxInFlight ?? 2);
+  }
 
   /** Resolves once this member's applied state reflects every write committed before the call. */
   notify(): Promise<void> {
     if (this.raft.isStopped()) return Promise.reject(Errors.stopped());
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      if (this.inFlight === undefined) setImmediate(() => this.start());
+      this.scheduleStart();
+    });
+  }
+
+  /** Starts a round after this turn's readers have queued (they share it), if one may start. */
+  private scheduleStart(): void {
+    if (this.startScheduled || this.inFlight.size >= this.maxInFlight) return;
+    this.startScheduled = true;
+    setImmediate(() => {
+      this.startScheduled = false;
+      this.start();
     });
   }
 
   private start(): void {
-    if (this.inFlight !== undefined || this.waiting.length === 0 || this.raft.isStopped()) return;
+    if (this.inFlight.size >= this.maxInFlight || this.waiting.length === 0 || this.raft.isStopped()) return;
     const batch: ReadBatch = { ctx: this.ctx(), waiters: this.waiting };
     this.waiting = [];
     try {
@@ -67,7 +89,7 @@ export class ReadIndexLoop {
         return;
       }
     }
-    this.inFlight = batch;
+    this.inFlight.set(batch.ctx.toString('hex'), batch);
     this.armRetry(batch, performance.now());
     this.raft.wake();
   }
@@ -89,14 +111,16 @@ export class ReadIndexLoop {
    */
   private armRetry(batch: ReadBatch, startedAt: number): void {
     const t = setTimeout(() => {
-      if (this.inFlight !== batch || this.raft.isStopped()) return;
+      const key = batch.ctx.toString('hex');
+      if (this.inFlight.get(key) !== batch || this.raft.isStopped()) return;
+      this.inFlight.delete(key);
       if (performance.now() - startedAt > this.t.requestTimeoutMs) {
-        this.inFlight = undefined;
         for (const w of batch.waiters) w.reject(Errors.timeout());
-        if (this.waiting.length > 0) setImmediate(() => this.start());
+        if (this.waiting.length > 0) this.scheduleStart();
         return;
       }
       batch.ctx = this.ctx();
+      this.inFlight.set(batch.ctx.toString('hex'), batch);
       try {
         this.raft.readIndex(batch.ctx);
       } catch (e) {
@@ -108,15 +132,16 @@ export class ReadIndexLoop {
     t.unref();
   }
 
-  /** A read state from raft's Ready: the in-flight batch's read index, if its context. */
+  /** A read state from raft's Ready: an in-flight batch's read index, if its context. */
   onReadState(rs: ReadState): void {
-    const b = this.inFlight;
-    if (b === undefined || !Buffer.from(rs.requestCtx).equals(b.ctx)) return;
-    this.inFlight = undefined;
+    const key = Buffer.from(rs.requestCtx.buffer, rs.requestCtx.byteOffset, rs.requestCtx.byteLength).toString('hex');
+    const b = this.inFlight.get(key);
+    if (b === undefined) return;
+    this.inFlight.delete(key);
     b.index = rs.index;
     if (this.raft.appliedIndex() >= rs.index) for (const w of b.waiters) w.resolve();
     else this.waitingApply.push(b);
-    if (this.waiting.length > 0) setImmediate(() => this.start());
+    if (this.waiting.length > 0) this.scheduleStart();
   }
 
   /** The member applied up to `applied`: readers waiting for it go. */
@@ -133,10 +158,10 @@ export class ReadIndexLoop {
   /** Fails every reader (the server stops). */
   close(err: Error): void {
     for (const w of this.waiting) w.reject(err);
-    if (this.inFlight) for (const w of this.inFlight.waiters) w.reject(err);
+    for (const b of this.inFlight.values()) for (const w of b.waiters) w.reject(err);
     for (const b of this.waitingApply) for (const w of b.waiters) w.reject(err);
     this.waiting = [];
-    this.inFlight = undefined;
+    this.inFlight.clear();
     this.waitingApply = [];
   }
 }
