@@ -15,7 +15,6 @@ import {
   ErrProposalDropped,
   type ConfChange,
   type Entry,
-  type HardState,
   type Message,
   type ReadState,
   type Ready,
@@ -97,8 +96,6 @@ export class RaftNode {
   private logSaved: Promise<void> = Promise.resolve();
   /** a received snapshot's file + WAL marker being saved; WAL records wait for it */
   private snapshotSaving: Promise<void> | undefined;
-  /** a commit-only hard state not written yet (flushHardState) */
-  private deferredHardState: HardState | undefined;
   private applyChain: Promise<void> = Promise.resolve();
   private applyingReadies = 0;
   private tickTimer: Ticker | undefined;
@@ -216,7 +213,6 @@ export class RaftNode {
 
   private tick(): void {
     if (this.stopped) return;
-    this.flushHardState();
     this.node.tick();
     this.wake();
   }
@@ -288,19 +284,15 @@ export class RaftNode {
       storage.applySnapshot(snap);
     }
     let saved = this.lastSave;
-    if (rd.hardState && rd.entries.length === 0 && !rd.snapshot && !rd.mustSync) {
-      // A commit-only hard state (term and vote unchanged; it would be written without fsync):
-      // held and written with the next save, or at the next tick. One member's put otherwise
-      // costs a second WAL write between its fsync and its answer. A commit index behind the
-      // backend's after a crash is harmless (see the apply note below).
-      this.deferredHardState = rd.hardState;
-    } else if (rd.hardState || rd.entries.length > 0) {
+    if (rd.hardState || rd.entries.length > 0) {
       const t0 = performance.now();
-      // a newer hard state supersedes a held one
-      saved = this.saveRecords(rd.hardState ?? this.deferredHardState, rd.entries, rd.mustSync);
-      this.deferredHardState = undefined;
+      // records after a snapshot follow its WAL marker (this Ready's, or a later one's: raft
+      // moves on before the snapshot is saved)
+      const after = this.snapshotSaving;
+      saved = after ? after.then(() => wal.save(rd.hardState, rd.entries, rd.mustSync)) : wal.save(rd.hardState, rd.entries, rd.mustSync);
       const onFsync = this.listener.onWalFsync;
       if (rd.mustSync && onFsync !== undefined) saved.then(() => onFsync.call(this.listener, (performance.now() - t0) / 1000), () => undefined);
+      this.lastSave = saved;
     }
     if (rd.entries.length > 0) storage.append(rd.entries);
     if (rd.hardState) {
@@ -337,27 +329,6 @@ export class RaftNode {
       .catch((e) => this.fail(e));
   }
 
-  /** Starts a WAL save behind any snapshot being saved; it becomes the latest save. */
-  private saveRecords(hs: HardState | undefined, entries: Entry[], sync: boolean): Promise<void> {
-    const { wal } = this.boot;
-    // records after a snapshot follow its WAL marker (this Ready's, or a later one's: raft
-    // moves on before the snapshot is saved)
-    const after = this.snapshotSaving;
-    const saved = after ? after.then(() => wal.save(hs, entries, sync)) : wal.save(hs, entries, sync);
-    this.lastSave = saved;
-    return saved;
-  }
-
-  /** Writes a held commit-only hard state (no fsync); returns the save. */
-  private flushHardState(): Promise<void> {
-    const hs = this.deferredHardState;
-    if (hs === undefined) return this.lastSave;
-    this.deferredHardState = undefined;
-    const saved = this.saveRecords(hs, [], false);
-    saved.catch((e) => this.fail(e));
-    return saved;
-  }
-
   /**
    * etcd's triggerSnapshot: the backend is committed (its consistent index covers the snapshot),
    * a snapshot file + WAL marker are written, the in-memory raft log keeps only a catch-up tail,
@@ -372,9 +343,6 @@ export class RaftNode {
       await this.listener.commitBackend();
       const snap = storage.createSnapshot(index, this.node.status().confState, new Uint8Array(0));
       await snapshotter.save(snap);
-      // the commit index reaches the WAL before the marker (a restart uses only the snapshots at
-      // or below the WAL's commit index)
-      this.flushHardState();
       await wal.saveSnapshotMarker({ index, term: snap.metadata.term });
       this.snapshotIndex = index;
       this.o.log.info('saved snapshot', { 'snapshot-index': index });
@@ -423,7 +391,6 @@ export class RaftNode {
     await this.purging;
     await this.readyDone.catch(() => undefined);
     await this.applyChain.catch(() => undefined);
-    if (!this.failed) await this.flushHardState().catch(() => undefined);
   }
 
   /** Closes the WAL (after stop()). */
