@@ -4,6 +4,10 @@
 // the streams. Every byte is the peer's: a protocol violation ends the connection with GOAWAY
 // and the error code RFC 9113 names, a bad stream is reset, and floods (CONTINUATION, resets,
 // empty frames, control frames the peer does not read the answers to) are bounded.
+//
+// Long (~700 lines) on purpose: the connection's windows, settings, stream table and frame
+// dispatch are one piece of state that every frame reads and changes; framing, HPACK and the
+// stream object live in files of their own.
 
 import type { Socket } from 'node:net';
 import { FrameOutput } from './frame-output.js';
