@@ -14,48 +14,11 @@ bin=${2:-$root/bin/tsetcd}
 bench=${BENCH_BIN:-/tmp/etcdbench/bin/benchmark}
 etcdctl=${ETCDCTL_BIN:-$(command -v etcdctl || echo /usr/bin/etcdctl)}
 base=${PORT_BASE:-34890}
-dir=$(mktemp -d /tmp/cluster-reads.XXXXXX)
 [ -x "$bench" ] || { echo "load tool $bench missing (see ../shared/bench/build.sh)" >&2; exit 1; }
-
-initial="" eps=""
-for i in 1 2 3; do
-  initial+="${initial:+,}m$i=http://127.0.0.1:$((base + 10 + i))"
-  eps+="${eps:+,}127.0.0.1:$((base + i))"
-done
-token="reads-$$"
-pids=()
-stop() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for _ in $(seq 1 50); do
-    local alive=0
-    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break
-    sleep 0.1
-  done
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-for i in 1 2 3; do
-  "$bin" --name "m$i" --data-dir "$dir/m$i" \
-    --listen-client-urls "http://127.0.0.1:$((base + i))" --advertise-client-urls "http://127.0.0.1:$((base + i))" \
-    --listen-peer-urls "http://127.0.0.1:$((base + 10 + i))" --initial-advertise-peer-urls "http://127.0.0.1:$((base + 10 + i))" \
-    --initial-cluster "$initial" --initial-cluster-token "$token" --initial-cluster-state new --logger zap \
-    > "$dir/m$i.log" 2>&1 < /dev/null &
-  pids+=($!)
-done
-trap stop EXIT
-ok=0
-for _ in $(seq 1 300); do
-  if ETCDCTL_API=3 "$etcdctl" --endpoints="$eps" --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1; then ok=1; break; fi
-  sleep 0.2
-done
-[ $ok = 1 ] || { tail -n 5 "$dir"/m*.log >&2; echo "members not healthy" >&2; exit 1; }
+name=cluster-reads
+# shellcheck source=three-members.sh
+. "$root/bench/three-members.sh"
 ETCDCTL_API=3 "$etcdctl" --endpoints="$eps" --command-timeout=5s put /bench/range "$(printf '%0256d' 0)" >/dev/null
-leader=$(ETCDCTL_API=3 "$etcdctl" --endpoints="$eps" endpoint status -w json |
-  node -e 'const d=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log(d.findIndex((x)=>x.Status.header.member_id===x.Status.leader))')
-
-ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
 echo "[$label] $bin, leader m$((leader + 1)), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for rep in $(seq 1 "${REPS:-1}"); do
 for c in ${CASES:-l s}; do
