@@ -13,6 +13,7 @@ import { tsetcdBin } from './tsetcd-process.js';
 import { PeerProxy } from './peer-proxy.js';
 import { freePort } from './real-etcd.js';
 import { eventually } from './wait.js';
+import { onLines } from './processes.js';
 
 export { PeerProxy };
 
@@ -186,18 +187,10 @@ export class ProcessCluster {
     m.proc = proc;
     m.exited = new Promise((r) => proc.on('exit', () => r()));
     const served = this.lineOf(i, proc, '"serving client traffic', memberStartBudgetMs, 'serving');
-    let buf = '';
-    proc.stderr!.setEncoding('utf8');
-    proc.stderr!.on('data', (d: string) => {
-      buf += d;
-      let k: number;
-      while ((k = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, k);
-        buf = buf.slice(k + 1);
-        m.logs.push(line);
-        if (m.logs.length > 400) m.logs.shift();
-        for (const w of m.lineWaiters) w(line);
-      }
+    onLines(proc.stderr!, (line) => {
+      m.logs.push(line);
+      if (m.logs.length > 400) m.logs.shift();
+      for (const w of m.lineWaiters) w(line);
     });
     await served;
   }

@@ -50,3 +50,18 @@ export function run(bin: string, args: string[], opts: RunOptions = {}): Promise
     child.stdin.end(opts.stdin ?? '');
   });
 }
+
+/** Calls fn with each complete line (utf8, without its newline) a child's output stream writes. */
+export function onLines(stream: NodeJS.ReadableStream, fn: (line: string) => void): void {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (d: string) => {
+    buf += d;
+    let k: number;
+    while ((k = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, k);
+      buf = buf.slice(k + 1);
+      fn(line);
+    }
+  });
+}

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
+import { onLines } from './processes.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const tsetcdBin = join(repoRoot, 'bin', 'tsetcd');
@@ -38,27 +39,19 @@ export function startTsetcd(t: TestContext, dataDir: string, args: string[] = []
     }
   });
   return new Promise((resolve, reject) => {
-    let buf = '';
     let endpoint: string | undefined;
     const timer = setTimeout(() => reject(new Error(`tsetcd did not become ready:\n${logs.join("\n")}`)), 60000);
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => {
-      buf += d;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        logs.push(line);
-        try {
-          const rec = JSON.parse(line) as { msg: string; address?: string };
-          if (rec.msg.startsWith('serving client traffic') && rec.address) endpoint = rec.address;
-          if (endpoint && rec.msg.startsWith('serving client traffic')) {
-            clearTimeout(timer);
-            resolve({ child, endpoint, logs, exited });
-          }
-        } catch {
-          // not JSON
+    onLines(child.stderr!, (line) => {
+      logs.push(line);
+      try {
+        const rec = JSON.parse(line) as { msg: string; address?: string };
+        if (rec.msg.startsWith('serving client traffic') && rec.address) endpoint = rec.address;
+        if (endpoint && rec.msg.startsWith('serving client traffic')) {
+          clearTimeout(timer);
+          resolve({ child, endpoint, logs, exited });
         }
+      } catch {
+        // not JSON
       }
     });
     exited.then((e) => {
@@ -87,16 +80,16 @@ export function startTsetcdCommand(
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`tsetcd ${args[0]} not ready:\n${logs.join('\n')}`)), opts.timeoutMs ?? 30_000);
-    const onData = (d: Buffer) => {
-      const lines = d.toString().split('\n').filter((l) => l !== '');
-      logs.push(...lines);
-      if (lines.some((l) => l.includes(readyText))) {
+    const onLine = (line: string) => {
+      if (line === '') return;
+      logs.push(line);
+      if (line.includes(readyText)) {
         clearTimeout(timer);
         resolve({ logs });
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    onLines(child.stdout!, onLine);
+    onLines(child.stderr!, onLine);
     void exited.then(() => {
       clearTimeout(timer);
       reject(new Error(`tsetcd ${args[0]} exited:\n${logs.join('\n')}`));
