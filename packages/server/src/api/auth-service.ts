@@ -2,7 +2,7 @@
 // through raft, reads are served from the member's auth store after a linearizable read.
 // Passwords are hashed here, at the member that took the call; only the hash is proposed.
 
-import { etcdserverpb } from '@tsetcd/proto';
+import { etcdserverpb, type Encodes } from '@tsetcd/proto';
 import type { ServerView } from '../etcdserver/server-view.js';
 import { Errors } from '../errors.js';
 import { callerInfoOf, type CallerSource } from './caller.js';
@@ -121,8 +121,7 @@ export class AuthApi {
   }
 }
 
-interface Codec<T> {
-  encode(m: T): { finish(): Uint8Array };
+interface Codec<T> extends Encodes<T> {
   decode(b: Uint8Array): T;
   fromJSON(o: unknown): T;
   toJSON(m: T): unknown;

@@ -1,7 +1,7 @@
 // The client port's route table: etcd's v3 services on the gRPC server, every method behind the
 // permission interceptor (permission-rules.ts declares what each one needs).
 
-import { etcdserverpb, v3electionpb, v3lockpb } from '@tsetcd/proto';
+import { etcdserverpb, v3electionpb, v3lockpb, ScratchWriter, decodePutRequestView, type Encodes } from '@tsetcd/proto';
 import { ElectionLockApi } from './election-lock.js';
 import { registerHealthService } from './health-service.js';
 import { AuthApi, authMethods } from './auth-service.js';
@@ -19,10 +19,12 @@ import { grpcOverheadBytes } from '../etcdserver/config.js';
 import { Errors } from '../errors.js';
 import type { ClusterLayer } from '../etcdserver/cluster-start.js';
 
-interface Codec<T> {
-  encode(m: T): { finish(): Uint8Array };
+interface Codec<T> extends Encodes<T> {
   decode(b: Uint8Array): T;
 }
+
+/** Every response is encoded into this one buffer; the call's stream copies it out at once (call-stream.ts). */
+const responses = new ScratchWriter();
 
 function learnerServes(path: string, r: unknown): boolean {
   return path === '/etcdserverpb.Maintenance/Status' || (path === '/etcdserverpb.KV/Range' && (r as { serializable?: boolean }).serializable === true);
@@ -38,7 +40,7 @@ export function createGrpcServer(s: ServerView, cluster: Pick<ClusterLayer, 'ops
   const interceptor = permissionInterceptor(permissionGate(s), () => s.header());
   const g = new GrpcServer({ maxReceiveMessageBytes: s.cfg.maxRequestBytes + grpcOverheadBytes, observer, interceptor });
   for (const r of authMethods(new AuthApi(s, s.auth))) {
-    g.addUnary(r.grpcPath, (b) => r.codec.decode(b), (m) => r.out.encode(m).finish(), async (req, call) => {
+    g.addUnary(r.grpcPath, (b) => r.codec.decode(b), (m) => responses.encode(r.out, m), async (req, call) => {
       try {
         if (s.isStopped()) throw Errors.stopped();
         return await r.fn(req, call);
@@ -52,7 +54,7 @@ export function createGrpcServer(s: ServerView, cluster: Pick<ClusterLayer, 'ops
   const mt = new MaintenanceApi(s);
   const cl = new ClusterApi(s, cluster.ops);
   const dec = <T>(c: Codec<T>) => (b: Uint8Array) => c.decode(b);
-  const enc = <T>(c: Codec<T>) => (m: T) => c.encode(m).finish();
+  const enc = <T>(c: Codec<T>) => (m: T) => responses.encode(c, m);
   function unary<Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>, fn: (r: Req) => Promise<Res> | Res): void {
     const convert = isLockElectionPath(path) ? toLockElectionError : toGrpcError;
     g.addUnary<Req, Res>(path, dec(req), enc(res), async (r) => {
@@ -68,7 +70,8 @@ export function createGrpcServer(s: ServerView, cluster: Pick<ClusterLayer, 'ops
   }
   const pb = etcdserverpb;
   unary('/etcdserverpb.KV/Range', pb.RangeRequest, pb.RangeResponse, (r) => kv.range(r));
-  unary('/etcdserverpb.KV/Put', pb.PutRequest, pb.PutResponse, (r) => kv.put(r));
+  // key and value are views into the received bytes: they are copied into the raft entry anyway
+  unary('/etcdserverpb.KV/Put', { encode: pb.PutRequest.encode, decode: decodePutRequestView }, pb.PutResponse, (r) => kv.put(r));
   unary('/etcdserverpb.KV/DeleteRange', pb.DeleteRangeRequest, pb.DeleteRangeResponse, (r) => kv.deleteRange(r));
   unary('/etcdserverpb.KV/Txn', pb.TxnRequest, pb.TxnResponse, (r) => kv.txn(r));
   unary('/etcdserverpb.KV/Compact', pb.CompactionRequest, pb.CompactionResponse, (r) => kv.compact(r));

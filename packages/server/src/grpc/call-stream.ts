@@ -32,6 +32,8 @@ export interface CallStream {
   bind(sink: CallStreamSink): void;
   /** The response headers (:status 200, content-type application/grpc). */
   sendHeaders(): void;
+  // The payloads below are only valid during the call (encoders write into a reused buffer):
+  // a stream copies whatever it queues.
   /** One message, length-prefixed; headers first if not sent. Returns false when the buffer is full. */
   sendMessage(payload: Uint8Array): boolean;
   /** A unary response: headers, the message and the OK status. */

@@ -19,6 +19,7 @@ import type { CallStream, CallStreamSink } from './call-stream.js';
 import { MessageDeframer } from './message-framing.js';
 
 export type Decoder<T> = (payload: Uint8Array) => T;
+/** The bytes may be a view into a buffer the next encode reuses: a stream copies what it keeps. */
 export type Encoder<T> = (message: T) => Uint8Array;
 
 /** What a handler may pass to end(): a GrpcError, or a plain status. */

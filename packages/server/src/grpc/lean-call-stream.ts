@@ -6,7 +6,7 @@ import { encodeLiteralBlock } from '../http2/hpack-encoder.js';
 import type { Http2Stream } from '../http2/http2-stream.js';
 import type { CallStream, CallStreamSink } from './call-stream.js';
 import { encodeGrpcMessage } from './grpc-message-encoding.js';
-import { frameHeader, frameMessage } from './message-framing.js';
+import { frameMessage, messageHeaderBytes } from './message-framing.js';
 
 const responseHeadersBlock = encodeLiteralBlock([
   [':status', '200'],
@@ -14,8 +14,10 @@ const responseHeadersBlock = encodeLiteralBlock([
   ['grpc-accept-encoding', 'identity,gzip'],
 ]);
 const okTrailersBlock = encodeLiteralBlock([['grpc-status', '0']]);
-/** Payloads smaller than this are copied after their header into one chunk. */
-const copyBelowBytes = 16 * 1024;
+/** A unary response's message header and payload, handed to respondAll (which copies them at once). */
+const unaryHeader = Buffer.alloc(messageHeaderBytes);
+const noBytes = new Uint8Array(0);
+const unaryParts: Uint8Array[] = [unaryHeader, noBytes];
 
 function trailersBlock(code: number, message: string): Buffer {
   if (code === 0 && message === '') return okTrailersBlock;
@@ -73,16 +75,18 @@ export class LeanCallStream implements CallStream {
     const stream = this.stream;
     if (stream.closed) return false;
     if (!stream.headersSent) stream.respond(responseHeadersBlock, false);
-    if (payload.length < copyBelowBytes) return stream.write(frameMessage(payload));
-    stream.write(frameHeader(payload.length));
-    return stream.write(payload);
+    // the payload is only valid during this call (call-stream.ts): the framed copy is what is queued
+    return stream.write(frameMessage(payload));
   }
 
   sendUnary(payload: Uint8Array): void {
     const stream = this.stream;
     if (stream.closed) return;
     stream.resetWhenEnded();
-    stream.respondAll(responseHeadersBlock, [frameHeader(payload.length), payload], okTrailersBlock);
+    unaryHeader.writeUInt32BE(payload.length, 1);
+    unaryParts[1] = payload;
+    stream.respondAll(responseHeadersBlock, unaryParts, okTrailersBlock);
+    unaryParts[1] = noBytes;
   }
 
   sendStatus(code: number, message: string): void {

@@ -6,7 +6,7 @@ import { constants as http2Constants, type ServerHttp2Stream } from 'node:http2'
 import type { Socket } from 'node:net';
 import type { CallStream, CallStreamSink } from './call-stream.js';
 import { encodeGrpcMessage } from './grpc-message-encoding.js';
-import { frameHeader, frameMessage } from './message-framing.js';
+import { frameMessage } from './message-framing.js';
 
 const responseHeaders = {
   ':status': 200,
@@ -16,8 +16,6 @@ const responseHeaders = {
 const okTrailers = { 'grpc-status': '0' };
 const respondOptions = { waitForTrailers: true };
 const trailersOnlyOptions = { endStream: true };
-/** Payloads at least this large are written after their header without a copy. */
-const zeroCopyWriteBytes = 16 * 1024;
 
 const kSink = Symbol('tsetcd.callStream');
 type StreamWithSink = ServerHttp2Stream & { [kSink]?: NodeCallStream };
@@ -135,9 +133,8 @@ export class NodeCallStream implements CallStream {
     }
     try {
       if (!stream.headersSent) stream.respond(responseHeaders, respondOptions);
-      if (payload.length < zeroCopyWriteBytes) return stream.write(frameMessage(payload));
-      stream.write(frameHeader(payload.length));
-      return stream.write(payload);
+      // the payload is only valid during this call (call-stream.ts): the framed copy is what is queued
+      return stream.write(frameMessage(payload));
     } catch {
       // The stream was reset under us; 'close' is on its way and will cancel the call.
       return false;
@@ -149,15 +146,8 @@ export class NodeCallStream implements CallStream {
     if (stream.destroyed) return;
     try {
       if (!stream.headersSent) stream.respond(responseHeaders, respondOptions);
-      if (payload.length < zeroCopyWriteBytes) {
-        stream.end(frameMessage(payload));
-        return;
-      }
-      stream.cork();
-      stream.write(frameHeader(payload.length));
-      stream.write(payload);
-      stream.end();
-      stream.uncork();
+      // the payload is only valid during this call (call-stream.ts): the framed copy is what is queued
+      stream.end(frameMessage(payload));
     } catch {
       // reset by the client meanwhile
     }

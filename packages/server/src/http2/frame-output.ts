@@ -8,7 +8,7 @@ import { Flag, FrameType, frameHeaderBytes } from './frame-types.js';
 
 const arenaBytes = 64 * 1024;
 /** DATA payloads at least this large are not copied into the arena. */
-const copyLimitBytes = 4096;
+export const dataCopyLimitBytes = 4096;
 
 export class FrameOutput {
   private arena: Buffer = Buffer.allocUnsafe(arenaBytes);
@@ -131,7 +131,7 @@ export class FrameOutput {
   /** One DATA frame of the given length taken from `parts` (all of them, in order). */
   data(streamId: number, endStream: boolean, length: number, parts: Uint8Array[]): void {
     const flags = endStream ? Flag.EndStream : 0;
-    if (length < copyLimitBytes) {
+    if (length < dataCopyLimitBytes) {
       const at = this.reserve(frameHeaderBytes + length);
       this.header(at, length, FrameType.Data, flags, streamId);
       let o = at + frameHeaderBytes;

@@ -3,6 +3,7 @@
 // block, DATA within the peer's flow-control windows, trailers). Knows nothing of gRPC.
 
 import type { Http2Connection } from './http2-connection.js';
+import { dataCopyLimitBytes } from './frame-output.js';
 
 /** What a stream tells whoever serves it. */
 export interface StreamHandler {
@@ -86,12 +87,15 @@ export class Http2Stream {
 
   /**
    * Header block, one DATA payload (the concatenation of `parts`) and trailers with END_STREAM,
-   * as one burst when nothing is queued and the windows allow; else through the queue.
+   * as one burst when nothing is queued and the windows allow; else through the queue. `parts`
+   * may be views into reused buffers: they are copied before this returns.
    */
   respondAll(headerBlock: Uint8Array, parts: Uint8Array[], trailerBlock: Uint8Array): void {
     if (this.closed) return;
     let length = 0;
     for (const p of parts) length += p.length;
+    // small DATA is copied into the output arena as it is queued; the rest is copied here
+    if (length >= dataCopyLimitBytes) parts = [Buffer.concat(parts, length)];
     const c = this.connection;
     if (!this.headersSent && this.outBytes === 0 && length <= this.sendWindow && c._canSendNow(length)) {
       this.headersSent = true;
@@ -104,6 +108,7 @@ export class Http2Stream {
       return;
     }
     this.respond(headerBlock, false);
+    if (length < dataCopyLimitBytes) parts = [Buffer.concat(parts, length)];
     for (const p of parts) this.write(p);
     this.end(trailerBlock);
   }
