@@ -22,6 +22,29 @@ test('unary: request and response round trip, sync and async handlers, many conc
   assert.deepEqual(got.map((r) => r.n), Array.from({ length: 200 }, (_, i) => i * 2));
 });
 
+test('unary: responses queued behind flow control arrive whole (each is copied out of the shared encode buffer)', async (t) => {
+  // more response bytes at once than the client's 64 KiB windows: later responses wait in queues
+  // while the encoder has long reused its buffer for other calls
+  const body = (n: number): Buffer => Buffer.alloc(1000 + (n % 7) * 900, n & 0xff);
+  const shared = Buffer.alloc(16 * 1024);
+  const h = await startHarness(t, (s) => {
+    s.addUnary('/test.Bytes/Fill', rawBytes, (b: Buffer) => {
+      b.copy(shared);
+      return shared.subarray(0, b.length);
+    }, async (req: Buffer) => {
+      await new Promise((r) => setImmediate(r));
+      return body(req.readUInt32BE(0));
+    });
+  }, { client: { 'grpc.http2.initial_window_size': 65535 } as never });
+  const call = (n: number): Promise<Buffer> => new Promise((resolve, reject) => {
+    const req = Buffer.alloc(4);
+    req.writeUInt32BE(n);
+    h.client.makeUnaryRequest('/test.Bytes/Fill', (b: Buffer) => b, (b: Buffer) => b, req, (err, r) => (err ? reject(err) : resolve(r!)));
+  });
+  const got = await Promise.all(Array.from({ length: 300 }, (_, n) => call(n)));
+  got.forEach((b, n) => assert.ok(b.equals(body(n)), `response ${n}`));
+});
+
 test('unary: large request and response cross many DATA frames unchanged', async (t) => {
   const h = await startHarness(t, (s) => {
     s.addUnary('/test.Bytes/Reverse', rawBytes, (b: Buffer) => b, (req: Buffer) => Buffer.from(req).reverse());
@@ -120,17 +143,22 @@ test('gzip: the receive limit applies to the decompressed size', async (t) => {
 
 test('metadata, peer and deadline are visible to the handler', async (t) => {
   let seen: { auth?: unknown; hasleader?: unknown; peer: string; deadline: number } | undefined;
+  let inherited: Record<string, unknown> | undefined;
   const h = await startHarness(t, (s) => s.addUnary('/test.Echo/Who', fromJson, toJson, (_r, call) => {
     seen = { auth: call.metadata.authorization, hasleader: call.metadata.hasleader, peer: call.peer, deadline: call.deadline };
+    inherited = { ctor: Object.hasOwn(call.metadata, 'constructor') ? call.metadata.constructor : undefined, toString: (call.metadata as Record<string, unknown>).toString };
     return {};
   }));
   const md = new grpc.Metadata();
   md.set('authorization', 'tok123');
   md.set('hasleader', 'true');
+  // names that are properties of ordinary objects are plain fields here too
+  md.set('constructor', 'c1');
   const before = Date.now();
   await unary(h.client, '/test.Echo/Who', {}, { deadline: Date.now() + 5000 }, md);
   assert.equal(seen?.auth, 'tok123');
   assert.equal(seen?.hasleader, 'true');
+  assert.deepEqual(inherited, { ctor: 'c1', toString: undefined });
   assert.match(seen!.peer, /^127\.0\.0\.1:\d+$/);
   assert.ok(seen!.deadline > before + 4000 && seen!.deadline <= Date.now() + 5100, `deadline ${seen!.deadline}`);
   await unary(h.client, '/test.Echo/Who', {});

@@ -45,7 +45,8 @@ export class KvApi {
 
   async put(r: etcdserverpb.PutRequest): Promise<etcdserverpb.PutResponse> {
     checkPutRequest(r);
-    await checkQuota(this.s, { put: r });
+    const refused = checkQuota(this.s, { put: r });
+    if (refused !== undefined) await refused;
     return this.fill((await this.s.propose({ put: r })) as etcdserverpb.PutResponse);
   }
 
@@ -60,7 +61,8 @@ export class KvApi {
       if (!isTxnSerializable(r)) await this.s.linearizableReadNotify();
       return this.fill(this.s.readTxn(r));
     }
-    await checkQuota(this.s, { txn: r });
+    const refused = checkQuota(this.s, { txn: r });
+    if (refused !== undefined) await refused;
     return this.fill((await this.s.propose({ txn: r })) as etcdserverpb.TxnResponse);
   }
 

@@ -10,11 +10,18 @@ import { backendQuotaBytes } from '../etcdserver/config.js';
 import type { ServerView } from '../etcdserver/server-view.js';
 import { Errors } from '../errors.js';
 
-/** Refuses a request that does not fit under the quota (raising the NOSPACE alarm first). */
-export async function checkQuota(s: ServerView, q: QuotaRequest): Promise<void> {
+/**
+ * Refuses a request that does not fit under the quota (raising the NOSPACE alarm first): a
+ * promise of the refusal, or undefined when it fits (no promise to wait on for every write).
+ */
+export function checkQuota(s: ServerView, q: QuotaRequest): Promise<void> | undefined {
   // a raised alarm alone does not stop the request here: as in etcd it goes through raft and
   // the applier refuses it
-  if (quotaAvailable(s.dbSize(), backendQuotaBytes(s.cfg), q)) return;
+  if (quotaAvailable(s.dbSize(), backendQuotaBytes(s.cfg), q)) return undefined;
+  return refuse(s);
+}
+
+async function refuse(s: ServerView): Promise<void> {
   await s
     .propose({ alarm: { action: etcdserverpb.AlarmRequest_AlarmAction.ACTIVATE, memberID: s.memberId, alarm: etcdserverpb.AlarmType.NOSPACE } })
     .catch(() => undefined);

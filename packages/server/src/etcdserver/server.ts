@@ -44,6 +44,12 @@ function assert(cond: unknown, msg: string): asserts cond {
 const proposalExpiryCheckMs = 500;
 /** Proposals remembered for apply without a decode (see ownProposals). */
 const ownProposalsLimit = 65536;
+/** The response of an applied request, or its error thrown. */
+function responseOf(res: ApplyResult): unknown {
+  if (res.err) throw res.err;
+  return res.resp;
+}
+
 /** Proposals are encoded here, then copied into the log's entry slab (the only copy kept). */
 const proposalWriter = new ScratchWriter();
 
@@ -453,10 +459,8 @@ export class EtcdServer {
   // ---- proposing ----
 
   /** Proposes a request through raft and resolves with its apply result (response or etcd error). */
-  async propose(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<unknown> {
-    const res = await this.proposeRaw(r);
-    if (res.err) throw res.err;
-    return res.resp;
+  propose(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<unknown> {
+    return this.proposeRaw(r).then(responseOf);
   }
 
   /** Like propose(), also giving the physical-compaction promise of a compaction. */

@@ -8,7 +8,10 @@ import { GrpcError, GrpcCode } from './errors.js';
 
 export type CancelReason = 'client' | 'deadline' | 'error' | 'closing';
 
-export abstract class CancellableCall extends EventEmitter {
+/** CancellableCall is an EventEmitter ('cancelled', and 'drain' for streams): see below. */
+export interface CancellableCall extends EventEmitter {}
+
+export abstract class CancellableCall {
   cancelled = false;
   cancelReason: CancelReason | undefined = undefined;
   private abortController: AbortController | undefined = undefined;
@@ -37,3 +40,8 @@ export abstract class CancellableCall extends EventEmitter {
     this.abortController?.abort(new GrpcError(GrpcCode.Canceled, `call ${reason}`));
   }
 }
+
+// A call is an EventEmitter without running EventEmitter's constructor: that builds a listener
+// table per call (~400 B), while most calls never get a listener. EventEmitter's methods create
+// the table on the first listener (and read an absent one as empty), so inheriting them is enough.
+Object.setPrototypeOf(CancellableCall.prototype, EventEmitter.prototype);

@@ -23,6 +23,17 @@ import { Http2Stream } from './http2-stream.js';
 /** Request headers: lower-case names (pseudo-headers included); repeated fields joined with ", ". */
 export type RequestHeaders = Record<string, string>;
 
+/**
+ * A new, empty RequestHeaders. Nothing is inherited (no Object.prototype: a field named
+ * `constructor` or `__proto__` is an own field like any other), as with Object.create(null);
+ * but V8 keeps these objects in fast mode, sharing one layout among requests that send the same
+ * fields in the same order, where Object.create(null) starts a hash table that is rebuilt as it
+ * grows (~1 KB a request).
+ */
+function HeaderFieldsObject(): void {}
+HeaderFieldsObject.prototype = Object.create(null) as object;
+const HeaderFields = HeaderFieldsObject as unknown as new () => RequestHeaders;
+
 /** Decides about a client PING (grpc-go's keepalive enforcement lives outside this layer). */
 export interface PingPolicy {
   /** A PING arrived while `activeStreams` streams are open: true to refuse (GOAWAY too_many_pings). */
@@ -124,7 +135,7 @@ export class Http2Connection implements FrameSink {
   private blockBytes = 0;
   private blockFrames = 0;
   // header decoding state (the HPACK sink is a method: no closure per block)
-  private fields: RequestHeaders = Object.create(null) as RequestHeaders;
+  private fields: RequestHeaders = new HeaderFields();
   private malformed = false;
   private sawRegular = false;
   private readonly sink = (name: string, value: string): void => this.onField(name, value);
@@ -378,7 +389,7 @@ export class Http2Connection implements FrameSink {
   }
 
   private headerBlock(id: number, endStream: boolean, block: Buffer): void {
-    this.fields = Object.create(null) as RequestHeaders;
+    this.fields = new HeaderFields();
     this.malformed = false;
     this.sawRegular = false;
     const fits = this.decoder.decode(block, this.sink, this.maxHeaderListSize); // throws HpackError
