@@ -56,7 +56,7 @@ async function member(t: import('node:test').TestContext, hold: (hs: HardState |
   let appliedIndex = 1;
   const fatal: unknown[] = [];
   const node = new RaftNode(
-    { wal: heldWal, snapshotter: new Snapshotter(join(dir, 'snap')), storage, snapshotIndex: 1, commit: 1, term: 1 },
+    { wal: heldWal, snapshotter: new Snapshotter(join(dir, 'snap')), storage, snapshotIndex: 1, snapshotData: new Uint8Array(0), commit: 1, term: 1 },
     1,
     { memberId: 1n, electionTicks: 10, heartbeatIntervalMs: 100, preVote: false, snapshotCount: 100_000, snapshotCatchUpEntries: 5000, maxWals: 5, purgeIntervalMs: 60_000, log: quiet },
     {
@@ -70,6 +70,7 @@ async function member(t: import('node:test').TestContext, hold: (hs: HardState |
         onApply?.();
       },
       appliedIndex: () => appliedIndex,
+      snapshotData: () => new Uint8Array(0),
       proposalsDropped: (batch) => batch,
       async commitBackend() {},
       onFatal: (e) => {

@@ -9,6 +9,7 @@ import { idToHex } from '@tsetcd/common';
 import { createJsonGateway, type JsonGatewayOptions } from './json-gateway.js';
 import { GatewayStreamLimit } from './gateway-stream-limit.js';
 import type { UiRoute } from '../ui/ui-route.js';
+import type { V2Handler } from '../v2http/v2-handler.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -43,10 +44,12 @@ export interface HttpHandler {
 }
 
 /** `gatewayStreams`: etcd --max-concurrent-streams as it limits the JSON gateway (0: no limit). */
-export function createHttpHandler(s: ServerView, metrics: Registry, gatewayOptions: JsonGatewayOptions, gatewayStreams = 0, ui?: UiRoute): HttpHandler {
+/** `v2`: the v2 API (--enable-v2); without it /v2/keys, /v2/auth, /v2/stats, /v2/machines answer 404 as etcd 3.4's do. */
+export function createHttpHandler(s: ServerView, metrics: Registry, gatewayOptions: JsonGatewayOptions, gatewayStreams = 0, ui?: UiRoute, v2?: V2Handler): HttpHandler {
   const gateway = createJsonGateway(s, gatewayOptions);
   const limit = gatewayStreams > 0 ? new GatewayStreamLimit(gatewayStreams) : undefined;
   const handler = ((req: Req, res: Res) => {
+    if (v2?.(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
     const served = gatewayOptions.disabled !== true;
@@ -111,6 +114,9 @@ export function createHttpHandler(s: ServerView, metrics: Registry, gatewayOptio
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.end('404 page not found\n');
   }) as HttpHandler;
-  handler.closeStreams = () => gateway.closeStreams();
+  handler.closeStreams = () => {
+    gateway.closeStreams();
+    v2?.closeStreams();
+  };
   return handler;
 }

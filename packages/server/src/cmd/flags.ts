@@ -57,7 +57,7 @@ export const flagSpecs: Record<string, FlagSpec> = {
   'log-outputs': { kind: 'strings', def: ['default'], help: "Specify 'stdout' or 'stderr' to skip journald logging even when running under systemd, or list of comma separated output targets." },
   'config-file': { kind: 'string', def: '', help: 'Path to the server configuration file.' },
   'version': { kind: 'bool', def: false, help: 'Print the version and exit.' },
-  'enable-v2': { kind: 'bool', def: false, help: 'Accept etcd V2 client requests.', ignored: true },
+  'enable-v2': { kind: 'bool', def: false, help: 'Accept etcd V2 client requests.' },
   'debug': { kind: 'bool', def: false, help: 'Enable debug-level logging for etcd.' },
   'strict-reconfig-check': { kind: 'bool', def: true, help: 'Reject reconfiguration requests that would cause quorum loss.' },
   'enable-pprof': { kind: 'bool', def: false, help: 'Enable runtime profiling data via HTTP server.', ignored: true },
@@ -81,7 +81,7 @@ export const flagSpecs: Record<string, FlagSpec> = {
   // Consistency checks and experimental features
   'experimental-initial-corrupt-check': { kind: 'bool', def: false, help: 'Enable to check data corruption before serving any client/peer traffic.' },
   'experimental-corrupt-check-time': { kind: 'duration', def: 0, help: 'Duration of time between cluster corruption check passes.' },
-  'experimental-enable-v2v3': { kind: 'string', def: '', help: 'Serve v2 requests through the v3 backend under a given prefix (the v2 API is not served by tsetcd yet).' },
+  'experimental-enable-v2v3': { kind: 'string', def: '', help: 'Serve v2 requests through the v3 backend under a given prefix (not supported: --enable-v2 serves the v2 store).' },
   'experimental-backend-bbolt-freelist-type': { kind: 'string', def: 'array', help: "ExperimentalBackendFreelistType specifies the type of freelist that boltdb backend uses (array and map are supported types). No effect: tsetcd's backend is not bbolt." },
   'experimental-enable-lease-checkpoint': { kind: 'bool', def: false, help: 'ExperimentalEnableLeaseCheckpoint enables primary lessor to persist lease remainingTTL to prevent indefinite auto-renewal of long lived leases.' },
   'experimental-enable-lease-checkpoint-persist': { kind: 'bool', def: false, help: 'Enable persisting remainingTTL to prevent indefinite auto-renewal of long lived leases (with --experimental-enable-lease-checkpoint).' },

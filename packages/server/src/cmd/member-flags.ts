@@ -32,6 +32,7 @@ export function memberBehaviourOptions(v: FlagValues): Partial<StartServerOption
     initialCorruptCheck: Boolean(v['experimental-initial-corrupt-check']),
     corruptCheckTimeMs: positive(v['experimental-corrupt-check-time']),
     enableUi: Boolean(v['enable-ui']),
+    enableV2: Boolean(v['enable-v2']),
   };
 }
 
@@ -67,7 +68,7 @@ export function discoveryFallback(v: FlagValues, e: Error): { warn: string; fiel
 export function refuseProxyMode(v: FlagValues): string | undefined {
   const mode = String(v.proxy);
   if (mode === 'off') return undefined;
-  return `--proxy=${mode} is not supported: etcd's v2 proxy serves only the v2 API, which tsetcd does not implement; run tsetcd as a member (--proxy=off) or use 'tsetcd grpc-proxy start' for a v3 proxy`;
+  return `--proxy=${mode} is not supported: tsetcd does not implement etcd's v2 proxy; run tsetcd as a member (--proxy=off, with --enable-v2 for the v2 API) or use 'tsetcd grpc-proxy start' for a v3 proxy`;
 }
 
 /** Warnings printed at start for flags that tsetcd accepts but cannot honour fully. */
@@ -76,14 +77,8 @@ export function startupWarnings(v: FlagValues): Array<{ msg: string; fields?: Re
   const pkgLevels = String(v['log-package-levels'] ?? '');
   // etcd with --logger=zap (the only logger of tsetcd) prints this and ignores the levels
   if (pkgLevels !== '') process.stderr.write(`[WARNING] Deprecated '--log-package-levels=${pkgLevels}' flag is set; use '--logger=zap' flag instead\n`);
-  if (v['enable-v2']) {
-    out.push({
-      msg: '--enable-v2 is set but the v2 API is not served by tsetcd: /v2/keys, /v2/members, /v2/machines, /v2/stats, /v2/auth answer 404 Not Found; use the v3 API (gRPC or /v3/ JSON)',
-      fields: { 'not-served': ['/v2/keys', '/v2/members', '/v2/machines', '/v2/stats', '/v2/auth'] },
-    });
-  }
   const v2v3 = String(v['experimental-enable-v2v3'] ?? '');
-  if (v2v3 !== '') out.push({ msg: '--experimental-enable-v2v3 is set but the v2 API is not served by tsetcd; v2 requests answer 404 Not Found', fields: { prefix: v2v3 } });
+  if (v2v3 !== '') out.push({ msg: '--experimental-enable-v2v3 is not supported: with --enable-v2 the v2 API is served from the v2 store (as etcd without --experimental-enable-v2v3)', fields: { prefix: v2v3 } });
   const freelist = String(v['experimental-backend-bbolt-freelist-type']);
   if (freelist !== 'array' && freelist !== 'map') {
     // etcd takes any value other than "map" as "array"

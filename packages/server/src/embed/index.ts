@@ -7,6 +7,8 @@ import { serverView } from '../etcdserver/server-view.js';
 import { defaults, silentLogger, type ServerConfig, type ServerLogger } from '../etcdserver/config.js';
 import { createGrpcServer } from '../api/grpc-services.js';
 import { createHttpHandler, type HttpHandler } from '../api/http-handler.js';
+import { createV2Handler } from '../v2http/v2-handler.js';
+import { v2View } from '../etcdserver/v2-view.js';
 import { createMetrics } from '../api/metrics.js';
 import { grpcServerMetrics } from '../api/grpc-metrics.js';
 import { clientPortListeners, type ClientPortListener } from '../grpc/index.js';
@@ -101,6 +103,8 @@ export interface StartServerOptions extends TlsFlags, PassedServerSettings {
   /** etcd --cors (allowed origins; default "*") and --host-whitelist (default "*") */
   cors?: string[];
   hostWhitelist?: string[];
+  /** etcd --enable-v2: serve the v2 API (/v2/keys, /v2/auth, /v2/stats, /v2/machines) on the client port */
+  enableV2?: boolean;
   /** serve the web dashboard at /ui/ on the client port (tsetcd --enable-ui) */
   enableUi?: boolean;
   /** called when this member applied its own removal from the cluster (after it closed) */
@@ -235,7 +239,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`);
     }
     const ui = opts.enableUi ? createUiRoute({ memberClientUrls: () => view.cluster.members().flatMap((m) => m.clientUrls), tls: clientTls && clientTlsOptions(clientTls) }) : undefined;
-    httpHandler = createHttpHandler(view, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false, disabled: opts.enableGrpcGateway === false }, opts.maxConcurrentStreams ?? 0, ui);
+    const v2 = opts.enableV2 === true ? createV2Handler(v2View(server), { clientCertAuth: opts.clientCertAuth ?? false }) : undefined;
+    httpHandler = createHttpHandler(view, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false, disabled: opts.enableGrpcGateway === false }, opts.maxConcurrentStreams ?? 0, ui, v2);
     listeners = clientPortListeners(listenClientUrls, {
       grpc,
       httpHandler: withAccessControl(httpHandler, { cors: opts.cors, hostWhitelist: opts.hostWhitelist, log }),

@@ -22,6 +22,8 @@ export interface RaftBoot {
   storage: MemoryStorage;
   /** index of the snapshot the state machine starts from (0: none) */
   snapshotIndex: number;
+  /** the snapshot's state machine data (the v2 store; empty without a snapshot) */
+  snapshotData: Uint8Array;
   commit: number;
   term: number;
 }
@@ -56,7 +58,7 @@ export async function bootRaft(cfg: ServerConfig, cluster: RaftCluster, clusterB
     await wal.save(hs, ents, true);
     storage.append(ents);
     storage.setHardState(hs);
-    return { wal, snapshotter, storage, snapshotIndex: 0, commit: hs.commit, term: 1 };
+    return { wal, snapshotter, storage, snapshotIndex: 0, snapshotData: new Uint8Array(0), commit: hs.commit, term: 1 };
   };
 
   if (await Wal.exists(walDir)) {
@@ -95,7 +97,7 @@ export async function bootRaft(cfg: ServerConfig, cluster: RaftCluster, clusterB
       'local-member-id': idToHex(meta.memberId),
       'commit-index': r.hardState.commit,
     });
-    return { wal, snapshotter, storage, snapshotIndex: snap?.metadata.index ?? 0, commit: r.hardState.commit, term: r.hardState.term };
+    return { wal, snapshotter, storage, snapshotIndex: snap?.metadata.index ?? 0, snapshotData: snap?.data ?? new Uint8Array(0), commit: r.hardState.commit, term: r.hardState.term };
   }
 
   if (clusterBoot !== undefined) {
@@ -107,7 +109,7 @@ export async function bootRaft(cfg: ServerConfig, cluster: RaftCluster, clusterB
       // the leader's log (or snapshot) brings the membership; peers are known meanwhile
       cluster.addKnown(clusterBoot.members);
       log.info('starting local member', { ...ids, join: true });
-      return { wal, snapshotter, storage, snapshotIndex: 0, commit: 0, term: 0 };
+      return { wal, snapshotter, storage, snapshotIndex: 0, snapshotData: new Uint8Array(0), commit: 0, term: 0 };
     }
     const b = await bootstrap(wal, clusterBoot.members.map((m) => ({ ID: m.id, name: m.name, peerUrls: m.peerUrls, clientUrls: [], isLearner: false })));
     log.info('starting local member', ids);

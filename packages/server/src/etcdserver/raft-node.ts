@@ -48,6 +48,8 @@ export interface RaftNodeListener {
   apply(snapshot: Snapshot | undefined, entries: Entry[]): Promise<void>;
   /** the member's applied index (a snapshot is taken when it is snapshotCount past the last) */
   appliedIndex(): number;
+  /** the state machine's part of a snapshot taken at the applied index (the v2 store) */
+  snapshotData(): Uint8Array;
   /**
    * Proposals raft refused (ErrProposalDropped): returns those to offer again at the next Ready
    * (while there is no leader, proposals wait for one, as in etcd).
@@ -340,8 +342,10 @@ export class RaftNode {
     try {
       const index = this.listener.appliedIndex();
       this.o.log.info('triggering snapshot', { 'local-member-id': idToHex(this.o.memberId), 'local-member-applied-index': index, 'local-member-snapshot-index': this.snapshotIndex, 'local-member-snapshot-count': this.o.snapshotCount });
+      // (taken before the wait: nothing is applied while a snapshot is being taken)
+      const data = this.listener.snapshotData();
       await this.listener.commitBackend();
-      const snap = storage.createSnapshot(index, this.node.status().confState, new Uint8Array(0));
+      const snap = storage.createSnapshot(index, this.node.status().confState, data);
       await snapshotter.save(snap);
       await wal.saveSnapshotMarker({ index, term: snap.metadata.term });
       this.snapshotIndex = index;

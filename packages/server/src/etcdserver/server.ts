@@ -33,6 +33,9 @@ import { bootRaft } from './boot.js';
 import { Publisher } from './publisher.js';
 import { ServerListeners, type ServerListener } from './server-listener.js';
 import { RaftNode, type Transport } from './raft-node.js';
+import { V2Apply } from './v2-apply.js';
+import type { V2Request } from '../v2store/apply.js';
+import type { V2Store } from '../v2store/store.js';
 
 export type { Transport } from './raft-node.js';
 
@@ -61,6 +64,7 @@ function fullRequest(r: Partial<tsetcdpb.InternalRaftRequest>, header: tsetcdpb.
   return {
     header,
     ID: r.ID ?? 0n,
+    v2: r.v2,
     range: r.range,
     put: r.put,
     deleteRange: r.deleteRange,
@@ -119,11 +123,16 @@ export class EtcdServer {
   /** forwarded proposals whose leader refused the connection, waiting for the next leader */
   private readonly undelivered = new UndeliveredProposals((data) => this.waits.isRegistered(requestIdOf(data)));
   private isLeaderNow = false;
+  /** when this member started, and when it saw the leader change last (Unix ns; /v2/stats/self) */
+  readonly startedAtNs = BigInt(Date.now()) * 1_000_000n;
+  leaderSinceNs = this.startedAtNs;
 
   private readonly reads: ReadIndexLoop;
 
   private readonly publisher: Publisher;
   private readonly installer: SnapshotInstaller;
+  /** the v2 store and its apply path (etcd's v2store and applierV2) */
+  private readonly v2: V2Apply;
 
   /** counters for metrics */
   readonly stats = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, proposalsPending: 0, leaderChanges: 0, walFsyncSeconds: [] as number[], slowApplies: 0 };
@@ -158,6 +167,7 @@ export class EtcdServer {
       },
       { heartbeatIntervalMs: cfg.heartbeatIntervalMs, electionTimeoutMs: cfg.electionTimeoutMs, requestTimeoutMs: this.requestTimeoutMs() },
     );
+    this.v2 = new V2Apply(this.log);
     this.installer = new SnapshotInstaller({ store, lessor: this.lessor, auth: this.applier.auth, hub: this.hub, cluster: this.cluster, log: this.log });
     this.publisher = new Publisher({
       name: cfg.name,
@@ -230,6 +240,8 @@ export class EtcdServer {
       throw new Error(`etcdserver: backend consistent index ${ci} is behind the raft snapshot at ${applied}`);
     }
     this.skipUpTo = ci;
+    // the v2 store is in memory: the snapshot's, then every entry after it (replayed in applyEntries)
+    this.v2.recover(boot.snapshotData);
     this.idGen = new IdGenerator(this.memberId);
     let peers: Transport | undefined;
     try {
@@ -257,6 +269,7 @@ export class EtcdServer {
         onReadState: (rs) => this.reads.onReadState(rs),
         apply: (snap, ents) => this.applyReady(snap, ents),
         appliedIndex: () => this.appliedIndex,
+        snapshotData: () => this.v2.snapshotData(),
         proposalsDropped: (batch) => this.proposalsDropped(batch),
         commitBackend: () => this.store.backend.commitDurable(),
         onFatal: (e) => this.fatal(e),
@@ -269,6 +282,10 @@ export class EtcdServer {
       revoke: (id) => this.proposeRaw({ leaseRevoke: { ID: id } }),
       checkpoint: (cps) => this.proposeRaw({ leaseCheckpoint: { checkpoints: cps.map((c) => ({ ID: c.id, remainingTTL: BigInt(c.remainingTtlSeconds) })) } }),
     });
+    this.v2.startSync(
+      () => this.isLeaderNow,
+      (r) => void this.proposeV2(r).catch(() => undefined),
+    );
     this.raft.start();
   }
 
@@ -311,6 +328,7 @@ export class EtcdServer {
       });
     }
     const changed = ss.lead !== this.lead;
+    if (changed) this.leaderSinceNs = BigInt(Date.now()) * 1_000_000n;
     this.lead = ss.lead;
     if (changed && ss.lead !== 0n && this.undelivered.size > 0) this.reproposeUndelivered();
     const leader = ss.state === 'Leader';
@@ -341,7 +359,7 @@ export class EtcdServer {
 
   /** One Ready's snapshot and committed entries, its writes durable. */
   private async applyReady(snap: Snapshot | undefined, ents: Entry[]): Promise<void> {
-    if (snap) await this.applySnapshotDb(snap.metadata.index);
+    if (snap) await this.applySnapshotDb(snap.metadata.index, snap.data);
     if (ents.length > 0) this.applyEntries(ents);
     this.afterApply();
   }
@@ -353,6 +371,9 @@ export class EtcdServer {
         this.applyConfChange(e);
       } else if (e.index > this.skipUpTo && e.data.length > 0) {
         this.applyNormal(e);
+      } else if (e.data.length > 0) {
+        // applied to the backend before a restart: only the in-memory v2 store needs it again
+        this.v2.replay(decodeRequest(e.data));
       }
       this.appliedIndex = e.index;
       if (e.index > this.skipUpTo) this.store.setConsistentIndex(e.index);
@@ -367,11 +388,15 @@ export class EtcdServer {
     this.stats.proposalsCommitted++;
     const t0 = performance.now();
     let result: ApplyResult;
-    if (req.clusterMemberAttrSet) {
+    if (req.v2) {
+      result = this.v2.apply(req.v2);
+    } else if (req.clusterMemberAttrSet) {
       this.applyMemberAttrs(req.clusterMemberAttrSet);
+      this.v2.memberAttributes(req.clusterMemberAttrSet);
       result = { resp: undefined };
     } else if (req.clusterVersionSet) {
       this.applyClusterVersion(req.clusterVersionSet.ver);
+      this.v2.clusterVersion(req.clusterVersionSet.ver);
       result = { resp: undefined };
     } else {
       result = this.applier.apply(req);
@@ -405,7 +430,22 @@ export class EtcdServer {
     const cc = decodeConfChange(e.data);
     this.raft.applyConfChange(cc);
     if (e.index > this.skipUpTo) this.cluster.applyConfChange(cc);
+    const m = this.cluster.member(cc.nodeId);
+    this.v2.confChange(cc, m && { peerUrls: m.peerUrls, isLearner: m.isLearner });
     this.listeners.confChangeApplied(cc);
+  }
+
+  /** the v2 store (read by the v2 API; written only by applying entries) */
+  get v2store(): V2Store {
+    return this.v2.store;
+  }
+
+  /**
+   * Proposes a v2 request (PUT, POST, DELETE, QGET, SYNC) through raft; resolves with its apply
+   * result: `{ resp: { event } }` or `{ err }` (a V2Error, or the proposal's own failure).
+   */
+  proposeV2(r: Partial<V2Request>): Promise<ApplyResult> {
+    return this.proposeRaw({ v2: tsetcdpb.Request.fromPartial(r) });
   }
 
   /** users, roles, permissions and tokens (etcd's AuthStore()) */
@@ -479,6 +519,8 @@ export class EtcdServer {
     // every request has the same full shape, which keeps the generated encoder monomorphic (a
     // partial object per request type made it slower than the copy costs)
     const msg = fullRequest(r, { ID: id, username: caller?.user ?? '', authRevision: caller?.authRevision ?? 0n });
+    // a v2 request carries its ID itself too (etcd's Request.ID)
+    if (msg.v2 !== undefined) msg.v2 = { ...msg.v2, ID: id };
     const data = copyEntryDataToBuffer(proposalWriter.encode(tsetcdpb.InternalRaftRequest, msg));
     if (data.length > this.cfg.maxRequestBytes) return Promise.reject(Errors.requestTooLarge());
     if (this.ownProposals.size >= ownProposalsLimit) this.ownProposals.clear();
@@ -535,9 +577,10 @@ export class EtcdServer {
   }
 
   /** etcd's applySnapshot: replace the backend's content, rebuild what derives from it. */
-  private async applySnapshotDb(idx: number): Promise<void> {
+  private async applySnapshotDb(idx: number, v2data: Uint8Array): Promise<void> {
     if (idx <= this.appliedIndex) return;
     const ci = await this.installer.install(idx, this.appliedIndex);
+    this.v2.recover(v2data);
     this.appliedIndex = idx;
     this.skipUpTo = Math.max(this.skipUpTo, ci);
     // membership may have changed: let the cluster layer resync its peers
@@ -644,6 +687,7 @@ export class EtcdServer {
       this.stopped = true;
       const raftStopped = this.raft.stop();
       this.lessor.stopExpiry();
+      this.v2.stopSync();
       this.waits.stopExpiry();
       await raftStopped;
       const stopped = Errors.stopped();

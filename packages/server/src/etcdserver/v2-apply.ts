@@ -1,0 +1,137 @@
+// The member's v2 store on the apply path (etcd's applyV2Request, the membership writes of its
+// RaftCluster into "/0", the v2 store in raft snapshots, and the leader's SYNC ticker for TTL
+// expiry). Every member applies the same entries in log order, so every member's v2 store is
+// the same at the same index.
+//
+// On a restart the v3 backend skips entries up to its consistent index, but the v2 store lives
+// in memory: it is recovered from the raft snapshot and every entry after the snapshot is
+// replayed into it (replay()), as etcd does.
+
+import { ConfChangeType, type ConfChange } from '@tsetcd/raft';
+import { tsetcdpb } from '@tsetcd/proto';
+import type { ApplyResult } from '../apply/applier.js';
+import type { ServerLogger } from './config.js';
+import { V2Store } from '../v2store/store.js';
+import { V2Error } from '../v2store/errors.js';
+import { applyV2Request, type V2Request } from '../v2store/apply.js';
+import { clusterPrefix, deleteMember, keysPrefix, saveClusterVersion, saveMember, saveMemberAttributes, updateMember } from '../v2store/cluster-keys.js';
+import { recoverStore, saveStore } from '../v2store/snapshot-json.js';
+import type { V2Event } from '../v2store/event.js';
+
+/** etcd's SyncTicker: how often the leader proposes a SYNC while keys have TTLs */
+const syncIntervalMs = 500;
+
+/** What a v2 request's apply gives its proposer. */
+export interface V2ApplyResponse {
+  event?: V2Event;
+}
+
+/** How a member looks up a member's peer URLs and learner flag after a ConfChange. */
+export interface ConfChangeMember {
+  peerUrls: string[];
+  isLearner: boolean;
+}
+
+export class V2Apply {
+  /** the v2 store (namespaces "/0" membership, "/1" keys; "/2" is made by v2 auth) */
+  readonly store = new V2Store([clusterPrefix, keysPrefix]);
+  private syncTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly log: ServerLogger) {}
+
+  /** A committed v2 request. */
+  apply(r: V2Request): ApplyResult {
+    try {
+      return { resp: { event: applyV2Request(this.store, r) } satisfies V2ApplyResponse };
+    } catch (e) {
+      if (e instanceof V2Error) return { err: e };
+      if (e instanceof Error && e.message === 'etcdserver: unknown method') return { err: e };
+      throw e;
+    }
+  }
+
+  /**
+   * An entry the v3 backend had applied before the restart (at or below its consistent index):
+   * only its v2 effects are applied again.
+   */
+  replay(req: tsetcdpb.InternalRaftRequest): void {
+    if (req.v2 !== undefined) this.apply(req.v2);
+    else if (req.clusterMemberAttrSet !== undefined) this.memberAttributes(req.clusterMemberAttrSet);
+    else if (req.clusterVersionSet !== undefined) this.clusterVersion(req.clusterVersionSet.ver);
+  }
+
+  /** A ConfChange; `member` is the member it added or changed as the cluster now has it. */
+  confChange(cc: ConfChange, member: ConfChangeMember | undefined): void {
+    this.must('conf change', () => {
+      const fromContext = cc.context.length > 0 ? tsetcdpb.Member.decode(cc.context) : undefined;
+      const peerUrls = fromContext?.peerUrls ?? member?.peerUrls ?? [];
+      switch (cc.type) {
+        case ConfChangeType.AddNode:
+        case ConfChangeType.AddLearnerNode: {
+          const path = `${clusterPrefix}/members/${cc.nodeId.toString(16)}/raftAttributes`;
+          let exists = true;
+          try {
+            this.store.internalGet(path);
+          } catch {
+            exists = false;
+          }
+          // a learner's promotion rewrites its attributes; otherwise the member is new
+          if (exists) updateMember(this.store, cc.nodeId, peerUrls, cc.type === ConfChangeType.AddLearnerNode);
+          else saveMember(this.store, cc.nodeId, peerUrls, cc.type === ConfChangeType.AddLearnerNode);
+          break;
+        }
+        case ConfChangeType.UpdateNode:
+          if (cc.nodeId !== 0n) updateMember(this.store, cc.nodeId, peerUrls, member?.isLearner ?? false);
+          break;
+        case ConfChangeType.RemoveNode:
+          deleteMember(this.store, cc.nodeId);
+          break;
+      }
+    });
+  }
+
+  memberAttributes(r: tsetcdpb.ClusterMemberAttrSetRequest): void {
+    this.must('member attributes', () => saveMemberAttributes(this.store, r.memberID, r.memberAttributes?.name ?? '', r.memberAttributes?.clientUrls ?? []));
+  }
+
+  clusterVersion(ver: string): void {
+    this.must('cluster version', () => saveClusterVersion(this.store, ver));
+  }
+
+  /** etcd panics when a membership write fails; the v3 membership is authoritative here, so log it */
+  private must(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.log.warn('v2 store: membership write failed', { what, error: (e as Error).message });
+    }
+  }
+
+  /** The store for a raft snapshot. */
+  snapshotData(): Uint8Array {
+    return saveStore(this.store);
+  }
+
+  /** The store from a raft snapshot (one this member saved, or the leader sent). */
+  recover(data: Uint8Array): void {
+    try {
+      recoverStore(this.store, data);
+    } catch (e) {
+      this.log.warn('v2 store: snapshot data unreadable; starting from an empty v2 store', { error: (e as Error).message });
+      this.store.reset();
+    }
+  }
+
+  /** Starts the leader's SYNC ticker (`propose` is called only while `isLeader()`). */
+  startSync(isLeader: () => boolean, propose: (r: Partial<V2Request>) => void): void {
+    this.syncTimer = setInterval(() => {
+      if (isLeader() && this.store.hasTtlKeys()) propose({ Method: 'SYNC', Time: BigInt(Date.now()) * 1_000_000n });
+    }, syncIntervalMs);
+    this.syncTimer.unref();
+  }
+
+  stopSync(): void {
+    if (this.syncTimer !== undefined) clearInterval(this.syncTimer);
+    this.syncTimer = undefined;
+  }
+}
