@@ -71,13 +71,17 @@ export class V2Store implements NodeOwner {
     return this.heap.size > 0;
   }
 
+  /**
+   * Runs an operation and counts it. etcd counts some refusals as successes (they return before
+   * its deferred counter sees an error): those are thrown through uncounted().
+   */
   private count<T>(ok: StatName, fail: StatName, f: () => T): T {
     try {
       const r = f();
       this.stats.inc(ok);
       return r;
     } catch (e) {
-      this.stats.inc(fail);
+      this.stats.inc(countedAsSuccess.has(e as object) ? ok : fail);
       throw e;
     }
   }
@@ -139,7 +143,7 @@ export class V2Store implements NodeOwner {
   compareAndSwap(nodePath: string, prevValue: string, prevIndex: bigint, value: string, o: TtlOptions): V2Event {
     return this.count('compareAndSwapSuccess', 'compareAndSwapFail', () => {
       nodePath = cleanPath(joinPath('/', nodePath));
-      if (this.readonly.has(nodePath)) throw new V2Error(V2Code.RootROnly, '/', this.currentIndex);
+      if (this.readonly.has(nodePath)) throw uncounted(new V2Error(V2Code.RootROnly, '/', this.currentIndex));
       const n = this.internalGet(nodePath);
       if (n.isDir()) throw new V2Error(V2Code.NotFile, nodePath, this.currentIndex);
       const [ok, which] = n.compare(prevValue, prevIndex);
@@ -161,10 +165,10 @@ export class V2Store implements NodeOwner {
   update(nodePath: string, newValue: string, o: TtlOptions): V2Event {
     return this.count('updateSuccess', 'updateFail', () => {
       nodePath = cleanPath(joinPath('/', nodePath));
-      if (this.readonly.has(nodePath)) throw new V2Error(V2Code.RootROnly, '/', this.currentIndex);
+      if (this.readonly.has(nodePath)) throw uncounted(new V2Error(V2Code.RootROnly, '/', this.currentIndex));
       const next = this.currentIndex + 1;
       const n = this.internalGet(nodePath);
-      if (n.isDir() && newValue.length !== 0) throw new V2Error(V2Code.NotFile, nodePath, this.currentIndex);
+      if (n.isDir() && newValue.length !== 0) throw uncounted(new V2Error(V2Code.NotFile, nodePath, this.currentIndex));
       if (o.refresh === true) newValue = n.value;
       const e = newEvent(Action.Update, nodePath, next, n.createdIndex);
       e.etcdIndex = next;
@@ -184,7 +188,7 @@ export class V2Store implements NodeOwner {
   delete(nodePath: string, dir: boolean, recursive: boolean): V2Event {
     return this.count('deleteSuccess', 'deleteFail', () => {
       nodePath = cleanPath(joinPath('/', nodePath));
-      if (this.readonly.has(nodePath)) throw new V2Error(V2Code.RootROnly, '/', this.currentIndex);
+      if (this.readonly.has(nodePath)) throw uncounted(new V2Error(V2Code.RootROnly, '/', this.currentIndex));
       if (recursive) dir = true;
       const n = this.internalGet(nodePath);
       const next = this.currentIndex + 1;
@@ -203,9 +207,9 @@ export class V2Store implements NodeOwner {
     return this.count('compareAndDeleteSuccess', 'compareAndDeleteFail', () => {
       nodePath = cleanPath(joinPath('/', nodePath));
       const n = this.internalGet(nodePath);
-      if (n.isDir()) throw new V2Error(V2Code.NotFile, nodePath, this.currentIndex);
+      if (n.isDir()) throw uncounted(new V2Error(V2Code.NotFile, nodePath, this.currentIndex));
       const [ok, which] = n.compare(prevValue, prevIndex);
-      if (!ok) throw new V2Error(V2Code.TestFailed, compareFailCause(n, which, prevValue, prevIndex), this.currentIndex);
+      if (!ok) throw uncounted(new V2Error(V2Code.TestFailed, compareFailCause(n, which, prevValue, prevIndex), this.currentIndex));
       this.currentIndex++;
       const e = newEvent(Action.CompareAndDelete, nodePath, this.currentIndex, n.createdIndex);
       e.etcdIndex = this.currentIndex;
@@ -324,6 +328,13 @@ export class V2Store implements NodeOwner {
     parent.children!.set(name, n);
     return n;
   }
+}
+
+const countedAsSuccess = new WeakSet<object>();
+
+function uncounted(e: V2Error): V2Error {
+  countedAsSuccess.add(e);
+  return e;
 }
 
 function depthOf(p: string): number {

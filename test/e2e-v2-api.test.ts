@@ -1,0 +1,324 @@
+// The v2 API (--enable-v2) of real ./bin/tsetcd processes: the real etcdctl 3.4.23 in v2 mode,
+// HTTP requests as curl and confd-style clients send them, persistence across a crash (with
+// raft snapshots taken), replication to followers (one of them catching up by snapshot), v2
+// auth, and the same requests against real etcd 3.4.23 answered with the same JSON.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { startTsetcd, tempDir, type TsetcdProcess } from './kit/tsetcd-process.js';
+import { startRealEtcd } from './kit/real-etcd.js';
+import { ProcessCluster } from './kit/cluster.js';
+import { run } from './kit/processes.js';
+import { waitFor } from './kit/wait.js';
+
+interface V2Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTP request; `form` goes in an urlencoded body (PUT/POST) as curl -d sends it. */
+function v2(endpoint: string, method: string, path: string, form?: string, headers: Record<string, string> = {}): Promise<V2Answer> {
+  const u = new URL(`http://${endpoint.replace(/^http:\/\//, '')}`);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: u.hostname, port: u.port, method, path, headers: form === undefined ? headers : { 'Content-Type': 'application/x-www-form-urlencoded', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('error', reject);
+    req.end(form);
+  });
+}
+
+function etcdctl2(endpoint: string, args: string[]) {
+  return run('etcdctl', ['--endpoints', `http://${endpoint.replace(/^http:\/\//, '')}`, ...args], { env: { ETCDCTL_API: '2' } });
+}
+
+async function member(t: Parameters<typeof tempDir>[0], args: string[] = []): Promise<TsetcdProcess> {
+  return startTsetcd(t, await tempDir(t), ['--enable-v2', ...args]);
+}
+
+test('etcdctl in v2 mode: set, get, mk, update, ls, rm, mkdir, rmdir, watch', async (t) => {
+  const m = await member(t);
+  const ep = m.endpoint;
+  assert.equal((await etcdctl2(ep, ['set', '/dir/foo', 'bar'])).stdout, 'bar\n');
+  assert.equal((await etcdctl2(ep, ['get', '/dir/foo'])).stdout, 'bar\n');
+  assert.equal((await etcdctl2(ep, ['get', '--quorum', '/dir/foo'])).stdout, 'bar\n');
+  const dup = await etcdctl2(ep, ['mk', '/dir/foo', 'x']);
+  assert.equal(dup.code, 4);
+  assert.match(dup.stderr, /^Error:  105: Key already exists \(\/dir\/foo\) \[\d+\]/);
+  assert.equal((await etcdctl2(ep, ['update', '/dir/foo', 'baz'])).stdout, 'baz\n');
+  assert.equal((await etcdctl2(ep, ['mkdir', '/empty'])).code, 0);
+  assert.equal((await etcdctl2(ep, ['ls', '--sort'])).stdout, '/dir\n/empty\n');
+  assert.equal((await etcdctl2(ep, ['ls', '--recursive', '/dir'])).stdout, '/dir/foo\n');
+  assert.equal((await etcdctl2(ep, ['rmdir', '/empty'])).code, 0);
+  const notEmpty = await etcdctl2(ep, ['rmdir', '/dir']);
+  assert.match(notEmpty.stderr, /^Error:  108: Directory not empty \(\/dir\)/);
+  // a watch from an index already in the history answers at once, a later one waits for the write
+  assert.equal((await etcdctl2(ep, ['watch', '--after-index', '1', '/dir/foo'])).stdout, 'bar\n');
+  const watching = etcdctl2(ep, ['watch', '/dir/foo']);
+  await waitFor('the watcher registered', async () => JSON.parse((await v2(ep, 'GET', '/v2/stats/store')).body).watchers === 1);
+  assert.equal((await etcdctl2(ep, ['set', '/dir/foo', 'qux'])).code, 0);
+  assert.equal((await watching).stdout, 'qux\n');
+  assert.equal((await etcdctl2(ep, ['rm', '/dir/foo'])).stdout, 'PrevNode.Value: qux\n');
+  assert.match((await etcdctl2(ep, ['rm', '/dir/foo'])).stderr, /^Error:  100: Key not found \(\/dir\/foo\)/);
+});
+
+test('/v2/keys over HTTP: headers, in-order keys, CAS, hidden keys, TTL expiry seen by a watch, stream watch', async (t) => {
+  const m = await member(t);
+  const ep = m.endpoint;
+  const put = await v2(ep, 'PUT', '/v2/keys/foo', 'value=bar');
+  assert.equal(put.status, 201);
+  assert.equal(put.headers['content-type'], 'application/json');
+  // etcd's own numbering: the store's index counts the membership writes under /0 first
+  assert.equal(put.body, '{"action":"set","node":{"key":"/foo","value":"bar","modifiedIndex":4,"createdIndex":4}}\n');
+  assert.equal(put.headers['x-etcd-index'], '4');
+  assert.ok(Number(put.headers['x-raft-index']) >= 5);
+  assert.ok(Number(put.headers['x-raft-term']) >= 1);
+  assert.match(String(put.headers['x-etcd-cluster-id']), /^[0-9a-f]+$/);
+
+  const cas = await v2(ep, 'PUT', '/v2/keys/foo?prevValue=nope', 'value=x');
+  assert.equal(cas.status, 412);
+  assert.equal(cas.body, '{"errorCode":101,"message":"Compare failed","cause":"[nope != bar]","index":4}\n');
+  const casOk = await v2(ep, 'PUT', '/v2/keys/foo?prevIndex=4', 'value=y');
+  assert.equal(casOk.body, '{"action":"compareAndSwap","node":{"key":"/foo","value":"y","modifiedIndex":5,"createdIndex":4},"prevNode":{"key":"/foo","value":"bar","modifiedIndex":4,"createdIndex":4}}\n');
+  assert.equal((await v2(ep, 'PUT', '/v2/keys/foo?prevExist=false', 'value=z')).status, 412);
+
+  const q1 = await v2(ep, 'POST', '/v2/keys/queue', 'value=a');
+  const q2 = await v2(ep, 'POST', '/v2/keys/queue', 'value=b');
+  assert.equal(q1.status, 201);
+  assert.match(q1.body, /"key":"\/queue\/00000000000000000006"/);
+  assert.match(q2.body, /"key":"\/queue\/00000000000000000007"/);
+  await v2(ep, 'PUT', '/v2/keys/queue/_hidden', 'value=h');
+  const listing = await v2(ep, 'GET', '/v2/keys/queue?sorted=true');
+  assert.deepEqual(JSON.parse(listing.body).node.nodes.map((n: { value: string }) => n.value), ['a', 'b']);
+  assert.equal(JSON.parse((await v2(ep, 'GET', '/v2/keys/queue/_hidden')).body).node.value, 'h');
+
+  // a key with a TTL: the leader's SYNC request expires it, and a watch sees the expire event
+  const ttl = await v2(ep, 'PUT', '/v2/keys/lease', 'value=v&ttl=1');
+  const ttlNode = JSON.parse(ttl.body).node;
+  assert.equal(ttlNode.ttl, 1);
+  assert.match(ttlNode.expiration, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+  const expired = await v2(ep, 'GET', `/v2/keys/lease?wait=true&waitIndex=${ttlNode.modifiedIndex + 1}`);
+  const ev = JSON.parse(expired.body);
+  assert.equal(ev.action, 'expire');
+  assert.equal(ev.prevNode.value, 'v');
+  assert.equal((await v2(ep, 'GET', '/v2/keys/lease')).status, 404);
+
+  // a stream watch gets every event until the client goes away
+  const events: string[] = [];
+  const streamed = new Promise<void>((resolve, reject) => {
+    const u = new URL(`http://${ep}`);
+    const req = request({ host: u.hostname, port: u.port, path: '/v2/keys/s?wait=true&stream=true&recursive=true' }, (res) => {
+      res.setEncoding('utf8');
+      let buf = '';
+      res.on('data', (d: string) => {
+        buf += d;
+        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+          events.push(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+          if (events.length === 2) {
+            req.destroy();
+            resolve();
+          }
+        }
+      });
+    });
+    req.on('error', (e) => (events.length === 2 ? resolve() : reject(e)));
+    req.end();
+  });
+  await waitFor('the stream watcher registered', async () => JSON.parse((await v2(ep, 'GET', '/v2/stats/store')).body).watchers === 1);
+  await v2(ep, 'PUT', '/v2/keys/s/a', 'value=1');
+  await v2(ep, 'PUT', '/v2/keys/s/b', 'value=2');
+  await streamed;
+  assert.deepEqual(events.map((e) => JSON.parse(e).node.key), ['/s/a', '/s/b']);
+  await waitFor('the stream watcher removed', async () => JSON.parse((await v2(ep, 'GET', '/v2/stats/store')).body).watchers === 0);
+});
+
+test('/v2/keys refuses bad input with etcd v2 errors, and never crashes', async (t) => {
+  const m = await member(t);
+  const ep = m.endpoint;
+  const cases: Array<[string, string, string | undefined, number, string]> = [
+    ['PUT', '/v2/keys/a?ttl=abc', 'value=1', 400, '{"errorCode":202,"message":"The given TTL in POST form is not a number","cause":"invalid value for \\"ttl\\"","index":0}\n'],
+    ['PUT', '/v2/keys/a?prevIndex=-1', 'value=1', 400, '{"errorCode":203,"message":"The given index in POST form is not a number","cause":"invalid value for \\"prevIndex\\"","index":0}\n'],
+    ['GET', '/v2/keys/a?recursive=maybe', undefined, 400, '{"errorCode":209,"message":"Invalid field","cause":"invalid value for \\"recursive\\"","index":0}\n'],
+    ['PUT', '/v2/keys/a?prevValue=', 'value=1', 400, '{"errorCode":201,"message":"PrevValue is Required in POST form","cause":"\\"prevValue\\" cannot be empty","index":0}\n'],
+    ['PUT', '/v2/keys/a?wait=true', 'value=1', 400, '{"errorCode":209,"message":"Invalid field","cause":"\\"wait\\" can only be used with GET requests","index":0}\n'],
+    ['GET', '/v2/keys/a?x=%zz', undefined, 400, '{"errorCode":210,"message":"Invalid POST form","cause":"invalid URL escape \\"%zz\\"","index":0}\n'],
+    ['PUT', '/v2/keys/a?refresh=true', 'value=1', 400, '{"errorCode":211,"message":"Value provided on refresh","cause":"A value was provided on a refresh","index":0}\n'],
+    ['PUT', '/v2/keys/a?refresh=true', '', 400, '{"errorCode":212,"message":"A TTL must be provided on refresh","cause":"No TTL value set","index":0}\n'],
+    ['GET', '/v2/keys/nothing', undefined, 404, '{"errorCode":100,"message":"Key not found","cause":"/nothing","index":3}\n'],
+    ['PUT', '/v2/keys/', 'value=1', 400, '{"errorCode":107,"message":"Root is read only","cause":"/","index":3}\n'],
+  ];
+  for (const [method, path, form, status, body] of cases) {
+    const r = await v2(ep, method, path, form);
+    assert.equal(r.status, status, `${method} ${path}`);
+    assert.equal(r.body, body, `${method} ${path}`);
+  }
+  const patch = await v2(ep, 'PATCH', '/v2/keys/a');
+  assert.equal(patch.status, 405);
+  assert.equal(patch.headers.allow, 'HEAD,GET,PUT,POST,DELETE');
+  // an unclean path is redirected to its clean form (Go's ServeMux), never resolved above /v2/keys
+  const dots = await v2(ep, 'GET', '/v2/keys/../0/members');
+  assert.equal(dots.status, 301);
+  assert.equal(dots.headers.location, '/v2/0/members');
+  // a form body past Go's 10 MB limit
+  const big = await v2(ep, 'PUT', '/v2/keys/big', 'value=' + 'x'.repeat((10 << 20) + 10));
+  assert.equal(big.status, 400);
+  assert.match(big.body, /"errorCode":210,.*"cause":"http: POST too large"/);
+  // a key deeper than the store takes
+  const deep = await v2(ep, 'PUT', '/v2/keys/' + 'd/'.repeat(600) + 'k', 'value=1');
+  assert.equal(deep.status, 400);
+  assert.match(deep.body, /"errorCode":209/);
+  // waitIndex older than the 1000-event history
+  for (let i = 0; i < 1005; i += 5) await Promise.all([0, 1, 2, 3, 4].map((k) => v2(ep, 'PUT', `/v2/keys/h${k}`, `value=${i}`)));
+  const cleared = await v2(ep, 'GET', '/v2/keys/h0?wait=true&waitIndex=1');
+  assert.equal(cleared.status, 400);
+  assert.match(cleared.body, /^\{"errorCode":401,"message":"The event in requested index is outdated and cleared","cause":"the requested history has been cleared \[\d+\/1\]","index":\d+\}\n$/);
+  assert.equal((await v2(ep, 'GET', '/health')).status, 200);
+});
+
+test('without --enable-v2 the v2 keys, auth and stats paths answer 404 (etcd 3.4 default)', async (t) => {
+  const m = await startTsetcd(t, await tempDir(t));
+  for (const p of ['/v2/keys/foo', '/v2/auth/users', '/v2/stats/self', '/v2/machines']) {
+    const r = await v2(m.endpoint, 'GET', p);
+    assert.equal(r.status, 404, p);
+    assert.equal(r.body, '404 page not found\n', p);
+  }
+  assert.equal((await v2(m.endpoint, 'GET', '/v2/members')).status, 200);
+});
+
+test('the v2 store survives a crash: snapshot data plus the entries after it, history included', async (t) => {
+  const dir = await tempDir(t);
+  const args = ['--enable-v2', '--snapshot-count', '5'];
+  const m = await startTsetcd(t, dir, args);
+  for (let i = 1; i <= 12; i++) assert.equal((await v2(m.endpoint, 'PUT', `/v2/keys/k${i}`, `value=v${i}`)).status, 201);
+  await v2(m.endpoint, 'POST', '/v2/keys/q', 'value=in-order');
+  assert.ok(m.logs.some((l) => l.includes('"saved snapshot"')), 'a snapshot was taken');
+  const before = (await v2(m.endpoint, 'GET', '/v2/keys/?recursive=true&sorted=true')).body;
+  m.child.kill('SIGKILL');
+  await m.exited;
+  const again = await startTsetcd(t, dir, args);
+  assert.equal((await v2(again.endpoint, 'GET', '/v2/keys/?recursive=true&sorted=true')).body, before);
+  // the event history came back too: a watch from an old index is answered from it
+  const old = await v2(again.endpoint, 'GET', '/v2/keys/k3?wait=true&waitIndex=6');
+  assert.equal(old.body, '{"action":"set","node":{"key":"/k3","value":"v3","modifiedIndex":6,"createdIndex":6}}\n');
+});
+
+test('three members: v2 writes replicate, a quorum read goes through raft, a follower catches up by snapshot', async (t) => {
+  const c = await ProcessCluster.start(t, { size: 3, args: ['--enable-v2', '--snapshot-count', '10', '--experimental-snapshot-catchup-entries', '5'] });
+  const ep = (i: number) => c.clientUrl(i);
+  assert.equal((await v2(ep(0), 'PUT', '/v2/keys/a', 'value=1')).status, 201);
+  await waitFor('member 2 applied the write', async () => (await v2(ep(2), 'GET', '/v2/keys/a')).status === 200);
+  const q = await v2(ep(1), 'GET', '/v2/keys/a?quorum=true');
+  assert.equal(JSON.parse(q.body).node.value, '1');
+
+  await c.stopMember(2);
+  for (let i = 0; i < 40; i++) assert.ok([200, 201].includes((await v2(ep(i % 2), 'PUT', `/v2/keys/b${i % 7}`, `value=${i}`)).status));
+  const want = (await v2(ep(0), 'GET', '/v2/keys/?recursive=true&sorted=true&quorum=true')).body;
+  const snapshotSent = c.waitForLog(2, 'snapshot', 60_000).catch(() => undefined);
+  await c.startMember(2, 'existing');
+  await snapshotSent;
+  await waitFor('member 2 caught up', async () => (await v2(ep(2), 'GET', '/v2/keys/?recursive=true&sorted=true')).body === want, 30_000);
+  // and the member that caught up by snapshot serves its own writes too
+  assert.equal((await v2(ep(2), 'PUT', '/v2/keys/after', 'value=x')).status, 201);
+  await waitFor('member 0 has it', async () => (await v2(ep(0), 'GET', '/v2/keys/after')).status === 200);
+});
+
+test('v2 auth: users and roles by etcdctl and /v2/auth, root-only once enabled, key permissions by role', async (t) => {
+  const m = await member(t);
+  const ep = m.endpoint;
+  assert.equal((await v2(ep, 'PUT', '/v2/keys/foo/bar', 'value=secret')).status, 201);
+  assert.match((await etcdctl2(ep, ['user', 'add', 'root:rootpw'])).stdout, /User root created/);
+  assert.match((await etcdctl2(ep, ['user', 'add', 'reader:pw'])).stdout, /User reader created/);
+  assert.match((await etcdctl2(ep, ['role', 'add', 'foo-read'])).stdout, /Role foo-read created/);
+  assert.match((await etcdctl2(ep, ['role', 'grant', '--read', '--path', '/foo/*', 'foo-read'])).stdout, /Role foo-read updated/);
+  assert.match((await etcdctl2(ep, ['user', 'grant', '--roles', 'foo-read', 'reader'])).stdout, /User reader updated/);
+  assert.match((await etcdctl2(ep, ['user', 'grant', '--roles', 'foo-read', 'reader'])).stderr, /duplicate/);
+  assert.equal((await etcdctl2(ep, ['user', 'list'])).stdout, 'reader\nroot\n');
+  assert.equal((await etcdctl2(ep, ['role', 'list'])).stdout, 'foo-read\nroot\n');
+  const role = await v2(ep, 'GET', '/v2/auth/roles/foo-read');
+  assert.equal(role.body, '{"role":"foo-read","permissions":{"kv":{"read":["/foo/*"],"write":[]}}}\n');
+  assert.match((await etcdctl2(ep, ['auth', 'enable'])).stdout, /Authentication Enabled/);
+  assert.equal((await v2(ep, 'GET', '/v2/auth/enable')).body, '{"enabled":true}\n');
+
+  const basic = (u: string, p: string) => ({ Authorization: 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64') });
+  assert.equal(JSON.parse((await v2(ep, 'GET', '/v2/keys/foo/bar', undefined, basic('reader', 'pw'))).body).node.value, 'secret');
+  const denied = await v2(ep, 'PUT', '/v2/keys/foo/bar', 'value=x', basic('reader', 'pw'));
+  assert.equal(denied.status, 401);
+  assert.equal(denied.body, '{"errorCode":110,"message":"The request requires user authentication","cause":"Insufficient credentials","index":0}\n');
+  assert.equal((await v2(ep, 'GET', '/v2/keys/foo/bar', undefined, basic('reader', 'wrong'))).status, 401);
+  assert.equal((await v2(ep, 'PUT', '/v2/keys/foo/bar', 'value=root', basic('root', 'rootpw'))).status, 200);
+  // the default guest role (made by auth enable) may read and write without credentials
+  assert.equal((await v2(ep, 'GET', '/v2/keys/foo/bar')).status, 200);
+  // the auth routes are root's now
+  assert.equal((await v2(ep, 'GET', '/v2/auth/users')).body, '{"message":"Insufficient credentials"}');
+  const users = await v2(ep, 'GET', '/v2/auth/users', undefined, basic('root', 'rootpw'));
+  assert.equal(users.status, 200);
+  assert.deepEqual(JSON.parse(users.body).users.map((u: { user: string }) => u.user), ['reader', 'root']);
+  const rmRoot = await v2(ep, 'DELETE', '/v2/auth/users/root', undefined, basic('root', 'rootpw'));
+  assert.equal(rmRoot.status, 403);
+  assert.equal(rmRoot.body, '{"message":"auth: Cannot delete root user while auth is enabled."}');
+  const badJson = await v2(ep, 'PUT', '/v2/auth/users/x', '{"user":', { ...basic('root', 'rootpw'), 'Content-Type': 'application/json' });
+  assert.equal(badJson.body, '{"message":"Invalid JSON in request body."}');
+});
+
+test('differential: real etcd 3.4.23 --enable-v2 answers the same requests with the same JSON', async (t) => {
+  const dir = await tempDir(t);
+  const etcd = await startRealEtcd({ dir, args: ['--enable-v2'] });
+  t.after(() => etcd.kill());
+  const ts = await member(t);
+  const requests: Array<[string, string, string | undefined]> = [
+    ['PUT', '/v2/keys/foo', 'value=bar'],
+    ['GET', '/v2/keys/foo', undefined],
+    ['PUT', '/v2/keys/foo?prevValue=nope', 'value=x'],
+    ['PUT', '/v2/keys/foo?prevExist=false', 'value=x'],
+    ['PUT', '/v2/keys/foo?prevExist=true', 'value=upd'],
+    ['PUT', '/v2/keys/dir?dir=true', ''],
+    ['POST', '/v2/keys/dir', 'value=first'],
+    ['PUT', '/v2/keys/dir/_hid', 'value=h'],
+    ['GET', '/v2/keys/?recursive=true&sorted=true', undefined],
+    ['GET', '/v2/keys/dir/00000000000000000007?wait=true&waitIndex=7', undefined],
+    ['GET', '/v2/keys/foo?wait=true&waitIndex=1', undefined],
+    ['DELETE', '/v2/keys/dir', undefined],
+    ['DELETE', '/v2/keys/dir?recursive=true', undefined],
+    ['DELETE', '/v2/keys/foo?prevIndex=99', undefined],
+    ['DELETE', '/v2/keys/foo?prevValue=upd', undefined],
+    ['GET', '/v2/keys/foo', undefined],
+    ['PUT', '/v2/keys/x?ttl=abc', 'value=1'],
+    ['GET', '/v2/keys/x?recursive=nah', undefined],
+    ['PUT', '/v2/keys/a/b', 'value=1'],
+    ['PUT', '/v2/keys/a/b/c', 'value=2'],
+    ['GET', '/v2/keys/a?noValueOnSuccess=true', undefined],
+    ['PUT', '/v2/keys/a/b?noValueOnSuccess=true', 'value=3'],
+    ['PUT', '/v2/keys/a', 'value=4'],
+    ['GET', '/v2/keys/%E2%98%83?x=%41', undefined],
+    ['PUT', '/v2/keys/esc', 'value=%3Cb%3E%26%22%5C%E2%80%A8'],
+    ['GET', '/v2/keys/esc', undefined],
+    ['GET', '/v2/keys/../0/members?a=1&b=%27', undefined],
+    ['PUT', '/v2/keys//foo', 'value=1'],
+    ['PUT', '/v2/keys/', 'value=1'],
+    ['DELETE', '/v2/keys/', undefined],
+    ['PUT', '/v2/keys/a?prevExist=true', 'value=5'],
+  ];
+  for (const [method, path, form] of requests) {
+    const [a, b] = [await v2(etcd.endpoint, method, path, form), await v2(ts.endpoint, method, path, form)];
+    assert.equal(b.status, a.status, `${method} ${path}`);
+    assert.equal(b.body, a.body, `${method} ${path}`);
+    assert.equal(b.headers['x-etcd-index'], a.headers['x-etcd-index'], `${method} ${path}: X-Etcd-Index`);
+    assert.equal(b.headers.location, a.headers.location, `${method} ${path}: Location`);
+  }
+  // the store's counters (etcd counts one failed get of its own at start, and every request's
+  // look at /2/enabled)
+  const counters = async (ep: string) => {
+    const s = JSON.parse((await v2(ep, 'GET', '/v2/stats/store')).body) as Record<string, number>;
+    delete s.getsFail;
+    return s;
+  };
+  assert.deepEqual(await counters(ts.endpoint), await counters(etcd.endpoint));
+});
