@@ -74,9 +74,9 @@ export {
   type TokenStore,
 } from './interceptors/server-interceptors.js';
 export { clientInterceptor, clientCallTransformer, breakerOpenDetails, type ClientChainOptions } from './interceptors/client-interceptor.js';
-export { BuiltinServerStage, builtinServerStage, type BuiltinStageOptions, type StageHandler, type StageRespond } from './interceptors/server-builtin.js';
-export { DeadlineWheel, deadlineTickMs } from './internal/deadline-wheel.js';
+export { BuiltinServerStage, MethodStage, builtinServerStage, type BuiltinStageOptions, type StageHandler, type StageRespond } from './interceptors/server-builtin.js';
+export { DeadlineWheel, deadlineTickMs, type WheelEntry } from './internal/deadline-wheel.js';
 export { serverMetrics, clientMetrics, durationBucketsMs, type RpcMetrics } from './interceptors/metrics.js';
 export { HealthService, HealthClient, ServingStatus, healthServiceDefinition, type HealthCheckRequest, type HealthCheckResponse } from './health/health-service.js';
-export { currentSpan, startSpan, runInSpan, parseTraceparent, formatTraceparent, traceparentHeader, type SpanContext } from './trace/trace-context.js';
+export { currentSpan, enableSpanPropagation, spanPropagationEnabled, startSpan, runInSpan, callInSpan, childOfSpan, parseTraceparent, formatTraceparent, traceparentHeader, type SpanContext } from './trace/trace-context.js';
 export { RollingWindow, SumBucket } from './internal/rolling-window.js';

@@ -8,7 +8,7 @@
 // clientInterceptor() does the same work as an interceptor, for composing by hand.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { childTraceparent, currentSpan, formatTraceparent, traceparentHeader } from '../trace/trace-context.js';
+import { childOfSpan, childTraceparent, currentSpan, enableSpanPropagation, traceparentHeader } from '../trace/trace-context.js';
 import type { BreakerRegistry, GoogleBreaker } from '../breaker/google-breaker.js';
 import { failureCodes } from '../balancer/failure-codes.js';
 import type { RpcMetrics } from './metrics.js';
@@ -54,8 +54,13 @@ class ClientChain {
     const o = this.o;
     if (o.trace) {
       const explicit = metadata.get(traceparentHeader)[0];
-      const parent = currentSpan();
-      metadata.set(traceparentHeader, childTraceparent(typeof explicit === 'string' ? explicit : parent ? formatTraceparent(parent) : undefined));
+      let value: string;
+      if (typeof explicit === 'string') value = childTraceparent(explicit);
+      else {
+        const parent = currentSpan();
+        value = parent ? childOfSpan(parent) : childTraceparent(undefined);
+      }
+      metadata.set(traceparentHeader, value);
     }
     if (o.app !== undefined && o.token !== undefined) {
       metadata.set('app', o.app);
@@ -81,6 +86,7 @@ class ClientChain {
 
 /** One grpc-js interceptor doing all the built-in client work (cheaper than five). */
 export function clientInterceptor(o: ClientChainOptions): grpc.Interceptor {
+  if (o.trace) enableSpanPropagation();
   const chain = new ClientChain(o);
   return (options, nextCall) => {
     const method = options.method_definition.path;
@@ -115,6 +121,8 @@ type AnyCallProperties = grpc.CallProperties<any, any>;
  * replace the client's, so user interceptors do not see it, as with clientInterceptor).
  */
 export function clientCallTransformer(o: ClientChainOptions): grpc.CallInvocationTransformer {
+  // calls made from a handler's async continuations must see the span being served
+  if (o.trace) enableSpanPropagation();
   const chain = new ClientChain(o);
   const refuse: grpc.Interceptor = (options, nextCall) => rejectedCall(nextCall(options), grpc.status.UNAVAILABLE, breakerOpenDetails);
   return (props: AnyCallProperties): AnyCallProperties => {

@@ -5,13 +5,13 @@
 // builtinServerStage() wraps it as an interceptor for longer chains.
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { runInSpan, startSpan, traceparentHeader } from '../trace/trace-context.js';
+import { callInSpan, startSpan, traceparentHeader } from '../trace/trace-context.js';
 import { BreakerOpenError, StatusError, TimeoutError, toStatus } from '../errors.js';
 import type { BreakerRegistry, GoogleBreaker } from '../breaker/google-breaker.js';
 import { failureCodes } from '../balancer/failure-codes.js';
 import type { AdaptiveShedder, ShedderPromise } from '../load/adaptive-shedder.js';
 import type { RpcMetrics } from './metrics.js';
-import { DeadlineWheel } from '../internal/deadline-wheel.js';
+import { DeadlineWheel, type WheelEntry } from '../internal/deadline-wheel.js';
 import { slowThresholdMs, type ServerCallInfo, type UnaryServerInterceptor } from './server-interceptors.js';
 
 const wheel = new DeadlineWheel();
@@ -31,90 +31,113 @@ export interface BuiltinStageOptions {
 
 /** What the stage wraps: runs the call and reports once through done (err null/undefined = success). */
 export type StageHandler = (info: ServerCallInfo, done: (err: unknown, value?: unknown) => void) => void;
-/** Receives the outcome: err undefined = success with value. */
-export type StageRespond = (err: unknown, value: unknown) => void;
+/** Receives the outcome: err undefined = success with value; info is the call's (so one function can serve every call). */
+export type StageRespond = (err: unknown, value: unknown, info: ServerCallInfo) => void;
 
-export class BuiltinServerStage {
-  private readonly breakerByMethod = new Map<string, GoogleBreaker>();
-  private readonly useTimeout: boolean;
-
-  constructor(private readonly o: BuiltinStageOptions) {
-    this.useTimeout = o.timeoutMs > 0 || o.methodTimeoutsMs.size > 0;
+/** The per-method part of the stage, made once per method: its breaker and timeout. */
+export class MethodStage {
+  /** the timeout stage is on (a default or any per-method timeout configured) */
+  readonly timeout: boolean;
+  /** the method's timeout in ms (0: none; the client's deadline still applies while `timeout`) */
+  readonly timeoutMs: number;
+  readonly breaker: GoogleBreaker | undefined;
+  constructor(
+    readonly o: BuiltinStageOptions,
+    readonly method: string,
+  ) {
+    this.timeout = o.timeoutMs > 0 || o.methodTimeoutsMs.size > 0;
+    this.timeoutMs = o.methodTimeoutsMs.get(method) ?? o.timeoutMs;
+    this.breaker = o.breakers?.get(method);
   }
 
+  /** Runs one call through the stage; respond gets the outcome once. */
   run(info: ServerCallInfo, handler: StageHandler, respond: StageRespond): void {
-    new StageCall(this.o, info, respond).start(this, handler);
-  }
-
-  /** @internal */
-  breaker(method: string, breakers: BreakerRegistry): GoogleBreaker {
-    let b = this.breakerByMethod.get(method);
-    if (!b) this.breakerByMethod.set(method, (b = breakers.get(method)));
-    return b;
-  }
-
-  /** @internal ms until the call must end (Infinity: no timeout) */
-  budget(info: ServerCallInfo): number {
-    if (!this.useTimeout) return Infinity;
-    const ms = this.o.methodTimeoutsMs.get(info.method) ?? this.o.timeoutMs;
-    return Math.min(ms > 0 ? ms : Infinity, info.deadline - Date.now());
+    new StageCall(this, info, respond).start(handler);
   }
 }
 
-/** One call through the stage: admitted by breaker and shedder, timed, settled once. */
-class StageCall {
+export class BuiltinServerStage {
+  private readonly byMethod = new Map<string, MethodStage>();
+
+  constructor(private readonly o: BuiltinStageOptions) {}
+
+  /** The stage for one method (cached): what RpcServer binds once per method. */
+  method(method: string): MethodStage {
+    let m = this.byMethod.get(method);
+    if (!m) this.byMethod.set(method, (m = new MethodStage(this.o, method)));
+    return m;
+  }
+
+  run(info: ServerCallInfo, handler: StageHandler, respond: StageRespond): void {
+    this.method(info.method).run(info, handler, respond);
+  }
+}
+
+/** One call through the stage: admitted by breaker and shedder, timed, settled once; its own deadline entry. */
+class StageCall implements WheelEntry {
   private readonly startMs = performance.now();
-  private breaker: GoogleBreaker | undefined;
+  private admitted = false;
   private ticket: ShedderPromise | undefined;
-  private cancelTimer: (() => void) | undefined;
+  private timed = false;
   private settled = false;
+  at = 0;
 
   constructor(
-    private readonly o: BuiltinStageOptions,
+    private readonly m: MethodStage,
     private readonly info: ServerCallInfo,
     private readonly respond: StageRespond,
   ) {}
 
-  start(stage: BuiltinServerStage, handler: StageHandler): void {
-    const { o, info } = this;
+  start(handler: StageHandler): void {
+    const { m, info } = this;
+    const o = m.o;
     try {
       if (o.trace) {
         const incoming = info.metadata.get(traceparentHeader)[0];
         info.span = startSpan(typeof incoming === 'string' ? incoming : undefined);
       }
-      if (o.breakers) {
-        const breaker = stage.breaker(info.method, o.breakers);
+      const breaker = m.breaker;
+      if (breaker) {
         // a refusal is already counted as a drop, so the refused call is not marked
         if (!breaker.allow()) return this.settle(new BreakerOpenError(), undefined);
-        this.breaker = breaker;
+        this.admitted = true;
       }
       if (o.shedder) this.ticket = o.shedder.allow();
     } catch (err) {
       return this.settle(err, undefined);
     }
-    const budget = stage.budget(info);
+    const ms = m.timeoutMs;
+    const deadline = info.deadline;
+    // ms until the call must end: the method's timeout or the client's deadline, whichever is sooner
+    const budget = m.timeout ? Math.min(ms > 0 ? ms : Infinity, deadline - Date.now()) : Infinity;
     const done = (err: unknown, value?: unknown) => this.settle(err === null ? undefined : err, value);
     if (budget !== Infinity && budget > 0) {
-      this.cancelTimer = wheel.add(budget, () => {
-        info.abort(new TimeoutError());
-        this.settle(new TimeoutError(), undefined);
-      });
+      this.timed = true;
+      wheel.schedule(this, budget);
     }
     // no time left at all: the call fails at once (the handler still runs, its outcome unused)
     if (budget <= 0) this.settle(new TimeoutError(), undefined);
     try {
-      if (info.span) runInSpan(info.span, () => handler(info, done));
+      if (info.span) callInSpan(info.span, handler, info, done);
       else handler(info, done);
     } catch (err) {
       done(err);
     }
   }
 
+  /** The deadline passed (the wheel calls this). */
+  fire(): void {
+    this.timed = false;
+    this.info.abort(new TimeoutError());
+    this.settle(new TimeoutError(), undefined);
+  }
+
   private settle(err: unknown, value: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    this.cancelTimer?.();
-    const { o, info } = this;
+    if (this.timed) wheel.cancel(this);
+    const { m, info } = this;
+    const o = m.o;
     let code: number = status.OK;
     if (err !== undefined) {
       if (o.recover && !(err instanceof StatusError)) {
@@ -124,10 +147,9 @@ class StageCall {
       }
       code = toStatus(err).code;
     }
-    const breaker = this.breaker;
-    if (breaker) {
-      if (failureCodes.has(code)) breaker.markFailure();
-      else breaker.markSuccess();
+    if (this.admitted) {
+      if (failureCodes.has(code)) m.breaker!.markFailure();
+      else m.breaker!.markSuccess();
     }
     const ticket = this.ticket;
     if (ticket) {
@@ -137,7 +159,7 @@ class StageCall {
     const ms = performance.now() - this.startMs;
     o.metrics?.record(info.method, code, ms);
     if (o.stat && ms > slowThresholdMs) o.logger?.warn({ method: info.method, peer: info.peer, durationMs: Math.round(ms) }, '[RPC] slowcall');
-    this.respond(err, err === undefined ? value : undefined);
+    this.respond(err, err === undefined ? value : undefined, info);
   }
 }
 

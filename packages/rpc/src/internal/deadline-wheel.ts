@@ -3,28 +3,42 @@
 // deadlineTickMs fires what is due. Deadlines fire up to one tick late, never early.
 export const deadlineTickMs = 5;
 
-interface Entry {
+/** Something the wheel fires once at `at` (ms since epoch); schedule() sets `at`. */
+export interface WheelEntry {
   at: number;
-  fire: () => void;
+  fire(): void;
+}
+
+class FnEntry implements WheelEntry {
+  at = 0;
+  constructor(readonly fire: () => void) {}
 }
 
 export class DeadlineWheel {
-  private readonly entries = new Set<Entry>();
+  private readonly entries = new Set<WheelEntry>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly tickMs = deadlineTickMs) {}
 
   /** Calls fire once at (or just after) Date.now() + ms unless cancelled first. */
   add(ms: number, fire: () => void): () => void {
-    const e: Entry = { at: Date.now() + ms, fire };
+    const e = new FnEntry(fire);
+    this.schedule(e, ms);
+    return () => this.cancel(e);
+  }
+
+  /** Fires e.fire() once at (or just after) Date.now() + ms unless cancel(e) comes first (no closure per entry). */
+  schedule(e: WheelEntry, ms: number): void {
+    e.at = Date.now() + ms;
     this.entries.add(e);
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), this.tickMs);
       this.timer.unref();
     }
-    return () => {
-      this.entries.delete(e);
-    };
+  }
+
+  cancel(e: WheelEntry): void {
+    this.entries.delete(e);
   }
 
   private tick(): void {

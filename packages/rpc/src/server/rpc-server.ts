@@ -57,8 +57,7 @@ export interface RpcServerOptions {
   hardStopTimeMs?: number;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-/** Call info with the AbortController made only if someone asks for the signal. */
+/** Call info with the AbortController made only if someone asks for the signal; it carries the reply callback. */
 class UnaryCallInfo implements ServerCallInfo {
   readonly metadata: grpc.Metadata;
   readonly request: unknown;
@@ -68,6 +67,7 @@ class UnaryCallInfo implements ServerCallInfo {
     readonly method: string,
     readonly call: grpc.ServerUnaryCall<unknown, unknown>,
     readonly deadline: number,
+    readonly reply: grpc.sendUnaryData<unknown>,
   ) {
     this.metadata = call.metadata;
     this.request = call.request;
@@ -89,6 +89,7 @@ class UnaryCallInfo implements ServerCallInfo {
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyHandler = (...args: any[]) => unknown;
 
 export class RpcServer {
@@ -187,13 +188,17 @@ export class RpcServer {
       const s = toStatus(err);
       callback({ code: s.code, details: s.details, metadata: s.metadata } as grpc.ServiceError);
     };
-    const callInfo = (call: grpc.ServerUnaryCall<unknown, unknown>) => {
+    const callInfo = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       this.inFlight++;
       const deadline = call.getDeadline();
-      return new UnaryCallInfo(path, call, deadline instanceof Date ? deadline.getTime() : deadline);
+      return new UnaryCallInfo(path, call, deadline instanceof Date ? deadline.getTime() : deadline, callback);
     };
-    const direct = this.direct;
-    if (direct) return (call, callback) => direct.run(callInfo(call), callHandler, (err, value) => (err === undefined ? replyOk(callback, value) : replyErr(callback, err)));
+    if (this.direct) {
+      // the stage bound to this method once; one respond function for every call
+      const stage = this.direct.method(path);
+      const respond = (err: unknown, value: unknown, info: ServerCallInfo) => (err === undefined ? replyOk((info as UnaryCallInfo).reply, value) : replyErr((info as UnaryCallInfo).reply, err));
+      return (call, callback) => stage.run(callInfo(call, callback), callHandler, respond);
+    }
     const invoke = (info: ServerCallInfo) =>
       new Promise<unknown>((resolve, reject) => {
         let settled = false;
@@ -206,7 +211,7 @@ export class RpcServer {
       });
     const run = chainServer(this.chain, invoke);
     return (call, callback) => {
-      run(callInfo(call)).then(
+      run(callInfo(call, callback)).then(
         (value) => replyOk(callback, value),
         (err: unknown) => replyErr(callback, err),
       );
