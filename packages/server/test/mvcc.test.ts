@@ -64,7 +64,7 @@ test('puts, versions, create/mod revisions and prev values', (t) => {
   // a fresh store is at revision 1 (as etcd's); the first write is revision 2
   assert.equal(s.currentRevision(), 1n);
   const tx = s.write();
-  assert.deepEqual(tx.put(b('a'), b('1'), 0n), {});
+  assert.deepEqual(tx.put(b('a'), b('1'), 0n), { prev: undefined, prevLease: 0n });
   tx.put(b('b'), b('2'), 7n);
   const r = tx.end();
   assert.equal(r.revision, 2n);
@@ -84,6 +84,52 @@ test('puts, versions, create/mod revisions and prev values', (t) => {
   assert.equal(s.range(b('b')).kvs[0].lease, 7n);
   // old revision still readable
   assert.equal(s.range(b('a'), { revision: 2n }).kvs[0].value.toString(), '1');
+});
+
+test('a put takes version, create revision and lease from the index, not from the stored value', async (t) => {
+  const dir = tmpDir(t);
+  const s = MvccStore.openDir(dir);
+  put(s, 'k', 'v1', 7n); // 2
+  put(s, 'k', 'v2', 7n); // 3
+  // count the backend reads of the puts below
+  let reads = 0;
+  const get = s.backend.get.bind(s.backend);
+  s.backend.get = (...a: Parameters<typeof get>) => (reads++, get(...a));
+  const tx = s.write();
+  assert.deepEqual(tx.put(b('k'), b('v3'), 9n, false), { prev: undefined, prevLease: 7n });
+  tx.end();
+  assert.equal(reads, 0, 'a put without prev_kv reads nothing from the backend');
+  const kv = s.range(b('k')).kvs[0];
+  assert.deepEqual([kv.createRevision, kv.modRevision, kv.version, kv.lease], [2n, 4n, 3n, 9n]);
+  // a compaction drops the generation's first revision; the figures stay
+  await s.compact(4n).done;
+  put(s, 'k', 'v4', 5n); // 5
+  const kv2 = s.range(b('k')).kvs[0];
+  assert.deepEqual([kv2.createRevision, kv2.version, kv2.lease], [2n, 4n, 5n]);
+  await s.close();
+  // reopened: the index is rebuilt from the backend without the figures; the first put reads
+  // the stored value once, later puts do not
+  const s2 = MvccStore.openDir(dir);
+  t.after(() => s2.close());
+  await s2.restored;
+  let reads2 = 0;
+  const get2 = s2.backend.get.bind(s2.backend);
+  s2.backend.get = (...a: Parameters<typeof get2>) => (reads2++, get2(...a));
+  const tx2 = s2.write();
+  assert.deepEqual(tx2.put(b('k'), b('v5'), 0n, false).prevLease, 5n);
+  tx2.end();
+  assert.equal(reads2, 1);
+  const tx3 = s2.write();
+  tx3.put(b('k'), b('v6'), 0n, false);
+  tx3.end();
+  assert.equal(reads2, 1);
+  const kv3 = s2.range(b('k')).kvs[0];
+  assert.deepEqual([kv3.createRevision, kv3.modRevision, kv3.version], [2n, 7n, 6n]);
+  // a delete ends the generation: the next put creates the key again
+  del(s2, 'k');
+  put(s2, 'k', 'again');
+  const kv4 = s2.range(b('k')).kvs[0];
+  assert.deepEqual([kv4.createRevision, kv4.version], [9n, 1n]);
 });
 
 test('a txn without changes keeps the revision; reads inside a txn see its writes', (t) => {

@@ -65,3 +65,26 @@ test('lease: minimum TTL follows the election timeout (etcd: ceil(1.5 * election
   const g = await call(lease.leaseGrant.bind(lease), P.LeaseGrantRequest.fromPartial({ TTL: 1n }));
   assert.equal(g.TTL, 2n);
 });
+
+test('lease: a put moving a key to another lease (or none) detaches it from the old one', async (t) => {
+  const m = await startMember(t);
+  const { kv, lease } = connect(t, m.clientUrls[0]);
+  const grant = (ID: bigint) => call(lease.leaseGrant.bind(lease), P.LeaseGrantRequest.fromPartial({ TTL: 60n, ID }));
+  const put = (key: string, leaseId: bigint) => call(kv.put.bind(kv), P.PutRequest.fromPartial({ key: b(key), value: b('v'), lease: leaseId }));
+  const keysOf = async (ID: bigint) => (await call(lease.leaseTimeToLive.bind(lease), P.LeaseTimeToLiveRequest.fromPartial({ ID, keys: true }))).keys.map(String);
+  const exists = async (key: string) => (await call(kv.range.bind(kv), P.RangeRequest.fromPartial({ key: b(key) }))).count === 1n;
+  await grant(0xa1n);
+  await grant(0xb2n);
+  await put('moved', 0xa1n);
+  await put('dropped', 0xa1n);
+  await put('moved', 0xb2n); // to another lease
+  await put('dropped', 0n); // to no lease
+  assert.deepEqual(await keysOf(0xa1n), []);
+  assert.deepEqual(await keysOf(0xb2n), ['moved']);
+  await call(lease.leaseRevoke.bind(lease), P.LeaseRevokeRequest.fromPartial({ ID: 0xa1n }));
+  assert.ok(await exists('moved'));
+  assert.ok(await exists('dropped'));
+  await call(lease.leaseRevoke.bind(lease), P.LeaseRevokeRequest.fromPartial({ ID: 0xb2n }));
+  assert.ok(!(await exists('moved')));
+  assert.ok(await exists('dropped'));
+});

@@ -219,7 +219,7 @@ export class Applier {
     if (r.lease !== noLease && !this.lessor.lookup(r.lease)) throw Errors.leaseNotFound();
   }
 
-  /** Put inside an open txn; the prev value is looked up when needed (ignore_value/lease, prev_kv, leases). */
+  /** Put inside an open txn; the prev value is looked up only when needed (ignore_value/lease, prev_kv). */
   private putIn(txn: WriteTxn, r: etcdserverpb.PutRequest): etcdserverpb.PutResponse {
     let value = r.value;
     let lease = r.lease;
@@ -230,8 +230,9 @@ export class Applier {
       if (r.ignoreLease) lease = cur.lease;
     }
     if (lease !== noLease && !this.lessor.lookup(lease)) throw Errors.leaseNotFound();
-    const { prev } = txn.put(r.key, value, lease);
-    if (prev !== undefined && prev.lease !== noLease && prev.lease !== lease) this.lessor.detach(prev.lease, r.key);
+    // the previous value is read only for prev_kv; watchers asking for it read it when they send
+    const { prev, prevLease } = txn.put(r.key, value, lease, r.prevKv);
+    if (prevLease !== noLease && prevLease !== lease) this.lessor.detach(prevLease, r.key);
     if (lease !== noLease) this.lessor.attach(lease, r.key);
     this.pendingPrev.push(prev);
     return { header: header(txn.revision()), prevKv: r.prevKv && prev !== undefined ? toPbKv(prev) : undefined };

@@ -8,9 +8,20 @@ export class KeyIndex {
   readonly key: string;
   /** main0, sub0, main1, sub1, ... (sub < 0: tombstone, real sub = -sub - 1) */
   revs: number[];
+  /**
+   * The open generation's create revision, version and lease, as etcd's keyIndex keeps them, so
+   * that a put over a live key needs no backend read. `ver` 0 means "not known here" (an index
+   * rebuilt from the backend): the next put reads the stored value once and fills them in.
+   */
+  created: number;
+  ver: number;
+  lease: bigint;
   constructor(key: string) {
     this.key = key;
     this.revs = [];
+    this.created = 0;
+    this.ver = 0;
+    this.lease = 0n;
   }
 }
 

@@ -709,7 +709,13 @@ class StoreWriteTxn implements WriteTxn {
     return this.store.rangeAt(key, opts ?? {}, this.readRev());
   }
 
-  put(key: Buffer, value: Buffer, lease: bigint): { prev?: KeyValue } {
+  /**
+   * Writes a new revision of `key`. The key's create revision, version and lease come from the
+   * index (etcd's keyIndex), not from the stored previous value: that value is read only when
+   * `wantPrev` asks for it (prev_kv) or the index does not know the key's figures yet.
+   * `prevLease` is the lease the key had (0 when none or when it did not exist).
+   */
+  put(key: Buffer, value: Buffer, lease: bigint, wantPrev = true): { prev?: KeyValue; prevLease: bigint } {
     this.checkActive();
     this.ops++;
     this.store.opCounts.put++;
@@ -718,22 +724,33 @@ class StoreWriteTxn implements WriteTxn {
     const ks = key.toString('latin1');
     const existing = this.store.indexGet(ks);
     let prev: KeyValue | undefined;
-    let created = BigInt(rev);
-    let version = 1n;
+    let prevLease = 0n;
+    let created = rev;
+    let version = 1;
     if (existing !== undefined) {
       const i = liveAt(existing, rev);
       if (i >= 0) {
-        prev = this.store.fetch(existing, i);
-        created = prev.createRevision;
-        version = prev.version + 1n;
+        if (wantPrev || existing.ver === 0) {
+          prev = this.store.fetch(existing, i);
+          existing.created = Number(prev.createRevision);
+          existing.ver = Number(prev.version);
+          existing.lease = prev.lease;
+        }
+        created = existing.created;
+        version = existing.ver + 1;
+        prevLease = existing.lease;
       }
     }
-    const enc = encodeKv(key, created, version, lease, value);
+    const enc = encodeKv(key, BigInt(created), BigInt(version), lease, value);
     this.store.backend.put(Buckets.key, revKey(rev, sub, false), enc);
-    appendRev(existing ?? this.store.indexCreate(ks), rev, sub, false);
-    if (prev === undefined) this.store.countLiveKeys(1);
+    const ki = existing ?? this.store.indexCreate(ks);
+    appendRev(ki, rev, sub, false);
+    ki.created = created;
+    ki.ver = version;
+    ki.lease = lease;
+    if (version === 1) this.store.countLiveKeys(1);
     this.events.push({ type: EventType.PUT, kv: decodeKv(enc, BigInt(rev)) });
-    return prev === undefined ? {} : { prev };
+    return { prev, prevLease };
   }
 
   deleteRange(key: Buffer, rangeEnd?: Buffer): KeyValue[] {

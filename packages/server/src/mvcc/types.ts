@@ -74,7 +74,8 @@ export interface ReadView {
  * Reads through the txn see its own earlier writes. Synchronous; one open at a time.
  */
 export interface WriteTxn extends ReadView {
-  put(key: Buffer, value: Buffer, lease: bigint): { prev?: KeyValue };
+  /** prev: the replaced value, read only when wantPrev (default true); prevLease: the key's lease before (0: none) */
+  put(key: Buffer, value: Buffer, lease: bigint, wantPrev?: boolean): { prev?: KeyValue; prevLease: bigint };
   deleteRange(key: Buffer, rangeEnd?: Buffer): KeyValue[];
   /** ends the txn: if it changed anything the revision advances by one. Events in write order. */
   end(): { revision: bigint; events: MvccEvent[] };

@@ -192,10 +192,7 @@ export class WatchStream {
             if (this.hub.compactRevision() > w.nextRev) continue;
             throw new Error(`watch: history read failed at revision ${w.nextRev}`);
           }
-          for (const e of h.events) {
-            if (w.prevKv && e.prevKv === undefined) e.prevKv = this.prevOf(e);
-            this.collect(w, e, events, w.catchingUp && e.kv.modRevision <= compactRev);
-          }
+          for (const e of h.events) this.collect(w, e, events, w.catchingUp && e.kv.modRevision <= compactRev);
           upTo = h.nextRev - 1n;
         }
         w.nextRev = upTo + 1n;
@@ -220,7 +217,11 @@ export class WatchStream {
     if (!inRange(w, e.kv.key)) return;
     if (e.type === EventType.PUT ? w.noPut : w.noDelete) return;
     if (compacted && e.type === EventType.DELETE) return;
-    out.push(toPbEvent(e, w.prevKv && !compacted));
+    const withPrev = w.prevKv && !compacted;
+    // Writes do not read the value they replace; a watcher asking for it reads it here, at the
+    // revision before the event (as etcd's watch server does). A put that created its key has none.
+    if (withPrev && e.prevKv === undefined && (e.type === EventType.DELETE || e.kv.version > 1n)) e.prevKv = this.prevOf(e);
+    out.push(toPbEvent(e, withPrev));
   }
 
   private prevOf(e: MvccEvent): KeyValue | undefined {
