@@ -268,6 +268,48 @@ test('v2 auth: users and roles by etcdctl and /v2/auth, root-only once enabled, 
   assert.equal(badJson.body, '{"message":"Invalid JSON in request body."}');
 });
 
+test("/v2/members with --enable-v2: list, leader, add, and etcd's v2 errors", async (t) => {
+  const c = await ProcessCluster.start(t, { size: 1, args: ['--enable-v2'] });
+  const ep = c.clientUrl(0);
+  const list = await v2(ep, 'GET', '/v2/members');
+  assert.equal(list.status, 200);
+  assert.match(list.body, /^\{"members":\[\{"id":"[0-9a-f]+","name":"etcd01","peerURLs":\["http:\/\/127\.0\.0\.1:\d+"\],"clientURLs":\["http:\/\/127\.0\.0\.1:\d+"\]\}\]\}\n$/);
+  assert.equal((await v2(ep, 'GET', '/v2/members/leader')).body, list.body.slice('{"members":['.length, -3) + '\n');
+  assert.equal((await v2(ep, 'GET', '/v2/members/nope')).body, '{"message":"Not found"}');
+  const json = { 'Content-Type': 'application/json' };
+  const form = await v2(ep, 'POST', '/v2/members', 'peerURLs=x');
+  assert.equal(form.status, 415);
+  assert.equal(form.body, '{"message":"Bad Content-Type application/x-www-form-urlencoded, accept application/json"}');
+  const empty = await v2(ep, 'POST', '/v2/members', undefined, json);
+  assert.equal(empty.status, 400);
+  assert.equal(empty.body, '{"message":"unexpected end of JSON input"}');
+  const exists = await request2(ep, 'POST', '/v2/members', JSON.stringify({ peerURLs: [c.peerUrl(0)] }));
+  assert.equal(exists.status, 409);
+  assert.equal(exists.body, '{"message":"membership: peerURL exists"}');
+  const badUrl = await request2(ep, 'POST', '/v2/members', JSON.stringify({ peerURLs: ['ftp://x:1'] }));
+  assert.equal(badUrl.body, '{"message":"URL scheme must be http, https, unix, or unixs: ftp://x:1"}');
+  assert.equal((await v2(ep, 'DELETE', '/v2/members/zz')).body, '{"message":"No such member: zz"}');
+  assert.equal((await v2(ep, 'DELETE', '/v2/members/1234')).body, '{"message":"No such member: 1234"}');
+  // etcdctl's v2 member add goes through the same route
+  const add = await etcdctl2(ep, ['member', 'add', 'm2', 'http://127.0.0.1:1']);
+  assert.match(add.stdout, /^Added member named m2 with ID [0-9a-f]+ to cluster/);
+  const after = JSON.parse((await v2(ep, 'GET', '/v2/members')).body).members as Array<{ name: string; peerURLs: string[] }>;
+  assert.deepEqual(after.map((m) => m.peerURLs[0]).sort(), [c.peerUrl(0), 'http://127.0.0.1:1'].sort());
+});
+
+function request2(endpoint: string, method: string, path: string, body: string): Promise<V2Answer> {
+  const u = new URL(`http://${endpoint.replace(/^http:\/\//, '')}`);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, method, path, headers: { 'Content-Type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 test('differential: real etcd 3.4.23 --enable-v2 answers the same requests with the same JSON', async (t) => {
   const dir = await tempDir(t);
   const etcd = await startRealEtcd({ dir, args: ['--enable-v2'] });

@@ -239,7 +239,15 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Member
       throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`);
     }
     const ui = opts.enableUi ? createUiRoute({ memberClientUrls: () => view.cluster.members().flatMap((m) => m.clientUrls), tls: clientTls && clientTlsOptions(clientTls) }) : undefined;
-    const v2 = opts.enableV2 === true ? createV2Handler(v2View(server), { clientCertAuth: opts.clientCertAuth ?? false }) : undefined;
+    const v2 = opts.enableV2 === true ? createV2Handler(v2View(server), {
+            clientCertAuth: opts.clientCertAuth ?? false,
+            members: {
+              memberAdd: (urls, learner) => peers.ops.memberAdd(urls, learner),
+              memberRemove: (id) => peers.ops.memberRemove(id),
+              memberUpdate: (id, urls) => peers.ops.memberUpdate(id, urls),
+              isRemoved: (id) => server.cluster.isRemoved(id),
+            },
+          }) : undefined;
     httpHandler = createHttpHandler(view, metrics, { grpc, clientCertAuth: opts.clientCertAuth ?? false, disabled: opts.enableGrpcGateway === false }, opts.maxConcurrentStreams ?? 0, ui, v2);
     listeners = clientPortListeners(listenClientUrls, {
       grpc,

@@ -121,7 +121,7 @@ export class AuthHandler {
     return user?.roles?.includes(rootRoleName) ?? false;
   }
 
-  private async hasWriteRootAccess(req: Req): Promise<boolean> {
+  async hasWriteRootAccess(req: Req): Promise<boolean> {
     if (req.method === 'GET' || req.method === 'HEAD') return true;
     return this.hasRootAccess(req);
   }

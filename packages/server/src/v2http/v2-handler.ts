@@ -12,6 +12,7 @@ import type { V2Member } from './v2-member.js';
 import { StatsHandler } from './stats.js';
 import { AuthHandler } from './auth-routes.js';
 import { V2AuthStore } from './auth-store.js';
+import { MembersHandler, type MemberChanges } from './members.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -25,10 +26,12 @@ export interface V2Handler {
 export interface V2HandlerOptions {
   /** --client-cert-auth: a verified client certificate's CN names the v2 user */
   clientCertAuth: boolean;
+  /** membership changes for POST/PUT/DELETE /v2/members (none: a member without peers) */
+  members?: MemberChanges;
 }
 
 function owned(p: string): boolean {
-  return p === keysPrefix || p.startsWith(keysPrefix + '/') || p === '/v2/machines' || p.startsWith('/v2/stats/') || p === '/v2/auth' || p.startsWith('/v2/auth/');
+  return p === keysPrefix || p.startsWith(keysPrefix + '/') || p === '/v2/members' || p.startsWith('/v2/members/') || p === '/v2/machines' || p.startsWith('/v2/stats/') || p === '/v2/auth' || p.startsWith('/v2/auth/');
 }
 
 export function createV2Handler(m: V2Member, o: V2HandlerOptions): V2Handler {
@@ -37,6 +40,7 @@ export function createV2Handler(m: V2Member, o: V2HandlerOptions): V2Handler {
   const access: KeyAccess = { hasKeyPrefixAccess: (req, key, recursive) => authHandler.hasKeyPrefixAccess(req, key, recursive) };
   const keys = new KeysHandler(m, access);
   const stats = new StatsHandler(m);
+  const members = new MembersHandler(m, o.members, (req) => authHandler.hasWriteRootAccess(req));
   const handler = ((req: Req, res: Res): boolean => {
     const url = req.url ?? '/';
     if (!url.startsWith('/v2') && !/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(url)) return false;
@@ -69,6 +73,8 @@ export function createV2Handler(m: V2Member, o: V2HandlerOptions): V2Handler {
     };
     if (p === keysPrefix || p.startsWith(keysPrefix + '/')) {
       keys.serve(req, res, p, t.rawQuery).catch(failed);
+    } else if (p === '/v2/members' || p.startsWith('/v2/members/')) {
+      members.serve(req, res, p).catch(failed);
     } else if (p.startsWith('/v2/stats/') || p === '/v2/machines') {
       stats.serve(req, res, p);
     } else {
