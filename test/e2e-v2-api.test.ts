@@ -310,6 +310,20 @@ function request2(endpoint: string, method: string, path: string, body: string):
   });
 }
 
+test('real etcd 3.4.23 members bootstrap through a v2 discovery URL served by tsetcd --enable-v2', async (t) => {
+  const disco = await ProcessCluster.start(t, { size: 1, args: ['--enable-v2'] });
+  const durl = `${disco.clientUrl(0)}/v2/keys/_etcd/registry/tok-${process.pid}`;
+  assert.equal((await v2(disco.clientUrl(0), 'PUT', `/v2/keys/_etcd/registry/tok-${process.pid}/_config/size`, 'value=3')).status, 201);
+  const c = await ProcessCluster.create(t, { bin: 'etcd' });
+  for (let i = 0; i < 3; i++) await c.addSpec();
+  await Promise.all([0, 1, 2].map((i) => c.startMember(i, 'new', '', ['--discovery', durl])));
+  const list = await c.client([0, 1, 2]).cluster.memberList();
+  assert.deepEqual(list.members.map((m) => m.name).sort(), ['etcd01', 'etcd02', 'etcd03']);
+  // each member registered itself under the token (etcd's discovery protocol: create, then wait for the others)
+  const reg = JSON.parse((await v2(disco.clientUrl(0), 'GET', `/v2/keys/_etcd/registry/tok-${process.pid}?recursive=true&sorted=true`)).body);
+  assert.equal(reg.node.nodes.filter((n: { key: string }) => !n.key.endsWith('/_config')).length, 3);
+});
+
 test('differential: real etcd 3.4.23 --enable-v2 answers the same requests with the same JSON', async (t) => {
   const dir = await tempDir(t);
   const etcd = await startRealEtcd({ dir, args: ['--enable-v2'] });

@@ -7,6 +7,8 @@ import { V2Store, permanent, maxPathDepth } from '../src/v2store/store.js';
 import { V2Error } from '../src/v2store/errors.js';
 import { eventJson, type V2Event } from '../src/v2store/event.js';
 import { recoverStore, saveStore } from '../src/v2store/snapshot-json.js';
+import { touchesV2Store } from '../src/etcdserver/v2-apply.js';
+import { tsetcdpb } from '@tsetcd/proto';
 
 const sec = 1_000_000_000n;
 
@@ -127,4 +129,14 @@ test('snapshot JSON: the tree, TTLs, counters and history come back', () => {
   // an empty snapshot (a data dir from before the v2 store) is an empty store
   recoverStore(r, new Uint8Array(0));
   assert.equal(r.currentIndex, 0);
+});
+
+test('replay filter: only entries with a v2 request, member attributes or the cluster version touch the v2 store', () => {
+  const enc = (r: Partial<tsetcdpb.InternalRaftRequest>) => tsetcdpb.InternalRaftRequest.encode(tsetcdpb.InternalRaftRequest.fromPartial({ header: { ID: 7n }, ...r })).finish();
+  assert.equal(touchesV2Store(enc({ put: { key: Buffer.from('k'), value: Buffer.alloc(300, 1) } as never })), false);
+  assert.equal(touchesV2Store(enc({ leaseGrant: { TTL: 5n, ID: 1n } })), false);
+  assert.equal(touchesV2Store(enc({ v2: { Method: 'PUT', Path: '/1/a' } as never })), true);
+  assert.equal(touchesV2Store(enc({ clusterVersionSet: { ver: '3.4.0' } })), true);
+  assert.equal(touchesV2Store(enc({ clusterMemberAttrSet: { memberID: 1n, memberAttributes: { name: 'a', clientUrls: [] } } })), true);
+  assert.equal(touchesV2Store(Uint8Array.from([0x0a, 0x05, 0x01])), true, 'a truncated entry is left to the full decode');
 });

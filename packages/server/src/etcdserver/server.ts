@@ -33,7 +33,7 @@ import { bootRaft } from './boot.js';
 import { Publisher } from './publisher.js';
 import { ServerListeners, type ServerListener } from './server-listener.js';
 import { RaftNode, type Transport } from './raft-node.js';
-import { V2Apply } from './v2-apply.js';
+import { V2Apply, touchesV2Store } from './v2-apply.js';
 import type { V2Request } from '../v2store/apply.js';
 import type { V2Store } from '../v2store/store.js';
 
@@ -371,7 +371,7 @@ export class EtcdServer {
         this.applyConfChange(e);
       } else if (e.index > this.skipUpTo && e.data.length > 0) {
         this.applyNormal(e);
-      } else if (e.data.length > 0) {
+      } else if (e.data.length > 0 && touchesV2Store(e.data)) {
         // applied to the backend before a restart: only the in-memory v2 store needs it again
         this.v2.replay(decodeRequest(e.data));
       }

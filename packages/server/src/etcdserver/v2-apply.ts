@@ -32,6 +32,59 @@ export interface ConfChangeMember {
   isLearner: boolean;
 }
 
+/** InternalRaftRequest fields that change the v2 store: v2, cluster_version_set, cluster_member_attr_set */
+const v2Fields = new Set([2, 1300, 1301]);
+
+/**
+ * Whether an encoded InternalRaftRequest has a field that changes the v2 store: a walk over its
+ * top-level tags only, so replaying a long WAL tail of v3 entries after a restart decodes none.
+ * A malformed entry answers true (the full decode then reports it).
+ */
+export function touchesV2Store(data: Uint8Array): boolean {
+  let o = 0;
+  const varint = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (o >= data.length) throw new RangeError('truncated');
+      const b = data[o++];
+      v += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return v;
+      mul *= 128;
+    }
+    throw new RangeError('varint too long');
+  };
+  try {
+    while (o < data.length) {
+      const tag = varint();
+      const field = Math.floor(tag / 8);
+      if (v2Fields.has(field)) return true;
+      switch (tag & 7) {
+        case 0:
+          varint();
+          break;
+        case 1:
+          o += 8;
+          break;
+        case 2: {
+          // (not `o += varint()`: that adds to o as it was before the length was read)
+          const n = varint();
+          o += n;
+          break;
+        }
+        case 5:
+          o += 4;
+          break;
+        default:
+          return true;
+      }
+    }
+    return o !== data.length;
+  } catch {
+    return true;
+  }
+}
+
 export class V2Apply {
   /** the v2 store (namespaces "/0" membership, "/1" keys; "/2" is made by v2 auth) */
   readonly store = new V2Store([clusterPrefix, keysPrefix]);
