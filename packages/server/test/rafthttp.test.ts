@@ -354,6 +354,9 @@ test('stream dial: an admitted member gets 200 at once and reads framed messages
   assert.equal(res.statusCode, 200);
   assert.equal(res.headers['x-server-version'], '3.4.23');
   assert.equal(res.headers['x-etcd-cluster-id'], 'c1');
+  // the body is the frames as they are, until the connection closes
+  assert.equal(res.headers['transfer-encoding'], undefined);
+  assert.equal(res.headers.connection, 'close');
   res.on('data', (d: Buffer) => got.push(d));
   // b's messages to member 1 now go out in this answer
   b.send([newMessage(MessageType.MsgHeartbeat, 1n, { from: 2n, term: 3, index: 5 })]);
@@ -432,7 +435,7 @@ async function hostilePeer(t: { after(fn: () => Promise<void>): void }, script: 
   return { a, ha, dials, log };
 }
 
-test('stream reader: frames from the dialed peer are bounded, decoded safely and checked (type per stream, from the peer, to us); a bad one ends the connection, nothing of it reaches raft', async (t) => {
+for (const body of ['raw (read off the socket)', 'chunked (read through the HTTP parser)']) test(`stream reader, ${body} body: frames from the dialed peer are bounded, decoded safely and checked (type per stream, from the peer, to us); a bad one ends the connection, nothing of it reaches raft`, async (t) => {
   const good = (i: number) => frame(newMessage(MessageType.MsgHeartbeat, 1n, { from: 2n, term: 3, index: i }));
   const goodApp = (i: number) => frame(newMessage(MessageType.MsgApp, 1n, { from: 2n, term: 3, index: i }));
   // what the peer writes on the n-th dial of the message stream (then it ends or is cut)
@@ -449,6 +452,7 @@ test('stream reader: frames from the dialed peer are bounded, decoded safely and
     ['a truncated frame, then the end', [good(10), good(100).subarray(0, 7)]],
   ];
   const { a, ha, dials, log } = await hostilePeer(t, (n, kind, res) => {
+    res.useChunkedEncodingByDefault = body.startsWith('chunked');
     res.writeHead(200, { 'x-etcd-cluster-id': 'c1' });
     if (kind === 'msgapp') {
       // the msgapp stream: a heartbeat does not belong there

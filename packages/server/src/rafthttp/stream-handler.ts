@@ -34,9 +34,14 @@ export function streamAdmission(path: string): AdmitOptions {
   };
 }
 
-/** Answers an admitted dial and hands the open answer to `attach`. */
+/**
+ * Answers an admitted dial and hands the open answer to `attach`. The body is the frames as they
+ * are, delimited by the connection's close (`Connection: close`, no chunked encoding): the
+ * stream's reader takes them straight off the socket (stream-reader.ts).
+ */
 export function serveStreamDial(req: http.IncomingMessage, res: http.ServerResponse, clusterId: bigint, path: string, attach: (kind: StreamKind, res: http.ServerResponse) => void): void {
   const kind = streamKindOf(path);
+  res.useChunkedEncodingByDefault = false;
   res.writeHead(200, { [PeerHeader.serverVersion]: PeerVersion.server, [PeerHeader.clusterId]: clusterId.toString(16) });
   res.flushHeaders();
   discardRest(req);

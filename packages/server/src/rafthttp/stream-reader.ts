@@ -38,6 +38,24 @@ export interface StreamReaderOptions {
   failed(kind: StreamKind, err: Error, url: string, wasUp: boolean): void;
 }
 
+/**
+ * A stream's body from our writers is raw frames delimited by the connection's close
+ * (stream-handler.ts). Once the 200 is read, the rest is read straight off the socket instead of
+ * through Node's HTTP parser and the answer's Readable (a parser pass, a push and an event per
+ * chunk, for every message on the replication path). A body with a length or chunked (another
+ * writer) stays with the parser. The socket's end and close still reach the HTTP client (the
+ * answer ends, the request closes), and so does its read timeout.
+ */
+function readBodyOffSocket(res: http.IncomingMessage, onData: (chunk: Buffer) => void): boolean {
+  const sock = res.socket;
+  if (sock === null || res.headers['transfer-encoding'] !== undefined || res.headers['content-length'] !== undefined) return false;
+  // the HTTP client's parser feeds on the socket's one 'data' listener; anything else: leave it be
+  if (sock.listenerCount('data') !== 1) return false;
+  sock.removeAllListeners('data');
+  sock.on('data', onData);
+  return true;
+}
+
 export class StreamReader {
   private readonly o: StreamReaderOptions;
   private closed = false;
@@ -120,7 +138,7 @@ export class StreamReader {
       up = true;
       this.o.connected(this.o.kind);
       const dec = new FrameDecoder();
-      res.on('data', (chunk: Buffer) => {
+      const onData = (chunk: Buffer): void => {
         if (done) return;
         try {
           for (const f of dec.push(chunk)) {
@@ -130,7 +148,10 @@ export class StreamReader {
         } catch (e) {
           fail(e instanceof Error ? e : new Error(String(e)));
         }
-      });
+      };
+      // the body read together with the head comes through the answer, the rest off the socket
+      res.on('data', onData);
+      readBodyOffSocket(res, onData);
       res.on('end', () => fail(new RaftHttpError('ERR_RAFTHTTP_STREAM_CLOSED', 'rafthttp: stream ended by peer')));
     });
     req.end();
