@@ -29,6 +29,7 @@ if (process.argv[2] === '--serve') {
   const addr = `127.0.0.1:${port}`;
   type Call = (cb: (err: unknown) => void) => void;
   const plain = new GreeterClient(addr, grpc.credentials.createInsecure());
+  const plainNoChannelz = new GreeterClient(addr, grpc.credentials.createInsecure(), { 'grpc.enable_channelz': 0 });
   const noop: grpc.Interceptor = (options, nextCall) => new grpc.InterceptingCall(nextCall(options));
   const withNoop = new GreeterClient(addr, grpc.credentials.createInsecure(), { interceptors: [noop] });
   const rpcs: RpcClient[] = [];
@@ -47,6 +48,9 @@ if (process.argv[2] === '--serve') {
     plain: (cb) => plain.sayHello({ name: 'bench' }, cb),
     'plain+deadline': (cb) => plain.sayHello({ name: 'bench' }, new grpc.Metadata(), { deadline: Date.now() + 2000 }, cb),
     'plain+traceparent': (cb) => plain.sayHello({ name: 'bench' }, md(), cb),
+    // what the framework's default client adds on the wire (a deadline and a traceparent), sent by plain grpc-js
+    'plain+deadline+traceparent': (cb) => plain.sayHello({ name: 'bench' }, md(), { deadline: Date.now() + 2000 }, cb),
+    'plain, channelz off': (cb) => plainNoChannelz.sayHello({ name: 'bench' }, cb),
     'plain+noop interceptor': (cb) => withNoop.sayHello({ name: 'bench' }, cb),
     'rpc all off, pick_first': ((g) => (cb) => g.sayHello({ name: 'bench' }, cb))(pickFirst),
     'rpc all off (p2c)': ((g) => (cb) => g.sayHello({ name: 'bench' }, cb))(bare),
@@ -100,6 +104,6 @@ if (process.argv[2] === '--serve') {
     const sb = tot.get('plain')!.scpu / tot.get('plain')!.ok;
     console.log(`${n.padEnd(28)} server ${sc.toFixed(1)} (${(sc - sb >= 0 ? '+' : '') + (sc - sb).toFixed(1)})  client median ${med(xs).toFixed(1).padStart(6)} (${(med(xs) - base >= 0 ? '+' : '') + (med(xs) - base).toFixed(1)})  total ${t.toFixed(1).padStart(6)} (${(t - tb >= 0 ? '+' : '') + (t - tb).toFixed(1)}) µs/call  gc ${(tot.get(n)!.gc * 1000 / tot.get(n)!.ok).toFixed(1)} (non-scavenge ${(tot.get(n)!.major * 1000 / tot.get(n)!.ok).toFixed(1)}) µs/call ${tot.get(n)!.ok} calls`);
   }
-  plain.close(); withNoop.close(); for (const c of rpcs) c.close();
+  plain.close(); plainNoChannelz.close(); withNoop.close(); for (const c of rpcs) c.close();
   child.disconnect();
 }

@@ -11,6 +11,9 @@
 // RPC_BENCH_SERVER_CONF / RPC_BENCH_CLIENT_CONF (JSON) merge into the framework's confs,
 // e.g. '{"Middlewares":{"Trace":false}}' to price one interceptor. RPC_BENCH_PROF_DIR=dir writes
 // each server's CPU profile there (run the bench itself with node --cpu-prof for the client's).
+// RPC_BENCH_PLAIN_OPTS (JSON) are the plain grpc-js server's and client's options, e.g.
+// '{"grpc.enable_channelz":0}' to compare against plain grpc-js with channelz off as the
+// framework runs it.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -19,6 +22,7 @@ import { RpcServer, RpcClient } from '@tsetcd/rpc';
 import { GreeterService, GreeterClient, type GreeterServer } from '../examples/greeter/gen/hello.js';
 import { startEtcd } from '../packages/rpc/test/helpers/etcd.js';
 
+const plainOpts = JSON.parse(process.env.RPC_BENCH_PLAIN_OPTS ?? '{}') as grpc.ChannelOptions;
 const impl: GreeterServer = { sayHello: (call, cb) => cb(null, { message: `hello ${call.request.name}` }) };
 
 async function serve(kind: string, etcd: string): Promise<void> {
@@ -30,7 +34,7 @@ async function serve(kind: string, etcd: string): Promise<void> {
     port = (await server.start()).port;
     process.on('disconnect', () => void server.stop().then(() => process.exit(0)));
   } else {
-    const server = new grpc.Server();
+    const server = new grpc.Server(plainOpts);
     server.addService(GreeterService, impl);
     port = await new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
     process.on('disconnect', () => server.tryShutdown(() => process.exit(0)));
@@ -158,7 +162,7 @@ async function main(): Promise<void> {
   const etcd = await startEtcd();
   const plainSrv = await spawnServer('plain', etcd.endpoint);
   const fwSrv = await spawnServer('framework', etcd.endpoint);
-  const plain = new GreeterClient(`127.0.0.1:${plainSrv.port}`, grpc.credentials.createInsecure());
+  const plain = new GreeterClient(`127.0.0.1:${plainSrv.port}`, grpc.credentials.createInsecure(), plainOpts);
   const clientExtra = JSON.parse(process.env.RPC_BENCH_CLIENT_CONF ?? '{}') as Record<string, unknown>;
   const rpc = await RpcClient.create({ Etcd: { Hosts: [etcd.endpoint], Key: 'bench.rpc' }, ...clientExtra }, { logger: pino({ level: 'error' }) });
   const fw = rpc.service(GreeterClient);

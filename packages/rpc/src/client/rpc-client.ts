@@ -64,6 +64,10 @@ export class RpcClient {
     const logger = opts.logger ?? pino({ level: process.env.RPC_LOG_LEVEL ?? 'info', name: 'rpc-client' });
     const channelOptions: grpc.ChannelOptions = {
       'grpc.service_config': serviceConfigFor(conf.BalancerName, conf.BalancerName === 'p2c_ewma' || conf.BalancerName === 'consistent_hash' ? (opts.balancer ?? {}) : {}),
+      // grpc-js's channelz bookkeeping (per-call trackers, closures and timestamps, several µs
+      // a call) serves only its admin service, which go-zero does not have; opt back in with
+      // channelOptions { 'grpc.enable_channelz': 1 }
+      'grpc.enable_channelz': 0,
       'grpc.initial_reconnect_backoff_ms': 500,
       'grpc.max_reconnect_backoff_ms': 5_000,
       ...(conf.KeepaliveTime > 0 ? { 'grpc.keepalive_time_ms': conf.KeepaliveTime } : {}),

@@ -128,7 +128,8 @@ export class RpcServer {
     const own = opts.logger ? undefined : serviceLogger(this.conf.Log);
     this.logger = opts.logger ?? own!.logger;
     this.closeLog = own?.close ?? (() => undefined);
-    this.server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, ...opts.grpcOptions });
+    // channelz off unless asked for (grpcOptions { 'grpc.enable_channelz': 1 }): see RpcClient
+    this.server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.enable_channelz': 0, ...opts.grpcOptions });
     // go-zero's initMode: dev, test, rt and pre disable load shedding (load.Disable())
     if (this.conf.CpuThreshold > 0 && this.conf.Mode === 'pro') {
       this.ownsProbe = !opts.loadProbe;
