@@ -10,6 +10,7 @@ import { importEtcdDataDir } from '../etcdserver/etcd-data-dir.js';
 import { validateAuthTokenSpec } from '../auth/auth-store.js';
 import { parseUrls, parseUrlsMap, UrlsError } from '@tsetcd/common';
 import { gatewayMain } from './gateway.js';
+import { applyHeapPolicy } from './heap-policy.js';
 import { grpcProxyMain } from './grpc-proxy.js';
 import { discoveryFallback, conflictingBootstrap, logOutputs, memberBehaviourOptions, refuseProxyMode, startupWarnings } from './member-flags.js';
 
@@ -46,6 +47,11 @@ function checkUrlList(flag: string, urls: string[], allowStar = false): void {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  try {
+    applyHeapPolicy();
+  } catch (e) {
+    fail((e as Error).message);
+  }
   // etcd's subcommands, recognised as the first argument only
   if (argv[0] === 'gateway') return gatewayMain(argv.slice(1));
   if (argv[0] === 'grpc-proxy') return grpcProxyMain(argv.slice(1));
