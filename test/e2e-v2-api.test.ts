@@ -11,6 +11,7 @@ import { startRealEtcd } from './kit/real-etcd.js';
 import { ProcessCluster } from './kit/cluster.js';
 import { run } from './kit/processes.js';
 import { waitFor } from './kit/wait.js';
+import { hashPassword } from '@tsetcd/server/auth/password-hash';
 
 interface V2Answer {
   status: number;
@@ -264,6 +265,11 @@ test('v2 auth: users and roles by etcdctl and /v2/auth, root-only once enabled, 
   const rmRoot = await v2(ep, 'DELETE', '/v2/auth/users/root', undefined, basic('root', 'rootpw'));
   assert.equal(rmRoot.status, 403);
   assert.equal(rmRoot.body, '{"message":"auth: Cannot delete root user while auth is enabled."}');
+  // a user name that walks out of /2/users cannot borrow a key written as a user record
+  const forged = JSON.stringify({ user: 'x', password: await hashPassword('pw', 4), roles: ['root'] });
+  assert.equal((await v2(ep, 'PUT', '/v2/keys/forged', 'value=' + encodeURIComponent(forged))).status, 201);
+  assert.equal((await v2(ep, 'GET', '/v2/auth/users', undefined, basic('../../1/forged', 'pw'))).status, 401);
+  assert.equal((await v2(ep, 'GET', '/v2/keys/foo/bar', undefined, basic('../../1/forged', 'pw'))).status, 401);
   const badJson = await v2(ep, 'PUT', '/v2/auth/users/x', '{"user":', { ...basic('root', 'rootpw'), 'Content-Type': 'application/json' });
   assert.equal(badJson.body, '{"message":"Invalid JSON in request body."}');
 });

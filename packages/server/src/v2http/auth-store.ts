@@ -32,6 +32,16 @@ function sortedSet(list: Iterable<string>): string[] {
   return [...new Set(list)].sort();
 }
 
+/**
+ * Whether a user or role name can name a key of its own under /2/users or /2/roles. etcd joins
+ * the name into the path as it is, so a name like "../../1/k" (a basic-auth user name, a client
+ * certificate's CN, a role granted by name) would read another key as a user or role; no name
+ * with a "/" can be created (the URL path splits it), so such names are simply not found.
+ */
+function isPlainName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/');
+}
+
 export class V2AuthStore {
   private ensured = false;
 
@@ -97,6 +107,7 @@ export class V2AuthStore {
   }
 
   async getUser(name: string, quorum = false): Promise<V2User> {
+    if (!isPlainName(name)) throw new V2AuthError(404, `User ${name} does not exist.`);
     let ev: V2Event;
     try {
       ev = await this.request('/users/' + name, quorum);
@@ -110,6 +121,7 @@ export class V2AuthStore {
 
   async getRole(name: string, quorum = false): Promise<V2Role> {
     if (name === rootRoleName) return rootRole;
+    if (!isPlainName(name)) throw new V2AuthError(404, `Role ${name} does not exist.`);
     let ev: V2Event;
     try {
       ev = await this.request('/roles/' + name, quorum);
