@@ -140,3 +140,14 @@ test('replay filter: only entries with a v2 request, member attributes or the cl
   assert.equal(touchesV2Store(enc({ clusterMemberAttrSet: { memberID: 1n, memberAttributes: { name: 'a', clientUrls: [] } } })), true);
   assert.equal(touchesV2Store(Uint8Array.from([0x0a, 0x05, 0x01])), true, 'a truncated entry is left to the full decode');
 });
+
+test("Go's path.Clean: clean paths as they are, the rest resolved", async () => {
+  const { cleanPath, joinPath } = await import('../src/v2store/go-path.js');
+  const cases: Array<[string, string]> = [
+    ['/', '/'], ['/a/b', '/a/b'], ['/a/b/', '/a/b'], ['//a//b', '/a/b'], ['/a/./b', '/a/b'], ['/a/../b', '/b'],
+    ['/..', '/'], ['/a/..', '/'], ['/a/.', '/a'], ['/.a/..b/...', '/.a/..b/...'], ['', '.'], ['a/../..', '..'], ['./', '.'],
+  ];
+  for (const [in_, out] of cases) assert.equal(cleanPath(in_), out, in_);
+  assert.equal(joinPath('/1', '/../0'), '/0');
+  assert.equal(joinPath('/1', ''), '/1');
+});

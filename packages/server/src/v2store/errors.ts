@@ -69,7 +69,11 @@ export class V2Error extends Error {
     public override cause: string,
     public index: number,
   ) {
+    // an answer, not a fault: no stack trace (capturing one cost more than the request's work)
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${messages[errorCode] ?? ''} (${cause})`);
+    Error.stackTraceLimit = limit;
   }
 
   get errorMessage(): string {

@@ -1,8 +1,12 @@
 // Go's path package as the v2 store uses it: Clean, Join, Split (slash-separated, lexical).
 
+const notCleanRe = /\/\/|\/\.\.?(\/|$)/;
+
 /** Go's path.Clean: the shortest equivalent path (no //, no ., .. resolved; "/" for an empty rooted path). */
 export function cleanPath(p: string): string {
   if (p === '') return '.';
+  // already clean (the common case): rooted, no empty, "." or ".." element, no trailing slash
+  if (p.charCodeAt(0) === 0x2f && (p.length === 1 || (p.charCodeAt(p.length - 1) !== 0x2f && !notCleanRe.test(p)))) return p;
   const rooted = p.startsWith('/');
   const out: string[] = [];
   for (const part of p.split('/')) {
