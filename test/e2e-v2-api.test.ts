@@ -12,6 +12,7 @@ import { ProcessCluster } from './kit/cluster.js';
 import { run } from './kit/processes.js';
 import { waitFor } from './kit/wait.js';
 import { hashPassword } from '@tsetcd/server/auth/password-hash';
+import { mulberry32 } from '@tsetcd/common';
 
 interface V2Answer {
   status: number;
@@ -182,6 +183,38 @@ test('/v2/keys refuses bad input with etcd v2 errors, and never crashes', async 
   assert.equal(cleared.status, 400);
   assert.match(cleared.body, /^\{"errorCode":401,"message":"The event in requested index is outdated and cleared","cause":"the requested history has been cleared \[\d+\/1\]","index":\d+\}\n$/);
   assert.equal((await v2(ep, 'GET', '/health')).status, 200);
+});
+
+test('hostile requests to every v2 route: answers, no crash, the member stays healthy', async (t) => {
+  const m = await member(t);
+  const ep = m.endpoint;
+  const rnd = mulberry32(0x5eed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const junk = (n: number) => Array.from({ length: n }, () => String.fromCharCode(Math.floor(rnd() * 128))).join('');
+  const enc = (x: string) => (rnd() < 0.2 ? x : encodeURIComponent(x));
+  const params = ['value', 'ttl', 'prevValue', 'prevIndex', 'prevExist', 'recursive', 'sorted', 'wait', 'waitIndex', 'dir', 'quorum', 'stream', 'refresh', 'noValueOnSuccess'];
+  const values = ['', 'true', 'false', '1', '0', '-1', '18446744073709551616', '99999999999999999999', 'x', '%', '%zz', '%E2%82', ';', '1e3'];
+  const paths = ['/v2/keys', '/v2/keys/', '/v2/keys/a', '/v2/keys/a/b', '/v2/keys/_h', '/v2/auth/users/u', '/v2/auth/roles/r', '/v2/auth/enable', '/v2/auth/users', '/v2/members', '/v2/members/1', '/v2/stats/self', '/v2/machines'];
+  let fiveHundreds = 0;
+  for (let i = 0; i < 400; i++) {
+    const method = pick(['GET', 'PUT', 'POST', 'DELETE', 'HEAD', 'PATCH']);
+    let path = pick(paths);
+    if (rnd() < 0.3) path += '/' + enc(junk(1 + Math.floor(rnd() * 12)));
+    const q = Array.from({ length: Math.floor(rnd() * 4) }, () => `${pick(params)}=${pick(values)}`).join('&');
+    if (q !== '' && !q.includes('wait=true')) path += '?' + q;
+    const json = path.startsWith('/v2/auth') || path.startsWith('/v2/members');
+    const body = method === 'PUT' || method === 'POST' ? (json ? pick(['{', '{"user":"u","password":"p"}', '{"role":"r","permissions":{"kv":{"read":7}}}', '{"peerURLs":["x"]}', '[]', 'null', junk(20)]) : `value=${enc(junk(8))}&${pick(params)}=${pick(values)}`) : undefined;
+    const headers: Record<string, string> = json ? { 'Content-Type': 'application/json' } : {};
+    if (rnd() < 0.1) headers.Authorization = 'Basic ' + Buffer.from(junk(10)).toString('base64');
+    const r = await v2(ep, method, path.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c)), body, headers).catch((e: Error) => ({ status: -1, body: e.message, headers: {} }));
+    assert.ok(r.status > 0, `${method} ${path}: ${r.body}`);
+    if (r.status >= 500) fiveHundreds++;
+  }
+  // every refusal is a 4xx: no request here can reach a failure of the member itself
+  assert.equal(fiveHundreds, 0);
+  assert.equal((await v2(ep, 'GET', '/health')).status, 200);
+  assert.equal((await v2(ep, 'PUT', '/v2/keys/after-fuzz', 'value=ok')).status, 201);
+  assert.equal(m.child.exitCode, null);
 });
 
 test('without --enable-v2 the v2 keys, auth and stats paths answer 404 (etcd 3.4 default)', async (t) => {
