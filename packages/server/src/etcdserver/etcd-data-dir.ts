@@ -20,6 +20,9 @@ import { BoltReader, decodePbFields, EtcdWalError, etcdWalRecords, EtcdWalRecord
 import { importEtcdBuckets } from '../bolt/etcd-layout.js';
 import { Wal } from '../wal/index.js';
 import { Snapshotter } from '../snap/index.js';
+import { V2Store } from '../v2store/store.js';
+import { clusterPrefix, keysPrefix, saveMember } from '../v2store/cluster-keys.js';
+import { saveStore } from '../v2store/snapshot-json.js';
 
 export class EtcdDataDirError extends Error {
   readonly code = 'ETCD_DATA_DIR';
@@ -192,7 +195,10 @@ export async function importEtcdDataDir(dataDir: string, walDir?: string): Promi
   // log entry, so a member that joins later must be sent a snapshot (the log starts after it),
   // not the bootstrap entries alone
   const lastTerm = ents[ents.length - 1].term;
-  const snapshot = { data: new Uint8Array(0), metadata: { index: lastIndex, term: lastTerm, confState: { voters: [...members.keys()], learners: [] } } };
+  // its data is etcd's v2 store as restore writes it: the members' raftAttributes under /0, in ID order
+  const v2 = new V2Store([clusterPrefix, keysPrefix]);
+  for (const m of [...members.values()].sort((x, y) => (x.ID < y.ID ? -1 : x.ID > y.ID ? 1 : 0))) saveMember(v2, m.ID, m.peerUrls, m.isLearner);
+  const snapshot = { data: saveStore(v2), metadata: { index: lastIndex, term: lastTerm, confState: { voters: [...members.keys()], learners: [] } } };
   const w = await Wal.create(tmpWal, walMetadata(wal.memberId, wal.clusterId));
   try {
     await w.save(wal.hardState, entries, true);
