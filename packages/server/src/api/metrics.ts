@@ -4,9 +4,11 @@
 import { Registry, Gauge, Counter, Histogram } from 'prom-client';
 import type { ServerView } from '../etcdserver/server-view.js';
 import { backendQuotaBytes, serverVersion } from '../etcdserver/config.js';
+import { registerProcessMetrics } from './process-metrics.js';
 
 export function createMetrics(s: ServerView): Registry {
   const reg = new Registry();
+  registerProcessMetrics(reg);
   const gauge = (name: string, help: string, value: () => number) =>
     new Gauge({ name, help, registers: [reg], collect() { this.set(value()); } });
   const counter = (name: string, help: string, value: () => number) =>
