@@ -417,3 +417,29 @@ test('differential: real etcd 3.4.23 --enable-v2 answers the same requests with 
   };
   assert.deepEqual(await counters(ts.endpoint), await counters(etcd.endpoint));
 });
+
+test('differential: etcdctl in v2 mode prints the same against real etcd 3.4.23 and tsetcd', async (t) => {
+  const dir = await tempDir(t);
+  const etcd = await startRealEtcd({ dir, args: ['--enable-v2'] });
+  t.after(() => etcd.kill());
+  const ts = await member(t);
+  const script: string[][] = [
+    ['set', '/a', '1'], ['set', '/a', '2', '--swap-with-value', '1'], ['set', '/a', '3', '--swap-with-value', 'nope'], ['set', '/a', '4', '--swap-with-index', '99'],
+    ['mk', '/q', 'v1', '--in-order'], ['mk', '/q', 'v2', '--in-order'], ['ls', '/q', '--sort'], ['ls', '-p', '--sort'], ['ls', '--recursive', '--sort', '/'],
+    ['mkdir', '/d'], ['mkdir', '/d'], ['setdir', '/d2'], ['updatedir', '/d2', '--ttl', '100'], ['update', '/nope', 'x'], ['get', '/d'],
+    ['rmdir', '/q'], ['rm', '/q', '--recursive'], ['rm', '/a', '--with-value', 'nope'], ['rm', '/a', '--with-index', '1'], ['rm', '/a', '--with-value', '2'],
+    ['set', '/t', 'x', '--ttl', '60'], ['update', '/t', 'y', '--ttl', '0'],
+    ['role', 'add', 'r1'], ['role', 'add', 'r1'], ['role', 'grant', 'r1', '--path', '/x/*', '--readwrite'], ['role', 'grant', 'r1', '--path', '/x/*', '--read'],
+    ['role', 'get', 'r1'], ['role', 'revoke', 'r1', '--path', '/x/*', '--write'], ['role', 'get', 'r1'], ['role', 'list'], ['role', 'remove', 'root'],
+    ['user', 'add', 'u1:pw'], ['user', 'add', 'u1:pw'], ['user', 'get', 'u1'], ['user', 'grant', 'u1', '--roles', 'r1'], ['user', 'revoke', 'u1', '--roles', 'nope'],
+    ['user', 'revoke', 'u1', '--roles', 'r1'], ['user', 'list'], ['user', 'remove', 'u1'], ['user', 'remove', 'u1'],
+    ['auth', 'enable'], ['auth', 'disable'], ['user', 'add', 'root:rootpw'], ['auth', 'enable'], ['auth', 'enable'],
+    ['--username', 'root:rootpw', 'set', '/after-auth', 'v'], ['--username', 'root:wrong', 'set', '/after-auth', 'w'],
+    ['--username', 'root:rootpw', 'auth', 'disable'], ['--username', 'root:rootpw', 'role', 'remove', 'r1'], ['role', 'list'],
+  ];
+  for (const args of script) {
+    const [a, b] = [await etcdctl2(etcd.endpoint, args), await etcdctl2(ts.endpoint, args)];
+    assert.deepEqual({ out: b.stdout, err: b.stderr, code: b.code }, { out: a.stdout, err: a.stderr, code: a.code }, args.join(' '));
+  }
+});
+
