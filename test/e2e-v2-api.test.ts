@@ -259,6 +259,16 @@ test('three members: v2 writes replicate, a quorum read goes through raft, a fol
   await c.startMember(2, 'existing');
   await snapshotSent;
   await waitFor('member 2 caught up', async () => (await v2(ep(2), 'GET', '/v2/keys/?recursive=true&sorted=true')).body === want, 30_000);
+  // the stats: who leads, append requests sent by the leader and received by a follower
+  const lead = await c.leader();
+  const follower = [0, 1, 2].find((i) => i !== lead)!;
+  const self = JSON.parse((await v2(ep(lead), 'GET', '/v2/stats/self')).body);
+  assert.equal(self.state, 'StateLeader');
+  assert.ok(self.sendAppendRequestCnt > 0);
+  assert.ok(JSON.parse((await v2(ep(follower), 'GET', '/v2/stats/self')).body).recvAppendRequestCnt > 0);
+  assert.equal(JSON.parse((await v2(ep(lead), 'GET', '/v2/stats/leader')).body).leader, self.id);
+  assert.equal((await v2(ep(follower), 'GET', '/v2/stats/leader')).body, '{"message":"not current leader"}');
+  assert.equal((await v2(ep(lead), 'GET', '/v2/machines')).body.split(', ').length, 3);
   // and the member that caught up by snapshot serves its own writes too
   assert.equal((await v2(ep(2), 'PUT', '/v2/keys/after', 'value=x')).status, 201);
   await waitFor('member 0 has it', async () => (await v2(ep(0), 'GET', '/v2/keys/after')).status === 200);

@@ -9,7 +9,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EntryType, ConfChangeType, copyEntryDataToBuffer, decodeConfChange, type Entry, type Message, type SoftState, type Snapshot, type ConfChange, type Status } from '@tsetcd/raft';
+import { EntryType, ConfChangeType, MessageType, copyEntryDataToBuffer, decodeConfChange, type Entry, type Message, type SoftState, type Snapshot, type ConfChange, type Status } from '@tsetcd/raft';
 import { UndeliveredProposals } from './undelivered-proposals.js';
 import { tsetcdpb, etcdserverpb, ScratchWriter } from '@tsetcd/proto';
 import { idToHex } from '@tsetcd/common';
@@ -135,7 +135,7 @@ export class EtcdServer {
   private readonly v2: V2Apply;
 
   /** counters for metrics */
-  readonly stats = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, proposalsPending: 0, leaderChanges: 0, walFsyncSeconds: [] as number[], slowApplies: 0 };
+  readonly stats = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, proposalsPending: 0, leaderChanges: 0, walFsyncSeconds: [] as number[], slowApplies: 0, appendRequestsSent: 0, appendRequestsReceived: 0 };
   private readonly listeners: ServerListeners;
 
   private constructor(cfg: ServerConfig, store: MvccStore, deferPublish: boolean, listeners: ServerListeners) {
@@ -275,7 +275,7 @@ export class EtcdServer {
         onFatal: (e) => this.fatal(e),
         onWalFsync: (sec) => this.listeners.walFsync(sec),
       },
-      peers,
+      peers && this.countingAppends(peers),
     );
     this.waits.startExpiry(proposalExpiryCheckMs, () => Errors.timeout(), (n) => (this.stats.proposalsFailed += n));
     this.lessor.startExpiry({
@@ -590,7 +590,18 @@ export class EtcdServer {
   /** A raft message from a peer. */
   step(m: Message): void {
     if (this.stopped || this.raft === undefined) return;
+    if (m.type === MessageType.MsgApp) this.stats.appendRequestsReceived++;
     this.raft.step(m);
+  }
+
+  /** the peer transport, counting the append requests it is given (etcd's ServerStats, /v2/stats/self) */
+  private countingAppends(peers: Transport): Transport {
+    return {
+      send: (msgs) => {
+        for (const m of msgs) if (m.type === MessageType.MsgApp) this.stats.appendRequestsSent++;
+        peers.send(msgs);
+      },
+    };
   }
 
   reportUnreachable(id: bigint): void {

@@ -18,6 +18,7 @@ export function v2View(s: EtcdServer): V2Member {
     raftState: () => s.raftStatus().state,
     startTimeNs: () => s.startedAtNs,
     leaderSinceNs: () => s.leaderSinceNs,
+    appendRequests: () => ({ sent: s.stats.appendRequestsSent, received: s.stats.appendRequestsReceived }),
     clientUrls: () => s.cluster.members().flatMap((m) => m.clientUrls),
     requestTimeoutMs: () => s.requestTimeoutMs(),
     log: s.log,

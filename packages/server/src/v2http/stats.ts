@@ -1,7 +1,7 @@
 // /v2/stats/{self,leader,store} and /v2/machines (etcd's v2http statsHandler and machinesHandler).
-// The self stats give name, ID, raft state, start time and the leader's; tsetcd does not count
-// append requests or measure per-follower latency, so those counters are 0 and the leader's
-// follower table is empty.
+// The self stats give name, ID, raft state, start time, the leader's, and the append requests
+// sent and received; tsetcd does not measure per-follower latency, so the leader's follower table
+// is empty.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
@@ -54,8 +54,8 @@ export class StatsHandler {
       state: `State${this.m.raftState()}`,
       startTime: rfc3339Nano(this.m.startTimeNs()),
       leaderInfo: { leader: lead === 0n ? '' : idToHex(lead), uptime: formatGoDuration(now - since), startTime: rfc3339Nano(since) },
-      recvAppendRequestCnt: 0,
-      sendAppendRequestCnt: 0,
+      recvAppendRequestCnt: this.m.appendRequests().received,
+      sendAppendRequestCnt: this.m.appendRequests().sent,
     });
   }
 }

@@ -25,6 +25,8 @@ export interface V2Member {
   /** when this member started, and when it last saw the leader change (Unix ns) */
   startTimeNs(): bigint;
   leaderSinceNs(): bigint;
+  /** append requests (MsgApp) this member sent to and received from peers */
+  appendRequests(): { sent: number; received: number };
   /** every member's client URLs (/v2/machines) */
   clientUrls(): string[];
   /** etcd's request timeout */
