@@ -195,6 +195,7 @@ export function decodeConfChange(buf: Uint8Array): ConfChange {
 
 const FLAG_REJECT = 1;
 const FLAG_SNAPSHOT = 2;
+const FLAG_COMMIT_ONLY = 4;
 
 export function encodeMessage(m: Message): Uint8Array {
   let size = 64 + m.context.byteLength;
@@ -203,7 +204,7 @@ export function encodeMessage(m: Message): Uint8Array {
   const w = new Writer(size);
   w.u8(MESSAGE_FORMAT_VERSION);
   w.u8(m.type);
-  w.u8((m.reject ? FLAG_REJECT : 0) | (m.snapshot ? FLAG_SNAPSHOT : 0));
+  w.u8((m.reject ? FLAG_REJECT : 0) | (m.snapshot ? FLAG_SNAPSHOT : 0) | (m.commitOnly ? FLAG_COMMIT_ONLY : 0));
   w.u64(m.from);
   w.u64(m.to);
   w.uvarint(m.term);
@@ -254,5 +255,6 @@ export function decodeMessage(buf: Uint8Array): Message {
     reject: (flags & FLAG_REJECT) !== 0,
     rejectHint,
     context,
+    commitOnly: (flags & FLAG_COMMIT_ONLY) !== 0,
   };
 }

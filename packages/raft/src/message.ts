@@ -40,6 +40,12 @@ export interface Message {
   reject: boolean;
   rejectHint: number;
   context: Uint8Array;
+  /**
+   * A MsgApp that only carries a new commit index (no entries) to a follower the leader
+   * replicates to (Replicate state): the follower answers it only when it rejects it (not in
+   * etcd's raft; see Raft.bcastCommit).
+   */
+  commitOnly: boolean;
 }
 
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
@@ -59,6 +65,7 @@ export function newMessage(type: MessageType, to: NodeId, fields?: Partial<Messa
     reject: false,
     rejectHint: 0,
     context: EMPTY_BYTES,
+    commitOnly: false,
   };
   if (fields !== undefined) Object.assign(m, fields);
   return m;

@@ -203,7 +203,12 @@ export class Raft {
     this.maybeSendAppend(to, true);
   }
 
-  maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+  /**
+   * Sends a MsgApp (or MsgSnap) to `to` if its progress allows; unless `sendIfEmpty`, only one
+   * carrying entries. `commitOnly` (the commit broadcast): an empty MsgApp to a follower in
+   * Replicate state is marked so, and the follower answers it only if it rejects it.
+   */
+  maybeSendAppend(to: NodeId, sendIfEmpty: boolean, commitOnly = false): boolean {
     const pr = this.prs.progress.get(to);
     if (pr === undefined || pr.isPaused()) return false;
     let prevTerm = 0;
@@ -240,7 +245,9 @@ export class Raft {
       commit: this.log.committed,
     });
     const n = ents.length;
-    if (n !== 0) {
+    if (n === 0) {
+      if (commitOnly && pr.state === 'Replicate') m.commitOnly = true;
+    } else {
       if (pr.state === 'Replicate') {
         const last = ents[n - 1].index;
         pr.optimisticUpdate(last);
@@ -263,6 +270,19 @@ export class Raft {
   bcastAppend(): void {
     this.appendPending = false;
     for (const id of this.prs.progress.keys()) if (id !== this.id) this.sendAppend(id);
+  }
+
+  /**
+   * bcastAppend after the commit index moved. A follower in Replicate state that has every entry
+   * already sent to it gets an empty MsgApp marked commitOnly, which it does not answer unless it
+   * rejects it: the answer would repeat the one its entries got (or will get), and is half of
+   * the messages per single-client put. Nothing depends on it: Match advances with the entries'
+   * answers; if one of those was lost, the next heartbeat answer finds Match behind and an
+   * ordinary (answered) MsgApp goes out, as before. Probing followers get ordinary messages.
+   */
+  private bcastCommit(): void {
+    this.appendPending = false;
+    for (const id of this.prs.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, true, true);
   }
 
   /** Broadcast MsgApp for proposals batched since the last flush (called before building a Ready). */
@@ -328,7 +348,7 @@ export class Raft {
     if (pr === undefined || !pr.maybeUpdate(index)) return;
     if (this.maybeCommit()) {
       this.releasePendingReadIndexMessages();
-      this.bcastAppend();
+      this.bcastCommit();
     }
   }
 
@@ -689,7 +709,7 @@ export class Raft {
 
             if (this.maybeCommit()) {
               this.releasePendingReadIndexMessages();
-              this.bcastAppend();
+              this.bcastCommit();
             } else if (oldPaused) {
               this.sendAppend(m.from);
             }
@@ -871,7 +891,8 @@ export class Raft {
     }
     const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNew >= 0) {
-      this.send(newMessage(MessageType.MsgAppResp, m.from, { index: lastNew }));
+      // (a commit-only MsgApp that fits needs no answer: see bcastCommit)
+      if (!m.commitOnly) this.send(newMessage(MessageType.MsgAppResp, m.from, { index: lastNew }));
       return;
     }
     // Reject with a hint: the largest index <= m.index whose term is <= m.logTerm. The leader

@@ -40,6 +40,7 @@ const message: fc.Arbitrary<Message> = rec({
   reject: fc.boolean(),
   rejectHint: idx,
   context: bytes,
+  commitOnly: fc.boolean(),
 });
 
 test('messages round-trip through the codec', () => {
@@ -60,7 +61,7 @@ test('entries, snapshots and conf changes round-trip', () => {
 
 test('decoded values do not alias the input buffer', () => {
   const m: Message = {
-    type: MessageType.MsgApp, from: 1n, to: 2n, term: 3, logTerm: 2, index: 7, commit: 6, reject: false, rejectHint: 0,
+    type: MessageType.MsgApp, from: 1n, to: 2n, term: 3, logTerm: 2, index: 7, commit: 6, reject: false, rejectHint: 0, commitOnly: false,
     context: new Uint8Array([9]), entries: [{ term: 3, index: 8, type: EntryType.Normal, data: new Uint8Array([1, 2, 3]) }], snapshot: undefined,
   };
   const buf = encodeMessage(m);
@@ -71,7 +72,7 @@ test('decoded values do not alias the input buffer', () => {
 
 test('corrupt or truncated input is rejected with ErrDecode, never a crash', () => {
   const buf = encodeMessage({
-    type: MessageType.MsgHeartbeat, from: 1n, to: 2n, term: 3, logTerm: 0, index: 0, commit: 6, reject: false, rejectHint: 0,
+    type: MessageType.MsgHeartbeat, from: 1n, to: 2n, term: 3, logTerm: 0, index: 0, commit: 6, reject: false, rejectHint: 0, commitOnly: false,
     context: new Uint8Array([1, 2]), entries: [], snapshot: undefined,
   });
   for (let n = 0; n < buf.byteLength; n++) assert.throws(() => decodeMessage(buf.subarray(0, n)), ErrDecode);

@@ -170,3 +170,46 @@ test('maxUncommittedEntriesSize: the leader refuses proposals once too much is u
   c.tickAll(2);
   c.get(1n).node.propose(new Uint8Array(10)); // committed entries freed the budget
 });
+
+test('the commit reaches followers in a commit-only MsgApp, which they answer only by a rejection: one MsgAppResp per follower per proposal', () => {
+  const c = started([1n, 2n, 3n]);
+  const seen: Message[] = [];
+  c.onDeliver = (m) => {
+    seen.push(m);
+    return m;
+  };
+  c.get(1n).node.propose(enc('one'));
+  c.settle();
+  for (const n of c.nodes.values()) assert.deepEqual(normalData(n), ['one'], 'applied everywhere');
+  for (const f of [2n, 3n]) {
+    const apps = seen.filter((m) => m.type === MessageType.MsgApp && m.to === f);
+    assert.deepEqual(apps.map((m) => [m.entries.length, m.commitOnly]), [[1, false], [0, true]], `to ${f}: the entry, then the commit alone`);
+    assert.equal(seen.filter((m) => m.type === MessageType.MsgAppResp && m.from === f).length, 1, `${f} answers the entry only`);
+  }
+  // a commit-only MsgApp that does not fit the follower's log is still answered (rejected)
+  const lead = c.get(1n).node.status();
+  const stray = { ...seen.find((m) => m.commitOnly && m.to === 2n)!, index: lead.commit + 5, logTerm: lead.term };
+  seen.length = 0;
+  c.get(2n).node.step(stray);
+  c.settle();
+  assert.ok(seen.some((m) => m.type === MessageType.MsgAppResp && m.from === 2n && m.reject), 'the rejection goes back');
+});
+
+test('a lost entry answer: the next heartbeat answer finds the match behind, an answered MsgApp goes out and the match catches up', () => {
+  const c = started([1n, 2n, 3n]);
+  let dropped = 0;
+  c.onDeliver = (m) => {
+    if (m.type === MessageType.MsgAppResp && m.from === 2n && dropped === 0) {
+      dropped++;
+      return undefined;
+    }
+    return m;
+  };
+  c.get(1n).node.propose(enc('one'));
+  c.settle();
+  assert.equal(dropped, 1);
+  const last = c.get(1n).node.status().commit;
+  assert.ok(c.get(1n).node.status().progress!.get(2n)!.match < last, 'the leader did not learn 2 has it');
+  c.tickAll(1); // one heartbeat round
+  assert.equal(c.get(1n).node.status().progress!.get(2n)!.match, last);
+});
