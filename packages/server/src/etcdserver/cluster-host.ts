@@ -53,15 +53,14 @@ export class ClusterHost implements RaftHost {
 
   async snapshotDbFile(m: Message): Promise<string> {
     const file = join(this.snapshotDir(), `outgoing-${m.to.toString(16)}-${++this.seq}.snap.db`);
+    // etcd's merged snapshot: raft picked the last stored snapshot, which may predate the
+    // recipient's addition (raft refuses a snapshot whose membership lacks it) or the entries
+    // still held in memory (the log is trimmed between snapshots). The message carries the state
+    // at the applied index instead, taken before the copy: the copy holds at least every entry
+    // up to it, and the recipient continues from the entry after it.
+    const applied = m.snapshot !== undefined ? this.s.snapshotAtApplied() : undefined;
     await this.s.backend.copyTo(file);
-    // The raft snapshot may predate the recipient's addition (its ConfState lacks it, and raft
-    // refuses such a snapshot). The database sent is newer than the snapshot anyway (it holds
-    // every applied entry), so the message carries the current membership; the entries between
-    // the snapshot and the database's consistent index are skipped by the recipient's applier.
-    if (m.snapshot !== undefined) {
-      const cs = this.s.raftStatus().confState;
-      m.snapshot = { ...m.snapshot, metadata: { ...m.snapshot.metadata, confState: cs } };
-    }
+    if (applied !== undefined) m.snapshot = applied;
     return file;
   }
 

@@ -38,6 +38,8 @@ const noPeers: Transport = { send() {} };
 const maxPipelinedReadies = 8;
 
 /** What the driver hands out and asks of the member. */
+const noSnapshotData = new Uint8Array(0);
+
 export interface RaftNodeListener {
   onSoftState(ss: SoftState): void;
   onReadState(rs: ReadState): void;
@@ -87,6 +89,8 @@ export class RaftNode {
   commit: number;
   private snapshotIndex: number;
   private snapshotting = false;
+  /** applied index at which trimLog looks at the log again */
+  private nextTrimAt = 0;
 
   private pending: Buffer[] = [];
   private proposeScheduled = false;
@@ -327,8 +331,49 @@ export class RaftNode {
         await this.listener.apply(rd.snapshot, rd.committedEntries);
         if (rd.snapshot) this.snapshotIndex = Math.max(this.snapshotIndex, rd.snapshot.metadata.index);
         if (this.listener.appliedIndex() - this.snapshotIndex > this.o.snapshotCount && !this.snapshotting) await this.snapshot();
+        else this.trimLog();
       })
       .catch((e) => this.fail(e));
+  }
+
+  /**
+   * Keeps the in-memory raft log short between snapshots. etcd holds every entry since its last
+   * snapshot (up to --snapshot-count of them: 100,000 entries of up to --max-request-bytes each);
+   * here the entries that are applied and that every follower has are dropped, down to the
+   * catch-up tail (--experimental-snapshot-catchup-entries). Entries a lagging follower still
+   * needs stay (memory then grows as in etcd, until the next snapshot compacts the log); one that
+   * needs an entry no longer held gets a snapshot of the applied state (snapshotAtApplied).
+   */
+  private trimLog(): void {
+    const applied = this.listener.appliedIndex();
+    if (applied < this.nextTrimAt) return;
+    const tail = this.o.snapshotCatchUpEntries;
+    // looked at again once another quarter tail is applied: status() copies the progress map
+    this.nextTrimAt = applied + Math.max(1, tail >> 2);
+    const { storage } = this.boot;
+    const first = storage.firstIndex();
+    if (applied - first < 2 * tail) return;
+    let keepFrom = applied - tail;
+    const progress = this.node.status().progress;
+    if (progress !== undefined) for (const [id, p] of progress) if (id !== this.o.memberId && p.match + 1 < keepFrom) keepFrom = p.match + 1;
+    const upTo = keepFrom - 1;
+    if (upTo < first || upTo <= storage.snapshot().metadata.index) return;
+    // raft answers a follower that needs a dropped entry with the stored snapshot, so there must
+    // be one at least this far; this in-memory marker is never sent as is (snapshotAtApplied
+    // replaces it) nor written to disk
+    storage.createSnapshot(upTo, this.node.status().confState, noSnapshotData);
+    storage.compact(upTo);
+  }
+
+  /**
+   * The applied state as a snapshot message's metadata and data (etcd's merged snapshot): index
+   * and term of the last applied entry, the membership as applied, the v2 store. Taken before the
+   * database copy that goes with it, so the copy holds every entry up to that index; the receiver
+   * skips the newer ones the copy already holds by its consistent index.
+   */
+  snapshotAtApplied(): Snapshot {
+    const index = this.listener.appliedIndex();
+    return { data: this.listener.snapshotData(), metadata: { index, term: this.boot.storage.term(index), confState: this.node.status().confState } };
   }
 
   /**
@@ -351,8 +396,9 @@ export class RaftNode {
       this.snapshotIndex = index;
       this.o.log.info('saved snapshot', { 'snapshot-index': index });
       const compactIndex = index - this.o.snapshotCatchUpEntries;
-      if (compactIndex > storage.firstIndex()) {
-        storage.compact(compactIndex);
+      if (compactIndex > 1) {
+        // (trimLog may have dropped these entries already: the log is as etcd's would be now)
+        if (compactIndex >= storage.firstIndex()) storage.compact(compactIndex);
         this.o.log.info('compacted Raft logs', { 'compact-index': compactIndex });
       }
       // every deleted file is logged, whichever path deletes it (here or the purge job)

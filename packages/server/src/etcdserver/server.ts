@@ -641,6 +641,11 @@ export class EtcdServer {
     this.raft.proposeConfChange(cc);
   }
 
+  /** the applied state as a snapshot to send with a copy of the database taken right after (see RaftNode) */
+  snapshotAtApplied(): Snapshot {
+    return this.raft.snapshotAtApplied();
+  }
+
   raftStatus(): Status {
     return this.raft.status();
   }
