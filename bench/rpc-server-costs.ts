@@ -5,7 +5,8 @@
 // its slices.
 //
 //   node --import tsx bench/rpc-server-costs.ts [sliceMs=200] [cycles=30] [callers=64] 'name={"Middlewares":{"Trace":false}}' ...
-// PROF_DIR=dir writes each server's --cpu-prof profile there.
+// PROF_DIR=dir writes each server's --cpu-prof profile there. A conf of 'plain-nochannelz' is
+// plain grpc-js with channelz off (as RpcServer runs it), e.g. 'plain0=plain-nochannelz'.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -17,8 +18,9 @@ const impl: GreeterServer = { sayHello: (call, cb) => cb(null, { message: `hello
 if (process.argv[2] === '--serve') {
   const conf = process.argv[3];
   let port: number;
-  if (conf === 'plain') {
-    const server = new grpc.Server();
+  if (conf === 'plain' || conf === 'plain-nochannelz') {
+    // plain-nochannelz: grpc-js with channelz off, as RpcServer runs it
+    const server = new grpc.Server(conf === 'plain' ? {} : { 'grpc.enable_channelz': 0 });
     server.addService(GreeterService, impl);
     port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
     process.on('disconnect', () => server.tryShutdown(() => process.exit(0)));

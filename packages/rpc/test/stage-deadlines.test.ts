@@ -76,7 +76,7 @@ test('stage timeout: off when neither a default nor a per-method timeout is conf
 test('deadline wheel: scheduled entries fire once in deadline order, cancelled ones never; the timer stops when empty', async () => {
   const wheel = new DeadlineWheel(5);
   const fired: string[] = [];
-  const entry = (name: string): WheelEntry => ({ at: 0, fire: () => fired.push(name) });
+  const entry = (name: string): WheelEntry => ({ at: 0, slot: -1, index: 0, fire: () => fired.push(name) });
   const a = entry('a');
   const b = entry('b');
   const c = entry('c');
@@ -89,7 +89,7 @@ test('deadline wheel: scheduled entries fire once in deadline order, cancelled o
   const viaFn = new Promise<void>((resolve) => wheel.add(45, () => (fired.push('add'), resolve())));
   assert.equal(wheel.size, 3, 'a, b and the add() entry wait');
   await viaFn;
-  await new Promise<void>((resolve) => wheel.schedule({ at: 0, fire: resolve }, 70));
+  await new Promise<void>((resolve) => wheel.schedule({ at: 0, slot: -1, index: 0, fire: resolve }, 70));
   assert.deepEqual(fired, ['a', 'add', 'b']);
   assert.equal(wheel.size, 0);
 });
@@ -111,4 +111,25 @@ test('stage breaker: opens under failures and refuses without running the handle
   assert.ok(refused > 50, `breaker refusals: ${refused}`);
   assert.equal(handled, 300 - refused, 'refused calls never reach the handler');
   assert.equal(codes.filter((c) => c === grpc.status.INTERNAL).length, handled, 'failures recovered as INTERNAL');
+});
+
+test('deadline wheel: deadlines beyond one turn wait for their turn; a rescheduled entry moves', async () => {
+  const wheel = new DeadlineWheel(1); // one turn of 1024 slots is ~1 s
+  const t0 = performance.now();
+  const times: Record<string, number> = {};
+  const mk = (name: string, resolve?: () => void): WheelEntry => ({ at: 0, slot: -1, index: 0, fire: () => ((times[name] = performance.now() - t0), resolve?.()) });
+  let done!: () => void;
+  const last = new Promise<void>((r) => (done = r));
+  wheel.schedule(mk('far', done), 1300);
+  const moved = mk('moved');
+  wheel.schedule(moved, 50);
+  wheel.schedule(moved, 200);
+  wheel.schedule(mk('near'), 100);
+  assert.equal(wheel.size, 3, 'a rescheduled entry is in the wheel once');
+  await last;
+  assert.ok(times.near >= 99 && times.near < 100 + 250, `near at ${times.near}`);
+  assert.ok(times.moved >= 199 && times.moved < 200 + 250, `moved to 200 ms, fired at ${times.moved}`);
+  assert.ok(times.far >= 1299, `far not before its deadline (${times.far}), though its slot came round at ~${1300 - 1024} ms`);
+  assert.deepEqual(Object.keys(times).sort(), ['far', 'moved', 'near']);
+  assert.equal(wheel.size, 0);
 });

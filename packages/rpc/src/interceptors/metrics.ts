@@ -49,7 +49,7 @@ function liveEntry<E>(metric: unknown, matches: (e: E) => boolean): Live<E> | nu
 
 /** The bucket prom-client's observe() counts a value in (the first bound ≥ value), or undefined above the last. */
 function findBucket(v: number): number | undefined {
-  for (const b of durationBucketsMs) if (v <= b) return b;
+  for (let i = 0; i < durationBucketsMs.length; i++) if (v <= durationBucketsMs[i]) return durationBucketsMs[i];
   return undefined;
 }
 

@@ -3,7 +3,7 @@
 // server-interceptors.ts). BuiltinServerStage.run drives one call with callbacks: RpcServer
 // calls it directly when nothing else is chained (no promise per call), and
 // builtinServerStage() wraps it as an interceptor for longer chains.
-import { status } from '@grpc/grpc-js';
+import { status, type Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { callInSpan, startSpan, traceparentHeader } from '../trace/trace-context.js';
 import { BreakerOpenError, StatusError, TimeoutError, toStatus } from '../errors.js';
@@ -15,6 +15,17 @@ import { DeadlineWheel, type WheelEntry } from '../internal/deadline-wheel.js';
 import { slowThresholdMs, type ServerCallInfo, type UnaryServerInterceptor } from './server-interceptors.js';
 
 const wheel = new DeadlineWheel();
+
+/**
+ * The first value under a (lower-case) metadata key, read from grpc-js's own map when it has
+ * one: Metadata.get validates and lower-cases the key on every call, and answers a fresh []
+ * when the key is absent.
+ */
+function firstValue(md: Metadata, key: string): unknown {
+  const repr = (md as unknown as { internalRepr?: unknown }).internalRepr;
+  if (repr instanceof Map) return (repr.get(key) as unknown[] | undefined)?.[0];
+  return md.get(key)[0];
+}
 
 export interface BuiltinStageOptions {
   trace: boolean;
@@ -78,9 +89,11 @@ class StageCall implements WheelEntry {
   private readonly startMs = performance.now();
   private admitted = false;
   private ticket: ShedderPromise | undefined;
-  private timed = false;
   private settled = false;
+  /** wheel bookkeeping (WheelEntry) */
   at = 0;
+  slot = -1;
+  index = 0;
 
   constructor(
     private readonly m: MethodStage,
@@ -93,7 +106,7 @@ class StageCall implements WheelEntry {
     const o = m.o;
     try {
       if (o.trace) {
-        const incoming = info.metadata.get(traceparentHeader)[0];
+        const incoming = firstValue(info.metadata, traceparentHeader);
         info.span = startSpan(typeof incoming === 'string' ? incoming : undefined);
       }
       const breaker = m.breaker;
@@ -111,10 +124,7 @@ class StageCall implements WheelEntry {
     // ms until the call must end: the method's timeout or the client's deadline, whichever is sooner
     const budget = m.timeout ? Math.min(ms > 0 ? ms : Infinity, deadline - Date.now()) : Infinity;
     const done = (err: unknown, value?: unknown) => this.settle(err === null ? undefined : err, value);
-    if (budget !== Infinity && budget > 0) {
-      this.timed = true;
-      wheel.schedule(this, budget);
-    }
+    if (budget !== Infinity && budget > 0) wheel.schedule(this, budget);
     // no time left at all: the call fails at once (the handler still runs, its outcome unused)
     if (budget <= 0) this.settle(new TimeoutError(), undefined);
     try {
@@ -127,7 +137,6 @@ class StageCall implements WheelEntry {
 
   /** The deadline passed (the wheel calls this). */
   fire(): void {
-    this.timed = false;
     this.info.abort(new TimeoutError());
     this.settle(new TimeoutError(), undefined);
   }
@@ -135,7 +144,7 @@ class StageCall implements WheelEntry {
   private settle(err: unknown, value: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    if (this.timed) wheel.cancel(this);
+    if (this.slot >= 0) wheel.cancel(this);
     const { m, info } = this;
     const o = m.o;
     let code: number = status.OK;
