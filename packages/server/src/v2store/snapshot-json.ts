@@ -5,7 +5,7 @@
 import { goJsonString } from '@tsetcd/common';
 import { eventJson, rfc3339Nano, type NodeExtern, type V2Event } from './event.js';
 import { V2Node } from './node.js';
-import type { V2Store } from './store.js';
+import { maxPathDepth, type V2Store } from './store.js';
 
 const zeroTime = '0001-01-01T00:00:00Z';
 
@@ -55,7 +55,7 @@ function obj(v: unknown): Record<string, unknown> | undefined {
 }
 
 function nodeLoad(s: V2Store, raw: Record<string, unknown>, parent: V2Node | undefined, depth: number): V2Node {
-  if (depth > 10_000) throw new Error('v2 store snapshot nested too deep');
+  if (depth > maxPathDepth + 2) throw new Error(`v2 store snapshot nested deeper than ${maxPathDepth} path elements`);
   const children = obj(raw.Children);
   const expire = parseGoTime(raw.ExpireTime);
   const n = new V2Node(s, str(raw.Path), num(raw.CreatedIndex), num(raw.ModifiedIndex), parent, expire, str(raw.Value), children === undefined ? undefined : new Map());
