@@ -3,7 +3,7 @@
 // decoder copies each into a Buffer of its own and builds two empty Buffers first. Only the
 // plain form every client sends is read here (known fields with their wire types, lengths and
 // varints of common size, in bounds); anything else is left to the generated decoder, so the
-// result, and every error, are the generated decoder's (test/put-request-view.test.ts).
+// result, and every error, are the generated decoder's (test/hot-codecs.test.ts).
 
 import { PutRequest } from '../gen/etcdserverpb/rpc.js';
 

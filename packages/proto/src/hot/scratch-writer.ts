@@ -1,9 +1,9 @@
 // A writer the generated encoders accept in place of @bufbuild/protobuf's BinaryWriter, over one
 // buffer reused from message to message: encoding a message allocates nothing (no writer, no
-// growing buffer, no finish() copy, no {lo, hi} object per 64-bit field that fits in 53 bits).
+// growing buffer, no finish() copy, no {lo, hi} object per 64-bit field).
 // The bytes it returns are a view valid only until its next use, for a caller that copies them
 // at once (into a frame, a log entry). It writes exactly what BinaryWriter writes and throws
-// what BinaryWriter throws (test/scratch-writer.test.ts compares them on random messages).
+// what BinaryWriter throws (test/hot-codecs.test.ts compares them on random messages).
 
 import { protoInt64 } from '@bufbuild/protobuf';
 import type { BinaryWriter } from '@bufbuild/protobuf/wire';
@@ -18,6 +18,11 @@ const initialBytes = 64 * 1024;
 const keepBytes = 1024 * 1024;
 const two32 = 0x1_0000_0000;
 const maxSafe = 2n ** 53n - 1n;
+const int64Min = -(2n ** 63n);
+const int64Max = 2n ** 63n - 1n;
+const uint64Max = 2n ** 64n - 1n;
+/** Splits an in-range 64-bit BigInt into halves without building BigInts or an object. */
+const halves = new DataView(new ArrayBuffer(8));
 
 function varint32Size(n: number): number {
   if (n < 0x80) return 1;
@@ -47,7 +52,9 @@ function checkInt32(arg: unknown): number {
 export class ScratchWriter {
   private buf: Buffer = Buffer.allocUnsafeSlow(initialBytes);
   private pos = 0;
+  /** Positions of the open forks: forks[0, depth) (the array is reused, never shrunk). */
   private readonly forks: number[] = [];
+  private depth = 0;
   private busy = false;
 
   /**
@@ -60,11 +67,11 @@ export class ScratchWriter {
     this.busy = true;
     if (this.buf.length > keepBytes) this.buf = Buffer.allocUnsafeSlow(initialBytes);
     this.pos = headroom;
-    this.forks.length = 0;
+    this.depth = 0;
     try {
       this.ensure(0);
       type.encode(message, this as unknown as BinaryWriter);
-      if (this.forks.length !== 0) throw new Error('invalid state, fork not joined');
+      if (this.depth !== 0) throw new Error('invalid state, fork not joined');
       return this.buf.subarray(0, this.pos);
     } finally {
       this.busy = false;
@@ -84,15 +91,15 @@ export class ScratchWriter {
   // ---- the BinaryWriter methods the generated encoders call ----
 
   fork(): this {
-    this.forks.push(this.pos);
+    this.forks[this.depth++] = this.pos;
     this.ensure(1);
     this.buf[this.pos++] = 0;
     return this;
   }
 
   join(): this {
-    const at = this.forks.pop();
-    if (at === undefined) throw new Error('invalid state, fork stack empty');
+    if (this.depth === 0) throw new Error('invalid state, fork stack empty');
+    const at = this.forks[--this.depth];
     const len = this.pos - at - 1;
     const prefix = varint32Size(len);
     if (prefix > 1) {
@@ -174,13 +181,22 @@ export class ScratchWriter {
   }
 
   int64(value: bigint | string | number): this {
-    if (typeof value === 'bigint' && value >= 0n && value <= maxSafe) return this.safeVarint(Number(value));
+    if (typeof value === 'bigint' && value >= int64Min && value <= int64Max) {
+      if (value >= 0n && value <= maxSafe) return this.safeVarint(Number(value));
+      halves.setBigInt64(0, value, true);
+      return this.varint64(halves.getInt32(0, true), halves.getInt32(4, true));
+    }
+    // strings, numbers and out-of-range values: BinaryWriter's own conversion (and errors)
     const tc = protoInt64.enc(value);
     return this.varint64(tc.lo, tc.hi);
   }
 
   uint64(value: bigint | string | number): this {
-    if (typeof value === 'bigint' && value >= 0n && value <= maxSafe) return this.safeVarint(Number(value));
+    if (typeof value === 'bigint' && value >= 0n && value <= uint64Max) {
+      if (value <= maxSafe) return this.safeVarint(Number(value));
+      halves.setBigUint64(0, value, true);
+      return this.varint64(halves.getInt32(0, true), halves.getInt32(4, true));
+    }
     const tc = protoInt64.uEnc(value);
     return this.varint64(tc.lo, tc.hi);
   }

@@ -102,7 +102,10 @@ export class Applier {
   }
 
   hasAlarm(t: etcdserverpb.AlarmType): boolean {
-    return this.alarms.some((a) => a.alarm === t);
+    // a loop, not some(): this runs for every applied write
+    const alarms = this.alarms;
+    for (let i = 0; i < alarms.length; i++) if (alarms[i].alarm === t) return true;
+    return false;
   }
 
   /** Applies one decoded request. Never throws for request-level errors: they are returned. */
@@ -112,7 +115,12 @@ export class Applier {
       if (user !== '' && this.auth.isEnabled()) this.checkCaller(user, r.header?.authRevision ?? 0n, r);
       // etcd's applierV3Corrupt: with a CORRUPT alarm raised, writes (and ranges through raft) fail
       if ((r.put || r.range || r.deleteRange || r.txn || r.compaction || r.leaseGrant || r.leaseRevoke) && this.hasAlarm(AlarmType.CORRUPT)) return { err: Errors.corrupt() };
-      if (r.put) return this.withinQuota({ put: r.put }, () => this.put(r.put!));
+      if (r.put) {
+        // the quota is measured before the write, as withinQuota does (without a closure per put)
+        const fits = this.fitsQuota({ put: r.put });
+        const resp = this.put(r.put);
+        return fits ? { resp } : { err: Errors.noSpace() };
+      }
       if (r.range) return { resp: this.range(this.store.read(), r.range) };
       if (r.deleteRange) return { resp: this.deleteRange(r.deleteRange) };
       if (r.txn) return this.withinQuota({ txn: r.txn }, () => this.txn(r.txn!));
@@ -137,8 +145,12 @@ export class Applier {
    * not fit is applied all the same, and its caller gets NOSPACE (the gRPC gate refuses most
    * such writes earlier; this catches those that raced past it).
    */
+  private fitsQuota(q: QuotaRequest): boolean {
+    return quotaAvailable(this.store.backend.size(), this.quotaBytes(), q);
+  }
+
   private withinQuota(q: QuotaRequest, write: () => unknown): ApplyResult {
-    const fits = quotaAvailable(this.store.backend.size(), this.quotaBytes(), q);
+    const fits = this.fitsQuota(q);
     const resp = write();
     return fits ? { resp } : { err: Errors.noSpace() };
   }

@@ -80,8 +80,21 @@ export interface BackendReadView {
   close(): void;
 }
 
+function noop(): void {}
+
+/** The promise last given to ignoreOutcome. */
+let lastIgnored: Promise<unknown> | undefined;
+
+/**
+ * Marks a write's promise as handled. lmdb-js hands every write of a batch the same commit
+ * promise: one handler per promise, not one per write (each of those cost a derived promise,
+ * and the shared promise held a reaction per write until the commit).
+ */
 function ignoreOutcome(p: unknown): void {
-  if (p instanceof Promise) p.catch(() => undefined);
+  if (p instanceof Promise && p !== lastIgnored) {
+    lastIgnored = p;
+    p.catch(noop);
+  }
 }
 
 function assert(cond: unknown, msg: string): asserts cond {

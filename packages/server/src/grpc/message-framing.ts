@@ -101,7 +101,7 @@ export class MessageDeframer {
   /** Stop delivering messages (the call ended). */
   stop(): void {
     this.failed = true;
-    this.pending = [];
+    if (this.pending.length > 0) this.pending = [];
     this.pendingBytes = 0;
   }
 }

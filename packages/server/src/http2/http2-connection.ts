@@ -347,7 +347,8 @@ export class Http2Connection implements FrameSink {
       start += 5;
     }
     if (end < start) throw new ConnectionError(ErrorCode.ProtocolError, 'HEADERS padding too long');
-    const fragment = payload.subarray(start, end);
+    // (no new view for the usual block without padding or priority)
+    const fragment = start === 0 && end === payload.length ? payload : payload.subarray(start, end);
     const endStream = (flags & Flag.EndStream) !== 0;
     if ((flags & Flag.EndHeaders) !== 0) {
       this.headerBlock(id, endStream, fragment);

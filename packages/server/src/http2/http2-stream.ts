@@ -206,7 +206,7 @@ export class Http2Stream {
   _close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.out = [];
+    if (this.out.length > 0) this.out = [];
     this.outBytes = 0;
     this.held = undefined;
     this.connection._streamClosed(this);

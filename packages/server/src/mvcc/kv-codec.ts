@@ -6,16 +6,45 @@ import type { KeyValue } from './types.js';
 
 const fixedBytes = 4 + 8 + 8 + 8;
 
+const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);
+const two32 = 0x1_0000_0000;
+
+/**
+ * A 64-bit field, written through numbers when it is a safe non-negative integer (revisions,
+ * versions, leases): Buffer's BigInt writers build several BigInts per call.
+ */
+function writeU64(b: Buffer, v: bigint, o: number, signed: boolean): void {
+  if (v >= 0n && v <= maxSafe) {
+    const n = Number(v);
+    const lo = n >>> 0;
+    b.writeUInt32BE((n - lo) / two32, o);
+    b.writeUInt32BE(lo, o + 4);
+  } else if (signed) {
+    b.writeBigInt64BE(v, o);
+  } else {
+    b.writeBigUInt64BE(v, o);
+  }
+}
+
 export function encodeKv(key: Buffer, createRev: bigint, version: bigint, lease: bigint, value: Buffer): Buffer {
   const b = Buffer.allocUnsafe(fixedBytes + key.length + value.length);
   b.writeUInt32BE(key.length, 0);
   key.copy(b, 4);
-  let o = 4 + key.length;
-  b.writeBigUInt64BE(createRev, o);
-  b.writeBigUInt64BE(version, o + 8);
-  b.writeBigInt64BE(lease, o + 16);
+  const o = 4 + key.length;
+  writeU64(b, createRev, o, false);
+  writeU64(b, version, o + 8, false);
+  writeU64(b, lease, o + 16, true);
   value.copy(b, o + 24);
   return b;
+}
+
+/**
+ * The KeyValue stored as `b` (encodeKv's output) from the fields it was built from: key and
+ * value are views into `b`, as decodeKv gives, without reading the numbers back.
+ */
+export function encodedKv(b: Buffer, keyLength: number, createRevision: bigint, modRevision: bigint, version: bigint, lease: bigint): KeyValue {
+  const o = 4 + keyLength;
+  return { key: b.subarray(4, o), createRevision, modRevision, version, value: b.subarray(o + 24), lease };
 }
 
 export function encodeTombstone(key: Buffer): Buffer {

@@ -22,7 +22,7 @@ import {
   indexOfRev,
   liveAt,
 } from './key-index.js';
-import { decodeKey, decodeKeyString, decodeKv, encodeKv, encodeTombstone, etcdKvBytes, leaseOf } from './kv-codec.js';
+import { decodeKey, decodeKeyString, decodeKv, encodeKv, encodedKv, encodeTombstone, etcdKvBytes, leaseOf } from './kv-codec.js';
 import { assertSafeRev, etcdRevKey, isTombstoneKey, readRev, revKey, revStartKey, scratchRevKey } from './revision.js';
 import { TreeIndex } from './tree-index.js';
 import { keyBucketDecoder, type KeyBucketEntry } from './key-bucket-scan.js';
@@ -741,7 +741,9 @@ class StoreWriteTxn implements WriteTxn {
         prevLease = existing.lease;
       }
     }
-    const enc = encodeKv(key, BigInt(created), BigInt(version), lease, value);
+    const createRevision = BigInt(created);
+    const storedVersion = BigInt(version);
+    const enc = encodeKv(key, createRevision, storedVersion, lease, value);
     this.store.backend.put(Buckets.key, revKey(rev, sub, false), enc);
     const ki = existing ?? this.store.indexCreate(ks);
     appendRev(ki, rev, sub, false);
@@ -749,7 +751,7 @@ class StoreWriteTxn implements WriteTxn {
     ki.ver = version;
     ki.lease = lease;
     if (version === 1) this.store.countLiveKeys(1);
-    this.events.push({ type: EventType.PUT, kv: decodeKv(enc, BigInt(rev)) });
+    this.events.push({ type: EventType.PUT, kv: encodedKv(enc, key.length, createRevision, created === rev ? createRevision : BigInt(rev), storedVersion, lease) });
     return { prev, prevLease };
   }
 
