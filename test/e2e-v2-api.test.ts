@@ -267,6 +267,12 @@ test('three members: v2 writes replicate, a quorum read goes through raft, a fol
   assert.ok(self.sendAppendRequestCnt > 0);
   assert.ok(JSON.parse((await v2(ep(follower), 'GET', '/v2/stats/self')).body).recvAppendRequestCnt > 0);
   assert.equal(JSON.parse((await v2(ep(lead), 'GET', '/v2/stats/leader')).body).leader, self.id);
+  // every follower is listed, with heartbeat round trips counted
+  await waitFor('both followers timed', async () => {
+    const followers = JSON.parse((await v2(ep(lead), 'GET', '/v2/stats/leader')).body).followers as Record<string, { latency: { current: number; minimum: number }; counts: { success: number } }>;
+    const list = Object.values(followers);
+    return list.length === 2 && list.every((f) => f.counts.success > 0 && f.latency.minimum <= f.latency.current);
+  });
   assert.equal((await v2(ep(follower), 'GET', '/v2/stats/leader')).body, '{"message":"not current leader"}');
   assert.equal((await v2(ep(lead), 'GET', '/v2/machines')).body.split(', ').length, 3);
   // and the member that caught up by snapshot serves its own writes too

@@ -151,3 +151,19 @@ test("Go's path.Clean: clean paths as they are, the rest resolved", async () => 
   assert.equal(joinPath('/1', '/../0'), '/0');
   assert.equal(joinPath('/1', ''), '/1');
 });
+
+test("the leader's follower stats: etcd's running average and deviation, the untouched minimum as Go prints it", async () => {
+  const { LeaderStats } = await import('../src/etcdserver/follower-stats.js');
+  const ls = new LeaderStats();
+  const empty = JSON.parse(ls.json(1n, [2n]).replace('9223372036854775808', '-1'));
+  assert.deepEqual(empty, { leader: '1', followers: { '2': { latency: { current: 0, average: 0, standardDeviation: 0, minimum: -1, maximum: 0 }, counts: { fail: 0, success: 0 } } } });
+  assert.match(ls.json(1n, [2n]), /"minimum":9223372036854775808,/);
+  ls.heartbeatSent(2n);
+  ls.heartbeatSent(2n);
+  ls.heartbeatAnswered(2n);
+  ls.heartbeatAnswered(2n);
+  ls.unreachable(2n);
+  const f = JSON.parse(ls.json(1n, [2n])).followers['2'];
+  assert.deepEqual(f.counts, { fail: 1, success: 1 }, 'one sample per answered heartbeat, a second answer without a heartbeat counts nothing');
+  assert.ok(f.latency.minimum === f.latency.current && f.latency.average === f.latency.current && f.latency.standardDeviation === 0);
+});

@@ -34,6 +34,7 @@ import { Publisher } from './publisher.js';
 import { ServerListeners, type ServerListener } from './server-listener.js';
 import { RaftNode, type Transport } from './raft-node.js';
 import { V2Apply, touchesV2Store } from './v2-apply.js';
+import { LeaderStats } from './follower-stats.js';
 import type { V2Request } from '../v2store/apply.js';
 import type { V2Store } from '../v2store/store.js';
 
@@ -137,6 +138,8 @@ export class EtcdServer {
   /** counters for metrics */
   readonly stats = { proposalsCommitted: 0, proposalsApplied: 0, proposalsFailed: 0, proposalsPending: 0, leaderChanges: 0, walFsyncSeconds: [] as number[], slowApplies: 0, appendRequestsSent: 0, appendRequestsReceived: 0 };
   private readonly listeners: ServerListeners;
+  /** the leader's per-follower latency and counts (/v2/stats/leader) */
+  readonly leaderStats = new LeaderStats();
 
   private constructor(cfg: ServerConfig, store: MvccStore, deferPublish: boolean, listeners: ServerListeners) {
     this.cfg = cfg;
@@ -591,14 +594,21 @@ export class EtcdServer {
   step(m: Message): void {
     if (this.stopped || this.raft === undefined) return;
     if (m.type === MessageType.MsgApp) this.stats.appendRequestsReceived++;
+    else if (m.type === MessageType.MsgHeartbeatResp) this.leaderStats.heartbeatAnswered(m.from);
     this.raft.step(m);
   }
 
-  /** the peer transport, counting the append requests it is given (etcd's ServerStats, /v2/stats/self) */
+  /**
+   * The peer transport, counting the append requests it is given (etcd's ServerStats,
+   * /v2/stats/self) and timing heartbeats (the leader's follower stats, /v2/stats/leader).
+   */
   private countingAppends(peers: Transport): Transport {
     return {
       send: (msgs) => {
-        for (const m of msgs) if (m.type === MessageType.MsgApp) this.stats.appendRequestsSent++;
+        for (const m of msgs) {
+          if (m.type === MessageType.MsgApp) this.stats.appendRequestsSent++;
+          else if (m.type === MessageType.MsgHeartbeat) this.leaderStats.heartbeatSent(m.to);
+        }
         peers.send(msgs);
       },
     };
@@ -606,6 +616,7 @@ export class EtcdServer {
 
   reportUnreachable(id: bigint): void {
     if (this.stopped || this.raft === undefined) return;
+    if (this.isLeaderNow) this.leaderStats.unreachable(id);
     this.raft.reportUnreachable(id);
   }
 

@@ -19,6 +19,11 @@ export function v2View(s: EtcdServer): V2Member {
     startTimeNs: () => s.startedAtNs,
     leaderSinceNs: () => s.leaderSinceNs,
     appendRequests: () => ({ sent: s.stats.appendRequestsSent, received: s.stats.appendRequestsReceived }),
+    leaderStatsJson: () =>
+      s.leaderStats.json(
+        s.memberId,
+        s.cluster.members().map((m) => m.id).filter((id) => id !== s.memberId),
+      ),
     clientUrls: () => s.cluster.members().flatMap((m) => m.clientUrls),
     requestTimeoutMs: () => s.requestTimeoutMs(),
     log: s.log,

@@ -1,7 +1,7 @@
 // /v2/stats/{self,leader,store} and /v2/machines (etcd's v2http statsHandler and machinesHandler).
 // The self stats give name, ID, raft state, start time, the leader's, and the append requests
-// sent and received; tsetcd does not measure per-follower latency, so the leader's follower table
-// is empty.
+// sent and received; the leader's give each follower's latency and counts (see
+// etcdserver/follower-stats.ts for what is timed).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
@@ -32,7 +32,7 @@ export class StatsHandler {
           writeJson(res, 403, '{"message":"not current leader"}');
           return;
         }
-        writeJson(res, 200, JSON.stringify({ leader: idToHex(this.m.memberId()), followers: {} }));
+        writeJson(res, 200, this.m.leaderStatsJson());
         return;
       case '/v2/machines':
         if (!allowMethod(req, res, ['GET', 'HEAD'])) return;

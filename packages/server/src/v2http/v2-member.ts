@@ -27,6 +27,8 @@ export interface V2Member {
   leaderSinceNs(): bigint;
   /** append requests (MsgApp) this member sent to and received from peers */
   appendRequests(): { sent: number; received: number };
+  /** /v2/stats/leader's body (this member leads) */
+  leaderStatsJson(): string;
   /** every member's client URLs (/v2/machines) */
   clientUrls(): string[];
   /** etcd's request timeout */
