@@ -503,7 +503,7 @@ export class EtcdServer {
 
   /** Proposes a request through raft and resolves with its apply result (response or etcd error). */
   propose(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<unknown> {
-    return this.proposeRaw(r).then(responseOf);
+    return this.proposeRaw(r, responseOf);
   }
 
   /** Like propose(), also giving the physical-compaction promise of a compaction. */
@@ -513,7 +513,10 @@ export class EtcdServer {
     return res;
   }
 
-  private proposeRaw(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<ApplyResult> {
+  private proposeRaw(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<ApplyResult>;
+  /** The request's apply result passed through `answer` (its throw rejects). */
+  private proposeRaw<U>(r: Partial<tsetcdpb.InternalRaftRequest>, answer: (res: ApplyResult) => U): Promise<U>;
+  private proposeRaw(r: Partial<tsetcdpb.InternalRaftRequest>, answer?: (res: ApplyResult) => unknown): Promise<unknown> {
     if (this.stopped) return Promise.reject(Errors.stopped());
     const id = this.idGen.next();
     // sub-requests are complete messages already (decoded from the wire or built here): no deep copy
@@ -528,7 +531,7 @@ export class EtcdServer {
     if (data.length > this.cfg.maxRequestBytes) return Promise.reject(Errors.requestTooLarge());
     if (this.ownProposals.size >= ownProposalsLimit) this.ownProposals.clear();
     this.ownProposals.set(data, msg);
-    const p = this.waits.register(id, performance.now() + this.requestTimeoutMs());
+    const p = this.waits.registerAnswer(id, performance.now() + this.requestTimeoutMs(), answer);
     this.raft.propose(data);
     return p;
   }

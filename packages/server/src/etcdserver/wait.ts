@@ -2,10 +2,12 @@
 // request ID is applied (or the server stops). One map lookup per applied entry.
 
 export interface Waiter<T> {
-  resolve(v: T): void;
+  resolve(v: unknown): void;
   reject(e: Error): void;
   /** monotonic ms after which expire() fails it */
   deadlineMs: number;
+  /** what the waiter's promise resolves with (a throw rejects it); undefined: the value itself */
+  answer: ((v: T) => unknown) | undefined;
 }
 
 export class WaitRegistry<T> {
@@ -30,9 +32,17 @@ export class WaitRegistry<T> {
   }
 
   register(id: bigint, deadlineMs = Number.POSITIVE_INFINITY): Promise<T> {
+    return this.registerAnswer(id, deadlineMs, undefined) as Promise<T>;
+  }
+
+  /**
+   * Like register(), resolving with answer(v) instead of v (rejecting with what it throws): one
+   * promise where a then() on register()'s would make a second.
+   */
+  registerAnswer<U>(id: bigint, deadlineMs: number, answer: ((v: T) => U) | undefined): Promise<U> {
     if (this.waiters.has(id)) throw new Error(`wait: duplicate request id ${id}`);
-    return new Promise<T>((resolve, reject) => {
-      this.waiters.set(id, { resolve, reject, deadlineMs });
+    return new Promise<U>((resolve, reject) => {
+      this.waiters.set(id, { resolve, reject, deadlineMs, answer });
     });
   }
 
@@ -56,7 +66,18 @@ export class WaitRegistry<T> {
     const w = this.waiters.get(id);
     if (w === undefined) return;
     this.waiters.delete(id);
-    w.resolve(v);
+    if (w.answer === undefined) {
+      w.resolve(v);
+      return;
+    }
+    let answer: unknown;
+    try {
+      answer = w.answer(v);
+    } catch (e) {
+      w.reject(e as Error);
+      return;
+    }
+    w.resolve(answer);
   }
 
   fail(id: bigint, e: Error): void {

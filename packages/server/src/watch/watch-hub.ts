@@ -28,6 +28,8 @@ export interface RevisionEvents {
   events: MvccEvent[];
 }
 
+const resolved = Promise.resolve();
+
 export interface WatchHubOptions {
   store: MvccStore;
   progressNotifyIntervalMs?: number;
@@ -114,12 +116,15 @@ export class WatchHub {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
     // right after the current job (an apply batch notifies synchronously, so its revisions still
-    // go out together), not after every other callback of this loop turn as setImmediate would
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      for (const s of this.streams) s.safePump();
-    });
+    // go out together), not after every other callback of this loop turn as setImmediate would;
+    // through a resolved promise: Node's queueMicrotask builds an AsyncResource per call
+    resolved.then(this.pump);
   }
+
+  private readonly pump = (): void => {
+    this.pumpScheduled = false;
+    for (const s of this.streams) s.safePump();
+  };
 
   /** Open watch streams (etcd_debugging_mvcc_watch_stream_total). */
   streamCount(): number {
