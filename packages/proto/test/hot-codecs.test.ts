@@ -187,3 +187,29 @@ test('decodePutRequestView decodes what PutRequest.decode decodes (or throws wha
   // a plain Uint8Array works as well
   assert.deepEqual(decoded(() => decodePutRequestView(new Uint8Array(wire))), decoded(() => etcdserverpb.PutRequest.decode(wire)));
 });
+
+test('putProposal writes what InternalRaftRequest.encode writes for a header and a put (and throws what it throws)', () => {
+  const r = mulberry32(11);
+  const { putProposal, tsetcdpb } = proto;
+  const w = new ScratchWriter();
+  for (let i = 0; i < 5000; i++) {
+    const header = tsetcdpb.RequestHeader.fromPartial(randMessage(r, 'tsetcdpb.RequestHeader', 0));
+    const put = etcdserverpb.PutRequest.fromPartial(randMessage(r, 'etcdserverpb.PutRequest', 0));
+    if (i % 50 === 1) (header as { authRevision: unknown }).authRevision = -1n; // out of range: the generated error
+    if (i % 50 === 2) (put as { lease: unknown }).lease = 2n ** 63n;
+    const full = tsetcdpb.InternalRaftRequest.fromPartial({ header, put });
+    let want: Buffer | Error;
+    try {
+      want = Buffer.from(tsetcdpb.InternalRaftRequest.encode(full).finish());
+    } catch (e) {
+      want = e as Error;
+    }
+    const m = { header, ID: 0n, put };
+    if (want instanceof Error) {
+      assert.throws(() => w.encode(putProposal, m), { message: want.message });
+    } else {
+      assert.deepEqual(Buffer.from(w.encode(putProposal, m)), want, `#${i}`);
+      assert.deepEqual(Buffer.from(putProposal.encode(m).finish()), want);
+    }
+  }
+});

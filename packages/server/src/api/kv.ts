@@ -49,11 +49,11 @@ export class KvApi {
     try {
       checkPutRequest(r);
       const refused = checkQuota(this.s, q);
-      if (refused !== undefined) return refused.then(() => this.s.propose(q)).then(this.filled) as Promise<etcdserverpb.PutResponse>;
+      if (refused !== undefined) return refused.then(() => this.s.proposePut(r)).then(this.filled) as Promise<etcdserverpb.PutResponse>;
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.s.propose(q).then(this.filled) as Promise<etcdserverpb.PutResponse>;
+    return this.s.proposePut(r).then(this.filled) as Promise<etcdserverpb.PutResponse>;
   }
 
   private readonly filled = (resp: unknown): unknown => this.fill(resp as { header: Header | undefined });

@@ -25,6 +25,8 @@ export type ApiLimits = Readonly<Pick<ServerConfig, 'maxTxnOps' | 'maxRequestByt
 /** Writes through raft and the reads beside them (etcd's RaftKV, with its ReadIndex barrier). */
 export interface RaftKV {
   /** Proposes a request through raft; resolves with its response, or rejects with its etcd error. */
+  /** propose({ put }) (the same answer, a lighter message). */
+  proposePut(r: etcdserverpb.PutRequest): Promise<unknown>;
   propose(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<unknown>;
   /** Like propose(), also giving a compaction's physical-compaction promise. */
   proposeFull(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<ApplyResult>;
@@ -140,6 +142,7 @@ export function serverView(s: EtcdServer): ServerView {
     },
     // RaftKV
     propose: (r) => s.propose(r),
+    proposePut: (r) => s.proposePut(r),
     proposeFull: (r) => s.proposeFull(r),
     nextId: () => s.nextId(),
     linearizableReadNotify: () => s.linearizableReadNotify(),

@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EntryType, ConfChangeType, MessageType, copyEntryDataToBuffer, decodeConfChange, type Entry, type Message, type SoftState, type Snapshot, type ConfChange, type Status } from '@tsetcd/raft';
 import { UndeliveredProposals } from './undelivered-proposals.js';
-import { tsetcdpb, etcdserverpb, ScratchWriter } from '@tsetcd/proto';
+import { tsetcdpb, etcdserverpb, ScratchWriter, putProposal, type PutProposal, type Encodes } from '@tsetcd/proto';
 import { idToHex } from '@tsetcd/common';
 import { MvccStore } from '../mvcc/store.js';
 import { Buckets, type Backend } from '../backend/backend.js';
@@ -527,10 +527,27 @@ export class EtcdServer {
     const msg = fullRequest(r, { ID: id, username: caller?.user ?? '', authRevision: caller?.authRevision ?? 0n });
     // a v2 request carries its ID itself too (etcd's Request.ID)
     if (msg.v2 !== undefined) msg.v2 = { ...msg.v2, ID: id };
-    const data = copyEntryDataToBuffer(proposalWriter.encode(tsetcdpb.InternalRaftRequest, msg));
+    return this.proposeMessage(id, msg, tsetcdpb.InternalRaftRequest, answer);
+  }
+
+  /**
+   * propose({ put }) as the busiest proposal is made: the message holds only its header and the
+   * put (the applier reads absent fields as undefined, as in a full one), encoded by putProposal.
+   */
+  proposePut(put: etcdserverpb.PutRequest): Promise<unknown> {
+    if (this.stopped) return Promise.reject(Errors.stopped());
+    const id = this.idGen.next();
+    const caller = currentCaller();
+    const msg: PutProposal = { header: { ID: id, username: caller?.user ?? '', authRevision: caller?.authRevision ?? 0n }, ID: 0n, put };
+    return this.proposeMessage(id, msg as tsetcdpb.InternalRaftRequest, putProposal, responseOf);
+  }
+
+  /** Encodes the message into the log's entry slab, registers its waiter and hands it to raft. */
+  private proposeMessage<M extends tsetcdpb.InternalRaftRequest | PutProposal>(id: bigint, msg: M, type: Encodes<M>, answer: ((res: ApplyResult) => unknown) | undefined): Promise<unknown> {
+    const data = copyEntryDataToBuffer(proposalWriter.encode(type, msg));
     if (data.length > this.cfg.maxRequestBytes) return Promise.reject(Errors.requestTooLarge());
     if (this.ownProposals.size >= ownProposalsLimit) this.ownProposals.clear();
-    this.ownProposals.set(data, msg);
+    this.ownProposals.set(data, msg as tsetcdpb.InternalRaftRequest);
     const p = this.waits.registerAnswer(id, performance.now() + this.requestTimeoutMs(), answer);
     this.raft.propose(data);
     return p;
