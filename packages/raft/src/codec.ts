@@ -12,9 +12,11 @@ const MESSAGE_FORMAT_VERSION = 1;
 
 class Writer {
   buf: Buffer;
-  pos = 0;
-  constructor(initialBytes: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(16, initialBytes));
+  pos: number;
+  /** `headroom` bytes are left free before the encoding (for the caller's framing) */
+  constructor(initialBytes: number, headroom = 0) {
+    this.buf = Buffer.allocUnsafe(Math.max(16, initialBytes + headroom));
+    this.pos = headroom;
   }
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -197,11 +199,15 @@ const FLAG_REJECT = 1;
 const FLAG_SNAPSHOT = 2;
 const FLAG_COMMIT_ONLY = 4;
 
-export function encodeMessage(m: Message): Uint8Array {
+/**
+ * Encodes a message. With `headroom`, the result starts with that many bytes left for the caller
+ * (a transport's length prefix, written in place instead of copying the encoding into a frame).
+ */
+export function encodeMessage(m: Message, headroom = 0): Uint8Array {
   let size = 64 + m.context.byteLength;
   for (let i = 0; i < m.entries.length; i++) size += 24 + m.entries[i].data.byteLength;
   if (m.snapshot) size += 64 + m.snapshot.data.byteLength;
-  const w = new Writer(size);
+  const w = new Writer(size, headroom);
   w.u8(MESSAGE_FORMAT_VERSION);
   w.u8(m.type);
   w.u8((m.reject ? FLAG_REJECT : 0) | (m.snapshot ? FLAG_SNAPSHOT : 0) | (m.commitOnly ? FLAG_COMMIT_ONLY : 0));

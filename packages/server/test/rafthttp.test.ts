@@ -9,9 +9,9 @@ import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { MessageType, newMessage, type Message } from '@tsetcd/raft';
+import { MessageType, encodeMessage, newMessage, type Message } from '@tsetcd/raft';
 import { PeerTransport, type RaftHost } from '../src/rafthttp/peer-transport.js';
-import { FrameDecoder, encodeFrame } from '../src/rafthttp/framing.js';
+import { FrameDecoder, encodeFrame, encodeMessageFrame } from '../src/rafthttp/framing.js';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { maxFrameBytes, linkHeartbeatFrame } from '../src/rafthttp/framing.js';
@@ -35,6 +35,9 @@ test('frame decoder: frames split anywhere, bounded pulls', () => {
   const big = Buffer.alloc(4);
   big.writeUInt32BE(0xffffffff);
   assert.throws(() => new FrameDecoder().push(big), /exceeds the limit/);
+  // a message framed in place is the same frame as its encoding framed by copy
+  const m = newMessage(MessageType.MsgApp, 2n, { from: 1n, term: 3, index: 7, commit: 6, entries: [{ term: 3, index: 8, type: 0, data: Buffer.from('v') }] });
+  assert.deepEqual(encodeMessageFrame(m), encodeFrame(encodeMessage(m)));
 });
 
 interface Fake extends RaftHost {

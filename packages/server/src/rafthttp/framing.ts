@@ -17,6 +17,14 @@ export function encodeFrame(payload: Uint8Array): Buffer {
   return b;
 }
 
+/** The frame of one message, encoded behind room for its length prefix (no copy into a frame). */
+export function encodeMessageFrame(m: Message): Buffer {
+  const u = encodeMessage(m, headerBytes);
+  const b = Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  b.writeUInt32BE(b.length - headerBytes, 0);
+  return b;
+}
+
 /** etcd's linkHeartbeatMessage: keeps a stream's reader from timing out; never reaches raft. */
 export const linkHeartbeatFrame: Buffer = encodeFrame(encodeMessage(newMessage(MessageType.MsgHeartbeat, 0n)));
 

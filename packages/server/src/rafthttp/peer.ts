@@ -6,7 +6,7 @@
 
 import type * as http from 'node:http';
 import type * as https from 'node:https';
-import { encodeMessage, MessageType, type Message } from '@tsetcd/raft';
+import { MessageType, type Message } from '@tsetcd/raft';
 import { StreamReader } from './stream-reader.js';
 import { StreamWriter } from './stream-writer.js';
 import { Pipeline } from './pipeline.js';
@@ -112,7 +112,7 @@ export class Peer {
    */
   send(m: Message): boolean {
     const w = m.type === MessageType.MsgApp && this.writers.msgapp.working ? this.writers.msgapp : this.writers.message.working ? this.writers.message : undefined;
-    if (w !== undefined) return w.write(encodeMessage(m));
+    if (w !== undefined) return w.write(m);
     return this.pipeline.send(m);
   }
 

@@ -7,7 +7,8 @@
 // write timeout on a peer connection).
 
 import type * as http from 'node:http';
-import { encodeFrame, linkHeartbeatFrame } from './framing.js';
+import type { Message } from '@tsetcd/raft';
+import { encodeMessageFrame, linkHeartbeatFrame } from './framing.js';
 import type { StreamKind } from './peer-headers.js';
 
 /** etcd's ConnReadTimeout / ConnWriteTimeout on peer connections. */
@@ -62,9 +63,9 @@ export class StreamWriter {
     this.events.attached(this.kind);
   }
 
-  /** Frames and queues one encoded message; false if dropped (not working, or too much unsent). */
-  write(payload: Uint8Array): boolean {
-    return this.writeFrame(encodeFrame(payload));
+  /** Frames and queues one message; false if dropped (not working, or too much unsent). */
+  write(m: Message): boolean {
+    return this.writeFrame(encodeMessageFrame(m));
   }
 
   private writeFrame(frame: Buffer): boolean {
