@@ -132,4 +132,6 @@ test('deadline wheel: deadlines beyond one turn wait for their turn; a reschedul
   assert.ok(times.far >= 1299, `far not before its deadline (${times.far}), though its slot came round at ~${1300 - 1024} ms`);
   assert.deepEqual(Object.keys(times).sort(), ['far', 'moved', 'near']);
   assert.equal(wheel.size, 0);
+  for (const bad of [NaN, Infinity]) assert.throws(() => wheel.add(bad, () => undefined), RangeError);
+  assert.equal(wheel.size, 0);
 });

@@ -12,6 +12,7 @@ import { childOfSpan, childTraceparent, currentSpan, enableSpanPropagation, trac
 import type { BreakerRegistry, GoogleBreaker } from '../breaker/google-breaker.js';
 import { failureCodes } from '../balancer/failure-codes.js';
 import type { RpcMetrics } from './metrics.js';
+import { firstValue, setOwnValue } from '../internal/metadata-access.js';
 
 export const clientSlowThresholdMs = 500;
 export const breakerOpenDetails = 'circuit breaker is open';
@@ -53,14 +54,14 @@ class ClientChain {
   decorate(metadata: grpc.Metadata): void {
     const o = this.o;
     if (o.trace) {
-      const explicit = metadata.get(traceparentHeader)[0];
+      const explicit = firstValue(metadata, traceparentHeader);
       let value: string;
       if (typeof explicit === 'string') value = childTraceparent(explicit);
       else {
         const parent = currentSpan();
         value = parent ? childOfSpan(parent) : childTraceparent(undefined);
       }
-      metadata.set(traceparentHeader, value);
+      setOwnValue(metadata, traceparentHeader, value); // hex and dashes: nothing to validate
     }
     if (o.app !== undefined && o.token !== undefined) {
       metadata.set('app', o.app);

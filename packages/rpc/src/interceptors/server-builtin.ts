@@ -3,7 +3,8 @@
 // server-interceptors.ts). BuiltinServerStage.run drives one call with callbacks: RpcServer
 // calls it directly when nothing else is chained (no promise per call), and
 // builtinServerStage() wraps it as an interceptor for longer chains.
-import { status, type Metadata } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import { firstValue } from '../internal/metadata-access.js';
 import type { Logger } from 'pino';
 import { callInSpan, startSpan, traceparentHeader } from '../trace/trace-context.js';
 import { BreakerOpenError, StatusError, TimeoutError, toStatus } from '../errors.js';
@@ -15,17 +16,6 @@ import { DeadlineWheel, type WheelEntry } from '../internal/deadline-wheel.js';
 import { slowThresholdMs, type ServerCallInfo, type UnaryServerInterceptor } from './server-interceptors.js';
 
 const wheel = new DeadlineWheel();
-
-/**
- * The first value under a (lower-case) metadata key, read from grpc-js's own map when it has
- * one: Metadata.get validates and lower-cases the key on every call, and answers a fresh []
- * when the key is absent.
- */
-function firstValue(md: Metadata, key: string): unknown {
-  const repr = (md as unknown as { internalRepr?: unknown }).internalRepr;
-  if (repr instanceof Map) return (repr.get(key) as unknown[] | undefined)?.[0];
-  return md.get(key)[0];
-}
 
 export interface BuiltinStageOptions {
   trace: boolean;

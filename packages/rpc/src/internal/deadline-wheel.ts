@@ -44,6 +44,7 @@ export class DeadlineWheel {
 
   /** Fires e.fire() once at (or just after) Date.now() + ms unless cancel(e) comes first (a scheduled entry moves). */
   schedule(e: WheelEntry, ms: number): void {
+    if (!Number.isFinite(ms)) throw new RangeError(`deadline wheel: ${ms} ms is not a time`);
     if (e.slot >= 0) this.unlink(e);
     const now = Date.now();
     if (!this.timer) {
