@@ -108,6 +108,8 @@ test('ScratchWriter writes what BinaryWriter writes, for random messages of ever
       const headroom = i % 3 === 0 ? 5 : 0;
       const got = w.encode(type as never, m, headroom);
       assert.deepEqual(Buffer.from(got.subarray(headroom)), Buffer.from(want), `${full} #${i}`);
+      const n = w.encodeLength(type as never, m);
+      assert.deepEqual(Buffer.from(w.scratch.subarray(0, n)), Buffer.from(want), `${full} #${i} (encodeLength)`);
       compared++;
     }
   }

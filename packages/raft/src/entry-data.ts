@@ -14,30 +14,40 @@ const ownAllocationBytes = entrySlabBytes >> 3;
 let slab: ArrayBuffer | undefined;
 let used = 0;
 
-/** Room for n bytes: [buffer, offset] (a slab, or an allocation of its own for big data). */
-function place(n: number): [ArrayBuffer, number] {
-  if (n > ownAllocationBytes) return [new ArrayBuffer(n), 0];
+/** Where place() put the last data: its buffer and offset (module state: no tuple per entry). */
+let placedIn: ArrayBuffer = new ArrayBuffer(0);
+let placedAt = 0;
+
+/** Room for n bytes in placedIn at placedAt (a slab, or an allocation of its own for big data). */
+function place(n: number): void {
+  if (n > ownAllocationBytes) {
+    placedIn = new ArrayBuffer(n);
+    placedAt = 0;
+    return;
+  }
   if (slab === undefined || used + n > slab.byteLength) {
     slab = new ArrayBuffer(entrySlabBytes);
     used = 0;
   }
-  const at = used;
+  placedIn = slab;
+  placedAt = used;
   used += n;
-  return [slab, at];
 }
 
 /** A copy of src for an entry kept in the log (packed into the current slab). */
 export function copyEntryData(src: Uint8Array): Uint8Array {
-  const [ab, at] = place(src.byteLength);
-  const out = new Uint8Array(ab, at, src.byteLength);
+  place(src.byteLength);
+  const out = new Uint8Array(placedIn, placedAt, src.byteLength);
   out.set(src);
   return out;
 }
 
-/** copyEntryData as a Buffer (a proposal's data). */
-export function copyEntryDataToBuffer(src: Uint8Array): Buffer {
-  const [ab, at] = place(src.byteLength);
-  const out = Buffer.from(ab, at, src.byteLength);
-  out.set(src);
+/** copyEntryData as a Buffer (a proposal's data): of the first `length` bytes of src (all by default). */
+export function copyEntryDataToBuffer(src: Uint8Array, length = src.byteLength): Buffer {
+  place(length);
+  const out = Buffer.from(placedIn, placedAt, length);
+  if (length === src.byteLength) out.set(src);
+  else if (Buffer.isBuffer(src)) src.copy(out, 0, 0, length);
+  else out.set(src.subarray(0, length));
   return out;
 }

@@ -27,3 +27,13 @@ test('big entry data gets an allocation of its own; copies never alias their sou
   const e = decodeEntry(encodeEntry({ term: 1, index: 2, type: EntryType.Normal, data: new Uint8Array([5]) }));
   assert.ok(e.data.buffer.byteLength >= 64 * 1024);
 });
+
+test('copyEntryDataToBuffer copies the first `length` bytes of a longer source (a reused encode buffer)', () => {
+  const scratch = Buffer.from([1, 2, 3, 4, 5, 6]);
+  const a = copyEntryDataToBuffer(scratch, 4);
+  const b = copyEntryDataToBuffer(new Uint8Array([7, 8, 9]), 2);
+  scratch.fill(0);
+  assert.deepEqual([...a], [1, 2, 3, 4]);
+  assert.deepEqual([...b], [7, 8]);
+  assert.equal(b.byteOffset, a.byteOffset + 4);
+});

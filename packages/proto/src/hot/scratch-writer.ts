@@ -64,6 +64,16 @@ export class ScratchWriter {
   encode<T>(type: Encodes<T>, message: T, headroom = 0): Buffer {
     // a nested use (an encoder reached from inside another encode) gets a writer of its own
     if (this.busy) return new ScratchWriter().encode(type, message, headroom);
+    const n = this.encodeLength(type, message, headroom); // (it may replace this.buf)
+    return this.buf.subarray(0, n);
+  }
+
+  /**
+   * encode() without the view: the message is the first n bytes of `scratch` (n returned), valid
+   * until this writer's next use. Not for nested use (see encode()).
+   */
+  encodeLength<T>(type: Encodes<T>, message: T, headroom = 0): number {
+    if (this.busy) throw new Error('ScratchWriter: nested encodeLength');
     this.busy = true;
     if (this.buf.length > keepBytes) this.buf = Buffer.allocUnsafeSlow(initialBytes);
     this.pos = headroom;
@@ -72,10 +82,15 @@ export class ScratchWriter {
       this.ensure(0);
       type.encode(message, this as unknown as BinaryWriter);
       if (this.depth !== 0) throw new Error('invalid state, fork not joined');
-      return this.buf.subarray(0, this.pos);
+      return this.pos;
     } finally {
       this.busy = false;
     }
+  }
+
+  /** The scratch buffer (what the last encodeLength() wrote is at its start). */
+  get scratch(): Buffer {
+    return this.buf;
   }
 
   private ensure(n: number): void {

@@ -57,23 +57,14 @@ export function createGrpcServer(s: ServerView, cluster: Pick<ClusterLayer, 'ops
   const enc = <T>(c: Codec<T>) => (m: T) => responses.encode(c, m);
   function unary<Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>, fn: (r: Req) => Promise<Res> | Res): void {
     const convert = isLockElectionPath(path) ? toLockElectionError : toGrpcError;
-    const rethrow = (e: unknown): never => {
-      throw convert(e);
-    };
-    // not an async function: a call is answered through fn's own promise (the call takes a
-    // thrown error as it takes a rejection)
+    // not an async function: a call is answered through fn's own promise, and what it throws or
+    // rejects with is converted by the call (GrpcServer applies `convert`: no promise per call)
     g.addUnary<Req, Res>(path, dec(req), enc(res), (r) => {
       if (s.isStopped()) throw toGrpcError(Errors.stopped());
       // etcd 3.4: a learner serves only Status and serializable Range
       if (s.isLearner() && !learnerServes(path, r)) throw toGrpcError(Errors.notSupportedForLearner());
-      let out: Promise<Res> | Res;
-      try {
-        out = fn(r);
-      } catch (e) {
-        throw convert(e);
-      }
-      return out instanceof Promise ? out.then(undefined, rethrow) : out;
-    });
+      return fn(r);
+    }, convert);
   }
   const pb = etcdserverpb;
   unary('/etcdserverpb.KV/Range', pb.RangeRequest, pb.RangeResponse, (r) => kv.range(r));

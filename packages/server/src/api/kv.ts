@@ -4,7 +4,8 @@ import { etcdserverpb } from '@tsetcd/proto';
 import type { ServerView } from '../etcdserver/server-view.js';
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxn } from '../apply/validate.js';
 import type { ApplyResult } from '../apply/applier.js';
-import { checkQuota } from './quota.js';
+import { checkQuota, checkQuotaCost } from './quota.js';
+import { costPut } from '../apply/quota-cost.js';
 
 type Header = etcdserverpb.ResponseHeader;
 
@@ -45,10 +46,9 @@ export class KvApi {
 
   /** The put's response (not an async function: one promise chain per put, the busiest request). */
   put(r: etcdserverpb.PutRequest): Promise<etcdserverpb.PutResponse> {
-    const q = { put: r };
     try {
       checkPutRequest(r);
-      const refused = checkQuota(this.s, q);
+      const refused = checkQuotaCost(this.s, costPut(r));
       if (refused !== undefined) return refused.then(() => this.s.proposePut(r)).then(this.filled) as Promise<etcdserverpb.PutResponse>;
     } catch (e) {
       return Promise.reject(e);

@@ -5,7 +5,7 @@
 // pass, so space can be freed.
 
 import { etcdserverpb } from '@tsetcd/proto';
-import { quotaAvailable, type QuotaRequest } from '../apply/quota-cost.js';
+import { costAvailable, quotaCost, type QuotaRequest } from '../apply/quota-cost.js';
 import { backendQuotaBytes } from '../etcdserver/config.js';
 import type { ServerView } from '../etcdserver/server-view.js';
 import { Errors } from '../errors.js';
@@ -15,9 +15,14 @@ import { Errors } from '../errors.js';
  * promise of the refusal, or undefined when it fits (no promise to wait on for every write).
  */
 export function checkQuota(s: ServerView, q: QuotaRequest): Promise<void> | undefined {
+  return checkQuotaCost(s, quotaCost(q));
+}
+
+/** checkQuota for a request of this cost (etcd's quota Cost). */
+export function checkQuotaCost(s: ServerView, cost: number): Promise<void> | undefined {
   // a raised alarm alone does not stop the request here: as in etcd it goes through raft and
   // the applier refuses it
-  if (quotaAvailable(s.dbSize(), backendQuotaBytes(s.cfg), q)) return undefined;
+  if (costAvailable(s.dbSize(), backendQuotaBytes(s.cfg), cost)) return undefined;
   return refuse(s);
 }
 

@@ -10,7 +10,7 @@ import { Errors, ServerError } from '../errors.js';
 import { Lessor, encodeLeaseRecord, leaseBucketKey, noLease } from '../lease/lessor.js';
 import { AuthStore } from '../auth/auth-store.js';
 import { RequestPermissions } from '../auth/request-permissions.js';
-import { quotaAvailable, type QuotaRequest } from './quota-cost.js';
+import { costAvailable, costPut, quotaAvailable, type QuotaRequest } from './quota-cost.js';
 
 type Compare = etcdserverpb.Compare;
 type RequestOp = etcdserverpb.RequestOp;
@@ -117,7 +117,7 @@ export class Applier {
       if ((r.put || r.range || r.deleteRange || r.txn || r.compaction || r.leaseGrant || r.leaseRevoke) && this.hasAlarm(AlarmType.CORRUPT)) return { err: Errors.corrupt() };
       if (r.put) {
         // the quota is measured before the write, as withinQuota does (without a closure per put)
-        const fits = this.fitsQuota({ put: r.put });
+        const fits = costAvailable(this.store.backend.size(), this.quotaBytes(), costPut(r.put));
         const resp = this.put(r.put);
         return fits ? { resp } : { err: Errors.noSpace() };
       }
@@ -217,7 +217,7 @@ export class Applier {
     const txn = this.store.write();
     let resp: etcdserverpb.PutResponse;
     try {
-      resp = this.putIn(txn, r);
+      resp = this.putIn(txn, r, false);
     } catch (e) {
       this.endTxn(txn);
       throw e;
@@ -232,7 +232,7 @@ export class Applier {
   }
 
   /** Put inside an open txn; the prev value is looked up only when needed (ignore_value/lease, prev_kv). */
-  private putIn(txn: WriteTxn, r: etcdserverpb.PutRequest): etcdserverpb.PutResponse {
+  private putIn(txn: WriteTxn, r: etcdserverpb.PutRequest, withHeader = true): etcdserverpb.PutResponse {
     let value = r.value;
     let lease = r.lease;
     if (r.ignoreValue || r.ignoreLease) {
@@ -247,7 +247,8 @@ export class Applier {
     if (prevLease !== noLease && prevLease !== lease) this.lessor.detach(prevLease, r.key);
     if (lease !== noLease) this.lessor.attach(lease, r.key);
     this.pendingPrev.push(prev);
-    return { header: header(txn.revision()), prevKv: r.prevKv && prev !== undefined ? toPbKv(prev) : undefined };
+    // (a put of its own gets its header when its txn has ended: none built here to be replaced)
+    return { header: withHeader ? header(txn.revision()) : undefined, prevKv: r.prevKv && prev !== undefined ? toPbKv(prev) : undefined };
   }
 
   deleteRange(r: etcdserverpb.DeleteRangeRequest): etcdserverpb.DeleteRangeResponse {

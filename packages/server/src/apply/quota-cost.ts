@@ -10,7 +10,8 @@ const leaseOverhead = 64;
 
 export type QuotaRequest = { put: etcdserverpb.PutRequest } | { txn: etcdserverpb.TxnRequest } | { leaseGrant: etcdserverpb.LeaseGrantRequest };
 
-function costPut(r: etcdserverpb.PutRequest): number {
+/** A put's cost (quotaCost({ put }) without the wrapper object). */
+export function costPut(r: etcdserverpb.PutRequest): number {
   return kvOverhead + r.key.length + r.value.length;
 }
 
@@ -30,7 +31,10 @@ export function quotaCost(q: QuotaRequest): number {
 
 /** etcd's backendQuota.Available: no quota, a request adding nothing, or room for its cost. */
 export function quotaAvailable(backendBytes: number, quotaBytes: number | undefined, q: QuotaRequest): boolean {
-  if (quotaBytes === undefined) return true;
-  const cost = quotaCost(q);
-  return cost === 0 || backendBytes + cost < quotaBytes;
+  return quotaBytes === undefined || costAvailable(backendBytes, quotaBytes, quotaCost(q));
+}
+
+/** quotaAvailable for a cost already known. */
+export function costAvailable(backendBytes: number, quotaBytes: number | undefined, cost: number): boolean {
+  return quotaBytes === undefined || cost === 0 || backendBytes + cost < quotaBytes;
 }

@@ -544,7 +544,8 @@ export class EtcdServer {
 
   /** Encodes the message into the log's entry slab, registers its waiter and hands it to raft. */
   private proposeMessage<M extends tsetcdpb.InternalRaftRequest | PutProposal>(id: bigint, msg: M, type: Encodes<M>, answer: ((res: ApplyResult) => unknown) | undefined): Promise<unknown> {
-    const data = copyEntryDataToBuffer(proposalWriter.encode(type, msg));
+    const length = proposalWriter.encodeLength(type, msg);
+    const data = copyEntryDataToBuffer(proposalWriter.scratch, length);
     if (data.length > this.cfg.maxRequestBytes) return Promise.reject(Errors.requestTooLarge());
     if (this.ownProposals.size >= ownProposalsLimit) this.ownProposals.clear();
     this.ownProposals.set(data, msg as tsetcdpb.InternalRaftRequest);

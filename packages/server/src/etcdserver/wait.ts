@@ -41,10 +41,20 @@ export class WaitRegistry<T> {
    */
   registerAnswer<U>(id: bigint, deadlineMs: number, answer: ((v: T) => U) | undefined): Promise<U> {
     if (this.waiters.has(id)) throw new Error(`wait: duplicate request id ${id}`);
-    return new Promise<U>((resolve, reject) => {
-      this.waiters.set(id, { resolve, reject, deadlineMs, answer });
-    });
+    const p = new Promise<U>(this.capture as (resolve: (v: U) => void, reject: (e: Error) => void) => void);
+    this.waiters.set(id, { resolve: this.captured!, reject: this.capturedReject!, deadlineMs, answer });
+    this.captured = undefined;
+    this.capturedReject = undefined;
+    return p;
   }
+
+  // the new promise's resolving functions, handed over by one executor for all (no closure per waiter)
+  private captured: ((v: unknown) => void) | undefined = undefined;
+  private capturedReject: ((e: Error) => void) | undefined = undefined;
+  private readonly capture = (resolve: (v: unknown) => void, reject: (e: Error) => void): void => {
+    this.captured = resolve;
+    this.capturedReject = reject;
+  };
 
   /** Fails every waiter whose deadline passed (insertion order = deadline order for one timeout). */
   expire(nowMs: number, e: () => Error): number {

@@ -19,6 +19,8 @@ import type { CallStream, CallStreamSink } from './call-stream.js';
 import { MessageDeframer } from './message-framing.js';
 
 export type Decoder<T> = (payload: Uint8Array) => T;
+/** A method's mapping of what its handler throws (or rejects with) to the error its status is taken from. */
+export type HandlerErrors = (err: unknown) => unknown;
 /** The bytes may be a view into a buffer the next encode reuses: a stream copies what it keeps. */
 export type Encoder<T> = (message: T) => Uint8Array;
 
@@ -290,12 +292,18 @@ export class UnaryCall extends ServerCall {
     private readonly decoder: Decoder<unknown>,
     private readonly encoder: Encoder<unknown>,
     private readonly handler: (req: unknown, call: UnaryCall) => unknown,
+    /** What the handler's throw or rejection becomes before its status is taken (the method's error mapping). */
+    private readonly handlerErrors: HandlerErrors | undefined = undefined,
   ) {
     super(path, stream, headers, timeoutMs, ctx, 'unary');
   }
 
   protected decode(payload: Buffer): unknown {
     return this.decoder(payload);
+  }
+
+  private handlerFailed(err: unknown): void {
+    this.finishWithError(this.handlerErrors === undefined ? err : this.handlerErrors(err));
   }
 
   protected received(req: unknown): void {
@@ -305,11 +313,11 @@ export class UnaryCall extends ServerCall {
     try {
       result = this.handler(req, this);
     } catch (err) {
-      this.finishWithError(err);
+      this.handlerFailed(err);
       return;
     }
     if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<unknown>).then((res) => this.respond(res), (err) => this.finishWithError(err));
+      (result as Promise<unknown>).then((res) => this.respond(res), (err) => this.handlerFailed(err));
     } else {
       this.respond(result);
     }

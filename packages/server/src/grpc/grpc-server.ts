@@ -11,7 +11,7 @@ import { LeanCallStream } from './lean-call-stream.js';
 import { NodeCallStream } from './node-call-stream.js';
 import { GrpcCode, TransportUsageError, statusOf } from './errors.js';
 import {
-  BidiCall, type CallContext, type CallObserver, type CallStatus, type CallType, type Decoder, type Encoder,
+  BidiCall, type CallContext, type CallObserver, type CallStatus, type CallType, type Decoder, type Encoder, type HandlerErrors,
   ServerStreamCall, UnaryCall,
 } from './grpc-call.js';
 import { parseGrpcTimeoutMs } from './grpc-timeout.js';
@@ -85,6 +85,8 @@ interface Method {
   decode: Decoder<unknown>;
   encode: Encoder<unknown>;
   handler: (...args: never[]) => unknown;
+  /** unary: what the handler's throw or rejection becomes (for callers over the wire and in-process alike) */
+  errors?: HandlerErrors;
 }
 
 function isGrpcContentType(ct: string | undefined): boolean {
@@ -124,8 +126,12 @@ export class GrpcServer {
     this.interceptor = options.interceptor;
   }
 
-  addUnary<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: UnaryHandler<Req, Res>): this {
-    return this.add(path, { kind: kindUnary, decode, encode: encode as Encoder<unknown>, handler: handler as Method['handler'] });
+  /**
+   * `errors`: what the handler's throws and rejections become before their status is taken,
+   * applied by the call (no wrapper promise per call to convert them).
+   */
+  addUnary<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: UnaryHandler<Req, Res>, errors?: HandlerErrors): this {
+    return this.add(path, { kind: kindUnary, decode, encode: encode as Encoder<unknown>, handler: handler as Method['handler'], errors });
   }
 
   addServerStream<Req, Res>(path: string, decode: Decoder<Req>, encode: Encoder<Res>, handler: ServerStreamHandler<Req>): this {
@@ -170,7 +176,7 @@ export class GrpcServer {
     const m = this.methods.get(path);
     if (m === undefined) return undefined;
     const kind = m.kind === kindUnary ? 'unary' : m.kind === kindServerStream ? 'server_stream' : 'bidi_stream';
-    const handler = m.handler as LocalMethod['handler'];
+    const handler = m.errors === undefined ? m.handler as LocalMethod['handler'] : mappedErrors(m.handler as LocalMethod['handler'], m.errors);
     const observer = this.ctx.observer;
     return { kind, handler: observer === undefined ? handler : observedLocal(observer, path, kind, handler) };
   }
@@ -234,7 +240,7 @@ export class GrpcServer {
     switch (method.kind) {
       case kindUnary:
         new UnaryCall(path, stream, headers, timeoutMs, this.ctx, method.decode, method.encode,
-          method.handler as (req: unknown, call: UnaryCall) => unknown);
+          method.handler as (req: unknown, call: UnaryCall) => unknown, method.errors);
         break;
       case kindServerStream:
         new ServerStreamCall(path, stream, headers, timeoutMs, this.ctx, method.decode, method.encode,
@@ -246,6 +252,22 @@ export class GrpcServer {
         break;
     }
   }
+}
+
+/** An in-process caller's view of a handler whose errors the method maps (as UnaryCall does). */
+function mappedErrors(handler: LocalMethod['handler'], errors: HandlerErrors): LocalMethod['handler'] {
+  const rethrow = (e: unknown): never => {
+    throw errors(e);
+  };
+  return (req, call) => {
+    let out: unknown;
+    try {
+      out = handler(req, call);
+    } catch (e) {
+      throw errors(e);
+    }
+    return out instanceof Promise ? out.then(undefined, rethrow) : out;
+  };
 }
 
 function intercepted(i: MethodInterceptor, path: string, m: Method): Method['handler'] {

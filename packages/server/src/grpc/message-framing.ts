@@ -32,7 +32,8 @@ export interface MessageSink {
 }
 
 export class MessageDeframer {
-  private pending: Buffer[] = [];
+  /** Chunks of a message not yet complete (created when one is split; most arrive whole). */
+  private pending: Buffer[] | undefined = undefined;
   private pendingBytes = 0;
   /** Bytes needed in `pending` before it is worth joining: a header, or header + payload. */
   private neededBytes = messageHeaderBytes;
@@ -50,11 +51,12 @@ export class MessageDeframer {
       this.scan(chunk);
       return;
     }
-    this.pending.push(chunk);
+    const pending = (this.pending ??= []);
+    pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes < this.neededBytes) return;
-    const joined = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
+    const joined = Buffer.concat(pending, this.pendingBytes);
+    this.pending = undefined;
     this.pendingBytes = 0;
     this.scan(joined);
   }
@@ -93,7 +95,7 @@ export class MessageDeframer {
 
   private stash(buf: Buffer, offset: number, neededBytes: number): void {
     const rest = offset === 0 ? buf : buf.subarray(offset);
-    this.pending.push(rest);
+    (this.pending ??= []).push(rest);
     this.pendingBytes = rest.length;
     this.neededBytes = neededBytes;
   }
@@ -101,7 +103,7 @@ export class MessageDeframer {
   /** Stop delivering messages (the call ended). */
   stop(): void {
     this.failed = true;
-    if (this.pending.length > 0) this.pending = [];
+    this.pending = undefined;
     this.pendingBytes = 0;
   }
 }

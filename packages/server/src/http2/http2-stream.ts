@@ -17,6 +17,9 @@ export interface StreamHandler {
   _drained(): void;
 }
 
+/** The empty queue every stream starts with (never written to). */
+const noChunks: Uint8Array[] = [];
+
 /** Bytes queued on a stream beyond which write() asks the writer to wait for _drained(). */
 const highWaterBytes = 64 * 1024;
 
@@ -40,7 +43,8 @@ export class Http2Stream {
   rstCode = 0;
   needDrain = false;
 
-  private out: Uint8Array[] = [];
+  /** DATA queued (noChunks until something waits: most responses leave at once). */
+  private out: Uint8Array[] = noChunks;
   private outHead = 0;
   private outBytes = 0;
   private endPending = false;
@@ -117,6 +121,7 @@ export class Http2Stream {
   write(chunk: Uint8Array): boolean {
     if (this.closed || this.endPending) return false;
     if (chunk.length > 0) {
+      if (this.out === noChunks) this.out = [];
       this.out.push(chunk);
       this.outBytes += chunk.length;
       this._pump(true);
@@ -206,7 +211,7 @@ export class Http2Stream {
   _close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.out.length > 0) this.out = [];
+    this.out = noChunks;
     this.outBytes = 0;
     this.held = undefined;
     this.connection._streamClosed(this);
@@ -240,7 +245,7 @@ export class Http2Stream {
         }
       }
       if (this.outHead === this.out.length) {
-        this.out = [];
+        this.out = noChunks;
         this.outHead = 0;
       } else if (this.outHead > 64) {
         this.out = this.out.slice(this.outHead);
