@@ -10,5 +10,5 @@ export * as tsetcdpb from './gen/tsetcd/raft_internal.js';
 export * as jsonSchema from './gen/json-schema.js';
 // hand-written hot-path codecs the server uses next to the generated ones (they agree byte for byte)
 export { ScratchWriter, type Encodes } from './hot/scratch-writer.js';
-export { decodePutRequestView } from './hot/put-request-view.js';
+export { decodePutRequestView, decodeRangeRequestView } from './hot/put-request-view.js';
 export { putProposal, type PutProposal } from './hot/put-proposal.js';

@@ -4,7 +4,7 @@ import { mulberry32 } from '../../common/src/prng.js';
 import * as proto from '../src/index.js';
 import { messages, type JsonField } from '../src/gen/json-schema.js';
 
-const { ScratchWriter, decodePutRequestView, etcdserverpb } = proto;
+const { ScratchWriter, decodePutRequestView, decodeRangeRequestView, etcdserverpb } = proto;
 
 // the generated message types by full proto name
 const namespaces: Record<string, Record<string, unknown>> = {
@@ -214,4 +214,22 @@ test('putProposal writes what InternalRaftRequest.encode writes for a header and
       assert.deepEqual(Buffer.from(putProposal.encode(m).finish()), want);
     }
   }
+});
+
+test('decodeRangeRequestView decodes what RangeRequest.decode decodes (or throws what it throws), keys as views', () => {
+  const r = mulberry32(8);
+  for (let i = 0; i < 20_000; i++) {
+    const m = etcdserverpb.RangeRequest.fromPartial(randMessage(r, 'etcdserverpb.RangeRequest', 0));
+    const wire = mutate(r, Buffer.from(etcdserverpb.RangeRequest.encode(m).finish()));
+    assert.deepEqual(decoded(() => decodeRangeRequestView(wire)), decoded(() => etcdserverpb.RangeRequest.decode(wire)), `#${i} ${wire.toString('hex').slice(0, 200)}`);
+  }
+  for (let i = 0; i < 5000; i++) {
+    const wire = randBytes(r).subarray(0, 40);
+    assert.deepEqual(decoded(() => decodeRangeRequestView(wire)), decoded(() => etcdserverpb.RangeRequest.decode(wire)));
+  }
+  const wire = Buffer.from(etcdserverpb.RangeRequest.encode(etcdserverpb.RangeRequest.fromPartial({ key: Buffer.from('a'), rangeEnd: Buffer.from('b'), limit: 5n, serializable: true })).finish());
+  const v = decodeRangeRequestView(wire);
+  assert.equal(v.key.buffer, wire.buffer, 'the key is a view, not a copy');
+  assert.equal(v.rangeEnd.buffer, wire.buffer);
+  assert.deepEqual([v.limit, v.serializable], [5n, true]);
 });

@@ -1,7 +1,7 @@
 // The client port's route table: etcd's v3 services on the gRPC server, every method behind the
 // permission interceptor (permission-rules.ts declares what each one needs).
 
-import { etcdserverpb, v3electionpb, v3lockpb, ScratchWriter, decodePutRequestView, type Encodes } from '@tsetcd/proto';
+import { etcdserverpb, v3electionpb, v3lockpb, ScratchWriter, decodePutRequestView, decodeRangeRequestView, type Encodes } from '@tsetcd/proto';
 import { ElectionLockApi } from './election-lock.js';
 import { registerHealthService } from './health-service.js';
 import { AuthApi, authMethods } from './auth-service.js';
@@ -67,7 +67,8 @@ export function createGrpcServer(s: ServerView, cluster: Pick<ClusterLayer, 'ops
     }, convert);
   }
   const pb = etcdserverpb;
-  unary('/etcdserverpb.KV/Range', pb.RangeRequest, pb.RangeResponse, (r) => kv.range(r));
+  // keys as views into the received bytes (only looked up; the request lives until it is answered)
+  unary('/etcdserverpb.KV/Range', { encode: pb.RangeRequest.encode, decode: decodeRangeRequestView }, pb.RangeResponse, (r) => kv.range(r));
   // key and value are views into the received bytes: they are copied into the raft entry anyway
   unary('/etcdserverpb.KV/Put', { encode: pb.PutRequest.encode, decode: decodePutRequestView }, pb.PutResponse, (r) => kv.put(r));
   unary('/etcdserverpb.KV/DeleteRange', pb.DeleteRangeRequest, pb.DeleteRangeResponse, (r) => kv.deleteRange(r));

@@ -49,14 +49,13 @@ export class KvApi {
     try {
       checkPutRequest(r);
       const refused = checkQuotaCost(this.s, costPut(r));
-      if (refused !== undefined) return refused.then(() => this.s.proposePut(r)).then(this.filled) as Promise<etcdserverpb.PutResponse>;
+      if (refused !== undefined) return refused.then(() => this.s.proposePut(r));
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.s.proposePut(r).then(this.filled) as Promise<etcdserverpb.PutResponse>;
+    // answered with its header filled (as fill() does) by the server
+    return this.s.proposePut(r);
   }
-
-  private readonly filled = (resp: unknown): unknown => this.fill(resp as { header: Header | undefined });
 
   async deleteRange(r: etcdserverpb.DeleteRangeRequest): Promise<etcdserverpb.DeleteRangeResponse> {
     checkDeleteRequest(r);

@@ -25,8 +25,8 @@ export type ApiLimits = Readonly<Pick<ServerConfig, 'maxTxnOps' | 'maxRequestByt
 /** Writes through raft and the reads beside them (etcd's RaftKV, with its ReadIndex barrier). */
 export interface RaftKV {
   /** Proposes a request through raft; resolves with its response, or rejects with its etcd error. */
-  /** propose({ put }) (the same answer, a lighter message). */
-  proposePut(r: etcdserverpb.PutRequest): Promise<unknown>;
+  /** propose({ put }) with a lighter message, answered with the response's header already filled (header()). */
+  proposePut(r: etcdserverpb.PutRequest): Promise<etcdserverpb.PutResponse>;
   propose(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<unknown>;
   /** Like propose(), also giving a compaction's physical-compaction promise. */
   proposeFull(r: Partial<tsetcdpb.InternalRaftRequest>): Promise<ApplyResult>;

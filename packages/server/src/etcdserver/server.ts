@@ -534,13 +534,21 @@ export class EtcdServer {
    * propose({ put }) as the busiest proposal is made: the message holds only its header and the
    * put (the applier reads absent fields as undefined, as in a full one), encoded by putProposal.
    */
-  proposePut(put: etcdserverpb.PutRequest): Promise<unknown> {
+  proposePut(put: etcdserverpb.PutRequest): Promise<etcdserverpb.PutResponse> {
     if (this.stopped) return Promise.reject(Errors.stopped());
     const id = this.idGen.next();
     const caller = currentCaller();
     const msg: PutProposal = { header: { ID: id, username: caller?.user ?? '', authRevision: caller?.authRevision ?? 0n }, ID: 0n, put };
-    return this.proposeMessage(id, msg as tsetcdpb.InternalRaftRequest, putProposal, responseOf);
+    return this.proposeMessage(id, msg as tsetcdpb.InternalRaftRequest, putProposal, this.putAnswer) as Promise<etcdserverpb.PutResponse>;
   }
+
+  /** An applied put's response with its header filled, as the KV API answers it (its error thrown). */
+  private readonly putAnswer = (res: ApplyResult): etcdserverpb.PutResponse => {
+    if (res.err) throw res.err;
+    const resp = res.resp as etcdserverpb.PutResponse;
+    resp.header = this.header(resp.header?.revision);
+    return resp;
+  };
 
   /** Encodes the message into the log's entry slab, registers its waiter and hands it to raft. */
   private proposeMessage<M extends tsetcdpb.InternalRaftRequest | PutProposal>(id: bigint, msg: M, type: Encodes<M>, answer: ((res: ApplyResult) => unknown) | undefined): Promise<unknown> {
