@@ -33,8 +33,8 @@ if (process.argv[2] === '--serve') {
   const noop: grpc.Interceptor = (options, nextCall) => new grpc.InterceptingCall(nextCall(options));
   const withNoop = new GreeterClient(addr, grpc.credentials.createInsecure(), { interceptors: [noop] });
   const rpcs: RpcClient[] = [];
-  const rpc = async (mw: Record<string, boolean>, extra: Record<string, unknown> = {}) => {
-    const c = await RpcClient.create({ Endpoints: [addr], Middlewares: mw, ...extra }, { logger: pino({ level: 'error' }) });
+  const rpc = async (mw: Record<string, boolean>, extra: Record<string, unknown> = {}, channelOptions: grpc.ChannelOptions = {}) => {
+    const c = await RpcClient.create({ Endpoints: [addr], Middlewares: mw, ...extra }, { logger: pino({ level: 'error' }), channelOptions });
     rpcs.push(c);
     return c.service(GreeterClient);
   };
@@ -42,6 +42,7 @@ if (process.argv[2] === '--serve') {
   const bare = await rpc(off);
   const pickFirst = await rpc(off, { BalancerName: 'pick_first' });
   const full = await rpc({});
+  const fullChannelz = await rpc({}, {}, { 'grpc.enable_channelz': 1 });
   const only = async (k: string) => rpc({ ...off, [k]: true });
   const md = () => { const m = new grpc.Metadata(); m.set('traceparent', `00-${'ab'.repeat(16)}-${Math.random().toString(16).slice(2, 10).padEnd(16, '0')}-01`); return m; };
   const variants: Record<string, Call> = {
@@ -56,6 +57,7 @@ if (process.argv[2] === '--serve') {
     'rpc all off (p2c)': ((g) => (cb) => g.sayHello({ name: 'bench' }, cb))(bare),
     ...Object.fromEntries(await Promise.all(['Trace', 'Prometheus', 'Breaker', 'Timeout', 'Duration'].map(async (k) => { const g = await only(k); return [`rpc only ${k}`, (cb: (e: unknown) => void) => g.sayHello({ name: 'bench' }, cb)]; }))),
     'rpc default': (cb) => full.sayHello({ name: 'bench' }, cb),
+    'rpc default, channelz on': (cb) => fullChannelz.sayHello({ name: 'bench' }, cb),
   };
   const filter = process.env.VARIANTS?.split(',');
   const names = Object.keys(variants).filter((n) => !filter || filter.some((f) => n.includes(f)) || n === 'plain');
