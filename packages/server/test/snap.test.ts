@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Snapshot } from '@tsetcd/raft';
 import { SnapCorruptError, Snapshotter, snapFileName } from '../src/snap/index.js';
+import { crc32c, decodePbFields, encodeVarint, pbBytes, pbBytesField, pbUint, pbVarintField } from '@tsetcd/common';
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tsetcd-snap-'));
@@ -140,4 +141,29 @@ test('a process killed around a snapshot save leaves the previous snapshot loada
       assert.ok(Buffer.from(loaded!.data).equals(Buffer.alloc(1024 * 1024, newest)));
     }),
   );
+});
+
+test("files are etcd's snappb.Snapshot: crc of a raftpb.Snapshot with the data and metadata; packed member lists read too", async (t) => {
+  const dir = await tempDir(t);
+  const s = new Snapshotter(dir);
+  const name = await s.save(snap(9, 2, Buffer.from('{"Root":{}}')));
+  const file = decodePbFields(await readFile(join(dir, name)));
+  const raftSnap = pbBytes(file, 2);
+  assert.equal(Number(pbUint(file, 1)), crc32c(raftSnap));
+  const rs = decodePbFields(raftSnap);
+  assert.equal(pbBytes(rs, 1).toString(), '{"Root":{}}');
+  const meta = decodePbFields(pbBytes(rs, 2));
+  assert.deepEqual([pbUint(meta, 2), pbUint(meta, 3)], [9n, 2n]);
+  const conf = decodePbFields(pbBytes(meta, 1));
+  assert.deepEqual(conf.get(1), [1n, 0xffffffffffffffffn]); // repeated, unpacked: as etcd's gogo code writes them
+  assert.deepEqual(conf.get(2), [7n]);
+
+  // packed voters (another protobuf writer) load the same
+  const packedConf = Buffer.from([...pbBytesField(1, Buffer.from([...encodeVarint(3n), ...encodeVarint(4n)]))]);
+  const packedMeta = Buffer.from([...pbBytesField(1, packedConf), ...pbVarintField(2, 11), ...pbVarintField(3, 2)]);
+  const packedSnap = Buffer.from([...pbBytesField(1, Buffer.from('x')), ...pbBytesField(2, packedMeta)]);
+  await writeFile(join(dir, snapFileName(2, 11)), Buffer.from([...pbVarintField(1, crc32c(packedSnap)), ...pbBytesField(2, packedSnap)]));
+  const loaded = await s.load(snapFileName(2, 11));
+  assert.deepEqual(loaded.metadata, { index: 11, term: 2, confState: { voters: [3n, 4n], learners: [] } });
+  assert.equal(Buffer.from(loaded.data).toString(), 'x');
 });

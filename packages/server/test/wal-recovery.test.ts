@@ -201,3 +201,21 @@ test('leftover temporary segments from a crashed cut are removed', async (t) => 
   assert.equal(r.entries.length, 5);
   assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.tmp')), []);
 });
+
+test("a log in tsetcd's earlier (pre-etcd) record format is refused with a message saying so", async (t) => {
+  const dir = await tempDir(t);
+  // that format's first record: u32 body length 4, type 1 (crc), zeros, two checksums, the body
+  const old = Buffer.alloc(4096);
+  old.writeUInt32LE(4, 0);
+  old[4] = 1;
+  old.writeUInt32LE(0x12345678, 8);
+  old.writeUInt32LE(0x9abcdef0, 12);
+  const file = join(dir, '0000000000000000-0000000000000000.wal');
+  await writeFile(file, old);
+  await assert.rejects(Wal.open(dir), (err: unknown) => {
+    assert.ok(err instanceof WalCorruptError);
+    assert.equal(err.file, file);
+    assert.match(err.message, /tsetcd's own WAL format of earlier versions/);
+    return true;
+  });
+});

@@ -2,11 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EntryType, type Entry, type HardState } from '@tsetcd/raft';
 import { Wal, WalExistsError, WalInvalidAppendError, WalNotFoundError, WalSnapshotNotFoundError, crc32c } from '../src/wal/index.js';
+import { RecordType, decodeEntryBody, frameData, frameHeaderBytes } from '../src/wal/record.js';
+import { decodePbFields, EtcdWalRecordType, EtcdWalWriter, etcdWalRecords, pbBytes, pbBytesField, pbUint, pbVarintField } from '@tsetcd/common';
 
 const smallSegmentBytes = 16 * 1024;
 
@@ -209,7 +211,11 @@ test('group commit: no save resolves before an fdatasync that began after its wr
   let syncCalls = 0;
   let inlineWrites = 0;
   const noteWritten = (bufs: Buffer[]): void => {
-    for (const b of bufs) if (b.length >= 24 && b[4] === 3) writtenMax = Math.max(writtenMax, Number(b.readBigUInt64LE(16)));
+    for (const b of bufs) {
+      if (b.length < frameHeaderBytes || b[9] !== RecordType.Entry) continue;
+      const { start, end } = frameData(b);
+      writtenMax = Math.max(writtenMax, decodeEntryBody(b.subarray(start, end)).index);
+    }
   };
   proto.writev = async function (this: unknown, bufs: Buffer[], pos: number) {
     const res = await writev.call(this, bufs, pos);
@@ -264,4 +270,43 @@ test('setUnsafeNoFsync (--unsafe-no-fsync): synced saves skip fdatasync, the log
   t.after(() => r.wal.close());
   assert.equal(r.entries.length, 200);
   assert.equal(r.hardState.commit, 200);
+});
+
+test("the log is etcd's WAL format: etcd's record reader reads ours, and a log etcd's encoder wrote opens", async (t) => {
+  const dir = await tempDir(t);
+  const wal = await Wal.create(dir, Buffer.from([0x08, 0x2a, 0x10, 0x07]));
+  const ents = [...range(1, 3, 1), { index: 4, term: 2, type: EntryType.Normal, data: Buffer.alloc(0) }, entry(5, 2, 'x'.repeat(300))];
+  await wal.save({ term: 2, vote: 0xfedcba9876543210n, commit: 5 }, ents, true);
+  await wal.saveSnapshotMarker({ index: 3, term: 1 });
+  await wal.close();
+  const [seg] = (await readdir(dir)).filter((n) => n.endsWith('.wal'));
+  const recs = [...etcdWalRecords(await readFile(join(dir, seg)))];
+  // crc, metadata, etcd's zero snapshot marker, entries, hard state, marker
+  assert.deepEqual(
+    recs.map((r) => r.type),
+    [EtcdWalRecordType.crc, EtcdWalRecordType.metadata, EtcdWalRecordType.snapshot, ...ents.map(() => EtcdWalRecordType.entry), EtcdWalRecordType.state, EtcdWalRecordType.snapshot],
+  );
+  const e5 = decodePbFields(recs[7].data);
+  assert.deepEqual([pbUint(e5, 1), pbUint(e5, 2), pbUint(e5, 3), pbBytes(e5, 4).toString()], [0n, 2n, 5n, 'x'.repeat(300)]);
+  assert.equal(decodePbFields(recs[6].data).has(4), false, 'an empty entry has no data field, as etcd writes it');
+  const hs = decodePbFields(recs[8].data);
+  assert.deepEqual([pbUint(hs, 1), pbUint(hs, 2), pbUint(hs, 3)], [2n, 0xfedcba9876543210n, 5n]);
+
+  // etcd's encoder (minimal varints): one segment as `etcdctl backup` writes it
+  const other = await tempDir(t);
+  const w = new EtcdWalWriter();
+  w.record(EtcdWalRecordType.crc);
+  w.record(EtcdWalRecordType.metadata, Buffer.from([0x08, 0x01, 0x10, 0x02]));
+  w.record(EtcdWalRecordType.snapshot, Buffer.alloc(0));
+  for (const e of range(1, 4, 3)) w.record(EtcdWalRecordType.entry, Buffer.from([...pbVarintField(1, 0), ...pbVarintField(2, e.term), ...pbVarintField(3, e.index), ...pbBytesField(4, e.data)]));
+  w.record(EtcdWalRecordType.state, Buffer.from([...pbVarintField(1, 3), ...pbVarintField(2, 1), ...pbVarintField(3, 4)]));
+  w.record(EtcdWalRecordType.snapshot, Buffer.from([...pbVarintField(1, 2), ...pbVarintField(2, 3)]));
+  await writeFile(join(other, '0000000000000000-0000000000000000.wal'), w.bytes());
+  const r = await Wal.open(other, { fromSnapshot: { index: 2, term: 3 } });
+  t.after(() => r.wal.close());
+  assert.deepEqual(r.metadata, Buffer.from([0x08, 0x01, 0x10, 0x02]));
+  assert.deepEqual(r.hardState, { term: 3, vote: 1n, commit: 4 });
+  assert.deepEqual(plain(r.entries), plain(range(3, 4, 3)));
+  // and appends after it
+  await r.wal.save({ term: 3, vote: 1n, commit: 5 }, [entry(5, 3)], true);
 });

@@ -13,6 +13,7 @@ import { defaults, type ServerConfig } from './config.js';
 import type { ClusterBootstrap } from './cluster-bootstrap.js';
 import { forceNewClusterEntries } from './force-new-cluster.js';
 import type { RaftCluster } from '../membership/raft-cluster.js';
+import { decodeWalMetadata, encodeWalMetadata } from './wal-metadata.js';
 
 /** The raft state a member starts from. */
 export interface RaftBoot {
@@ -26,18 +27,6 @@ export interface RaftBoot {
   snapshotData: Uint8Array;
   commit: number;
   term: number;
-}
-
-function encodeWalMetadata(memberId: bigint, clusterId: bigint): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeBigUInt64BE(memberId, 0);
-  b.writeBigUInt64BE(clusterId, 8);
-  return b;
-}
-
-function decodeWalMetadata(b: Buffer): { memberId: bigint; clusterId: bigint } {
-  if (b.length !== 16) throw new Error(`etcdserver: WAL metadata of ${b.length} bytes, want 16`);
-  return { memberId: b.readBigUInt64BE(0), clusterId: b.readBigUInt64BE(8) };
 }
 
 /** Opens or creates the WAL and snapshots of `cfg`'s data dir; sets the member and cluster IDs of `cluster`. */

@@ -1,15 +1,16 @@
-// Starting tsetcd from an etcd 3.4 data dir written by `etcdctl snapshot restore` (or
-// `tsetcdctl snapshot restore`): member/snap/db is then a bbolt file, member/wal holds etcd's WAL
-// (metadata {NodeID, ClusterID}, one ConfChange entry per member, hard state, snapshot marker)
-// and member/snap/*.snap etcd's raft snapshot. tsetcd keeps its own storage formats, so the dir
-// is converted once, before the member opens it:
-//   - the bbolt buckets are imported into a fresh LMDB backend (etcd layout -> ours), the
-//     members bucket filled from the WAL's ConfChange entries, consistent index = last entry;
-//   - a tsetcd WAL is written with the same metadata, entries (contexts re-encoded as
-//     tsetcdpb.Member) and hard state: the state of a member that applied its bootstrap entries.
-// The etcd files are moved aside first and removed once the converted dir is in place.
-// Only the restore layout is accepted (a WAL whose log starts at index 1 and whose entries are all
-// membership changes already covered by the backend); anything else is refused.
+// Starting tsetcd from an etcd 3.4 data dir: member/snap/db is then a bbolt file. The WAL and the
+// snapshot files are in etcd's formats, which are tsetcd's own too; the backend is LMDB here, and
+// raft ConfChange entries are encoded our way (context: tsetcdpb.Member, not etcd's member JSON).
+// So the dir is converted once, before the member opens it. Two layouts are accepted:
+//   - `etcdctl snapshot restore` (or `tsetcdctl snapshot restore`): a WAL whose log starts at
+//     index 1 and holds only the members' ConfChange entries. The bbolt buckets are imported into
+//     a fresh LMDB backend (etcd layout -> ours), the members bucket filled from the ConfChanges,
+//     consistent index = last entry; the WAL is written again with the ConfChanges re-encoded
+//     (the state of a member that applied its bootstrap entries).
+//   - `etcdctl backup`: a WAL without ConfChange entries (backup drops them). Only the backend
+//     is imported; the WAL and the snapshot stay (see importBackend).
+// The etcd files are moved aside first and removed once the converted dir is in place. Anything
+// else (a WAL with etcd-encoded ConfChanges after other entries) is refused.
 
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { Backend, Buckets } from '../backend/backend.js';
 import { BoltReader, decodePbFields, EtcdWalError, etcdWalRecords, EtcdWalRecordType, looksLikeBolt, pbBytes, pbUint, ProtobufWireError, type PbFields } from '@tsetcd/common';
 import { importEtcdBuckets } from '../bolt/etcd-layout.js';
 import { Wal } from '../wal/index.js';
+import { encodeWalMetadata } from './wal-metadata.js';
 import { Snapshotter } from '../snap/index.js';
 import { V2Store } from '../v2store/store.js';
 import { clusterPrefix, keysPrefix, saveMember } from '../v2store/cluster-keys.js';
@@ -121,13 +123,6 @@ function memberOf(cc: EtcdConfChange): tsetcdpb.Member {
   return { ID: cc.nodeId, name: j.name ?? '', peerUrls: j.peerURLs ?? [], clientUrls: j.clientURLs ?? [], isLearner: j.isLearner === true || cc.type === ConfChangeType.AddLearnerNode };
 }
 
-function walMetadata(memberId: bigint, clusterId: bigint): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeBigUInt64BE(memberId, 0);
-  b.writeBigUInt64BE(clusterId, 8);
-  return b;
-}
-
 /** True if the data dir holds an etcd backend (member/snap/db is a bbolt file, not our LMDB dir). */
 export function isEtcdDataDir(dataDir: string): boolean {
   const db = join(dataDir, 'member', 'snap', 'db');
@@ -153,11 +148,16 @@ export async function importEtcdDataDir(dataDir: string, walDir?: string): Promi
   const wdir = walDir || join(dataDir, 'member', 'wal');
   const wal = readEtcdWal(wdir);
   const ents = wal.entries;
-  if (ents.length === 0 || ents[0].index !== 1) throw new EtcdDataDirError('etcd WAL does not start at index 1: only data dirs written by `snapshot restore` can be imported');
+  if (!ents.some((e) => e.type === EntryType.ConfChange)) {
+    // `etcdctl backup`'s layout: etcd's log format is ours, and it dropped every ConfChange
+    await importBackend(dbFile, snapDir);
+    return true;
+  }
+  if (ents.length === 0 || ents[0].index !== 1) throw new EtcdDataDirError('etcd WAL does not start at index 1: only data dirs written by `snapshot restore` or `etcdctl backup` can be imported');
   const members = new Map<bigint, tsetcdpb.Member>();
   const entries: Entry[] = [];
   for (const e of ents) {
-    if (e.type !== EntryType.ConfChange) throw new EtcdDataDirError(`etcd WAL entry ${e.index} is not a membership change: only data dirs written by \`snapshot restore\` can be imported`);
+    if (e.type !== EntryType.ConfChange) throw new EtcdDataDirError(`etcd WAL entry ${e.index} is not a membership change: only data dirs written by \`snapshot restore\` or \`etcdctl backup\` can be imported`);
     const cc = etcdConfChange(e);
     if (cc.type === ConfChangeType.RemoveNode) members.delete(cc.nodeId);
     else {
@@ -199,7 +199,7 @@ export async function importEtcdDataDir(dataDir: string, walDir?: string): Promi
   const v2 = new V2Store([clusterPrefix, keysPrefix]);
   for (const m of [...members.values()].sort((x, y) => (x.ID < y.ID ? -1 : x.ID > y.ID ? 1 : 0))) saveMember(v2, m.ID, m.peerUrls, m.isLearner);
   const snapshot = { data: saveStore(v2), metadata: { index: lastIndex, term: lastTerm, confState: { voters: [...members.keys()], learners: [] } } };
-  const w = await Wal.create(tmpWal, walMetadata(wal.memberId, wal.clusterId));
+  const w = await Wal.create(tmpWal, encodeWalMetadata(wal.memberId, wal.clusterId));
   try {
     await w.save(wal.hardState, entries, true);
     await w.saveSnapshotMarker({ index: lastIndex, term: lastTerm });
@@ -218,4 +218,28 @@ export async function importEtcdDataDir(dataDir: string, walDir?: string): Promi
   rmSync(oldDb, { force: true });
   rmSync(oldWal, { recursive: true, force: true });
   return true;
+}
+
+/**
+ * A dir written by `etcdctl backup`: its WAL (entries renumbered, ConfChanges and member
+ * attribute updates dropped, v3 entries too without --with-v3) and snapshot file are in the
+ * formats tsetcd writes, and stay; only member/snap/db, the bbolt file backup wrote (without
+ * --with-v3: just the consistent index, at the log's commit; membership buckets dropped, to be
+ * rebuilt by --force-new-cluster), becomes an LMDB backend.
+ */
+async function importBackend(dbFile: string, snapDir: string): Promise<void> {
+  const bolt = new BoltReader(readFileSync(dbFile));
+  const tmpDb = join(snapDir, 'db-tsetcd-import');
+  rmSync(tmpDb, { recursive: true, force: true });
+  const be = Backend.open(tmpDb);
+  try {
+    importEtcdBuckets(be, bolt.buckets().filter((b) => b.name !== Buckets.members && b.name !== Buckets.membersRemoved && b.name !== Buckets.cluster));
+    await be.commitDurable();
+  } finally {
+    await be.close();
+  }
+  const oldDb = `${dbFile}.etcd`;
+  renameSync(dbFile, oldDb);
+  renameSync(tmpDb, dbFile);
+  rmSync(oldDb, { force: true });
 }

@@ -1,27 +1,23 @@
-// Snapshot file format (our own; integers little endian):
+// Snapshot file format: etcd's (snap/snapshotter.go), so `etcdctl backup` / `etcdctl migrate`
+// read a tsetcd member's snapshots and tsetcd loads the ones they copy:
 //
-//   "TSETSNAP"                  8 bytes magic
-//   u32 version (1)
-//   u32 metaBytes
-//   meta: u64 index, u64 term, u32 voterCount, u64 voters..., u32 learnerCount, u64 learners...
-//   data                        opaque state-machine bytes (streamed)
-//   u64 dataBytes               trailer: data length, so the data can be written without knowing it up front
-//   u32 crc32c                  of every byte before this field
+//   snappb.Snapshot   {1: crc varint (uint32), 2: data bytes}
+//     crc             CRC-32C (Castagnoli) of data
+//     data            raftpb.Snapshot {1: data bytes (the state machine: etcd's v2 store JSON),
+//                                      2: metadata {1: conf_state {1: voters, 2: learners (repeated
+//                                         uint64, unpacked as etcd writes them; packed read too)},
+//                                         2: index, 3: term}}
 //
-// Files are named `<term>-<index>.snap` with both numbers as 16 hex digits (etcd's naming).
+// Files are named `<term>-<index>.snap` with both numbers as 16 hex digits.
 
 import type { SnapshotMetadata } from '@tsetcd/raft';
 import { SnapInvalidError } from './errors.js';
-import { readU64LE, writeU64LE } from '@tsetcd/common';
+import { crc32c, decodePbFields, encodeVarint, pbBytes, pbUint, ProtobufWireError } from '@tsetcd/common';
 
-export const snapMagic = Buffer.from('TSETSNAP');
-export const snapVersion = 1;
-export const snapPrefixBytes = 16; // magic + version + metaBytes
-export const snapTrailerBytes = 12;
 export const snapSuffix = '.snap';
 export const snapBrokenSuffix = '.broken';
 export const snapTmpSuffix = '.tmp';
-/** Members per role a snapshot header may list (sanity limit when decoding). */
+/** Members per role a snapshot may list (sanity limit when decoding). */
 export const snapMembersMax = 1 << 16;
 
 const namePattern = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
@@ -39,55 +35,73 @@ export function parseSnapFileName(name: string): { term: number; index: number }
   return { term, index };
 }
 
-function writeU64(buf: Buffer, off: number, n: number, what: string): void {
+function checkNumber(n: number, what: string): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new SnapInvalidError(`snap: ${what} must be a non-negative safe integer, got ${n}`);
-  writeU64LE(buf, off, n);
 }
 
-/** Magic, version, meta length and meta. */
-export function encodeSnapHeader(meta: SnapshotMetadata): Buffer {
-  const { voters, learners } = meta.confState;
-  const metaBytes = 16 + 4 + voters.length * 8 + 4 + learners.length * 8;
-  const buf = Buffer.alloc(snapPrefixBytes + metaBytes);
-  snapMagic.copy(buf, 0);
-  buf.writeUInt32LE(snapVersion, 8);
-  buf.writeUInt32LE(metaBytes, 12);
-  let off = snapPrefixBytes;
-  writeU64(buf, off, meta.index, 'index');
-  writeU64(buf, off + 8, meta.term, 'term');
-  off += 16;
-  for (const list of [voters, learners]) {
-    buf.writeUInt32LE(list.length, off);
-    off += 4;
-    for (const id of list) {
-      buf.writeBigUInt64LE(id, off);
-      off += 8;
+const varintField = (field: number, v: number | bigint): Buffer => Buffer.from([...encodeVarint(field << 3), ...encodeVarint(v)]);
+const bytesHead = (field: number, len: number): Buffer => Buffer.from([...encodeVarint((field << 3) | 2), ...encodeVarint(len)]);
+
+/** The whole file's bytes for a snapshot. */
+export function encodeSnapFile(meta: SnapshotMetadata, data: Uint8Array): Buffer {
+  checkNumber(meta.index, 'index');
+  checkNumber(meta.term, 'term');
+  const conf = Buffer.concat([...meta.confState.voters.map((id) => varintField(1, id)), ...meta.confState.learners.map((id) => varintField(2, id))]);
+  const metaMsg = Buffer.concat([bytesHead(1, conf.length), conf, varintField(2, meta.index), varintField(3, meta.term)]);
+  const raftSnap = Buffer.concat([bytesHead(1, data.length), data, bytesHead(2, metaMsg.length), metaMsg]);
+  return Buffer.concat([varintField(1, crc32c(raftSnap)), bytesHead(2, raftSnap.length), raftSnap]);
+}
+
+function ids(f: Map<number, Array<bigint | Buffer>>, n: number): bigint[] {
+  const out: bigint[] = [];
+  for (const v of f.get(n) ?? []) {
+    if (typeof v === 'bigint') out.push(v);
+    else {
+      // packed
+      const pos = { o: 0 };
+      while (pos.o < v.length) out.push(readPackedVarint(v, pos));
     }
+    if (out.length > snapMembersMax) throw 'member list too long';
   }
-  return buf;
+  return out;
 }
 
-/** Parses the meta section (buf holds at least the whole header). Throws a string reason on bad input. */
-export function decodeSnapHeader(buf: Buffer): { meta: SnapshotMetadata; headerBytes: number } {
-  if (buf.length < snapPrefixBytes || !buf.subarray(0, 8).equals(snapMagic)) throw 'bad magic';
-  const version = buf.readUInt32LE(8);
-  if (version !== snapVersion) throw `unsupported version ${version}`;
-  const metaBytes = buf.readUInt32LE(12);
-  if (metaBytes < 24 || snapPrefixBytes + metaBytes > buf.length) throw 'meta section runs past end of file';
-  let off = snapPrefixBytes;
-  const index = readU64LE(buf, off);
-  const term = readU64LE(buf, off + 8);
-  off += 16;
-  const lists: bigint[][] = [];
-  for (let k = 0; k < 2; k++) {
-    if (off + 4 > snapPrefixBytes + metaBytes) throw 'meta section too short';
-    const n = buf.readUInt32LE(off);
-    off += 4;
-    if (n > snapMembersMax || off + n * 8 > snapPrefixBytes + metaBytes) throw 'member list runs past meta section';
-    const ids: bigint[] = [];
-    for (let i = 0; i < n; i++, off += 8) ids.push(buf.readBigUInt64LE(off));
-    lists.push(ids);
+function readPackedVarint(b: Buffer, pos: { o: number }): bigint {
+  let v = 0n;
+  for (let shift = 0n; shift < 70n; shift += 7n) {
+    if (pos.o >= b.length) throw 'truncated packed member list';
+    const byte = b[pos.o++];
+    v |= BigInt(byte & 0x7f) << shift;
+    if ((byte & 0x80) === 0) return v & 0xffffffffffffffffn;
   }
-  if (off !== snapPrefixBytes + metaBytes) throw 'meta section has trailing bytes';
-  return { meta: { index, term, confState: { voters: lists[0], learners: lists[1] } }, headerBytes: off };
+  throw 'member id varint too long';
+}
+
+function safeNumber(v: bigint, what: string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw `${what} ${v} is too large`;
+  return Number(v);
+}
+
+/** Parses a whole file. Throws a string reason on bad input. */
+export function decodeSnapFile(file: Buffer): { meta: SnapshotMetadata; data: Buffer } {
+  try {
+    if (file.length === 0) throw 'empty snapshot';
+    const outer = decodePbFields(file);
+    const raftSnap = pbBytes(outer, 2);
+    const crc = Number(pbUint(outer, 1));
+    if (raftSnap.length === 0 || crc === 0) throw 'empty snapshot';
+    if (crc32c(raftSnap) !== crc) throw 'checksum mismatch';
+    const snap = decodePbFields(raftSnap);
+    const metaMsg = decodePbFields(pbBytes(snap, 2));
+    const conf = decodePbFields(pbBytes(metaMsg, 1));
+    const meta: SnapshotMetadata = {
+      index: safeNumber(pbUint(metaMsg, 2), 'index'),
+      term: safeNumber(pbUint(metaMsg, 3), 'term'),
+      confState: { voters: ids(conf, 1), learners: ids(conf, 2) },
+    };
+    return { meta, data: pbBytes(snap, 1) };
+  } catch (e) {
+    if (e instanceof ProtobufWireError) throw e.message;
+    throw e;
+  }
 }

@@ -1,7 +1,7 @@
 // Snapshot files: one file per raft snapshot, written atomically (temporary file, fsync, rename,
 // directory fsync) and checked with CRC-32C on load. A corrupt file is renamed `.broken` and the
-// next older one is tried. Data is streamed in chunks on write and read; a loaded snapshot's data
-// is one Buffer, so its size is limited by buffer.constants.MAX_LENGTH (4 GiB on 64-bit Node 20).
+// next older one is tried. A file is written and read whole; a loaded snapshot's data
+// is one Buffer (etcd's format: snappb.Snapshot, see snap-file.ts), so its size is limited by buffer.constants.MAX_LENGTH (4 GiB on 64-bit Node 20).
 
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -9,24 +9,12 @@ import { constants as bufferConstants } from 'node:buffer';
 import { join } from 'node:path';
 import type { Snapshot, SnapshotMetadata } from '@tsetcd/raft';
 import { failpoint } from '../failpoint/failpoint.js';
-import { crc32c, readU64LE } from '@tsetcd/common';
 import { syncDir } from '../wal/segment-file.js';
 import { SnapCorruptError, SnapInvalidError } from './errors.js';
-import {
-  decodeSnapHeader,
-  encodeSnapHeader,
-  parseSnapFileName,
-  snapBrokenSuffix,
-  snapFileName,
-  snapPrefixBytes,
-  snapSuffix,
-  snapTmpSuffix,
-  snapTrailerBytes,
-} from './snap-file.js';
+import { decodeSnapFile, encodeSnapFile, parseSnapFileName, snapBrokenSuffix, snapFileName, snapSuffix, snapTmpSuffix } from './snap-file.js';
 
 export const snapKeepDefaultCount = 5;
 export const snapChunkBytes = 4 * 1024 * 1024;
-const headerReadBytes = 64 * 1024;
 
 export interface SnapshotterOptions {
   /** How many snapshot files save() keeps (newest first). Default 5; 0 keeps all. */
@@ -51,10 +39,6 @@ async function writeAll(fh: FileHandle, buf: Uint8Array, position: number): Prom
   return done;
 }
 
-async function* chunksOf(data: Uint8Array): AsyncIterable<Uint8Array> {
-  for (let i = 0; i < data.length; i += snapChunkBytes) yield data.subarray(i, Math.min(data.length, i + snapChunkBytes));
-}
-
 export class Snapshotter {
   readonly dir: string;
   private readonly keep: number;
@@ -68,34 +52,17 @@ export class Snapshotter {
   }
 
   /** Writes the snapshot durably as <term>-<index>.snap, then purges old files. Returns the file name. */
-  save(snapshot: Snapshot): Promise<string> {
-    return this.saveStream(snapshot.metadata, chunksOf(snapshot.data));
-  }
-
-  /** Like save(), with the data given as chunks (for state too large to hold twice in memory). */
-  async saveStream(metadata: SnapshotMetadata, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<string> {
+  async save(snapshot: Snapshot): Promise<string> {
+    const { metadata } = snapshot;
     if (metadata.index < 1) throw new SnapInvalidError('snap: snapshot index must be >= 1');
-    const header = encodeSnapHeader(metadata); // validates the numbers
+    const file = encodeSnapFile(metadata, snapshot.data); // validates the numbers
     failpoint('snapshotBeforeSave');
     await mkdir(this.dir, { recursive: true });
     const name = snapFileName(metadata.term, metadata.index);
     const tmp = join(this.dir, name + snapTmpSuffix);
     const fh = await open(tmp, 'w');
     try {
-      let pos = await writeAll(fh, header, 0);
-      let crc = crc32c(header);
-      let dataBytes = 0;
-      for await (const chunk of data) {
-        crc = crc32c(chunk, crc);
-        pos += await writeAll(fh, chunk, pos);
-        dataBytes += chunk.length;
-      }
-      const trailer = Buffer.alloc(snapTrailerBytes);
-      trailer.writeUInt32LE(dataBytes % 2 ** 32, 0);
-      trailer.writeUInt32LE(Math.floor(dataBytes / 2 ** 32), 4);
-      crc = crc32c(trailer, crc, 0, 8);
-      trailer.writeUInt32LE(crc, 8);
-      await writeAll(fh, trailer, pos);
+      await writeAll(fh, file, 0);
       await fh.sync();
     } catch (err) {
       await fh.close().catch(() => {});
@@ -108,6 +75,13 @@ export class Snapshotter {
     failpoint('snapshotAfterSave');
     await this.purge();
     return name;
+  }
+
+  /** Like save(), with the data given as chunks (etcd's format needs the whole length up front: they are joined). */
+  async saveStream(metadata: SnapshotMetadata, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<string> {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of data) parts.push(chunk);
+    return this.save({ metadata, data: Buffer.concat(parts) });
   }
 
   /** Snapshot files, newest (highest term, then index) first. Missing dir → []. */
@@ -131,43 +105,32 @@ export class Snapshotter {
   async load(name: string): Promise<Snapshot> {
     const path = join(this.dir, name);
     const fh = await open(path, 'r');
+    let file: Buffer;
     try {
       const size = (await fh.stat()).size;
-      if (size < snapPrefixBytes + snapTrailerBytes) throw new SnapCorruptError(path, 'file too short');
-      const head = Buffer.alloc(Math.min(size, headerReadBytes));
-      await fh.read(head, 0, head.length, 0);
-      let decoded: ReturnType<typeof decodeSnapHeader>;
-      try {
-        decoded = decodeSnapHeader(head);
-      } catch (reason) {
-        if (typeof reason === 'string') throw new SnapCorruptError(path, reason);
-        throw reason;
-      }
-      const { meta, headerBytes } = decoded;
-      const named = parseSnapFileName(name);
-      if (named && (named.term !== meta.term || named.index !== meta.index)) {
-        throw new SnapCorruptError(path, `header says term ${meta.term} index ${meta.index}, name disagrees`);
-      }
-      const dataBytes = size - headerBytes - snapTrailerBytes;
-      if (dataBytes < 0) throw new SnapCorruptError(path, 'file too short for its header');
-      if (dataBytes > bufferConstants.MAX_LENGTH) throw new SnapCorruptError(path, `data of ${dataBytes} bytes exceeds the Buffer limit`);
-      let crc = crc32c(head, 0, 0, headerBytes);
-      const data = Buffer.allocUnsafe(dataBytes);
-      for (let off = 0; off < dataBytes; ) {
-        const { bytesRead } = await fh.read(data, off, Math.min(snapChunkBytes, dataBytes - off), headerBytes + off);
+      if (size > bufferConstants.MAX_LENGTH) throw new SnapCorruptError(path, `file of ${size} bytes exceeds the Buffer limit`);
+      file = Buffer.allocUnsafe(size);
+      for (let off = 0; off < size; ) {
+        const { bytesRead } = await fh.read(file, off, Math.min(snapChunkBytes, size - off), off);
         if (bytesRead === 0) throw new SnapCorruptError(path, 'file shrank while reading');
-        crc = crc32c(data, crc, off, off + bytesRead);
         off += bytesRead;
       }
-      const trailer = Buffer.alloc(snapTrailerBytes);
-      await fh.read(trailer, 0, snapTrailerBytes, headerBytes + dataBytes);
-      if (readU64LE(trailer, 0) !== dataBytes) throw new SnapCorruptError(path, 'data length in trailer does not match file size');
-      crc = crc32c(trailer, crc, 0, 8);
-      if (crc !== trailer.readUInt32LE(8)) throw new SnapCorruptError(path, 'checksum mismatch');
-      return { metadata: meta, data };
     } finally {
       await fh.close();
     }
+    let decoded: ReturnType<typeof decodeSnapFile>;
+    try {
+      decoded = decodeSnapFile(file);
+    } catch (reason) {
+      if (typeof reason === 'string') throw new SnapCorruptError(path, reason);
+      throw reason;
+    }
+    const { meta, data } = decoded;
+    const named = parseSnapFileName(name);
+    if (named && (named.term !== meta.term || named.index !== meta.index)) {
+      throw new SnapCorruptError(path, `snapshot says term ${meta.term} index ${meta.index}, name disagrees`);
+    }
+    return { metadata: meta, data };
   }
 
   /**

@@ -1,156 +1,358 @@
-// On-disk record framing of the write-ahead log (our own format; all integers little endian).
+// On-disk record framing of the write-ahead log: etcd's (wal/encoder.go, decoder.go, walpb), so
+// etcd's own tools (`etcdctl backup`, `etcdctl migrate`) read a tsetcd member's log and tsetcd
+// reads a log they wrote.
 //
-//   offset size
-//   0      4    bodyBytes      length of the body that follows the header
-//   4      1    type           RecordType
-//   5      3    zero
-//   8      4    bodyCrc        CRC-32C of the body, seeded with the chain (CRC of the previous record)
-//   12     4    headerCrc      CRC-32C of bytes [0, 12) — protects the length field itself
-//   16     n    body
-//   16+n   p    zero padding so every frame starts 8-byte aligned
+//   u64 LE lenField   low 56 bits: length of the walpb.Record that follows; when the top byte has
+//                     its 0x80 bit set, its low 3 bits count the zero padding after the record
+//   walpb.Record      {1: type varint, 2: crc varint (uint32), 3: data bytes}
+//   padding           zeros so every frame starts 8-byte aligned
 //
-// An all-zero header is never valid (headerCrc of zeros is not zero), so zero bytes read where a
-// header should be mean "end of log" (segments are preallocated with zeros).
+// crc is CRC-32C (Castagnoli) of the record's data, rolling over every record of the log (seeded
+// with the previous record's crc); a crc record carries the value the next records continue from
+// and has no data (first record of every segment).
 //
-// Record bodies:
-//   Crc       u32 chain value the next records continue from (first record of every segment)
-//   Metadata  opaque bytes given to Wal.create()
-//   Entry     u64 index, u64 term, u8 entry type, data
-//   HardState u64 term, u64 vote, u64 commit
-//   Snapshot  u64 index, u64 term
+// What we write: type as one byte, crc as a fixed 5-byte varint (a valid, non-minimal encoding,
+// so a frame's size is known before the chain is), so a record's data tag sits at byte 16. What
+// we read: any valid walpb.Record (etcd writes minimal varints).
+//
+// Record data (protobuf, etcd's messages):
+//   metadata  opaque bytes given to Wal.create() (etcdserverpb.Metadata {NodeID 1, ClusterID 2})
+//   entry     raftpb.Entry {Type 1, Term 2, Index 3, Data 4}
+//   state     raftpb.HardState {Term 1, Vote 2, Commit 3}
+//   snapshot  walpb.Snapshot {Index 1, Term 2}
+//
+// An all-zero length field is never a record (a record has at least its type), so zeros where a
+// frame should start mean "end of log" (segments are preallocated with zeros).
 
-import { crc32c, readU64LE, writeU64LE } from '@tsetcd/common';
+import { crc32c } from '@tsetcd/common';
 
 export const RecordType = {
-  Crc: 1,
-  Metadata: 2,
-  Entry: 3,
-  HardState: 4,
+  Metadata: 1,
+  Entry: 2,
+  HardState: 3,
+  Crc: 4,
   Snapshot: 5,
 } as const;
 export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];
 
+/** The length field plus what we write of walpb.Record before its data: type and a 5-byte crc. */
 export const frameHeaderBytes = 16;
 export const frameAlignBytes = 8;
-/** Decoder sanity limit: a header claiming a larger body is treated as corrupt. */
+const lenFieldBytes = 8;
+const crcFieldOffset = 11;
+/** Decoder sanity limit: a frame claiming a larger record is treated as corrupt. */
 export const recordBodyMaxBytes = 1024 * 1024 * 1024;
 
-const entryFixedBytes = 17;
-const hardStateBytes = 24;
-const snapshotBytes = 16;
-
-export function frameBytes(bodyBytes: number): number {
-  return (frameHeaderBytes + bodyBytes + frameAlignBytes - 1) & ~(frameAlignBytes - 1);
+export function frameBytes(recordBytes: number): number {
+  return (lenFieldBytes + recordBytes + frameAlignBytes - 1) & ~(frameAlignBytes - 1);
 }
 
-/** A zeroed frame for a body of the given size; fill the body at frameHeaderBytes, then seal. */
-export function allocFrame(type: RecordTypeValue, bodyBytes: number): Buffer {
-  const frame = Buffer.alloc(frameBytes(bodyBytes));
-  frame.writeUInt32LE(bodyBytes, 0);
-  frame[4] = type;
-  return frame;
+// ---- protobuf varints (numbers up to 2^53, vote as bigint) ----
+
+function varintBytes(n: number): number {
+  let len = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+
+function putVarint(buf: Buffer, off: number, n: number): number {
+  while (n >= 128) {
+    buf[off++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[off++] = n;
+  return off;
+}
+
+function bigVarintBytes(n: bigint): number {
+  let len = 1;
+  while (n >= 128n) {
+    n >>= 7n;
+    len++;
+  }
+  return len;
+}
+
+function putBigVarint(buf: Buffer, off: number, n: bigint): number {
+  while (n >= 128n) {
+    buf[off++] = Number(n & 0x7fn) | 0x80;
+    n >>= 7n;
+  }
+  buf[off++] = Number(n);
+  return off;
+}
+
+function putCrc5(buf: Buffer, off: number, v: number): void {
+  v >>>= 0;
+  for (let i = 0; i < 4; i++) {
+    buf[off + i] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[off + 4] = v;
+}
+
+class WireError extends Error {}
+
+/** A varint at off; returns value (as a number, exact up to 2^53) and the offset after it. */
+function readVarint(buf: Buffer, off: number, end: number): [number, number] {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 10; i++) {
+    if (off >= end) throw new WireError('truncated varint');
+    const b = buf[off++];
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) return [v, off];
+    mul *= 128;
+  }
+  throw new WireError('varint too long');
+}
+
+function readBigVarint(buf: Buffer, off: number, end: number): [bigint, number] {
+  let v = 0n;
+  let shift = 0n;
+  for (let i = 0; i < 10; i++) {
+    if (off >= end) throw new WireError('truncated varint');
+    const b = buf[off++];
+    v |= BigInt(b & 0x7f) << shift;
+    if (b < 0x80) return [v & 0xffffffffffffffffn, off];
+    shift += 7n;
+  }
+  throw new WireError('varint too long');
+}
+
+/** Skips a field of the given wire type; returns the offset after it. */
+function skipField(buf: Buffer, off: number, end: number, wire: number): number {
+  switch (wire) {
+    case 0:
+      return readVarint(buf, off, end)[1];
+    case 1:
+      off += 8;
+      break;
+    case 2: {
+      const [n, o] = readVarint(buf, off, end);
+      off = o + n;
+      break;
+    }
+    case 5:
+      off += 4;
+      break;
+    default:
+      throw new WireError(`unsupported wire type ${wire}`);
+  }
+  if (off > end) throw new WireError('field runs past the message');
+  return off;
+}
+
+// ---- encoding ----
+
+/** A frame for a record with `dataBytes` of data (undefined: none); fill the data at the returned offset, then seal. */
+function allocFrame(type: RecordTypeValue, dataBytes: number | undefined): { frame: Buffer; dataAt: number } {
+  const recordBytes = dataBytes === undefined ? 8 : 8 + 1 + varintBytes(dataBytes) + dataBytes;
+  const frame = Buffer.alloc(frameBytes(recordBytes));
+  const pad = frame.length - lenFieldBytes - recordBytes;
+  frame.writeUInt32LE(recordBytes, 0); // records are < 4 GiB
+  if (pad !== 0) frame[7] = 0x80 | pad;
+  frame[8] = 0x08;
+  frame[9] = type;
+  frame[10] = 0x10;
+  if (dataBytes === undefined) return { frame, dataAt: frameHeaderBytes };
+  frame[16] = 0x1a;
+  return { frame, dataAt: putVarint(frame, 17, dataBytes) };
+}
+
+/** Where the data of a frame we encoded lies (a crc record has none); no checks. */
+export function frameData(frame: Buffer): { start: number; end: number } {
+  const recordBytes = frame.readUInt32LE(0);
+  if (recordBytes === 8) return { start: frameHeaderBytes, end: frameHeaderBytes };
+  const [n, start] = readVarint(frame, 17, frame.length);
+  return { start, end: start + n };
 }
 
 /**
- * Writes both checksums; returns the new chain value: the body CRC, or for a Crc record the value
- * it carries (its own body CRC is unseeded so it can start a segment on its own).
+ * Writes the crc; returns the new chain value: the CRC of the data seeded with `chain`, or for a
+ * crc record the value it carries.
  */
 export function sealFrame(frame: Buffer, chain: number): number {
-  const bodyBytes = frame.readUInt32LE(0);
-  const isCrc = frame[4] === RecordType.Crc;
-  const bodyCrc = crc32c(frame, isCrc ? 0 : chain, frameHeaderBytes, frameHeaderBytes + bodyBytes);
-  frame.writeUInt32LE(bodyCrc, 8);
-  frame.writeUInt32LE(crc32c(frame, 0, 0, 12), 12);
-  return isCrc ? frame.readUInt32LE(frameHeaderBytes) : bodyCrc;
+  if (frame[9] === RecordType.Crc) return readVarint(frame, crcFieldOffset, frameHeaderBytes)[0] >>> 0;
+  const { start, end } = frameData(frame);
+  const crc = crc32c(frame, chain, start, end);
+  putCrc5(frame, crcFieldOffset, crc);
+  return crc;
 }
 
 export function encodeCrc(chainValue: number): Buffer {
-  const f = allocFrame(RecordType.Crc, 4);
-  f.writeUInt32LE(chainValue >>> 0, frameHeaderBytes);
-  return f;
+  const { frame } = allocFrame(RecordType.Crc, undefined);
+  putCrc5(frame, crcFieldOffset, chainValue);
+  return frame;
 }
 
 export function encodeMetadata(metadata: Uint8Array): Buffer {
-  const f = allocFrame(RecordType.Metadata, metadata.length);
-  f.set(metadata, frameHeaderBytes);
-  return f;
+  const { frame, dataAt } = allocFrame(RecordType.Metadata, metadata.length);
+  frame.set(metadata, dataAt);
+  return frame;
 }
 
 export function encodeEntry(index: number, term: number, type: number, data: Uint8Array): Buffer {
-  const f = allocFrame(RecordType.Entry, entryFixedBytes + data.length);
-  writeU64LE(f, frameHeaderBytes, index);
-  writeU64LE(f, frameHeaderBytes + 8, term);
-  f[frameHeaderBytes + 16] = type;
-  f.set(data, frameHeaderBytes + entryFixedBytes);
-  return f;
+  const dataField = data.length === 0 ? 0 : 1 + varintBytes(data.length) + data.length; // nil data: no field, as etcd
+  const entryBytes = 1 + varintBytes(type) + 1 + varintBytes(term) + 1 + varintBytes(index) + dataField;
+  const { frame, dataAt } = allocFrame(RecordType.Entry, entryBytes);
+  let o = dataAt;
+  frame[o++] = 0x08;
+  o = putVarint(frame, o, type);
+  frame[o++] = 0x10;
+  o = putVarint(frame, o, term);
+  frame[o++] = 0x18;
+  o = putVarint(frame, o, index);
+  if (dataField !== 0) {
+    frame[o++] = 0x22;
+    o = putVarint(frame, o, data.length);
+    frame.set(data, o);
+  }
+  return frame;
 }
 
 export function encodeHardState(term: number, vote: bigint, commit: number): Buffer {
-  const f = allocFrame(RecordType.HardState, hardStateBytes);
-  writeU64LE(f, frameHeaderBytes, term);
-  f.writeBigUInt64LE(vote, frameHeaderBytes + 8);
-  writeU64LE(f, frameHeaderBytes + 16, commit);
-  return f;
+  const bytes = 3 + varintBytes(term) + bigVarintBytes(vote) + varintBytes(commit);
+  const { frame, dataAt } = allocFrame(RecordType.HardState, bytes);
+  let o = dataAt;
+  frame[o++] = 0x08;
+  o = putVarint(frame, o, term);
+  frame[o++] = 0x10;
+  o = putBigVarint(frame, o, vote);
+  frame[o++] = 0x18;
+  putVarint(frame, o, commit);
+  return frame;
 }
 
 export function encodeSnapshotMarker(index: number, term: number): Buffer {
-  const f = allocFrame(RecordType.Snapshot, snapshotBytes);
-  writeU64LE(f, frameHeaderBytes, index);
-  writeU64LE(f, frameHeaderBytes + 8, term);
-  return f;
+  const { frame, dataAt } = allocFrame(RecordType.Snapshot, 2 + varintBytes(index) + varintBytes(term));
+  let o = dataAt;
+  frame[o++] = 0x08;
+  o = putVarint(frame, o, index);
+  frame[o++] = 0x10;
+  putVarint(frame, o, term);
+  return frame;
 }
+
+// ---- decoding ----
 
 export type DecodedFrame =
   | { kind: 'record'; type: RecordTypeValue; body: Buffer; next: number; chain: number }
-  | { kind: 'end' } // clean end: EOF or an all-zero header
+  | { kind: 'end' } // clean end: EOF or a zero length field
   | { kind: 'bad'; detail: string; extentEnd: number }; // extentEnd: where the bad record claims to end
 
-const zeroHeader = Buffer.alloc(frameHeaderBytes);
+/** The whole frame's size claimed by the length field at `offset` (undefined when it is not readable or over the limit). */
+export function claimedFrameBytes(buf: Buffer, offset: number): number | undefined {
+  if (buf.length < offset + lenFieldBytes) return undefined;
+  const recordBytes = buf.readUInt32LE(offset) + buf.readUInt16LE(offset + 4) * 2 ** 32 + buf[offset + 6] * 2 ** 48;
+  if (recordBytes > recordBodyMaxBytes) return undefined;
+  const top = buf[offset + 7];
+  return lenFieldBytes + recordBytes + (top & 0x80 ? top & 7 : 0);
+}
 
-/** Decodes the frame at `offset`. `chain` is the CRC of the previous record (ignored for Crc records). */
+/** Decodes the frame at `offset`. `chain` is the CRC of the previous record (ignored for crc records). */
 export function decodeFrame(buf: Buffer, offset: number, chain: number): DecodedFrame {
   const left = buf.length - offset;
   if (left <= 0) return { kind: 'end' };
-  if (left < frameHeaderBytes) {
+  if (left < lenFieldBytes) {
     if (isZero(buf, offset, buf.length)) return { kind: 'end' };
-    return { kind: 'bad', detail: 'truncated record header', extentEnd: buf.length };
+    return { kind: 'bad', detail: 'truncated record length', extentEnd: buf.length };
   }
-  if (buf.compare(zeroHeader, 0, frameHeaderBytes, offset, offset + frameHeaderBytes) === 0) return { kind: 'end' };
-  if (crc32c(buf, 0, offset, offset + 12) !== buf.readUInt32LE(offset + 12)) {
-    return { kind: 'bad', detail: 'header checksum mismatch', extentEnd: offset + frameHeaderBytes };
+  const recordBytes = buf.readUInt32LE(offset) + buf.readUInt16LE(offset + 4) * 2 ** 32 + buf[offset + 6] * 2 ** 48;
+  const top = buf[offset + 7];
+  if (recordBytes === 0 && top === 0) return { kind: 'end' };
+  if (recordBytes > recordBodyMaxBytes) {
+    return { kind: 'bad', detail: `record of ${recordBytes} bytes exceeds limit`, extentEnd: buf.length };
   }
-  const bodyBytes = buf.readUInt32LE(offset);
-  const type = buf[offset + 4];
-  if (bodyBytes > recordBodyMaxBytes) {
-    return { kind: 'bad', detail: `record body of ${bodyBytes} bytes exceeds limit`, extentEnd: buf.length };
+  const pad = top & 0x80 ? top & 7 : 0;
+  if ((top & 0x78) !== 0 || (top !== 0 && (top & 0x80) === 0)) {
+    return { kind: 'bad', detail: 'invalid record length field', extentEnd: buf.length };
   }
-  const bodyStart = offset + frameHeaderBytes;
-  const bodyEnd = bodyStart + bodyBytes;
-  const next = offset + frameBytes(bodyBytes);
-  if (bodyEnd > buf.length) return { kind: 'bad', detail: 'record runs past end of file', extentEnd: buf.length };
-  const seed = type === RecordType.Crc ? 0 : chain;
-  const bodyCrc = crc32c(buf, seed, bodyStart, bodyEnd);
-  if (bodyCrc !== buf.readUInt32LE(offset + 8)) {
-    return { kind: 'bad', detail: 'body checksum mismatch', extentEnd: Math.min(next, buf.length) };
+  const recStart = offset + lenFieldBytes;
+  const recEnd = recStart + recordBytes;
+  const next = recEnd + pad;
+  if (next > buf.length) {
+    return { kind: 'bad', detail: 'record runs past end of file', extentEnd: dataFieldEnd(buf, recStart, buf.length) ?? buf.length };
   }
-  const body = buf.subarray(bodyStart, bodyEnd);
-  switch (type) {
-    case RecordType.Crc:
-      if (bodyBytes !== 4) break;
-      return { kind: 'record', type, body, next, chain: body.readUInt32LE(0) };
-    case RecordType.Entry:
-      if (bodyBytes < entryFixedBytes) break;
-      return { kind: 'record', type, body, next, chain: bodyCrc };
-    case RecordType.HardState:
-      if (bodyBytes !== hardStateBytes) break;
-      return { kind: 'record', type, body, next, chain: bodyCrc };
-    case RecordType.Snapshot:
-      if (bodyBytes !== snapshotBytes) break;
-      return { kind: 'record', type, body, next, chain: bodyCrc };
-    case RecordType.Metadata:
-      return { kind: 'record', type, body, next, chain: bodyCrc };
+  let type = 0;
+  let crc = 0;
+  let dataStart = recEnd;
+  let dataEnd = recEnd;
+  let hasData = false;
+  try {
+    for (let o = recStart; o < recEnd; ) {
+      const [key, at] = readVarint(buf, o, recEnd);
+      const field = Math.floor(key / 8);
+      const wire = key % 8;
+      if (field === 0) throw new WireError('illegal field number 0');
+      if (field === 1 && wire === 0) [type, o] = readVarint(buf, at, recEnd);
+      else if (field === 2 && wire === 0) {
+        [crc, o] = readVarint(buf, at, recEnd);
+        crc = crc % 2 ** 32;
+      } else if (field === 3 && wire === 2) {
+        const [n, s] = readVarint(buf, at, recEnd);
+        if (s + n > recEnd) throw new WireError('data runs past the record');
+        dataStart = s;
+        dataEnd = s + n;
+        hasData = true;
+        o = dataEnd;
+      } else o = skipField(buf, at, recEnd, wire);
+    }
+  } catch (e) {
+    if (!(e instanceof WireError)) throw e;
+    return { kind: 'bad', detail: `malformed record: ${e.message}`, extentEnd: dataFieldEnd(buf, recStart, recEnd) ?? next };
   }
-  return { kind: 'bad', detail: `invalid record type ${type} with ${bodyBytes} byte body`, extentEnd: Math.min(next, buf.length) };
+  const body = buf.subarray(dataStart, dataEnd);
+  if (type === RecordType.Crc) {
+    if (hasData) return { kind: 'bad', detail: 'crc record with data', extentEnd: next };
+    return { kind: 'record', type, body, next, chain: crc >>> 0 };
+  }
+  const dataCrc = crc32c(buf, chain, dataStart, dataEnd);
+  if (dataCrc !== crc >>> 0) return { kind: 'bad', detail: 'record checksum mismatch', extentEnd: hasData ? dataEnd : next };
+  try {
+    switch (type) {
+      case RecordType.Entry:
+        decodeEntryBody(body);
+        return { kind: 'record', type, body, next, chain: dataCrc };
+      case RecordType.HardState:
+        decodeHardStateBody(body);
+        return { kind: 'record', type, body, next, chain: dataCrc };
+      case RecordType.Snapshot:
+        decodeSnapshotBody(body);
+        return { kind: 'record', type, body, next, chain: dataCrc };
+      case RecordType.Metadata:
+        return { kind: 'record', type, body, next, chain: dataCrc };
+    }
+  } catch (e) {
+    if (!(e instanceof WireError)) throw e;
+    return { kind: 'bad', detail: `malformed record data: ${e.message}`, extentEnd: next };
+  }
+  return { kind: 'bad', detail: `invalid record type ${type}`, extentEnd: next };
+}
+
+/**
+ * Where the data field of the record starting at recStart ends, parsing no further than limit
+ * (undefined when it cannot be found). A bad record's extent for the torn-write check: a length
+ * field damaged to claim more than the record holds must not hide the live records behind it.
+ */
+function dataFieldEnd(buf: Buffer, recStart: number, limit: number): number | undefined {
+  try {
+    for (let o = recStart; o < limit; ) {
+      const [key, at] = readVarint(buf, o, limit);
+      if (key < 8) return undefined;
+      if (key === 0x1a) {
+        const [n, s] = readVarint(buf, at, limit);
+        return s + n <= limit ? s + n : undefined;
+      }
+      o = skipField(buf, at, limit, key % 8);
+    }
+  } catch (e) {
+    if (!(e instanceof WireError)) throw e;
+  }
+  return undefined;
 }
 
 const zeroChunk = Buffer.alloc(64 * 1024);
@@ -164,15 +366,66 @@ export function isZero(buf: Buffer, start: number, end: number): boolean {
   return true;
 }
 
-/** An entry record's fields; data is a view into `body` (copy what is kept). */
+function safe(n: number, what: string): number {
+  if (!Number.isSafeInteger(n)) throw new WireError(`${what} is not a safe integer`);
+  return n;
+}
+
+/** An entry record's fields; data is a view into `body` (copy what is kept). Throws on malformed data. */
 export function decodeEntryBody(body: Buffer): { index: number; term: number; type: number; data: Buffer } {
-  return { index: readU64LE(body, 0), term: readU64LE(body, 8), type: body[16], data: body.subarray(entryFixedBytes) };
+  let index = 0;
+  let term = 0;
+  let type = 0;
+  let data = body.subarray(0, 0);
+  for (let o = 0; o < body.length; ) {
+    const [key, at] = readVarint(body, o, body.length);
+    const wire = key % 8;
+    switch (key) {
+      case 0x08:
+        [type, o] = readVarint(body, at, body.length);
+        break;
+      case 0x10:
+        [term, o] = readVarint(body, at, body.length);
+        break;
+      case 0x18:
+        [index, o] = readVarint(body, at, body.length);
+        break;
+      case 0x22: {
+        const [n, s] = readVarint(body, at, body.length);
+        if (s + n > body.length) throw new WireError('entry data runs past the record');
+        data = body.subarray(s, s + n);
+        o = s + n;
+        break;
+      }
+      default:
+        o = skipField(body, at, body.length, wire);
+    }
+  }
+  return { index: safe(index, 'entry index'), term: safe(term, 'entry term'), type, data };
 }
 
 export function decodeHardStateBody(body: Buffer): { term: number; vote: bigint; commit: number } {
-  return { term: readU64LE(body, 0), vote: body.readBigUInt64LE(8), commit: readU64LE(body, 16) };
+  let term = 0;
+  let vote = 0n;
+  let commit = 0;
+  for (let o = 0; o < body.length; ) {
+    const [key, at] = readVarint(body, o, body.length);
+    if (key === 0x08) [term, o] = readVarint(body, at, body.length);
+    else if (key === 0x10) [vote, o] = readBigVarint(body, at, body.length);
+    else if (key === 0x18) [commit, o] = readVarint(body, at, body.length);
+    else o = skipField(body, at, body.length, key % 8);
+  }
+  return { term: safe(term, 'hard state term'), vote, commit: safe(commit, 'hard state commit') };
 }
 
 export function decodeSnapshotBody(body: Buffer): { index: number; term: number } {
-  return { index: readU64LE(body, 0), term: readU64LE(body, 8) };
+  let index = 0;
+  let term = 0;
+  for (let o = 0; o < body.length; ) {
+    const [key, at] = readVarint(body, o, body.length);
+    if (key === 0x08) [index, o] = readVarint(body, at, body.length);
+    else if (key === 0x10) [term, o] = readVarint(body, at, body.length);
+    else o = skipField(body, at, body.length, key % 8);
+  }
+  return { index: safe(index, 'snapshot index'), term: safe(term, 'snapshot term') };
 }

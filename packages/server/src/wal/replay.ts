@@ -17,12 +17,19 @@ import {
   decodeFrame,
   decodeHardStateBody,
   decodeSnapshotBody,
-  frameBytes,
+  claimedFrameBytes,
   frameHeaderBytes,
-  recordBodyMaxBytes,
 } from './record.js';
 import { SegmentReader } from './segment-reader.js';
 import type { SegmentName } from './segment-file.js';
+
+/**
+ * The first record of a log in tsetcd's format before it took etcd's: u32 body length 4, type 1
+ * (its crc record), three zero bytes. As etcd's length field that is a 4 GiB record.
+ */
+function isPreEtcdFormat(buf: Buffer): boolean {
+  return buf.length >= 8 && buf.readUInt32LE(0) === 4 && buf[4] === 1 && buf[5] === 0 && buf[6] === 0 && buf[7] === 0;
+}
 
 /** After a clean end of records, this many following bytes must be zero too. */
 export const tailZeroCheckBytes = 1024 * 1024;
@@ -88,12 +95,10 @@ export async function replaySegments(dir: string, segments: SegmentName[], opts:
       for (;;) {
         await reader.ensure(off + frameHeaderBytes);
         let buf = reader.view();
-        if (buf.length >= off + frameHeaderBytes) {
-          const bodyBytes = buf.readUInt32LE(off);
-          if (bodyBytes <= recordBodyMaxBytes) {
-            await reader.ensure(off + frameBytes(bodyBytes));
-            buf = reader.view();
-          }
+        const claimed = claimedFrameBytes(buf, off);
+        if (claimed !== undefined) {
+          await reader.ensure(off + claimed);
+          buf = reader.view();
         }
         const d = decodeFrame(buf, off, chain ?? 0);
         if (d.kind === 'end') {
@@ -106,6 +111,9 @@ export async function replaySegments(dir: string, segments: SegmentName[], opts:
           break;
         }
         if (d.kind === 'bad') {
+          if (off === 0 && s === 0 && isPreEtcdFormat(buf)) {
+            throw new WalCorruptError(path, off, "written in tsetcd's own WAL format of earlier versions, not etcd's; this version reads etcd's only");
+          }
           if (isLast && !atStart && (await reader.zeroFrom(d.extentEnd))) {
             torn = true;
             tornDetail = `${d.detail} at byte offset ${off}`;
@@ -131,7 +139,7 @@ export async function replaySegments(dir: string, segments: SegmentName[], opts:
             break;
           case RecordType.Snapshot: {
             const m = decodeSnapshotBody(d.body);
-            snapshots.push(m);
+            if (m.index > 0) snapshots.push(m); // the zero marker every log starts with names no snapshot
             if (m.index > markerIndex) markerIndex = m.index;
             if (m.index === snap.index && snap.index > 0) {
               if (m.term !== snap.term) throw new WalSnapshotMismatchError(path, off, m.index, snap.term, m.term);

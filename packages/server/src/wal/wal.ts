@@ -240,7 +240,7 @@ export class Wal {
     await removeTmpSegments(dir);
     const meta = Buffer.from(metadata);
     const name = segmentFileName(0n, 0);
-    const seg = await createSegment(dir, name, segmentBytes, [encodeCrc(0), encodeMetadata(meta)], 0);
+    const seg = await createSegment(dir, name, segmentBytes, [encodeCrc(0), encodeMetadata(meta), encodeSnapshotMarker(0, 0)], 0); // etcd starts every log with a zero snapshot marker
     await syncDir(dirname(dir));
     return new Wal({
       dir,
