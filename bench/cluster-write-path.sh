@@ -7,6 +7,7 @@
 #   bench/cluster-write-path.sh LABEL [SERVER_BINARY]      (default ./bin/tsetcd; /usr/bin/etcd for etcd)
 #   env: CASES ("1x1 10x100"), N1 (2000 puts), N2 (30000 puts), TARGET_LEADER=1 (all connections
 #        to the leader; default: spread over the members, as bench/side-by-side.sh does),
+#        LEADER=n (hand leadership to member n before the run: the spread 1×1 client talks to m1),
 #        REPEAT (1: each case runs that many times on the same members, "#2", "#3"... after the
 #        first: a fresh member's first thousands of puts include V8's JIT warm-up),
 #        PORT_BASE (34790: clients on PORT_BASE+1..3, peers on PORT_BASE+11..13), KEEP=1 (leave running)

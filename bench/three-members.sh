@@ -36,7 +36,14 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 [ $ok = 1 ] || { tail -n 5 "$dir"/m*.log >&2; echo "members not healthy" >&2; exit 1; }
-leader=$(ETCDCTL_API=3 "$etcdctl" --endpoints="$eps" endpoint status -w json |
-  node -e 'const d=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log(d.findIndex((x)=>x.Status.header.member_id===x.Status.leader))')
+status() { ETCDCTL_API=3 "$etcdctl" --endpoints="$eps" endpoint status -w json; }
+leader=$(status | node -e 'const d=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log(d.findIndex((x)=>x.Status.header.member_id===x.Status.leader))')
+# LEADER=n (1..3): hand leadership to member n first (etcdctl move-leader), so that runs of both
+# servers compare the same roles (which member wins the first election is luck)
+if [ -n "${LEADER:-}" ] && [ "$leader" != $((LEADER - 1)) ]; then
+  to=$(ETCDCTL_API=3 "$etcdctl" --endpoints="127.0.0.1:$((base + LEADER))" endpoint status | awk -F', ' '{print $2}')
+  ETCDCTL_API=3 "$etcdctl" --endpoints="127.0.0.1:$((base + leader + 1))" move-leader "$to" >/dev/null
+  leader=$((LEADER - 1))
+fi
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
