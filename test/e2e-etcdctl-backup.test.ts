@@ -1,6 +1,7 @@
 // etcd's offline tools on a tsetcd member's data dir: the real `etcdctl backup` (3.4.23, v2 mode)
 // reads tsetcd's WAL and snapshot files (etcd's formats) and writes a backup dir, and tsetcd
-// starts from that dir with --force-new-cluster serving the v2 data, as etcd does.
+// starts from that dir with --force-new-cluster serving the v2 data, as etcd does; so does a
+// backup of a real etcd 3.4.23 member (whose v2 entries are bare etcdserverpb.Requests).
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTsetcd, tempDir, type TsetcdProcess } from './kit/tsetcd-process.js';
 import { run } from './kit/processes.js';
+import { startRealEtcd } from './kit/real-etcd.js';
 
 function etcdctl(api: '2' | '3', endpoint: string, args: string[]) {
   return run('etcdctl', ['--endpoints', `http://${endpoint.replace(/^http:\/\//, '')}`, ...args], { env: { ETCDCTL_API: api } });
@@ -69,4 +71,25 @@ test('etcdctl backup of a tsetcd data dir without a snapshot: tsetcd starts from
 
 test('etcdctl backup of a tsetcd data dir with snapshots: the newest snapshot and the log after it', async (t) => {
   await backupAndRestart(t, 1);
+});
+
+test('etcdctl backup of a real etcd 3.4.23 data dir: tsetcd starts from it with the v2 data', async (t) => {
+  for (const snapshotCount of [100_000, 2]) {
+    const dir = await tempDir(t);
+    const backup = join(dir, 'backup');
+    const etcd = await startRealEtcd({ dir, args: ['--enable-v2', '--snapshot-count', String(snapshotCount)] });
+    t.after(() => etcd.kill());
+    assert.equal((await etcdctl('2', etcd.endpoint, ['set', 'foo1', 'bar1'])).stdout, 'bar1\n');
+    assert.equal((await etcdctl('2', etcd.endpoint, ['set', '/d/x', 'y'])).stdout, 'y\n');
+    const b = await etcdctl('2', etcd.endpoint, ['backup', '--data-dir', etcd.dataDir, '--backup-dir', backup]);
+    assert.equal(b.code, 0, b.stderr);
+    await etcd.stop();
+
+    const m = await startTsetcd(t, backup, ['--enable-v2', '--force-new-cluster']);
+    assert.equal((await etcdctl('2', m.endpoint, ['get', 'foo1'])).stdout, 'bar1\n');
+    assert.equal((await etcdctl('2', m.endpoint, ['get', '/d/x'])).stdout, 'y\n');
+    assert.equal((await etcdctl('2', m.endpoint, ['set', 'foo2', 'bar2'])).stdout, 'bar2\n');
+    assert.equal((await etcdctl('2', m.endpoint, ['member', 'list'])).stdout.trim().split('\n').length, 1);
+    await stop(m);
+  }
 });

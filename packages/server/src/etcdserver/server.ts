@@ -92,8 +92,28 @@ function fullRequest(r: Partial<tsetcdpb.InternalRaftRequest>, header: tsetcdpb.
   };
 }
 
+/**
+ * An entry's request. Every tsetcd proposal is an InternalRaftRequest with a header; etcd 3.4
+ * proposes v2 requests as a bare etcdserverpb.Request (a log etcd wrote, e.g. one `etcdctl backup`
+ * copied), which etcd's apply tells apart the same way: what is no InternalRaftRequest is read as
+ * a v2 Request. A header marks an InternalRaftRequest (a Request has no field 100).
+ */
 function decodeRequest(data: Uint8Array): tsetcdpb.InternalRaftRequest {
-  return tsetcdpb.InternalRaftRequest.decode(data);
+  let internal: tsetcdpb.InternalRaftRequest | undefined;
+  try {
+    internal = tsetcdpb.InternalRaftRequest.decode(data);
+  } catch {
+    // not one: read as etcd's bare v2 Request below
+  }
+  if (internal !== undefined && internal.header !== undefined) return internal;
+  let v2: tsetcdpb.Request;
+  try {
+    v2 = tsetcdpb.Request.decode(data);
+  } catch (e) {
+    if (internal !== undefined) return internal;
+    throw e;
+  }
+  return { ...tsetcdpb.InternalRaftRequest.fromPartial({}), ID: v2.ID, v2 };
 }
 
 export class EtcdServer {
