@@ -240,7 +240,7 @@ export function encodeSnapshotMarker(index: number, term: number): Buffer {
 // ---- decoding ----
 
 export type DecodedFrame =
-  | { kind: 'record'; type: RecordTypeValue; body: Buffer; next: number; chain: number }
+  | { kind: 'record'; type: RecordTypeValue; body: Buffer; next: number; chain: number; entry?: DecodedEntry } // entry: an entry record's fields
   | { kind: 'end' } // clean end: EOF or a zero length field
   | { kind: 'bad'; detail: string; extentEnd: number }; // extentEnd: where the bad record claims to end
 
@@ -315,8 +315,7 @@ export function decodeFrame(buf: Buffer, offset: number, chain: number): Decoded
   try {
     switch (type) {
       case RecordType.Entry:
-        decodeEntryBody(body);
-        return { kind: 'record', type, body, next, chain: dataCrc };
+        return { kind: 'record', type, body, next, chain: dataCrc, entry: decodeEntryBody(body) };
       case RecordType.HardState:
         decodeHardStateBody(body);
         return { kind: 'record', type, body, next, chain: dataCrc };
@@ -371,8 +370,16 @@ function safe(n: number, what: string): number {
   return n;
 }
 
-/** An entry record's fields; data is a view into `body` (copy what is kept). Throws on malformed data. */
-export function decodeEntryBody(body: Buffer): { index: number; term: number; type: number; data: Buffer } {
+export interface DecodedEntry {
+  index: number;
+  term: number;
+  type: number;
+  /** a view into the record (copy what is kept) */
+  data: Buffer;
+}
+
+/** An entry record's fields. Throws on malformed data. */
+export function decodeEntryBody(body: Buffer): DecodedEntry {
   let index = 0;
   let term = 0;
   let type = 0;

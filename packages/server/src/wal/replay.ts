@@ -148,7 +148,7 @@ export async function replaySegments(dir: string, segments: SegmentName[], opts:
             break;
           }
           case RecordType.Entry: {
-            const e = decodeEntryBody(d.body); // data: a view into the segment
+            const e = d.entry ?? decodeEntryBody(d.body); // data: a view into the segment
             tailIndex = e.index;
             if (e.index < first || opts.collectEntries === false) break; // covered by the snapshot
             const expected = first + entries.length;
