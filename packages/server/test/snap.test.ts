@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Snapshot } from '@tsetcd/raft';
 import { SnapCorruptError, Snapshotter, snapFileName } from '../src/snap/index.js';
-import { crc32c, decodePbFields, encodeVarint, pbBytes, pbBytesField, pbUint, pbVarintField } from '@tsetcd/common';
+import { crc32c, decodePbFields, encodeVarint, mulberry32, pbBytes, pbBytesField, pbUint, pbVarintField } from '@tsetcd/common';
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tsetcd-snap-'));
@@ -166,4 +166,19 @@ test("files are etcd's snappb.Snapshot: crc of a raftpb.Snapshot with the data a
   const loaded = await s.load(snapFileName(2, 11));
   assert.deepEqual(loaded.metadata, { index: 11, term: 2, confState: { voters: [3n, 4n], learners: [] } });
   assert.equal(Buffer.from(loaded.data).toString(), 'x');
+});
+
+test('a damaged snapshot file is refused as corrupt, never with another error (seeded mutations)', async (t) => {
+  const dir = await tempDir(t);
+  const s = new Snapshotter(dir);
+  const name = await s.save(snap(5, 1, Buffer.from('{"Root":{"Path":"/"}}')));
+  const good = await readFile(join(dir, name));
+  const rnd = mulberry32(0xdab);
+  for (let i = 0; i < 300; i++) {
+    const bad = Buffer.from(good);
+    for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) bad[Math.floor(rnd() * bad.length)] = Math.floor(rnd() * 256);
+    if (bad.equals(good)) continue;
+    await writeFile(join(dir, name), i % 5 === 0 ? bad.subarray(0, Math.floor(rnd() * bad.length)) : bad);
+    await assert.rejects(s.load(name), SnapCorruptError);
+  }
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { EntryType, type Entry } from '@tsetcd/raft';
 import { Wal, WalCorruptError, WalIndexGapError, WalMissingSegmentError } from '../src/wal/index.js';
 import { decodeFrame, encodeCrc, encodeEntry, encodeMetadata, sealFrame } from '../src/wal/record.js';
+import { mulberry32 } from '@tsetcd/common';
 
 const segmentBytes = 8 * 1024;
 
@@ -218,4 +219,26 @@ test("a log in tsetcd's earlier (pre-etcd) record format is refused with a messa
     assert.match(err.message, /tsetcd's own WAL format of earlier versions/);
     return true;
   });
+});
+
+test('decodeFrame answers record, end or bad for any bytes (seeded mutations of valid frames and random bytes), never throws', () => {
+  const rnd = mulberry32(0x5eed);
+  const frames = [encodeCrc(7), encodeMetadata(Buffer.from([8, 1, 16, 2])), encodeEntry(300, 2, EntryType.Normal, Buffer.alloc(200, 1)), encodeEntry(1, 1, EntryType.ConfChange, Buffer.alloc(0))];
+  let chain = 0;
+  for (const f of frames) chain = sealFrame(f, chain);
+  const log = Buffer.concat([...frames, Buffer.alloc(64)]);
+  for (let i = 0; i < 20_000; i++) {
+    const buf = Buffer.from(log);
+    if (i % 4 === 3) for (let k = 0; k < buf.length; k++) buf[k] = Math.floor(rnd() * 256);
+    else for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) buf[Math.floor(rnd() * buf.length)] = Math.floor(rnd() * 256);
+    let off = 0;
+    let c = 0;
+    for (let steps = 0; steps < 10; steps++) {
+      const d = decodeFrame(buf, off, c);
+      if (d.kind !== 'record') break;
+      assert.ok(d.next > off && d.next <= buf.length);
+      c = d.chain;
+      off = d.next;
+    }
+  }
 });
