@@ -7,8 +7,9 @@
 //     a fresh LMDB backend (etcd layout -> ours), the members bucket filled from the ConfChanges,
 //     consistent index = last entry; the WAL is written again with the ConfChanges re-encoded
 //     (the state of a member that applied its bootstrap entries).
-//   - `etcdctl backup`: a WAL without ConfChange entries (backup drops them). Only the backend
-//     is imported; the WAL and the snapshot stay (see importBackend).
+//   - `etcdctl backup`: a WAL without ConfChange entries and a db without the membership buckets
+//     (backup drops both). Only the backend is imported; the WAL and the snapshot stay (see
+//     importBackend).
 // The etcd files are moved aside first and removed once the converted dir is in place. Anything
 // else (a WAL with etcd-encoded ConfChanges after other entries) is refused.
 
@@ -148,8 +149,9 @@ export async function importEtcdDataDir(dataDir: string, walDir?: string): Promi
   const wdir = walDir || join(dataDir, 'member', 'wal');
   const wal = readEtcdWal(wdir);
   const ents = wal.entries;
-  if (!ents.some((e) => e.type === EntryType.ConfChange)) {
-    // `etcdctl backup`'s layout: etcd's log format is ours, and it dropped every ConfChange
+  if (!ents.some((e) => e.type === EntryType.ConfChange) && !new BoltReader(readFileSync(dbFile)).bucketNames().includes(Buckets.members)) {
+    // `etcdctl backup`'s layout: etcd's log format is ours, it dropped every ConfChange and the
+    // membership buckets (a live etcd member's dir keeps them: refused below)
     await importBackend(dbFile, snapDir);
     return true;
   }
