@@ -22,6 +22,48 @@ export function encodeVarint(v: bigint | number): number[] {
   return out;
 }
 
+/** Bytes of the varint of a non-negative integer up to 2^53 (no BigInt: for hot encoders). */
+export function varintSize(n: number): number {
+  let len = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    len++;
+  }
+  return len;
+}
+
+/** Writes the varint of a non-negative integer up to 2^53 at `off`; returns the offset after it. */
+export function writeVarintAt(buf: Uint8Array, off: number, n: number): number {
+  while (n >= 0x80) {
+    buf[off++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[off++] = n;
+  return off;
+}
+
+/** Bytes of the varint of a 64-bit value (negative as its two's complement). */
+export function bigVarintSize(n: bigint): number {
+  let u = BigInt.asUintN(64, n);
+  let len = 1;
+  while (u >= 0x80n) {
+    u >>= 7n;
+    len++;
+  }
+  return len;
+}
+
+/** Writes the varint of a 64-bit value at `off` (negative as its two's complement); returns the offset after it. */
+export function writeBigVarintAt(buf: Uint8Array, off: number, n: bigint): number {
+  let u = BigInt.asUintN(64, n);
+  while (u >= 0x80n) {
+    buf[off++] = Number(u & 0x7fn) | 0x80;
+    u >>= 7n;
+  }
+  buf[off++] = Number(u);
+  return off;
+}
+
 /** A varint field (wire type 0). */
 export const pbVarintField = (field: number, v: bigint | number): number[] => [...encodeVarint((field << 3) | 0), ...encodeVarint(v)];
 /** A length-delimited field (wire type 2). */

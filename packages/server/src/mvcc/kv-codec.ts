@@ -2,6 +2,7 @@
 // the bucket key itself. Layout: keyLen u32 | key | createRevision u64 | version u64 |
 // lease i64 | value. A tombstone stores only keyLen | key.
 
+import { bigVarintSize as varintBytes, writeBigVarintAt as writeVarint, varintSize as varintBytesN, writeVarintAt as writeVarintN } from '@tsetcd/common';
 import type { KeyValue } from './types.js';
 
 const fixedBytes = 4 + 8 + 8 + 8;
@@ -100,45 +101,6 @@ const wireVarint = 0;
 const wireBytes = 2;
 
 const twoTo53 = 2 ** 53;
-
-function varintBytes(n: bigint): number {
-  let u = BigInt.asUintN(64, n);
-  let len = 1;
-  while (u >= 0x80n) {
-    u >>= 7n;
-    len++;
-  }
-  return len;
-}
-
-function writeVarint(b: Buffer, o: number, n: bigint): number {
-  let u = BigInt.asUintN(64, n);
-  while (u >= 0x80n) {
-    b[o++] = Number(u & 0x7fn) | 0x80;
-    u >>= 7n;
-  }
-  b[o++] = Number(u);
-  return o;
-}
-
-/** varint length of a safe non-negative integer (no BigInt: this runs once per entry hashed) */
-function varintBytesN(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    len++;
-  }
-  return len;
-}
-
-function writeVarintN(b: Buffer, o: number, n: number): number {
-  while (n >= 0x80) {
-    b[o++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  b[o++] = n;
-  return o;
-}
 
 /** A u64 field read as a number when it is a safe integer, else as a bigint. */
 function readU64(b: Buffer, o: number): number | bigint {

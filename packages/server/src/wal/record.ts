@@ -24,7 +24,7 @@
 // An all-zero length field is never a record (a record has at least its type), so zeros where a
 // frame should start mean "end of log" (segments are preallocated with zeros).
 
-import { crc32c } from '@tsetcd/common';
+import { crc32c, varintSize as varintBytes, writeVarintAt as putVarint, bigVarintSize as bigVarintBytes, writeBigVarintAt as putBigVarint } from '@tsetcd/common';
 
 export const RecordType = {
   Metadata: 1,
@@ -47,43 +47,7 @@ export function frameBytes(recordBytes: number): number {
   return (lenFieldBytes + recordBytes + frameAlignBytes - 1) & ~(frameAlignBytes - 1);
 }
 
-// ---- protobuf varints (numbers up to 2^53, vote as bigint) ----
-
-function varintBytes(n: number): number {
-  let len = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-function putVarint(buf: Buffer, off: number, n: number): number {
-  while (n >= 128) {
-    buf[off++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[off++] = n;
-  return off;
-}
-
-function bigVarintBytes(n: bigint): number {
-  let len = 1;
-  while (n >= 128n) {
-    n >>= 7n;
-    len++;
-  }
-  return len;
-}
-
-function putBigVarint(buf: Buffer, off: number, n: bigint): number {
-  while (n >= 128n) {
-    buf[off++] = Number(n & 0x7fn) | 0x80;
-    n >>= 7n;
-  }
-  buf[off++] = Number(n);
-  return off;
-}
+// ---- protobuf varints (writers: @tsetcd/common; numbers up to 2^53, vote as bigint) ----
 
 function putCrc5(buf: Buffer, off: number, v: number): void {
   v >>>= 0;
