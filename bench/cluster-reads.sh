@@ -11,10 +11,7 @@ set -euo pipefail
 label=${1:?label}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${2:-$root/bin/tsetcd}
-bench=${BENCH_BIN:-/tmp/etcdbench/bin/benchmark}
-etcdctl=${ETCDCTL_BIN:-$(command -v etcdctl || echo /usr/bin/etcdctl)}
 base=${PORT_BASE:-34890}
-[ -x "$bench" ] || { echo "load tool $bench missing (see ../shared/bench/build.sh)" >&2; exit 1; }
 name=cluster-reads
 # shellcheck source=three-members.sh
 . "$root/bench/three-members.sh"

@@ -2,7 +2,11 @@
 # tsetcd) on PORT_BASE+1..3 (clients) and PORT_BASE+11..13 (peers), waits until they are healthy
 # and sets: dir (data dirs and logs), eps (client endpoints), pids, leader (0-based index), ticks
 # PID (CPU ticks used), hz. Stops them on exit unless KEEP=1.
-#   needs: bin, base, etcdctl, and name (a prefix for the temp dir and the cluster token)
+#   needs: bin, base, and name (a prefix for the temp dir and the cluster token); sets bench and
+#   etcdctl (the Go load tool and etcdctl: BENCH_BIN, ETCDCTL_BIN)
+bench=${BENCH_BIN:-/tmp/etcdbench/bin/benchmark}
+etcdctl=${ETCDCTL_BIN:-$(command -v etcdctl || echo /usr/bin/etcdctl)}
+[ -x "$bench" ] || { echo "load tool $bench missing (see ../shared/bench/build.sh)" >&2; exit 1; }
 dir=$(mktemp -d "/tmp/$name.XXXXXX")
 initial="" eps=""
 for i in 1 2 3; do
