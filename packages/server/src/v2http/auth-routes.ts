@@ -212,13 +212,15 @@ export class AuthHandler {
     res.end(`{"users":${users.length === 0 ? 'null' : `[${users.join(',')}]`}}\n`);
   }
 
-  private async jsonBody(req: Req): Promise<unknown> {
+  /** The request body as JSON read into a user or role record; anything else is etcd's 400. */
+  private async jsonBody<T>(req: Req, read: (json: unknown) => T): Promise<T> {
     const body = await readBody(req, maxAuthBodyBytes);
     try {
       if (body === undefined) throw new Error('too large');
-      return JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new HttpError(400, 'Invalid JSON in request body.');
+      return read(JSON.parse(body.toString('utf8')));
+    } catch (e) {
+      if (e instanceof SyntaxError || e instanceof JsonShapeError || body === undefined) throw new HttpError(400, 'Invalid JSON in request body.');
+      throw e;
     }
   }
 
@@ -231,13 +233,7 @@ export class AuthHandler {
         res.end(roleJson(await this.sec.getRole(role)) + '\n');
         return;
       case 'PUT': {
-        let input: V2Role;
-        try {
-          input = roleFrom(await this.jsonBody(req));
-        } catch (e) {
-          if (e instanceof JsonShapeError) throw new HttpError(400, 'Invalid JSON in request body.');
-          throw e;
-        }
+        const input = await this.jsonBody(req, roleFrom);
         if (input.role !== role) throw new HttpError(400, 'Role JSON name does not match the name in the URL');
         if (isEmptyPermissions(input.grant) && isEmptyPermissions(input.revoke)) {
           await this.sec.createRole(input);
@@ -267,13 +263,7 @@ export class AuthHandler {
         res.end((await this.userWithRoles(await this.sec.getUser(user), false)) + '\n');
         return;
       case 'PUT': {
-        let u: V2User;
-        try {
-          u = userFrom(await this.jsonBody(req));
-        } catch (e) {
-          if (e instanceof JsonShapeError) throw new HttpError(400, 'Invalid JSON in request body.');
-          throw e;
-        }
+        const u = await this.jsonBody(req, userFrom);
         if (u.user !== user) throw new HttpError(400, 'User JSON name does not match the name in the URL');
         let out: V2User;
         let created = false;

@@ -107,29 +107,26 @@ export class V2AuthStore {
   }
 
   async getUser(name: string, quorum = false): Promise<V2User> {
-    if (!isPlainName(name)) throw new V2AuthError(404, `User ${name} does not exist.`);
-    let ev: V2Event;
-    try {
-      ev = await this.request('/users/' + name, quorum);
-    } catch (e) {
-      if (isCode(e, V2Code.KeyNotFound)) throw new V2AuthError(404, `User ${name} does not exist.`);
-      throw e;
-    }
-    const u = userFrom(JSON.parse(ev.node.value ?? ''));
+    const u = userFrom(await this.record('User', '/users/', name, quorum));
     return u.user === rootRoleName ? withRootRole(u) : u;
   }
 
   async getRole(name: string, quorum = false): Promise<V2Role> {
     if (name === rootRoleName) return rootRole;
-    if (!isPlainName(name)) throw new V2AuthError(404, `Role ${name} does not exist.`);
+    return roleFrom(await this.record('Role', '/roles/', name, quorum));
+  }
+
+  /** The stored JSON of user or role `name` under `dir`; etcd's 404 when there is none. */
+  private async record(kind: 'User' | 'Role', dir: string, name: string, quorum: boolean): Promise<unknown> {
+    if (!isPlainName(name)) throw new V2AuthError(404, `${kind} ${name} does not exist.`);
     let ev: V2Event;
     try {
-      ev = await this.request('/roles/' + name, quorum);
+      ev = await this.request(dir + name, quorum);
     } catch (e) {
-      if (isCode(e, V2Code.KeyNotFound)) throw new V2AuthError(404, `Role ${name} does not exist.`);
+      if (isCode(e, V2Code.KeyNotFound)) throw new V2AuthError(404, `${kind} ${name} does not exist.`);
       throw e;
     }
-    return roleFrom(JSON.parse(ev.node.value ?? ''));
+    return JSON.parse(ev.node.value ?? '');
   }
 
   async createOrUpdateUser(user: V2User): Promise<{ out: V2User; created: boolean }> {
