@@ -27,50 +27,24 @@ function fastPut(b: Buffer): PutRequest | undefined {
   let prevKv = false;
   let ignoreValue = false;
   let ignoreLease = false;
-  let pos = 0;
-  while (pos < end) {
-    const tag = b[pos++];
+  at = 0;
+  while (at < end) {
+    const tag = b[at++];
     if (tag === 10 || tag === 18) {
-      // length: a varint of up to 4 bytes (< 256 MiB)
-      if (pos >= end) return undefined;
-      let len = b[pos++];
-      if (len > 0x7f) {
-        len &= 0x7f;
-        let shift = 7;
-        for (;;) {
-          if (pos >= end || shift > 21) return undefined;
-          const x = b[pos++];
-          len += (x & 0x7f) * 2 ** shift;
-          if (x < 0x80) break;
-          shift += 7;
-        }
-      }
-      if (len > end - pos) return undefined;
-      const view = b.subarray(pos, pos + len);
-      pos += len;
-      if (tag === 10) key = view;
-      else value = view;
-    } else if (tag === 24) {
-      // lease: a non-negative varint of up to 7 bytes (< 2^49, exact as a number)
-      let n = 0;
-      let shift = 0;
-      for (;;) {
-        if (pos >= end || shift > 42) return undefined;
-        const x = b[pos++];
-        n += (x & 0x7f) * 2 ** shift;
-        if (x < 0x80) break;
-        shift += 7;
-      }
-      lease = n === 0 ? 0n : BigInt(n);
-    } else if (tag === 32 || tag === 40 || tag === 48) {
-      if (pos >= end || b[pos] > 0x7f) return undefined;
-      const v = b[pos++] !== 0;
-      if (tag === 32) prevKv = v;
-      else if (tag === 40) ignoreValue = v;
-      else ignoreLease = v;
-    } else {
-      return undefined;
+      const v = view(b, end);
+      if (v === undefined) return undefined;
+      if (tag === 10) key = v;
+      else value = v;
+      continue;
     }
+    // lease (3) and the three bools (4-6) are varints
+    if (tag !== 24 && tag !== 32 && tag !== 40 && tag !== 48) return undefined;
+    const n = varint(b, end);
+    if (n < 0) return undefined;
+    if (tag === 24) lease = big(n);
+    else if (tag === 32) prevKv = n !== 0;
+    else if (tag === 40) ignoreValue = n !== 0;
+    else ignoreLease = n !== 0;
   }
   return { key, value, lease, prevKv, ignoreValue, ignoreLease };
 }
