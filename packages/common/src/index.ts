@@ -12,7 +12,7 @@ export { GrpcCode, grpcCodeName } from './grpc-code.js';
 export { EtcdError, etcdErrorNameOf, type EtcdErrorKind, type EtcdErrorName } from './etcd-errors.js';
 export * from './bolt-format.js';
 export { BoltReader, BoltReadError, looksLikeBolt, type BoltEntry, type BoltMeta } from './bolt-reader.js';
-export { bigVarintSize, decodePbFields, encodeVarint, varintSize, writeBigVarintAt, writeVarintAt, pbBytes, pbBytesField, pbUint, pbVarintField, ProtobufWireError, type PbFields } from './protobuf-wire.js';
+export { bigVarintSize, decodePbFields, encodeVarint, readVarint, varintSize, writeBigVarintAt, writeVarintAt, pbBytes, pbBytesField, pbUint, pbVarintField, ProtobufWireError, type PbFields } from './protobuf-wire.js';
 export { EtcdWalError, etcdWalRecords, EtcdWalRecordType, EtcdWalWriter } from './etcd-wal.js';
 export { decodeUtf8Rune, goEscapeRune, goQuote, isGoPrint } from './go-quote.js';
 export { goJsonString } from './go-json.js';

@@ -72,7 +72,8 @@ export const pbBytesField = (field: number, b: Uint8Array): number[] => [...enco
 /** Field number -> values in the order they came (varints and fixed as bigint, length-delimited as views). */
 export type PbFields = Map<number, Array<bigint | Buffer>>;
 
-function readVarint(b: Buffer, pos: { o: number }): bigint {
+/** Reads the varint at `pos.o` (advancing it); ProtobufWireError when cut off or longer than 10 bytes. */
+export function readVarint(b: Buffer, pos: { o: number }): bigint {
   let v = 0n;
   let shift = 0n;
   for (;;) {

@@ -12,7 +12,7 @@
 
 import type { SnapshotMetadata } from '@tsetcd/raft';
 import { SnapInvalidError } from './errors.js';
-import { crc32c, decodePbFields, encodeVarint, pbBytes, pbUint, ProtobufWireError } from '@tsetcd/common';
+import { crc32c, decodePbFields, encodeVarint, pbBytes, pbUint, ProtobufWireError, readVarint } from '@tsetcd/common';
 
 export const snapSuffix = '.snap';
 export const snapBrokenSuffix = '.broken';
@@ -59,22 +59,11 @@ function ids(f: Map<number, Array<bigint | Buffer>>, n: number): bigint[] {
     else {
       // packed
       const pos = { o: 0 };
-      while (pos.o < v.length) out.push(readPackedVarint(v, pos));
+      while (pos.o < v.length) out.push(BigInt.asUintN(64, readVarint(v, pos)));
     }
     if (out.length > snapMembersMax) throw 'member list too long';
   }
   return out;
-}
-
-function readPackedVarint(b: Buffer, pos: { o: number }): bigint {
-  let v = 0n;
-  for (let shift = 0n; shift < 70n; shift += 7n) {
-    if (pos.o >= b.length) throw 'truncated packed member list';
-    const byte = b[pos.o++];
-    v |= BigInt(byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0) return v & 0xffffffffffffffffn;
-  }
-  throw 'member id varint too long';
 }
 
 function safeNumber(v: bigint, what: string): number {
